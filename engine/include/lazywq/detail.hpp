@@ -1,0 +1,86 @@
+// Small building blocks of the engine: a scoped lock the thread-safety
+// analysis understands, an intrusive FIFO list, and the planted-bug switch.
+#pragma once
+
+#include <cstddef>
+
+#include "lazywq/annotations.hpp"
+#include "lazywq/types.hpp"
+
+namespace lazywq::detail {
+
+template <class M>
+class LAZYWQ_SCOPED_CAPABILITY Guard {
+ public:
+  explicit Guard(M& m) LAZYWQ_ACQUIRE(m) : m_(m) { m_.lock(); }
+  ~Guard() LAZYWQ_RELEASE() { m_.unlock(); }
+  Guard(const Guard&) = delete;
+  Guard& operator=(const Guard&) = delete;
+
+ private:
+  M& m_;
+};
+
+// Links of an element in an IntrusiveList. A work is on at most one list at
+// a time (it is pending on one queue at a time), so one hook suffices.
+template <class T>
+struct ListHook {
+  T* prev = nullptr;
+  T* next = nullptr;
+  bool linked = false;
+};
+
+// FIFO list threaded through T::hook_ (T must befriend IntrusiveList).
+// O(1) push, pop and removal of any element (cancel needs the last).
+template <class T>
+class IntrusiveList {
+ public:
+  bool empty() const { return head_ == nullptr; }
+  size_t size() const { return size_; }
+  T* front() const { return head_; }
+  T* back() const { return tail_; }
+  static T* next(T* t) { return t->hook_.next; }
+
+  void push_back(T* t) {
+    auto& h = t->hook_;
+    h.prev = tail_;
+    h.next = nullptr;
+    h.linked = true;
+    if (tail_) tail_->hook_.next = t; else head_ = t;
+    tail_ = t;
+    ++size_;
+  }
+  void push_front(T* t) {
+    auto& h = t->hook_;
+    h.prev = nullptr;
+    h.next = head_;
+    h.linked = true;
+    if (head_) head_->hook_.prev = t; else tail_ = t;
+    head_ = t;
+    ++size_;
+  }
+  void remove(T* t) {
+    auto& h = t->hook_;
+    if (h.prev) h.prev->hook_.next = h.next; else head_ = h.next;
+    if (h.next) h.next->hook_.prev = h.prev; else tail_ = h.prev;
+    h = ListHook<T>{};
+    --size_;
+  }
+
+ private:
+  T* head_ = nullptr;
+  T* tail_ = nullptr;
+  size_t size_ = 0;
+};
+
+}  // namespace lazywq::detail
+
+// LAZYWQ_PLANTED(cfg, name): true when the planted bug `name` is switched on
+// in this engine's configuration. Only the planted-bug build (CMake option
+// LAZYWQ_PLANTED_BUGS) compiles the check in; every other build sees the
+// constant `false` and the compiler removes the buggy branch.
+#if defined(LAZYWQ_ENABLE_PLANTED_BUGS)
+#define LAZYWQ_PLANTED(cfg, name) ((cfg).planted_bug == ::lazywq::PlantedBug::name)
+#else
+#define LAZYWQ_PLANTED(cfg, name) false
+#endif

@@ -1,0 +1,119 @@
+// The engine: virtual CPUs, the clock, thread creation (with fault
+// injection), every workqueue, the event stream and the statistics.
+// No globals: build as many engines as you like.
+//
+// Locking legend: see workqueue.hpp. E: BasicEngine::lock_ serializes
+// queue creation and hotplug; fault_lock_ and event_lock_ are leaves.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "lazywq/detail.hpp"
+#include "lazywq/types.hpp"
+#include "lazywq/work.hpp"
+#include "lazywq/workqueue.hpp"
+
+namespace lazywq {
+
+template <class P>
+class BasicEngine {
+ public:
+  using Work = BasicWork<P>;
+  using DelayedWork = BasicDelayedWork<P>;
+  using Workqueue = BasicWorkqueue<P>;
+
+  explicit BasicEngine(EngineConfig cfg);
+  // Destroys (drains and joins) every queue still alive. Must not be called
+  // from one of the engine's own threads.
+  ~BasicEngine();
+  BasicEngine(const BasicEngine&) = delete;
+  BasicEngine& operator=(const BasicEngine&) = delete;
+
+  // The queue lives as long as the engine; after destroy() every call on it
+  // is an Error(queue_destroyed). Throws Error(spawn_failed) if its core
+  // thread cannot be created.
+  Workqueue& create_workqueue(std::string name, WqKind kind);
+
+  // C10: waits until every run queued before the call has finished. True if
+  // it waited. Error(deadlock) when called from the work's own run, or from
+  // the worker that would have to run it.
+  bool flush_work(Work& w);
+  // C12: true if the work was pending. Afterwards it is neither pending nor
+  // running, even if it requeues itself. Error(deadlock) from its own run.
+  bool cancel_work_sync(Work& w);
+  // Removes a pending queueing without waiting for a running callback.
+  bool cancel_work(Work& w);
+  bool cancel_delayed_work(DelayedWork& dw) { return cancel_work(dw); }
+  bool cancel_delayed_work_sync(DelayedWork& dw) { return cancel_work_sync(dw); }
+  // Fires an armed timer now, then flush_work.
+  bool flush_delayed_work(DelayedWork& dw);
+
+  // C13: moves the CPU's pending works to the core (recorded as migrations)
+  // and retires its workers after their current work. False if already
+  // offline. Error(cpu_state) for the core CPU or from an engine thread.
+  bool cpu_offline(int cpu);
+  bool cpu_online(int cpu);
+  bool cpu_is_online(int cpu) const;
+
+  void set_spawn_faults(const SpawnFaults& f);
+  const EngineConfig& config() const { return cfg_; }
+  int ncpus() const { return cfg_.ncpus; }
+  // Engine clock: nanoseconds since the engine was created.
+  int64_t now_ns() const { return P::now_ns() - start_ns_; }
+
+  Stats stats() const;
+  std::vector<Event> events() const;
+  // Index of the first event of the next call to events() (for windows).
+  uint64_t event_count() const;
+
+ private:
+  friend class BasicWorkqueue<P>;
+  friend class BasicWork<P>;
+
+  void bind(Work& w);
+  void unbind(Work& w);
+  Worker<P>* current_worker() const;
+  uint32_t current_thread_id() const;
+  int current_cpu() const;
+  void check_cpu(int cpu) const;
+  bool decide_spawn_failure();
+  // Takes PENDING for the caller, removing a pending queueing from its queue
+  // if there is one. Returns true if the work was pending.
+  bool grab_pending(Work& w);
+  void resolve_after_grab(Work& w);
+  void record(EventType t, int cpu, uint32_t queue, uint64_t work, int32_t arg = 0);
+  void record_as(uint32_t thread, EventType t, int cpu, uint32_t queue, uint64_t work, int32_t arg);
+
+  const EngineConfig cfg_;  // I
+  const int64_t start_ns_;  // I
+
+  mutable typename P::Mutex lock_;  // E
+  std::vector<std::unique_ptr<Workqueue>> queues_ LAZYWQ_GUARDED_BY(lock_);
+  std::vector<char> online_ LAZYWQ_GUARDED_BY(lock_);
+
+  mutable typename P::Mutex fault_lock_;  // leaf
+  SpawnFaults faults_ LAZYWQ_GUARDED_BY(fault_lock_);
+  uint64_t spawn_attempts_ LAZYWQ_GUARDED_BY(fault_lock_) = 0;  // since faults_ was set
+  uint64_t fault_rng_ LAZYWQ_GUARDED_BY(fault_lock_) = 0;
+
+  // Works ever queued here, so the engine can detach them when it dies.
+  mutable typename P::Mutex registry_lock_;  // leaf
+  std::unordered_set<Work*> bound_ LAZYWQ_GUARDED_BY(registry_lock_);
+
+  mutable typename P::Mutex event_lock_;  // leaf
+  std::vector<Event> events_ LAZYWQ_GUARDED_BY(event_lock_);
+
+  // A: counters only (relaxed: nobody orders anything by them).
+  typename P::template Atomic<uint64_t> next_work_id_{1};
+  typename P::template Atomic<uint32_t> next_thread_id_{1};
+  typename P::template Atomic<uint64_t> n_created_{0}, n_exited_{0}, n_spawn_fail_{0},
+      n_fallback_{0}, n_migrate_{0}, n_run_{0}, n_idle_exit_{0}, n_threw_{0};
+};
+
+}  // namespace lazywq
+
+#include "lazywq/engine_impl.hpp"

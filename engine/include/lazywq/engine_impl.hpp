@@ -1,0 +1,1073 @@
+// Definitions of the engine templates. Included by engine.hpp only.
+//
+// The design in one paragraph (docs/ENGINE.md has the long form): every
+// queue has a core thread that serves the core CPU. A work queued for CPU c
+// goes straight to c's list when c's worker is active and nothing for c is
+// still on the core list; otherwise it goes to the core list. The core takes
+// its list in order: its own CPU's works it runs, another CPU's works it
+// migrates to that CPU's worker, creating the worker first if needed; if the
+// creation fails (or c is offline) it runs the work itself and says so with a
+// `fallback` event. A lazy worker idle for idle_timeout exits under the queue
+// lock, so a concurrent queueing either sees it active (and the worker sees
+// the work) or sees it gone (and the work goes to the core).
+#pragma once
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "lazywq/engine.hpp"
+
+namespace lazywq {
+
+// ---------------------------------------------------------------------------
+// Work
+
+template <class P>
+BasicWork<P>::~BasicWork() {
+  BasicEngine<P>* e = engine();
+  if (!e) return;
+  try {
+    e->cancel_work_sync(*this);
+  } catch (const Error& err) {
+    std::fprintf(stderr, "lazywq: work '%s' destroyed from its own callback: %s\n", name_.c_str(),
+                 err.what());
+    std::abort();
+  }
+  {
+    // A worker may still be waking up from waiting for our last run (C3).
+    detail::Guard wl(lock_);
+    while (engine_waiters_ > 0) cv_.wait(lock_);
+  }
+  e->unbind(*this);
+}
+
+// ---------------------------------------------------------------------------
+// Workqueue: construction and small helpers
+
+template <class P>
+BasicWorkqueue<P>::BasicWorkqueue(BasicEngine<P>& engine, uint32_t id, std::string name, WqKind kind)
+    : engine_(engine), id_(id), name_(std::move(name)), kind_(kind), core_cpu_(engine.cfg_.core_cpu) {
+  detail::Guard g(lock_);
+  cwqs_.resize(static_cast<size_t>(engine.cfg_.ncpus));
+}
+
+template <class P>
+int64_t BasicWorkqueue<P>::now() const {
+  return engine_.now_ns();
+}
+
+template <class P>
+void BasicWorkqueue<P>::check_alive() const {
+  if (dead_.load(std::memory_order_acquire))
+    throw Error(Errc::queue_destroyed, "workqueue '" + name_ + "' has been destroyed");
+}
+
+template <class P>
+void BasicWorkqueue<P>::check_cpu(int cpu) const {
+  engine_.check_cpu(cpu);
+}
+
+template <class P>
+Worker<P>* BasicWorkqueue<P>::caller_in_this_queue() const {
+  Worker<P>* w = engine_.current_worker();
+  return (w && w->wq == this) ? w : nullptr;
+}
+
+template <class P>
+int BasicWorkqueue<P>::live_threads() const {
+  detail::Guard g(lock_);
+  return live_threads_;
+}
+
+template <class P>
+std::vector<int> BasicWorkqueue<P>::cpus_with_worker() const {
+  detail::Guard g(lock_);
+  std::vector<int> out;
+  for (size_t c = 0; c < cwqs_.size(); ++c)
+    if (cwqs_[c].worker && cwqs_[c].state == CwqState::active) out.push_back(static_cast<int>(c));
+  return out;
+}
+
+template <class P>
+void BasicWorkqueue<P>::wake_core_locked() {
+  if (core_) core_->cv.notify_one();
+}
+
+// Starts the core thread and, for per_cpu queues, one worker per online CPU.
+template <class P>
+void BasicWorkqueue<P>::start() {
+  detail::Guard g(lock_);
+  if (!spawn_worker_locked(core_cpu_)) {
+    dead_.store(true, std::memory_order_release);
+    throw Error(Errc::spawn_failed, "could not create the core thread of workqueue '" + name_ + "'");
+  }
+  if (kind_ == WqKind::per_cpu)
+    for (int c = 0; c < static_cast<int>(cwqs_.size()); ++c)
+      if (c != core_cpu_ && cwqs_[static_cast<size_t>(c)].online) spawn_worker_locked(c);
+}
+
+// ---------------------------------------------------------------------------
+// Queueing (C1, C4, C5, C6)
+
+template <class P>
+bool BasicWorkqueue<P>::queue_work(Work& w) {
+  return queue_work_on(engine_.current_cpu(), w);
+}
+
+template <class P>
+bool BasicWorkqueue<P>::queue_work_on(int cpu, Work& w) {
+  return queue_common(cpu, w, nullptr, Duration::zero());
+}
+
+template <class P>
+bool BasicWorkqueue<P>::queue_delayed_work(DelayedWork& dw, Duration delay) {
+  return queue_delayed_work_on(engine_.current_cpu(), dw, delay);
+}
+
+template <class P>
+bool BasicWorkqueue<P>::queue_delayed_work_on(int cpu, DelayedWork& dw, Duration delay) {
+  return queue_common(cpu, dw, &dw, delay);
+}
+
+template <class P>
+bool BasicWorkqueue<P>::accepting_locked() const {
+  if (draining_ == 0) return true;
+  // While draining, only chained queueing (from a work of this queue) is
+  // accepted, as in the kernel.
+  return caller_in_this_queue() != nullptr;
+}
+
+template <class P>
+void BasicWorkqueue<P>::reject_locked(Work& w, int cpu) {
+  engine_.record(EventType::queue_rejected, -1, id_, w.id(), cpu);
+  w.flags_.fetch_and(~Work::kPending, std::memory_order_release);
+}
+
+template <class P>
+bool BasicWorkqueue<P>::queue_common(int cpu, Work& w, const DelayedWork* dw, Duration delay) {
+  check_alive();
+  check_cpu(cpu);
+  if (delay < Duration::zero()) throw Error(Errc::invalid_argument, "negative delay");
+  engine_.bind(w);
+  // C1: the winner of PENDING owns this queueing; a loser changes nothing.
+  if (w.flags_.fetch_or(Work::kPending, std::memory_order_acq_rel) & Work::kPending) return false;
+  detail::Guard g(lock_);
+  if (dead_.load(std::memory_order_relaxed)) {
+    w.flags_.fetch_and(~Work::kPending, std::memory_order_release);
+    throw Error(Errc::queue_destroyed, "workqueue '" + name_ + "' has been destroyed");
+  }
+  if (!accepting_locked()) {
+    reject_locked(w, cpu);
+    return false;
+  }
+  if (dw && delay > Duration::zero())
+    arm_locked(*const_cast<DelayedWork*>(dw), cpu, delay);
+  else
+    insert_locked(w, cpu, /*new_queueing=*/true);
+  return true;
+}
+
+// Puts an owned (PENDING) work on the right list. REQUIRES lock_.
+template <class P>
+void BasicWorkqueue<P>::insert_locked(Work& w, int cpu, bool new_queueing) {
+  if (new_queueing) w.queued_seq_.fetch_add(1, std::memory_order_relaxed);
+  w.epoch_ = epoch_;
+  ++inflight_.back();
+  ++total_inflight_;
+  w.target_cpu_ = cpu;
+  Cwq& core = cwqs_[static_cast<size_t>(core_cpu_)];
+  bool to_core = true;
+  if (uses_cpu_workers() && cpu != core_cpu_) {
+    Cwq& t = cwqs_[static_cast<size_t>(cpu)];
+    // Straight to the CPU's list only if its worker is active and nothing
+    // for it waits on the core list: that keeps per-CPU order (C5, C9).
+    if (t.online && t.state == CwqState::active && t.in_core == 0) {
+      to_core = false;
+      t.list.push_back(&w);
+      w.where_ = WorkLocation::cpu_list;
+      w.home_.store(this, std::memory_order_release);
+      engine_.record(EventType::queue, -1, id_, w.id(), cpu);
+      if (!LAZYWQ_PLANTED(engine_.cfg_, missing_wakeup)) t.worker->cv.notify_one();
+    } else {
+      ++t.in_core;
+    }
+  }
+  if (to_core) {
+    core.list.push_back(&w);
+    w.where_ = WorkLocation::core_list;
+    w.home_.store(this, std::memory_order_release);
+    engine_.record(EventType::queue, -1, id_, w.id(), cpu);
+    if (!LAZYWQ_PLANTED(engine_.cfg_, missing_wakeup)) wake_core_locked();
+  }
+}
+
+// Arms a delayed work's timer; the core thread fires it. REQUIRES lock_.
+template <class P>
+void BasicWorkqueue<P>::arm_locked(DelayedWork& dw, int cpu, Duration delay) {
+  dw.queued_seq_.fetch_add(1, std::memory_order_relaxed);
+  dw.target_cpu_ = cpu;
+  dw.timer_deadline_ns_ = now() + delay.count();
+  dw.timer_seq_ = ++next_timer_seq_;
+  bool earliest = timers_.empty() || std::make_pair(dw.timer_deadline_ns_, dw.timer_seq_) < timers_.begin()->first;
+  timers_.emplace(std::make_pair(dw.timer_deadline_ns_, dw.timer_seq_), &dw);
+  dw.where_ = WorkLocation::timer;
+  dw.home_.store(this, std::memory_order_release);
+  engine_.record(EventType::timer_arm, -1, id_, dw.id(), cpu);
+  if (earliest) wake_core_locked();
+}
+
+// Takes a pending work off whatever list or timer of this queue holds it.
+// The work stays PENDING: the caller owns it. REQUIRES lock_.
+template <class P>
+void BasicWorkqueue<P>::unlink_locked(Work& w) {
+  switch (w.where_) {
+    case WorkLocation::timer:
+      timers_.erase(std::make_pair(w.timer_deadline_ns_, w.timer_seq_));
+      break;
+    case WorkLocation::core_list:
+      cwqs_[static_cast<size_t>(core_cpu_)].list.remove(&w);
+      if (uses_cpu_workers() && w.target_cpu_ != core_cpu_) --cwqs_[static_cast<size_t>(w.target_cpu_)].in_core;
+      finish_epoch_locked(w.epoch_);
+      break;
+    case WorkLocation::cpu_list:
+      cwqs_[static_cast<size_t>(w.target_cpu_)].list.remove(&w);
+      finish_epoch_locked(w.epoch_);
+      break;
+    case WorkLocation::none:
+      break;
+  }
+  w.where_ = WorkLocation::none;
+  w.home_.store(nullptr, std::memory_order_release);
+}
+
+template <class P>
+void BasicWorkqueue<P>::fire_due_timers_locked() {
+  int64_t t = now();
+  while (!timers_.empty() && timers_.begin()->first.first <= t) {
+    DelayedWork* dw = timers_.begin()->second;
+    timers_.erase(timers_.begin());
+    dw->where_ = WorkLocation::none;
+    insert_locked(*dw, dw->target_cpu_, /*new_queueing=*/false);
+  }
+}
+
+// Fires every armed timer now (flush_delayed_work, drain, destroy).
+template <class P>
+void BasicWorkqueue<P>::expedite_timers_locked() {
+  while (!timers_.empty()) {
+    DelayedWork* dw = timers_.begin()->second;
+    timers_.erase(timers_.begin());
+    dw->where_ = WorkLocation::none;
+    insert_locked(*dw, dw->target_cpu_, /*new_queueing=*/false);
+  }
+}
+
+template <class P>
+bool BasicWorkqueue<P>::mod_delayed_work(DelayedWork& dw, Duration delay) {
+  return mod_delayed_work_on(engine_.current_cpu(), dw, delay);
+}
+
+template <class P>
+bool BasicWorkqueue<P>::mod_delayed_work_on(int cpu, DelayedWork& dw, Duration delay) {
+  check_alive();
+  check_cpu(cpu);
+  if (delay < Duration::zero()) throw Error(Errc::invalid_argument, "negative delay");
+  engine_.bind(dw);
+  {
+    detail::Guard wl(dw.lock_);
+    if (dw.canceling_) return false;  // a cancel_work_sync owns it (kernel: -ENOENT)
+  }
+  bool was_pending = engine_.grab_pending(dw);
+  if (was_pending) engine_.resolve_after_grab(dw);
+  detail::Guard g(lock_);
+  if (dead_.load(std::memory_order_relaxed) || !accepting_locked()) {
+    reject_locked(dw, cpu);
+    return was_pending;
+  }
+  if (delay > Duration::zero())
+    arm_locked(dw, cpu, delay);
+  else
+    insert_locked(dw, cpu, /*new_queueing=*/true);
+  return was_pending;
+}
+
+// ---------------------------------------------------------------------------
+// flush_workqueue epochs (C11)
+
+template <class P>
+void BasicWorkqueue<P>::finish_epoch_locked(uint64_t epoch) {
+  --inflight_[static_cast<size_t>(epoch - epoch_base_)];
+  --total_inflight_;
+  bool advanced = false;
+  while (inflight_.size() > 1 && inflight_.front() == 0) {
+    inflight_.pop_front();
+    ++epoch_base_;
+    advanced = true;
+  }
+  if (advanced || total_inflight_ == 0) state_cv_.notify_all();
+}
+
+// Ends the current epoch (later insertions count in the next one) and
+// returns it.
+template <class P>
+uint64_t BasicWorkqueue<P>::close_epoch_locked() {
+  const uint64_t closed = epoch_++;
+  inflight_.push_back(0);
+  while (inflight_.size() > 1 && inflight_.front() == 0) {
+    inflight_.pop_front();
+    ++epoch_base_;
+  }
+  return closed;
+}
+
+// Waits until epoch `target` and all before it have drained.
+template <class P>
+bool BasicWorkqueue<P>::wait_epoch_locked(uint64_t target) {
+  bool waited = false;
+  while (epoch_base_ <= target) {
+    waited = true;
+    state_cv_.wait(lock_);
+  }
+  return waited;
+}
+
+template <class P>
+bool BasicWorkqueue<P>::flush() {
+  check_alive();
+  if (caller_in_this_queue())
+    throw Error(Errc::deadlock, "flush_workqueue('" + name_ + "') from one of its own works would wait for itself");
+  detail::Guard g(lock_);
+  engine_.record(EventType::flush_begin, -1, id_, 0, static_cast<int32_t>(FlushKind::workqueue));
+  bool waited = wait_epoch_locked(close_epoch_locked());
+  engine_.record(EventType::flush_end, -1, id_, 0, waited ? 1 : 0);
+  return waited;
+}
+
+template <class P>
+void BasicWorkqueue<P>::drain_locked() {
+  ++draining_;
+  for (;;) {
+    expedite_timers_locked();
+    wait_epoch_locked(close_epoch_locked());
+    if (total_inflight_ == 0 && timers_.empty()) break;
+  }
+  --draining_;
+}
+
+template <class P>
+void BasicWorkqueue<P>::drain() {
+  check_alive();
+  if (caller_in_this_queue())
+    throw Error(Errc::deadlock, "drain_workqueue('" + name_ + "') from one of its own works would wait for itself");
+  detail::Guard g(lock_);
+  engine_.record(EventType::flush_begin, -1, id_, 0, static_cast<int32_t>(FlushKind::drain));
+  drain_locked();
+  engine_.record(EventType::flush_end, -1, id_, 0, 1);
+}
+
+// ---------------------------------------------------------------------------
+// Threads: creation (C6, C7), the worker loops (C2, C3, C8, C9), joining
+
+// Creates the worker of `cpu`, dropping the lock while the thread is made.
+// While it is `creating`, queueing for that CPU keeps going to the core list.
+template <class P>
+bool BasicWorkqueue<P>::spawn_worker_locked(int cpu) {
+  Cwq& t = cwqs_[static_cast<size_t>(cpu)];
+  t.state = CwqState::creating;
+  const bool is_core = cpu == core_cpu_ && core_ == nullptr;
+  auto w = std::make_unique<Worker<P>>(this, cpu, engine_.next_thread_id_.fetch_add(1, std::memory_order_relaxed), is_core);
+  w->last_active_ns = now();
+  Worker<P>* raw = w.get();
+  t.worker = std::move(w);
+  if (is_core) core_ = raw;
+  const bool injected = engine_.decide_spawn_failure();
+  lock_.unlock();
+  std::optional<typename P::Thread> th;
+  if (!injected) th = P::spawn(cpu, [this, raw] { worker_main(raw); });
+  lock_.lock();
+  if (!th) {
+    if (is_core) core_ = nullptr;
+    t.worker.reset();
+    t.state = CwqState::none;
+    t.cooldown_until_ns = now() + engine_.cfg_.spawn_cooldown.count();
+    engine_.n_spawn_fail_.fetch_add(1, std::memory_order_relaxed);
+    engine_.record(EventType::spawn_fail, cpu, id_, 0);
+    state_cv_.notify_all();
+    return false;
+  }
+  raw->thread = std::move(*th);
+  raw->last_active_ns = now();
+  t.state = CwqState::active;
+  ++live_threads_;
+  engine_.n_created_.fetch_add(1, std::memory_order_relaxed);
+  engine_.record_as(raw->thread_id, EventType::spawn, cpu, id_, 0, 0);
+  raw->cv.notify_one();
+  state_cv_.notify_all();
+  return true;
+}
+
+template <class P>
+void BasicWorkqueue<P>::worker_main(Worker<P>* w) {
+  P::set_context(w);
+  {
+    detail::Guard g(lock_);
+    // The creator publishes the worker (state active) after the thread
+    // exists; wait for that so the loops below see a consistent cwq.
+    while (cwqs_[static_cast<size_t>(w->cpu)].state == CwqState::creating && !w->stop) w->cv.wait(lock_);
+    if (w->is_core)
+      core_loop_locked(w);
+    else
+      cpu_loop_locked(w);
+  }
+  P::set_context(nullptr);
+}
+
+// Starts the first work of `from` on worker `w`, or returns false without
+// running anything when that work is still running elsewhere (C3: it then
+// waits for that run to end and the caller looks at its list again).
+// `fallback_reason` >= 0 records a `fallback` event first (C4, C7, C13).
+template <class P>
+bool BasicWorkqueue<P>::run_one_locked(Worker<P>* w, Cwq& from, int fallback_reason) {
+  Work* work = from.list.front();
+  work->lock_.lock();
+  if (work->running_) {
+    // C3: never run a work concurrently with itself, even across CPUs.
+    work->lock_.unlock();
+    lock_.unlock();
+    {
+      detail::Guard wl(work->lock_);
+      ++work->engine_waiters_;
+      while (work->running_) work->cv_.wait(work->lock_);
+      --work->engine_waiters_;
+      work->cv_.notify_all();
+    }
+    lock_.lock();
+    return false;
+  }
+  const uint64_t epoch = work->epoch_;
+  const int target = work->target_cpu_;
+  from.list.remove(work);
+  if (&from == &cwqs_[static_cast<size_t>(core_cpu_)] && uses_cpu_workers() && target != core_cpu_)
+    --cwqs_[static_cast<size_t>(target)].in_core;
+  work->where_ = WorkLocation::none;
+  work->home_.store(nullptr, std::memory_order_release);
+  work->running_ = true;
+  work->runner_ = w;
+  // Read before PENDING is cleared: a queueing after the clear gets a
+  // higher number and its own run (C2, C10).
+  work->run_seq_ = work->queued_seq_.load(std::memory_order_relaxed);
+  work->lock_.unlock();
+  w->current = work;
+  w->current_epoch = epoch;
+  if (fallback_reason >= 0) {
+    engine_.n_fallback_.fetch_add(1, std::memory_order_relaxed);
+    engine_.record(EventType::fallback, -1, id_, work->id(), fallback_reason);
+  }
+  engine_.record(EventType::exec_begin, w->cpu, id_, work->id(), target);
+  const bool clear_late = LAZYWQ_PLANTED(engine_.cfg_, clear_pending_after_run);
+  // C2: PENDING is cleared just before the callback starts.
+  if (!clear_late) work->flags_.fetch_and(~Work::kPending, std::memory_order_release);
+  lock_.unlock();
+  try {
+    work->fn_(*work);
+  } catch (...) {
+    engine_.n_threw_.fetch_add(1, std::memory_order_relaxed);
+    engine_.record(EventType::callback_threw, w->cpu, id_, work->id());
+  }
+  if (clear_late) work->flags_.fetch_and(~Work::kPending, std::memory_order_release);
+  lock_.lock();
+  engine_.record(EventType::exec_end, w->cpu, id_, work->id(), target);
+  engine_.n_run_.fetch_add(1, std::memory_order_relaxed);
+  w->current = nullptr;
+  finish_epoch_locked(epoch);
+  {
+    detail::Guard wl(work->lock_);
+    work->running_ = false;
+    work->runner_ = nullptr;
+    work->resolved_seq_ = std::max(work->resolved_seq_, work->run_seq_);
+    work->cv_.notify_all();
+  }
+  w->last_active_ns = now();
+  return true;
+}
+
+// The core thread: runs the core CPU's works, migrates the others to their
+// workers (creating them on demand), falls back when it cannot, fires
+// timers and joins exited workers.
+template <class P>
+void BasicWorkqueue<P>::core_loop_locked(Worker<P>* w) {
+  Cwq& core = cwqs_[static_cast<size_t>(core_cpu_)];
+  for (;;) {
+    join_zombies_locked();
+    fire_due_timers_locked();
+    if (core.list.empty()) {
+      if (w->stop) break;
+      if (!zombies_.empty()) continue;
+      if (!timers_.empty())
+        w->cv.wait_until(lock_, engine_.start_ns_ + timers_.begin()->first.first);
+      else
+        w->cv.wait(lock_);
+      continue;
+    }
+    Work* work = core.list.front();
+    const int c = work->target_cpu_;
+    if (!uses_cpu_workers() || c == core_cpu_) {
+      run_one_locked(w, core, -1);
+      continue;
+    }
+    Cwq& t = cwqs_[static_cast<size_t>(c)];
+    if (!t.online) {
+      run_one_locked(w, core, static_cast<int>(FallbackReason::cpu_offline));
+      continue;
+    }
+    if (t.state == CwqState::active) {
+      // C9: migrate in core-list order; the target's direct queueing stays
+      // closed while in_core > 0, so per-CPU order holds.
+      core.list.remove(work);
+      --t.in_core;
+      if (LAZYWQ_PLANTED(engine_.cfg_, migrate_reorders))
+        t.list.push_front(work);
+      else
+        t.list.push_back(work);
+      work->where_ = WorkLocation::cpu_list;
+      engine_.n_migrate_.fetch_add(1, std::memory_order_relaxed);
+      engine_.record(EventType::migrate, -1, id_, work->id(), c);
+      t.worker->cv.notify_one();
+      if (LAZYWQ_PLANTED(engine_.cfg_, migrate_duplicates)) {
+        // Runs the same queueing on the core as well: a duplicate execution.
+        engine_.record(EventType::exec_begin, w->cpu, id_, work->id(), c);
+        lock_.unlock();
+        try {
+          work->fn_(*work);
+        } catch (...) {
+        }
+        lock_.lock();
+        engine_.record(EventType::exec_end, w->cpu, id_, work->id(), c);
+      }
+      continue;
+    }
+    if (t.state == CwqState::creating) {  // another thread creates it (cpu_online)
+      state_cv_.wait(lock_);
+      continue;
+    }
+    if (now() < t.cooldown_until_ns) {
+      run_one_locked(w, core, static_cast<int>(FallbackReason::spawn_cooldown));
+      continue;
+    }
+    if (!spawn_worker_locked(c)) {
+      // C7: no work is lost; it runs here, and creation is retried after the
+      // cooldown.
+      if (core.list.empty() || core.list.front() != work) continue;  // cancelled meanwhile
+      if (LAZYWQ_PLANTED(engine_.cfg_, spawn_fail_loses_work)) {
+        unlink_locked(*work);
+        work->flags_.fetch_and(~Work::kPending, std::memory_order_release);
+        continue;
+      }
+      run_one_locked(w, core, static_cast<int>(FallbackReason::spawn_failed));
+    }
+  }
+}
+
+// A CPU worker: runs its list; a lazy one exits after idle_timeout.
+template <class P>
+void BasicWorkqueue<P>::cpu_loop_locked(Worker<P>* w) {
+  Cwq& t = cwqs_[static_cast<size_t>(w->cpu)];
+  for (;;) {
+    if (w->stop) break;
+    if (!t.list.empty()) {
+      run_one_locked(w, t, -1);
+      continue;
+    }
+    if (kind_ != WqKind::lazy || t.worker.get() != w || t.in_core != 0) {
+      w->cv.wait(lock_);
+      continue;
+    }
+    const int64_t deadline = w->last_active_ns + engine_.cfg_.idle_timeout.count();
+    if (now() < deadline) {
+      w->cv.wait_until(lock_, engine_.start_ns_ + deadline);
+      continue;
+    }
+    if (LAZYWQ_PLANTED(engine_.cfg_, idle_exit_strands_work)) {
+      // The exit decision is taken, then the lock dropped: a work queued in
+      // this window lands on a list nobody will serve.
+      lock_.unlock();
+      P::sched_point("idle_exit_window");
+      lock_.lock();
+    } else if (!t.list.empty()) {
+      continue;
+    }
+    // C8: decided and unpublished under the queue lock, so a concurrent
+    // queueing either saw this worker active (and the list is non-empty
+    // here) or sees it gone and goes to the core.
+    t.state = CwqState::none;
+    engine_.n_idle_exit_.fetch_add(1, std::memory_order_relaxed);
+    engine_.record(EventType::idle_exit, w->cpu, id_, 0);
+    zombies_.push_back(std::move(t.worker));
+    wake_core_locked();
+    break;
+  }
+}
+
+// Joins workers that exited on their own. REQUIRES lock_ (dropped while
+// joining: an exited worker needs no lock, but joining may block briefly).
+template <class P>
+void BasicWorkqueue<P>::join_zombies_locked() {
+  while (!zombies_.empty()) {
+    std::vector<std::unique_ptr<Worker<P>>> batch;
+    batch.swap(zombies_);
+    lock_.unlock();
+    for (auto& z : batch) z->thread.join();
+    lock_.lock();
+    live_threads_ -= static_cast<int>(batch.size());
+    engine_.n_exited_.fetch_add(batch.size(), std::memory_order_relaxed);
+  }
+}
+
+// Stops the given workers (after their current work) and joins them.
+template <class P>
+void BasicWorkqueue<P>::stop_and_join_locked(std::vector<std::unique_ptr<Worker<P>>> victims, EventType why) {
+  for (auto& v : victims) {
+    v->stop = true;
+    v->cv.notify_all();
+  }
+  lock_.unlock();
+  for (auto& v : victims) v->thread.join();
+  lock_.lock();
+  for (auto& v : victims) engine_.record_as(v->thread_id, why, v->cpu, id_, 0, 0);
+  live_threads_ -= static_cast<int>(victims.size());
+  engine_.n_exited_.fetch_add(victims.size(), std::memory_order_relaxed);
+}
+
+// ---------------------------------------------------------------------------
+// Hotplug (C13) and destroy (C14)
+
+template <class P>
+void BasicWorkqueue<P>::cpu_offline(int cpu) {
+  detail::Guard g(lock_);
+  if (dead_.load(std::memory_order_relaxed)) return;
+  Cwq& t = cwqs_[static_cast<size_t>(cpu)];
+  while (t.state == CwqState::creating) state_cv_.wait(lock_);
+  t.online = false;
+  if (!uses_cpu_workers()) return;
+  // Move pending works to the front of the core list, oldest first: they
+  // are older than any work for this CPU already waiting there.
+  Cwq& core = cwqs_[static_cast<size_t>(core_cpu_)];
+  while (!t.list.empty()) {
+    Work* work = t.list.back();
+    t.list.remove(work);
+    core.list.push_front(work);
+    work->where_ = WorkLocation::core_list;
+    ++t.in_core;
+    engine_.n_migrate_.fetch_add(1, std::memory_order_relaxed);
+    engine_.record(EventType::migrate, -1, id_, work->id(), core_cpu_);
+  }
+  wake_core_locked();
+  if (t.worker) {
+    std::vector<std::unique_ptr<Worker<P>>> victims;
+    victims.push_back(std::move(t.worker));
+    t.state = CwqState::none;
+    stop_and_join_locked(std::move(victims), EventType::thread_exit);
+  }
+}
+
+template <class P>
+void BasicWorkqueue<P>::cpu_online(int cpu) {
+  detail::Guard g(lock_);
+  if (dead_.load(std::memory_order_relaxed)) return;
+  Cwq& t = cwqs_[static_cast<size_t>(cpu)];
+  t.online = true;
+  t.cooldown_until_ns = 0;
+  if (kind_ == WqKind::per_cpu && t.state == CwqState::none) spawn_worker_locked(cpu);
+  wake_core_locked();
+}
+
+template <class P>
+void BasicWorkqueue<P>::destroy() {
+  if (caller_in_this_queue())
+    throw Error(Errc::deadlock, "destroy of workqueue '" + name_ + "' from one of its own works");
+  detail::Guard g(lock_);
+  if (destroying_ || dead_.load(std::memory_order_relaxed))
+    throw Error(Errc::queue_destroyed, "workqueue '" + name_ + "' is already destroyed");
+  destroying_ = true;
+  engine_.record(EventType::destroy, -1, id_, 0);
+  drain_locked();
+  // Drained, still under the lock: from here every call is refused.
+  dead_.store(true, std::memory_order_release);
+  std::vector<std::unique_ptr<Worker<P>>> victims;
+  for (auto& c : cwqs_) {
+    while (c.state == CwqState::creating) state_cv_.wait(lock_);
+    if (c.worker && c.worker.get() != core_) victims.push_back(std::move(c.worker));
+  }
+  stop_and_join_locked(std::move(victims), EventType::thread_exit);
+  std::vector<std::unique_ptr<Worker<P>>> core;
+  core.push_back(std::move(cwqs_[static_cast<size_t>(core_cpu_)].worker));
+  Worker<P>* core_raw = core_;
+  (void)core_raw;
+  stop_and_join_locked(std::move(core), EventType::thread_exit);
+  core_ = nullptr;
+  join_zombies_locked();
+  for (auto& c : cwqs_) c.state = CwqState::none;
+}
+
+// ---------------------------------------------------------------------------
+// Engine
+
+template <class P>
+BasicEngine<P>::BasicEngine(EngineConfig cfg) : cfg_(cfg), start_ns_(P::now_ns()) {
+  if (cfg_.ncpus < 1) throw Error(Errc::invalid_argument, "ncpus must be at least 1");
+  if (cfg_.core_cpu < 0 || cfg_.core_cpu >= cfg_.ncpus)
+    throw Error(Errc::invalid_argument, "core_cpu must be in [0, ncpus)");
+  if (cfg_.idle_timeout < Duration::zero() || cfg_.spawn_cooldown < Duration::zero())
+    throw Error(Errc::invalid_argument, "idle_timeout and spawn_cooldown must not be negative");
+  {
+    detail::Guard g(lock_);
+    online_.assign(static_cast<size_t>(cfg_.ncpus), 1);
+  }
+  set_spawn_faults(cfg_.spawn_faults);
+}
+
+template <class P>
+BasicEngine<P>::~BasicEngine() {
+  std::vector<BasicWorkqueue<P>*> qs;
+  {
+    detail::Guard g(lock_);
+    for (auto& q : queues_) qs.push_back(q.get());
+  }
+  for (auto* q : qs) {
+    if (q->destroyed()) continue;
+    try {
+      q->destroy();
+    } catch (const Error&) {
+      // already being destroyed by someone else
+    }
+  }
+  // Works may outlive the engine: forget them so their destructors do not
+  // call back into a dead engine.
+  detail::Guard g(registry_lock_);
+  for (Work* w : bound_) w->engine_.store(nullptr, std::memory_order_release);
+  bound_.clear();
+}
+
+template <class P>
+BasicWorkqueue<P>& BasicEngine<P>::create_workqueue(std::string name, WqKind kind) {
+  BasicWorkqueue<P>* q;
+  {
+    detail::Guard g(lock_);
+    auto id = static_cast<uint32_t>(queues_.size() + 1);
+    queues_.push_back(std::make_unique<BasicWorkqueue<P>>(*this, id, std::move(name), kind));
+    q = queues_.back().get();
+    // Under E (order E -> Q), so a hotplug that follows sees this queue.
+    detail::Guard qg(q->lock_);
+    for (size_t c = 0; c < q->cwqs_.size(); ++c) q->cwqs_[c].online = online_[c] != 0;
+  }
+  q->start();
+  return *q;
+}
+
+template <class P>
+void BasicEngine<P>::check_cpu(int cpu) const {
+  if (cpu < 0 || cpu >= cfg_.ncpus)
+    throw Error(Errc::invalid_cpu, "cpu " + std::to_string(cpu) + " is outside [0, " + std::to_string(cfg_.ncpus) + ")");
+}
+
+template <class P>
+bool BasicEngine<P>::cpu_is_online(int cpu) const {
+  check_cpu(cpu);
+  detail::Guard g(lock_);
+  return online_[static_cast<size_t>(cpu)] != 0;
+}
+
+template <class P>
+bool BasicEngine<P>::cpu_offline(int cpu) {
+  check_cpu(cpu);
+  if (cpu == cfg_.core_cpu) throw Error(Errc::cpu_state, "the core CPU cannot go offline");
+  if (current_worker()) throw Error(Errc::cpu_state, "hotplug from inside a work is not supported");
+  detail::Guard g(lock_);
+  if (!online_[static_cast<size_t>(cpu)]) return false;
+  online_[static_cast<size_t>(cpu)] = 0;
+  record(EventType::cpu_offline, cpu, 0, 0);
+  for (auto& q : queues_) q->cpu_offline(cpu);
+  return true;
+}
+
+template <class P>
+bool BasicEngine<P>::cpu_online(int cpu) {
+  check_cpu(cpu);
+  if (current_worker()) throw Error(Errc::cpu_state, "hotplug from inside a work is not supported");
+  detail::Guard g(lock_);
+  if (online_[static_cast<size_t>(cpu)]) return false;
+  online_[static_cast<size_t>(cpu)] = 1;
+  record(EventType::cpu_online, cpu, 0, 0);
+  for (auto& q : queues_) q->cpu_online(cpu);
+  return true;
+}
+
+template <class P>
+void BasicEngine<P>::set_spawn_faults(const SpawnFaults& f) {
+  detail::Guard g(fault_lock_);
+  faults_ = f;
+  spawn_attempts_ = 0;
+  fault_rng_ = f.seed;
+}
+
+template <class P>
+bool BasicEngine<P>::decide_spawn_failure() {
+  detail::Guard g(fault_lock_);
+  ++spawn_attempts_;
+  if (faults_.fail_always) return true;
+  if (faults_.fail_next > 0) {
+    --faults_.fail_next;
+    return true;
+  }
+  if (faults_.fail_nth != 0 && spawn_attempts_ == faults_.fail_nth) return true;
+  if (faults_.fail_probability > 0.0) {
+    // splitmix64: deterministic from the seed and the creation order.
+    uint64_t z = (fault_rng_ += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    double u = static_cast<double>(z >> 11) * (1.0 / 9007199254740992.0);
+    return u < faults_.fail_probability;
+  }
+  return false;
+}
+
+template <class P>
+void BasicEngine<P>::bind(Work& w) {
+  BasicEngine<P>* expected = nullptr;
+  if (w.engine_.load(std::memory_order_acquire) == this) return;
+  if (w.engine_.compare_exchange_strong(expected, this, std::memory_order_acq_rel)) {
+    {
+      detail::Guard g(registry_lock_);
+      bound_.insert(&w);
+    }
+    w.id_.store(next_work_id_.fetch_add(1, std::memory_order_relaxed), std::memory_order_release);
+    return;
+  }
+  if (expected != this)
+    throw Error(Errc::wrong_engine, "work '" + w.name() + "' belongs to another engine");
+  // Lost the race to bind to this same engine: wait for the id.
+  while (w.id_.load(std::memory_order_acquire) == 0) P::yield();
+}
+
+template <class P>
+void BasicEngine<P>::unbind(Work& w) {
+  detail::Guard g(registry_lock_);
+  bound_.erase(&w);
+}
+
+template <class P>
+Worker<P>* BasicEngine<P>::current_worker() const {
+  auto* w = static_cast<Worker<P>*>(P::context());
+  return (w && &w->wq->engine_ == this) ? w : nullptr;
+}
+
+template <class P>
+uint32_t BasicEngine<P>::current_thread_id() const {
+  Worker<P>* w = current_worker();
+  return w ? w->thread_id : 0;
+}
+
+template <class P>
+int BasicEngine<P>::current_cpu() const {
+  Worker<P>* w = current_worker();
+  if (w) return w->cpu;
+  return P::current_cpu() % cfg_.ncpus;
+}
+
+// Takes PENDING for the caller. If a queueing was pending, it is removed
+// from its queue (list or timer) and true is returned; the caller owns the
+// work either way and must clear PENDING when done.
+template <class P>
+bool BasicEngine<P>::grab_pending(Work& w) {
+  for (;;) {
+    if (!(w.flags_.fetch_or(Work::kPending, std::memory_order_acq_rel) & Work::kPending)) return false;
+    BasicWorkqueue<P>* h = w.home_.load(std::memory_order_acquire);
+    if (h) {
+      detail::Guard g(h->lock_);
+      if (w.home_.load(std::memory_order_relaxed) == h) {
+        h->unlink_locked(w);
+        return true;
+      }
+    }
+    // In flight: claimed by a queuer that has not inserted it yet. That
+    // window holds no lock we could wait on and is a few instructions long.
+    P::yield();
+  }
+}
+
+// After a grab removed a pending queueing: it will never run, so flushers
+// waiting for it must not wait any longer.
+template <class P>
+void BasicEngine<P>::resolve_after_grab(Work& w) {
+  detail::Guard wl(w.lock_);
+  w.resolved_seq_ = std::max(w.resolved_seq_, w.queued_seq_.load(std::memory_order_relaxed));
+  w.cv_.notify_all();
+}
+
+template <class P>
+bool BasicEngine<P>::flush_work(Work& w) {
+  if (w.engine() == nullptr) return false;
+  if (w.engine() != this) throw Error(Errc::wrong_engine, "work '" + w.name() + "' belongs to another engine");
+  Worker<P>* self = current_worker();
+  if (self) {
+    // The work waits on the caller's own list: it cannot run before the
+    // caller returns.
+    BasicWorkqueue<P>* h = w.home_.load(std::memory_order_acquire);
+    if (h == self->wq) {
+      detail::Guard g(h->lock_);
+      bool on_own_list = w.home_.load(std::memory_order_relaxed) == h &&
+                         ((w.where_ == WorkLocation::core_list && self->is_core) ||
+                          (w.where_ == WorkLocation::cpu_list && !self->is_core && w.target_cpu_ == self->cpu));
+      if (on_own_list)
+        throw Error(Errc::deadlock, "flush_work('" + w.name() + "') waits for a work queued behind the caller on its own worker");
+    }
+  }
+  record(EventType::flush_begin, -1, 0, w.id(), static_cast<int32_t>(FlushKind::work));
+  bool waited = false;
+  {
+    detail::Guard wl(w.lock_);
+    const uint64_t target = w.queued_seq_.load(std::memory_order_acquire);
+    if (w.running_ && w.runner_ == self && self != nullptr)
+      throw Error(Errc::deadlock, "flush_work('" + w.name() + "') from its own callback would wait for itself");
+    while (!(w.resolved_seq_ >= target && !(w.running_ && w.run_seq_ <= target))) {
+      if (w.running_ && w.runner_ == self && self != nullptr)
+        throw Error(Errc::deadlock, "flush_work('" + w.name() + "') from its own callback would wait for itself");
+      waited = true;
+      w.cv_.wait(w.lock_);
+    }
+  }
+  record(EventType::flush_end, -1, 0, w.id(), waited ? 1 : 0);
+  return waited;
+}
+
+template <class P>
+bool BasicEngine<P>::flush_delayed_work(DelayedWork& dw) {
+  if (dw.engine() == nullptr) return false;
+  BasicWorkqueue<P>* h = dw.home_.load(std::memory_order_acquire);
+  if (h) {
+    detail::Guard g(h->lock_);
+    if (dw.home_.load(std::memory_order_relaxed) == h && dw.where_ == WorkLocation::timer) {
+      h->timers_.erase(std::make_pair(dw.timer_deadline_ns_, dw.timer_seq_));
+      dw.where_ = WorkLocation::none;
+      h->insert_locked(dw, dw.target_cpu_, /*new_queueing=*/false);
+    }
+  }
+  return flush_work(dw);
+}
+
+template <class P>
+bool BasicEngine<P>::cancel_work_sync(Work& w) {
+  if (w.engine() == nullptr) return false;
+  if (w.engine() != this) throw Error(Errc::wrong_engine, "work '" + w.name() + "' belongs to another engine");
+  Worker<P>* self = current_worker();
+  record(EventType::cancel_begin, -1, 0, w.id());
+  {
+    detail::Guard wl(w.lock_);
+    if (self && w.running_ && w.runner_ == self)
+      throw Error(Errc::deadlock, "cancel_work_sync('" + w.name() + "') from its own callback would wait for itself");
+    // Concurrent cancels take turns: the first one holds PENDING meanwhile.
+    while (w.canceling_) w.cv_.wait(w.lock_);
+    w.canceling_ = true;
+  }
+  const bool was_pending = grab_pending(w);
+  {
+    detail::Guard wl(w.lock_);
+    // PENDING is ours: no new run can start and a self-requeue fails (C12).
+    while (w.running_) w.cv_.wait(w.lock_);
+    w.resolved_seq_ = std::max(w.resolved_seq_, w.queued_seq_.load(std::memory_order_relaxed));
+    w.canceling_ = false;
+    w.cv_.notify_all();
+  }
+  w.flags_.fetch_and(~Work::kPending, std::memory_order_release);
+  record(EventType::cancel_end, -1, 0, w.id(), was_pending ? 1 : 0);
+  return was_pending;
+}
+
+template <class P>
+bool BasicEngine<P>::cancel_work(Work& w) {
+  if (w.engine() == nullptr) return false;
+  if (w.engine() != this) throw Error(Errc::wrong_engine, "work '" + w.name() + "' belongs to another engine");
+  {
+    detail::Guard wl(w.lock_);
+    if (w.canceling_) return false;  // a cancel_work_sync is on it
+  }
+  record(EventType::cancel_begin, -1, 0, w.id());
+  const bool was_pending = grab_pending(w);
+  if (was_pending) resolve_after_grab(w);
+  w.flags_.fetch_and(~Work::kPending, std::memory_order_release);
+  record(EventType::cancel_end, -1, 0, w.id(), was_pending ? 1 : 0);
+  return was_pending;
+}
+
+template <class P>
+void BasicEngine<P>::record(EventType t, int cpu, uint32_t queue, uint64_t work, int32_t arg) {
+  if (!cfg_.record_events) return;
+  Worker<P>* self = current_worker();
+  if (cpu < 0 && self) cpu = self->cpu;
+  record_as(self ? self->thread_id : 0, t, cpu, queue, work, arg);
+}
+
+template <class P>
+void BasicEngine<P>::record_as(uint32_t thread, EventType t, int cpu, uint32_t queue, uint64_t work, int32_t arg) {
+  if (!cfg_.record_events) return;
+  detail::Guard g(event_lock_);
+  Event e;
+  e.seq = events_.size();
+  e.time_ns = now_ns();
+  e.thread = thread;
+  e.cpu = cpu;
+  e.queue = queue;
+  e.work = work;
+  e.type = t;
+  e.arg = arg;
+  events_.push_back(e);
+}
+
+template <class P>
+std::vector<Event> BasicEngine<P>::events() const {
+  detail::Guard g(event_lock_);
+  return events_;
+}
+
+template <class P>
+uint64_t BasicEngine<P>::event_count() const {
+  detail::Guard g(event_lock_);
+  return events_.size();
+}
+
+template <class P>
+Stats BasicEngine<P>::stats() const {
+  Stats s;
+  s.threads_created = n_created_.load(std::memory_order_relaxed);
+  s.threads_exited = n_exited_.load(std::memory_order_relaxed);
+  s.spawn_failures = n_spawn_fail_.load(std::memory_order_relaxed);
+  s.fallbacks = n_fallback_.load(std::memory_order_relaxed);
+  s.migrations = n_migrate_.load(std::memory_order_relaxed);
+  s.works_run = n_run_.load(std::memory_order_relaxed);
+  s.idle_exits = n_idle_exit_.load(std::memory_order_relaxed);
+  s.callback_exceptions = n_threw_.load(std::memory_order_relaxed);
+  std::vector<BasicWorkqueue<P>*> qs;
+  {
+    detail::Guard g(lock_);
+    for (auto& q : queues_) qs.push_back(q.get());
+  }
+  for (auto* q : qs) {
+    QueueStats qsx;
+    qsx.id = q->id();
+    qsx.name = q->name();
+    qsx.kind = q->kind();
+    qsx.destroyed = q->destroyed();
+    qsx.live_threads = q->live_threads();
+    s.live_threads += qsx.live_threads;
+    s.queues.push_back(std::move(qsx));
+  }
+  return s;
+}
+
+}  // namespace lazywq

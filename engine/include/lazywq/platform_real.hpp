@@ -1,0 +1,148 @@
+// The real platform: std::atomic, std::mutex, std::condition_variable,
+// steady_clock and std::thread pinned to a CPU.
+//
+// This is one implementation of the engine's platform seam (see
+// docs/SEAM.md for the full list of what a platform provides). The engine is
+// a template over the platform, so every call below is a direct, inlinable
+// call: the real world pays nothing for the seam. The simulated platform
+// (sim/) and the Relacy platform (models/) provide the same names.
+#pragma once
+
+#include <pthread.h>
+#include <sched.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include "lazywq/annotations.hpp"
+
+namespace lazywq {
+
+struct RealPlatform {
+  static constexpr const char* kName = "real";
+
+  template <class T>
+  using Atomic = std::atomic<T>;
+
+  // A mutex the thread-safety analysis understands.
+  class LAZYWQ_CAPABILITY("mutex") Mutex {
+   public:
+    void lock() LAZYWQ_ACQUIRE() { m_.lock(); }
+    void unlock() LAZYWQ_RELEASE() { m_.unlock(); }
+    std::mutex& native() { return m_; }
+
+   private:
+    std::mutex m_;
+  };
+
+  class CondVar {
+   public:
+    void wait(Mutex& m) LAZYWQ_REQUIRES(m) {
+      std::unique_lock<std::mutex> ul(m.native(), std::adopt_lock);
+      cv_.wait(ul);
+      ul.release();
+    }
+    // Waits until notified or until `deadline_ns` on now_ns()'s clock.
+    // Returns false when the deadline passed (spurious wake-ups return true;
+    // callers re-check their condition either way).
+    bool wait_until(Mutex& m, int64_t deadline_ns) LAZYWQ_REQUIRES(m) {
+      std::unique_lock<std::mutex> ul(m.native(), std::adopt_lock);
+      auto tp = std::chrono::steady_clock::time_point(std::chrono::nanoseconds(deadline_ns));
+      bool notified = cv_.wait_until(ul, tp) == std::cv_status::no_timeout;
+      ul.release();
+      return notified;
+    }
+    void notify_one() { cv_.notify_one(); }
+    void notify_all() { cv_.notify_all(); }
+
+   private:
+    std::condition_variable cv_;
+  };
+
+  // Monotonic clock in nanoseconds.
+  static int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+
+  class Thread {
+   public:
+    Thread() = default;
+    explicit Thread(std::thread t) : t_(std::move(t)) {}
+    void join() {
+      if (t_.joinable()) t_.join();
+    }
+    bool joinable() const { return t_.joinable(); }
+
+   private:
+    std::thread t_;
+  };
+
+  // Starts `body` on a new thread pinned to virtual CPU `vcpu` (real CPU
+  // vcpu mod the CPUs this process may use). Returns nullopt when the
+  // system refuses the thread (EAGAIN); the engine treats that exactly like
+  // an injected creation failure. Pinning is best effort: a container may
+  // forbid it, and placement in the contract is about virtual CPUs.
+  static std::optional<Thread> spawn(int vcpu, std::function<void()> body) {
+    try {
+      std::thread t(std::move(body));
+      pin(t.native_handle(), vcpu);
+      return Thread(std::move(t));
+    } catch (const std::system_error&) {
+      return std::nullopt;
+    }
+  }
+
+  static void yield() { std::this_thread::yield(); }
+
+  // Per-thread slot the engine uses to know which worker (if any) runs the
+  // calling code.
+  static void* context() { return tls_context(); }
+  static void set_context(void* ctx) { tls_context() = ctx; }
+
+  // CPU the caller runs on, for queue_work without a CPU.
+  static int current_cpu() {
+    int c = sched_getcpu();
+    return c < 0 ? 0 : c;
+  }
+
+  // Scheduling point hook: a no-op here; the simulator switches threads.
+  static void sched_point(const char* /*why*/) {}
+
+ private:
+  static void*& tls_context() {
+    static thread_local void* ctx = nullptr;
+    return ctx;
+  }
+  static const std::vector<int>& allowed_cpus() {
+    static const std::vector<int> cpus = [] {
+      std::vector<int> v;
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      if (sched_getaffinity(0, sizeof(set), &set) == 0)
+        for (int i = 0; i < CPU_SETSIZE; ++i)
+          if (CPU_ISSET(i, &set)) v.push_back(i);
+      if (v.empty()) v.push_back(0);
+      return v;
+    }();
+    return cpus;
+  }
+  static void pin(pthread_t handle, int vcpu) {
+    const auto& cpus = allowed_cpus();
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpus[static_cast<size_t>(vcpu) % cpus.size()], &set);
+    (void)pthread_setaffinity_np(handle, sizeof(set), &set);
+  }
+};
+
+}  // namespace lazywq

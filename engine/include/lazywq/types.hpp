@@ -1,0 +1,146 @@
+// Plain types shared by every platform instantiation of the engine:
+// configuration, errors, events and statistics.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lazywq {
+
+using Duration = std::chrono::nanoseconds;
+using namespace std::chrono_literals;
+
+// The kinds of workqueue (docs/CONTRACT.md, "Objects").
+enum class WqKind : uint8_t {
+  per_cpu,        // eager: one worker per online CPU from creation (2009 baseline)
+  lazy,           // Axboe's lazy queue: a core thread; workers on demand; idle exit
+  single_thread,  // one thread runs everything, in queue order
+  ordered,        // one work at a time, in global queue order
+  // `shared` (concurrency-managed pools) is a later addition.
+};
+std::string_view to_string(WqKind k);
+
+// Every misuse the engine detects is reported as an Error with one of these
+// codes. None of them leaves the engine in a bad state.
+enum class Errc : uint8_t {
+  invalid_cpu,       // CPU index outside [0, ncpus)
+  queue_destroyed,   // call on a destroyed queue, or a second destroy
+  deadlock,          // the call would wait for the caller itself
+  spawn_failed,      // a queue's core thread could not be created
+  cpu_state,         // offlining the core CPU, or hotplug from an engine thread
+  wrong_engine,      // a work already bound to another engine
+  invalid_argument,  // anything else malformed (negative delay, ncpus < 1 ...)
+};
+std::string_view to_string(Errc e);
+
+class Error : public std::logic_error {
+ public:
+  Error(Errc code, const std::string& what) : std::logic_error(what), code_(code) {}
+  Errc code() const noexcept { return code_; }
+
+ private:
+  Errc code_;
+};
+
+// Thread-creation fault injection. Applies to every thread the engine creates
+// (core threads and workers); decisions are deterministic for a given seed
+// and creation order.
+struct SpawnFaults {
+  uint64_t fail_nth = 0;          // fail the Nth creation (1-based, counted from when set); 0 = off
+  uint64_t fail_next = 0;         // fail the next N creations
+  double fail_probability = 0.0;  // fail each creation with this probability...
+  uint64_t seed = 0;              // ...drawn from this seed
+  bool fail_always = false;       // fail every creation
+};
+
+// Bugs that the planted-bug build (LAZYWQ_PLANTED_BUGS=ON) can switch on by
+// name, to prove the harness catches them. Production builds compile every
+// check to `false`.
+enum class PlantedBug : uint8_t {
+  none,
+  spawn_fail_loses_work,    // C7: a failed creation drops the work
+  idle_exit_strands_work,   // C8: exit decided outside the lock
+  migrate_reorders,         // C5/C9: migration puts work at the head
+  migrate_duplicates,       // C1/C9: migration leaves a copy on the core
+  clear_pending_after_run,  // C2: PENDING cleared after the callback
+  missing_wakeup,           // C15: queueing forgets to wake the worker
+};
+std::string_view to_string(PlantedBug b);
+PlantedBug planted_bug_from_string(std::string_view name);  // throws Error on unknown
+std::vector<PlantedBug> all_planted_bugs();
+
+struct EngineConfig {
+  int ncpus = 8;                        // virtual CPUs 0..ncpus-1
+  int core_cpu = 0;                     // CPU of every queue's core thread
+  Duration idle_timeout = 5s;           // a lazy worker idle this long exits
+  Duration spawn_cooldown = 100ms;      // after a failed creation, retry after this
+  bool record_events = false;           // keep the event stream (tests, oracle)
+  SpawnFaults spawn_faults{};
+  PlantedBug planted_bug = PlantedBug::none;  // honoured only in the planted build
+};
+
+// Event types of the stream (docs/CONTRACT.md, "Events").
+enum class EventType : uint8_t {
+  queue,           // work inserted into a queue (arg: target cpu)
+  queue_rejected,  // queueing refused (draining or destroyed queue)
+  timer_arm,       // delayed work armed (arg: target cpu)
+  migrate,         // moved from the core list to its CPU's worker (arg: target cpu)
+  spawn,           // thread created (cpu = its CPU)
+  spawn_fail,      // thread creation failed (cpu = the CPU it was for)
+  fallback,        // work run on the core instead of its CPU (arg: FallbackReason)
+  exec_begin,      // callback starts (cpu = where it runs, arg: target cpu)
+  exec_end,        // callback returned
+  idle_exit,       // worker decided to exit after idle_timeout
+  thread_exit,     // worker stopped by hotplug or destroy
+  flush_begin,     // flush_work / flush_workqueue / drain starts (arg: FlushKind)
+  flush_end,       // ... returns (arg: 1 if it waited)
+  cancel_begin,    // cancel_* starts
+  cancel_end,      // cancel_* returns (arg: 1 if the work was pending)
+  cpu_offline,
+  cpu_online,
+  destroy,
+  callback_threw,  // a callback let an exception escape (caught, counted)
+};
+std::string_view to_string(EventType t);
+
+enum class FallbackReason : int32_t { spawn_failed = 0, spawn_cooldown = 1, cpu_offline = 2 };
+enum class FlushKind : int32_t { work = 0, workqueue = 1, drain = 2, delayed = 3 };
+
+struct Event {
+  uint64_t seq = 0;      // position in the stream
+  int64_t time_ns = 0;   // engine clock, relative to engine creation
+  uint32_t thread = 0;   // engine thread id; 0 = a thread outside the engine
+  int32_t cpu = -1;      // CPU of that thread (or the CPU concerned)
+  uint32_t queue = 0;    // workqueue id (1-based; 0 = none)
+  uint64_t work = 0;     // work id (1-based; 0 = none)
+  EventType type = EventType::queue;
+  int32_t arg = 0;       // type-specific, see EventType
+};
+std::string format_event(const Event& e);
+
+struct QueueStats {
+  uint32_t id = 0;
+  std::string name;
+  WqKind kind = WqKind::lazy;
+  bool destroyed = false;
+  int live_threads = 0;  // created and not yet joined, core included
+};
+
+struct Stats {
+  uint64_t threads_created = 0;
+  uint64_t threads_exited = 0;   // joined
+  uint64_t spawn_failures = 0;
+  uint64_t fallbacks = 0;
+  uint64_t migrations = 0;
+  uint64_t works_run = 0;
+  uint64_t idle_exits = 0;
+  uint64_t callback_exceptions = 0;
+  int live_threads = 0;  // over all queues
+  std::vector<QueueStats> queues;
+};
+
+}  // namespace lazywq

@@ -1,0 +1,167 @@
+// Workqueue: per-CPU lists, workers, the core thread, timers and flush
+// epochs of one queue. The algorithm and every contract rule it keeps are
+// described in docs/ENGINE.md; the rules themselves in docs/CONTRACT.md.
+//
+// Locking legend (as in the kernel's workqueue.c):
+//   Q: guarded by BasicWorkqueue::lock_ (one lock per queue).
+//   W: guarded by a work's own lock_ (order: Q before W).
+//   E: guarded by BasicEngine::lock_ (order: E before Q).
+//   I: immutable after construction.
+//   T: touched only by the worker's own thread.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "lazywq/detail.hpp"
+#include "lazywq/types.hpp"
+#include "lazywq/work.hpp"
+
+namespace lazywq {
+
+// One thread of a queue: the core (which also serves the core CPU) or the
+// worker of one other CPU.
+template <class P>
+struct Worker {
+  BasicWorkqueue<P>* const wq;  // I
+  const int cpu;                // I
+  const uint32_t thread_id;     // I: engine-wide id used in events
+  const bool is_core;           // I
+  typename P::Thread thread;    // Q: set by the creator once the thread exists
+  typename P::CondVar cv;       // wakes this worker; waited on with wq->lock_
+  bool stop = false;            // Q: exit at the next look at the list (hotplug, destroy)
+  BasicWork<P>* current = nullptr;  // Q: work whose callback runs now
+  uint64_t current_epoch = 0;   // Q: flush epoch of that run
+  int64_t last_active_ns = 0;   // Q: end of the last run (idle exit)
+
+  Worker(BasicWorkqueue<P>* q, int c, uint32_t id, bool core)
+      : wq(q), cpu(c), thread_id(id), is_core(core) {}
+};
+
+template <class P>
+class BasicWorkqueue {
+ public:
+  using Work = BasicWork<P>;
+  using DelayedWork = BasicDelayedWork<P>;
+
+  // C1: claims PENDING; false (and nothing changes) if already pending.
+  // queue_work uses the caller's CPU (its worker's CPU inside a callback).
+  bool queue_work(Work& w);
+  bool queue_work_on(int cpu, Work& w);
+  bool queue_delayed_work(DelayedWork& dw, Duration delay);
+  bool queue_delayed_work_on(int cpu, DelayedWork& dw, Duration delay);
+  // Re-arms (or arms) the timer to `delay` from now; true if it was pending.
+  bool mod_delayed_work(DelayedWork& dw, Duration delay);
+  bool mod_delayed_work_on(int cpu, DelayedWork& dw, Duration delay);
+
+  // C11: waits for every work queued before the call; true if it waited.
+  bool flush();
+  // C11: refuses queueing from outside the queue and flushes until empty.
+  void drain();
+  // C14: drains, stops and joins every thread. A second call is an error.
+  void destroy();
+
+  uint32_t id() const { return id_; }
+  const std::string& name() const { return name_; }
+  WqKind kind() const { return kind_; }
+  bool destroyed() const { return dead_.load(std::memory_order_acquire); }
+  int live_threads() const;
+  // Snapshot of which CPUs have a worker thread now (core CPU included).
+  std::vector<int> cpus_with_worker() const;
+
+  BasicWorkqueue(BasicEngine<P>& engine, uint32_t id, std::string name, WqKind kind);
+  ~BasicWorkqueue() = default;
+  BasicWorkqueue(const BasicWorkqueue&) = delete;
+  BasicWorkqueue& operator=(const BasicWorkqueue&) = delete;
+
+ private:
+  friend class BasicEngine<P>;
+  friend class BasicWork<P>;
+
+  enum class CwqState : uint8_t { none, creating, active };
+
+  // Per-(queue, CPU) state. For the core CPU, `list` is the core list: it
+  // holds the core CPU's works and, in lazy and per_cpu queues, works for
+  // CPUs whose worker does not exist yet (counted in their `in_core`).
+  struct Cwq {
+    std::unique_ptr<Worker<P>> worker;       // Q
+    CwqState state = CwqState::none;         // Q
+    detail::IntrusiveList<Work> list;        // Q
+    uint32_t in_core = 0;                    // Q: works for this CPU on the core list
+    int64_t cooldown_until_ns = 0;           // Q: no creation attempt before this
+    bool online = true;                      // Q: this queue's view of hotplug
+  };
+
+  bool uses_cpu_workers() const { return kind_ == WqKind::lazy || kind_ == WqKind::per_cpu; }
+  void check_alive() const;
+  void check_cpu(int cpu) const;
+  Worker<P>* caller_in_this_queue() const;
+
+  void start() LAZYWQ_EXCLUDES(lock_);
+  bool queue_common(int cpu, Work& w, const DelayedWork* dw, Duration delay) LAZYWQ_EXCLUDES(lock_);
+  bool accepting_locked() const LAZYWQ_REQUIRES(lock_);
+  void reject_locked(Work& w, int cpu) LAZYWQ_REQUIRES(lock_);
+  void insert_locked(Work& w, int cpu, bool new_queueing) LAZYWQ_REQUIRES(lock_);
+  void arm_locked(DelayedWork& dw, int cpu, Duration delay) LAZYWQ_REQUIRES(lock_);
+  void unlink_locked(Work& w) LAZYWQ_REQUIRES(lock_);
+  void fire_due_timers_locked() LAZYWQ_REQUIRES(lock_);
+  void expedite_timers_locked() LAZYWQ_REQUIRES(lock_);
+  void finish_epoch_locked(uint64_t epoch) LAZYWQ_REQUIRES(lock_);
+  uint64_t close_epoch_locked() LAZYWQ_REQUIRES(lock_);
+  bool wait_epoch_locked(uint64_t target) LAZYWQ_REQUIRES(lock_);
+  void wake_core_locked() LAZYWQ_REQUIRES(lock_);
+
+  bool spawn_worker_locked(int cpu) LAZYWQ_REQUIRES(lock_);
+  void worker_main(Worker<P>* w) LAZYWQ_EXCLUDES(lock_);
+  void core_loop_locked(Worker<P>* w) LAZYWQ_REQUIRES(lock_);
+  void cpu_loop_locked(Worker<P>* w) LAZYWQ_REQUIRES(lock_);
+  bool run_one_locked(Worker<P>* w, Cwq& from, int fallback_reason) LAZYWQ_REQUIRES(lock_);
+  void join_zombies_locked() LAZYWQ_REQUIRES(lock_);
+  void stop_and_join_locked(std::vector<std::unique_ptr<Worker<P>>> victims, EventType why)
+      LAZYWQ_REQUIRES(lock_);
+
+  void cpu_offline(int cpu) LAZYWQ_EXCLUDES(lock_);
+  void cpu_online(int cpu) LAZYWQ_EXCLUDES(lock_);
+  void drain_locked() LAZYWQ_REQUIRES(lock_);
+  int64_t now() const;
+
+  BasicEngine<P>& engine_;  // I
+  const uint32_t id_;       // I
+  const std::string name_;  // I
+  const WqKind kind_;       // I
+  const int core_cpu_;      // I
+
+  mutable typename P::Mutex lock_;
+  std::vector<Cwq> cwqs_ LAZYWQ_GUARDED_BY(lock_);
+  Worker<P>* core_ LAZYWQ_GUARDED_BY(lock_) = nullptr;  // owned by cwqs_[core_cpu_].worker
+  std::vector<std::unique_ptr<Worker<P>>> zombies_ LAZYWQ_GUARDED_BY(lock_);  // exited, not joined
+  int live_threads_ LAZYWQ_GUARDED_BY(lock_) = 0;
+
+  // Armed delayed works, earliest first; the core thread fires them.
+  std::map<std::pair<int64_t, uint64_t>, DelayedWork*> timers_ LAZYWQ_GUARDED_BY(lock_);
+  uint64_t next_timer_seq_ LAZYWQ_GUARDED_BY(lock_) = 0;
+
+  // flush_workqueue epochs (C11): every insertion is counted in the
+  // current epoch; flush closes the epoch and waits until every epoch up to
+  // it has drained. Later insertions land in later epochs, so they never
+  // extend a flush (no livelock).
+  uint64_t epoch_ LAZYWQ_GUARDED_BY(lock_) = 0;       // epoch of new insertions
+  uint64_t epoch_base_ LAZYWQ_GUARDED_BY(lock_) = 0;  // oldest epoch with works in flight
+  std::deque<uint64_t> inflight_ LAZYWQ_GUARDED_BY(lock_){0};  // [e - epoch_base_]
+  uint64_t total_inflight_ LAZYWQ_GUARDED_BY(lock_) = 0;
+  // Notified when epoch_base_ advances or a worker creation resolves.
+  typename P::CondVar state_cv_;
+
+  int draining_ LAZYWQ_GUARDED_BY(lock_) = 0;      // nested drain() calls in progress
+  bool destroying_ LAZYWQ_GUARDED_BY(lock_) = false;
+  // A: set once under lock_ when destroy has drained; read without the lock
+  // at every API entry (a stale `false` is re-checked under lock_).
+  typename P::template Atomic<bool> dead_{false};
+};
+
+}  // namespace lazywq
