@@ -64,7 +64,12 @@ std::vector<PlantedBug> all_planted_bugs() {
 
 std::string_view to_string(EventType t) {
   switch (t) {
+    case EventType::create: return "create";
     case EventType::queue: return "queue";
+    case EventType::queue_busy: return "queue_busy";
+    case EventType::timer_fire: return "timer_fire";
+    case EventType::dequeue: return "dequeue";
+    case EventType::destroy_end: return "destroy_end";
     case EventType::queue_rejected: return "queue_rejected";
     case EventType::timer_arm: return "timer_arm";
     case EventType::migrate: return "migrate";
@@ -88,8 +93,10 @@ std::string_view to_string(EventType t) {
 }
 
 std::string format_event(const Event& e) {
-  std::string s = "#" + std::to_string(e.seq) + " t=" + std::to_string(e.time_ns) + "ns thr=" +
-                  std::to_string(e.thread) + " cpu=" + std::to_string(e.cpu) + " " +
+  std::string thr = (e.thread & kExternalThread) ? "ext" + std::to_string(e.thread & ~kExternalThread)
+                                                 : "w" + std::to_string(e.thread);
+  std::string s = "#" + std::to_string(e.seq) + " t=" + std::to_string(e.time_ns) + "ns thr=" + thr +
+                  " cpu=" + std::to_string(e.cpu) + " " +
                   std::string(to_string(e.type));
   if (e.queue) s += " wq=" + std::to_string(e.queue);
   if (e.work) s += " work=" + std::to_string(e.work);

@@ -102,6 +102,7 @@ void BasicWorkqueue<P>::wake_core_locked() {
 template <class P>
 void BasicWorkqueue<P>::start() {
   detail::Guard g(lock_);
+  engine_.record(EventType::create, -1, id_, 0, static_cast<int32_t>(kind_));
   if (!spawn_worker_locked(core_cpu_)) {
     dead_.store(true, std::memory_order_release);
     throw Error(Errc::spawn_failed, "could not create the core thread of workqueue '" + name_ + "'");
@@ -155,7 +156,10 @@ bool BasicWorkqueue<P>::queue_common(int cpu, Work& w, const DelayedWork* dw, Du
   if (delay < Duration::zero()) throw Error(Errc::invalid_argument, "negative delay");
   engine_.bind(w);
   // C1: the winner of PENDING owns this queueing; a loser changes nothing.
-  if (w.flags_.fetch_or(Work::kPending, std::memory_order_acq_rel) & Work::kPending) return false;
+  if (w.flags_.fetch_or(Work::kPending, std::memory_order_acq_rel) & Work::kPending) {
+    engine_.record(EventType::queue_busy, -1, id_, w.id(), cpu);
+    return false;
+  }
   detail::Guard g(lock_);
   if (dead_.load(std::memory_order_relaxed)) {
     w.flags_.fetch_and(~Work::kPending, std::memory_order_release);
@@ -191,7 +195,7 @@ void BasicWorkqueue<P>::insert_locked(Work& w, int cpu, bool new_queueing) {
       t.list.push_back(&w);
       w.where_ = WorkLocation::cpu_list;
       w.home_.store(this, std::memory_order_release);
-      engine_.record(EventType::queue, -1, id_, w.id(), cpu);
+      engine_.record(new_queueing ? EventType::queue : EventType::timer_fire, -1, id_, w.id(), cpu);
       if (!LAZYWQ_PLANTED(engine_.cfg_, missing_wakeup)) t.worker->cv.notify_one();
     } else {
       ++t.in_core;
@@ -201,7 +205,7 @@ void BasicWorkqueue<P>::insert_locked(Work& w, int cpu, bool new_queueing) {
     core.list.push_back(&w);
     w.where_ = WorkLocation::core_list;
     w.home_.store(this, std::memory_order_release);
-    engine_.record(EventType::queue, -1, id_, w.id(), cpu);
+    engine_.record(new_queueing ? EventType::queue : EventType::timer_fire, -1, id_, w.id(), cpu);
     if (!LAZYWQ_PLANTED(engine_.cfg_, missing_wakeup)) wake_core_locked();
   }
 }
@@ -712,6 +716,7 @@ void BasicWorkqueue<P>::destroy() {
   core_ = nullptr;
   join_zombies_locked();
   for (auto& c : cwqs_) c.state = CwqState::none;
+  engine_.record(EventType::destroy_end, -1, id_, 0);
 }
 
 // ---------------------------------------------------------------------------
@@ -891,7 +896,9 @@ bool BasicEngine<P>::grab_pending(Work& w) {
     if (h) {
       detail::Guard g(h->lock_);
       if (w.home_.load(std::memory_order_relaxed) == h) {
+        const bool was_timer = w.where_ == WorkLocation::timer;
         h->unlink_locked(w);
+        record(EventType::dequeue, -1, h->id_, w.id(), was_timer ? 1 : 0);
         return true;
       }
     }
@@ -966,7 +973,7 @@ bool BasicEngine<P>::cancel_work_sync(Work& w) {
   if (w.engine() == nullptr) return false;
   if (w.engine() != this) throw Error(Errc::wrong_engine, "work '" + w.name() + "' belongs to another engine");
   Worker<P>* self = current_worker();
-  record(EventType::cancel_begin, -1, 0, w.id());
+  record(EventType::cancel_begin, -1, 0, w.id(), 1);
   {
     detail::Guard wl(w.lock_);
     if (self && w.running_ && w.runner_ == self)
@@ -997,7 +1004,7 @@ bool BasicEngine<P>::cancel_work(Work& w) {
     detail::Guard wl(w.lock_);
     if (w.canceling_) return false;  // a cancel_work_sync is on it
   }
-  record(EventType::cancel_begin, -1, 0, w.id());
+  record(EventType::cancel_begin, -1, 0, w.id(), 0);
   const bool was_pending = grab_pending(w);
   if (was_pending) resolve_after_grab(w);
   w.flags_.fetch_and(~Work::kPending, std::memory_order_release);
@@ -1010,7 +1017,7 @@ void BasicEngine<P>::record(EventType t, int cpu, uint32_t queue, uint64_t work,
   if (!cfg_.record_events) return;
   Worker<P>* self = current_worker();
   if (cpu < 0 && self) cpu = self->cpu;
-  record_as(self ? self->thread_id : 0, t, cpu, queue, work, arg);
+  record_as(self ? self->thread_id : (kExternalThread | P::thread_tag()), t, cpu, queue, work, arg);
 }
 
 template <class P>

@@ -109,6 +109,14 @@ struct RealPlatform {
   static void* context() { return tls_context(); }
   static void set_context(void* ctx) { tls_context() = ctx; }
 
+  // A small number naming the calling thread in events (threads outside
+  // the engine); distinct per thread within a process.
+  static uint32_t thread_tag() {
+    static std::atomic<uint32_t> next{1};
+    static thread_local uint32_t tag = next.fetch_add(1, std::memory_order_relaxed);
+    return tag;
+  }
+
   // CPU the caller runs on, for queue_work without a CPU.
   static int current_cpu() {
     int c = sched_getcpu();

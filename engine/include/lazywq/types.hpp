@@ -85,9 +85,13 @@ struct EngineConfig {
 
 // Event types of the stream (docs/CONTRACT.md, "Events").
 enum class EventType : uint8_t {
+  create,          // workqueue created (arg: WqKind)
   queue,           // work inserted into a queue (arg: target cpu)
-  queue_rejected,  // queueing refused (draining or destroyed queue)
+  queue_busy,      // queue_* found PENDING already set and changed nothing (arg: target cpu)
+  queue_rejected,  // queueing refused (draining queue) (arg: target cpu)
   timer_arm,       // delayed work armed (arg: target cpu)
+  timer_fire,      // armed delayed work inserted into its queue (arg: target cpu)
+  dequeue,         // a cancel or mod_delayed_work removed a pending queueing (arg: 1 if it was an armed timer)
   migrate,         // moved from the core list to its CPU's worker (arg: target cpu)
   spawn,           // thread created (cpu = its CPU)
   spawn_fail,      // thread creation failed (cpu = the CPU it was for)
@@ -98,11 +102,12 @@ enum class EventType : uint8_t {
   thread_exit,     // worker stopped by hotplug or destroy
   flush_begin,     // flush_work / flush_workqueue / drain starts (arg: FlushKind)
   flush_end,       // ... returns (arg: 1 if it waited)
-  cancel_begin,    // cancel_* starts
+  cancel_begin,    // cancel_* starts (arg: 1 for the _sync variants)
   cancel_end,      // cancel_* returns (arg: 1 if the work was pending)
   cpu_offline,
   cpu_online,
-  destroy,
+  destroy,         // destroy starts
+  destroy_end,     // destroy returns: every thread of the queue is joined
   callback_threw,  // a callback let an exception escape (caught, counted)
 };
 std::string_view to_string(EventType t);
@@ -110,10 +115,13 @@ std::string_view to_string(EventType t);
 enum class FallbackReason : int32_t { spawn_failed = 0, spawn_cooldown = 1, cpu_offline = 2 };
 enum class FlushKind : int32_t { work = 0, workqueue = 1, drain = 2, delayed = 3 };
 
+// Threads outside the engine (tests, users) carry this bit in Event::thread.
+inline constexpr uint32_t kExternalThread = 0x80000000u;
+
 struct Event {
   uint64_t seq = 0;      // position in the stream
   int64_t time_ns = 0;   // engine clock, relative to engine creation
-  uint32_t thread = 0;   // engine thread id; 0 = a thread outside the engine
+  uint32_t thread = 0;   // engine thread id, or kExternalThread | the caller's platform tag
   int32_t cpu = -1;      // CPU of that thread (or the CPU concerned)
   uint32_t queue = 0;    // workqueue id (1-based; 0 = none)
   uint64_t work = 0;     // work id (1-based; 0 = none)
