@@ -19,6 +19,8 @@
 
 namespace lazywq {
 
+enum class GrabResult : uint8_t { was_idle, was_pending, being_cancelled };
+
 template <class P>
 class BasicEngine {
  public:
@@ -74,6 +76,7 @@ class BasicEngine {
   friend class BasicWorkqueue<P>;
   friend class BasicWork<P>;
 
+  bool flush_work_as(Work& w, FlushKind kind);
   void bind(Work& w);
   void unbind(Work& w);
   Worker<P>* current_worker() const;
@@ -82,8 +85,8 @@ class BasicEngine {
   void check_cpu(int cpu) const;
   bool decide_spawn_failure();
   // Takes PENDING for the caller, removing a pending queueing from its queue
-  // if there is one. Returns true if the work was pending.
-  bool grab_pending(Work& w);
+  // if there is one (see engine_impl.hpp).
+  GrabResult grab_pending(Work& w, bool canceller);
   void resolve_after_grab(Work& w);
   void record(EventType t, int cpu, uint32_t queue, uint64_t work, int32_t arg = 0);
   void record_as(uint32_t thread, EventType t, int cpu, uint32_t queue, uint64_t work, int32_t arg);
@@ -91,6 +94,7 @@ class BasicEngine {
   const EngineConfig cfg_;  // I
   const int64_t start_ns_;  // I
 
+  typename P::Mutex hotplug_lock_;  // serializes cpu_offline / cpu_online; before E
   mutable typename P::Mutex lock_;  // E
   std::vector<std::unique_ptr<Workqueue>> queues_ LAZYWQ_GUARDED_BY(lock_);
   std::vector<char> online_ LAZYWQ_GUARDED_BY(lock_);

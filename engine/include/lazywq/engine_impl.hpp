@@ -190,7 +190,7 @@ void BasicWorkqueue<P>::insert_locked(Work& w, int cpu, bool new_queueing) {
     Cwq& t = cwqs_[static_cast<size_t>(cpu)];
     // Straight to the CPU's list only if its worker is active and nothing
     // for it waits on the core list: that keeps per-CPU order (C5, C9).
-    if (t.online && t.state == CwqState::active && t.in_core == 0) {
+    if (t.online && t.state == CwqState::active && t.in_core == 0 && !t.core_running) {
       to_core = false;
       t.list.push_back(&w);
       w.where_ = WorkLocation::cpu_list;
@@ -235,7 +235,7 @@ void BasicWorkqueue<P>::unlink_locked(Work& w) {
       break;
     case WorkLocation::core_list:
       cwqs_[static_cast<size_t>(core_cpu_)].list.remove(&w);
-      if (uses_cpu_workers() && w.target_cpu_ != core_cpu_) --cwqs_[static_cast<size_t>(w.target_cpu_)].in_core;
+      if (uses_cpu_workers() && w.target_cpu_ != core_cpu_) dec_in_core_locked(w.target_cpu_);
       finish_epoch_locked(w.epoch_);
       break;
     case WorkLocation::cpu_list:
@@ -282,11 +282,9 @@ bool BasicWorkqueue<P>::mod_delayed_work_on(int cpu, DelayedWork& dw, Duration d
   check_cpu(cpu);
   if (delay < Duration::zero()) throw Error(Errc::invalid_argument, "negative delay");
   engine_.bind(dw);
-  {
-    detail::Guard wl(dw.lock_);
-    if (dw.canceling_) return false;  // a cancel_work_sync owns it (kernel: -ENOENT)
-  }
-  bool was_pending = engine_.grab_pending(dw);
+  const GrabResult grab = engine_.grab_pending(dw, /*canceller=*/false);
+  if (grab == GrabResult::being_cancelled) return false;  // a cancel_work_sync owns it (kernel: -ENOENT)
+  const bool was_pending = grab == GrabResult::was_pending;
   if (was_pending) engine_.resolve_after_grab(dw);
   detail::Guard g(lock_);
   if (dead_.load(std::memory_order_relaxed) || !accepting_locked()) {
@@ -392,13 +390,17 @@ bool BasicWorkqueue<P>::spawn_worker_locked(int cpu) {
   const bool injected = engine_.decide_spawn_failure();
   lock_.unlock();
   std::optional<typename P::Thread> th;
-  if (!injected) th = P::spawn(cpu, [this, raw] { worker_main(raw); });
+  if (!injected) {
+    std::string tname = "wq" + std::to_string(id_) + (is_core ? "/core" : "/cpu" + std::to_string(cpu));
+    th = P::spawn(cpu, tname, [this, raw] { worker_main(raw); });
+  }
   lock_.lock();
   if (!th) {
     if (is_core) core_ = nullptr;
     t.worker.reset();
     t.state = CwqState::none;
     t.cooldown_until_ns = now() + engine_.cfg_.spawn_cooldown.count();
+    t.fresh_failure = true;
     engine_.n_spawn_fail_.fetch_add(1, std::memory_order_relaxed);
     engine_.record(EventType::spawn_fail, cpu, id_, 0);
     state_cv_.notify_all();
@@ -431,33 +433,44 @@ void BasicWorkqueue<P>::worker_main(Worker<P>* w) {
   P::set_context(nullptr);
 }
 
-// Starts the first work of `from` on worker `w`, or returns false without
-// running anything when that work is still running elsewhere (C3: it then
-// waits for that run to end and the caller looks at its list again).
+// A work for `cpu` left the core list: when none is left, that CPU's worker
+// may go idle again (it waits without a deadline while in_core > 0).
+template <class P>
+void BasicWorkqueue<P>::dec_in_core_locked(int cpu) {
+  Cwq& t = cwqs_[static_cast<size_t>(cpu)];
+  if (--t.in_core == 0 && t.worker) t.worker->cv.notify_one();
+}
+
+// Starts `work` (on list `from`) on worker `w`, or returns false without
+// running anything when the work is still running elsewhere (C3). A CPU
+// worker then waits for that run to end (its list is one CPU, all behind
+// it); the core does not wait: it registers to be woken and moves on.
 // `fallback_reason` >= 0 records a `fallback` event first (C4, C7, C13).
 template <class P>
-bool BasicWorkqueue<P>::run_one_locked(Worker<P>* w, Cwq& from, int fallback_reason) {
-  Work* work = from.list.front();
+bool BasicWorkqueue<P>::run_one_locked(Worker<P>* w, Cwq& from, Work* work, int fallback_reason) {
   work->lock_.lock();
   if (work->running_) {
     // C3: never run a work concurrently with itself, even across CPUs.
-    work->lock_.unlock();
-    lock_.unlock();
-    {
-      detail::Guard wl(work->lock_);
-      ++work->engine_waiters_;
-      while (work->running_) work->cv_.wait(work->lock_);
-      --work->engine_waiters_;
-      work->cv_.notify_all();
+    if (w->is_core) {
+      work->core_waiter_ = this;
+      work->lock_.unlock();
+      return false;
     }
+    ++work->engine_waiters_;  // before dropping the locks: the work must outlive our wait
+    lock_.unlock();
+    while (work->running_) work->cv_.wait(work->lock_);
+    --work->engine_waiters_;
+    work->cv_.notify_all();
+    work->lock_.unlock();
     lock_.lock();
     return false;
   }
   const uint64_t epoch = work->epoch_;
   const int target = work->target_cpu_;
   from.list.remove(work);
-  if (&from == &cwqs_[static_cast<size_t>(core_cpu_)] && uses_cpu_workers() && target != core_cpu_)
-    --cwqs_[static_cast<size_t>(target)].in_core;
+  const bool from_core_list = &from == &cwqs_[static_cast<size_t>(core_cpu_)];
+  const bool for_other_cpu = uses_cpu_workers() && target != core_cpu_;
+  if (from_core_list && for_other_cpu) dec_in_core_locked(target);
   work->where_ = WorkLocation::none;
   work->home_.store(nullptr, std::memory_order_release);
   work->running_ = true;
@@ -468,6 +481,10 @@ bool BasicWorkqueue<P>::run_one_locked(Worker<P>* w, Cwq& from, int fallback_rea
   work->lock_.unlock();
   w->current = work;
   w->current_epoch = epoch;
+  // While the core runs a work of CPU c, c's new queueings go through the
+  // core list too, so two works of one CPU never overlap (C5).
+  Cwq* fallback_cwq = (w->is_core && for_other_cpu) ? &cwqs_[static_cast<size_t>(target)] : nullptr;
+  if (fallback_cwq) fallback_cwq->core_running = true;
   if (fallback_reason >= 0) {
     engine_.n_fallback_.fetch_add(1, std::memory_order_relaxed);
     engine_.record(EventType::fallback, -1, id_, work->id(), fallback_reason);
@@ -488,52 +505,71 @@ bool BasicWorkqueue<P>::run_one_locked(Worker<P>* w, Cwq& from, int fallback_rea
   engine_.record(EventType::exec_end, w->cpu, id_, work->id(), target);
   engine_.n_run_.fetch_add(1, std::memory_order_relaxed);
   w->current = nullptr;
+  if (fallback_cwq) fallback_cwq->core_running = false;
   finish_epoch_locked(epoch);
+  BasicWorkqueue<P>* waiter;
   {
     detail::Guard wl(work->lock_);
     work->running_ = false;
     work->runner_ = nullptr;
     work->resolved_seq_ = std::max(work->resolved_seq_, work->run_seq_);
+    waiter = std::exchange(work->core_waiter_, nullptr);
     work->cv_.notify_all();
   }
   w->last_active_ns = now();
+  if (waiter == this) {
+    wake_core_locked();
+  } else if (waiter) {
+    // Another queue's core skipped this work: wake it under its own lock
+    // (queue locks are never nested).
+    lock_.unlock();
+    {
+      detail::Guard g(waiter->lock_);
+      waiter->wake_core_locked();
+    }
+    lock_.lock();
+  }
   return true;
 }
 
-// The core thread: runs the core CPU's works, migrates the others to their
-// workers (creating them on demand), falls back when it cannot, fires
-// timers and joins exited workers.
+// One pass of the core over its list, in order. Returns true if it did
+// something (the list may have changed; the caller looks again), false if
+// every work must wait (for a run elsewhere, or a retiring CPU).
+//
+// A work that cannot start marks its CPU as blocked for the rest of the
+// pass, so no later work of that CPU overtakes it (C5); works of other
+// CPUs go on (a work waiting for its run elsewhere must not stall them).
 template <class P>
-void BasicWorkqueue<P>::core_loop_locked(Worker<P>* w) {
+bool BasicWorkqueue<P>::core_step_locked(Worker<P>* w) {
   Cwq& core = cwqs_[static_cast<size_t>(core_cpu_)];
-  for (;;) {
-    join_zombies_locked();
-    fire_due_timers_locked();
-    if (core.list.empty()) {
-      if (w->stop) break;
-      if (!zombies_.empty()) continue;
-      if (!timers_.empty())
-        w->cv.wait_until(lock_, engine_.start_ns_ + timers_.begin()->first.first);
-      else
-        w->cv.wait(lock_);
-      continue;
-    }
-    Work* work = core.list.front();
+  scan_blocked_.assign(cwqs_.size(), 0);
+  for (Work* work = core.list.front(); work; work = decltype(core.list)::next(work)) {
     const int c = work->target_cpu_;
-    if (!uses_cpu_workers() || c == core_cpu_) {
-      run_one_locked(w, core, -1);
+    const bool local = !uses_cpu_workers() || c == core_cpu_;
+    // single_thread and ordered queues keep one global order: one key.
+    const size_t key = static_cast<size_t>(local ? core_cpu_ : c);
+    if (scan_blocked_[key]) continue;
+    if (local) {
+      if (run_one_locked(w, core, work, -1)) return true;
+      scan_blocked_[key] = 1;
       continue;
     }
     Cwq& t = cwqs_[static_cast<size_t>(c)];
+    if (t.retiring || t.state == CwqState::creating) {
+      // Offline with its worker finishing a run, or being created by
+      // another thread (cpu_online): wait, we are woken when it resolves.
+      scan_blocked_[key] = 1;
+      continue;
+    }
     if (!t.online) {
-      run_one_locked(w, core, static_cast<int>(FallbackReason::cpu_offline));
+      if (run_one_locked(w, core, work, static_cast<int>(FallbackReason::cpu_offline))) return true;
+      scan_blocked_[key] = 1;
       continue;
     }
     if (t.state == CwqState::active) {
       // C9: migrate in core-list order; the target's direct queueing stays
       // closed while in_core > 0, so per-CPU order holds.
       core.list.remove(work);
-      --t.in_core;
       if (LAZYWQ_PLANTED(engine_.cfg_, migrate_reorders))
         t.list.push_front(work);
       else
@@ -541,6 +577,7 @@ void BasicWorkqueue<P>::core_loop_locked(Worker<P>* w) {
       work->where_ = WorkLocation::cpu_list;
       engine_.n_migrate_.fetch_add(1, std::memory_order_relaxed);
       engine_.record(EventType::migrate, -1, id_, work->id(), c);
+      dec_in_core_locked(c);
       t.worker->cv.notify_one();
       if (LAZYWQ_PLANTED(engine_.cfg_, migrate_duplicates)) {
         // Runs the same queueing on the core as well: a duplicate execution.
@@ -553,27 +590,48 @@ void BasicWorkqueue<P>::core_loop_locked(Worker<P>* w) {
         lock_.lock();
         engine_.record(EventType::exec_end, w->cpu, id_, work->id(), c);
       }
-      continue;
-    }
-    if (t.state == CwqState::creating) {  // another thread creates it (cpu_online)
-      state_cv_.wait(lock_);
-      continue;
+      return true;
     }
     if (now() < t.cooldown_until_ns) {
-      run_one_locked(w, core, static_cast<int>(FallbackReason::spawn_cooldown));
+      const auto reason = t.fresh_failure ? FallbackReason::spawn_failed : FallbackReason::spawn_cooldown;
+      if (run_one_locked(w, core, work, static_cast<int>(reason))) {
+        t.fresh_failure = false;
+        return true;
+      }
+      scan_blocked_[key] = 1;
       continue;
     }
-    if (!spawn_worker_locked(c)) {
-      // C7: no work is lost; it runs here, and creation is retried after the
-      // cooldown.
-      if (core.list.empty() || core.list.front() != work) continue;  // cancelled meanwhile
-      if (LAZYWQ_PLANTED(engine_.cfg_, spawn_fail_loses_work)) {
+    if (spawn_worker_locked(c)) return true;  // the next pass migrates
+    // C7: no work is lost: it runs here, and creation is retried after the
+    // cooldown. The lock was dropped: start a new pass, which finds this
+    // CPU cooling down and runs its first work as a fallback.
+    if (LAZYWQ_PLANTED(engine_.cfg_, spawn_fail_loses_work)) {
+      if (work->home_.load(std::memory_order_relaxed) == this && work->where_ == WorkLocation::core_list) {
         unlink_locked(*work);
         work->flags_.fetch_and(~Work::kPending, std::memory_order_release);
-        continue;
       }
-      run_one_locked(w, core, static_cast<int>(FallbackReason::spawn_failed));
     }
+    return true;
+  }
+  return false;
+}
+
+// The core thread: runs the core CPU's works, migrates the others to their
+// workers (creating them on demand), falls back when it cannot, fires
+// timers and joins exited workers.
+template <class P>
+void BasicWorkqueue<P>::core_loop_locked(Worker<P>* w) {
+  Cwq& core = cwqs_[static_cast<size_t>(core_cpu_)];
+  for (;;) {
+    join_zombies_locked();
+    fire_due_timers_locked();
+    if (!core.list.empty() && core_step_locked(w)) continue;
+    if (core.list.empty() && w->stop) break;
+    if (!zombies_.empty()) continue;
+    if (!timers_.empty())
+      w->cv.wait_until(lock_, engine_.start_ns_ + timers_.begin()->first.first);
+    else
+      w->cv.wait(lock_);
   }
 }
 
@@ -584,7 +642,7 @@ void BasicWorkqueue<P>::cpu_loop_locked(Worker<P>* w) {
   for (;;) {
     if (w->stop) break;
     if (!t.list.empty()) {
-      run_one_locked(w, t, -1);
+      run_one_locked(w, t, t.list.front(), -1);
       continue;
     }
     if (kind_ != WqKind::lazy || t.worker.get() != w || t.in_core != 0) {
@@ -659,8 +717,12 @@ void BasicWorkqueue<P>::cpu_offline(int cpu) {
   t.online = false;
   if (!uses_cpu_workers()) return;
   // Move pending works to the front of the core list, oldest first: they
-  // are older than any work for this CPU already waiting there.
+  // are older than any work for this CPU already waiting there. The core
+  // leaves them alone while the CPU is retiring, so none starts before the
+  // departing worker's current run has finished (C13, C5).
   Cwq& core = cwqs_[static_cast<size_t>(core_cpu_)];
+  const bool has_worker = t.worker != nullptr;
+  if (has_worker) t.retiring = true;
   while (!t.list.empty()) {
     Work* work = t.list.back();
     t.list.remove(work);
@@ -670,13 +732,14 @@ void BasicWorkqueue<P>::cpu_offline(int cpu) {
     engine_.n_migrate_.fetch_add(1, std::memory_order_relaxed);
     engine_.record(EventType::migrate, -1, id_, work->id(), core_cpu_);
   }
-  wake_core_locked();
-  if (t.worker) {
+  if (has_worker) {
     std::vector<std::unique_ptr<Worker<P>>> victims;
     victims.push_back(std::move(t.worker));
     t.state = CwqState::none;
     stop_and_join_locked(std::move(victims), EventType::thread_exit);
+    t.retiring = false;
   }
+  wake_core_locked();
 }
 
 template <class P>
@@ -792,11 +855,19 @@ bool BasicEngine<P>::cpu_offline(int cpu) {
   check_cpu(cpu);
   if (cpu == cfg_.core_cpu) throw Error(Errc::cpu_state, "the core CPU cannot go offline");
   if (current_worker()) throw Error(Errc::cpu_state, "hotplug from inside a work is not supported");
-  detail::Guard g(lock_);
-  if (!online_[static_cast<size_t>(cpu)]) return false;
-  online_[static_cast<size_t>(cpu)] = 0;
-  record(EventType::cpu_offline, cpu, 0, 0);
-  for (auto& q : queues_) q->cpu_offline(cpu);
+  // Hotplug operations are serialized by hotplug_lock_; E is held only to
+  // flip the state and copy the queue list, never while joining a worker
+  // (whose callback may need E, e.g. for stats()).
+  detail::Guard h(hotplug_lock_);
+  std::vector<BasicWorkqueue<P>*> qs;
+  {
+    detail::Guard g(lock_);
+    if (!online_[static_cast<size_t>(cpu)]) return false;
+    online_[static_cast<size_t>(cpu)] = 0;
+    record(EventType::cpu_offline, cpu, 0, 0);
+    for (auto& q : queues_) qs.push_back(q.get());
+  }
+  for (auto* q : qs) q->cpu_offline(cpu);
   return true;
 }
 
@@ -804,11 +875,16 @@ template <class P>
 bool BasicEngine<P>::cpu_online(int cpu) {
   check_cpu(cpu);
   if (current_worker()) throw Error(Errc::cpu_state, "hotplug from inside a work is not supported");
-  detail::Guard g(lock_);
-  if (online_[static_cast<size_t>(cpu)]) return false;
-  online_[static_cast<size_t>(cpu)] = 1;
-  record(EventType::cpu_online, cpu, 0, 0);
-  for (auto& q : queues_) q->cpu_online(cpu);
+  detail::Guard h(hotplug_lock_);
+  std::vector<BasicWorkqueue<P>*> qs;
+  {
+    detail::Guard g(lock_);
+    if (online_[static_cast<size_t>(cpu)]) return false;
+    online_[static_cast<size_t>(cpu)] = 1;
+    record(EventType::cpu_online, cpu, 0, 0);
+    for (auto& q : queues_) qs.push_back(q.get());
+  }
+  for (auto* q : qs) q->cpu_online(cpu);
   return true;
 }
 
@@ -845,7 +921,10 @@ bool BasicEngine<P>::decide_spawn_failure() {
 template <class P>
 void BasicEngine<P>::bind(Work& w) {
   BasicEngine<P>* expected = nullptr;
-  if (w.engine_.load(std::memory_order_acquire) == this) return;
+  if (w.engine_.load(std::memory_order_acquire) == this) {
+    while (w.id_.load(std::memory_order_acquire) == 0) P::yield();  // the binder is storing it
+    return;
+  }
   if (w.engine_.compare_exchange_strong(expected, this, std::memory_order_acq_rel)) {
     {
       detail::Guard g(registry_lock_);
@@ -886,12 +965,15 @@ int BasicEngine<P>::current_cpu() const {
 }
 
 // Takes PENDING for the caller. If a queueing was pending, it is removed
-// from its queue (list or timer) and true is returned; the caller owns the
-// work either way and must clear PENDING when done.
+// from its queue (list or timer). The caller then owns the work and must
+// clear PENDING when done. Unless `canceller` (the cancel_work_sync that set
+// canceling_ itself), gives up when a cancel_work_sync owns the work, as the
+// kernel's try_to_grab_pending does (-ENOENT): waiting for it could wait for
+// the caller's own callback.
 template <class P>
-bool BasicEngine<P>::grab_pending(Work& w) {
+GrabResult BasicEngine<P>::grab_pending(Work& w, bool canceller) {
   for (;;) {
-    if (!(w.flags_.fetch_or(Work::kPending, std::memory_order_acq_rel) & Work::kPending)) return false;
+    if (!(w.flags_.fetch_or(Work::kPending, std::memory_order_acq_rel) & Work::kPending)) return GrabResult::was_idle;
     BasicWorkqueue<P>* h = w.home_.load(std::memory_order_acquire);
     if (h) {
       detail::Guard g(h->lock_);
@@ -899,8 +981,12 @@ bool BasicEngine<P>::grab_pending(Work& w) {
         const bool was_timer = w.where_ == WorkLocation::timer;
         h->unlink_locked(w);
         record(EventType::dequeue, -1, h->id_, w.id(), was_timer ? 1 : 0);
-        return true;
+        return GrabResult::was_pending;
       }
+    }
+    if (!canceller) {
+      detail::Guard wl(w.lock_);
+      if (w.canceling_) return GrabResult::being_cancelled;
     }
     // In flight: claimed by a queuer that has not inserted it yet. That
     // window holds no lock we could wait on and is a few instructions long.
@@ -919,32 +1005,43 @@ void BasicEngine<P>::resolve_after_grab(Work& w) {
 
 template <class P>
 bool BasicEngine<P>::flush_work(Work& w) {
+  return flush_work_as(w, FlushKind::work);
+}
+
+template <class P>
+bool BasicEngine<P>::flush_work_as(Work& w, FlushKind kind) {
   if (w.engine() == nullptr) return false;
   if (w.engine() != this) throw Error(Errc::wrong_engine, "work '" + w.name() + "' belongs to another engine");
   Worker<P>* self = current_worker();
   if (self) {
-    // The work waits on the caller's own list: it cannot run before the
-    // caller returns.
+    // The work can only run after the caller returns: it waits on the
+    // caller's own list, on the core list for the caller's CPU (it would be
+    // migrated behind the caller), or on a timer only the caller can fire.
     BasicWorkqueue<P>* h = w.home_.load(std::memory_order_acquire);
     if (h == self->wq) {
       detail::Guard g(h->lock_);
-      bool on_own_list = w.home_.load(std::memory_order_relaxed) == h &&
-                         ((w.where_ == WorkLocation::core_list && self->is_core) ||
-                          (w.where_ == WorkLocation::cpu_list && !self->is_core && w.target_cpu_ == self->cpu));
-      if (on_own_list)
-        throw Error(Errc::deadlock, "flush_work('" + w.name() + "') waits for a work queued behind the caller on its own worker");
+      bool behind_caller = false;
+      if (w.home_.load(std::memory_order_relaxed) == h) {
+        switch (w.where_) {
+          case WorkLocation::core_list: behind_caller = self->is_core || w.target_cpu_ == self->cpu; break;
+          case WorkLocation::cpu_list: behind_caller = !self->is_core && w.target_cpu_ == self->cpu; break;
+          case WorkLocation::timer: behind_caller = self->is_core || w.target_cpu_ == self->cpu; break;
+          case WorkLocation::none: break;
+        }
+      }
+      if (behind_caller)
+        throw Error(Errc::deadlock, "flush_work('" + w.name() + "') waits for a work that can only run after the caller returns");
     }
+    detail::Guard wl(w.lock_);
+    if (w.running_ && w.runner_ == self)
+      throw Error(Errc::deadlock, "flush_work('" + w.name() + "') from its own callback would wait for itself");
   }
-  record(EventType::flush_begin, -1, 0, w.id(), static_cast<int32_t>(FlushKind::work));
+  record(EventType::flush_begin, -1, 0, w.id(), static_cast<int32_t>(kind));
   bool waited = false;
   {
     detail::Guard wl(w.lock_);
     const uint64_t target = w.queued_seq_.load(std::memory_order_acquire);
-    if (w.running_ && w.runner_ == self && self != nullptr)
-      throw Error(Errc::deadlock, "flush_work('" + w.name() + "') from its own callback would wait for itself");
     while (!(w.resolved_seq_ >= target && !(w.running_ && w.run_seq_ <= target))) {
-      if (w.running_ && w.runner_ == self && self != nullptr)
-        throw Error(Errc::deadlock, "flush_work('" + w.name() + "') from its own callback would wait for itself");
       waited = true;
       w.cv_.wait(w.lock_);
     }
@@ -956,6 +1053,7 @@ bool BasicEngine<P>::flush_work(Work& w) {
 template <class P>
 bool BasicEngine<P>::flush_delayed_work(DelayedWork& dw) {
   if (dw.engine() == nullptr) return false;
+  if (dw.engine() != this) throw Error(Errc::wrong_engine, "work '" + dw.name() + "' belongs to another engine");
   BasicWorkqueue<P>* h = dw.home_.load(std::memory_order_acquire);
   if (h) {
     detail::Guard g(h->lock_);
@@ -965,7 +1063,7 @@ bool BasicEngine<P>::flush_delayed_work(DelayedWork& dw) {
       h->insert_locked(dw, dw.target_cpu_, /*new_queueing=*/false);
     }
   }
-  return flush_work(dw);
+  return flush_work_as(dw, FlushKind::delayed);
 }
 
 template <class P>
@@ -973,16 +1071,19 @@ bool BasicEngine<P>::cancel_work_sync(Work& w) {
   if (w.engine() == nullptr) return false;
   if (w.engine() != this) throw Error(Errc::wrong_engine, "work '" + w.name() + "' belongs to another engine");
   Worker<P>* self = current_worker();
-  record(EventType::cancel_begin, -1, 0, w.id(), 1);
   {
     detail::Guard wl(w.lock_);
     if (self && w.running_ && w.runner_ == self)
       throw Error(Errc::deadlock, "cancel_work_sync('" + w.name() + "') from its own callback would wait for itself");
+  }
+  record(EventType::cancel_begin, -1, 0, w.id(), 1);
+  {
+    detail::Guard wl(w.lock_);
     // Concurrent cancels take turns: the first one holds PENDING meanwhile.
     while (w.canceling_) w.cv_.wait(w.lock_);
     w.canceling_ = true;
   }
-  const bool was_pending = grab_pending(w);
+  const bool was_pending = grab_pending(w, /*canceller=*/true) == GrabResult::was_pending;
   {
     detail::Guard wl(w.lock_);
     // PENDING is ours: no new run can start and a self-requeue fails (C12).
@@ -1000,12 +1101,13 @@ template <class P>
 bool BasicEngine<P>::cancel_work(Work& w) {
   if (w.engine() == nullptr) return false;
   if (w.engine() != this) throw Error(Errc::wrong_engine, "work '" + w.name() + "' belongs to another engine");
-  {
-    detail::Guard wl(w.lock_);
-    if (w.canceling_) return false;  // a cancel_work_sync is on it
-  }
   record(EventType::cancel_begin, -1, 0, w.id(), 0);
-  const bool was_pending = grab_pending(w);
+  const GrabResult grab = grab_pending(w, /*canceller=*/false);
+  if (grab == GrabResult::being_cancelled) {  // a cancel_work_sync is on it
+    record(EventType::cancel_end, -1, 0, w.id(), 0);
+    return false;
+  }
+  const bool was_pending = grab == GrabResult::was_pending;
   if (was_pending) resolve_after_grab(w);
   w.flags_.fetch_and(~Work::kPending, std::memory_order_release);
   record(EventType::cancel_end, -1, 0, w.id(), was_pending ? 1 : 0);

@@ -18,6 +18,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -92,10 +93,12 @@ struct RealPlatform {
   // system refuses the thread (EAGAIN); the engine treats that exactly like
   // an injected creation failure. Pinning is best effort: a container may
   // forbid it, and placement in the contract is about virtual CPUs.
-  static std::optional<Thread> spawn(int vcpu, std::function<void()> body) {
+  // `name` (at most 15 characters are kept) shows in top, gdb and perf.
+  static std::optional<Thread> spawn(int vcpu, const std::string& name, std::function<void()> body) {
     try {
       std::thread t(std::move(body));
       pin(t.native_handle(), vcpu);
+      (void)pthread_setname_np(t.native_handle(), name.substr(0, 15).c_str());
       return Thread(std::move(t));
     } catch (const std::system_error&) {
       return std::nullopt;

@@ -101,6 +101,9 @@ class BasicWork {
   uint64_t resolved_seq_ LAZYWQ_GUARDED_BY(lock_) = 0;     // queueings <= this have run or were cancelled
   bool canceling_ LAZYWQ_GUARDED_BY(lock_) = false;        // a cancel_work_sync holds PENDING
   int engine_waiters_ LAZYWQ_GUARDED_BY(lock_) = 0;        // workers waiting for running_ to clear (C3)
+  // A core that skipped this work because it was running elsewhere (C3);
+  // woken when that run ends.
+  BasicWorkqueue<P>* core_waiter_ LAZYWQ_GUARDED_BY(lock_) = nullptr;
 };
 
 template <class P>

@@ -95,6 +95,9 @@ class BasicWorkqueue {
     uint32_t in_core = 0;                    // Q: works for this CPU on the core list
     int64_t cooldown_until_ns = 0;           // Q: no creation attempt before this
     bool online = true;                      // Q: this queue's view of hotplug
+    bool retiring = false;                   // Q: offline, its worker still finishing a run
+    bool core_running = false;               // Q: the core runs a work of this CPU (fallback)
+    bool fresh_failure = false;              // Q: creation just failed; next fallback says so
   };
 
   bool uses_cpu_workers() const { return kind_ == WqKind::lazy || kind_ == WqKind::per_cpu; }
@@ -120,7 +123,9 @@ class BasicWorkqueue {
   void worker_main(Worker<P>* w) LAZYWQ_EXCLUDES(lock_);
   void core_loop_locked(Worker<P>* w) LAZYWQ_REQUIRES(lock_);
   void cpu_loop_locked(Worker<P>* w) LAZYWQ_REQUIRES(lock_);
-  bool run_one_locked(Worker<P>* w, Cwq& from, int fallback_reason) LAZYWQ_REQUIRES(lock_);
+  bool run_one_locked(Worker<P>* w, Cwq& from, Work* work, int fallback_reason) LAZYWQ_REQUIRES(lock_);
+  bool core_step_locked(Worker<P>* w) LAZYWQ_REQUIRES(lock_);
+  void dec_in_core_locked(int cpu) LAZYWQ_REQUIRES(lock_);
   void join_zombies_locked() LAZYWQ_REQUIRES(lock_);
   void stop_and_join_locked(std::vector<std::unique_ptr<Worker<P>>> victims, EventType why)
       LAZYWQ_REQUIRES(lock_);
@@ -140,6 +145,7 @@ class BasicWorkqueue {
   std::vector<Cwq> cwqs_ LAZYWQ_GUARDED_BY(lock_);
   Worker<P>* core_ LAZYWQ_GUARDED_BY(lock_) = nullptr;  // owned by cwqs_[core_cpu_].worker
   std::vector<std::unique_ptr<Worker<P>>> zombies_ LAZYWQ_GUARDED_BY(lock_);  // exited, not joined
+  std::vector<char> scan_blocked_ LAZYWQ_GUARDED_BY(lock_);  // core scan scratch: CPUs it must skip
   int live_threads_ LAZYWQ_GUARDED_BY(lock_) = 0;
 
   // Armed delayed works, earliest first; the core thread fires them.
