@@ -26,6 +26,7 @@ TEST(C1_PendingBit, SecondQueueReturnsFalseAndRunsOnce) {
   EXPECT_FALSE(lazywq::queue_work_on(3, wq, w));
   EXPECT_TRUE(w.pending());
   EXPECT_EQ(count_events(eng, EventType::queue, w.id()), 1u) << "a losing queueing must change nothing";
+  EXPECT_EQ(count_events(eng, EventType::queue_busy, w.id()), 4u) << "each losing queueing is recorded as busy";
 
   release.open();
   wq.flush();

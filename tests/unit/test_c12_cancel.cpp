@@ -31,6 +31,8 @@ TEST(C12_Cancel, CancelSyncOfPendingWorkReturnsTrueAndItNeverRuns) {
     ASSERT_EQ(ends.size(), 2u);
     EXPECT_EQ(ends[0].arg, 1);
     EXPECT_EQ(ends[1].arg, 0);
+    EXPECT_EQ(count_events(eng, EventType::dequeue, w.id()), 1u) << "the removed queueing is recorded";
+    for (const Event& b : events_where(eng, EventType::cancel_begin, w.id())) EXPECT_EQ(b.arg, sync ? 1 : 0);
     // The work can be queued again and runs normally.
     ASSERT_TRUE(wq.queue_work_on(2, w));
     eng.flush_work(w);

@@ -56,6 +56,9 @@ inline EngineConfig test_config(int ncpus = 4) {
   c.idle_timeout = 5s;
   c.spawn_cooldown = 10ms;
   c.record_events = true;
+  // Proving the suite's teeth: in a planted-bug build (LAZYWQ_PLANTED_BUGS=ON),
+  // LAZYWQ_UNIT_PLANTED_BUG=<name> switches that bug on in every test engine.
+  if (const char* bug = std::getenv("LAZYWQ_UNIT_PLANTED_BUG")) c.planted_bug = lazywq::planted_bug_from_string(bug);
   return c;
 }
 

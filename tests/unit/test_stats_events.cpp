@@ -130,6 +130,11 @@ TEST(StatsEvents, CountersMatchEvents) {
   EXPECT_EQ(count_events(eng, EventType::cpu_offline), 1u);
   EXPECT_EQ(count_events(eng, EventType::cpu_online), 1u);
   EXPECT_EQ(count_events(eng, EventType::destroy), 2u);
+  EXPECT_EQ(count_events(eng, EventType::destroy_end), 2u);
+  EXPECT_EQ(count_events(eng, EventType::create), 2u);
+  // destroy_end comes after every thread_exit of its queue.
+  for (const Event& d : events_where(eng, EventType::destroy_end))
+    for (const Event& x : events_where(eng, EventType::thread_exit, 0, d.queue)) EXPECT_LT(x.seq, d.seq);
 }
 
 TEST(StatsEvents, QueueStatsListEveryQueue) {

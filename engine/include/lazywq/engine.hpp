@@ -78,6 +78,7 @@ class BasicEngine {
 
   bool flush_work_as(Work& w, FlushKind kind);
   void bind(Work& w);
+  bool bound_here(Work& w);
   void unbind(Work& w);
   Worker<P>* current_worker() const;
   uint32_t current_thread_id() const;

@@ -344,6 +344,8 @@ bool BasicWorkqueue<P>::flush() {
   if (caller_in_this_queue())
     throw Error(Errc::deadlock, "flush_workqueue('" + name_ + "') from one of its own works would wait for itself");
   detail::Guard g(lock_);
+  if (dead_.load(std::memory_order_relaxed))  // destroyed since check_alive()
+    throw Error(Errc::queue_destroyed, "workqueue '" + name_ + "' has been destroyed");
   engine_.record(EventType::flush_begin, -1, id_, 0, static_cast<int32_t>(FlushKind::workqueue));
   bool waited = wait_epoch_locked(close_epoch_locked());
   engine_.record(EventType::flush_end, -1, id_, 0, waited ? 1 : 0);
@@ -367,6 +369,8 @@ void BasicWorkqueue<P>::drain() {
   if (caller_in_this_queue())
     throw Error(Errc::deadlock, "drain_workqueue('" + name_ + "') from one of its own works would wait for itself");
   detail::Guard g(lock_);
+  if (dead_.load(std::memory_order_relaxed) || destroying_)
+    throw Error(Errc::queue_destroyed, "workqueue '" + name_ + "' is destroyed or being destroyed");
   engine_.record(EventType::flush_begin, -1, id_, 0, static_cast<int32_t>(FlushKind::drain));
   drain_locked();
   engine_.record(EventType::flush_end, -1, id_, 0, 1);
@@ -660,6 +664,7 @@ void BasicWorkqueue<P>::cpu_loop_locked(Worker<P>* w) {
       lock_.unlock();
       P::sched_point("idle_exit_window");
       lock_.lock();
+      if (w->stop || t.worker.get() != w) continue;  // destroy took it meanwhile (not the bug)
     } else if (!t.list.empty()) {
       continue;
     }
@@ -939,6 +944,18 @@ void BasicEngine<P>::bind(Work& w) {
   while (w.id_.load(std::memory_order_acquire) == 0) P::yield();
 }
 
+// True if the work was ever queued on this engine (false: never queued, so
+// nothing to flush or cancel). Waits out the instant between a concurrent
+// first queueing's bind and its id, so events always name the work.
+template <class P>
+bool BasicEngine<P>::bound_here(Work& w) {
+  BasicEngine<P>* e = w.engine();
+  if (e == nullptr) return false;
+  if (e != this) throw Error(Errc::wrong_engine, "work '" + w.name() + "' belongs to another engine");
+  while (w.id_.load(std::memory_order_acquire) == 0) P::yield();
+  return true;
+}
+
 template <class P>
 void BasicEngine<P>::unbind(Work& w) {
   detail::Guard g(registry_lock_);
@@ -1010,8 +1027,7 @@ bool BasicEngine<P>::flush_work(Work& w) {
 
 template <class P>
 bool BasicEngine<P>::flush_work_as(Work& w, FlushKind kind) {
-  if (w.engine() == nullptr) return false;
-  if (w.engine() != this) throw Error(Errc::wrong_engine, "work '" + w.name() + "' belongs to another engine");
+  if (!bound_here(w)) return false;
   Worker<P>* self = current_worker();
   if (self) {
     // The work can only run after the caller returns: it waits on the
@@ -1052,8 +1068,7 @@ bool BasicEngine<P>::flush_work_as(Work& w, FlushKind kind) {
 
 template <class P>
 bool BasicEngine<P>::flush_delayed_work(DelayedWork& dw) {
-  if (dw.engine() == nullptr) return false;
-  if (dw.engine() != this) throw Error(Errc::wrong_engine, "work '" + dw.name() + "' belongs to another engine");
+  if (!bound_here(dw)) return false;
   BasicWorkqueue<P>* h = dw.home_.load(std::memory_order_acquire);
   if (h) {
     detail::Guard g(h->lock_);
@@ -1068,8 +1083,7 @@ bool BasicEngine<P>::flush_delayed_work(DelayedWork& dw) {
 
 template <class P>
 bool BasicEngine<P>::cancel_work_sync(Work& w) {
-  if (w.engine() == nullptr) return false;
-  if (w.engine() != this) throw Error(Errc::wrong_engine, "work '" + w.name() + "' belongs to another engine");
+  if (!bound_here(w)) return false;
   Worker<P>* self = current_worker();
   {
     detail::Guard wl(w.lock_);
@@ -1099,8 +1113,7 @@ bool BasicEngine<P>::cancel_work_sync(Work& w) {
 
 template <class P>
 bool BasicEngine<P>::cancel_work(Work& w) {
-  if (w.engine() == nullptr) return false;
-  if (w.engine() != this) throw Error(Errc::wrong_engine, "work '" + w.name() + "' belongs to another engine");
+  if (!bound_here(w)) return false;
   record(EventType::cancel_begin, -1, 0, w.id(), 0);
   const GrabResult grab = grab_pending(w, /*canceller=*/false);
   if (grab == GrabResult::being_cancelled) {  // a cancel_work_sync is on it

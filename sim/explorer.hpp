@@ -1,0 +1,54 @@
+// The explorer: runs scenarios over ranges of seeds with a strategy, in a
+// time or run budget, sharded across CI jobs.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "sim/runner.hpp"
+
+namespace lazywq::sim {
+
+struct ExploreOptions {
+  std::vector<std::string> scenarios;  // empty: all
+  uint64_t seed_first = 1;
+  uint64_t seed_last = 1000;
+  std::string seed_first_text;          // as typed (a commit hash stays readable)
+  std::string strategy = "random";
+  Params params;
+  PlantedBug bug = PlantedBug::none;
+  double budget_seconds = 0;  // wall-clock budget over all scenarios; 0 = none
+  int shard_index = 0;        // this job runs seeds with (seed - first) % shard_count == shard_index
+  int shard_count = 1;
+  int max_failures_per_scenario = 3;  // reports kept (every failure is counted)
+  uint64_t max_steps = 2'000'000;
+};
+
+struct ScenarioSummary {
+  std::string scenario;
+  uint64_t runs = 0;
+  uint64_t failures = 0;
+  std::map<std::string, uint64_t> failures_by_rule;
+  uint64_t total_steps = 0;
+  double seconds = 0;
+  bool budget_cut = false;  // stopped by the budget before the last seed
+  std::vector<std::pair<RunOptions, Outcome>> failed;  // the first few
+  std::string strategy_report;  // of the last run (PCT prints its bound)
+};
+
+struct ExploreReport {
+  std::vector<ScenarioSummary> scenarios;
+  uint64_t failures() const;
+};
+
+// `progress(scenario, done, total, failures)` is called now and then.
+ExploreReport explore(const ExploreOptions& opt,
+                      const std::function<void(const std::string&, uint64_t, uint64_t, uint64_t)>& progress);
+
+std::string summary_table(const ExploreReport& r);
+std::string report_json(const ExploreOptions& opt, const ExploreReport& r);
+
+}  // namespace lazywq::sim

@@ -1,0 +1,187 @@
+// The simulated platform: the engine's seam (docs/SEAM.md) implemented on
+// the deterministic scheduler of sim/world.hpp. Every operation is a
+// scheduling point. Memory is sequentially consistent here: weak-memory
+// behaviour is Relacy's job (models/).
+//
+// Outside a running World (e.g. a Work destroyed after the run) the
+// operations act directly, without scheduling.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "lazywq/annotations.hpp"
+#include "sim/world.hpp"
+
+namespace lazywq::sim {
+
+struct SimPlatform {
+  static constexpr const char* kName = "sim";
+
+  static void sched_point(const char* why) {
+    if (World* w = World::current()) w->point(why);
+  }
+
+  template <class T>
+  class Atomic {
+   public:
+    constexpr Atomic() noexcept : v_() {}
+    constexpr Atomic(T v) noexcept : v_(v) {}  // NOLINT: mirrors std::atomic
+    Atomic(const Atomic&) = delete;
+    Atomic& operator=(const Atomic&) = delete;
+
+    T load(std::memory_order = std::memory_order_seq_cst) const {
+      sched_point("atomic load");
+      return v_;
+    }
+    void store(T v, std::memory_order = std::memory_order_seq_cst) {
+      sched_point("atomic store");
+      v_ = v;
+    }
+    T fetch_add(T d, std::memory_order = std::memory_order_seq_cst) {
+      sched_point("atomic rmw");
+      T old = v_;
+      v_ = static_cast<T>(v_ + d);
+      return old;
+    }
+    T fetch_or(T d, std::memory_order = std::memory_order_seq_cst) {
+      sched_point("atomic rmw");
+      T old = v_;
+      v_ = static_cast<T>(v_ | d);
+      return old;
+    }
+    T fetch_and(T d, std::memory_order = std::memory_order_seq_cst) {
+      sched_point("atomic rmw");
+      T old = v_;
+      v_ = static_cast<T>(v_ & d);
+      return old;
+    }
+    bool compare_exchange_strong(T& expected, T desired, std::memory_order = std::memory_order_seq_cst,
+                                 std::memory_order = std::memory_order_seq_cst) {
+      sched_point("atomic cas");
+      if (v_ == expected) {
+        v_ = desired;
+        return true;
+      }
+      expected = v_;
+      return false;
+    }
+
+   private:
+    T v_;
+  };
+
+  class LAZYWQ_CAPABILITY("mutex") Mutex {
+   public:
+    void lock() LAZYWQ_ACQUIRE() {
+      World* w = World::current();
+      if (!w) return;
+      w->point("lock");
+      while (owner_ != kNoThread) w->block(waiters_, -1, "mutex lock");
+      owner_ = w->self();
+    }
+    void unlock() LAZYWQ_RELEASE() {
+      World* w = World::current();
+      if (!w) return;
+      release_for_wait();
+      w->point("unlock");
+    }
+    // Used by CondVar: release without a scheduling point in between.
+    void release_for_wait() {
+      owner_ = kNoThread;
+      if (World* w = World::current()) w->wake_one(waiters_);
+    }
+    void relock_after_wait() {
+      World* w = World::current();
+      while (owner_ != kNoThread) w->block(waiters_, -1, "mutex relock after wait");
+      owner_ = w->self();
+    }
+
+   private:
+    uint32_t owner_ = kNoThread;
+    WaitQueue waiters_;
+  };
+
+  class CondVar {
+   public:
+    void wait(Mutex& m) LAZYWQ_REQUIRES(m) {
+      World* w = World::current();
+      m.release_for_wait();
+      w->block(waiters_, -1, "condvar wait");
+      m.relock_after_wait();
+    }
+    bool wait_until(Mutex& m, int64_t deadline_ns) LAZYWQ_REQUIRES(m) {
+      World* w = World::current();
+      m.release_for_wait();
+      bool notified = w->block(waiters_, deadline_ns < w->now() ? w->now() : deadline_ns, "condvar timed wait");
+      m.relock_after_wait();
+      return notified;
+    }
+    void notify_one() {
+      if (World* w = World::current()) {
+        w->wake_one(waiters_);
+        w->point("notify");
+      }
+    }
+    void notify_all() {
+      if (World* w = World::current()) {
+        w->wake_all(waiters_);
+        w->point("notify");
+      }
+    }
+
+   private:
+    WaitQueue waiters_;
+  };
+
+  static int64_t now_ns() {
+    World* w = World::current();
+    if (!w) return 0;
+    w->point("clock");
+    return w->now();
+  }
+
+  class Thread {
+   public:
+    Thread() = default;
+    explicit Thread(uint32_t id) : id_(id) {}
+    void join() {
+      if (id_ != kNoThread) World::current()->join(id_);
+      id_ = kNoThread;
+    }
+    bool joinable() const { return id_ != kNoThread; }
+
+   private:
+    uint32_t id_ = kNoThread;
+  };
+
+  static std::optional<Thread> spawn(int vcpu, const std::string& name, std::function<void()> body) {
+    World* w = World::current();
+    return Thread(w->spawn(vcpu, name, std::move(body)));
+  }
+
+  static void yield() {
+    if (World* w = World::current()) w->yield();
+  }
+
+  static void* context() {
+    World* w = World::current();
+    return w ? w->context_slot() : nullptr;
+  }
+  static void set_context(void* ctx) {
+    if (World* w = World::current()) w->context_slot() = ctx;
+  }
+  static uint32_t thread_tag() {
+    World* w = World::current();
+    return w ? w->self() : 0;
+  }
+  static int current_cpu() {
+    World* w = World::current();
+    return w ? w->cpu() : 0;
+  }
+};
+
+}  // namespace lazywq::sim

@@ -1,0 +1,193 @@
+#include "sim/runner.hpp"
+
+#include <cctype>
+#include <stdexcept>
+
+namespace lazywq::sim {
+
+uint64_t parse_seed(const std::string& text) {
+  auto bad = [&] {
+    return std::invalid_argument("seed '" + text + "' is not a number (decimal, 0x-hex, or a 40-hex commit hash)");
+  };
+  if (text.empty()) throw bad();
+  auto all_hex = [](const std::string& s) {
+    for (char c : s)
+      if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+    return !s.empty();
+  };
+  if (text.size() == 40 && all_hex(text)) {
+    // Fold the commit hash: XOR of its 64-bit pieces.
+    uint64_t seed = 0;
+    for (size_t i = 0; i < 40; i += 16) {
+      std::string part = text.substr(i, std::min<size_t>(16, 40 - i));
+      seed ^= std::stoull(part, nullptr, 16) << ((16 - part.size()) * 4);
+    }
+    return seed;
+  }
+  try {
+    size_t used = 0;
+    uint64_t v;
+    if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
+      if (!all_hex(text.substr(2))) throw bad();
+      v = std::stoull(text.substr(2), &used, 16);
+      used += 2;
+    } else {
+      for (char c : text)
+        if (!std::isdigit(static_cast<unsigned char>(c))) throw bad();
+      v = std::stoull(text, &used, 10);
+    }
+    if (used != text.size()) throw bad();
+    return v;
+  } catch (const std::out_of_range&) {
+    throw std::invalid_argument("seed '" + text + "' does not fit in 64 bits");
+  } catch (const std::invalid_argument&) {
+    throw bad();
+  }
+}
+
+namespace {
+
+uint64_t hash_events(const std::vector<Event>& ev, uint64_t h) {
+  auto mix = [&h](uint64_t v) { h = (h ^ v) * 0x100000001b3ull; };
+  for (const Event& e : ev) {
+    mix(e.seq);
+    mix(static_cast<uint64_t>(e.time_ns));
+    mix(e.thread);
+    mix(static_cast<uint64_t>(static_cast<int64_t>(e.cpu)));
+    mix(e.queue);
+    mix(e.work);
+    mix(static_cast<uint64_t>(e.type));
+    mix(static_cast<uint64_t>(static_cast<int64_t>(e.arg)));
+  }
+  return h;
+}
+
+void check_unknown_params(const Params& p) {
+  for (auto& [k, v] : p.all())
+    if (!p.used().count(k)) throw std::invalid_argument("the scenario does not read parameter '" + k + "'");
+}
+
+}  // namespace
+
+Outcome run_scenario(const RunOptions& opt) {
+  const Scenario& sc = find_scenario(opt.scenario);
+  WorldConfig wc;
+  wc.seed = opt.seed;
+  wc.strategy = opt.strategy;
+  wc.bytes = opt.bytes;
+  wc.max_steps = opt.max_steps;
+  Outcome out;
+  World world(wc);  // throws std::invalid_argument on a bad strategy
+  ScenarioContext ctx(world, opt.seed, opt.params, opt.bug);
+  std::string param_error;
+  out.run = world.run([&] {
+    try {
+      sc.body(ctx);
+    } catch (const std::invalid_argument& e) {
+      param_error = e.what();
+    }
+  });
+  if (!param_error.empty()) throw std::invalid_argument(param_error);
+  if (out.run.status == RunStatus::ok) check_unknown_params(opt.params);
+  out.config_lines = ctx.config_lines;
+  // A finished run left its events in ctx.events; a hung one left its engine
+  // alive on an abandoned stack (read outside the world: no scheduling).
+  out.events = ctx.engine ? ctx.engine->events() : ctx.events;
+  const int ncpus = ctx.engine ? ctx.engine->ncpus() : static_cast<int>(opt.params.get_int("ncpus", 0));
+  out.trace_hash = hash_events(out.events, out.run.schedule_hash);
+
+  check::OracleOptions oo;
+  oo.ncpus = ncpus > 0 ? ncpus : 64;
+  oo.core_cpu = 0;
+  // A run that ended normally destroyed its queue: every queueing must have
+  // run or been cancelled. A hung run is judged the same way, so a work that
+  // was stranded gets its precise rule rather than only "hang".
+  oo.quiescent_end = out.run.status == RunStatus::ok || out.run.status == RunStatus::deadlock;
+  out.violations = check::check_events(out.events, oo);
+  for (auto& [rule, msg] : ctx.failures) out.violations.push_back({rule, msg, {}});
+
+  const bool hung = out.run.status == RunStatus::deadlock || out.run.status == RunStatus::step_limit;
+  if (hung && !out.violations.empty() && out.violations.front().rule == "C1" &&
+      out.violations.front().message.find("never ran") != std::string::npos) {
+    // A work that never ran in a run that hung, with no more specific
+    // cause in the stream (creation failure, idle exit, migration): the
+    // engine left pending work with nobody to run it.
+    out.violations.insert(out.violations.begin(),
+                          {"C15", "pending work with nobody to run it: " + out.violations.front().message,
+                           out.violations.front().events});
+  }
+  if (!out.violations.empty()) {
+    out.failed = true;
+    out.rule = out.violations.front().rule;
+    out.headline = out.rule + ": " + out.violations.front().message;
+    if (out.run.status != RunStatus::ok)
+      out.headline += " (the run ended in " + std::string(to_string(out.run.status)) + ")";
+  } else if (out.run.status != RunStatus::ok) {
+    out.failed = true;
+    if (out.run.status == RunStatus::crashed) {
+      out.rule = "crash";
+      out.headline = "crash: " + out.run.message;
+    } else {
+      out.rule = "C15";
+      out.headline = std::string("C15: ") + (out.run.status == RunStatus::deadlock ? "deadlock" : "no progress") +
+                     ": pending work with nobody to run it";
+    }
+  }
+  return out;
+}
+
+std::string replay_command(const RunOptions& opt) {
+  std::string cmd = "wqcheck replay --scenario " + opt.scenario + " --seed " +
+                    (opt.seed_text.empty() ? std::to_string(opt.seed) : opt.seed_text) + " --strategy " + opt.strategy;
+  if (!opt.params.all().empty()) {
+    std::string p;
+    for (auto& [k, v] : opt.params.all()) p += (p.empty() ? "" : ",") + k + "=" + v;
+    cmd += " --param " + p;
+  }
+  if (opt.bug != PlantedBug::none) cmd += " --planted " + std::string(to_string(opt.bug));
+  if (opt.max_steps != RunOptions{}.max_steps) cmd += " --max-steps " + std::to_string(opt.max_steps);
+  return cmd;
+}
+
+std::string failure_report(const RunOptions& opt, const Outcome& out) {
+  std::string r;
+  r += "FAIL " + out.headline + "\n";
+  r += "  scenario " + opt.scenario + ", seed " + std::to_string(opt.seed) + ", strategy " + opt.strategy;
+  if (opt.bug != PlantedBug::none) r += ", planted bug " + std::string(to_string(opt.bug));
+  r += "\n  config:";
+  for (auto& c : out.config_lines) r += " " + c;
+  r += "\n  run: " + std::string(to_string(out.run.status)) + " after " + std::to_string(out.run.steps) +
+       " steps, " + std::to_string(out.run.virtual_ns / 1000) + " us virtual, " + std::to_string(out.run.threads) +
+       " threads\n";
+  if (!out.violations.empty()) {
+    const auto& v = out.violations.front();
+    r += "  trace (the events that show it; > marks the violating ones):\n";
+    std::string ex = check::explain(out.events, v, 40);
+    size_t start = 0;
+    while (start < ex.size()) {
+      size_t nl = ex.find('\n', start);
+      r += "    " + ex.substr(start, nl - start) + "\n";
+      if (nl == std::string::npos) break;
+      start = nl + 1;
+    }
+    if (out.violations.size() > 1)
+      r += "  (" + std::to_string(out.violations.size() - 1) + " more violation(s); replay prints them all)\n";
+  }
+  if (out.run.status == RunStatus::deadlock || out.run.status == RunStatus::step_limit ||
+      out.run.status == RunStatus::crashed) {
+    r += "  threads at the end:\n";
+    std::string m = out.run.message;
+    size_t start = 0;
+    while (start < m.size()) {
+      size_t nl = m.find('\n', start);
+      std::string line = m.substr(start, nl - start);
+      if (!line.empty()) r += "    " + line + "\n";
+      if (nl == std::string::npos) break;
+      start = nl + 1;
+    }
+  }
+  r += "  replay: " + replay_command(opt) + "\n";
+  return r;
+}
+
+}  // namespace lazywq::sim

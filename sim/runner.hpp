@@ -1,0 +1,55 @@
+// One simulated execution of a scenario, judged by the oracle: the unit the
+// explorer repeats over seeds and replay runs once.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lazywq/types.hpp"
+#include "sim/oracle.hpp"
+#include "sim/scenario.hpp"
+#include "sim/world.hpp"
+
+namespace lazywq::sim {
+
+struct RunOptions {
+  std::string scenario;
+  uint64_t seed = 1;
+  std::string strategy = "random";
+  Params params;
+  PlantedBug bug = PlantedBug::none;
+  std::vector<uint8_t> bytes;  // for the `bytes` strategy
+  uint64_t max_steps = 2'000'000;
+  // Empty: "wqcheck" front end defaults. Used in the replay command line.
+  std::string seed_text;
+};
+
+struct Outcome {
+  bool failed = false;
+  std::string rule;     // the first broken rule ("C8"); "C15" for a hang
+  std::string headline; // one line: rule and what broke
+  RunResult run;
+  std::vector<check::Violation> violations;
+  std::vector<Event> events;
+  std::vector<std::string> config_lines;  // swarm draws of the scenario
+  uint64_t trace_hash = 0;  // schedule and event stream: equal for equal runs
+};
+
+// Runs one execution. Throws std::invalid_argument for a bad scenario,
+// strategy or parameter (before anything runs).
+Outcome run_scenario(const RunOptions& opt);
+
+// The exact command line that replays this execution.
+std::string replay_command(const RunOptions& opt);
+
+// Parses a seed: decimal, 0x-hex, or a 40-hex commit hash (folded to 64
+// bits), so CI can use its commit as the seed. Throws std::invalid_argument.
+uint64_t parse_seed(const std::string& text);
+
+// The report of a failed run for a person at 2 a.m.: broken rule, the
+// smallest trace that shows it, what each thread waited on, and the replay
+// command.
+std::string failure_report(const RunOptions& opt, const Outcome& out);
+
+}  // namespace lazywq::sim

@@ -1,0 +1,99 @@
+// Named, parameterised workloads that run the engine on the simulated
+// platform. One scenario per admitted race of the 2009 patch (creation
+// failure, idle exit during queue, migration), plus hotplug, flush/cancel
+// storm, delayed work and a mixed one.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "lazywq/engine.hpp"
+#include "sim/platform_sim.hpp"
+#include "sim/rng.hpp"
+#include "sim/world.hpp"
+
+namespace lazywq::sim {
+
+using SimEngine = BasicEngine<SimPlatform>;
+using SimWorkqueue = BasicWorkqueue<SimPlatform>;
+using SimWork = BasicWork<SimPlatform>;
+using SimDelayedWork = BasicDelayedWork<SimPlatform>;
+
+// `--param key=value` settings of a scenario, with defaults in the code.
+class Params {
+ public:
+  Params() = default;
+  // Parses "k=v,k2=v2" (or repeated --param): throws std::invalid_argument.
+  void add(const std::string& assignment);
+  int64_t get_int(const std::string& key, int64_t def) const;
+  double get_double(const std::string& key, double def) const;
+  bool has(const std::string& key) const { return kv_.count(key) != 0; }
+  const std::map<std::string, std::string>& all() const { return kv_; }
+  // Keys a scenario read: unknown keys are reported as errors.
+  const std::map<std::string, bool>& used() const { return used_; }
+
+ private:
+  std::map<std::string, std::string> kv_;
+  mutable std::map<std::string, bool> used_;
+};
+
+// What a scenario sees while it runs inside the world (on thread 0).
+struct ScenarioContext {
+  World& world;
+  Rng rng;  // the workload's own stream
+  const Params& params;
+  PlantedBug bug = PlantedBug::none;
+  SimEngine* engine = nullptr;            // while alive (see ScopedEngine)
+  std::vector<Event> events;              // the engine's events, copied when it goes away
+  std::vector<std::string> config_lines;  // swarm draws, printed under the seed
+  std::vector<std::pair<std::string, std::string>> failures;  // (rule, message) from the scenario itself
+
+  ScenarioContext(World& w, uint64_t seed, const Params& p, PlantedBug b)
+      : world(w), rng(Rng(seed).fork(0x5ce7a)), params(p), bug(b) {}
+
+  // record_events on, the planted bug, ncpus / idle / cooldown from params.
+  EngineConfig engine_config(int default_ncpus, Duration default_idle, Duration default_cooldown);
+  void note(const std::string& key, const std::string& value) { config_lines.push_back(key + "=" + value); }
+  void note(const std::string& key, int64_t value) { note(key, std::to_string(value)); }
+  void expect(bool ok, const std::string& rule, const std::string& message) {
+    if (!ok) failures.emplace_back(rule, message);
+  }
+  // Blocks the calling simulated thread for `ns` of virtual time.
+  static void sleep_ns(int64_t ns);
+  // Runs `fn(i)` on `n` simulated client threads and joins them.
+  void clients(int n, const std::function<void(int)>& fn);
+};
+
+// The scenario's engine. While it lives, ctx.engine points to it (a run
+// that hangs leaves it alive on its abandoned stack, and the runner reads
+// its events there); when it goes away it leaves its events in ctx.events.
+class ScopedEngine {
+ public:
+  ScopedEngine(ScenarioContext& ctx, const EngineConfig& cfg) : ctx_(ctx), engine_(cfg) { ctx_.engine = &engine_; }
+  ~ScopedEngine() {
+    ctx_.events = engine_.events();
+    ctx_.engine = nullptr;
+  }
+  SimEngine& operator*() { return engine_; }
+  SimEngine* operator->() { return &engine_; }
+
+ private:
+  ScenarioContext& ctx_;
+  SimEngine engine_;
+};
+
+struct Scenario {
+  std::string name;
+  std::string summary;  // one line: which race or rules it aims at
+  std::string params;   // the keys it reads, with defaults
+  std::function<void(ScenarioContext&)> body;
+};
+
+const std::vector<Scenario>& all_scenarios();
+// Throws std::invalid_argument naming the known scenarios.
+const Scenario& find_scenario(const std::string& name);
+
+}  // namespace lazywq::sim

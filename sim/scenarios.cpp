@@ -1,0 +1,415 @@
+// The scenarios. Each draws its own knobs from the seed (swarm testing, as
+// TigerBeetle's simulator does) unless a --param fixes them, and notes every
+// draw so the report prints the configuration under the seed.
+#include <algorithm>
+#include <memory>
+#include <stdexcept>
+
+#include "sim/scenario.hpp"
+
+namespace lazywq::sim {
+
+// ---------------------------------------------------------------------------
+// Params and context helpers
+
+void Params::add(const std::string& assignment) {
+  size_t start = 0;
+  while (start <= assignment.size()) {
+    size_t comma = assignment.find(',', start);
+    std::string one = assignment.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!one.empty()) {
+      size_t eq = one.find('=');
+      if (eq == std::string::npos || eq == 0)
+        throw std::invalid_argument("parameter '" + one + "' must look like key=value");
+      kv_[one.substr(0, eq)] = one.substr(eq + 1);
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+}
+
+int64_t Params::get_int(const std::string& key, int64_t def) const {
+  used_[key] = true;
+  auto it = kv_.find(key);
+  if (it == kv_.end()) return def;
+  try {
+    size_t used = 0;
+    long long v = std::stoll(it->second, &used);
+    if (used != it->second.size()) throw std::invalid_argument("trailing");
+    return v;
+  } catch (const std::exception&) {
+    throw std::invalid_argument("parameter " + key + " must be a whole number, got '" + it->second + "'");
+  }
+}
+
+double Params::get_double(const std::string& key, double def) const {
+  used_[key] = true;
+  auto it = kv_.find(key);
+  if (it == kv_.end()) return def;
+  try {
+    size_t used = 0;
+    double v = std::stod(it->second, &used);
+    if (used != it->second.size()) throw std::invalid_argument("trailing");
+    return v;
+  } catch (const std::exception&) {
+    throw std::invalid_argument("parameter " + key + " must be a number, got '" + it->second + "'");
+  }
+}
+
+EngineConfig ScenarioContext::engine_config(int default_ncpus, Duration default_idle, Duration default_cooldown) {
+  EngineConfig cfg;
+  cfg.ncpus = static_cast<int>(params.get_int("ncpus", default_ncpus));
+  if (cfg.ncpus < 2 || cfg.ncpus > 64) throw std::invalid_argument("parameter ncpus must be in 2..64");
+  cfg.idle_timeout = std::chrono::microseconds(params.get_int("idle_us", default_idle.count() / 1000));
+  cfg.spawn_cooldown = std::chrono::microseconds(params.get_int("cooldown_us", default_cooldown.count() / 1000));
+  cfg.record_events = true;
+  cfg.planted_bug = bug;
+  note("ncpus", cfg.ncpus);
+  note("idle_us", cfg.idle_timeout.count() / 1000);
+  note("cooldown_us", cfg.spawn_cooldown.count() / 1000);
+  return cfg;
+}
+
+void ScenarioContext::sleep_ns(int64_t ns) {
+  SimPlatform::Mutex m;
+  SimPlatform::CondVar cv;
+  m.lock();
+  const int64_t until = World::current()->now() + ns;
+  while (World::current()->now() < until) cv.wait_until(m, until);
+  m.unlock();
+}
+
+void ScenarioContext::clients(int n, const std::function<void(int)>& fn) {
+  std::vector<SimPlatform::Thread> ts;
+  const int ncpus = engine ? engine->ncpus() : 1;
+  for (int i = 0; i < n; ++i)
+    ts.push_back(*SimPlatform::spawn(i % ncpus, "client" + std::to_string(i), [&fn, i] { fn(i); }));
+  for (auto& t : ts) t.join();
+}
+
+namespace {
+
+// Draws a value unless the parameter fixes it, and notes it.
+int64_t knob(ScenarioContext& ctx, const std::string& key, int64_t lo, int64_t hi) {
+  int64_t v = ctx.params.has(key) ? ctx.params.get_int(key, lo) : ctx.rng.range(lo, hi);
+  ctx.params.get_int(key, v);  // mark as known
+  ctx.note(key, v);
+  return v;
+}
+double knob_p(ScenarioContext& ctx, const std::string& key, std::initializer_list<double> choices) {
+  double v;
+  if (ctx.params.has(key)) {
+    v = ctx.params.get_double(key, 0);
+  } else {
+    std::vector<double> c(choices);
+    v = c[ctx.rng.below(c.size())];
+    ctx.params.get_double(key, v);
+  }
+  ctx.note(key, std::to_string(v).substr(0, 5));
+  return v;
+}
+
+// A set of works whose callbacks count runs, may requeue themselves a
+// bounded number of times (C2) and may take virtual time.
+struct WorkSet {
+  ScenarioContext& ctx;
+  SimWorkqueue* wq = nullptr;
+  std::vector<std::unique_ptr<SimWork>> works;
+  std::vector<std::unique_ptr<SimDelayedWork>> delayed;
+  std::vector<int> requeue_left;
+  double requeue_p = 0;
+  int64_t busy_ns = 0;
+  int ncpus = 2;
+
+  WorkSet(ScenarioContext& c, SimWorkqueue& q, int n, int n_delayed, int requeues, double rp, int64_t busy)
+      : ctx(c), wq(&q), requeue_p(rp), busy_ns(busy), ncpus(c.engine->ncpus()) {
+    for (int i = 0; i < n; ++i) {
+      requeue_left.push_back(requeues);
+      works.push_back(std::make_unique<SimWork>([this, i](SimWork& self) { body(i, self); }, "w" + std::to_string(i)));
+    }
+    for (int i = 0; i < n_delayed; ++i)
+      delayed.push_back(std::make_unique<SimDelayedWork>([this](SimWork&) { take_time(); }, "d" + std::to_string(i)));
+  }
+  void take_time() {
+    if (busy_ns > 0) ScenarioContext::sleep_ns(ctx.rng.range(0, busy_ns));
+  }
+  void body(int i, SimWork& self) {
+    take_time();
+    if (requeue_left[static_cast<size_t>(i)] > 0 && ctx.rng.chance(requeue_p)) {
+      --requeue_left[static_cast<size_t>(i)];
+      try {
+        wq->queue_work_on(static_cast<int>(ctx.rng.below(static_cast<uint64_t>(ncpus))), self);
+      } catch (const Error&) {
+        // the queue is being destroyed: fine
+      }
+    }
+  }
+  SimWork& any() { return *works[ctx.rng.below(works.size())]; }
+  SimDelayedWork& any_delayed() { return *delayed[ctx.rng.below(delayed.size())]; }
+  int any_cpu(bool include_core = true) {
+    return include_core ? static_cast<int>(ctx.rng.below(static_cast<uint64_t>(ncpus)))
+                        : 1 + static_cast<int>(ctx.rng.below(static_cast<uint64_t>(ncpus - 1)));
+  }
+};
+
+// Operation weights of the mixed workloads.
+enum Op { op_queue, op_flush_work, op_cancel_sync, op_cancel, op_flush_wq, op_delayed, op_mod, op_cancel_delayed,
+          op_flush_delayed, op_sleep, op_hotplug, op_count };
+const char* kOpNames[op_count] = {"queue", "flush_work", "cancel_sync", "cancel", "flush_wq", "delayed",
+                                  "mod_delayed", "cancel_delayed", "flush_delayed", "sleep", "hotplug"};
+
+struct Weights {
+  int w[op_count] = {};
+  int total() const {
+    int t = 0;
+    for (int x : w) t += x;
+    return t;
+  }
+  Op draw(Rng& rng) const {
+    int r = static_cast<int>(rng.below(static_cast<uint64_t>(total())));
+    for (int i = 0; i < op_count; ++i) {
+      if (r < w[i]) return static_cast<Op>(i);
+      r -= w[i];
+    }
+    return op_queue;
+  }
+};
+
+// Swarm: each weight is either off or drawn in 1..max (queue always on).
+Weights swarm_weights(ScenarioContext& ctx, std::initializer_list<std::pair<Op, int>> allowed) {
+  Weights ws;
+  std::string line;
+  for (auto [op, max] : allowed) {
+    int v = op == op_queue ? static_cast<int>(ctx.rng.range(max / 2 + 1, max))
+                           : (ctx.rng.chance(0.25) ? 0 : static_cast<int>(ctx.rng.range(1, max)));
+    ws.w[op] = v;
+    if (v) line += std::string(line.empty() ? "" : ",") + kOpNames[op] + ":" + std::to_string(v);
+  }
+  ctx.note("weights", line);
+  return ws;
+}
+
+void run_op(ScenarioContext& ctx, WorkSet& ws, Op op, int64_t max_delay_ns, int64_t sleep_ns) {
+  SimEngine& eng = *ctx.engine;
+  SimWorkqueue& wq = *ws.wq;
+  switch (op) {
+    case op_queue: wq.queue_work_on(ws.any_cpu(), ws.any()); break;
+    case op_flush_work: eng.flush_work(ws.any()); break;
+    case op_cancel_sync: eng.cancel_work_sync(ws.any()); break;
+    case op_cancel: eng.cancel_work(ws.any()); break;
+    case op_flush_wq: wq.flush(); break;
+    case op_delayed:
+      if (!ws.delayed.empty()) wq.queue_delayed_work_on(ws.any_cpu(), ws.any_delayed(), Duration(ctx.rng.range(0, max_delay_ns)));
+      break;
+    case op_mod:
+      if (!ws.delayed.empty()) wq.mod_delayed_work_on(ws.any_cpu(), ws.any_delayed(), Duration(ctx.rng.range(0, max_delay_ns)));
+      break;
+    case op_cancel_delayed:
+      if (!ws.delayed.empty()) {
+        if (ctx.rng.chance(0.5)) eng.cancel_delayed_work_sync(ws.any_delayed());
+        else eng.cancel_delayed_work(ws.any_delayed());
+      }
+      break;
+    case op_flush_delayed:
+      if (!ws.delayed.empty()) eng.flush_delayed_work(ws.any_delayed());
+      break;
+    case op_sleep: ScenarioContext::sleep_ns(ctx.rng.range(0, sleep_ns)); break;
+    case op_hotplug: {
+      int c = ws.any_cpu(false);
+      if (eng.cpu_is_online(c)) eng.cpu_offline(c);
+      else eng.cpu_online(c);
+      break;
+    }
+    case op_count: break;
+  }
+}
+
+// Ends a scenario: bring CPUs back, flush, destroy (C14 drains everything,
+// so the oracle can demand that every queueing ran).
+void finish(ScenarioContext& ctx, SimWorkqueue& wq) {
+  for (int c = 1; c < ctx.engine->ncpus(); ++c) ctx.engine->cpu_online(c);
+  ctx.engine->set_spawn_faults({});
+  wq.flush();
+  wq.destroy();
+}
+
+WqKind kind_knob(ScenarioContext& ctx, WqKind def, bool draw) {
+  int64_t k = ctx.params.has("kind") ? ctx.params.get_int("kind", 0)
+                                     : (draw ? ctx.rng.range(0, 3) : static_cast<int64_t>(def));
+  ctx.params.get_int("kind", k);
+  if (k < 0 || k > 3) throw std::invalid_argument("parameter kind must be 0 (per_cpu), 1 (lazy), 2 (single_thread) or 3 (ordered)");
+  auto kind = static_cast<WqKind>(k);
+  ctx.note("kind", std::string(to_string(kind)));
+  return kind;
+}
+
+// --- the scenarios ---------------------------------------------------------
+
+// Admitted race 1: thread creation fails while work is queued for the CPU.
+void creation_failure(ScenarioContext& ctx) {
+  ScopedEngine scoped(ctx, ctx.engine_config(4, 200us, 30us));
+  SimEngine& eng = *scoped;
+  auto& wq = eng.create_workqueue("lazy", WqKind::lazy);
+  double p = knob_p(ctx, "fail_p", {0.3, 0.6, 0.9, 1.0});
+  eng.set_spawn_faults({.fail_probability = p, .seed = ctx.rng.next()});
+  int nclients = static_cast<int>(knob(ctx, "clients", 1, 3));
+  int nops = static_cast<int>(knob(ctx, "ops", 6, 20));
+  WorkSet ws(ctx, wq, static_cast<int>(knob(ctx, "works", 2, 6)), 0, 2, 0.3, 3000);
+  ctx.clients(nclients, [&](int) {
+    for (int i = 0; i < nops; ++i) {
+      wq.queue_work_on(ws.any_cpu(false), ws.any());
+      if (ctx.rng.chance(0.2)) eng.flush_work(ws.any());
+      if (ctx.rng.chance(0.3)) ScenarioContext::sleep_ns(ctx.rng.range(0, 40000));
+    }
+  });
+  finish(ctx, wq);
+}
+
+// Admitted race 2: a lazy worker decides to exit while work is queued for it.
+void idle_exit_race(ScenarioContext& ctx) {
+  ScopedEngine scoped(ctx, ctx.engine_config(3, 20us, 10us));
+  SimEngine& eng = *scoped;
+  auto& wq = eng.create_workqueue("lazy", WqKind::lazy);
+  const int64_t idle = std::chrono::duration_cast<std::chrono::nanoseconds>(eng.config().idle_timeout).count();
+  int rounds = static_cast<int>(knob(ctx, "rounds", 4, 12));
+  int nclients = static_cast<int>(knob(ctx, "clients", 1, 2));
+  WorkSet ws(ctx, wq, 4, 0, 0, 0, 0);
+  ctx.clients(nclients, [&](int) {
+    for (int r = 0; r < rounds; ++r) {
+      wq.queue_work_on(ws.any_cpu(false), ws.any());
+      // Come back right around the moment the worker's idle timeout fires.
+      ScenarioContext::sleep_ns(idle + ctx.rng.range(-idle / 4, idle / 2));
+    }
+  });
+  finish(ctx, wq);
+}
+
+// Admitted race 3: migration from the core thread, raced by flush and cancel.
+void migration(ScenarioContext& ctx) {
+  ScopedEngine scoped(ctx, ctx.engine_config(4, 100us, 10us));
+  SimEngine& eng = *scoped;
+  auto& wq = eng.create_workqueue("lazy", WqKind::lazy);
+  int burst = static_cast<int>(knob(ctx, "burst", 2, 6));
+  int rounds = static_cast<int>(knob(ctx, "rounds", 2, 5));
+  WorkSet ws(ctx, wq, static_cast<int>(knob(ctx, "works", 4, 10)), 0, 1, 0.2, 2000);
+  ctx.clients(3, [&](int who) {
+    for (int r = 0; r < rounds; ++r) {
+      if (who < 2) {
+        int cpu = ws.any_cpu(false);  // a burst for one CPU piles up on the core list
+        for (int i = 0; i < burst; ++i) wq.queue_work_on(cpu, ws.any());
+        ScenarioContext::sleep_ns(ctx.rng.range(0, 200000));  // sometimes past the idle timeout
+      } else {
+        switch (ctx.rng.below(3)) {
+          case 0: eng.flush_work(ws.any()); break;
+          case 1: eng.cancel_work_sync(ws.any()); break;
+          default: eng.cancel_work(ws.any()); break;
+        }
+      }
+    }
+  });
+  finish(ctx, wq);
+}
+
+// CPU hotplug while work is queued, migrated and run.
+void hotplug(ScenarioContext& ctx) {
+  ScopedEngine scoped(ctx, ctx.engine_config(4, 50us, 10us));
+  SimEngine& eng = *scoped;
+  WqKind kind = ctx.rng.chance(0.5) ? WqKind::lazy : WqKind::per_cpu;
+  kind = kind_knob(ctx, kind, false);
+  auto& wq = eng.create_workqueue("hp", kind);
+  int nops = static_cast<int>(knob(ctx, "ops", 8, 20));
+  WorkSet ws(ctx, wq, 6, 0, 1, 0.2, 3000);
+  ctx.clients(3, [&](int who) {
+    for (int i = 0; i < nops; ++i) {
+      if (who == 0) {
+        run_op(ctx, ws, op_hotplug, 0, 0);
+        ScenarioContext::sleep_ns(ctx.rng.range(0, 20000));
+      } else {
+        run_op(ctx, ws, ctx.rng.chance(0.8) ? op_queue : op_flush_work, 0, 0);
+      }
+    }
+  });
+  finish(ctx, wq);
+}
+
+// Flushes and cancels against self-requeueing works.
+void flush_cancel_storm(ScenarioContext& ctx) {
+  ScopedEngine scoped(ctx, ctx.engine_config(3, 100us, 10us));
+  SimEngine& eng = *scoped;
+  WqKind kind = kind_knob(ctx, WqKind::lazy, true);
+  auto& wq = eng.create_workqueue("storm", kind);
+  Weights w = swarm_weights(ctx, {{op_queue, 8}, {op_flush_work, 3}, {op_cancel_sync, 3}, {op_cancel, 3}, {op_flush_wq, 2}});
+  int nops = static_cast<int>(knob(ctx, "ops", 8, 24));
+  WorkSet ws(ctx, wq, static_cast<int>(knob(ctx, "works", 2, 5)), 0, 3, 0.5, 2000);
+  ctx.clients(static_cast<int>(knob(ctx, "clients", 2, 3)), [&](int) {
+    for (int i = 0; i < nops; ++i) run_op(ctx, ws, w.draw(ctx.rng), 0, 0);
+  });
+  finish(ctx, wq);
+}
+
+// Delayed works: arm, re-arm, cancel and flush them against their timers.
+void delayed_work(ScenarioContext& ctx) {
+  ScopedEngine scoped(ctx, ctx.engine_config(3, 100us, 10us));
+  SimEngine& eng = *scoped;
+  auto& wq = eng.create_workqueue("delayed", WqKind::lazy);
+  Weights w = swarm_weights(ctx, {{op_delayed, 6}, {op_mod, 3}, {op_cancel_delayed, 3}, {op_flush_delayed, 3},
+                                  {op_sleep, 3}, {op_queue, 2}});
+  int nops = static_cast<int>(knob(ctx, "ops", 8, 20));
+  WorkSet ws(ctx, wq, 2, static_cast<int>(knob(ctx, "delayed", 1, 4)), 0, 0, 1000);
+  const int64_t max_delay = knob(ctx, "max_delay_us", 5, 100) * 1000;
+  ctx.clients(2, [&](int) {
+    for (int i = 0; i < nops; ++i) run_op(ctx, ws, w.draw(ctx.rng), max_delay, max_delay);
+  });
+  finish(ctx, wq);
+}
+
+// Everything at once, with swarm weights and faults.
+void mixed(ScenarioContext& ctx) {
+  ScopedEngine scoped(ctx, ctx.engine_config(4, 50us, 10us));
+  SimEngine& eng = *scoped;
+  WqKind kind = kind_knob(ctx, WqKind::lazy, true);
+  auto& wq = eng.create_workqueue("mixed", kind);
+  double p = knob_p(ctx, "fail_p", {0.0, 0.0, 0.2, 0.5});
+  eng.set_spawn_faults({.fail_probability = p, .seed = ctx.rng.next()});
+  Weights w = swarm_weights(ctx, {{op_queue, 10}, {op_flush_work, 3}, {op_cancel_sync, 2}, {op_cancel, 2},
+                                  {op_flush_wq, 2}, {op_delayed, 3}, {op_mod, 2}, {op_cancel_delayed, 2},
+                                  {op_flush_delayed, 2}, {op_sleep, 3}, {op_hotplug, 1}});
+  int nops = static_cast<int>(knob(ctx, "ops", 8, 24));
+  WorkSet ws(ctx, wq, static_cast<int>(knob(ctx, "works", 2, 6)), 2, 2, 0.3, 3000);
+  ctx.clients(static_cast<int>(knob(ctx, "clients", 1, 3)), [&](int) {
+    for (int i = 0; i < nops; ++i) run_op(ctx, ws, w.draw(ctx.rng), 60000, 60000);
+  });
+  finish(ctx, wq);
+}
+
+}  // namespace
+
+const std::vector<Scenario>& all_scenarios() {
+  static const std::vector<Scenario> list = {
+      {"creation_failure", "admitted race 1: worker creation fails while work is queued for its CPU (C7, C4, C1)",
+       "ncpus=4 idle_us=200 cooldown_us=30 fail_p=0.3|0.6|0.9|1 clients=1..3 ops=6..20 works=2..6", creation_failure},
+      {"idle_exit", "admitted race 2: a lazy worker decides to exit while work is queued for it (C8, C15)",
+       "ncpus=3 idle_us=20 cooldown_us=10 rounds=4..12 clients=1..2", idle_exit_race},
+      {"migration", "admitted race 3: bursts migrate from the core thread while flush and cancel race them (C9, C5, C10, C12)",
+       "ncpus=4 idle_us=100 cooldown_us=10 burst=2..6 rounds=2..5 works=4..10", migration},
+      {"hotplug", "CPUs go offline and online while work is queued and migrated (C13, C4, C5)",
+       "ncpus=4 idle_us=50 cooldown_us=10 kind=0|1 ops=8..20", hotplug},
+      {"flush_cancel_storm", "flushes and cancels against self-requeueing works (C2, C10, C11, C12)",
+       "ncpus=3 idle_us=100 cooldown_us=10 kind=0..3 ops=8..24 works=2..5 clients=2..3", flush_cancel_storm},
+      {"delayed", "delayed works armed, re-armed, cancelled and flushed against their timers (C12, C10)",
+       "ncpus=3 idle_us=100 cooldown_us=10 ops=8..20 delayed=1..4 max_delay_us=5..100", delayed_work},
+      {"mixed", "every operation, swarm weights, creation faults and hotplug (C1-C15)",
+       "ncpus=4 idle_us=50 cooldown_us=10 kind=0..3 fail_p=0|0.2|0.5 ops=8..24 works=2..6 clients=1..3", mixed},
+  };
+  return list;
+}
+
+const Scenario& find_scenario(const std::string& name) {
+  for (auto& s : all_scenarios())
+    if (s.name == name) return s;
+  std::string known;
+  for (auto& s : all_scenarios()) known += (known.empty() ? "" : ", ") + s.name;
+  throw std::invalid_argument("unknown scenario '" + name + "' (known: " + known + ")");
+}
+
+}  // namespace lazywq::sim

@@ -1,0 +1,388 @@
+#include "sim/world.hpp"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/context/detail/fcontext.hpp>
+#include <cstdlib>
+#include <exception>
+#include <mutex>
+#include <stdexcept>
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LAZYWQ_SIM_ASAN 1
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/lsan_interface.h>
+#endif
+#if __has_feature(thread_sanitizer)
+#define LAZYWQ_SIM_TSAN 1
+#include <sanitizer/tsan_interface.h>
+#endif
+#endif
+
+namespace bctx = boost::context::detail;
+
+namespace lazywq::sim {
+
+const char* to_string(RunStatus s) {
+  switch (s) {
+    case RunStatus::ok: return "ok";
+    case RunStatus::deadlock: return "deadlock";
+    case RunStatus::step_limit: return "step_limit";
+    case RunStatus::crashed: return "crashed";
+  }
+  return "?";
+}
+
+namespace {
+thread_local World* tls_world = nullptr;
+
+#if defined(LAZYWQ_SIM_ASAN) || defined(LAZYWQ_SIM_TSAN)
+constexpr size_t kStackSize = 1u << 20;  // sanitizers need bigger frames
+#else
+constexpr size_t kStackSize = 256u << 10;
+#endif
+
+struct Stack {
+  void* base = nullptr;  // start of the mapping (guard page first)
+  size_t size = 0;       // whole mapping
+  void* top() const { return static_cast<char*>(base) + size; }
+  void* usable_bottom() const { return static_cast<char*>(base) + static_cast<size_t>(sysconf(_SC_PAGESIZE)); }
+  size_t usable_size() const { return size - static_cast<size_t>(sysconf(_SC_PAGESIZE)); }
+};
+
+// Stacks of runs that failed while threads were still inside them. Their
+// frames are never unwound (that would run engine code in a world that has
+// stopped) and never unmapped; LeakSanitizer is told to scan them so the
+// objects they reference are not reported as leaks.
+std::mutex graveyard_mu;
+std::vector<Stack>& graveyard() {
+  static auto* g = new std::vector<Stack>();
+  return *g;
+}
+}  // namespace
+
+struct World::Thread {
+  uint32_t id = 0;
+  std::string name;
+  int cpu = 0;
+  std::function<void()> body;
+  void* fctx = nullptr;  // suspended context
+  Stack stack;
+  enum class State : uint8_t { runnable, blocked, finished } state = State::runnable;
+  WaitQueue* waiting = nullptr;
+  int64_t deadline = -1;
+  bool timed_out = false;
+  const char* why = "";
+  void* context = nullptr;
+  WaitQueue joiners;
+  World* world = nullptr;
+  void* tsan_fiber = nullptr;
+  void* asan_fake_stack = nullptr;
+};
+
+// Stacks are mapped once per OS thread and reused by every later world on
+// it: mapping and faulting in fresh stacks cost more than a whole run.
+struct World::StackPool {
+  std::vector<Stack> free;
+  Stack get() {
+    if (!free.empty()) {
+      Stack s = free.back();
+      free.pop_back();
+      return s;
+    }
+    const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    Stack s;
+    s.size = kStackSize + page;
+    s.base = mmap(nullptr, s.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (s.base == MAP_FAILED) throw std::runtime_error("simulator: cannot map a thread stack");
+    mprotect(s.base, page, PROT_NONE);  // guard page: an overflow faults at once
+    return s;
+  }
+  void put(Stack s) { free.push_back(s); }
+  ~StackPool() {
+    for (auto& s : free) munmap(s.base, s.size);
+  }
+};
+
+World::World(WorldConfig cfg)
+    : cfg_(std::move(cfg)), rng_(Rng(cfg_.seed).fork(0x5eed)) {
+  static thread_local StackPool pool;
+  stacks_ = &pool;
+  strategy_ = make_strategy(cfg_.strategy, Rng(cfg_.seed).fork(0x5c4ed).next(), cfg_.bytes);
+}
+
+World::~World() {
+  std::lock_guard<std::mutex> g(graveyard_mu);
+  for (auto& t : threads_) {
+    if (t->state == Thread::State::finished || !t->stack.base) continue;
+    // Abandoned mid-run (failed run): keep its stack and everything it
+    // references alive, reachable for LeakSanitizer.
+#if defined(LAZYWQ_SIM_ASAN)
+    __lsan_register_root_region(t->stack.usable_bottom(), t->stack.usable_size());
+#endif
+    graveyard().push_back(t->stack);
+    (void)t.release();  // the Thread (and its body) stay alive too
+  }
+}
+
+World* World::current() { return tls_world; }
+
+void*& World::context_slot() { return threads_[current_]->context; }
+int World::cpu() const { return current_ == kNoThread ? 0 : threads_[current_]->cpu; }
+void World::set_cpu(int cpu) { threads_[current_]->cpu = cpu; }
+const std::string& World::thread_name(uint32_t id) const { return threads_[id]->name; }
+
+static void fiber_entry(bctx::transfer_t t) {
+  auto* th = static_cast<World::Thread*>(t.data);
+  World::thread_main(th, t.fctx);
+}
+
+void World::thread_main(Thread* t, void* hub_fctx) {
+  World& w = *t->world;
+  w.hub_fctx_ = hub_fctx;
+#if defined(LAZYWQ_SIM_ASAN)
+  __sanitizer_finish_switch_fiber(nullptr, &w.hub_stack_bottom_, &w.hub_stack_size_);
+#endif
+  try {
+    t->body();
+  } catch (const std::exception& e) {
+    w.fail(RunStatus::crashed, "thread " + std::to_string(t->id) + " (" + t->name + ") threw: " + e.what());
+  } catch (...) {
+    w.fail(RunStatus::crashed, "thread " + std::to_string(t->id) + " (" + t->name + ") threw a non-std exception");
+  }
+  t->body = nullptr;
+  t->state = Thread::State::finished;
+  w.runnable_.erase(std::remove(w.runnable_.begin(), w.runnable_.end(), t->id), w.runnable_.end());
+  w.wake_all(t->joiners);
+  w.next_ = kNoThread;
+#if defined(LAZYWQ_SIM_TSAN)
+  __tsan_switch_to_fiber(w.hub_tsan_fiber_, 0);
+#endif
+#if defined(LAZYWQ_SIM_ASAN)
+  __sanitizer_start_switch_fiber(nullptr, w.hub_stack_bottom_, w.hub_stack_size_);
+#endif
+  bctx::jump_fcontext(w.hub_fctx_, nullptr);
+  std::abort();  // a finished thread is never resumed
+}
+
+void World::resume(Thread& t) {
+  current_ = t.id;
+#if defined(LAZYWQ_SIM_TSAN)
+  __tsan_switch_to_fiber(t.tsan_fiber, 0);
+#endif
+#if defined(LAZYWQ_SIM_ASAN)
+  void* fake = nullptr;
+  __sanitizer_start_switch_fiber(&fake, t.stack.usable_bottom(), t.stack.usable_size());
+#endif
+  bctx::transfer_t back = bctx::jump_fcontext(t.fctx, &t);
+#if defined(LAZYWQ_SIM_ASAN)
+  __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
+#endif
+  t.fctx = back.fctx;
+}
+
+void World::switch_to_hub() {
+#if defined(LAZYWQ_SIM_ASAN)
+  Thread& t = *threads_[current_];
+#endif
+#if defined(LAZYWQ_SIM_TSAN)
+  __tsan_switch_to_fiber(hub_tsan_fiber_, 0);
+#endif
+#if defined(LAZYWQ_SIM_ASAN)
+  __sanitizer_start_switch_fiber(&t.asan_fake_stack, hub_stack_bottom_, hub_stack_size_);
+#endif
+  bctx::transfer_t back = bctx::jump_fcontext(hub_fctx_, nullptr);
+  hub_fctx_ = back.fctx;
+#if defined(LAZYWQ_SIM_ASAN)
+  __sanitizer_finish_switch_fiber(t.asan_fake_stack, &hub_stack_bottom_, &hub_stack_size_);
+#endif
+}
+
+uint32_t World::spawn(int cpu, std::string name, std::function<void()> body) {
+  auto t = std::make_unique<Thread>();
+  t->id = static_cast<uint32_t>(threads_.size());
+  t->name = std::move(name);
+  t->cpu = cpu;
+  t->body = std::move(body);
+  t->world = this;
+  t->stack = stacks_->get();
+  t->fctx = bctx::make_fcontext(t->stack.top(), t->stack.usable_size(), fiber_entry);
+#if defined(LAZYWQ_SIM_TSAN)
+  t->tsan_fiber = __tsan_create_fiber(0);
+#endif
+  uint32_t id = t->id;
+  threads_.push_back(std::move(t));
+  strategy_->on_spawn(id);
+  make_runnable(id);
+  if (current_ != kNoThread) point("spawn");
+  return id;
+}
+
+void World::make_runnable(uint32_t id) {
+  Thread& t = *threads_[id];
+  t.state = Thread::State::runnable;
+  t.waiting = nullptr;
+  t.deadline = -1;
+  runnable_.insert(std::upper_bound(runnable_.begin(), runnable_.end(), id), id);
+}
+
+void World::wake_one(WaitQueue& q) {
+  if (q.ids.empty()) return;
+  uint32_t id = q.ids.front();
+  q.ids.erase(q.ids.begin());
+  make_runnable(id);
+}
+
+void World::wake_all(WaitQueue& q) {
+  std::vector<uint32_t> ids;
+  ids.swap(q.ids);
+  for (uint32_t id : ids) make_runnable(id);
+}
+
+void World::wake_expired() {
+  if (min_deadline_ < 0 || now_ < min_deadline_) return;
+  int64_t next_min = -1;
+  for (auto& tp : threads_) {
+    Thread& t = *tp;
+    if (t.state != Thread::State::blocked || t.deadline < 0) continue;
+    if (t.deadline <= now_) {
+      auto& ids = t.waiting->ids;
+      ids.erase(std::remove(ids.begin(), ids.end(), t.id), ids.end());
+      t.timed_out = true;
+      make_runnable(t.id);
+    } else if (next_min < 0 || t.deadline < next_min) {
+      next_min = t.deadline;
+    }
+  }
+  min_deadline_ = next_min;
+}
+
+void World::fail(RunStatus s, std::string msg) {
+  if (failed_) return;
+  failed_ = true;
+  result_.status = s;
+  result_.message = std::move(msg);
+}
+
+void World::point(const char* why) {
+  (void)why;
+  if (current_ == kNoThread) return;
+  ++steps_;
+  now_ += cfg_.step_ns;
+  if (cfg_.delay_probability > 0 && rng_.chance(cfg_.delay_probability))
+    now_ += rng_.range(0, cfg_.max_delay_ns);
+  if (steps_ > cfg_.max_steps) {
+    fail(RunStatus::step_limit, "no end after " + std::to_string(cfg_.max_steps) +
+                                    " scheduling points (livelock?)\n" + describe_blocked());
+    next_ = kNoThread;
+    switch_to_hub();  // never resumed: the run is over
+    std::abort();
+  }
+  wake_expired();
+  const bool yielding = yielding_;
+  yielding_ = false;
+  if (runnable_.size() == 1 && !failed_) return;
+  uint32_t next = strategy_->pick(runnable_, current_, true, yielding, steps_);
+  hash_ = (hash_ ^ next) * 0x100000001b3ull;
+  if (next == current_ && !failed_) return;
+  next_ = next;
+  switch_to_hub();
+}
+
+void World::yield() {
+  yielding_ = true;
+  point("yield");
+}
+
+bool World::block(WaitQueue& q, int64_t deadline_ns, const char* why) {
+  Thread& t = *threads_[current_];
+  t.state = Thread::State::blocked;
+  t.waiting = &q;
+  t.deadline = deadline_ns;
+  t.timed_out = false;
+  t.why = why;
+  q.ids.push_back(t.id);
+  runnable_.erase(std::remove(runnable_.begin(), runnable_.end(), t.id), runnable_.end());
+  if (deadline_ns >= 0 && (min_deadline_ < 0 || deadline_ns < min_deadline_)) min_deadline_ = deadline_ns;
+  ++steps_;
+  next_ = kNoThread;
+  switch_to_hub();
+  return !t.timed_out;
+}
+
+void World::join(uint32_t id) {
+  point("join");
+  while (threads_[id]->state != Thread::State::finished) block(threads_[id]->joiners, -1, "join");
+}
+
+std::string World::describe_blocked() const {
+  std::string out;
+  for (auto& tp : threads_) {
+    const Thread& t = *tp;
+    if (t.state == Thread::State::finished) continue;
+    out += "  thread " + std::to_string(t.id) + " '" + t.name + "' cpu " + std::to_string(t.cpu) + ": ";
+    if (t.state == Thread::State::runnable)
+      out += "runnable";
+    else
+      out += std::string("blocked in ") + t.why + (t.deadline >= 0 ? " until t=" + std::to_string(t.deadline) + "ns" : "");
+    out += "\n";
+  }
+  return out;
+}
+
+RunResult World::run(std::function<void()> main) {
+  if (ran_) throw std::logic_error("a World runs once");
+  ran_ = true;
+  World* outer = tls_world;
+  tls_world = this;
+#if defined(LAZYWQ_SIM_TSAN)
+  hub_tsan_fiber_ = __tsan_get_current_fiber();
+#endif
+  spawn(0, "main", std::move(main));
+  for (;;) {
+    if (failed_) break;
+    uint32_t next = next_;
+    next_ = kNoThread;
+    if (next == kNoThread) {
+      if (runnable_.empty()) {
+        bool all_done = std::all_of(threads_.begin(), threads_.end(),
+                                    [](auto& t) { return t->state == Thread::State::finished; });
+        if (all_done) break;
+        if (min_deadline_ >= 0) {
+          now_ = std::max(now_, min_deadline_);  // every thread waits: time jumps
+          wake_expired();
+          continue;
+        }
+        fail(RunStatus::deadlock, "every thread is blocked and no deadline is pending:\n" + describe_blocked());
+        break;
+      }
+      uint32_t cur = current_;
+      next = strategy_->pick(runnable_, cur, false, false, steps_);
+      hash_ = (hash_ ^ next) * 0x100000001b3ull;
+    }
+    resume(*threads_[next]);
+    Thread& t = *threads_[next];
+    if (t.state == Thread::State::finished && t.stack.base) {
+#if defined(LAZYWQ_SIM_TSAN)
+      __tsan_destroy_fiber(t.tsan_fiber);
+      t.tsan_fiber = nullptr;
+#endif
+      stacks_->put(t.stack);
+      t.stack = Stack{};
+    }
+  }
+  current_ = kNoThread;
+  tls_world = outer;
+  result_.steps = steps_;
+  result_.virtual_ns = now_;
+  result_.threads = static_cast<uint32_t>(threads_.size());
+  result_.schedule_hash = hash_;
+  uint32_t n = static_cast<uint32_t>(threads_.size());
+  result_.strategy_report = strategy_->report(steps_, n);
+  return result_;
+}
+
+}  // namespace lazywq::sim

@@ -1,0 +1,130 @@
+// The simulated world: a deterministic scheduler of user-space threads
+// (fibers on Boost.Context) with virtual time.
+//
+// One simulated thread runs at a time. At every scheduling point (each
+// operation of the simulated platform: atomic access, lock, unlock, wait,
+// notify, thread creation, clock read) the strategy picks who runs next.
+// Every point costs `step_ns` of virtual time; when every thread is
+// blocked, the clock jumps to the earliest deadline. Nothing inside reads
+// the wall clock or an address, so a (seed, strategy, build) triple always
+// gives the same run.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sim/rng.hpp"
+#include "sim/strategy.hpp"
+
+namespace lazywq::sim {
+
+inline constexpr uint32_t kNoThread = 0xffffffffu;
+
+// Threads blocked on one object (a mutex, a condition variable, a join).
+struct WaitQueue {
+  std::vector<uint32_t> ids;
+};
+
+enum class RunStatus : uint8_t {
+  ok,          // every thread finished
+  deadlock,    // threads left, all blocked, no deadline pending
+  step_limit,  // max_steps reached: livelock or a run far longer than expected
+  crashed,     // an exception escaped a simulated thread
+};
+const char* to_string(RunStatus s);
+
+struct WorldConfig {
+  uint64_t seed = 0;
+  std::string strategy = "random";
+  std::vector<uint8_t> bytes;         // for the `bytes` strategy
+  uint64_t max_steps = 2'000'000;
+  int64_t step_ns = 1000;             // virtual time of one scheduling point
+  double delay_probability = 0.0;     // fault: a point also costs up to max_delay_ns
+  int64_t max_delay_ns = 0;
+};
+
+struct RunResult {
+  RunStatus status = RunStatus::ok;
+  std::string message;       // deadlock: who waits on what; crashed: the exception
+  uint64_t steps = 0;
+  int64_t virtual_ns = 0;
+  uint32_t threads = 0;      // threads created, main included
+  uint64_t schedule_hash = 0;  // hash of every decision, for determinism checks
+  std::string strategy_report;
+};
+
+class World {
+ public:
+  explicit World(WorldConfig cfg);
+  ~World();
+  World(const World&) = delete;
+  World& operator=(const World&) = delete;
+
+  // Runs `main` as simulated thread 0 until every thread has finished or
+  // the run fails. A world runs once.
+  RunResult run(std::function<void()> main);
+
+  // The world running on the calling OS thread, or null outside a run.
+  static World* current();
+
+  // --- used by the simulated platform, from inside a simulated thread ---
+  void point(const char* why);
+  void yield();
+  // Blocks the current thread on `q` until woken, or until `deadline_ns`
+  // (virtual, >= 0) passes. Returns false on timeout.
+  bool block(WaitQueue& q, int64_t deadline_ns, const char* why);
+  void wake_one(WaitQueue& q);
+  void wake_all(WaitQueue& q);
+  uint32_t spawn(int cpu, std::string name, std::function<void()> body);
+  void join(uint32_t id);
+  uint32_t self() const { return current_; }
+  int64_t now() const { return now_; }
+  void*& context_slot();
+  int cpu() const;
+  void set_cpu(int cpu);
+  const std::string& thread_name(uint32_t id) const;
+  // Random stream for faults and workloads, independent of the strategy's.
+  Rng& rng() { return rng_; }
+  uint64_t steps() const { return steps_; }
+  const WorldConfig& config() const { return cfg_; }
+
+  // Internal: the body of a simulated thread, entered on its own stack.
+  struct Thread;
+  static void thread_main(Thread* t, void* hub_fctx);
+
+ private:
+  struct StackPool;
+  void resume(Thread& t);
+  void switch_to_hub();
+  void make_runnable(uint32_t id);
+  void wake_expired();
+  void fail(RunStatus s, std::string msg);
+  std::string describe_blocked() const;
+
+  WorldConfig cfg_;
+  std::unique_ptr<Strategy> strategy_;
+  Rng rng_;
+  StackPool* stacks_ = nullptr;  // per OS thread, shared by successive worlds
+  std::vector<std::unique_ptr<Thread>> threads_;
+  std::vector<uint32_t> runnable_;  // sorted ids
+  uint32_t current_ = kNoThread;
+  uint32_t next_ = kNoThread;
+  bool yielding_ = false;
+  uint64_t steps_ = 0;
+  int64_t now_ = 0;
+  int64_t min_deadline_ = -1;  // earliest deadline of a timed waiter, -1 if none
+  uint64_t hash_ = 0xcbf29ce484222325ull;
+  bool failed_ = false;
+  bool ran_ = false;
+  RunResult result_;
+  void* hub_fctx_ = nullptr;   // the hub's suspended context while a thread runs
+  // Sanitizer fiber bookkeeping (used only in ASan / TSan builds).
+  [[maybe_unused]] void* hub_tsan_fiber_ = nullptr;
+  [[maybe_unused]] const void* hub_stack_bottom_ = nullptr;
+  [[maybe_unused]] size_t hub_stack_size_ = 0;
+};
+
+}  // namespace lazywq::sim

@@ -1,0 +1,197 @@
+// Tests of the deterministic simulator and its front-end pieces.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "sim/explorer.hpp"
+#include "sim/runner.hpp"
+#include "sim/strategy.hpp"
+#include "sim/trace.hpp"
+#include "sim/world.hpp"
+
+using namespace lazywq;
+using namespace lazywq::sim;
+
+namespace {
+
+Outcome run(const std::string& scenario, uint64_t seed, const std::string& strategy = "random") {
+  RunOptions o;
+  o.scenario = scenario;
+  o.seed = seed;
+  o.strategy = strategy;
+  return run_scenario(o);
+}
+
+}  // namespace
+
+// Same seed, same build: the same run, bit for bit (schedule and events).
+TEST(Determinism, EverySeedReplaysIdenticallyInEveryScenario) {
+  int compared = 0;
+  for (const auto& sc : all_scenarios()) {
+    for (uint64_t seed = 1; seed <= 60; ++seed) {
+      for (const char* strategy : {"random", "pct:3", "preempt:2"}) {
+        Outcome a = run(sc.name, seed, strategy);
+        Outcome b = run(sc.name, seed, strategy);
+        ASSERT_EQ(a.trace_hash, b.trace_hash) << sc.name << " seed " << seed << " " << strategy;
+        ASSERT_EQ(a.events.size(), b.events.size());
+        ASSERT_EQ(a.run.steps, b.run.steps);
+        ++compared;
+      }
+    }
+  }
+  EXPECT_EQ(compared, static_cast<int>(all_scenarios().size()) * 60 * 3);
+}
+
+TEST(Determinism, DifferentSeedsGiveDifferentRuns) {
+  std::set<uint64_t> hashes;
+  for (uint64_t seed = 1; seed <= 50; ++seed) hashes.insert(run("mixed", seed).trace_hash);
+  EXPECT_GT(hashes.size(), 45u);
+}
+
+// The engine, unmodified, passes every scenario under every strategy.
+TEST(Explore, EngineBreaksNoRuleInAnyScenario) {
+  for (const char* strategy : {"random", "pct:2", "pct:3", "preempt:3"}) {
+    ExploreOptions eo;
+    eo.seed_first = 1;
+    eo.seed_last = 150;
+    eo.strategy = strategy;
+    auto rep = explore(eo, nullptr);
+    for (auto& s : rep.scenarios) {
+      EXPECT_EQ(s.runs, 150u) << s.scenario;
+      for (auto& [ro, out] : s.failed) ADD_FAILURE() << failure_report(ro, out);
+    }
+  }
+}
+
+TEST(Explore, ShardsCoverEverySeedOnce) {
+  std::multiset<uint64_t> seen;
+  for (int i = 0; i < 3; ++i) {
+    ExploreOptions eo;
+    eo.scenarios = {"idle_exit"};
+    eo.seed_first = 10;
+    eo.seed_last = 30;
+    eo.shard_index = i;
+    eo.shard_count = 3;
+    auto rep = explore(eo, nullptr);
+    for (uint64_t s = 10 + static_cast<uint64_t>(i); s <= 30; s += 3) seen.insert(s);
+    EXPECT_EQ(rep.scenarios[0].runs, (30 - 10 - static_cast<uint64_t>(i)) / 3 + 1);
+  }
+  for (uint64_t s = 10; s <= 30; ++s) EXPECT_EQ(seen.count(s), 1u) << s;
+}
+
+TEST(Seeds, ParseDecimalHexAndCommitHashes) {
+  EXPECT_EQ(parse_seed("42"), 42u);
+  EXPECT_EQ(parse_seed("0x2a"), 42u);
+  const std::string commit = "0123456789abcdef0123456789abcdef01234567";
+  EXPECT_EQ(parse_seed(commit), parse_seed(commit));
+  EXPECT_NE(parse_seed(commit), parse_seed("1123456789abcdef0123456789abcdef01234567"));
+  for (const char* bad : {"", "x", "12z", "0x", "-1", "99999999999999999999999"})
+    EXPECT_THROW(parse_seed(bad), std::invalid_argument) << bad;
+}
+
+TEST(Strategies, BadSpecsAreRejectedWithTheAcceptedForms) {
+  for (const char* bad : {"", "pct", "pct:0", "pct:x", "preempt", "preempt:1:0", "roundrobin", "random:1"}) {
+    try {
+      make_strategy(bad, 1);
+      ADD_FAILURE() << "accepted '" << bad << "'";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find(bad), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(make_strategy("pct:3:500", 1)->spec(), "pct:3:500");
+}
+
+TEST(Strategies, PctPrintsItsBugDepthBound) {
+  Outcome o = run("idle_exit", 3, "pct:3");
+  EXPECT_NE(o.run.strategy_report.find("1/(n*k^(d-1))"), std::string::npos) << o.run.strategy_report;
+}
+
+TEST(Strategies, BytesStrategyIsDrivenByItsBuffer) {
+  RunOptions a;
+  a.scenario = "migration";
+  a.seed = 5;
+  a.strategy = "bytes";
+  a.bytes = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 200, 100, 50};
+  RunOptions b = a;
+  b.bytes = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2, 3};
+  EXPECT_EQ(run_scenario(a).trace_hash, run_scenario(a).trace_hash);
+  EXPECT_NE(run_scenario(a).trace_hash, run_scenario(b).trace_hash);
+}
+
+TEST(World, VirtualTimeJumpsWhenEveryThreadWaits) {
+  World w(WorldConfig{});
+  int64_t woke_at = -1;
+  auto r = w.run([&] {
+    SimPlatform::Mutex m;
+    SimPlatform::CondVar cv;
+    m.lock();
+    cv.wait_until(m, 5'000'000'000);  // 5 s of virtual time
+    woke_at = World::current()->now();
+    m.unlock();
+  });
+  EXPECT_EQ(r.status, RunStatus::ok);
+  EXPECT_GE(woke_at, 5'000'000'000);
+  EXPECT_LT(r.steps, 20u);  // costs a handful of steps, not 5 s
+}
+
+TEST(World, ReportsDeadlockWithWhatEachThreadWaitsOn) {
+  World w(WorldConfig{});
+  auto r = w.run([&] {
+    SimPlatform::Mutex m;
+    SimPlatform::CondVar cv;
+    m.lock();
+    cv.wait(m);  // nobody will notify
+    m.unlock();
+  });
+  EXPECT_EQ(r.status, RunStatus::deadlock);
+  EXPECT_NE(r.message.find("'main'"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("condvar wait"), std::string::npos) << r.message;
+}
+
+TEST(World, ReportsLivelockAtTheStepBound) {
+  WorldConfig cfg;
+  cfg.max_steps = 1000;
+  World w(cfg);
+  auto r = w.run([&] {
+    SimPlatform::Atomic<int> x{0};
+    for (;;) x.fetch_add(1);
+  });
+  EXPECT_EQ(r.status, RunStatus::step_limit);
+}
+
+TEST(Replay, FailureReportNamesRuleTraceAndCommand) {
+  RunOptions o;
+  o.scenario = "idle_exit";
+  o.seed = 7;
+  Outcome out = run_scenario(o);
+  out.failed = true;
+  out.rule = "C8";
+  out.headline = "C8: example";
+  out.violations.push_back({"C8", "example", {}});
+  std::string rep = failure_report(o, out);
+  EXPECT_NE(rep.find("C8"), std::string::npos);
+  EXPECT_NE(rep.find("wqcheck replay --scenario idle_exit --seed 7 --strategy random"), std::string::npos) << rep;
+}
+
+TEST(Replay, ChromeTraceHasOneLanePerThreadAndSlicesForCallbacks) {
+  Outcome o = run("migration", 2);
+  std::string j = chrome_trace_json(o.events, "t");
+  EXPECT_NE(j.find("\"traceEvents\""), std::string::npos);
+  EXPECT_NE(j.find("\"thread_name\""), std::string::npos);
+  EXPECT_NE(j.find("\"ph\": \"B\""), std::string::npos);
+  EXPECT_NE(j.find("\"ph\": \"E\""), std::string::npos);
+}
+
+TEST(Scenarios, UnknownNamesAndParametersAreClearErrors) {
+  EXPECT_THROW(find_scenario("nope"), std::invalid_argument);
+  RunOptions o;
+  o.scenario = "idle_exit";
+  o.params.add("no_such_knob=3");
+  EXPECT_THROW(run_scenario(o), std::invalid_argument);
+  RunOptions p;
+  p.scenario = "idle_exit";
+  p.params.add("ncpus=1");
+  EXPECT_THROW(run_scenario(p), std::invalid_argument);
+  Params q;
+  EXPECT_THROW(q.add("novalue"), std::invalid_argument);
+}

@@ -1,0 +1,318 @@
+// wqcheck: explore the engine's interleavings on the deterministic
+// simulator, and replay any execution from its seed.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <stdexcept>
+#include <string>
+
+#include "sim/explorer.hpp"
+#include "sim/runner.hpp"
+#include "sim/trace.hpp"
+
+using namespace lazywq;
+using namespace lazywq::sim;
+
+namespace {
+
+double parse_budget(const std::string& text) {
+  auto bad = [&] { return std::invalid_argument("budget '" + text + "' must look like 90s, 2m, 500ms or 1h"); };
+  if (text.empty()) throw bad();
+  size_t used = 0;
+  double v;
+  try {
+    v = std::stod(text, &used);
+  } catch (const std::exception&) {
+    throw bad();
+  }
+  std::string unit = text.substr(used);
+  if (v < 0) throw bad();
+  if (unit.empty() || unit == "s") return v;
+  if (unit == "ms") return v / 1000;
+  if (unit == "m") return v * 60;
+  if (unit == "h") return v * 3600;
+  throw bad();
+}
+
+// "A..B", "A+N" (N seeds from A) or "A" (just A). A may be a commit hash.
+void parse_seed_range(const std::string& text, ExploreOptions& o) {
+  size_t dots = text.find("..");
+  size_t plus = text.find('+');
+  if (dots != std::string::npos) {
+    o.seed_first_text = text.substr(0, dots);
+    o.seed_first = parse_seed(o.seed_first_text);
+    o.seed_last = parse_seed(text.substr(dots + 2));
+  } else if (plus != std::string::npos) {
+    o.seed_first_text = text.substr(0, plus);
+    o.seed_first = parse_seed(o.seed_first_text);
+    uint64_t n = parse_seed(text.substr(plus + 1));
+    if (n == 0) throw std::invalid_argument("seed range '" + text + "' has no seeds");
+    o.seed_last = o.seed_first + n - 1;
+    if (o.seed_last < o.seed_first) throw std::invalid_argument("seed range '" + text + "' overflows 64 bits");
+  } else {
+    o.seed_first_text = text;
+    o.seed_first = o.seed_last = parse_seed(text);
+  }
+  if (o.seed_last < o.seed_first) throw std::invalid_argument("seed range '" + text + "' is empty (B < A)");
+  if (o.seed_first_text.size() != 40) o.seed_first_text.clear();
+}
+
+void parse_shard(const std::string& text, ExploreOptions& o) {
+  size_t slash = text.find('/');
+  auto bad = [&] { return std::invalid_argument("shard '" + text + "' must look like i/n with 0 <= i < n"); };
+  if (slash == std::string::npos) throw bad();
+  try {
+    o.shard_index = std::stoi(text.substr(0, slash));
+    o.shard_count = std::stoi(text.substr(slash + 1));
+  } catch (const std::exception&) {
+    throw bad();
+  }
+  if (o.shard_count < 1 || o.shard_index < 0 || o.shard_index >= o.shard_count) throw bad();
+}
+
+PlantedBug parse_bug(const std::string& name) {
+  PlantedBug b = planted_bug_from_string(name);
+#if !defined(LAZYWQ_ENABLE_PLANTED_BUGS)
+  if (b != PlantedBug::none)
+    throw std::invalid_argument("this build has no planted bugs: configure with -DLAZYWQ_PLANTED_BUGS=ON (cmake --preset planted)");
+#endif
+  return b;
+}
+
+
+int cmd_list() {
+  std::printf("scenarios (wqcheck explore --scenario NAME, --param key=value overrides a knob):\n");
+  for (auto& s : all_scenarios()) std::printf("  %-20s %s\n  %-20s knobs: %s\n", s.name.c_str(), s.summary.c_str(), "", s.params.c_str());
+  std::printf("\nstrategies (--strategy):\n"
+              "  random        uniform choice at every scheduling point\n"
+              "  pct:D[:K]     PCT with depth D (K = expected steps, default 2000)\n"
+              "  preempt:B[:K] run the current thread, preempt at most B times\n"
+              "  bytes         choices read from a byte buffer (libFuzzer)\n");
+  std::printf("\nplanted bugs (--planted NAME, in a build with -DLAZYWQ_PLANTED_BUGS=ON):\n");
+  for (auto b : all_planted_bugs()) std::printf("  %s\n", std::string(to_string(b)).c_str());
+#if defined(LAZYWQ_ENABLE_PLANTED_BUGS)
+  std::printf("  (this build has them)\n");
+#else
+  std::printf("  (this build does not have them)\n");
+#endif
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "wqcheck: runs the lazywq engine on a deterministic simulator, explores interleavings over ranges of seeds, "
+      "and replays any execution from its seed.\n"
+      "Every failure prints the broken contract rule (docs/CONTRACT.md), the smallest trace that shows it, and the "
+      "command that replays it."};
+  app.require_subcommand(1);
+  app.footer(
+      "Examples:\n"
+      "  wqcheck list\n"
+      "  wqcheck explore --scenario idle_exit --seeds 1..5000 --strategy pct:3 --budget 60s\n"
+      "  wqcheck explore --seeds $(git rev-parse HEAD)+2000 --shard 0/4 --json out.json\n"
+      "  wqcheck replay --scenario migration --seed 42 --trace-out trace.json   (open in ui.perfetto.dev)\n"
+      "Exit codes: 0 no failure, 1 a failure was found (or, with --expect, not found), 2 bad usage.");
+
+  auto* list = app.add_subcommand("list", "List scenarios, strategies and planted bugs");
+
+  ExploreOptions eo;
+  std::vector<std::string> e_params;
+  std::string e_seeds = "1..1000", e_budget, e_shard = "0/1", e_json, e_bug = "none", e_expect;
+  auto* ex = app.add_subcommand("explore", "Run scenarios over a range of seeds; exit 1 on any failure");
+  ex->add_option("--scenario", eo.scenarios, "Scenario name (repeat or comma-separate; default: all)")->delimiter(',');
+  ex->add_option("--seeds", e_seeds, "Seeds: A..B, A+N (N seeds from A) or A; A may be a 40-hex commit hash")
+      ->capture_default_str();
+  ex->add_option("--strategy", eo.strategy, "random | pct:D[:K] | preempt:B[:K] | bytes")->capture_default_str();
+  ex->add_option("--budget", e_budget, "Wall-clock budget over all scenarios, e.g. 60s, 2m (default: none)");
+  ex->add_option("--shard", e_shard, "Run shard i of n (seeds with (seed-A) % n == i)")->capture_default_str();
+  ex->add_option("--param", e_params, "Scenario knob key=value (repeatable)");
+  ex->add_option("--planted", e_bug, "Switch on a planted bug (planted build only)");
+  ex->add_option("--json", e_json, "Write the report as JSON to this file ('-' for stdout)");
+  ex->add_option("--max-steps", eo.max_steps, "Scheduling points before a run counts as livelocked")->capture_default_str();
+  ex->add_option("--expect", e_expect,
+                 "Invert the verdict: succeed only if a failure breaking this rule (e.g. C8) is found and its replay "
+                 "reproduces it bit for bit (for planted-bug CI)");
+  bool e_quiet = false;
+  ex->add_flag("--quiet", e_quiet, "No progress bar");
+
+  RunOptions ro;
+  std::vector<std::string> r_params;
+  std::string r_seed = "1", r_bug = "none", r_trace_out, r_events_out;
+  bool r_no_trace = false;
+  auto* rp = app.add_subcommand("replay", "Run one execution twice (determinism check) and print its trace");
+  rp->add_option("--scenario", ro.scenario, "Scenario name")->required();
+  rp->add_option("--seed", r_seed, "Seed (decimal, 0x-hex, or a 40-hex commit hash)")->capture_default_str();
+  rp->add_option("--strategy", ro.strategy, "random | pct:D[:K] | preempt:B[:K] | bytes")->capture_default_str();
+  rp->add_option("--param", r_params, "Scenario knob key=value (repeatable)");
+  rp->add_option("--planted", r_bug, "Switch on a planted bug (planted build only)");
+  rp->add_option("--max-steps", ro.max_steps, "Scheduling points before a run counts as livelocked")->capture_default_str();
+  rp->add_option("--trace-out", r_trace_out, "Write a Chrome trace-event JSON timeline (Perfetto UI) to this file");
+  rp->add_option("--events-out", r_events_out, "Write the text event trace to this file");
+  rp->add_flag("--no-trace", r_no_trace, "Do not print the full event trace");
+
+  int b_runs = 2000;
+  std::vector<std::string> b_scen;
+  auto* bn = app.add_subcommand("bench", "Print simulated executions per second for each scenario (one core)");
+  bn->add_option("--runs", b_runs, "Executions per scenario")->capture_default_str()->check(CLI::PositiveNumber);
+  bn->add_option("--scenario", b_scen, "Scenario (default: all)")->delimiter(',');
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  try {
+    if (*list) return cmd_list();
+
+    if (*ex) {
+      parse_seed_range(e_seeds, eo);
+      parse_shard(e_shard, eo);
+      if (!e_expect.empty()) eo.max_failures_per_scenario = 64;  // look past failures of other rules
+      if (!e_budget.empty()) eo.budget_seconds = parse_budget(e_budget);
+      for (auto& p : e_params) eo.params.add(p);
+      eo.bug = parse_bug(e_bug);
+      (void)make_strategy(eo.strategy, 0);  // validate before starting
+      const bool tty = !e_quiet && isatty(2);
+      std::printf("explore: strategy %s, seeds %llu..%llu, shard %d/%d%s%s\n", eo.strategy.c_str(),
+                  static_cast<unsigned long long>(eo.seed_first), static_cast<unsigned long long>(eo.seed_last),
+                  eo.shard_index, eo.shard_count, eo.budget_seconds > 0 ? (", budget " + e_budget).c_str() : "",
+                  eo.bug != PlantedBug::none ? (", planted bug " + e_bug).c_str() : "");
+      std::fflush(stdout);
+      auto report = explore(eo, [&](const std::string& sc, uint64_t done, uint64_t total, uint64_t fails) {
+        if (!tty) return;
+        const int width = 30;
+        int filled = total ? static_cast<int>(static_cast<double>(done) / static_cast<double>(total) * width) : width;
+        std::fprintf(stderr, "\r%-20s [%s%s] %llu/%llu runs, %llu failed ", sc.c_str(), std::string(static_cast<size_t>(filled), '#').c_str(),
+                     std::string(static_cast<size_t>(width - filled), '.').c_str(), static_cast<unsigned long long>(done),
+                     static_cast<unsigned long long>(total), static_cast<unsigned long long>(fails));
+        if (done == total) std::fprintf(stderr, "\n");
+      });
+      if (tty) std::fprintf(stderr, "\n");
+      std::printf("\n%s", summary_table(report).c_str());
+      for (auto& s : report.scenarios)
+        if (!s.strategy_report.empty() && eo.strategy.rfind("pct", 0) == 0)
+          std::printf("%s: %s\n", s.scenario.c_str(), s.strategy_report.c_str());
+      for (auto& s : report.scenarios)
+        for (auto& [r, out] : s.failed) std::printf("\n%s", failure_report(r, out).c_str());
+      if (!e_json.empty()) {
+        std::string j = report_json(eo, report);
+        if (e_json == "-") {
+          std::printf("%s\n", j.c_str());
+        } else {
+          std::ofstream f(e_json);
+          if (!f) throw std::invalid_argument("cannot write " + e_json);
+          f << j << "\n";
+        }
+      }
+      const uint64_t fails = report.failures();
+      if (!e_expect.empty()) {
+        // Planted-bug CI: the failure must be found, with the rule, and its
+        // replay must give the same rule and the same trace hash.
+        for (auto& s : report.scenarios)
+          for (auto& [r, out] : s.failed) {
+            bool has_rule = out.rule == e_expect;
+            for (auto& v : out.violations) has_rule = has_rule || v.rule == e_expect;
+            if (!has_rule) continue;
+            Outcome again = run_scenario(r);
+            if (again.failed && again.trace_hash == out.trace_hash) {
+              std::printf("\nEXPECTED: %s caught at seed %llu and replayed identically (trace hash %016llx)\n",
+                          e_expect.c_str(), static_cast<unsigned long long>(r.seed),
+                          static_cast<unsigned long long>(out.trace_hash));
+              return 0;
+            }
+            std::printf("\nreplay of seed %llu differs: rule %s hash %016llx vs %016llx\n",
+                        static_cast<unsigned long long>(r.seed), again.rule.c_str(),
+                        static_cast<unsigned long long>(again.trace_hash), static_cast<unsigned long long>(out.trace_hash));
+            return 1;
+          }
+        std::printf("\nNOT CAUGHT: no failure breaking %s in %llu failures\n", e_expect.c_str(),
+                    static_cast<unsigned long long>(fails));
+        return 1;
+      }
+      std::printf("\n%llu failure(s)\n", static_cast<unsigned long long>(fails));
+      return fails ? 1 : 0;
+    }
+
+    if (*rp) {
+      ro.seed = parse_seed(r_seed);
+      if (r_seed.size() == 40) ro.seed_text = r_seed;
+      for (auto& p : r_params) ro.params.add(p);
+      ro.bug = parse_bug(r_bug);
+      Outcome first = run_scenario(ro);
+      Outcome second = run_scenario(ro);
+      std::printf("replay: scenario %s, seed %llu, strategy %s%s\n", ro.scenario.c_str(),
+                  static_cast<unsigned long long>(ro.seed), ro.strategy.c_str(),
+                  ro.bug != PlantedBug::none ? (", planted bug " + r_bug).c_str() : "");
+      std::printf("config:");
+      for (auto& c : first.config_lines) std::printf(" %s", c.c_str());
+      std::printf("\nrun: %s, %llu steps, %lld us virtual, %u threads, %zu events\n", to_string(first.run.status),
+                  static_cast<unsigned long long>(first.run.steps), static_cast<long long>(first.run.virtual_ns / 1000),
+                  first.run.threads, first.events.size());
+      if (!first.run.strategy_report.empty()) std::printf("%s\n", first.run.strategy_report.c_str());
+      const bool same = first.trace_hash == second.trace_hash && first.rule == second.rule;
+      std::printf("determinism: trace hash %016llx, second run %016llx: %s\n",
+                  static_cast<unsigned long long>(first.trace_hash), static_cast<unsigned long long>(second.trace_hash),
+                  same ? "identical" : "DIFFERENT (a nondeterminism bug in the simulator or a scenario)");
+      if (!r_no_trace) std::printf("\n%s", format_trace(first.events).c_str());
+      if (!r_events_out.empty()) {
+        std::ofstream f(r_events_out);
+        if (!f) throw std::invalid_argument("cannot write " + r_events_out);
+        f << format_trace(first.events);
+      }
+      if (!r_trace_out.empty()) {
+        std::ofstream f(r_trace_out);
+        if (!f) throw std::invalid_argument("cannot write " + r_trace_out);
+        f << chrome_trace_json(first.events, "wqcheck " + ro.scenario + " seed " + std::to_string(ro.seed));
+        std::printf("timeline written to %s (open it in ui.perfetto.dev or chrome://tracing)\n", r_trace_out.c_str());
+      }
+      if (first.failed) {
+        for (size_t i = 1; i < first.violations.size(); ++i)
+          std::printf("also %s: %s\n", first.violations[i].rule.c_str(), first.violations[i].message.c_str());
+        std::printf("\n%s", failure_report(ro, first).c_str());
+      } else {
+        std::printf("\nPASS: no rule broken\n");
+      }
+      if (!same) return 3;
+      return first.failed ? 1 : 0;
+    }
+
+    if (*bn) {
+      std::vector<std::string> names = b_scen;
+      if (names.empty())
+        for (auto& s : all_scenarios()) names.push_back(s.name);
+      std::printf("%-20s %8s %12s %12s %10s\n", "scenario", "runs", "exec/s", "steps/run", "failed");
+      for (auto& n : names) {
+        (void)find_scenario(n);
+        uint64_t steps = 0, fails = 0;
+        auto t0 = std::chrono::steady_clock::now();
+        for (int i = 0; i < b_runs; ++i) {
+          RunOptions r;
+          r.scenario = n;
+          r.seed = static_cast<uint64_t>(i) + 1;
+          Outcome o = run_scenario(r);
+          steps += o.run.steps;
+          fails += o.failed ? 1 : 0;
+        }
+        double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        std::printf("%-20s %8d %12.0f %12.0f %10llu\n", n.c_str(), b_runs, b_runs / secs,
+                    static_cast<double>(steps) / b_runs, static_cast<unsigned long long>(fails));
+        std::fflush(stdout);
+      }
+      return 0;
+    }
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "wqcheck: %s\n", e.what());
+    return 2;
+  } catch (const lazywq::Error& e) {
+    std::fprintf(stderr, "wqcheck: %s\n", e.what());
+    return 2;
+  }
+  return 0;
+}
