@@ -1,5 +1,6 @@
 #include "sim/explorer.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -55,6 +56,8 @@ ExploreReport explore(const ExploreOptions& opt,
       ++sum.runs;
       sum.total_steps += out.run.steps;
       sum.strategy_report = out.run.strategy_report;
+      for (size_t a = 0; a < kRaceWindows; ++a)
+        for (size_t b = 0; b < kRaceWindows; ++b) sum.window_hits[a][b] += out.run.window_hits[a][b];
       if (out.failed) {
         ++sum.failures;
         ++sum.failures_by_rule[out.rule];
@@ -91,6 +94,31 @@ std::string summary_table(const ExploreReport& r) {
   return out;
 }
 
+std::string window_table(const ExploreReport& r) {
+  std::array<std::array<uint64_t, kRaceWindows>, kRaceWindows> tot{};
+  for (auto& s : r.scenarios)
+    for (size_t a = 0; a < kRaceWindows; ++a)
+      for (size_t b = 0; b < kRaceWindows; ++b) tot[a][b] += s.window_hits[a][b];
+  std::string out = "race window          hits with another thread inside   (top partner windows)\n";
+  char line[512];
+  for (size_t a = 0; a < kRaceWindows; ++a) {
+    uint64_t sum = 0;
+    for (size_t b = 0; b < kRaceWindows; ++b) sum += tot[a][b];
+    std::vector<std::pair<uint64_t, size_t>> partners;
+    for (size_t b = 0; b < kRaceWindows; ++b)
+      if (tot[a][b]) partners.emplace_back(tot[a][b], b);
+    std::sort(partners.rbegin(), partners.rend());
+    std::string top;
+    for (size_t i = 0; i < partners.size() && i < 3; ++i)
+      top += (top.empty() ? "" : ", ") + std::string(to_string(static_cast<RaceWindow>(partners[i].second))) + " " +
+             std::to_string(partners[i].first);
+    std::snprintf(line, sizeof line, "%-20s %12llu %s %s\n", std::string(to_string(static_cast<RaceWindow>(a))).c_str(),
+                  static_cast<unsigned long long>(sum), sum ? "  " : "  NEVER HIT", top.c_str());
+    out += line;
+  }
+  return out;
+}
+
 std::string report_json(const ExploreOptions& opt, const ExploreReport& r) {
   using nlohmann::json;
   json j;
@@ -114,6 +142,14 @@ std::string report_json(const ExploreOptions& opt, const ExploreReport& r) {
                     {"replay", replay_command(ro)}, {"trace_hash", out.trace_hash}});
     js["failed"] = fs;
     if (!s.strategy_report.empty()) js["strategy_report"] = s.strategy_report;
+    json wh = json::object();
+    for (size_t a = 0; a < kRaceWindows; ++a) {
+      json row = json::object();
+      for (size_t b = 0; b < kRaceWindows; ++b)
+        if (s.window_hits[a][b]) row[std::string(to_string(static_cast<RaceWindow>(b)))] = s.window_hits[a][b];
+      wh[std::string(to_string(static_cast<RaceWindow>(a)))] = row;
+    }
+    js["window_hits"] = wh;
     j["scenarios"].push_back(js);
   }
   return j.dump(2);

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <array>
 #include <map>
 #include <string>
 #include <vector>
@@ -37,6 +38,8 @@ struct ScenarioSummary {
   bool budget_cut = false;  // stopped by the budget before the last seed
   std::vector<std::pair<RunOptions, Outcome>> failed;  // the first few
   std::string strategy_report;  // of the last run (PCT prints its bound)
+  // Sum over runs of RunResult::window_hits.
+  std::array<std::array<uint64_t, kRaceWindows>, kRaceWindows> window_hits{};
 };
 
 struct ExploreReport {
@@ -49,6 +52,9 @@ ExploreReport explore(const ExploreOptions& opt,
                       const std::function<void(const std::string&, uint64_t, uint64_t, uint64_t)>& progress);
 
 std::string summary_table(const ExploreReport& r);
+// Per race window: how often another thread was inside a window at the same
+// time, over all scenarios, and which windows were never hit.
+std::string window_table(const ExploreReport& r);
 std::string report_json(const ExploreOptions& opt, const ExploreReport& r);
 
 }  // namespace lazywq::sim

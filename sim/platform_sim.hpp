@@ -25,6 +25,13 @@ struct SimPlatform {
     if (World* w = World::current()) w->point(why);
   }
 
+  static void window_enter(RaceWindow w) {
+    if (World* wd = World::current()) wd->window_enter(w);
+  }
+  static void window_exit(RaceWindow w) {
+    if (World* wd = World::current()) wd->window_exit(w);
+  }
+
   template <class T>
   class Atomic {
    public:

@@ -77,6 +77,7 @@ struct World::Thread {
   bool timed_out = false;
   const char* why = "";
   void* context = nullptr;
+  uint32_t windows = 0;  // bit i: inside RaceWindow i
   WaitQueue joiners;
   World* world = nullptr;
   void* tsan_fiber = nullptr;
@@ -267,9 +268,36 @@ void World::fail(RunStatus s, std::string msg) {
   result_.message = std::move(msg);
 }
 
+void World::window_enter(RaceWindow w) {
+  if (current_ == kNoThread) return;
+  Thread& t = *threads_[current_];
+  if (t.windows == 0) ++threads_in_windows_;
+  t.windows |= 1u << static_cast<unsigned>(w);
+}
+
+void World::window_exit(RaceWindow w) {
+  if (current_ == kNoThread) return;
+  Thread& t = *threads_[current_];
+  t.windows &= ~(1u << static_cast<unsigned>(w));
+  if (t.windows == 0) --threads_in_windows_;
+}
+
 void World::point(const char* why) {
   (void)why;
   if (current_ == kNoThread) return;
+  if (threads_in_windows_ >= 2) {
+    // Coverage of interleavings: this thread is inside window a while
+    // another is inside b.
+    const uint32_t mine = threads_[current_]->windows;
+    if (mine)
+      for (auto& other : threads_)
+        if (other->id != current_ && other->windows && other->state != Thread::State::finished)
+          for (uint32_t a = mine; a; a &= a - 1)
+            for (uint32_t b = other->windows; b; b &= b - 1) {
+              auto& cell = window_hits_[static_cast<size_t>(__builtin_ctz(a))][static_cast<size_t>(__builtin_ctz(b))];
+              if (cell != UINT32_MAX) ++cell;
+            }
+  }
   ++steps_;
   now_ += cfg_.step_ns;
   if (cfg_.delay_probability > 0 && rng_.chance(cfg_.delay_probability))
@@ -380,6 +408,7 @@ RunResult World::run(std::function<void()> main) {
   result_.virtual_ns = now_;
   result_.threads = static_cast<uint32_t>(threads_.size());
   result_.schedule_hash = hash_;
+  result_.window_hits = window_hits_;
   uint32_t n = static_cast<uint32_t>(threads_.size());
   result_.strategy_report = strategy_->report(steps_, n);
   return result_;

@@ -10,12 +10,14 @@
 // gives the same run.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "lazywq/types.hpp"
 #include "sim/rng.hpp"
 #include "sim/strategy.hpp"
 
@@ -46,6 +48,10 @@ struct WorldConfig {
   int64_t max_delay_ns = 0;
 };
 
+// window_hits[a][b]: scheduling points at which one thread was inside race
+// window a while another thread was inside b (types.hpp, RaceWindow).
+using WindowHits = std::array<std::array<uint32_t, kRaceWindows>, kRaceWindows>;
+
 struct RunResult {
   RunStatus status = RunStatus::ok;
   std::string message;       // deadlock: who waits on what; crashed: the exception
@@ -54,6 +60,7 @@ struct RunResult {
   uint32_t threads = 0;      // threads created, main included
   uint64_t schedule_hash = 0;  // hash of every decision, for determinism checks
   std::string strategy_report;
+  WindowHits window_hits{};
 };
 
 class World {
@@ -83,6 +90,8 @@ class World {
   uint32_t self() const { return current_; }
   int64_t now() const { return now_; }
   void*& context_slot();
+  void window_enter(RaceWindow w);
+  void window_exit(RaceWindow w);
   int cpu() const;
   void set_cpu(int cpu);
   const std::string& thread_name(uint32_t id) const;
@@ -118,6 +127,8 @@ class World {
   int64_t min_deadline_ = -1;  // earliest deadline of a timed waiter, -1 if none
   uint64_t hash_ = 0xcbf29ce484222325ull;
   bool failed_ = false;
+  uint32_t threads_in_windows_ = 0;  // threads with a non-empty window mask
+  WindowHits window_hits_{};
   bool ran_ = false;
   RunResult result_;
   void* hub_fctx_ = nullptr;   // the hub's suspended context while a thread runs

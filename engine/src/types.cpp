@@ -62,6 +62,23 @@ std::vector<PlantedBug> all_planted_bugs() {
   return out;
 }
 
+std::string_view to_string(RaceWindow w) {
+  switch (w) {
+    case RaceWindow::queue_inflight: return "queue_inflight";
+    case RaceWindow::spawn_unlocked: return "spawn_unlocked";
+    case RaceWindow::idle_exit_decision: return "idle_exit_decision";
+    case RaceWindow::core_migrate: return "core_migrate";
+    case RaceWindow::cancel_grab: return "cancel_grab";
+    case RaceWindow::flush_wait: return "flush_wait";
+    case RaceWindow::reentrant_wait: return "reentrant_wait";
+    case RaceWindow::callback: return "callback";
+    case RaceWindow::offline_retire: return "offline_retire";
+    case RaceWindow::destroy_drain: return "destroy_drain";
+    case RaceWindow::count: break;
+  }
+  return "?";
+}
+
 std::string_view to_string(EventType t) {
   switch (t) {
     case EventType::create: return "create";

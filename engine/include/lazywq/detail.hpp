@@ -73,6 +73,19 @@ class IntrusiveList {
   size_t size_ = 0;
 };
 
+// Marks a race window for the scope's duration (see RaceWindow).
+template <class P>
+class WindowScope {
+ public:
+  explicit WindowScope(RaceWindow w) : w_(w) { P::window_enter(w_); }
+  ~WindowScope() { P::window_exit(w_); }
+  WindowScope(const WindowScope&) = delete;
+  WindowScope& operator=(const WindowScope&) = delete;
+
+ private:
+  RaceWindow w_;
+};
+
 }  // namespace lazywq::detail
 
 // LAZYWQ_PLANTED(cfg, name): true when the planted bug `name` is switched on

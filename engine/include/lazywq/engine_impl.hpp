@@ -156,6 +156,7 @@ bool BasicWorkqueue<P>::queue_common(int cpu, Work& w, const DelayedWork* dw, Du
   if (delay < Duration::zero()) throw Error(Errc::invalid_argument, "negative delay");
   engine_.bind(w);
   // C1: the winner of PENDING owns this queueing; a loser changes nothing.
+  detail::WindowScope<P> window(RaceWindow::queue_inflight);
   if (w.flags_.fetch_or(Work::kPending, std::memory_order_acq_rel) & Work::kPending) {
     engine_.record(EventType::queue_busy, -1, id_, w.id(), cpu);
     return false;
@@ -393,11 +394,13 @@ bool BasicWorkqueue<P>::spawn_worker_locked(int cpu) {
   if (is_core) core_ = raw;
   const bool injected = engine_.decide_spawn_failure();
   lock_.unlock();
+  P::window_enter(RaceWindow::spawn_unlocked);
   std::optional<typename P::Thread> th;
   if (!injected) {
     std::string tname = "wq" + std::to_string(id_) + (is_core ? "/core" : "/cpu" + std::to_string(cpu));
     th = P::spawn(cpu, tname, [this, raw] { worker_main(raw); });
   }
+  P::window_exit(RaceWindow::spawn_unlocked);
   lock_.lock();
   if (!th) {
     if (is_core) core_ = nullptr;
@@ -462,6 +465,7 @@ bool BasicWorkqueue<P>::run_one_locked(Worker<P>* w, Cwq& from, Work* work, int 
     }
     ++work->engine_waiters_;  // before dropping the locks: the work must outlive our wait
     lock_.unlock();
+    detail::WindowScope<P> window(RaceWindow::reentrant_wait);
     while (work->running_) work->cv_.wait(work->lock_);
     --work->engine_waiters_;
     work->cv_.notify_all();
@@ -498,6 +502,7 @@ bool BasicWorkqueue<P>::run_one_locked(Worker<P>* w, Cwq& from, Work* work, int 
   // C2: PENDING is cleared just before the callback starts.
   if (!clear_late) work->flags_.fetch_and(~Work::kPending, std::memory_order_release);
   lock_.unlock();
+  P::window_enter(RaceWindow::callback);
   try {
     work->fn_(*work);
   } catch (...) {
@@ -505,6 +510,7 @@ bool BasicWorkqueue<P>::run_one_locked(Worker<P>* w, Cwq& from, Work* work, int 
     engine_.record(EventType::callback_threw, w->cpu, id_, work->id());
   }
   if (clear_late) work->flags_.fetch_and(~Work::kPending, std::memory_order_release);
+  P::window_exit(RaceWindow::callback);
   lock_.lock();
   engine_.record(EventType::exec_end, w->cpu, id_, work->id(), target);
   engine_.n_run_.fetch_add(1, std::memory_order_relaxed);
@@ -571,6 +577,7 @@ bool BasicWorkqueue<P>::core_step_locked(Worker<P>* w) {
       continue;
     }
     if (t.state == CwqState::active) {
+      detail::WindowScope<P> window(RaceWindow::core_migrate);
       // C9: migrate in core-list order; the target's direct queueing stays
       // closed while in_core > 0, so per-CPU order holds.
       core.list.remove(work);
@@ -658,6 +665,7 @@ void BasicWorkqueue<P>::cpu_loop_locked(Worker<P>* w) {
       w->cv.wait_until(lock_, engine_.start_ns_ + deadline);
       continue;
     }
+    detail::WindowScope<P> window(RaceWindow::idle_exit_decision);
     if (LAZYWQ_PLANTED(engine_.cfg_, idle_exit_strands_work)) {
       // The exit decision is taken, then the lock dropped: a work queued in
       // this window lands on a list nobody will serve.
@@ -715,6 +723,7 @@ void BasicWorkqueue<P>::stop_and_join_locked(std::vector<std::unique_ptr<Worker<
 
 template <class P>
 void BasicWorkqueue<P>::cpu_offline(int cpu) {
+  detail::WindowScope<P> window(RaceWindow::offline_retire);
   detail::Guard g(lock_);
   if (dead_.load(std::memory_order_relaxed)) return;
   Cwq& t = cwqs_[static_cast<size_t>(cpu)];
@@ -766,6 +775,7 @@ void BasicWorkqueue<P>::destroy() {
   if (destroying_ || dead_.load(std::memory_order_relaxed))
     throw Error(Errc::queue_destroyed, "workqueue '" + name_ + "' is already destroyed");
   destroying_ = true;
+  detail::WindowScope<P> window(RaceWindow::destroy_drain);
   engine_.record(EventType::destroy, -1, id_, 0);
   drain_locked();
   // Drained, still under the lock: from here every call is refused.
@@ -989,6 +999,7 @@ int BasicEngine<P>::current_cpu() const {
 // the caller's own callback.
 template <class P>
 GrabResult BasicEngine<P>::grab_pending(Work& w, bool canceller) {
+  detail::WindowScope<P> window(RaceWindow::cancel_grab);
   for (;;) {
     if (!(w.flags_.fetch_or(Work::kPending, std::memory_order_acq_rel) & Work::kPending)) return GrabResult::was_idle;
     BasicWorkqueue<P>* h = w.home_.load(std::memory_order_acquire);
@@ -1055,6 +1066,7 @@ bool BasicEngine<P>::flush_work_as(Work& w, FlushKind kind) {
   record(EventType::flush_begin, -1, 0, w.id(), static_cast<int32_t>(kind));
   bool waited = false;
   {
+    detail::WindowScope<P> window(RaceWindow::flush_wait);
     detail::Guard wl(w.lock_);
     const uint64_t target = w.queued_seq_.load(std::memory_order_acquire);
     while (!(w.resolved_seq_ >= target && !(w.running_ && w.run_seq_ <= target))) {

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "lazywq/annotations.hpp"
+#include "lazywq/types.hpp"
 
 namespace lazywq {
 
@@ -128,6 +129,10 @@ struct RealPlatform {
 
   // Scheduling point hook: a no-op here; the simulator switches threads.
   static void sched_point(const char* /*why*/) {}
+
+  // Race-window probes (types.hpp, RaceWindow): no-ops on real threads.
+  static void window_enter(RaceWindow) {}
+  static void window_exit(RaceWindow) {}
 
  private:
   static void*& tls_context() {

@@ -73,6 +73,28 @@ std::string_view to_string(PlantedBug b);
 PlantedBug planted_bug_from_string(std::string_view name);  // throws Error on unknown
 std::vector<PlantedBug> all_planted_bugs();
 
+// Race windows: the stretches of engine code where the admitted races (and
+// their neighbours) can happen. The engine marks them through the platform
+// (P::window_enter / window_exit); the simulator counts, for every pair
+// (a, b), the scheduling points at which one thread was inside a while
+// another was inside b: coverage of interleavings, not of lines. The
+// fuzzer uses it as feedback; the CI gate fails when a window is never hit.
+enum class RaceWindow : uint8_t {
+  queue_inflight,      // queue_*: PENDING claimed, work not yet on a list (C1, C8, C12)
+  spawn_unlocked,      // worker creation with the queue lock dropped (C6, C7)
+  idle_exit_decision,  // a lazy worker timed out and decides to exit (C8)
+  core_migrate,        // the core moves a work to its CPU's worker (C9)
+  cancel_grab,         // cancel / mod_delayed_work taking PENDING (C12)
+  flush_wait,          // flush_work waiting for runs (C10)
+  reentrant_wait,      // a worker waits for another run of its work (C3)
+  callback,            // a work's callback runs (C2, C3)
+  offline_retire,      // cpu_offline moving works and retiring a worker (C13)
+  destroy_drain,       // destroy draining and joining (C14)
+  count
+};
+inline constexpr size_t kRaceWindows = static_cast<size_t>(RaceWindow::count);
+std::string_view to_string(RaceWindow w);
+
 struct EngineConfig {
   int ncpus = 8;                        // virtual CPUs 0..ncpus-1
   int core_cpu = 0;                     // CPU of every queue's core thread
