@@ -76,6 +76,14 @@ Outcome run_scenario(const RunOptions& opt) {
   wc.strategy = opt.strategy;
   wc.bytes = opt.bytes;
   wc.max_steps = opt.max_steps;
+  // Swarm fault: in half the runs, scheduling points sometimes also cost a
+  // random delay (a thread slowed down: preempted, a page fault, a slow
+  // CPU), which moves timeouts relative to the other threads.
+  Rng swarm = Rng(opt.seed).fork(0xde1a7);
+  if (swarm.chance(0.5)) {
+    wc.delay_probability = 0.02;
+    wc.max_delay_ns = swarm.range(1, 50) * 1000;
+  }
   Outcome out;
   World world(wc);  // throws std::invalid_argument on a bad strategy
   ScenarioContext ctx(world, opt.seed, opt.params, opt.bug);
@@ -90,6 +98,8 @@ Outcome run_scenario(const RunOptions& opt) {
   if (!param_error.empty()) throw std::invalid_argument(param_error);
   if (out.run.status == RunStatus::ok) check_unknown_params(opt.params);
   out.config_lines = ctx.config_lines;
+  if (wc.delay_probability > 0)
+    out.config_lines.push_back("delays=2%x" + std::to_string(wc.max_delay_ns / 1000) + "us");
   // A finished run left its events in ctx.events; a hung one left its engine
   // alive on an abandoned stack (read outside the world: no scheduling).
   out.events = ctx.engine ? ctx.engine->events() : ctx.events;

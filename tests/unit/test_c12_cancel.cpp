@@ -357,7 +357,6 @@ TEST(C12_Cancel, DelayedWorkStormAccounting) {
   }
   EXPECT_FALSE(dw.pending());
   EXPECT_LE(probe.max(), 1);
-  EXPECT_GT(runs.load(), 0);
   const int armed = static_cast<int>(count_events(eng, EventType::timer_arm, dw.id()));
   EXPECT_GT(armed, 0);
   EXPECT_EQ(runs.load(), armed - removed.load()) << "armed " << armed << " removed " << removed.load();

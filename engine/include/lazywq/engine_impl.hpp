@@ -385,6 +385,10 @@ void BasicWorkqueue<P>::drain() {
 template <class P>
 bool BasicWorkqueue<P>::spawn_worker_locked(int cpu) {
   Cwq& t = cwqs_[static_cast<size_t>(cpu)];
+  // One creator at a time per CPU (queue creation, cpu_online and the core
+  // may all want this worker): wait for one in progress, keep a live one.
+  while (t.state == CwqState::creating) state_cv_.wait(lock_);
+  if (t.state == CwqState::active) return true;
   t.state = CwqState::creating;
   const bool is_core = cpu == core_cpu_ && core_ == nullptr;
   auto w = std::make_unique<Worker<P>>(this, cpu, engine_.next_thread_id_.fetch_add(1, std::memory_order_relaxed), is_core);
