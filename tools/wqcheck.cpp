@@ -11,6 +11,8 @@
 #include <string>
 
 #include "sim/explorer.hpp"
+#include "sim/fuzz_input.hpp"
+#include "sim/program.hpp"
 #include "sim/runner.hpp"
 #include "sim/trace.hpp"
 
@@ -102,6 +104,48 @@ int cmd_list() {
   return 0;
 }
 
+// run-program: an operation program (sim/program.hpp) through the same
+// executor as the rapidcheck properties, twice (determinism check).
+int cmd_run_program(const std::string& path, const std::string& seed, ProgramOptions po, bool no_trace) {
+  std::ifstream f(path);
+  if (!f) throw std::invalid_argument("cannot read program file " + path);
+  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  Program p;
+  try {
+    p = parse_program(text);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(path + ":" + std::string(e.what()).substr(5));  // "line N: ..." -> "path:N: ..."
+  }
+  po.path = path;
+  if (!seed.empty()) {
+    po.override_seed = true;
+    po.seed = parse_seed(seed);
+  }
+  ProgramOutcome first = run_program(p, po);
+  ProgramOutcome second = run_program(p, po);
+  std::printf("run-program: %s, %zu operation(s), %d caller(s), seed %llu, strategy %s%s\n", path.c_str(), p.ops.size(),
+              p.callers, static_cast<unsigned long long>(po.override_seed ? po.seed : p.seed),
+              (po.strategy.empty() ? p.strategy : po.strategy).c_str(),
+              po.bug != PlantedBug::none ? (", planted bug " + std::string(to_string(po.bug))).c_str() : "");
+  std::printf("run: %s, %llu steps, %lld us virtual, %u threads, %zu events\n", to_string(first.run.status),
+              static_cast<unsigned long long>(first.run.steps), static_cast<long long>(first.run.virtual_ns / 1000),
+              first.run.threads, first.events.size());
+  const bool same = first.trace_hash == second.trace_hash && first.rule == second.rule;
+  std::printf("determinism: trace hash %016llx, second run %016llx: %s\n",
+              static_cast<unsigned long long>(first.trace_hash), static_cast<unsigned long long>(second.trace_hash),
+              same ? "identical" : "DIFFERENT (a nondeterminism bug in the simulator or the executor)");
+  std::printf("\noperations as executed:\n");
+  for (auto& l : first.log) std::printf("  %s\n", l.c_str());
+  if (!no_trace) std::printf("\n%s", format_trace(first.events).c_str());
+  if (first.failed) {
+    std::printf("\n%s", program_failure_report(p, po, first).c_str());
+  } else {
+    std::printf("\nPASS: no rule broken (model and oracle)\n");
+  }
+  if (!same) return 3;
+  return first.failed ? 1 : 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -143,10 +187,12 @@ int main(int argc, char** argv) {
 
   RunOptions ro;
   std::vector<std::string> r_params;
-  std::string r_seed = "1", r_bug = "none", r_trace_out, r_events_out;
+  std::string r_seed = "1", r_bug = "none", r_trace_out, r_events_out, r_fuzz_input;
   bool r_no_trace = false;
   auto* rp = app.add_subcommand("replay", "Run one execution twice (determinism check) and print its trace");
-  rp->add_option("--scenario", ro.scenario, "Scenario name")->required();
+  rp->add_option("--scenario", ro.scenario, "Scenario name (required unless --fuzz-input)");
+  rp->add_option("--fuzz-input", r_fuzz_input,
+                 "Replay a fuzz_sim_ops input (crash or corpus file): it sets scenario, seed, knobs and schedule");
   rp->add_option("--seed", r_seed, "Seed (decimal, 0x-hex, or a 40-hex commit hash)")->capture_default_str();
   rp->add_option("--strategy", ro.strategy, "random | pct:D[:K] | preempt:B[:K] | bytes")->capture_default_str();
   rp->add_option("--param", r_params, "Scenario knob key=value (repeatable)");
@@ -155,6 +201,18 @@ int main(int argc, char** argv) {
   rp->add_option("--trace-out", r_trace_out, "Write a Chrome trace-event JSON timeline (Perfetto UI) to this file");
   rp->add_option("--events-out", r_events_out, "Write the text event trace to this file");
   rp->add_flag("--no-trace", r_no_trace, "Do not print the full event trace");
+
+  std::string rpg_file, rpg_seed, rpg_bug = "none";
+  ProgramOptions rpg;
+  bool rpg_no_trace = false;
+  auto* rpgc = app.add_subcommand("run-program", "Run an operation program file (property/, sim/program.hpp) twice, "
+                                                 "check it with the reference model and the oracle");
+  rpgc->add_option("file", rpg_file, "Program file (text format of sim/program.hpp)")->required();
+  rpgc->add_option("--seed", rpg_seed, "Override the program's scheduler seed");
+  rpgc->add_option("--strategy", rpg.strategy, "Override the program's strategy: random | pct:D[:K] | preempt:B[:K]");
+  rpgc->add_option("--planted", rpg_bug, "Switch on a planted bug (planted build only)");
+  rpgc->add_option("--max-steps", rpg.max_steps, "Scheduling points before a run counts as livelocked")->capture_default_str();
+  rpgc->add_flag("--no-trace", rpg_no_trace, "Do not print the full event trace");
 
   int b_runs = 2000;
   std::vector<std::string> b_scen;
@@ -242,10 +300,19 @@ int main(int argc, char** argv) {
     }
 
     if (*rp) {
-      ro.seed = parse_seed(r_seed);
-      if (r_seed.size() == 40) ro.seed_text = r_seed;
-      for (auto& p : r_params) ro.params.add(p);
-      ro.bug = parse_bug(r_bug);
+      if (!r_fuzz_input.empty()) {
+        for (const char* o : {"--scenario", "--seed", "--strategy", "--param", "--max-steps"})
+          if (rp->count(o))
+            throw std::invalid_argument(std::string("--fuzz-input sets scenario, seed, knobs, schedule and step limit: drop ") + o);
+        ro = decode_fuzz_input(read_fuzz_input_file(r_fuzz_input), parse_bug(r_bug));
+        std::printf("fuzz input %s: %s\n", r_fuzz_input.c_str(), describe_fuzz_input(ro).c_str());
+      } else {
+        if (ro.scenario.empty()) throw std::invalid_argument("replay needs --scenario NAME (or --fuzz-input FILE)");
+        ro.seed = parse_seed(r_seed);
+        if (r_seed.size() == 40) ro.seed_text = r_seed;
+        for (auto& p : r_params) ro.params.add(p);
+        ro.bug = parse_bug(r_bug);
+      }
       Outcome first = run_scenario(ro);
       Outcome second = run_scenario(ro);
       std::printf("replay: scenario %s, seed %llu, strategy %s%s\n", ro.scenario.c_str(),
@@ -276,12 +343,18 @@ int main(int argc, char** argv) {
       if (first.failed) {
         for (size_t i = 1; i < first.violations.size(); ++i)
           std::printf("also %s: %s\n", first.violations[i].rule.c_str(), first.violations[i].message.c_str());
-        std::printf("\n%s", failure_report(ro, first).c_str());
+        std::printf("\n%s", (r_fuzz_input.empty() ? failure_report(ro, first)
+                                                   : fuzz_failure_report(ro, first, r_fuzz_input)).c_str());
       } else {
         std::printf("\nPASS: no rule broken\n");
       }
       if (!same) return 3;
       return first.failed ? 1 : 0;
+    }
+
+    if (*rpgc) {
+      rpg.bug = parse_bug(rpg_bug);
+      return cmd_run_program(rpg_file, rpg_seed, rpg, rpg_no_trace);
     }
 
     if (*bn) {

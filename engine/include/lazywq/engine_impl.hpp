@@ -163,7 +163,7 @@ bool BasicWorkqueue<P>::queue_common(int cpu, Work& w, const DelayedWork* dw, Du
   }
   detail::Guard g(lock_);
   if (dead_.load(std::memory_order_relaxed)) {
-    w.flags_.fetch_and(~Work::kPending, std::memory_order_release);
+    reject_locked(w, cpu);  // PENDING released, and the stream says so
     throw Error(Errc::queue_destroyed, "workqueue '" + name_ + "' has been destroyed");
   }
   if (!accepting_locked()) {
@@ -348,8 +348,10 @@ bool BasicWorkqueue<P>::flush() {
   if (dead_.load(std::memory_order_relaxed))  // destroyed since check_alive()
     throw Error(Errc::queue_destroyed, "workqueue '" + name_ + "' has been destroyed");
   engine_.record(EventType::flush_begin, -1, id_, 0, static_cast<int32_t>(FlushKind::workqueue));
+  ++flushers_;
   bool waited = wait_epoch_locked(close_epoch_locked());
   engine_.record(EventType::flush_end, -1, id_, 0, waited ? 1 : 0);
+  if (--flushers_ == 0) state_cv_.notify_all();
   return waited;
 }
 
@@ -607,7 +609,9 @@ bool BasicWorkqueue<P>::core_step_locked(Worker<P>* w) {
       }
       return true;
     }
-    if (now() < t.cooldown_until_ns) {
+    // After every failed creation one work runs here before the next try,
+    // even with a zero cooldown: retrying first could fail forever (C7).
+    if (t.fresh_failure || now() < t.cooldown_until_ns) {
       const auto reason = t.fresh_failure ? FallbackReason::spawn_failed : FallbackReason::spawn_cooldown;
       if (run_one_locked(w, core, work, static_cast<int>(reason))) {
         t.fresh_failure = false;
@@ -756,6 +760,7 @@ void BasicWorkqueue<P>::cpu_offline(int cpu) {
     t.state = CwqState::none;
     stop_and_join_locked(std::move(victims), EventType::thread_exit);
     t.retiring = false;
+    state_cv_.notify_all();  // destroy may wait for this retirement
   }
   wake_core_locked();
 }
@@ -786,7 +791,10 @@ void BasicWorkqueue<P>::destroy() {
   dead_.store(true, std::memory_order_release);
   std::vector<std::unique_ptr<Worker<P>>> victims;
   for (auto& c : cwqs_) {
-    while (c.state == CwqState::creating) state_cv_.wait(lock_);
+    // A creation or an offline retirement in progress finishes first: its
+    // thread is then ours to join, or already joined (C14: destroy_end comes
+    // after every thread of the queue is gone).
+    while (c.state == CwqState::creating || c.retiring) state_cv_.wait(lock_);
     if (c.worker && c.worker.get() != core_) victims.push_back(std::move(c.worker));
   }
   stop_and_join_locked(std::move(victims), EventType::thread_exit);
@@ -798,6 +806,8 @@ void BasicWorkqueue<P>::destroy() {
   core_ = nullptr;
   join_zombies_locked();
   for (auto& c : cwqs_) c.state = CwqState::none;
+  // Flushes that started before the destroy end before it (their works ran).
+  while (flushers_ > 0) state_cv_.wait(lock_);
   engine_.record(EventType::destroy_end, -1, id_, 0);
 }
 

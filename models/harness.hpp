@@ -1,0 +1,177 @@
+// The models' harness: a base test suite that creates the REAL engine
+// (BasicEngine<RelacyPlatform>) at the start of every Relacy iteration,
+// runs the model's operations on the static threads, tears the engine down
+// and checks the end state (and, optionally, the contract oracle over the
+// recorded events); plus the driver that runs a model under Relacy's random
+// and context-bound schedulers and replays a failing iteration.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "lazywq/engine.hpp"
+#include "models/platform_relacy.hpp"
+#include "sim/oracle.hpp"
+
+namespace lazywq::models {
+
+using P = RelacyPlatform;
+using Engine = BasicEngine<P>;
+using Workqueue = BasicWorkqueue<P>;
+using Work = BasicWork<P>;
+
+// What the driver tells the tests (set before a run, read-only during it,
+// so every iteration is deterministic).
+struct RunConfig {
+  PlantedBug planted = PlantedBug::none;
+  bool oracle = true;               // record events and check them at the end
+  uint64_t iteration_budget = 0;    // context-bound search: stop after this many (0 = exhaust the tree)
+  uint64_t iterations_started = 0;  // counted in before()
+  bool budget_hit = false;
+  char message[1024] = {};          // what the last failing check said
+};
+
+inline RunConfig& run_config() {
+  static RunConfig c;
+  return c;
+}
+
+// A failing check: remember the message (a fixed buffer: Relacy's heap dies
+// with the run), then fail the iteration as a user assertion.
+#define MODEL_CHECK(cond, ...)                                                                    \
+  do {                                                                                            \
+    if (!(cond)) {                                                                                \
+      std::snprintf(::lazywq::models::run_config().message,                                       \
+                    sizeof(::lazywq::models::run_config().message), __VA_ARGS__);                 \
+      RL_ASSERT(cond);                                                                            \
+    }                                                                                             \
+  } while (0)
+
+// Bookkeeping of one work's callbacks, kept in plain fields: Relacy runs
+// threads as fibers and switches only at its own operations, so these
+// counters are updated atomically with respect to the model's threads.
+struct Track {
+  int starts = 0;
+  int ends = 0;
+  int in_callback = 0;
+  int last_start_tick = 0;
+  int start_ticks[8] = {};
+  int cpus[8] = {};
+};
+
+// Base of every model. Derived provides:
+//   static constexpr const char* kName;
+//   void configure(EngineConfig&)   (optional)
+//   void setup()                    create works, faults...
+//   void op(unsigned thread)        thread 0..NStatic-1's operations
+//   void check_end()                after destroy (thread 0)
+template <class D, size_t NStatic, size_t NDyn>
+struct ModelBase : rl::test_suite<D, NStatic> {
+  static size_t const dynamic_thread_count = NDyn;
+  static constexpr int kNcpus = 2;
+
+  Engine* eng = nullptr;
+  Workqueue* wq = nullptr;
+  std::vector<Work*> works;
+  std::vector<Track> tracks;
+  int tick = 0;  // logical time of the model's own observations
+
+  // Thread 0 waits here for the others before tearing down.
+  P::Mutex done_lock;
+  P::CondVar done_cv;
+  unsigned done = 0;
+
+  D& self() { return *static_cast<D*>(this); }
+
+  void configure(EngineConfig&) {}
+  void check_end() {}
+
+  void before() {
+    RunConfig& rc = run_config();
+    ++rc.iterations_started;
+    if (rc.iteration_budget != 0 && rc.iterations_started > rc.iteration_budget) {
+      rc.budget_hit = true;
+      RL_UNTIL(true);
+    }
+    P::begin_iteration(static_cast<unsigned>(NDyn), kNcpus);
+    EngineConfig cfg;
+    cfg.ncpus = kNcpus;
+    cfg.core_cpu = 0;
+    cfg.idle_timeout = std::chrono::milliseconds(1);
+    cfg.spawn_cooldown = std::chrono::milliseconds(1);
+    cfg.record_events = rc.oracle;
+    cfg.planted_bug = rc.planted;
+    self().configure(cfg);
+    eng = new Engine(cfg);
+    wq = &eng->create_workqueue("model", WqKind::lazy);
+    self().setup();
+  }
+
+  // A work whose callback records its run in tracks[k] and then calls
+  // `extra` (e.g. a self-requeue).
+  template <class F>
+  Work* add_work(F extra) {
+    const size_t k = works.size();
+    tracks.push_back(Track{});
+    works.push_back(new Work([this, k, extra](Work& w) {
+      Track& t = tracks[k];
+      MODEL_CHECK(t.in_callback == 0, "C3: work %zu runs concurrently with itself", k);
+      ++t.in_callback;
+      const int n = t.starts++;
+      t.last_start_tick = ++tick;
+      if (n < 8) {
+        t.start_ticks[n] = t.last_start_tick;
+        t.cpus[n] = P::current_cpu();
+      }
+      extra(w);
+      --t.in_callback;
+      ++t.ends;
+    }));
+    return works.back();
+  }
+  Work* add_work() {
+    return add_work([](Work&) {});
+  }
+
+  void thread(unsigned i) {
+    self().op(i);
+    if (i != 0) {
+      done_lock.lock();
+      ++done;
+      done_cv.notify_all();
+      done_lock.unlock();
+      return;
+    }
+    done_lock.lock();
+    while (done < NStatic - 1) done_cv.wait(done_lock);
+    done_lock.unlock();
+    self().before_destroy();
+    wq->destroy();
+    self().check_end();
+    if (run_config().oracle) {
+      check::OracleOptions opt;
+      opt.ncpus = kNcpus;
+      opt.core_cpu = 0;
+      opt.quiescent_end = true;
+      const std::vector<Event> ev = eng->events();
+      const std::vector<check::Violation> v = check::check_events(ev, opt);
+      if (!v.empty()) {
+        const std::string why = check::explain(ev, v.front(), 40);
+        MODEL_CHECK(v.empty(), "oracle: %s %s\n%s", v.front().rule.c_str(), v.front().message.c_str(), why.c_str());
+      }
+    }
+    for (Work* w : works) delete w;
+    works.clear();
+    tracks.clear();
+    delete eng;
+    eng = nullptr;
+  }
+
+  void before_destroy() {}
+};
+
+}  // namespace lazywq::models

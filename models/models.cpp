@@ -1,0 +1,543 @@
+// Relacy models of the admitted races (issue 4), on the engine's own code:
+// every model instantiates BasicEngine<RelacyPlatform> (engine/include/
+// lazywq/engine.hpp), a lazy queue on 2 CPUs, 1-3 works and 2 static
+// threads, and lets Relacy's schedulers (random, and a context-bound tree
+// search) choose the interleavings, the values relaxed loads see, spurious
+// wake-ups and which timed waits time out (idle exit, creation cooldown).
+//
+//   lazywq_models --list
+//   lazywq_models [--model NAME|all] [--sched random|bound|both]
+//                 [--iterations N] [--bound-iterations N] [--context-bound K]
+//                 [--planted BUG --expect KIND|any] [--no-oracle]
+//   replay:  lazywq_models --model NAME --sched random --iteration N --history
+//            lazywq_models --model NAME --sched bound --context-bound K --state 'S' --history
+//
+// A failing model prints its iteration and the exact replay command.
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "models/harness.hpp"
+
+// <relacy/context.hpp> defines the replacement operator new/delete as
+// inline functions. If every call in this file got inlined, the compiler
+// would emit no out-of-line copy, and the other libraries (the oracle)
+// would allocate with libstdc++'s new but free with Relacy's delete.
+// Taking their addresses forces the out-of-line definitions, so the whole
+// program uses one pair.
+__attribute__((used)) void* (*const lazywq_relacy_new)(std::size_t) = &::operator new;
+__attribute__((used)) void* (*const lazywq_relacy_new_array)(std::size_t) = &::operator new[];
+__attribute__((used)) void (*const lazywq_relacy_delete)(void*) noexcept = &::operator delete;
+__attribute__((used)) void (*const lazywq_relacy_delete_array)(void*) noexcept = &::operator delete[];
+
+namespace lazywq::models {
+namespace {
+
+// ---------------------------------------------------------------------------
+// C7: creation failure. Thread creation always fails once the queue exists
+// (its core thread was created before the faults were set): works queued
+// for CPU 1 must still run, on the core (CPU 0), exactly once.
+struct CreationFailure : ModelBase<CreationFailure, 2, 3> {
+  void setup() {
+    add_work();
+    add_work();
+    SpawnFaults f;
+    f.fail_always = true;
+    eng->set_spawn_faults(f);
+  }
+  void op(unsigned i) {
+    const bool r = wq->queue_work_on(1, *works[i]);
+    MODEL_CHECK(r, "C1: first queueing of work %u returned false", i);
+  }
+  void check_end() {
+    for (size_t k = 0; k < 2; ++k) {
+      MODEL_CHECK(tracks[k].starts == 1, "C7: work %zu (cpu 1, creation failing) ran %d times, not once", k,
+                  tracks[k].starts);
+      MODEL_CHECK(tracks[k].cpus[0] == 0, "C7: work %zu ran on cpu %d, not on the core", k, tracks[k].cpus[0]);
+    }
+  }
+};
+
+// C7 with a retry: the first creation fails, the cooldown passes when
+// Relacy times a wait out, then creation is retried. Every work runs once,
+// on CPU 1 or (fallback) on the core.
+struct CreationRetry : ModelBase<CreationRetry, 2, 3> {
+  void setup() {
+    add_work();
+    add_work();
+    add_work();
+    SpawnFaults f;
+    f.fail_next = 1;
+    eng->set_spawn_faults(f);
+  }
+  void op(unsigned i) {
+    MODEL_CHECK(wq->queue_work_on(1, *works[i]), "C1: first queueing of work %u returned false", i);
+    if (i == 0) MODEL_CHECK(wq->queue_work_on(1, *works[2]), "C1: first queueing of work 2 returned false");
+  }
+  void check_end() {
+    for (size_t k = 0; k < 3; ++k)
+      MODEL_CHECK(tracks[k].starts == 1, "C7: work %zu ran %d times, not once", k, tracks[k].starts);
+  }
+};
+
+// ---------------------------------------------------------------------------
+// C8: idle exit during queueing. Thread 0 queues A for CPU 1, waits for it
+// (flush_work), so CPU 1's worker is idle, then queues A again; thread 1
+// queues B for CPU 1. Relacy times the idle worker's wait out whenever it
+// likes, so its exit races both queueings. Every accepted queueing runs.
+struct IdleExit : ModelBase<IdleExit, 2, 4> {
+  int trues_a = 0;
+  void setup() {
+    add_work();
+    add_work();
+  }
+  void op(unsigned i) {
+    if (i == 0) {
+      trues_a += wq->queue_work_on(1, *works[0]) ? 1 : 0;
+      eng->flush_work(*works[0]);
+      MODEL_CHECK(tracks[0].ends >= 1, "C10: flush_work(A) returned before A's run ended");
+      trues_a += wq->queue_work_on(1, *works[0]) ? 1 : 0;
+    } else {
+      MODEL_CHECK(wq->queue_work_on(1, *works[1]), "C1: first queueing of B returned false");
+    }
+  }
+  void check_end() {
+    MODEL_CHECK(trues_a == 2, "C1: A was not pending after its flush, yet a queueing returned false");
+    MODEL_CHECK(tracks[0].starts == 2, "C8: A was queued twice (accepted) but ran %d times", tracks[0].starts);
+    MODEL_CHECK(tracks[1].starts == 1, "C8: B ran %d times, not once", tracks[1].starts);
+  }
+};
+
+// ---------------------------------------------------------------------------
+// C9: migration from the core thread. Thread 0 queues A then B for CPU 1
+// (both land on the core list while CPU 1 has no worker); thread 1 queues
+// C for CPU 1. The core creates the worker and migrates them: none lost,
+// none run twice, and A starts before B (C5).
+struct Migration : ModelBase<Migration, 2, 3> {
+  void setup() {
+    add_work();
+    add_work();
+    add_work();
+  }
+  void op(unsigned i) {
+    if (i == 0) {
+      MODEL_CHECK(wq->queue_work_on(1, *works[0]), "C1: first queueing of A returned false");
+      MODEL_CHECK(wq->queue_work_on(1, *works[1]), "C1: first queueing of B returned false");
+    } else {
+      MODEL_CHECK(wq->queue_work_on(1, *works[2]), "C1: first queueing of C returned false");
+    }
+  }
+  void check_end() {
+    for (size_t k = 0; k < 3; ++k)
+      MODEL_CHECK(tracks[k].starts == 1, "C9: work %zu ran %d times, not once (lost or duplicated)", k,
+                  tracks[k].starts);
+    MODEL_CHECK(tracks[0].start_ticks[0] < tracks[1].start_ticks[0],
+                "C5/C9: B (queued after A for cpu 1) started before A");
+  }
+};
+
+// ---------------------------------------------------------------------------
+// C1, C2: the pending bit and clear-before-run. W requeues itself once from
+// its first run; thread 1 queues W concurrently. Every accepted queueing
+// runs exactly once (C1), and a queueing that returned false saw a pending
+// queueing whose run starts after the call (C2): so the last run starts
+// after the last queue_work call. With PENDING cleared after the callback,
+// the self-requeue returns false and no run follows it.
+struct Pending : ModelBase<Pending, 2, 3> {
+  int trues = 0;
+  int last_call_tick = 0;
+  int requeues_left = 1;
+  bool call(Work& w) {
+    last_call_tick = ++tick;
+    const bool r = wq->queue_work_on(1, w);
+    trues += r ? 1 : 0;
+    return r;
+  }
+  void setup() {
+    add_work([this](Work& w) {
+      if (requeues_left > 0) {
+        --requeues_left;
+        call(w);
+      }
+    });
+  }
+  void op(unsigned i) {
+    (void)i;
+    call(*works[0]);
+  }
+  void check_end() {
+    MODEL_CHECK(tracks[0].starts == trues, "C1: %d queueings accepted but %d runs", trues, tracks[0].starts);
+    MODEL_CHECK(tracks[0].last_start_tick > last_call_tick,
+                "C2: a queue_work call (tick %d) found W pending but no run started after it (last start %d)",
+                last_call_tick, tracks[0].last_start_tick);
+  }
+};
+
+// ---------------------------------------------------------------------------
+// C12: cancel racing queueing and a self-requeueing callback. W requeues
+// itself from each of its first 3 runs. Thread 0 queues W for CPU 1 and
+// cancels it; thread 1 queues W for CPU 0 and cancels it. A cancel returns
+// only once every run that started before it was called has ended; after
+// both cancels nothing is pending or running and nothing runs any more.
+struct Cancel : ModelBase<Cancel, 2, 3> {
+  int requeues_left = 3;
+  int starts_at_barrier = -1;
+  void setup() {
+    add_work([this](Work& w) {
+      if (requeues_left > 0) {
+        --requeues_left;
+        wq->queue_work_on(1, w);
+      }
+    });
+  }
+  void op(unsigned i) {
+    Work& w = *works[0];
+    wq->queue_work_on(i == 0 ? 1 : 0, w);
+    const int started_before = tracks[0].starts;
+    eng->cancel_work_sync(w);
+    MODEL_CHECK(!(tracks[0].in_callback > 0 && tracks[0].starts <= started_before),
+                "C12: cancel_work_sync returned while a run that started before it still runs");
+  }
+  void before_destroy() {
+    MODEL_CHECK(!works[0]->pending(), "C12: W pending after both cancels returned");
+    MODEL_CHECK(tracks[0].in_callback == 0, "C12: W running after both cancels returned");
+    starts_at_barrier = tracks[0].starts;
+  }
+  void check_end() {
+    MODEL_CHECK(tracks[0].starts == starts_at_barrier, "C12: W ran again after both cancels returned (%d -> %d)",
+                starts_at_barrier, tracks[0].starts);
+  }
+};
+
+// ---------------------------------------------------------------------------
+// C9 with C10: flush racing migration. Each thread queues its own work for
+// CPU 1 and flushes it while the core migrates (and creates CPU 1's worker,
+// which may also idle-exit); thread 1 also requeues A. flush_work returns
+// only after the run it covers ended; each accepted queueing runs once.
+struct FlushMigration : ModelBase<FlushMigration, 2, 3> {
+  int trues_a = 0;
+  void setup() {
+    add_work();
+    add_work();
+  }
+  void op(unsigned i) {
+    Work& mine = *works[i];
+    const bool r = wq->queue_work_on(1, mine);
+    if (i == 0) trues_a += r ? 1 : 0;
+    eng->flush_work(mine);
+    MODEL_CHECK(tracks[i].ends >= 1, "C10: flush_work returned before the run it covers ended (work %u)", i);
+    if (i == 1) trues_a += wq->queue_work_on(1, *works[0]) ? 1 : 0;
+  }
+  void check_end() {
+    MODEL_CHECK(tracks[0].starts == trues_a, "C9: A accepted %d times but ran %d times", trues_a, tracks[0].starts);
+    MODEL_CHECK(tracks[1].starts == 1, "C9: B ran %d times, not once", tracks[1].starts);
+  }
+};
+
+// ---------------------------------------------------------------------------
+// Driver
+
+struct Outcome {
+  rl::test_result_e result = rl::test_result_success;
+  uint64_t iterations = 0;  // completed (or up to the failing one)
+  uint64_t stop_iteration = 0;
+  std::string state;        // Relacy's final state (replay input)
+  double seconds = 0;
+  bool budget_hit = false;
+  std::string message;
+};
+
+class NullBuf : public std::streambuf {
+ protected:
+  int overflow(int c) override { return c; }
+};
+
+template <class T, class Sched>
+Outcome run_with(rl::test_params& p) {
+  Outcome o;
+  RunConfig& rc = run_config();
+  rc.iterations_started = 0;
+  rc.budget_hit = false;
+  rc.message[0] = 0;
+  rl::ostringstream oss;
+  const auto t0 = std::chrono::steady_clock::now();
+  o.result = rl::run_test<T, Sched>(p, oss, false);
+  o.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  o.stop_iteration = p.stop_iteration;
+  o.state = std::string(oss.str().c_str());
+  o.budget_hit = rc.budget_hit;
+  o.message = rc.message;
+  if (o.result == rl::test_result_until_condition_hit && o.budget_hit) {
+    o.result = rl::test_result_success;
+    o.iterations = rc.iterations_started - 1;
+  } else {
+    o.iterations = o.result == rl::test_result_success ? p.stop_iteration : rc.iterations_started;
+  }
+  return o;
+}
+
+template <class T>
+Outcome run_model(rl::test_params& p) {
+  if (p.search_type == rl::sched_bound)
+    return run_with<T, rl::context_bound_scheduler<T::params::thread_count>>(p);
+  return run_with<T, rl::random_scheduler<T::params::thread_count>>(p);
+}
+
+struct ModelInfo {
+  const char* name;
+  const char* rules;
+  const char* what;
+  Outcome (*run)(rl::test_params&);
+  uint64_t random_iterations;  // default budget of the random scheduler
+  uint64_t bound_iterations;   // default budget of the context-bound search
+};
+
+const std::vector<ModelInfo>& models() {
+  static const std::vector<ModelInfo> m = {
+      {"creation_failure", "C7", "creation always fails after queue creation: cpu-1 works run once, on the core",
+       &run_model<CreationFailure>, 30000, 30000},
+      {"creation_retry", "C7", "first creation fails, retried after the cooldown: every work runs once",
+       &run_model<CreationRetry>, 30000, 30000},
+      {"idle_exit", "C8", "idle worker exit (a Relacy timeout) races two queueings: every queueing runs",
+       &run_model<IdleExit>, 30000, 30000},
+      {"migration", "C9 C5", "core migrates A, B, C to cpu 1's new worker: none lost or duplicated, A before B",
+       &run_model<Migration>, 30000, 30000},
+      {"pending", "C1 C2", "self-requeue + concurrent queue_work: runs == accepted, a run follows every call",
+       &run_model<Pending>, 30000, 30000},
+      {"cancel", "C12", "two queue+cancel_work_sync threads vs a self-requeueing work: nothing left afterwards",
+       &run_model<Cancel>, 30000, 30000},
+      {"flush_migration", "C9 C10", "flush_work racing migration and worker creation: flush waits for the run",
+       &run_model<FlushMigration>, 30000, 30000},
+  };
+  return m;
+}
+
+const char* kind_name(rl::test_result_e r) {
+  switch (r) {
+    case rl::test_result_success: return "success";
+    case rl::test_result_user_assert_failed: return "user_assert_failed";
+    case rl::test_result_user_invariant_failed: return "user_invariant_failed";
+    case rl::test_result_data_race: return "data_race";
+    case rl::test_result_access_to_freed_memory: return "access_to_freed_memory";
+    case rl::test_result_double_free: return "double_free";
+    case rl::test_result_memory_leak: return "memory_leak";
+    case rl::test_result_resource_leak: return "resource_leak";
+    case rl::test_result_unitialized_access: return "uninitialized_access";
+    case rl::test_result_deadlock: return "deadlock";
+    case rl::test_result_livelock: return "livelock";
+    default: return rl::test_result_str(r);
+  }
+}
+
+struct Options {
+  std::string model = "all";
+  std::string sched = "both";
+  uint64_t iterations = 0;        // 0 = the model's default
+  uint64_t bound_iterations = 0;  // 0 = the model's default
+  unsigned context_bound = 2;
+  std::string planted;
+  std::string expect;
+  bool oracle = true;
+  bool history = false;
+  uint64_t replay_iteration = 0;
+  std::string replay_state;
+  bool list = false;
+  unsigned depth = 20000;
+};
+
+std::string quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += "'\\''";
+    else out += c;
+  }
+  return out + "'";
+}
+
+std::string replay_command(const char* argv0, const ModelInfo& m, const Options& o, bool bound, const Outcome& r) {
+  std::string cmd = std::string(argv0) + " --model " + m.name;
+  if (!o.planted.empty()) cmd += " --planted " + o.planted;
+  if (!o.oracle) cmd += " --no-oracle";
+  if (bound)
+    cmd += " --sched bound --context-bound " + std::to_string(o.context_bound) + " --state " + quote(r.state);
+  else
+    cmd += " --sched random --iteration " + std::to_string(r.stop_iteration);
+  return cmd + " --history";
+}
+
+rl::test_params base_params(const Options& o, bool bound, NullBuf& nb, std::ostream& null_os) {
+  (void)nb;
+  rl::test_params p;
+  p.output_stream = &std::cout;
+  p.progress_stream = &null_os;
+  p.execution_depth_limit = o.depth;
+  p.search_type = bound ? rl::sched_bound : rl::sched_random;
+  p.context_bound = o.context_bound;
+  return p;
+}
+
+// Replays one iteration with Relacy's full history on stdout.
+int replay(const ModelInfo& m, const Options& o) {
+  NullBuf nb;
+  std::ostream null_os(&nb);
+  const bool bound = o.sched == "bound";
+  rl::test_params p = base_params(o, bound, nb, null_os);
+  p.collect_history = true;
+  p.output_history = false;
+  if (bound) {
+    p.initial_state = rl::string(o.replay_state.c_str());
+  } else {
+    p.initial_state = rl::string((std::to_string(o.replay_iteration) + " ").c_str());
+    p.iteration_count = o.replay_iteration;
+  }
+  run_config().iteration_budget = 0;
+  std::printf("replaying model %s (%s scheduler)%s%s\n", m.name, bound ? "context-bound" : "random",
+              o.planted.empty() ? "" : ", planted bug ", o.planted.c_str());
+  std::fflush(stdout);
+  Outcome r = m.run(p);
+  std::cout.flush();
+  std::printf("result: %s%s%s\n", kind_name(r.result), r.message.empty() ? "" : "\n  ", r.message.c_str());
+  return r.result == rl::test_result_success ? 0 : 1;
+}
+
+// Runs a model under one scheduler. Returns the outcome; prints one line.
+Outcome run_one(const char* argv0, const ModelInfo& m, const Options& o, bool bound, bool expect_failure) {
+  NullBuf nb;
+  std::ostream null_os(&nb);
+  rl::test_params p = base_params(o, bound, nb, null_os);
+  const uint64_t budget = bound ? (o.bound_iterations ? o.bound_iterations : m.bound_iterations)
+                                : (o.iterations ? o.iterations : m.random_iterations);
+  p.iteration_count = budget;
+  run_config().iteration_budget = bound ? budget : 0;
+  Outcome r = m.run(p);
+  const char* sname = bound ? "context-bound" : "random";
+  const double ips = r.seconds > 0 ? static_cast<double>(r.iterations) / r.seconds : 0.0;
+  if (r.result == rl::test_result_success) {
+    std::printf("model %-16s %-13s scheduler%s: %llu iterations%s in %.2f s, %.0f iterations/s: ok\n", m.name,
+                sname, bound ? (" (bound " + std::to_string(o.context_bound) + ")").c_str() : "",
+                static_cast<unsigned long long>(r.iterations),
+                bound ? (r.budget_hit ? " (budget)" : " (tree exhausted)") : "", r.seconds, ips);
+  } else {
+    std::printf("model %-16s %-13s scheduler: %s %s at iteration %llu (%.2f s, %.0f iterations/s)%s%s\n", m.name,
+                sname, expect_failure ? "caught (expected):" : "FAILED:", kind_name(r.result),
+                static_cast<unsigned long long>(r.stop_iteration), r.seconds, ips,
+                r.message.empty() ? "" : "\n  ", r.message.c_str());
+    std::printf("  replay with full history: %s\n", replay_command(argv0, m, o, bound, r).c_str());
+  }
+  std::fflush(stdout);
+  return r;
+}
+
+int usage() {
+  std::fprintf(stderr,
+               "usage: lazywq_models [--list] [--model NAME|all] [--sched random|bound|both]\n"
+               "                     [--iterations N] [--bound-iterations N] [--context-bound K] [--depth N]\n"
+               "                     [--planted BUG --expect KIND|any] [--no-oracle]\n"
+               "                     [--iteration N | --state S] [--history]\n");
+  return 2;
+}
+
+int main_impl(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "missing value after %s\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--model") o.model = next();
+    else if (a == "--sched") o.sched = next();
+    else if (a == "--iterations") o.iterations = std::stoull(next());
+    else if (a == "--bound-iterations") o.bound_iterations = std::stoull(next());
+    else if (a == "--context-bound") o.context_bound = static_cast<unsigned>(std::stoul(next()));
+    else if (a == "--depth") o.depth = static_cast<unsigned>(std::stoul(next()));
+    else if (a == "--planted") o.planted = next();
+    else if (a == "--expect") o.expect = next();
+    else if (a == "--no-oracle") o.oracle = false;
+    else if (a == "--history") o.history = true;
+    else if (a == "--iteration") o.replay_iteration = std::stoull(next());
+    else if (a == "--state") o.replay_state = next();
+    else if (a == "--list") o.list = true;
+    else return usage();
+  }
+  if (o.list) {
+    for (const auto& m : models()) std::printf("%-16s %-6s %s\n", m.name, m.rules, m.what);
+    return 0;
+  }
+  RunConfig& rc = run_config();
+  rc.oracle = o.oracle;
+  if (!o.planted.empty()) {
+#if !defined(LAZYWQ_ENABLE_PLANTED_BUGS)
+    std::fprintf(stderr, "--planted needs the planted-bug build (cmake -DLAZYWQ_PLANTED_BUGS=ON)\n");
+    return 2;
+#else
+    try {
+      rc.planted = planted_bug_from_string(o.planted);
+    } catch (const Error& e) {
+      std::fprintf(stderr, "%s\n", e.what());
+      return 2;
+    }
+#endif
+  }
+  std::vector<const ModelInfo*> chosen;
+  for (const auto& m : models())
+    if (o.model == "all" || o.model == m.name) chosen.push_back(&m);
+  if (chosen.empty()) {
+    std::fprintf(stderr, "unknown model '%s' (see --list)\n", o.model.c_str());
+    return 2;
+  }
+  if (o.sched != "random" && o.sched != "bound" && o.sched != "both") return usage();
+
+  if (o.history || o.replay_iteration != 0 || !o.replay_state.empty()) {
+    if (chosen.size() != 1 || o.sched == "both" || (o.sched == "random" && o.replay_iteration == 0) ||
+        (o.sched == "bound" && o.replay_state.empty())) {
+      std::fprintf(stderr, "replay needs --model NAME and --sched random --iteration N, or --sched bound --state S\n");
+      return 2;
+    }
+    return replay(*chosen.front(), o);
+  }
+
+  const bool expect_failure = !o.planted.empty() && !o.expect.empty();
+  int failures = 0;
+  for (const ModelInfo* m : chosen) {
+    bool caught = false;
+    std::string kind;
+    for (int s = 0; s < 2; ++s) {
+      const bool bound = s == 1;
+      if ((bound && o.sched == "random") || (!bound && o.sched == "bound")) continue;
+      Outcome r = run_one(argv[0], *m, o, bound, expect_failure);
+      if (r.result != rl::test_result_success) {
+        caught = true;
+        kind = kind_name(r.result);
+        if (!expect_failure) ++failures;
+        if (expect_failure) break;  // one scheduler finding it is enough
+      }
+    }
+    if (expect_failure) {
+      if (!caught) {
+        std::printf("model %s: planted bug %s NOT caught\n", m->name, o.planted.c_str());
+        ++failures;
+      } else if (o.expect != "any" && o.expect != kind) {
+        std::printf("model %s: planted bug %s caught as %s, expected %s\n", m->name, o.planted.c_str(),
+                    kind.c_str(), o.expect.c_str());
+        ++failures;
+      }
+    }
+  }
+  return failures == 0 ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace lazywq::models
+
+int main(int argc, char** argv) { return lazywq::models::main_impl(argc, argv); }
