@@ -1,6 +1,7 @@
 // Operation programs: text format, executor on the simulator, reference
 // model of the contract (see program.hpp for what it checks and why).
 #include "sim/program.hpp"
+#include "sim/runner.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -707,30 +708,10 @@ ProgramOutcome run_program(const Program& p, const ProgramOptions& opt) {
     ++out.model_violations;
   }
 
-  const bool hung = out.run.status == RunStatus::deadlock || out.run.status == RunStatus::step_limit;
-  if (hung && !out.violations.empty() && out.violations.front().rule == "C1" &&
-      out.violations.front().message.find("never ran") != std::string::npos) {
-    out.violations.insert(out.violations.begin(),
-                          {"C15", "pending work with nobody to run it: " + out.violations.front().message,
-                           out.violations.front().events});
-  }
-  if (!out.violations.empty()) {
-    out.failed = true;
-    out.rule = out.violations.front().rule;
-    out.headline = out.rule + ": " + out.violations.front().message;
-    if (out.run.status != RunStatus::ok)
-      out.headline += " (the run ended in " + std::string(to_string(out.run.status)) + ")";
-  } else if (out.run.status != RunStatus::ok) {
-    out.failed = true;
-    if (out.run.status == RunStatus::crashed) {
-      out.rule = "crash";
-      out.headline = "crash: " + out.run.message;
-    } else {
-      out.rule = "C15";
-      out.headline = std::string("C15: ") + (out.run.status == RunStatus::deadlock ? "deadlock" : "no progress") +
-                     ": pending work with nobody to run it";
-    }
-  }
+  Verdict verdict = judge(out.run, out.violations);
+  out.failed = verdict.failed;
+  out.rule = std::move(verdict.rule);
+  out.headline = std::move(verdict.headline);
   return out;
 }
 

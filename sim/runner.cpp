@@ -69,6 +69,37 @@ void check_unknown_params(const Params& p) {
 
 }  // namespace
 
+Verdict judge(const RunResult& run, std::vector<check::Violation>& violations) {
+  Verdict out;
+  const bool hung = run.status == RunStatus::deadlock || run.status == RunStatus::step_limit;
+  if (hung && !violations.empty() && violations.front().rule == "C1" &&
+      violations.front().message.find("never ran") != std::string::npos) {
+    // A work that never ran in a run that hung, with no more specific
+    // cause in the stream (creation failure, idle exit, migration): the
+    // engine left pending work with nobody to run it.
+    violations.insert(violations.begin(),
+                      {"C15", "pending work with nobody to run it: " + violations.front().message,
+                       violations.front().events});
+  }
+  if (!violations.empty()) {
+    out.failed = true;
+    out.rule = violations.front().rule;
+    out.headline = out.rule + ": " + violations.front().message;
+    if (run.status != RunStatus::ok) out.headline += " (the run ended in " + std::string(to_string(run.status)) + ")";
+  } else if (run.status != RunStatus::ok) {
+    out.failed = true;
+    if (run.status == RunStatus::crashed) {
+      out.rule = "crash";
+      out.headline = "crash: " + run.message;
+    } else {
+      out.rule = "C15";
+      out.headline = std::string("C15: ") + (run.status == RunStatus::deadlock ? "deadlock" : "no progress") +
+                     ": pending work with nobody to run it";
+    }
+  }
+  return out;
+}
+
 Outcome run_scenario(const RunOptions& opt) {
   const Scenario& sc = find_scenario(opt.scenario);
   WorldConfig wc;
@@ -116,33 +147,10 @@ Outcome run_scenario(const RunOptions& opt) {
   out.violations = check::check_events(out.events, oo);
   for (auto& [rule, msg] : ctx.failures) out.violations.push_back({rule, msg, {}});
 
-  const bool hung = out.run.status == RunStatus::deadlock || out.run.status == RunStatus::step_limit;
-  if (hung && !out.violations.empty() && out.violations.front().rule == "C1" &&
-      out.violations.front().message.find("never ran") != std::string::npos) {
-    // A work that never ran in a run that hung, with no more specific
-    // cause in the stream (creation failure, idle exit, migration): the
-    // engine left pending work with nobody to run it.
-    out.violations.insert(out.violations.begin(),
-                          {"C15", "pending work with nobody to run it: " + out.violations.front().message,
-                           out.violations.front().events});
-  }
-  if (!out.violations.empty()) {
-    out.failed = true;
-    out.rule = out.violations.front().rule;
-    out.headline = out.rule + ": " + out.violations.front().message;
-    if (out.run.status != RunStatus::ok)
-      out.headline += " (the run ended in " + std::string(to_string(out.run.status)) + ")";
-  } else if (out.run.status != RunStatus::ok) {
-    out.failed = true;
-    if (out.run.status == RunStatus::crashed) {
-      out.rule = "crash";
-      out.headline = "crash: " + out.run.message;
-    } else {
-      out.rule = "C15";
-      out.headline = std::string("C15: ") + (out.run.status == RunStatus::deadlock ? "deadlock" : "no progress") +
-                     ": pending work with nobody to run it";
-    }
-  }
+  Verdict v = judge(out.run, out.violations);
+  out.failed = v.failed;
+  out.rule = std::move(v.rule);
+  out.headline = std::move(v.headline);
   return out;
 }
 

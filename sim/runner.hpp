@@ -36,6 +36,16 @@ struct Outcome {
   uint64_t trace_hash = 0;  // schedule and event stream: equal for equal runs
 };
 
+// The verdict on a run: the first broken rule and a one-line headline. A
+// hung run whose only finding is a work that never ran is C15 (liveness);
+// a hang with no finding is C15 too; an exception is "crash".
+struct Verdict {
+  bool failed = false;
+  std::string rule;
+  std::string headline;
+};
+Verdict judge(const RunResult& run, std::vector<check::Violation>& violations);
+
 // Runs one execution. Throws std::invalid_argument for a bad scenario,
 // strategy or parameter (before anything runs).
 Outcome run_scenario(const RunOptions& opt);
