@@ -605,20 +605,6 @@ void Exec::run_op(int c, size_t index, const Op& op, SimWorkqueue& wq) {
   }
 }
 
-uint64_t hash_events(const std::vector<Event>& ev, uint64_t h) {
-  auto mix = [&h](uint64_t v) { h = (h ^ v) * 0x100000001b3ull; };
-  for (const Event& e : ev) {
-    mix(e.seq);
-    mix(static_cast<uint64_t>(e.time_ns));
-    mix(e.thread);
-    mix(static_cast<uint64_t>(static_cast<int64_t>(e.cpu)));
-    mix(e.queue);
-    mix(e.work);
-    mix(static_cast<uint64_t>(e.type));
-    mix(static_cast<uint64_t>(static_cast<int64_t>(e.arg)));
-  }
-  return h;
-}
 
 }  // namespace
 

@@ -5,6 +5,21 @@
 
 namespace lazywq::sim {
 
+uint64_t hash_events(const std::vector<Event>& ev, uint64_t h) {
+  auto mix = [&h](uint64_t v) { h = (h ^ v) * 0x100000001b3ull; };
+  for (const Event& e : ev) {
+    mix(e.seq);
+    mix(static_cast<uint64_t>(e.time_ns));
+    mix(e.thread);
+    mix(static_cast<uint64_t>(static_cast<int64_t>(e.cpu)));
+    mix(e.queue);
+    mix(e.work);
+    mix(static_cast<uint64_t>(e.type));
+    mix(static_cast<uint64_t>(static_cast<int64_t>(e.arg)));
+  }
+  return h;
+}
+
 uint64_t parse_seed(const std::string& text) {
   auto bad = [&] {
     return std::invalid_argument("seed '" + text + "' is not a number (decimal, 0x-hex, or a 40-hex commit hash)");
@@ -47,20 +62,6 @@ uint64_t parse_seed(const std::string& text) {
 
 namespace {
 
-uint64_t hash_events(const std::vector<Event>& ev, uint64_t h) {
-  auto mix = [&h](uint64_t v) { h = (h ^ v) * 0x100000001b3ull; };
-  for (const Event& e : ev) {
-    mix(e.seq);
-    mix(static_cast<uint64_t>(e.time_ns));
-    mix(e.thread);
-    mix(static_cast<uint64_t>(static_cast<int64_t>(e.cpu)));
-    mix(e.queue);
-    mix(e.work);
-    mix(static_cast<uint64_t>(e.type));
-    mix(static_cast<uint64_t>(static_cast<int64_t>(e.arg)));
-  }
-  return h;
-}
 
 void check_unknown_params(const Params& p) {
   for (auto& [k, v] : p.all())

@@ -46,6 +46,9 @@ struct Verdict {
 };
 Verdict judge(const RunResult& run, std::vector<check::Violation>& violations);
 
+// Folds an event stream into `h` (the trace hash compared for determinism).
+uint64_t hash_events(const std::vector<Event>& events, uint64_t h);
+
 // Runs one execution. Throws std::invalid_argument for a bad scenario,
 // strategy or parameter (before anything runs).
 Outcome run_scenario(const RunOptions& opt);

@@ -1015,7 +1015,13 @@ TEST(Oracle_Real, IdleExitAndRecreation) {
     for (int round = 0; round < 20; ++round) {
       produce(lazy, works, 2, 20, 4, 500u + static_cast<uint32_t>(round));
       if (round % 3 == 0) lazywq::flush_workqueue(lazy);
-      std::this_thread::sleep_for(std::chrono::microseconds(100 * (round % 5)));
+      if (round % 2 == 1) {
+        // Let the workers go idle and exit: wait on the engine's own state
+        // (bounded), not on a sleep.
+        lazywq::flush_workqueue(lazy);
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        while (lazy.live_threads() > 1 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+      }
     }
     lazywq::flush_workqueue(lazy);
     lazywq::destroy_workqueue(lazy);
