@@ -56,6 +56,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)run_scenario(ro);
   } catch (const std::invalid_argument& e) {
     expect_message(e, "run_scenario");
+  } catch (const lazywq::Error& e) {
+    expect_message(e, "run_scenario (engine)");
   }
   return 0;
 }

@@ -62,6 +62,8 @@ EngineConfig ScenarioContext::engine_config(int default_ncpus, Duration default_
   if (cfg.ncpus < 2 || cfg.ncpus > 64) throw std::invalid_argument("parameter ncpus must be in 2..64");
   cfg.idle_timeout = std::chrono::microseconds(params.get_int("idle_us", default_idle.count() / 1000));
   cfg.spawn_cooldown = std::chrono::microseconds(params.get_int("cooldown_us", default_cooldown.count() / 1000));
+  if (cfg.idle_timeout.count() < 0 || cfg.spawn_cooldown.count() < 0)
+    throw std::invalid_argument("parameters idle_us and cooldown_us must not be negative");
   cfg.record_events = true;
   cfg.planted_bug = bug;
   note("ncpus", cfg.ncpus);
@@ -89,10 +91,19 @@ void ScenarioContext::clients(int n, const std::function<void(int)>& fn) {
 
 namespace {
 
-// Draws a value unless the parameter fixes it, and notes it.
+// Every count a scenario draws (clients, ops, works, rounds, ...) must be at
+// least 1 when a --param fixes it (a scenario with no works has nothing to
+// pick from) and is capped so that one run stays small.
+constexpr int64_t kKnobMax = 10000;
+
+// Draws a value in [lo, hi] unless the parameter fixes it (then it must be
+// in [1, kKnobMax]), and notes it.
 int64_t knob(ScenarioContext& ctx, const std::string& key, int64_t lo, int64_t hi) {
   int64_t v = ctx.params.has(key) ? ctx.params.get_int(key, lo) : ctx.rng.range(lo, hi);
   ctx.params.get_int(key, v);  // mark as known
+  if (v < 1 || v > kKnobMax)
+    throw std::invalid_argument("parameter " + key + " must be in 1.." + std::to_string(kKnobMax) + ", got " +
+                                std::to_string(v));
   ctx.note(key, v);
   return v;
 }
@@ -100,6 +111,7 @@ double knob_p(ScenarioContext& ctx, const std::string& key, std::initializer_lis
   double v;
   if (ctx.params.has(key)) {
     v = ctx.params.get_double(key, 0);
+    if (!(v >= 0.0 && v <= 1.0)) throw std::invalid_argument("parameter " + key + " is a probability: 0..1");
   } else {
     std::vector<double> c(choices);
     v = c[ctx.rng.below(c.size())];
