@@ -242,6 +242,26 @@ struct FlushMigration : ModelBase<FlushMigration, 2, 3> {
 };
 
 // ---------------------------------------------------------------------------
+// Plain fields: the engine's lock-guarded fields are P::Var, rl::var here,
+// so Relacy checks every access for a data race. Thread 0 queues for CPU 1
+// (the core creates the worker and counts it in live_threads_ under Q) and
+// then reads the count; thread 1 reads the count (Workqueue::live_threads,
+// the Stats path) at any moment. The count is never above the queue's
+// two possible threads. The planted bug stats_without_lock reads the field
+// without Q: Relacy must report a data race.
+struct Stats : ModelBase<Stats, 2, 3> {
+  void setup() { add_work(); }
+  void op(unsigned i) {
+    if (i == 0) {
+      MODEL_CHECK(wq->queue_work_on(1, *works[0]), "C1: first queueing returned false");
+      eng->flush_work(*works[0]);
+    }
+    const int live = wq->live_threads();
+    MODEL_CHECK(live >= 0 && live <= 2, "stats: %d live threads on a 2-CPU lazy queue", live);
+  }
+};
+
+// ---------------------------------------------------------------------------
 // Driver
 
 struct Outcome {
@@ -315,6 +335,8 @@ const std::vector<ModelInfo>& models() {
        &run_model<Cancel>, 30000, 30000},
       {"flush_migration", "C9 C10", "flush_work racing migration and worker creation: flush waits for the run",
        &run_model<FlushMigration>, 30000, 30000},
+      {"stats", "plain fields", "stats read racing worker creation: every lock-guarded field is an rl::var",
+       &run_model<Stats>, 20000, 20000},
   };
   return m;
 }

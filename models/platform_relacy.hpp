@@ -7,6 +7,8 @@
 //
 // How each seam member maps (see also models/README in the top README):
 //   Atomic<T>   rl::atomic<T>; every memory order is passed through.
+//   Var<T>      rl::var<T>: the engine's lock-guarded plain fields, checked
+//               for data races.
 //   Mutex       rl::mutex (annotated as a capability like the others).
 //   CondVar     rl::condvar with spurious wake-ups; wait_until is a timed
 //               wait: Relacy decides whether it times out, and a timeout
@@ -36,6 +38,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <type_traits>
 #include <string>
 #include <utility>
 
@@ -153,6 +156,70 @@ struct RelacyPlatform {
 
    private:
     mutable rl::atomic<T> a_;
+  };
+
+  // A plain, lock-guarded engine field (the "Q:"/"W:" fields) as an
+  // rl::var: Relacy reports a data race when two threads touch it and at
+  // least one writes without a happens-before edge between them (the lock
+  // that should guard it). It reads and writes like the field itself, so
+  // the engine's code is the same in every world. Enums are stored as int
+  // (Relacy prints the values in its history; a uint8_t would print as a
+  // character). The debug
+  // info of a conversion operator cannot carry the caller's line; the
+  // history shows the variable and the thread, and the lock operations
+  // around it carry the engine's call sites.
+  template <class T>
+  class Var {
+    using Stored = std::conditional_t<std::is_enum_v<T>, int, T>;
+
+   public:
+    Var(T v = T()) : v_(static_cast<Stored>(v)) {}  // NOLINT: reads like the plain field
+    Var(const Var& o) : v_(static_cast<Stored>(o.get())) {}
+    Var& operator=(const Var& o) {
+      set(o.get());
+      return *this;
+    }
+    Var& operator=(T v) {
+      set(v);
+      return *this;
+    }
+    operator T() const { return get(); }  // NOLINT: reads like the plain field
+    T operator->() const
+      requires std::is_pointer_v<T>
+    {
+      return get();
+    }
+    Var& operator++() {
+      set(static_cast<T>(get() + 1));
+      return *this;
+    }
+    Var& operator--() {
+      set(static_cast<T>(get() - 1));
+      return *this;
+    }
+    T operator++(int) {
+      T old = get();
+      set(static_cast<T>(old + 1));
+      return old;
+    }
+    T operator--(int) {
+      T old = get();
+      set(static_cast<T>(old - 1));
+      return old;
+    }
+    Var& operator+=(T d) {
+      set(static_cast<T>(get() + d));
+      return *this;
+    }
+    Var& operator-=(T d) {
+      set(static_cast<T>(get() - d));
+      return *this;
+    }
+
+   private:
+    T get() const { return static_cast<T>(static_cast<Stored>(v_(LAZYWQ_RL_HERE))); }
+    void set(T v) { v_(LAZYWQ_RL_HERE) = static_cast<Stored>(v); }
+    mutable rl::var<Stored> v_;
   };
 
   class LAZYWQ_CAPABILITY("mutex") Mutex {

@@ -32,6 +32,11 @@ struct SimPlatform {
     if (World* wd = World::current()) wd->window_exit(w);
   }
 
+  // Lock-guarded plain fields: one simulated thread runs at a time, so a
+  // plain field is all it needs (Relacy checks these for data races).
+  template <class T>
+  using Var = T;
+
   template <class T>
   class Atomic {
    public:

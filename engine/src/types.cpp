@@ -30,7 +30,7 @@ std::string_view to_string(Errc e) {
 }
 
 namespace {
-constexpr std::array<std::pair<PlantedBug, std::string_view>, 7> kPlanted{{
+constexpr std::array<std::pair<PlantedBug, std::string_view>, 8> kPlanted{{
     {PlantedBug::none, "none"},
     {PlantedBug::spawn_fail_loses_work, "spawn_fail_loses_work"},
     {PlantedBug::idle_exit_strands_work, "idle_exit_strands_work"},
@@ -38,6 +38,7 @@ constexpr std::array<std::pair<PlantedBug, std::string_view>, 7> kPlanted{{
     {PlantedBug::migrate_duplicates, "migrate_duplicates"},
     {PlantedBug::clear_pending_after_run, "clear_pending_after_run"},
     {PlantedBug::missing_wakeup, "missing_wakeup"},
+    {PlantedBug::stats_without_lock, "stats_without_lock"},
 }};
 }  // namespace
 

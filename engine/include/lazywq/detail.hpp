@@ -9,6 +9,12 @@
 
 namespace lazywq::detail {
 
+// A plain field shared between threads under a lock (see the platforms'
+// Var): the field's own type in the real and simulated worlds, an rl::var
+// under Relacy so that an access without its lock is a reported data race.
+template <class P, class T>
+using Var = typename P::template Var<T>;
+
 template <class M>
 class LAZYWQ_SCOPED_CAPABILITY Guard {
  public:

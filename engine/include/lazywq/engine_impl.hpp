@@ -80,6 +80,9 @@ Worker<P>* BasicWorkqueue<P>::caller_in_this_queue() const {
 
 template <class P>
 int BasicWorkqueue<P>::live_threads() const {
+#if defined(LAZYWQ_ENABLE_PLANTED_BUGS)
+  if (LAZYWQ_PLANTED(engine_.cfg_, stats_without_lock)) return live_threads_unlocked();
+#endif
   detail::Guard g(lock_);
   return live_threads_;
 }
@@ -218,8 +221,8 @@ void BasicWorkqueue<P>::arm_locked(DelayedWork& dw, int cpu, Duration delay) {
   dw.target_cpu_ = cpu;
   dw.timer_deadline_ns_ = now() + delay.count();
   dw.timer_seq_ = ++next_timer_seq_;
-  bool earliest = timers_.empty() || std::make_pair(dw.timer_deadline_ns_, dw.timer_seq_) < timers_.begin()->first;
-  timers_.emplace(std::make_pair(dw.timer_deadline_ns_, dw.timer_seq_), &dw);
+  bool earliest = timers_.empty() || dw.timer_key() < timers_.begin()->first;
+  timers_.emplace(dw.timer_key(), &dw);
   dw.where_ = WorkLocation::timer;
   dw.home_.store(this, std::memory_order_release);
   engine_.record(EventType::timer_arm, -1, id_, dw.id(), cpu);
@@ -232,7 +235,7 @@ template <class P>
 void BasicWorkqueue<P>::unlink_locked(Work& w) {
   switch (w.where_) {
     case WorkLocation::timer:
-      timers_.erase(std::make_pair(w.timer_deadline_ns_, w.timer_seq_));
+      timers_.erase(w.timer_key());
       break;
     case WorkLocation::core_list:
       cwqs_[static_cast<size_t>(core_cpu_)].list.remove(&w);
@@ -528,7 +531,7 @@ bool BasicWorkqueue<P>::run_one_locked(Worker<P>* w, Cwq& from, Work* work, int 
     detail::Guard wl(work->lock_);
     work->running_ = false;
     work->runner_ = nullptr;
-    work->resolved_seq_ = std::max(work->resolved_seq_, work->run_seq_);
+    work->resolved_seq_ = std::max<uint64_t>(work->resolved_seq_, work->run_seq_);
     waiter = std::exchange(work->core_waiter_, nullptr);
     work->cv_.notify_all();
   }
@@ -1041,7 +1044,7 @@ GrabResult BasicEngine<P>::grab_pending(Work& w, bool canceller) {
 template <class P>
 void BasicEngine<P>::resolve_after_grab(Work& w) {
   detail::Guard wl(w.lock_);
-  w.resolved_seq_ = std::max(w.resolved_seq_, w.queued_seq_.load(std::memory_order_relaxed));
+  w.resolved_seq_ = std::max<uint64_t>(w.resolved_seq_, w.queued_seq_.load(std::memory_order_relaxed));
   w.cv_.notify_all();
 }
 
@@ -1099,7 +1102,7 @@ bool BasicEngine<P>::flush_delayed_work(DelayedWork& dw) {
   if (h) {
     detail::Guard g(h->lock_);
     if (dw.home_.load(std::memory_order_relaxed) == h && dw.where_ == WorkLocation::timer) {
-      h->timers_.erase(std::make_pair(dw.timer_deadline_ns_, dw.timer_seq_));
+      h->timers_.erase(dw.timer_key());
       dw.where_ = WorkLocation::none;
       h->insert_locked(dw, dw.target_cpu_, /*new_queueing=*/false);
     }
@@ -1128,7 +1131,7 @@ bool BasicEngine<P>::cancel_work_sync(Work& w) {
     detail::Guard wl(w.lock_);
     // PENDING is ours: no new run can start and a self-requeue fails (C12).
     while (w.running_) w.cv_.wait(w.lock_);
-    w.resolved_seq_ = std::max(w.resolved_seq_, w.queued_seq_.load(std::memory_order_relaxed));
+    w.resolved_seq_ = std::max<uint64_t>(w.resolved_seq_, w.queued_seq_.load(std::memory_order_relaxed));
     w.canceling_ = false;
     w.cv_.notify_all();
   }

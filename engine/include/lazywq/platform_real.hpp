@@ -34,6 +34,14 @@ struct RealPlatform {
   template <class T>
   using Atomic = std::atomic<T>;
 
+  // A plain field shared between threads and guarded by a lock (the
+  // engine's "Q:"/"W:" fields). Here it is the type itself: the real world
+  // pays nothing, and ThreadSanitizer checks it. Under Relacy it is an
+  // rl::var, so a field touched without the lock that guards it is a data
+  // race Relacy reports (models/platform_relacy.hpp).
+  template <class T>
+  using Var = T;
+
   // A mutex the thread-safety analysis understands.
   class LAZYWQ_CAPABILITY("mutex") Mutex {
    public:

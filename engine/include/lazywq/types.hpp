@@ -68,6 +68,7 @@ enum class PlantedBug : uint8_t {
   migrate_duplicates,       // C1/C9: migration leaves a copy on the core
   clear_pending_after_run,  // C2: PENDING cleared after the callback
   missing_wakeup,           // C15: queueing forgets to wake the worker
+  stats_without_lock,       // data race: live_threads() reads a Q field unlocked
 };
 std::string_view to_string(PlantedBug b);
 PlantedBug planted_bug_from_string(std::string_view name);  // throws Error on unknown

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 
 #include "lazywq/detail.hpp"
 
@@ -85,25 +86,27 @@ class BasicWork {
   typename P::template Atomic<BasicWorkqueue<P>*> home_{nullptr};
 
   detail::ListHook<BasicWork> hook_;            // Q
-  WorkLocation where_ = WorkLocation::none;     // Q
-  int target_cpu_ = -1;                         // Q: CPU it was queued for
-  uint64_t epoch_ = 0;                          // Q: flush_workqueue epoch of this queueing
-  int64_t timer_deadline_ns_ = 0;               // Q: delayed works, while armed
-  uint64_t timer_seq_ = 0;                      // Q: tie-break of equal deadlines
+  detail::Var<P, WorkLocation> where_ = WorkLocation::none;  // Q
+  detail::Var<P, int> target_cpu_ = -1;               // Q: CPU it was queued for
+  detail::Var<P, uint64_t> epoch_ = 0;                 // Q: flush_workqueue epoch of this queueing
+  detail::Var<P, int64_t> timer_deadline_ns_ = 0;     // Q: delayed works, while armed
+  detail::Var<P, uint64_t> timer_seq_ = 0;             // Q: tie-break of equal deadlines
+  // The key of an armed delayed work in its queue's timers_ (Q).
+  std::pair<int64_t, uint64_t> timer_key() const { return {timer_deadline_ns_, timer_seq_}; }
 
   // The work's own lock and the condition that flush_work, cancel_work_sync
   // and a worker that must not re-enter it (C3) wait on.
   mutable typename P::Mutex lock_;
   typename P::CondVar cv_;  // notified when running_, resolved_seq_ or canceling_ change
-  bool running_ LAZYWQ_GUARDED_BY(lock_) = false;          // a callback is executing
-  Worker<P>* runner_ LAZYWQ_GUARDED_BY(lock_) = nullptr;   // the worker running it
-  uint64_t run_seq_ LAZYWQ_GUARDED_BY(lock_) = 0;          // queued_seq_ covered by the current run
-  uint64_t resolved_seq_ LAZYWQ_GUARDED_BY(lock_) = 0;     // queueings <= this have run or were cancelled
-  bool canceling_ LAZYWQ_GUARDED_BY(lock_) = false;        // a cancel_work_sync holds PENDING
-  int engine_waiters_ LAZYWQ_GUARDED_BY(lock_) = 0;        // workers waiting for running_ to clear (C3)
+  detail::Var<P, bool> running_ LAZYWQ_GUARDED_BY(lock_) = false;         // a callback is executing
+  detail::Var<P, Worker<P>*> runner_ LAZYWQ_GUARDED_BY(lock_) = nullptr;  // the worker running it
+  detail::Var<P, uint64_t> run_seq_ LAZYWQ_GUARDED_BY(lock_) = 0;         // queued_seq_ covered by the current run
+  detail::Var<P, uint64_t> resolved_seq_ LAZYWQ_GUARDED_BY(lock_) = 0;    // queueings <= this have run or were cancelled
+  detail::Var<P, bool> canceling_ LAZYWQ_GUARDED_BY(lock_) = false;       // a cancel_work_sync holds PENDING
+  detail::Var<P, int> engine_waiters_ LAZYWQ_GUARDED_BY(lock_) = 0;       // workers waiting for running_ to clear (C3)
   // A core that skipped this work because it was running elsewhere (C3);
   // woken when that run ends.
-  BasicWorkqueue<P>* core_waiter_ LAZYWQ_GUARDED_BY(lock_) = nullptr;
+  detail::Var<P, BasicWorkqueue<P>*> core_waiter_ LAZYWQ_GUARDED_BY(lock_) = nullptr;
 };
 
 template <class P>

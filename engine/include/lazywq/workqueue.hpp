@@ -34,10 +34,10 @@ struct Worker {
   const bool is_core;           // I
   typename P::Thread thread;    // Q: set by the creator once the thread exists
   typename P::CondVar cv;       // wakes this worker; waited on with wq->lock_
-  bool stop = false;            // Q: exit at the next look at the list (hotplug, destroy)
-  BasicWork<P>* current = nullptr;  // Q: work whose callback runs now
-  uint64_t current_epoch = 0;   // Q: flush epoch of that run
-  int64_t last_active_ns = 0;   // Q: end of the last run (idle exit)
+  detail::Var<P, bool> stop = false;  // Q: exit at the next look at the list (hotplug, destroy)
+  detail::Var<P, BasicWork<P>*> current = nullptr;  // Q: work whose callback runs now
+  detail::Var<P, uint64_t> current_epoch = 0;   // Q: flush epoch of that run
+  detail::Var<P, int64_t> last_active_ns = 0;   // Q: end of the last run (idle exit)
 
   Worker(BasicWorkqueue<P>* q, int c, uint32_t id, bool core)
       : wq(q), cpu(c), thread_id(id), is_core(core) {}
@@ -71,6 +71,11 @@ class BasicWorkqueue {
   WqKind kind() const { return kind_; }
   bool destroyed() const { return dead_.load(std::memory_order_acquire); }
   int live_threads() const;
+#if defined(LAZYWQ_ENABLE_PLANTED_BUGS)
+  // The planted bug stats_without_lock: a read of a Q field without Q, which
+  // only a data-race detector sees (Relacy's model `stats`, TSan).
+  int live_threads_unlocked() const LAZYWQ_NO_TSA { return live_threads_; }
+#endif
   // Snapshot of which CPUs have a worker thread now (core CPU included).
   std::vector<int> cpus_with_worker() const;
 
@@ -90,14 +95,14 @@ class BasicWorkqueue {
   // CPUs whose worker does not exist yet (counted in their `in_core`).
   struct Cwq {
     std::unique_ptr<Worker<P>> worker;       // Q
-    CwqState state = CwqState::none;         // Q
+    detail::Var<P, CwqState> state = CwqState::none;  // Q
     detail::IntrusiveList<Work> list;        // Q
-    uint32_t in_core = 0;                    // Q: works for this CPU on the core list
-    int64_t cooldown_until_ns = 0;           // Q: no creation attempt before this
-    bool online = true;                      // Q: this queue's view of hotplug
-    bool retiring = false;                   // Q: offline, its worker still finishing a run
-    bool core_running = false;               // Q: the core runs a work of this CPU (fallback)
-    bool fresh_failure = false;              // Q: creation just failed; next fallback says so
+    detail::Var<P, uint32_t> in_core = 0;             // Q: works for this CPU on the core list
+    detail::Var<P, int64_t> cooldown_until_ns = 0;    // Q: no creation attempt before this
+    detail::Var<P, bool> online = true;               // Q: this queue's view of hotplug
+    detail::Var<P, bool> retiring = false;            // Q: offline, its worker still finishing a run
+    detail::Var<P, bool> core_running = false;        // Q: the core runs a work of this CPU (fallback)
+    detail::Var<P, bool> fresh_failure = false;       // Q: creation just failed; next fallback says so
   };
 
   bool uses_cpu_workers() const { return kind_ == WqKind::lazy || kind_ == WqKind::per_cpu; }
@@ -143,29 +148,29 @@ class BasicWorkqueue {
 
   mutable typename P::Mutex lock_;
   std::vector<Cwq> cwqs_ LAZYWQ_GUARDED_BY(lock_);
-  Worker<P>* core_ LAZYWQ_GUARDED_BY(lock_) = nullptr;  // owned by cwqs_[core_cpu_].worker
+  detail::Var<P, Worker<P>*> core_ LAZYWQ_GUARDED_BY(lock_) = nullptr;  // owned by cwqs_[core_cpu_].worker
   std::vector<std::unique_ptr<Worker<P>>> zombies_ LAZYWQ_GUARDED_BY(lock_);  // exited, not joined
   std::vector<char> scan_blocked_ LAZYWQ_GUARDED_BY(lock_);  // core scan scratch: CPUs it must skip
-  int live_threads_ LAZYWQ_GUARDED_BY(lock_) = 0;
+  detail::Var<P, int> live_threads_ LAZYWQ_GUARDED_BY(lock_) = 0;
 
   // Armed delayed works, earliest first; the core thread fires them.
   std::map<std::pair<int64_t, uint64_t>, DelayedWork*> timers_ LAZYWQ_GUARDED_BY(lock_);
-  uint64_t next_timer_seq_ LAZYWQ_GUARDED_BY(lock_) = 0;
+  detail::Var<P, uint64_t> next_timer_seq_ LAZYWQ_GUARDED_BY(lock_) = 0;
 
   // flush_workqueue epochs (C11): every insertion is counted in the
   // current epoch; flush closes the epoch and waits until every epoch up to
   // it has drained. Later insertions land in later epochs, so they never
   // extend a flush (no livelock).
-  uint64_t epoch_ LAZYWQ_GUARDED_BY(lock_) = 0;       // epoch of new insertions
-  uint64_t epoch_base_ LAZYWQ_GUARDED_BY(lock_) = 0;  // oldest epoch with works in flight
+  detail::Var<P, uint64_t> epoch_ LAZYWQ_GUARDED_BY(lock_) = 0;      // epoch of new insertions
+  detail::Var<P, uint64_t> epoch_base_ LAZYWQ_GUARDED_BY(lock_) = 0; // oldest epoch with works in flight
   std::deque<uint64_t> inflight_ LAZYWQ_GUARDED_BY(lock_){0};  // [e - epoch_base_]
-  uint64_t total_inflight_ LAZYWQ_GUARDED_BY(lock_) = 0;
+  detail::Var<P, uint64_t> total_inflight_ LAZYWQ_GUARDED_BY(lock_) = 0;
   // Notified when epoch_base_ advances or a worker creation resolves.
   typename P::CondVar state_cv_;
 
-  int draining_ LAZYWQ_GUARDED_BY(lock_) = 0;      // nested drain() calls in progress
-  int flushers_ LAZYWQ_GUARDED_BY(lock_) = 0;      // flush() calls waiting (destroy lets them finish)
-  bool destroying_ LAZYWQ_GUARDED_BY(lock_) = false;
+  detail::Var<P, int> draining_ LAZYWQ_GUARDED_BY(lock_) = 0;     // nested drain() calls in progress
+  detail::Var<P, int> flushers_ LAZYWQ_GUARDED_BY(lock_) = 0;     // flush() calls waiting (destroy lets them finish)
+  detail::Var<P, bool> destroying_ LAZYWQ_GUARDED_BY(lock_) = false;
   // A: set once under lock_ when destroy has drained; read without the lock
   // at every API entry (a stale `false` is re-checked under lock_).
   typename P::template Atomic<bool> dead_{false};
