@@ -11,6 +11,7 @@ PACKAGES=(
   librapidcheck-dev relacy-dev libbenchmark-dev
   libboost-context1.81-dev
   libcli11-dev nlohmann-json3-dev libfmt-dev
+  jq python3-yaml  # the gate's reports; the workflow check (scripts/check_workflow.py)
 )
 
 missing=()

@@ -63,6 +63,11 @@ ExploreReport explore(const ExploreOptions& opt,
         ++sum.failures_by_rule[out.rule];
         if (static_cast<int>(sum.failed.size()) < opt.max_failures_per_scenario)
           sum.failed.emplace_back(ro, std::move(out));  // with its events: the report prints its trace
+        if (opt.stop_after_failures != 0 && sum.failures >= opt.stop_after_failures) {
+          sum.stopped_early = true;
+          if (progress) progress(sum.scenario, done + 1, mine, sum.failures);
+          break;
+        }
       }
       if (progress && (++done % 64 == 0 || seed + static_cast<uint64_t>(opt.shard_count) > opt.seed_last))
         progress(sum.scenario, done, mine, sum.failures);
@@ -85,6 +90,7 @@ std::string summary_table(const ExploreReport& r) {
     for (auto& [rule, n] : s.failures_by_rule) rules += (rules.empty() ? "" : ", ") + rule + " x" + std::to_string(n);
     if (rules.empty()) rules = "-";
     if (s.budget_cut) rules += "  (budget reached)";
+    if (s.stopped_early) rules += "  (stopped after " + std::to_string(s.failures) + " failures)";
     std::snprintf(line, sizeof line, "%-20s %8llu %8llu %10.0f %10.0f  %s\n", s.scenario.c_str(),
                   static_cast<unsigned long long>(s.runs), static_cast<unsigned long long>(s.failures),
                   s.seconds > 0 ? static_cast<double>(s.runs) / s.seconds : 0.0,
@@ -135,6 +141,7 @@ std::string report_json(const ExploreOptions& opt, const ExploreReport& r) {
                {"seconds", s.seconds},
                {"executions_per_second", s.seconds > 0 ? static_cast<double>(s.runs) / s.seconds : 0.0},
                {"budget_cut", s.budget_cut},
+               {"stopped_early", s.stopped_early},
                {"failures_by_rule", s.failures_by_rule}};
     json fs = json::array();
     for (auto& [ro, out] : s.failed)

@@ -25,6 +25,11 @@ struct ExploreOptions {
   int shard_index = 0;        // this job runs seeds with (seed - first) % shard_count == shard_index
   int shard_count = 1;
   int max_failures_per_scenario = 3;  // reports kept (every failure is counted)
+  // A scenario stops after this many failures (0: never). A failed run
+  // cannot unwind its blocked fibers, so it keeps their stacks mapped for
+  // good (World::~World); a planted bug that fails most runs would exhaust
+  // the process's memory maps, and the hundredth failure adds nothing.
+  uint64_t stop_after_failures = 100;
   uint64_t max_steps = 2'000'000;
 };
 
@@ -36,6 +41,7 @@ struct ScenarioSummary {
   uint64_t total_steps = 0;
   double seconds = 0;
   bool budget_cut = false;  // stopped by the budget before the last seed
+  bool stopped_early = false;  // stopped after stop_after_failures failures
   std::vector<std::pair<RunOptions, Outcome>> failed;  // the first few
   std::string strategy_report;  // of the last run (PCT prints its bound)
   // Sum over runs of RunResult::window_hits.

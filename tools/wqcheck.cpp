@@ -179,6 +179,10 @@ int main(int argc, char** argv) {
   ex->add_option("--planted", e_bug, "Switch on a planted bug (planted build only)");
   ex->add_option("--json", e_json, "Write the report as JSON to this file ('-' for stdout)");
   ex->add_option("--max-steps", eo.max_steps, "Scheduling points before a run counts as livelocked")->capture_default_str();
+  ex->add_option("--stop-after", eo.stop_after_failures,
+                 "Move on to the next scenario after this many failures (0: never; a failed run keeps its "
+                 "fibers' stacks mapped)")
+      ->capture_default_str();
   ex->add_option("--expect", e_expect,
                  "Invert the verdict: succeed only if a failure breaking this rule (e.g. C8) is found and its replay "
                  "reproduces it bit for bit (for planted-bug CI)");
