@@ -15,7 +15,10 @@ export OUT=$work/out
 export LAZYWQ_FUZZ_BUILD_DIR=$work/build
 bash "$ROOT/.clusterfuzzlite/build.sh"
 status=0
-for t in fuzz_sim_ops fuzz_seed fuzz_options fuzz_trace; do
+# Every target that has a .options file in fuzz/ must come out of build.sh.
+targets=$(cd "$ROOT/fuzz" && ls fuzz_*.options | sed 's/\.options$//')
+[ -n "$targets" ] || { echo "no fuzz/*.options found"; exit 1; }
+for t in $targets; do
   for f in "$t" "$t.options" "$t.dict" "${t}_seed_corpus.zip"; do
     [ -e "$OUT/$f" ] || { echo "MISSING: \$OUT/$f"; status=1; }
   done

@@ -65,14 +65,14 @@ run_preset() {
 
   echo
   echo "=================== $name: ctest ==================="
-  "${prefix[@]}" ctest --preset "$name" -j2 -LE cflite --output-on-failure --timeout 300 2>&1 | tee "$log"
+  "${prefix[@]}" ctest --preset "$name" -j2 --output-on-failure --timeout 300 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
 
   if [ "$name" = tsan ] && [ "${#prefix[@]}" -eq 0 ] && grep -Eq "$TSAN_MARKER" "$log"; then
     echo
     echo "test.sh: TSan could not map its shadow memory; re-running ctest with ASLR off"
     # shellcheck disable=SC2046
-    setarch $(uname -m) -R ctest --preset "$name" -j2 -LE cflite --output-on-failure --timeout 300 2>&1 | tee "$log"
+    setarch $(uname -m) -R ctest --preset "$name" -j2 --output-on-failure --timeout 300 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}
   fi
 
