@@ -8,7 +8,6 @@
 namespace lazywq::sim {
 namespace {
 
-constexpr int kEventTypes = static_cast<int>(EventType::callback_threw) + 1;
 
 std::string quote(const std::string& s) {
   std::string shown = s.size() > 40 ? s.substr(0, 40) + "..." : s;

@@ -106,6 +106,7 @@ std::string_view to_string(EventType t) {
     case EventType::cpu_online: return "cpu_online";
     case EventType::destroy: return "destroy";
     case EventType::callback_threw: return "callback_threw";
+    case EventType::dependency_cycle: return "dependency_cycle";
   }
   return "?";
 }

@@ -12,6 +12,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "lazywq/dependency.hpp"
 #include "lazywq/detail.hpp"
 #include "lazywq/types.hpp"
 #include "lazywq/work.hpp"
@@ -68,6 +69,8 @@ class BasicEngine {
   int64_t now_ns() const { return P::now_ns() - start_ns_; }
 
   Stats stats() const;
+  // C16: the wait-for cycles reported so far (the first 64), oldest first.
+  std::vector<DependencyCycle> dependency_cycles() const;
   std::vector<Event> events() const;
   // Index of the first event of the next call to events() (for windows).
   uint64_t event_count() const;
@@ -90,6 +93,13 @@ class BasicEngine {
   GrabResult grab_pending(Work& w, bool canceller);
   void resolve_after_grab(Work& w);
   void record(EventType t, int cpu, uint32_t queue, uint64_t work, int32_t arg = 0);
+  // C16: the calling worker (if any) is about to wait for `target` (and for
+  // `serial_queue` when that single_thread/ordered queue must run it). Adds
+  // the dependencies; a cycle is recorded, and with DependencyCheck::error
+  // thrown as Error(deadlock). Call with no engine lock held.
+  void note_wait(const DependencyNode& target, BasicWorkqueue<P>* serial_queue, const char* call);
+  static DependencyNode node_of(const Work& w);
+  static DependencyNode node_of(const Workqueue& q);
   void record_as(uint32_t thread, EventType t, int cpu, uint32_t queue, uint64_t work, int32_t arg);
 
   const EngineConfig cfg_;  // I
@@ -109,6 +119,10 @@ class BasicEngine {
   mutable typename P::Mutex registry_lock_;  // leaf
   std::unordered_set<Work*> bound_ LAZYWQ_GUARDED_BY(registry_lock_);
 
+  DependencyGraph<P> deps_;                // its own leaf lock
+  mutable typename P::Mutex cycle_lock_;  // leaf
+  std::vector<DependencyCycle> cycles_ LAZYWQ_GUARDED_BY(cycle_lock_);
+
   mutable typename P::Mutex event_lock_;  // leaf
   std::vector<Event> events_ LAZYWQ_GUARDED_BY(event_lock_);
 
@@ -116,7 +130,7 @@ class BasicEngine {
   typename P::template Atomic<uint64_t> next_work_id_{1};
   typename P::template Atomic<uint32_t> next_thread_id_{1};
   typename P::template Atomic<uint64_t> n_created_{0}, n_exited_{0}, n_spawn_fail_{0},
-      n_fallback_{0}, n_migrate_{0}, n_run_{0}, n_idle_exit_{0}, n_threw_{0};
+      n_fallback_{0}, n_migrate_{0}, n_run_{0}, n_idle_exit_{0}, n_threw_{0}, n_cycles_{0};
 };
 
 }  // namespace lazywq

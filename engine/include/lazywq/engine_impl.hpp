@@ -347,6 +347,7 @@ bool BasicWorkqueue<P>::flush() {
   check_alive();
   if (caller_in_this_queue())
     throw Error(Errc::deadlock, "flush_workqueue('" + name_ + "') from one of its own works would wait for itself");
+  engine_.note_wait(engine_.node_of(*this), nullptr, "flush_workqueue");
   detail::Guard g(lock_);
   if (dead_.load(std::memory_order_relaxed))  // destroyed since check_alive()
     throw Error(Errc::queue_destroyed, "workqueue '" + name_ + "' has been destroyed");
@@ -374,6 +375,7 @@ void BasicWorkqueue<P>::drain() {
   check_alive();
   if (caller_in_this_queue())
     throw Error(Errc::deadlock, "drain_workqueue('" + name_ + "') from one of its own works would wait for itself");
+  engine_.note_wait(engine_.node_of(*this), nullptr, "drain_workqueue");
   detail::Guard g(lock_);
   if (dead_.load(std::memory_order_relaxed) || destroying_)
     throw Error(Errc::queue_destroyed, "workqueue '" + name_ + "' is destroyed or being destroyed");
@@ -1080,6 +1082,17 @@ bool BasicEngine<P>::flush_work_as(Work& w, FlushKind kind) {
     if (w.running_ && w.runner_ == self)
       throw Error(Errc::deadlock, "flush_work('" + w.name() + "') from its own callback would wait for itself");
   }
+  {
+    // C16: the work, and its queue when that queue runs one work at a time
+    // (the work may sit behind whatever the caller waits in).
+    BasicWorkqueue<P>* q = w.home_.load(std::memory_order_acquire);
+    if (!q) {
+      detail::Guard wl(w.lock_);
+      if (w.running_ && w.runner_) q = w.runner_->wq;
+    }
+    const bool serial = q && (q->kind() == WqKind::single_thread || q->kind() == WqKind::ordered);
+    note_wait(node_of(w), serial ? q : nullptr, kind == FlushKind::delayed ? "flush_delayed_work" : "flush_work");
+  }
   record(EventType::flush_begin, -1, 0, w.id(), static_cast<int32_t>(kind));
   bool waited = false;
   {
@@ -1119,6 +1132,7 @@ bool BasicEngine<P>::cancel_work_sync(Work& w) {
     if (self && w.running_ && w.runner_ == self)
       throw Error(Errc::deadlock, "cancel_work_sync('" + w.name() + "') from its own callback would wait for itself");
   }
+  note_wait(node_of(w), nullptr, "cancel_work_sync");
   record(EventType::cancel_begin, -1, 0, w.id(), 1);
   {
     detail::Guard wl(w.lock_);
@@ -1203,6 +1217,7 @@ Stats BasicEngine<P>::stats() const {
   s.works_run = n_run_.load(std::memory_order_relaxed);
   s.idle_exits = n_idle_exit_.load(std::memory_order_relaxed);
   s.callback_exceptions = n_threw_.load(std::memory_order_relaxed);
+  s.dependency_cycles = n_cycles_.load(std::memory_order_relaxed);
   std::vector<BasicWorkqueue<P>*> qs;
   {
     detail::Guard g(lock_);
@@ -1219,6 +1234,55 @@ Stats BasicEngine<P>::stats() const {
     s.queues.push_back(std::move(qsx));
   }
   return s;
+}
+
+template <class P>
+std::vector<DependencyCycle> BasicEngine<P>::dependency_cycles() const {
+  detail::Guard g(cycle_lock_);
+  return cycles_;
+}
+
+template <class P>
+DependencyNode BasicEngine<P>::node_of(const Work& w) {
+  const std::string name = w.name().empty() ? "" : "'" + w.name() + "' ";
+  return {DependencyNode::Kind::work, w.id(), "work " + name + "#" + std::to_string(w.id())};
+}
+
+template <class P>
+DependencyNode BasicEngine<P>::node_of(const Workqueue& q) {
+  return {DependencyNode::Kind::queue, q.id(),
+          "workqueue '" + q.name() + "' #" + std::to_string(q.id()) + " (" + std::string(to_string(q.kind())) + ")"};
+}
+
+// C16. LOCKING: none held on entry (the graph and cycles_ have leaf locks).
+// CONTEXT: any thread; only a worker holds pseudo-locks (its queue and the
+// work it runs), so waits from outside the engine add nothing.
+template <class P>
+void BasicEngine<P>::note_wait(const DependencyNode& target, BasicWorkqueue<P>* serial_queue, const char* call) {
+  if (cfg_.dependency_check == DependencyCheck::off) return;
+  Worker<P>* self = current_worker();
+  if (!self) return;
+  std::vector<DependencyNode> held;
+  held.push_back(node_of(*self->wq));
+  // `current` is written only by this worker (under Q): reading our own
+  // write needs no lock.
+  BasicWork<P>* running = self->current;
+  if (running) held.push_back(node_of(*running));
+  auto check = [&](const DependencyNode& t) {
+    DependencyCycle c = deps_.add(held, t, call);
+    if (c.chain.empty()) return;
+    n_cycles_.fetch_add(1, std::memory_order_relaxed);
+    record(EventType::dependency_cycle, self->cpu, self->wq->id(), running ? running->id() : 0,
+           static_cast<int32_t>(c.chain.size()));
+    std::string text = c.describe();
+    {
+      detail::Guard g(cycle_lock_);
+      if (cycles_.size() < 64) cycles_.push_back(std::move(c));
+    }
+    if (cfg_.dependency_check == DependencyCheck::error) throw Error(Errc::deadlock, text);
+  };
+  check(target);
+  if (serial_queue) check(node_of(*serial_queue));
 }
 
 }  // namespace lazywq

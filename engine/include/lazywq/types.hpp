@@ -96,6 +96,14 @@ enum class RaceWindow : uint8_t {
 inline constexpr size_t kRaceWindows = static_cast<size_t>(RaceWindow::count);
 std::string_view to_string(RaceWindow w);
 
+// What the engine does when a wait closes a wait-for cycle between works
+// and queues (C16, engine/include/lazywq/dependency.hpp).
+enum class DependencyCheck : uint8_t {
+  off,     // no bookkeeping
+  report,  // record a dependency_cycle event and keep the report (lockdep's choice: warn)
+  error,   // also refuse the wait: Error(deadlock) with the cycle, instead of a possible hang
+};
+
 struct EngineConfig {
   int ncpus = 8;                        // virtual CPUs 0..ncpus-1
   int core_cpu = 0;                     // CPU of every queue's core thread
@@ -104,6 +112,7 @@ struct EngineConfig {
   bool record_events = false;           // keep the event stream (tests, oracle)
   SpawnFaults spawn_faults{};
   PlantedBug planted_bug = PlantedBug::none;  // honoured only in the planted build
+  DependencyCheck dependency_check = DependencyCheck::report;
 };
 
 // Event types of the stream (docs/CONTRACT.md, "Events").
@@ -132,7 +141,10 @@ enum class EventType : uint8_t {
   destroy,         // destroy starts
   destroy_end,     // destroy returns: every thread of the queue is joined
   callback_threw,  // a callback let an exception escape (caught, counted)
+  dependency_cycle,  // C16: a wait closed a wait-for cycle (queue/work: the waiter; arg: cycle length)
 };
+// Number of event types (the last one + 1), for tables indexed by type.
+inline constexpr int kEventTypes = static_cast<int>(EventType::dependency_cycle) + 1;
 std::string_view to_string(EventType t);
 
 enum class FallbackReason : int32_t { spawn_failed = 0, spawn_cooldown = 1, cpu_offline = 2 };
@@ -170,6 +182,7 @@ struct Stats {
   uint64_t works_run = 0;
   uint64_t idle_exits = 0;
   uint64_t callback_exceptions = 0;
+  uint64_t dependency_cycles = 0;  // C16 reports (dependency_cycles() has the chains)
   int live_threads = 0;  // over all queues
   std::vector<QueueStats> queues;
 };

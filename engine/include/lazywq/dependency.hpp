@@ -1,0 +1,139 @@
+// C16's detector: a lockdep-style graph of wait-for dependencies.
+//
+// As in the kernel's workqueue.c, every work and every workqueue is a
+// pseudo-lock. A worker running work A of queue Q "holds" A and Q. When it
+// waits for something, the engine adds an edge from each pseudo-lock it
+// holds to the one it waits for:
+//   flush_work(B), cancel_work_sync(B)     held -> B, and held -> B's queue
+//                                          when that queue runs one work at a
+//                                          time (single_thread, ordered: B
+//                                          may sit behind the waiter)
+//   flush_workqueue(R), drain_workqueue(R) held -> R
+// The graph keeps every edge ever seen (a dependency, not a moment), so a
+// cycle is reported the first time the second half of it is observed,
+// before the two halves ever meet at run time and hang (lockdep's point).
+// A cycle of length one is a wait on yourself: a work flushing itself, a
+// single_thread or ordered queue's work flushing a work of its own queue.
+//
+// Locking: lock_ is a leaf; callers hold no engine lock when they call in.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "lazywq/annotations.hpp"
+#include "lazywq/detail.hpp"
+
+namespace lazywq {
+
+// A pseudo-lock: a work or a workqueue, by engine id.
+struct DependencyNode {
+  enum class Kind : uint8_t { work, queue };
+  Kind kind = Kind::work;
+  uint64_t id = 0;
+  std::string label;  // "work 'name' (id)" / "workqueue 'name' (id)", for reports
+
+  uint64_t key() const { return (id << 1) | (kind == Kind::queue ? 1u : 0u); }
+};
+
+// One report: the chain of waits that closes the cycle, in order, each
+// "who waits -> for whom (the call)".
+struct DependencyCycle {
+  std::vector<std::string> chain;
+  std::string describe() const;
+};
+
+inline std::string DependencyCycle::describe() const {
+  std::string out = "C16: wait-for cycle of " + std::to_string(chain.size()) + " dependenc" +
+                    (chain.size() == 1 ? "y" : "ies") + ":";
+  for (const auto& link : chain) out += "\n  " + link;
+  return out;
+}
+
+template <class P>
+class DependencyGraph {
+ public:
+  // Adds "each of `held` waits for `target`" (the `call` that waits, e.g.
+  // "flush_work"). Returns the cycle one of the new edges closes, or an
+  // empty chain. An edge that closes a cycle is not kept, so the same
+  // mistake is reported at each occurrence, not turned into a permanent
+  // cycle that blames later, correct waits.
+  DependencyCycle add(const std::vector<DependencyNode>& held, const DependencyNode& target, const char* call)
+      LAZYWQ_EXCLUDES(lock_) {
+    detail::Guard g(lock_);
+    labels_[target.key()] = target.label;
+    for (const DependencyNode& h : held) {
+      labels_[h.key()] = h.label;
+      const std::string why = h.label + " waits for " + target.label + " (" + call + ")";
+      std::vector<std::string> path;
+      if (find_path_locked(target.key(), h.key(), path)) {
+        DependencyCycle c;
+        c.chain.push_back(why);
+        for (auto& p : path) c.chain.push_back(std::move(p));
+        return c;
+      }
+      auto& out = out_[h.key()];
+      if (!out.count(target.key())) out.emplace(target.key(), why);
+    }
+    return {};
+  }
+
+  size_t edge_count() const LAZYWQ_EXCLUDES(lock_) {
+    detail::Guard g(lock_);
+    size_t n = 0;
+    for (auto& [k, v] : out_) n += v.size();
+    return n;
+  }
+
+ private:
+  // Depth-first search from `from` to `to` over the kept edges; on success
+  // `path` holds the edges' descriptions in order. from == to is the empty
+  // path (a self-wait).
+  bool find_path_locked(uint64_t from, uint64_t to, std::vector<std::string>& path) const LAZYWQ_REQUIRES(lock_) {
+    if (from == to) return true;
+    std::unordered_set<uint64_t> seen{from};
+    std::vector<Frame> stack;
+    stack.push_back(frame_locked(from));
+    while (!stack.empty()) {
+      Frame& f = stack.back();
+      if (f.i == f.next.size()) {
+        stack.pop_back();
+        if (!path.empty()) path.pop_back();
+        continue;
+      }
+      auto [n, why] = f.next[f.i++];
+      if (!seen.insert(n).second) continue;
+      path.push_back(*why);
+      if (n == to) return true;
+      stack.push_back(frame_locked(n));
+    }
+    return false;
+  }
+
+  // A step of the search: a node and its out-edges, sorted so that the
+  // report does not depend on hash order.
+  struct Frame {
+    uint64_t node;
+    std::vector<std::pair<uint64_t, const std::string*>> next;
+    size_t i = 0;
+  };
+  Frame frame_locked(uint64_t n) const LAZYWQ_REQUIRES(lock_) {
+    Frame f{n, {}, 0};
+    auto it = out_.find(n);
+    if (it != out_.end())
+      for (auto& [to_key, why] : it->second) f.next.emplace_back(to_key, &why);
+    std::sort(f.next.begin(), f.next.end());
+    return f;
+  }
+
+  mutable typename P::Mutex lock_;
+  // Edges: pseudo-lock -> (pseudo-lock it waited for -> first such wait).
+  std::unordered_map<uint64_t, std::unordered_map<uint64_t, std::string>> out_ LAZYWQ_GUARDED_BY(lock_);
+  std::unordered_map<uint64_t, std::string> labels_ LAZYWQ_GUARDED_BY(lock_);
+};
+
+}  // namespace lazywq

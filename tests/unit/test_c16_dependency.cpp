@@ -1,0 +1,189 @@
+// C16 dependency freedom, the detector half (engine/include/lazywq/
+// dependency.hpp): every wait from inside a work adds wait-for edges between
+// pseudo-locks (works, queues); a wait that closes a cycle is reported with
+// the chain, lockdep style, the first time the cycle's second half is seen,
+// even when its two halves never run at the same moment. Acyclic chains of
+// waits complete and report nothing. (The shared kind, whose acyclic waits
+// must never deadlock, is the other half of C16.)
+#include "test_helpers.hpp"
+
+namespace lwqt {
+namespace {
+
+using lazywq::DependencyCheck;
+
+EngineConfig config_with(DependencyCheck mode) {
+  EngineConfig cfg = test_config(4);
+  cfg.dependency_check = mode;
+  return cfg;
+}
+
+// Runs `w` once on `wq` (CPU 1) and waits for it.
+void run_once(Engine& eng, Workqueue& wq, Work& w) {
+  ASSERT_TRUE(wq.queue_work_on(1, w));
+  eng.flush_work(w);
+}
+
+// A work gets its engine identity when first queued; until then there is
+// nothing to wait for (flush_work returns at once) and no pseudo-lock.
+void give_identities(Engine& eng, Workqueue& wq, std::initializer_list<Work*> works) {
+  for (Work* w : works) run_once(eng, wq, *w);
+}
+
+TEST(C16_Dependency, CycleOfTwoWorksIsReportedWithItsChain) {
+  Engine eng(config_with(DependencyCheck::report));
+  auto& q1 = eng.create_workqueue("q1", WqKind::lazy);
+  auto& q2 = eng.create_workqueue("q2", WqKind::lazy);
+  Work* b_ptr = nullptr;
+  Work* a_ptr = nullptr;
+  std::atomic<bool> armed{false};
+  Work a([&](Work&) { if (armed) eng.flush_work(*b_ptr); }, "a");
+  Work b([&](Work&) { if (armed) eng.flush_work(*a_ptr); }, "b");
+  a_ptr = &a;
+  b_ptr = &b;
+  give_identities(eng, q1, {&a, &b});
+  armed = true;
+  run_once(eng, q2, b);  // b waits for a (a idle: returns at once); edge b -> a
+  EXPECT_EQ(eng.stats().dependency_cycles, 0u) << "half a cycle is no cycle";
+  run_once(eng, q1, a);  // a waits for b: closes a -> b -> a
+  const auto cycles = eng.dependency_cycles();
+  ASSERT_EQ(cycles.size(), 1u) << dump_events(eng);
+  EXPECT_EQ(eng.stats().dependency_cycles, 1u);
+  const std::string text = cycles[0].describe();
+  EXPECT_NE(text.find("C16"), std::string::npos) << text;
+  EXPECT_NE(text.find("work 'a'"), std::string::npos) << text;
+  EXPECT_NE(text.find("work 'b'"), std::string::npos) << text;
+  EXPECT_NE(text.find("flush_work"), std::string::npos) << text;
+  EXPECT_EQ(count_events(eng, EventType::dependency_cycle, a.id()), 1u) << "the event names the waiter";
+}
+
+TEST(C16_Dependency, ErrorModeRefusesTheWaitThatClosesACycle) {
+  Engine eng(config_with(DependencyCheck::error));
+  auto& q1 = eng.create_workqueue("q1", WqKind::lazy);
+  auto& q2 = eng.create_workqueue("q2", WqKind::per_cpu);
+  Work* a_ptr = nullptr;
+  Work* b_ptr = nullptr;
+  std::string a_error;
+  int b_code = -1;
+  std::atomic<bool> armed{false};
+  Work a(
+      [&](Work&) {
+        if (!armed) return;
+        try {
+          eng.cancel_work_sync(*b_ptr);
+        } catch (const Error& e) {
+          a_error = std::string(lazywq::to_string(e.code())) + ": " + e.what();
+        }
+      },
+      "a");
+  Work b([&](Work&) { if (armed) b_code = error_code_of([&] { eng.flush_work(*a_ptr); }); }, "b");
+  a_ptr = &a;
+  b_ptr = &b;
+  give_identities(eng, q1, {&a, &b});
+  armed = true;
+  run_once(eng, q1, a);  // a -> b (cancel_work_sync waits for b's run)
+  EXPECT_TRUE(a_error.empty()) << a_error;
+  run_once(eng, q2, b);  // b -> a closes the cycle: refused
+  EXPECT_EQ(b_code, code(Errc::deadlock));
+  ASSERT_EQ(eng.dependency_cycles().size(), 1u);
+  EXPECT_NE(eng.dependency_cycles()[0].describe().find("cancel_work_sync"), std::string::npos);
+}
+
+TEST(C16_Dependency, WaitOnASerialQueueBehindItsOwnWorkerIsACycle) {
+  // a runs on the single_thread queue s, queues c on s (behind itself) and
+  // b on the lazy queue l, and waits for b; b waits for c: a real deadlock
+  // in the making. b's wait adds b -> s (c's queue runs one work at a
+  // time), closing s -> b -> s; error mode refuses it, so all completes.
+  Engine eng(config_with(DependencyCheck::error));
+  auto& s = eng.create_workqueue("s", WqKind::single_thread);
+  auto& l = eng.create_workqueue("l", WqKind::lazy);
+  int b_code = -1;
+  std::atomic<int> c_runs{0};
+  Work c([&](Work&) { c_runs.fetch_add(1); }, "c");
+  Work* b_ptr = nullptr;
+  Work b(
+      [&](Work&) {
+        // Until a waits for b (its flush_begin comes after its edges).
+        ASSERT_TRUE(wait_until([&] { return count_events(eng, EventType::flush_begin, b_ptr->id()) > 0; }));
+        b_code = error_code_of([&] { eng.flush_work(c); });
+      },
+      "b");
+  b_ptr = &b;
+  Work a(
+      [&](Work&) {
+        ASSERT_TRUE(s.queue_work_on(0, c));  // behind a, on a's own serial queue
+        ASSERT_TRUE(l.queue_work_on(2, b));
+        eng.flush_work(b);
+      },
+      "a");
+  Watchdog dog(kDeadline, "serial-queue cycle must not hang");
+  ASSERT_TRUE(s.queue_work_on(0, a));
+  eng.flush_work(a);
+  eng.flush_work(c);
+  EXPECT_EQ(b_code, code(Errc::deadlock)) << dump_events(eng);
+  EXPECT_EQ(c_runs.load(), 1);
+  ASSERT_FALSE(eng.dependency_cycles().empty());
+  EXPECT_NE(eng.dependency_cycles()[0].describe().find("workqueue 's'"), std::string::npos)
+      << eng.dependency_cycles()[0].describe();
+}
+
+TEST(C16_Dependency, AcyclicChainCompletesWithoutReports) {
+  Engine eng(config_with(DependencyCheck::error));
+  auto& q1 = eng.create_workqueue("q1", WqKind::lazy);
+  auto& q2 = eng.create_workqueue("q2", WqKind::ordered);
+  auto& q3 = eng.create_workqueue("q3", WqKind::per_cpu);
+  std::atomic<int> runs{0};
+  Work c([&](Work&) { runs.fetch_add(1); }, "c");
+  Work b(
+      [&](Work&) {
+        ASSERT_TRUE(q3.queue_work_on(3, c));
+        eng.flush_work(c);
+        runs.fetch_add(1);
+      },
+      "b");
+  Work a(
+      [&](Work&) {
+        ASSERT_TRUE(q2.queue_work_on(2, b));
+        eng.flush_work(b);
+        q3.flush();
+        runs.fetch_add(1);
+      },
+      "a");
+  for (int round = 0; round < 3; ++round) run_once(eng, q1, a);
+  EXPECT_EQ(runs.load(), 9);
+  EXPECT_TRUE(eng.dependency_cycles().empty()) << eng.dependency_cycles()[0].describe();
+  EXPECT_EQ(count_events(eng, EventType::dependency_cycle), 0u);
+}
+
+TEST(C16_Dependency, OffModeKeepsNoGraph) {
+  Engine eng(config_with(DependencyCheck::off));
+  auto& q1 = eng.create_workqueue("q1", WqKind::lazy);
+  Work* a_ptr = nullptr;
+  std::atomic<bool> armed{false};
+  Work b([&](Work&) { if (armed) eng.flush_work(*a_ptr); }, "b");
+  Work a([&](Work&) { if (armed) eng.flush_work(b); }, "a");
+  a_ptr = &a;
+  give_identities(eng, q1, {&a, &b});
+  armed = true;
+  run_once(eng, q1, b);
+  run_once(eng, q1, a);
+  EXPECT_TRUE(eng.dependency_cycles().empty());
+  EXPECT_EQ(eng.stats().dependency_cycles, 0u);
+}
+
+TEST(C16_Dependency, WaitsFromOutsideTheEngineAddNothing) {
+  Engine eng(config_with(DependencyCheck::error));
+  auto& q1 = eng.create_workqueue("q1", WqKind::lazy);
+  Work a([](Work&) {}, "a");
+  Work b([](Work&) {}, "b");
+  for (int i = 0; i < 3; ++i) {
+    run_once(eng, q1, a);
+    run_once(eng, q1, b);
+    eng.cancel_work_sync(a);
+    q1.flush();
+  }
+  EXPECT_TRUE(eng.dependency_cycles().empty());
+}
+
+}  // namespace
+}  // namespace lwqt
