@@ -32,6 +32,8 @@ set -uo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
+# shellcheck source=scripts/tsan_aslr.sh
+source scripts/tsan_aslr.sh
 
 ALL_STAGES="tsan asan models fuzz explorer torture planted"
 stages="$ALL_STAGES"
@@ -120,7 +122,6 @@ out=$(cd "$out" && pwd)
 rm -rf "$out/logs" "$out/junit" "$out/artifacts" "$out/summary.md" "$out/junit.xml"
 mkdir -p "$out/logs" "$out/junit" "$out/artifacts"
 JOBS=$(nproc 2>/dev/null || echo 2)
-TSAN_MARKER='unexpected memory mapping|FATAL: ThreadSanitizer'
 export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1 second_deadlock_stack=1}"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-halt_on_error=1 print_stacktrace=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1 print_stacktrace=1}"
@@ -165,16 +166,6 @@ build() {
   cmake --build --preset "$preset" --parallel "$JOBS" "${targets[@]}" >>"$log" 2>&1 || { tail -n 40 "$log"; return 1; }
 }
 
-# True when a tiny TSan program cannot start here (high mmap randomisation).
-tsan_needs_no_aslr() {
-  local dir rc
-  dir=$(mktemp -d)
-  printf '#include <thread>\nint x; int main(){ std::thread t([]{ x = 1; }); t.join(); return x - 1; }\n' >"$dir/p.cpp"
-  if ! clang++-14 -fsanitize=thread -g "$dir/p.cpp" -o "$dir/p" >/dev/null 2>&1; then rm -rf "$dir"; return 1; fi
-  "$dir/p" 2>&1 | grep -Eq "$TSAN_MARKER"; rc=$?
-  rm -rf "$dir"
-  return $rc
-}
 TSAN_PREFIX=()
 if [[ " $stages " == *" tsan "* || " $stages " == *" torture "* ]] && tsan_needs_no_aslr; then
   echo "[gate] ThreadSanitizer cannot map its shadow here: TSan runs use setarch $(uname -m) -R"

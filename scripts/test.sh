@@ -7,6 +7,8 @@ set -uo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
+# shellcheck source=scripts/tsan_aslr.sh
+source scripts/tsan_aslr.sh
 
 bash scripts/setup-deps.sh || { echo "test.sh: setup-deps failed" >&2; exit 2; }
 
@@ -16,30 +18,13 @@ export UBSAN_OPTIONS="halt_on_error=1 print_stacktrace=1"
 
 JOBS=$(nproc 2>/dev/null || echo 2)
 LOGDIR="$ROOT/build/logs"
-TSAN_MARKER='unexpected memory mapping|FATAL: ThreadSanitizer'
 
 total_passed=0
 total_failed=0
 status=0
 summaries=()
 
-# Old clang TSan runtimes abort at start-up ("FATAL: ThreadSanitizer:
-# unexpected memory mapping") on kernels with high mmap randomisation
-# (vm.mmap_rnd_bits > 28). Running with ASLR off avoids it.
 setarch_prefix() { echo "setarch $(uname -m) -R"; }
-
-# True when a tiny TSan program cannot even start here.
-tsan_needs_no_aslr() {
-  local dir out
-  dir=$(mktemp -d)
-  printf '#include <thread>\nint x; int main(){ std::thread t([]{ x = 1; }); t.join(); return x - 1; }\n' >"$dir/p.cpp"
-  if ! clang++-14 -fsanitize=thread -g "$dir/p.cpp" -o "$dir/p" >/dev/null 2>&1; then
-    rm -rf "$dir"; return 1
-  fi
-  out=$("$dir/p" 2>&1)
-  rm -rf "$dir"
-  echo "$out" | grep -Eq "$TSAN_MARKER"
-}
 
 # run_preset NAME [PREFIX...]: fresh configure + build + ctest of one preset.
 run_preset() {
