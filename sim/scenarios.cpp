@@ -394,24 +394,134 @@ void mixed(ScenarioContext& ctx) {
   finish(ctx, wq);
 }
 
+// C16: works wait for each other across queues of every kind. Each work
+// has a fixed plan of up to two waits (flush_work, cancel_work_sync,
+// queue-then-flush, flush_workqueue), mostly "downhill" (on works with a
+// higher index: acyclic in works) and sometimes uphill (cycles). Executors
+// make cycles of their own (a wait on a work queued behind yourself). The
+// engine runs with DependencyCheck::error: every wait that would close a
+// cycle is refused with Error(deadlock), so the run must never hang. A hang
+// here is a cycle the detector missed: rule C16 (Scenario::hang_rule).
+void dependency(ScenarioContext& ctx) {
+  EngineConfig cfg = ctx.engine_config(3, 100us, 10us);
+  cfg.dependency_check = DependencyCheck::error;
+  ScopedEngine scoped(ctx, cfg);
+  SimEngine& eng = *scoped;
+  const int nqueues = static_cast<int>(knob(ctx, "queues", 2, 3));
+  const int nworks = static_cast<int>(knob(ctx, "works", 3, 6));
+  const double uphill_p = knob_p(ctx, "uphill_p", {0.0, 0.1, 0.3});
+  std::vector<SimWorkqueue*> queues;
+  for (int q = 0; q < nqueues; ++q) {
+    const auto kind = static_cast<WqKind>(ctx.rng.range(0, 3));
+    ctx.note("kind" + std::to_string(q), std::string(to_string(kind)));
+    queues.push_back(&eng.create_workqueue("q" + std::to_string(q), kind));
+  }
+  enum WaitKind { wait_flush, wait_cancel_sync, wait_queue_flush, wait_flush_wq, wait_kinds };
+  struct Wait {
+    WaitKind kind;
+    int target;  // a work, or a queue for wait_flush_wq
+  };
+  struct Node {
+    int home = 0;
+    std::vector<Wait> plan;
+    int runs = 0;
+  };
+  std::vector<Node> nodes(static_cast<size_t>(nworks));
+  std::string graph;
+  for (int i = 0; i < nworks; ++i) {
+    Node& n = nodes[static_cast<size_t>(i)];
+    n.home = static_cast<int>(ctx.rng.below(static_cast<uint64_t>(nqueues)));
+    const int nwaits = static_cast<int>(ctx.rng.range(0, 2));
+    for (int k = 0; k < nwaits; ++k) {
+      const auto kind = static_cast<WaitKind>(ctx.rng.below(wait_kinds));
+      int target;
+      if (kind == wait_flush_wq) {
+        target = static_cast<int>(ctx.rng.below(static_cast<uint64_t>(nqueues)));
+      } else if (i + 1 < nworks && !ctx.rng.chance(uphill_p)) {
+        target = static_cast<int>(ctx.rng.range(i + 1, nworks - 1));
+      } else {
+        target = static_cast<int>(ctx.rng.below(static_cast<uint64_t>(nworks)));
+      }
+      n.plan.push_back({kind, target});
+      graph += " w" + std::to_string(i) + (kind == wait_flush_wq ? ">q" : ">w") + std::to_string(target);
+    }
+  }
+  ctx.note("waits", graph.empty() ? "none" : graph.substr(1));
+  int refused = 0;
+  std::vector<std::unique_ptr<SimWork>> works;
+  auto on_cpu = [&] { return static_cast<int>(ctx.rng.below(static_cast<uint64_t>(eng.ncpus()))); };
+  for (int i = 0; i < nworks; ++i)
+    works.push_back(std::make_unique<SimWork>(
+        [&, i](SimWork&) {
+          Node& n = nodes[static_cast<size_t>(i)];
+          if (n.runs++ >= 2) return;  // the plan runs twice at most: every chain ends
+          for (const Wait& w : n.plan) {
+            try {
+              SimWork& t = *works[static_cast<size_t>(w.target % nworks)];
+              switch (w.kind) {
+                case wait_flush: eng.flush_work(t); break;
+                case wait_cancel_sync: eng.cancel_work_sync(t); break;
+                case wait_queue_flush:
+                  queues[static_cast<size_t>(nodes[static_cast<size_t>(w.target)].home)]->queue_work_on(on_cpu(), t);
+                  eng.flush_work(t);
+                  break;
+                case wait_flush_wq: queues[static_cast<size_t>(w.target)]->flush(); break;
+                case wait_kinds: break;
+              }
+            } catch (const Error& e) {
+              if (e.code() == Errc::deadlock) ++refused;  // a cycle refused (or a direct self-wait)
+              // queue_rejected / queue_destroyed while the run winds down: fine
+            }
+          }
+        },
+        "w" + std::to_string(i)));
+  ctx.clients(static_cast<int>(knob(ctx, "clients", 1, 2)), [&](int) {
+    const int nops = static_cast<int>(ctx.rng.range(2, 6));
+    for (int k = 0; k < nops; ++k) {
+      const int i = static_cast<int>(ctx.rng.below(static_cast<uint64_t>(nworks)));
+      try {
+        queues[static_cast<size_t>(nodes[static_cast<size_t>(i)].home)]->queue_work_on(on_cpu(),
+                                                                                      *works[static_cast<size_t>(i)]);
+      } catch (const Error&) {
+      }
+      if (ctx.rng.chance(0.5)) ScenarioContext::sleep_ns(ctx.rng.range(0, 20000));
+    }
+  });
+  for (int round = 0; round < 2; ++round)
+    for (auto* q : queues) q->flush();
+  for (auto* q : queues) q->destroy();
+  // Every cycle a caller's wait closed was refused (the engine's own C3
+  // waits cannot be refused: those are reported only).
+  const auto reports = eng.dependency_cycles();
+  uint64_t by_callers = 0;
+  for (const auto& c : reports)
+    if (!c.chain.empty() && c.chain.front().find("C3 wait") == std::string::npos) ++by_callers;
+  ctx.expect(reports.size() >= 64 || static_cast<uint64_t>(refused) >= by_callers, "C16",
+             "callers' waits closed " + std::to_string(by_callers) + " cycles in error mode but only " +
+                 std::to_string(refused) + " waits were refused");
+}
+
 }  // namespace
 
 const std::vector<Scenario>& all_scenarios() {
   static const std::vector<Scenario> list = {
       {"creation_failure", "admitted race 1: worker creation fails while work is queued for its CPU (C7, C4, C1)",
-       "ncpus=4 idle_us=200 cooldown_us=30 fail_p=0.3|0.6|0.9|1 clients=1..3 ops=6..20 works=2..6", creation_failure},
+       "ncpus=4 idle_us=200 cooldown_us=30 fail_p=0.3|0.6|0.9|1 clients=1..3 ops=6..20 works=2..6", creation_failure, ""},
       {"idle_exit", "admitted race 2: a lazy worker decides to exit while work is queued for it (C8, C15)",
-       "ncpus=3 idle_us=20 cooldown_us=10 rounds=4..12 clients=1..2", idle_exit_race},
+       "ncpus=3 idle_us=20 cooldown_us=10 rounds=4..12 clients=1..2", idle_exit_race, ""},
       {"migration", "admitted race 3: bursts migrate from the core thread while flush and cancel race them (C9, C5, C10, C12)",
-       "ncpus=4 idle_us=100 cooldown_us=10 burst=2..6 rounds=2..5 works=4..10", migration},
+       "ncpus=4 idle_us=100 cooldown_us=10 burst=2..6 rounds=2..5 works=4..10", migration, ""},
       {"hotplug", "CPUs go offline and online while work is queued and migrated (C13, C4, C5)",
-       "ncpus=4 idle_us=50 cooldown_us=10 kind=0|1 ops=8..20", hotplug},
+       "ncpus=4 idle_us=50 cooldown_us=10 kind=0|1 ops=8..20", hotplug, ""},
       {"flush_cancel_storm", "flushes and cancels against self-requeueing works (C2, C10, C11, C12)",
-       "ncpus=3 idle_us=100 cooldown_us=10 kind=0..3 ops=8..24 works=2..5 clients=2..3", flush_cancel_storm},
+       "ncpus=3 idle_us=100 cooldown_us=10 kind=0..3 ops=8..24 works=2..5 clients=2..3", flush_cancel_storm, ""},
       {"delayed", "delayed works armed, re-armed, cancelled and flushed against their timers (C12, C10)",
-       "ncpus=3 idle_us=100 cooldown_us=10 ops=8..20 delayed=1..4 max_delay_us=5..100", delayed_work},
+       "ncpus=3 idle_us=100 cooldown_us=10 ops=8..20 delayed=1..4 max_delay_us=5..100", delayed_work, ""},
       {"mixed", "every operation, swarm weights, creation faults and hotplug (C1-C15)",
-       "ncpus=4 idle_us=50 cooldown_us=10 kind=0..3 fail_p=0|0.2|0.5 ops=8..24 works=2..6 clients=1..3", mixed},
+       "ncpus=4 idle_us=50 cooldown_us=10 kind=0..3 fail_p=0|0.2|0.5 ops=8..24 works=2..6 clients=1..3", mixed, ""},
+      {"dependency", "works wait for works and queues across every kind; cycles must be refused, never hang (C16)",
+       "ncpus=3 idle_us=100 cooldown_us=10 queues=2..3 works=3..6 uphill_p=0|0.1|0.3 clients=1..2", dependency,
+       "C16"},
   };
   return list;
 }

@@ -123,8 +123,43 @@ TEST(C16_Dependency, WaitOnASerialQueueBehindItsOwnWorkerIsACycle) {
   EXPECT_EQ(b_code, code(Errc::deadlock)) << dump_events(eng);
   EXPECT_EQ(c_runs.load(), 1);
   ASSERT_FALSE(eng.dependency_cycles().empty());
-  EXPECT_NE(eng.dependency_cycles()[0].describe().find("workqueue 's'"), std::string::npos)
+  EXPECT_NE(eng.dependency_cycles()[0].describe().find("core thread of workqueue 's'"), std::string::npos)
       << eng.dependency_cycles()[0].describe();
+}
+
+TEST(C16_Dependency, WaitBehindYourOwnCpuWorkerIsACycle) {
+  // The works form a chain a -> b -> c, but c is queued on a's own CPU
+  // worker (lazy queue l1, CPU 1), behind a: the executor is the cycle.
+  Engine eng(config_with(DependencyCheck::error));
+  auto& l1 = eng.create_workqueue("l1", WqKind::lazy);
+  auto& l2 = eng.create_workqueue("l2", WqKind::lazy);
+  int b_code = -1;
+  std::atomic<int> c_runs{0};
+  Work c([&](Work&) { c_runs.fetch_add(1); }, "c");
+  Work* b_ptr = nullptr;
+  Work b(
+      [&](Work&) {
+        ASSERT_TRUE(wait_until([&] { return count_events(eng, EventType::flush_begin, b_ptr->id()) > 0; }));
+        b_code = error_code_of([&] { eng.flush_work(c); });
+      },
+      "b");
+  b_ptr = &b;
+  Work a(
+      [&](Work&) {
+        ASSERT_TRUE(l1.queue_work_on(1, c));  // behind a on CPU 1's worker of l1
+        ASSERT_TRUE(l2.queue_work_on(1, b));
+        eng.flush_work(b);
+      },
+      "a");
+  Watchdog dog(kDeadline, "per-CPU executor cycle must not hang");
+  ASSERT_TRUE(l1.queue_work_on(1, a));
+  eng.flush_work(a);
+  eng.flush_work(c);
+  EXPECT_EQ(b_code, code(Errc::deadlock)) << dump_events(eng);
+  EXPECT_EQ(c_runs.load(), 1);
+  ASSERT_FALSE(eng.dependency_cycles().empty());
+  const std::string text = eng.dependency_cycles()[0].describe();
+  EXPECT_NE(text.find("cpu 1 worker of workqueue 'l1'"), std::string::npos) << text;
 }
 
 TEST(C16_Dependency, AcyclicChainCompletesWithoutReports) {

@@ -1,19 +1,22 @@
 // C16's detector: a lockdep-style graph of wait-for dependencies.
 //
 // As in the kernel's workqueue.c, every work and every workqueue is a
-// pseudo-lock. A worker running work A of queue Q "holds" A and Q. When it
+// pseudo-lock; so is every executor: a worker slot of a queue (the core
+// thread, or the worker of one CPU), which runs one work at a time. A
+// worker running work A of queue Q as executor X "holds" Q, X and A. When it
 // waits for something, the engine adds an edge from each pseudo-lock it
-// holds to the one it waits for:
-//   flush_work(B), cancel_work_sync(B)     held -> B, and held -> B's queue
-//                                          when that queue runs one work at a
-//                                          time (single_thread, ordered: B
-//                                          may sit behind the waiter)
-//   flush_workqueue(R), drain_workqueue(R) held -> R
+// holds to each one it waits for:
+//   flush_work(B)              B, and every executor that may run B's
+//                              pending queueing or runs it now (B may sit
+//                              behind whatever that executor waits in)
+//   cancel_work_sync(B)        B, and the executor running B now
+//   flush_workqueue(R), drain  R
 // The graph keeps every edge ever seen (a dependency, not a moment), so a
 // cycle is reported the first time the second half of it is observed,
 // before the two halves ever meet at run time and hang (lockdep's point).
-// A cycle of length one is a wait on yourself: a work flushing itself, a
-// single_thread or ordered queue's work flushing a work of its own queue.
+// A cycle of length one is a wait on yourself: a work flushing itself, an
+// executor waiting for a work queued behind itself (a single_thread or
+// ordered queue flushing its own work, a lazy worker its own CPU's work).
 //
 // Locking: lock_ is a leaf; callers hold no engine lock when they call in.
 #pragma once
@@ -32,12 +35,12 @@ namespace lazywq {
 
 // A pseudo-lock: a work or a workqueue, by engine id.
 struct DependencyNode {
-  enum class Kind : uint8_t { work, queue };
+  enum class Kind : uint8_t { work, queue, executor };
   Kind kind = Kind::work;
   uint64_t id = 0;
-  std::string label;  // "work 'name' (id)" / "workqueue 'name' (id)", for reports
+  std::string label;  // "work 'name' #id", "workqueue 'name' #id", "core of workqueue 'q' #id"...
 
-  uint64_t key() const { return (id << 1) | (kind == Kind::queue ? 1u : 0u); }
+  uint64_t key() const { return (id << 2) | static_cast<uint64_t>(kind); }
 };
 
 // One report: the chain of waits that closes the cycle, in order, each
@@ -65,9 +68,7 @@ class DependencyGraph {
   DependencyCycle add(const std::vector<DependencyNode>& held, const DependencyNode& target, const char* call)
       LAZYWQ_EXCLUDES(lock_) {
     detail::Guard g(lock_);
-    labels_[target.key()] = target.label;
     for (const DependencyNode& h : held) {
-      labels_[h.key()] = h.label;
       const std::string why = h.label + " waits for " + target.label + " (" + call + ")";
       std::vector<std::string> path;
       if (find_path_locked(target.key(), h.key(), path)) {
@@ -133,7 +134,6 @@ class DependencyGraph {
   mutable typename P::Mutex lock_;
   // Edges: pseudo-lock -> (pseudo-lock it waited for -> first such wait).
   std::unordered_map<uint64_t, std::unordered_map<uint64_t, std::string>> out_ LAZYWQ_GUARDED_BY(lock_);
-  std::unordered_map<uint64_t, std::string> labels_ LAZYWQ_GUARDED_BY(lock_);
 };
 
 }  // namespace lazywq

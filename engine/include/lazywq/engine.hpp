@@ -93,13 +93,18 @@ class BasicEngine {
   GrabResult grab_pending(Work& w, bool canceller);
   void resolve_after_grab(Work& w);
   void record(EventType t, int cpu, uint32_t queue, uint64_t work, int32_t arg = 0);
-  // C16: the calling worker (if any) is about to wait for `target` (and for
-  // `serial_queue` when that single_thread/ordered queue must run it). Adds
-  // the dependencies; a cycle is recorded, and with DependencyCheck::error
-  // thrown as Error(deadlock). Call with no engine lock held.
-  void note_wait(const DependencyNode& target, BasicWorkqueue<P>* serial_queue, const char* call);
+  // C16: the calling worker (if any) is about to wait for each of
+  // `targets`. Adds the dependencies; a cycle is recorded, and with
+  // DependencyCheck::error thrown as Error(deadlock). Call with no engine
+  // lock held.
+  void note_wait(const std::vector<DependencyNode>& targets, const char* call);
+  // `w` and the executors that may run its pending queueing (if
+  // `pending_too`) or run it now. Takes Q, then W (not nested).
+  std::vector<DependencyNode> wait_targets(Work& w, bool pending_too);
+  void note_executor_wait(const Worker<P>& waiter, const Worker<P>& runner, const Work& work);
   static DependencyNode node_of(const Work& w);
   static DependencyNode node_of(const Workqueue& q);
+  static DependencyNode executor_node(const Workqueue& q, int cpu, bool core);
   void record_as(uint32_t thread, EventType t, int cpu, uint32_t queue, uint64_t work, int32_t arg);
 
   const EngineConfig cfg_;  // I

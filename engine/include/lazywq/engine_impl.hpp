@@ -180,10 +180,18 @@ bool BasicWorkqueue<P>::queue_common(int cpu, Work& w, const DelayedWork* dw, Du
   return true;
 }
 
+// A new queueing is counted once placed and before its `queue` event
+// (release): a flush that reads the count (C10) also sees where the
+// queueing is (C16's wait targets), and one that starts after the event
+// sees the count. REQUIRES lock_.
+template <class P>
+void BasicWorkqueue<P>::count_queueing_locked(Work& w, bool new_queueing) {
+  if (new_queueing) w.queued_seq_.fetch_add(1, std::memory_order_release);
+}
+
 // Puts an owned (PENDING) work on the right list. REQUIRES lock_.
 template <class P>
 void BasicWorkqueue<P>::insert_locked(Work& w, int cpu, bool new_queueing) {
-  if (new_queueing) w.queued_seq_.fetch_add(1, std::memory_order_relaxed);
   w.epoch_ = epoch_;
   ++inflight_.back();
   ++total_inflight_;
@@ -199,6 +207,7 @@ void BasicWorkqueue<P>::insert_locked(Work& w, int cpu, bool new_queueing) {
       t.list.push_back(&w);
       w.where_ = WorkLocation::cpu_list;
       w.home_.store(this, std::memory_order_release);
+      count_queueing_locked(w, new_queueing);
       engine_.record(new_queueing ? EventType::queue : EventType::timer_fire, -1, id_, w.id(), cpu);
       if (!LAZYWQ_PLANTED(engine_.cfg_, missing_wakeup)) t.worker->cv.notify_one();
     } else {
@@ -209,6 +218,7 @@ void BasicWorkqueue<P>::insert_locked(Work& w, int cpu, bool new_queueing) {
     core.list.push_back(&w);
     w.where_ = WorkLocation::core_list;
     w.home_.store(this, std::memory_order_release);
+    count_queueing_locked(w, new_queueing);
     engine_.record(new_queueing ? EventType::queue : EventType::timer_fire, -1, id_, w.id(), cpu);
     if (!LAZYWQ_PLANTED(engine_.cfg_, missing_wakeup)) wake_core_locked();
   }
@@ -217,7 +227,6 @@ void BasicWorkqueue<P>::insert_locked(Work& w, int cpu, bool new_queueing) {
 // Arms a delayed work's timer; the core thread fires it. REQUIRES lock_.
 template <class P>
 void BasicWorkqueue<P>::arm_locked(DelayedWork& dw, int cpu, Duration delay) {
-  dw.queued_seq_.fetch_add(1, std::memory_order_relaxed);
   dw.target_cpu_ = cpu;
   dw.timer_deadline_ns_ = now() + delay.count();
   dw.timer_seq_ = ++next_timer_seq_;
@@ -225,6 +234,7 @@ void BasicWorkqueue<P>::arm_locked(DelayedWork& dw, int cpu, Duration delay) {
   timers_.emplace(dw.timer_key(), &dw);
   dw.where_ = WorkLocation::timer;
   dw.home_.store(this, std::memory_order_release);
+  count_queueing_locked(dw, /*new_queueing=*/true);
   engine_.record(EventType::timer_arm, -1, id_, dw.id(), cpu);
   if (earliest) wake_core_locked();
 }
@@ -241,6 +251,10 @@ void BasicWorkqueue<P>::unlink_locked(Work& w) {
       cwqs_[static_cast<size_t>(core_cpu_)].list.remove(&w);
       if (uses_cpu_workers() && w.target_cpu_ != core_cpu_) dec_in_core_locked(w.target_cpu_);
       finish_epoch_locked(w.epoch_);
+      // The core may be skipping this work's CPU because the work runs
+      // elsewhere (C3); with it gone, what queued behind it may run now,
+      // not only when that other run ends (which may wait for them).
+      wake_core_locked();
       break;
     case WorkLocation::cpu_list:
       cwqs_[static_cast<size_t>(w.target_cpu_)].list.remove(&w);
@@ -347,7 +361,7 @@ bool BasicWorkqueue<P>::flush() {
   check_alive();
   if (caller_in_this_queue())
     throw Error(Errc::deadlock, "flush_workqueue('" + name_ + "') from one of its own works would wait for itself");
-  engine_.note_wait(engine_.node_of(*this), nullptr, "flush_workqueue");
+  engine_.note_wait({engine_.node_of(*this)}, "flush_workqueue");
   detail::Guard g(lock_);
   if (dead_.load(std::memory_order_relaxed))  // destroyed since check_alive()
     throw Error(Errc::queue_destroyed, "workqueue '" + name_ + "' has been destroyed");
@@ -375,7 +389,7 @@ void BasicWorkqueue<P>::drain() {
   check_alive();
   if (caller_in_this_queue())
     throw Error(Errc::deadlock, "drain_workqueue('" + name_ + "') from one of its own works would wait for itself");
-  engine_.note_wait(engine_.node_of(*this), nullptr, "drain_workqueue");
+  engine_.note_wait({engine_.node_of(*this)}, "drain_workqueue");
   detail::Guard g(lock_);
   if (dead_.load(std::memory_order_relaxed) || destroying_)
     throw Error(Errc::queue_destroyed, "workqueue '" + name_ + "' is destroyed or being destroyed");
@@ -475,6 +489,9 @@ bool BasicWorkqueue<P>::run_one_locked(Worker<P>* w, Cwq& from, Work* work, int 
       return false;
     }
     ++work->engine_waiters_;  // before dropping the locks: the work must outlive our wait
+    // C16: this executor now waits for that run (and everything behind it
+    // on this CPU waits for this executor).
+    engine_.note_executor_wait(*w, *work->runner_, *work);
     lock_.unlock();
     detail::WindowScope<P> window(RaceWindow::reentrant_wait);
     while (work->running_) work->cv_.wait(work->lock_);
@@ -1082,23 +1099,16 @@ bool BasicEngine<P>::flush_work_as(Work& w, FlushKind kind) {
     if (w.running_ && w.runner_ == self)
       throw Error(Errc::deadlock, "flush_work('" + w.name() + "') from its own callback would wait for itself");
   }
-  {
-    // C16: the work, and its queue when that queue runs one work at a time
-    // (the work may sit behind whatever the caller waits in).
-    BasicWorkqueue<P>* q = w.home_.load(std::memory_order_acquire);
-    if (!q) {
-      detail::Guard wl(w.lock_);
-      if (w.running_ && w.runner_) q = w.runner_->wq;
-    }
-    const bool serial = q && (q->kind() == WqKind::single_thread || q->kind() == WqKind::ordered);
-    note_wait(node_of(w), serial ? q : nullptr, kind == FlushKind::delayed ? "flush_delayed_work" : "flush_work");
-  }
   record(EventType::flush_begin, -1, 0, w.id(), static_cast<int32_t>(kind));
+  // C10: the runs queued before the call. Read before the C16 targets are
+  // computed, so every queueing this flush waits for is already placed
+  // (pending on a list, a timer, or running) when note_wait looks.
+  const uint64_t target = w.queued_seq_.load(std::memory_order_acquire);
+  note_wait(wait_targets(w, /*pending_too=*/true), kind == FlushKind::delayed ? "flush_delayed_work" : "flush_work");
   bool waited = false;
   {
     detail::WindowScope<P> window(RaceWindow::flush_wait);
     detail::Guard wl(w.lock_);
-    const uint64_t target = w.queued_seq_.load(std::memory_order_acquire);
     while (!(w.resolved_seq_ >= target && !(w.running_ && w.run_seq_ <= target))) {
       waited = true;
       w.cv_.wait(w.lock_);
@@ -1132,7 +1142,8 @@ bool BasicEngine<P>::cancel_work_sync(Work& w) {
     if (self && w.running_ && w.runner_ == self)
       throw Error(Errc::deadlock, "cancel_work_sync('" + w.name() + "') from its own callback would wait for itself");
   }
-  note_wait(node_of(w), nullptr, "cancel_work_sync");
+  // Pending too: the queueing may start to run before cancel takes it.
+  note_wait(wait_targets(w, /*pending_too=*/true), "cancel_work_sync");
   record(EventType::cancel_begin, -1, 0, w.id(), 1);
   {
     detail::Guard wl(w.lock_);
@@ -1254,23 +1265,95 @@ DependencyNode BasicEngine<P>::node_of(const Workqueue& q) {
           "workqueue '" + q.name() + "' #" + std::to_string(q.id()) + " (" + std::string(to_string(q.kind())) + ")"};
 }
 
-// C16. LOCKING: none held on entry (the graph and cycles_ have leaf locks).
-// CONTEXT: any thread; only a worker holds pseudo-locks (its queue and the
-// work it runs), so waits from outside the engine add nothing.
+// An executor: the core thread of q, or q's worker for `cpu`. Keyed by
+// slot, not by thread, so a worker that idle-exits and comes back is the
+// same pseudo-lock.
 template <class P>
-void BasicEngine<P>::note_wait(const DependencyNode& target, BasicWorkqueue<P>* serial_queue, const char* call) {
+DependencyNode BasicEngine<P>::executor_node(const Workqueue& q, int cpu, bool core) {
+  const uint64_t slot = core ? 0xFFFFu : static_cast<uint64_t>(cpu);
+  return {DependencyNode::Kind::executor, (static_cast<uint64_t>(q.id()) << 16) | slot,
+          (core ? "core thread" : "cpu " + std::to_string(cpu) + " worker") + std::string(" of workqueue '") +
+              q.name() + "' #" + std::to_string(q.id())};
+}
+
+template <class P>
+std::vector<DependencyNode> BasicEngine<P>::wait_targets(Work& w, bool pending_too) {
+  std::vector<DependencyNode> out{node_of(w)};
+  if (cfg_.dependency_check == DependencyCheck::off || !current_worker()) return out;
+  BasicWorkqueue<P>* h = w.home_.load(std::memory_order_acquire);
+  if (pending_too && h) {
+    detail::Guard g(h->lock_);
+    if (w.home_.load(std::memory_order_relaxed) == h) {
+      // Who may run this queueing: the core takes its list (and runs a work
+      // itself when its CPU's worker cannot be had), a CPU list is its
+      // worker's, an armed timer is fired by the core onto one of those.
+      const int cpu = w.target_cpu_;
+      const bool own_cpu = h->uses_cpu_workers() && cpu != h->core_cpu_;
+      const WorkLocation where = w.where_;
+      if (where == WorkLocation::core_list || where == WorkLocation::timer) out.push_back(executor_node(*h, cpu, true));
+      if (own_cpu && where != WorkLocation::none) out.push_back(executor_node(*h, cpu, false));
+      // C3 with C5: a work ahead of w in its CPU's order that is running
+      // elsewhere holds that order up until its run ends (the core skips
+      // the CPU, a CPU worker waits), so w waits for that run too.
+      if (where == WorkLocation::core_list || where == WorkLocation::cpu_list) {
+        const auto& list = h->cwqs_[static_cast<size_t>(where == WorkLocation::core_list ? h->core_cpu_ : cpu)].list;
+        for (Work* y = list.front(); y && y != &w; y = detail::IntrusiveList<Work>::next(y)) {
+          if (where == WorkLocation::core_list && y->target_cpu_ != cpu) continue;
+          detail::Guard yl(y->lock_);
+          if (y->running_ && y->runner_) {
+            Worker<P>* r = y->runner_;
+            out.push_back(node_of(*y));
+            out.push_back(executor_node(*r->wq, r->cpu, r->is_core));
+          }
+        }
+      }
+    }
+  }
+  detail::Guard wl(w.lock_);
+  if (w.running_ && w.runner_) {
+    Worker<P>* r = w.runner_;
+    out.push_back(executor_node(*r->wq, r->cpu, r->is_core));
+  }
+  return out;
+}
+
+// C16: the engine's own wait of C3 (a CPU worker waits for a run of its
+// next work elsewhere). Nothing can be refused here, so a cycle it closes
+// is only reported. LOCKING: Q of `waiter`'s queue and W of `work` held;
+// the graph's lock is a leaf.
+template <class P>
+void BasicEngine<P>::note_executor_wait(const Worker<P>& waiter, const Worker<P>& runner, const Work& work) {
+  if (cfg_.dependency_check == DependencyCheck::off) return;
+  const std::vector<DependencyNode> held{executor_node(*waiter.wq, waiter.cpu, waiter.is_core)};
+  for (const DependencyNode& t : {node_of(work), executor_node(*runner.wq, runner.cpu, runner.is_core)}) {
+    DependencyCycle c = deps_.add(held, t, "C3 wait for its run elsewhere");
+    if (c.chain.empty()) continue;
+    n_cycles_.fetch_add(1, std::memory_order_relaxed);
+    record(EventType::dependency_cycle, waiter.cpu, waiter.wq->id(), work.id(), static_cast<int32_t>(c.chain.size()));
+    detail::Guard g(cycle_lock_);
+    if (cycles_.size() < 64) cycles_.push_back(std::move(c));
+  }
+}
+
+// C16. LOCKING: none held on entry (the graph and cycles_ have leaf locks).
+// CONTEXT: any thread; only a worker holds pseudo-locks (its queue, its
+// executor slot and the work it runs), so waits from outside the engine add
+// nothing.
+template <class P>
+void BasicEngine<P>::note_wait(const std::vector<DependencyNode>& targets, const char* call) {
   if (cfg_.dependency_check == DependencyCheck::off) return;
   Worker<P>* self = current_worker();
   if (!self) return;
   std::vector<DependencyNode> held;
   held.push_back(node_of(*self->wq));
+  held.push_back(executor_node(*self->wq, self->cpu, self->is_core));
   // `current` is written only by this worker (under Q): reading our own
   // write needs no lock.
   BasicWork<P>* running = self->current;
   if (running) held.push_back(node_of(*running));
-  auto check = [&](const DependencyNode& t) {
+  for (const DependencyNode& t : targets) {
     DependencyCycle c = deps_.add(held, t, call);
-    if (c.chain.empty()) return;
+    if (c.chain.empty()) continue;
     n_cycles_.fetch_add(1, std::memory_order_relaxed);
     record(EventType::dependency_cycle, self->cpu, self->wq->id(), running ? running->id() : 0,
            static_cast<int32_t>(c.chain.size()));
@@ -1280,9 +1363,7 @@ void BasicEngine<P>::note_wait(const DependencyNode& target, BasicWorkqueue<P>* 
       if (cycles_.size() < 64) cycles_.push_back(std::move(c));
     }
     if (cfg_.dependency_check == DependencyCheck::error) throw Error(Errc::deadlock, text);
-  };
-  check(target);
-  if (serial_queue) check(node_of(*serial_queue));
+  }
 }
 
 }  // namespace lazywq

@@ -115,6 +115,7 @@ class BasicWorkqueue {
   bool accepting_locked() const LAZYWQ_REQUIRES(lock_);
   void reject_locked(Work& w, int cpu) LAZYWQ_REQUIRES(lock_);
   void insert_locked(Work& w, int cpu, bool new_queueing) LAZYWQ_REQUIRES(lock_);
+  void count_queueing_locked(Work& w, bool new_queueing) LAZYWQ_REQUIRES(lock_);
   void arm_locked(DelayedWork& dw, int cpu, Duration delay) LAZYWQ_REQUIRES(lock_);
   void unlink_locked(Work& w) LAZYWQ_REQUIRES(lock_);
   void fire_due_timers_locked() LAZYWQ_REQUIRES(lock_);
