@@ -154,6 +154,7 @@ struct ThreadState {
   uint64_t cur_work = 0, cur_begin = 0;  // open callback
   uint64_t open_cancel_work = 0, open_flush_work = 0;
   int pending_offline_cpu = -1;  // its cpu_offline call completes at its next event
+  uint64_t pending_offline_epoch = 0;  // ... of that CPU's offline epoch (a later hotplug makes it stale)
   uint64_t reject_work = 0, reject_seq = 0;
   bool reported_exited = false;
 };
@@ -436,7 +437,11 @@ class Oracle {
     // Its cpu_offline call has returned (the call itself records the
     // migrations of each queue, in queue order, as the calling thread).
     if (t.pending_offline_cpu >= 0) {
-      if (CpuState* cs = cpu_state(t.pending_offline_cpu)) {
+      CpuState* cs = cpu_state(t.pending_offline_cpu);
+      // Another thread's online/offline of the CPU since: this call's
+      // completion says nothing about the CPU's current offline.
+      if (cs && cs->epoch != t.pending_offline_epoch) cs = nullptr;
+      if (cs) {
         if (e.type == ET::migrate) {
           if (cs->offline) cs->done_below = std::max(cs->done_below, e.queue);
         } else {
@@ -1170,6 +1175,7 @@ class Oracle {
     if (!cs->ever_offline) cs->first_offline_seq = e.seq;
     cs->ever_offline = true;
     t.pending_offline_cpu = e.cpu;
+    t.pending_offline_epoch = cs->epoch;
   }
 
   void on_cpu_online(const Event& e) {

@@ -394,8 +394,12 @@ void BasicWorkqueue<P>::drain() {
   if (dead_.load(std::memory_order_relaxed) || destroying_)
     throw Error(Errc::queue_destroyed, "workqueue '" + name_ + "' is destroyed or being destroyed");
   engine_.record(EventType::flush_begin, -1, id_, 0, static_cast<int32_t>(FlushKind::drain));
+  // Counted with the flushes: a destroy that starts meanwhile lets this
+  // drain return before its own destroy_end (C14).
+  ++flushers_;
   drain_locked();
   engine_.record(EventType::flush_end, -1, id_, 0, 1);
+  if (--flushers_ == 0) state_cv_.notify_all();
 }
 
 // ---------------------------------------------------------------------------
@@ -828,7 +832,7 @@ void BasicWorkqueue<P>::destroy() {
   core_ = nullptr;
   join_zombies_locked();
   for (auto& c : cwqs_) c.state = CwqState::none;
-  // Flushes that started before the destroy end before it (their works ran).
+  // Flushes and drains that started before the destroy end before it.
   while (flushers_ > 0) state_cv_.wait(lock_);
   engine_.record(EventType::destroy_end, -1, id_, 0);
 }

@@ -170,7 +170,7 @@ class BasicWorkqueue {
   typename P::CondVar state_cv_;
 
   detail::Var<P, int> draining_ LAZYWQ_GUARDED_BY(lock_) = 0;     // nested drain() calls in progress
-  detail::Var<P, int> flushers_ LAZYWQ_GUARDED_BY(lock_) = 0;     // flush() calls waiting (destroy lets them finish)
+  detail::Var<P, int> flushers_ LAZYWQ_GUARDED_BY(lock_) = 0;     // flush() and drain() calls waiting (destroy lets them finish)
   detail::Var<P, bool> destroying_ LAZYWQ_GUARDED_BY(lock_) = false;
   // A: set once under lock_ when destroy has drained; read without the lock
   // at every API entry (a stale `false` is re-checked under lock_).
