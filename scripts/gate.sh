@@ -279,7 +279,7 @@ stage_torture() {
   if [ -s "$json" ]; then
     coverage_torture=$(jq -c '.window_hits // {}' "$json")
     rules=$(jq -r '[.violations[]?.rule] | unique | join(",")' "$json")
-    detail="$(jq -r '"\(.counters.operations_total // .operations // "?") operations, \(.stats.works_run // "?") works run"' "$json" 2>/dev/null), ${torture_time}"
+    detail="$(jq -r '"\([.operations[].issued] | add) operations, \(.stats.works_run) works run, \(.events.count) events"' "$json" 2>/dev/null), ${torture_time}, seed ${seed:0:12}"
   else
     detail="no JSON report (exit $rc)"
   fi
