@@ -69,16 +69,20 @@ class DependencyGraph {
       LAZYWQ_EXCLUDES(lock_) {
     detail::Guard g(lock_);
     for (const DependencyNode& h : held) {
-      const std::string why = h.label + " waits for " + target.label + " (" + call + ")";
+      auto& out = out_[h.key()];
+      // A kept edge was checked when it was added, and no edge that closes
+      // a cycle is ever kept, so seeing it again cannot close one: the
+      // common case (the same wait again) costs one lookup.
+      if (out.count(target.key())) continue;
+      std::string why = h.label + " waits for " + target.label + " (" + call + ")";
       std::vector<std::string> path;
       if (find_path_locked(target.key(), h.key(), path)) {
         DependencyCycle c;
-        c.chain.push_back(why);
+        c.chain.push_back(std::move(why));
         for (auto& p : path) c.chain.push_back(std::move(p));
         return c;
       }
-      auto& out = out_[h.key()];
-      if (!out.count(target.key())) out.emplace(target.key(), why);
+      out.emplace(target.key(), std::move(why));
     }
     return {};
   }
