@@ -12,6 +12,7 @@ std::string_view to_string(WqKind k) {
     case WqKind::lazy: return "lazy";
     case WqKind::single_thread: return "single_thread";
     case WqKind::ordered: return "ordered";
+    case WqKind::shared: return "shared";
   }
   return "?";
 }
@@ -30,7 +31,7 @@ std::string_view to_string(Errc e) {
 }
 
 namespace {
-constexpr std::array<std::pair<PlantedBug, std::string_view>, 8> kPlanted{{
+constexpr std::array<std::pair<PlantedBug, std::string_view>, 10> kPlanted{{
     {PlantedBug::none, "none"},
     {PlantedBug::spawn_fail_loses_work, "spawn_fail_loses_work"},
     {PlantedBug::idle_exit_strands_work, "idle_exit_strands_work"},
@@ -39,6 +40,8 @@ constexpr std::array<std::pair<PlantedBug, std::string_view>, 8> kPlanted{{
     {PlantedBug::clear_pending_after_run, "clear_pending_after_run"},
     {PlantedBug::missing_wakeup, "missing_wakeup"},
     {PlantedBug::stats_without_lock, "stats_without_lock"},
+    {PlantedBug::blocked_worker_counted_running, "blocked_worker_counted_running"},
+    {PlantedBug::collision_runs_concurrently, "collision_runs_concurrently"},
 }};
 }  // namespace
 

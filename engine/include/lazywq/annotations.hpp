@@ -19,4 +19,5 @@
 #define LAZYWQ_RELEASE(...) LAZYWQ_TSA(release_capability(__VA_ARGS__))
 #define LAZYWQ_ACQUIRED_BEFORE(...) LAZYWQ_TSA(acquired_before(__VA_ARGS__))
 #define LAZYWQ_RETURN_CAPABILITY(x) LAZYWQ_TSA(lock_returned(x))
+#define LAZYWQ_ASSERT_CAPABILITY(x) LAZYWQ_TSA(assert_capability(x))
 #define LAZYWQ_NO_TSA LAZYWQ_TSA(no_thread_safety_analysis)

@@ -39,7 +39,15 @@ class BasicEngine {
   // The queue lives as long as the engine; after destroy() every call on it
   // is an Error(queue_destroyed). Throws Error(spawn_failed) if its core
   // thread cannot be created.
-  Workqueue& create_workqueue(std::string name, WqKind kind);
+  // `opts` apply to shared queues only (Error(invalid_argument) otherwise).
+  // The first shared queue starts the pools' manager thread (Error
+  // (spawn_failed) if it cannot be created); pools start with no worker.
+  Workqueue& create_workqueue(std::string name, WqKind kind, WqOptions opts = {});
+
+  // For callbacks: sleeps on the engine clock. On a shared pool's thread it
+  // counts as blocked (another worker takes the pool's next work), as every
+  // engine wait does (flush_*, drain, cancel_work_sync).
+  void sleep_for(Duration d);
 
   // C10: waits until every run queued before the call has finished. True if
   // it waited. Error(deadlock) when called from the work's own run, or from
@@ -107,6 +115,34 @@ class BasicEngine {
   static DependencyNode executor_node(const Workqueue& q, int cpu, bool core);
   void record_as(uint32_t thread, EventType t, int cpu, uint32_t queue, uint64_t work, int32_t arg);
 
+  // Shared pools (pool_impl.hpp, docs/SHARED.md). S = pool_lock_.
+  class BlockedScope;  // an engine wait on a pool thread: not counted as running meanwhile
+  void create_pools_locked() LAZYWQ_REQUIRES(lock_, pool_lock_);
+  bool start_shared(Workqueue& q) LAZYWQ_EXCLUDES(pool_lock_);
+  Pool<P>& pool_of_locked(int cpu, bool highpri) LAZYWQ_REQUIRES(pool_lock_);
+  Pool<P>& unbound_pool_locked() LAZYWQ_REQUIRES(pool_lock_);
+  void kick_pool_locked(Pool<P>& p) LAZYWQ_REQUIRES(pool_lock_);
+  void wake_manager_locked() LAZYWQ_REQUIRES(pool_lock_);
+  bool spawn_pool_thread_locked(Pool<P>* p) LAZYWQ_REQUIRES(pool_lock_);
+  void pool_thread_main(Worker<P>* w) LAZYWQ_EXCLUDES(pool_lock_);
+  void pool_worker_loop_locked(Worker<P>* w) LAZYWQ_REQUIRES(pool_lock_);
+  void manager_loop_locked(Worker<P>* m) LAZYWQ_REQUIRES(pool_lock_);
+  bool manager_step_locked(Worker<P>* m) LAZYWQ_REQUIRES(pool_lock_);
+  bool pool_dispatch_locked(Worker<P>* w, Pool<P>* p, Work* work, detail::IntrusiveList<Work>& from,
+                            int fallback_reason, bool may_wait) LAZYWQ_REQUIRES(pool_lock_);
+  void retire_pool_thread_locked(Worker<P>* w, EventType why) LAZYWQ_REQUIRES(pool_lock_);
+  void join_pool_zombies_locked() LAZYWQ_REQUIRES(pool_lock_);
+  void worker_sleeping(Worker<P>* w) LAZYWQ_EXCLUDES(pool_lock_);
+  void worker_waking(Worker<P>* w) LAZYWQ_EXCLUDES(pool_lock_);
+  void uncount_locked(Worker<P>* w) LAZYWQ_REQUIRES(pool_lock_);
+  void pools_cpu_offline(int cpu) LAZYWQ_EXCLUDES(pool_lock_);
+  void pools_cpu_online(int cpu) LAZYWQ_EXCLUDES(pool_lock_);
+  void stop_pools() LAZYWQ_EXCLUDES(pool_lock_);
+  static DependencyNode slot_node(const Workqueue& q);
+  // Tells the analysis S is held where a shared queue's lock_ (the same
+  // mutex) is.
+  void assert_held_pool_lock() const LAZYWQ_ASSERT_CAPABILITY(pool_lock_) {}
+
   const EngineConfig cfg_;  // I
   const int64_t start_ns_;  // I
 
@@ -127,6 +163,22 @@ class BasicEngine {
   DependencyGraph<P> deps_;                // its own leaf lock
   mutable typename P::Mutex cycle_lock_;  // leaf
   std::vector<DependencyCycle> cycles_ LAZYWQ_GUARDED_BY(cycle_lock_);
+
+  // S: the shared world. Also the Q lock of every shared queue. Order:
+  // E -> S -> W; a lazy/per_cpu/single_thread/ordered queue's Q may be held
+  // when S is taken, never the other way round.
+  mutable typename P::Mutex pool_lock_;
+  // Per CPU [2*cpu + highpri], then the unbound pool; created with the
+  // first shared queue and never freed before the engine.
+  std::vector<std::unique_ptr<Pool<P>>> pools_ LAZYWQ_GUARDED_BY(pool_lock_);
+  std::vector<Workqueue*> shared_queues_ LAZYWQ_GUARDED_BY(pool_lock_);  // timers fired by the manager
+  std::unique_ptr<Worker<P>> manager_ LAZYWQ_GUARDED_BY(pool_lock_);
+  detail::Var<P, bool> manager_stop_ LAZYWQ_GUARDED_BY(pool_lock_) = false;
+  std::vector<std::unique_ptr<Worker<P>>> pool_zombies_ LAZYWQ_GUARDED_BY(pool_lock_);  // exited, not joined
+  detail::Var<P, int> pool_threads_ LAZYWQ_GUARDED_BY(pool_lock_) = 0;  // created, not joined (manager too)
+
+  mutable typename P::Mutex sleep_lock_;  // leaf: sleep_for
+  typename P::CondVar sleep_cv_;          // never notified: sleep_for waits for its deadline
 
   mutable typename P::Mutex event_lock_;  // leaf
   std::vector<Event> events_ LAZYWQ_GUARDED_BY(event_lock_);

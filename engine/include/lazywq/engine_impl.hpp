@@ -50,8 +50,15 @@ BasicWork<P>::~BasicWork() {
 // Workqueue: construction and small helpers
 
 template <class P>
-BasicWorkqueue<P>::BasicWorkqueue(BasicEngine<P>& engine, uint32_t id, std::string name, WqKind kind)
-    : engine_(engine), id_(id), name_(std::move(name)), kind_(kind), core_cpu_(engine.cfg_.core_cpu) {
+BasicWorkqueue<P>::BasicWorkqueue(BasicEngine<P>& engine, uint32_t id, std::string name, WqKind kind, WqOptions opts)
+    : engine_(engine),
+      id_(id),
+      name_(std::move(name)),
+      kind_(kind),
+      core_cpu_(engine.cfg_.core_cpu),
+      opts_(opts),
+      max_active_(opts.ordered ? 1 : (opts.max_active > 0 ? opts.max_active : kDefaultMaxActive)),
+      lock_(kind == WqKind::shared ? engine.pool_lock_ : own_lock_) {
   detail::Guard g(lock_);
   cwqs_.resize(static_cast<size_t>(engine.cfg_.ncpus));
 }
@@ -75,7 +82,7 @@ void BasicWorkqueue<P>::check_cpu(int cpu) const {
 template <class P>
 Worker<P>* BasicWorkqueue<P>::caller_in_this_queue() const {
   Worker<P>* w = engine_.current_worker();
-  return (w && w->wq == this) ? w : nullptr;
+  return (w && w->queue() == this) ? w : nullptr;
 }
 
 template <class P>
@@ -98,12 +105,29 @@ std::vector<int> BasicWorkqueue<P>::cpus_with_worker() const {
 
 template <class P>
 void BasicWorkqueue<P>::wake_core_locked() {
-  if (core_) core_->cv.notify_one();
+  if (is_shared()) {
+    engine_.assert_held_pool_lock();  // a shared queue's lock_ is S
+    engine_.wake_manager_locked();  // the manager fires shared queues' timers
+  } else if (core_) {
+    core_->cv.notify_one();
+  }
 }
 
 // Starts the core thread and, for per_cpu queues, one worker per online CPU.
 template <class P>
 void BasicWorkqueue<P>::start() {
+  if (is_shared()) {
+    {
+      detail::Guard g(lock_);
+      const int32_t flags = (opts_.highpri ? 1 : 0) | (opts_.unbound ? 2 : 0) | (opts_.ordered ? 4 : 0);
+      engine_.record(EventType::create, -1, id_, 0, static_cast<int32_t>(kind_) | (flags << 8));
+    }
+    if (!engine_.start_shared(*this)) {
+      dead_.store(true, std::memory_order_release);
+      throw Error(Errc::spawn_failed, "could not create the shared pools' manager thread (workqueue '" + name_ + "')");
+    }
+    return;
+  }
   detail::Guard g(lock_);
   engine_.record(EventType::create, -1, id_, 0, static_cast<int32_t>(kind_));
   if (!spawn_worker_locked(core_cpu_)) {
@@ -192,6 +216,10 @@ void BasicWorkqueue<P>::count_queueing_locked(Work& w, bool new_queueing) {
 // Puts an owned (PENDING) work on the right list. REQUIRES lock_.
 template <class P>
 void BasicWorkqueue<P>::insert_locked(Work& w, int cpu, bool new_queueing) {
+  if (is_shared()) {
+    insert_shared_locked(w, cpu, new_queueing);
+    return;
+  }
   w.epoch_ = epoch_;
   ++inflight_.back();
   ++total_inflight_;
@@ -258,6 +286,21 @@ void BasicWorkqueue<P>::unlink_locked(Work& w) {
       break;
     case WorkLocation::cpu_list:
       cwqs_[static_cast<size_t>(w.target_cpu_)].list.remove(&w);
+      finish_epoch_locked(w.epoch_);
+      break;
+    case WorkLocation::pool_list:
+      w.pool_->worklist.remove(&w);
+      finish_epoch_locked(w.epoch_);
+      retire_active_locked();
+      break;
+    case WorkLocation::scheduled:
+      w.sched_owner_->scheduled.remove(&w);
+      w.sched_owner_ = nullptr;
+      finish_epoch_locked(w.epoch_);
+      retire_active_locked();
+      break;
+    case WorkLocation::inactive:
+      inactive_.remove(&w);
       finish_epoch_locked(w.epoch_);
       break;
     case WorkLocation::none:
@@ -362,6 +405,7 @@ bool BasicWorkqueue<P>::flush() {
   if (caller_in_this_queue())
     throw Error(Errc::deadlock, "flush_workqueue('" + name_ + "') from one of its own works would wait for itself");
   engine_.note_wait({engine_.node_of(*this)}, "flush_workqueue");
+  typename BasicEngine<P>::BlockedScope blocked(engine_);
   detail::Guard g(lock_);
   if (dead_.load(std::memory_order_relaxed))  // destroyed since check_alive()
     throw Error(Errc::queue_destroyed, "workqueue '" + name_ + "' has been destroyed");
@@ -390,6 +434,7 @@ void BasicWorkqueue<P>::drain() {
   if (caller_in_this_queue())
     throw Error(Errc::deadlock, "drain_workqueue('" + name_ + "') from one of its own works would wait for itself");
   engine_.note_wait({engine_.node_of(*this)}, "drain_workqueue");
+  typename BasicEngine<P>::BlockedScope blocked(engine_);
   detail::Guard g(lock_);
   if (dead_.load(std::memory_order_relaxed) || destroying_)
     throw Error(Errc::queue_destroyed, "workqueue '" + name_ + "' is destroyed or being destroyed");
@@ -416,7 +461,8 @@ bool BasicWorkqueue<P>::spawn_worker_locked(int cpu) {
   if (t.state == CwqState::active) return true;
   t.state = CwqState::creating;
   const bool is_core = cpu == core_cpu_ && core_ == nullptr;
-  auto w = std::make_unique<Worker<P>>(this, cpu, engine_.next_thread_id_.fetch_add(1, std::memory_order_relaxed), is_core);
+  auto w = std::make_unique<Worker<P>>(&engine_, this, nullptr, cpu,
+                                       engine_.next_thread_id_.fetch_add(1, std::memory_order_relaxed), is_core);
   w->last_active_ns = now();
   Worker<P>* raw = w.get();
   t.worker = std::move(w);
@@ -815,6 +861,12 @@ void BasicWorkqueue<P>::destroy() {
   drain_locked();
   // Drained, still under the lock: from here every call is refused.
   dead_.store(true, std::memory_order_release);
+  if (is_shared()) {
+    // No thread of its own: the pools' threads are the engine's.
+    while (flushers_ > 0) state_cv_.wait(lock_);
+    engine_.record(EventType::destroy_end, -1, id_, 0);
+    return;
+  }
   std::vector<std::unique_ptr<Worker<P>>> victims;
   for (auto& c : cwqs_) {
     // A creation or an offline retirement in progress finishes first: its
@@ -869,6 +921,7 @@ BasicEngine<P>::~BasicEngine() {
       // already being destroyed by someone else
     }
   }
+  stop_pools();
   // Works may outlive the engine: forget them so their destructors do not
   // call back into a dead engine.
   detail::Guard g(registry_lock_);
@@ -877,16 +930,28 @@ BasicEngine<P>::~BasicEngine() {
 }
 
 template <class P>
-BasicWorkqueue<P>& BasicEngine<P>::create_workqueue(std::string name, WqKind kind) {
+BasicWorkqueue<P>& BasicEngine<P>::create_workqueue(std::string name, WqKind kind, WqOptions opts) {
+  const bool any_option = opts.highpri || opts.unbound || opts.ordered || opts.max_active != 0;
+  if (kind != WqKind::shared && any_option)
+    throw Error(Errc::invalid_argument, "workqueue options (highpri, unbound, ordered, max_active) are for shared queues only");
+  if (opts.max_active < 0 || opts.max_active > 1 << 20)
+    throw Error(Errc::invalid_argument, "max_active must be in [0, 1048576] (0: the default, " +
+                                            std::to_string(kDefaultMaxActive) + ")");
+  if (opts.ordered && opts.max_active > 1)
+    throw Error(Errc::invalid_argument, "an ordered queue runs one work at a time: max_active must be 0 or 1");
   BasicWorkqueue<P>* q;
   {
     detail::Guard g(lock_);
     auto id = static_cast<uint32_t>(queues_.size() + 1);
-    queues_.push_back(std::make_unique<BasicWorkqueue<P>>(*this, id, std::move(name), kind));
+    queues_.push_back(std::make_unique<BasicWorkqueue<P>>(*this, id, std::move(name), kind, opts));
     q = queues_.back().get();
     // Under E (order E -> Q), so a hotplug that follows sees this queue.
     detail::Guard qg(q->lock_);
     for (size_t c = 0; c < q->cwqs_.size(); ++c) q->cwqs_[c].online = online_[c] != 0;
+    if (kind == WqKind::shared) {
+      assert_held_pool_lock();  // a shared queue's lock_ is S
+      create_pools_locked();
+    }
   }
   q->start();
   return *q;
@@ -923,6 +988,7 @@ bool BasicEngine<P>::cpu_offline(int cpu) {
     for (auto& q : queues_) qs.push_back(q.get());
   }
   for (auto* q : qs) q->cpu_offline(cpu);
+  pools_cpu_offline(cpu);
   return true;
 }
 
@@ -940,6 +1006,7 @@ bool BasicEngine<P>::cpu_online(int cpu) {
     for (auto& q : queues_) qs.push_back(q.get());
   }
   for (auto* q : qs) q->cpu_online(cpu);
+  pools_cpu_online(cpu);
   return true;
 }
 
@@ -1015,7 +1082,7 @@ void BasicEngine<P>::unbind(Work& w) {
 template <class P>
 Worker<P>* BasicEngine<P>::current_worker() const {
   auto* w = static_cast<Worker<P>*>(P::context());
-  return (w && &w->wq->engine_ == this) ? w : nullptr;
+  return (w && w->eng == this) ? w : nullptr;
 }
 
 template <class P>
@@ -1027,7 +1094,7 @@ uint32_t BasicEngine<P>::current_thread_id() const {
 template <class P>
 int BasicEngine<P>::current_cpu() const {
   Worker<P>* w = current_worker();
-  if (w) return w->cpu;
+  if (w) return w->cpu >= 0 ? w->cpu : cfg_.core_cpu;  // an unbound pool's thread has no CPU of its own
   return P::current_cpu() % cfg_.ncpus;
 }
 
@@ -1085,11 +1152,15 @@ bool BasicEngine<P>::flush_work_as(Work& w, FlushKind kind) {
     // caller's own list, on the core list for the caller's CPU (it would be
     // migrated behind the caller), or on a timer only the caller can fire.
     BasicWorkqueue<P>* h = w.home_.load(std::memory_order_acquire);
-    if (h == self->wq) {
+    if (h && h == self->queue()) {
       detail::Guard g(h->lock_);
       bool behind_caller = false;
       if (w.home_.load(std::memory_order_relaxed) == h) {
         switch (w.where_) {
+          // An ordered shared queue: the caller holds its one active slot.
+          case WorkLocation::inactive: behind_caller = h->max_active_ == 1; break;
+          case WorkLocation::pool_list:
+          case WorkLocation::scheduled: break;
           case WorkLocation::core_list: behind_caller = self->is_core || w.target_cpu_ == self->cpu; break;
           case WorkLocation::cpu_list: behind_caller = !self->is_core && w.target_cpu_ == self->cpu; break;
           case WorkLocation::timer: behind_caller = self->is_core || w.target_cpu_ == self->cpu; break;
@@ -1111,9 +1182,19 @@ bool BasicEngine<P>::flush_work_as(Work& w, FlushKind kind) {
   note_wait(wait_targets(w, /*pending_too=*/true), kind == FlushKind::delayed ? "flush_delayed_work" : "flush_work");
   bool waited = false;
   {
+    auto done = [&]() LAZYWQ_REQUIRES(w.lock_) { return w.resolved_seq_ >= target && !(w.running_ && w.run_seq_ <= target); };
+    // On a pool thread a wait stops counting as running (C16); S comes
+    // before W, so decide under W and mark it after.
+    bool will_wait;
+    {
+      detail::Guard wl(w.lock_);
+      will_wait = !done();
+    }
+    std::optional<BlockedScope> blocked;
+    if (will_wait) blocked.emplace(*this);
     detail::WindowScope<P> window(RaceWindow::flush_wait);
     detail::Guard wl(w.lock_);
-    while (!(w.resolved_seq_ >= target && !(w.running_ && w.run_seq_ <= target))) {
+    while (!done()) {
       waited = true;
       w.cv_.wait(w.lock_);
     }
@@ -1157,6 +1238,13 @@ bool BasicEngine<P>::cancel_work_sync(Work& w) {
   }
   const bool was_pending = grab_pending(w, /*canceller=*/true) == GrabResult::was_pending;
   {
+    bool will_wait;
+    {
+      detail::Guard wl(w.lock_);
+      will_wait = w.running_;
+    }
+    std::optional<BlockedScope> blocked;
+    if (will_wait) blocked.emplace(*this);  // a pool thread stops counting as running (C16)
     detail::Guard wl(w.lock_);
     // PENDING is ours: no new run can start and a self-requeue fails (C12).
     while (w.running_) w.cv_.wait(w.lock_);
@@ -1248,6 +1336,19 @@ Stats BasicEngine<P>::stats() const {
     s.live_threads += qsx.live_threads;
     s.queues.push_back(std::move(qsx));
   }
+  detail::Guard g(pool_lock_);
+  s.pool_threads = pool_threads_;
+  s.live_threads += pool_threads_;
+  for (auto& p : pools_) {
+    PoolStats ps;
+    ps.cpu = p->cpu;
+    ps.highpri = p->highpri;
+    ps.workers = static_cast<int>(p->workers.size());
+    ps.idle = static_cast<int>(p->idle.size());
+    ps.running = p->nr_running;
+    ps.pending = static_cast<int>(p->worklist.size());
+    s.pools.push_back(ps);
+  }
   return s;
 }
 
@@ -1269,6 +1370,14 @@ DependencyNode BasicEngine<P>::node_of(const Workqueue& q) {
           "workqueue '" + q.name() + "' #" + std::to_string(q.id()) + " (" + std::string(to_string(q.kind())) + ")"};
 }
 
+// The one active slot of an ordered shared queue (max_active 1): whoever
+// runs a work of q holds it; a pending work of q waits for it.
+template <class P>
+DependencyNode BasicEngine<P>::slot_node(const Workqueue& q) {
+  return {DependencyNode::Kind::executor, (static_cast<uint64_t>(q.id()) << 16) | 0xFFFEu,
+          "the active slot of workqueue '" + q.name() + "' #" + std::to_string(q.id()) + " (max_active 1)"};
+}
+
 // An executor: the core thread of q, or q's worker for `cpu`. Keyed by
 // slot, not by thread, so a worker that idle-exits and comes back is the
 // same pseudo-lock.
@@ -1285,7 +1394,14 @@ std::vector<DependencyNode> BasicEngine<P>::wait_targets(Work& w, bool pending_t
   std::vector<DependencyNode> out{node_of(w)};
   if (cfg_.dependency_check == DependencyCheck::off || !current_worker()) return out;
   BasicWorkqueue<P>* h = w.home_.load(std::memory_order_acquire);
-  if (pending_too && h) {
+  if (pending_too && h && h->is_shared()) {
+    // Shared pools add a worker when the running one waits, so a pool
+    // thread is no resource to wait for; an ordered shared queue's one
+    // active slot is (its holder may be waiting for the caller).
+    detail::Guard g(h->lock_);
+    if (w.home_.load(std::memory_order_relaxed) == h && h->max_active_ == 1 && w.where_ != WorkLocation::none)
+      out.push_back(slot_node(*h));
+  } else if (pending_too && h) {
     detail::Guard g(h->lock_);
     if (w.home_.load(std::memory_order_relaxed) == h) {
       // Who may run this queueing: the core takes its list (and runs a work
@@ -1304,7 +1420,7 @@ std::vector<DependencyNode> BasicEngine<P>::wait_targets(Work& w, bool pending_t
         for (Work* y = list.front(); y && y != &w; y = detail::IntrusiveList<Work>::next(y)) {
           if (where == WorkLocation::core_list && y->target_cpu_ != cpu) continue;
           detail::Guard yl(y->lock_);
-          if (y->running_ && y->runner_) {
+          if (y->running_ && y->runner_ && !y->runner_->shared_thread()) {
             Worker<P>* r = y->runner_;
             out.push_back(node_of(*y));
             out.push_back(executor_node(*r->wq, r->cpu, r->is_core));
@@ -1314,7 +1430,7 @@ std::vector<DependencyNode> BasicEngine<P>::wait_targets(Work& w, bool pending_t
     }
   }
   detail::Guard wl(w.lock_);
-  if (w.running_ && w.runner_) {
+  if (w.running_ && w.runner_ && !w.runner_->shared_thread()) {
     Worker<P>* r = w.runner_;
     out.push_back(executor_node(*r->wq, r->cpu, r->is_core));
   }
@@ -1329,7 +1445,9 @@ template <class P>
 void BasicEngine<P>::note_executor_wait(const Worker<P>& waiter, const Worker<P>& runner, const Work& work) {
   if (cfg_.dependency_check == DependencyCheck::off) return;
   const std::vector<DependencyNode> held{executor_node(*waiter.wq, waiter.cpu, waiter.is_core)};
-  for (const DependencyNode& t : {node_of(work), executor_node(*runner.wq, runner.cpu, runner.is_core)}) {
+  std::vector<DependencyNode> targets{node_of(work)};
+  if (!runner.shared_thread()) targets.push_back(executor_node(*runner.wq, runner.cpu, runner.is_core));
+  for (const DependencyNode& t : targets) {
     DependencyCycle c = deps_.add(held, t, "C3 wait for its run elsewhere");
     if (c.chain.empty()) continue;
     n_cycles_.fetch_add(1, std::memory_order_relaxed);
@@ -1349,8 +1467,12 @@ void BasicEngine<P>::note_wait(const std::vector<DependencyNode>& targets, const
   Worker<P>* self = current_worker();
   if (!self) return;
   std::vector<DependencyNode> held;
-  held.push_back(node_of(*self->wq));
-  held.push_back(executor_node(*self->wq, self->cpu, self->is_core));
+  BasicWorkqueue<P>* own = self->queue();
+  if (own) held.push_back(node_of(*own));
+  if (!self->shared_thread())
+    held.push_back(executor_node(*self->wq, self->cpu, self->is_core));
+  else if (own && own->max_active_ == 1)
+    held.push_back(slot_node(*own));
   // `current` is written only by this worker (under Q): reading our own
   // write needs no lock.
   BasicWork<P>* running = self->current;
@@ -1359,7 +1481,7 @@ void BasicEngine<P>::note_wait(const std::vector<DependencyNode>& targets, const
     DependencyCycle c = deps_.add(held, t, call);
     if (c.chain.empty()) continue;
     n_cycles_.fetch_add(1, std::memory_order_relaxed);
-    record(EventType::dependency_cycle, self->cpu, self->wq->id(), running ? running->id() : 0,
+    record(EventType::dependency_cycle, self->cpu, own ? own->id() : 0, running ? running->id() : 0,
            static_cast<int32_t>(c.chain.size()));
     std::string text = c.describe();
     {
@@ -1371,3 +1493,5 @@ void BasicEngine<P>::note_wait(const std::vector<DependencyNode>& targets, const
 }
 
 }  // namespace lazywq
+
+#include "lazywq/pool_impl.hpp"

@@ -20,7 +20,7 @@ enum class WqKind : uint8_t {
   lazy,           // Axboe's lazy queue: a core thread; workers on demand; idle exit
   single_thread,  // one thread runs everything, in queue order
   ordered,        // one work at a time, in global queue order
-  // `shared` (concurrency-managed pools) is a later addition.
+  shared,         // Weisbecker's answer (cmwq): engine-wide pools, concurrency managed (docs/SHARED.md)
 };
 std::string_view to_string(WqKind k);
 
@@ -69,6 +69,8 @@ enum class PlantedBug : uint8_t {
   clear_pending_after_run,  // C2: PENDING cleared after the callback
   missing_wakeup,           // C15: queueing forgets to wake the worker
   stats_without_lock,       // data race: live_threads() reads a Q field unlocked
+  blocked_worker_counted_running,  // C16: a pool thread blocked in an engine wait still counts as running
+  collision_runs_concurrently,     // C3: a shared work requeued while running runs again on another thread
 };
 std::string_view to_string(PlantedBug b);
 PlantedBug planted_bug_from_string(std::string_view name);  // throws Error on unknown
@@ -104,6 +106,16 @@ enum class DependencyCheck : uint8_t {
   error,   // also refuse the wait: Error(deadlock) with the cycle, instead of a possible hang
 };
 
+// Options of a workqueue. Only `shared` queues take any (Error(invalid_argument)
+// otherwise): the other kinds own their threads and keep their own rules.
+struct WqOptions {
+  bool highpri = false;  // runs on the per-CPU high-priority pools
+  bool unbound = false;  // runs on the unbound pool, whatever CPU it is queued on
+  bool ordered = false;  // one work at a time in queueing order (implies unbound, max_active 1)
+  int max_active = 0;    // works of this queue run or runnable at once; 0 = 256 (1 if ordered)
+};
+inline constexpr int kDefaultMaxActive = 256;
+
 struct EngineConfig {
   int ncpus = 8;                        // virtual CPUs 0..ncpus-1
   int core_cpu = 0;                     // CPU of every queue's core thread
@@ -113,6 +125,11 @@ struct EngineConfig {
   SpawnFaults spawn_faults{};
   PlantedBug planted_bug = PlantedBug::none;  // honoured only in the planted build
   DependencyCheck dependency_check = DependencyCheck::report;
+  // Shared pools (docs/SHARED.md): a pool whose works made no progress for
+  // this long while work waits gets one more worker (the kernel's mayday),
+  // up to max_workers_per_pool.
+  Duration stall_timeout = 100ms;
+  int max_workers_per_pool = 64;
 };
 
 // Event types of the stream (docs/CONTRACT.md, "Events").
@@ -173,6 +190,17 @@ struct QueueStats {
   int live_threads = 0;  // created and not yet joined, core included
 };
 
+// One shared pool (docs/SHARED.md): per CPU normal and high priority, and the
+// unbound one (cpu -1).
+struct PoolStats {
+  int cpu = -1;
+  bool highpri = false;
+  int workers = 0;   // live, created and not yet joined
+  int idle = 0;
+  int running = 0;   // nr_running: running a callback and not blocked in an engine wait
+  int pending = 0;   // works on its worklist
+};
+
 struct Stats {
   uint64_t threads_created = 0;
   uint64_t threads_exited = 0;   // joined
@@ -183,8 +211,10 @@ struct Stats {
   uint64_t idle_exits = 0;
   uint64_t callback_exceptions = 0;
   uint64_t dependency_cycles = 0;  // C16 reports (dependency_cycles() has the chains)
-  int live_threads = 0;  // over all queues
+  int live_threads = 0;  // over all queues, plus the shared pools' workers and their manager
+  int pool_threads = 0;  // shared pools' workers and the manager (counted in live_threads too)
   std::vector<QueueStats> queues;
+  std::vector<PoolStats> pools;  // empty until the first shared queue
 };
 
 }  // namespace lazywq

@@ -20,9 +20,18 @@ namespace lazywq {
 template <class P> class BasicEngine;
 template <class P> class BasicWorkqueue;
 template <class P> struct Worker;
+template <class P> struct Pool;
 
 // Where a pending work sits inside its home queue.
-enum class WorkLocation : uint8_t { none, core_list, cpu_list, timer };
+enum class WorkLocation : uint8_t {
+  none,
+  core_list,  // a queue's core list
+  cpu_list,   // a queue's CPU list
+  timer,      // armed delayed work
+  pool_list,  // shared: a pool's worklist (active)
+  inactive,   // shared: the queue's inactive list (max_active reached)
+  scheduled,  // shared: a pool thread's scheduled list, behind its current run of this work (C3)
+};
 
 template <class P>
 class BasicWork {
@@ -91,6 +100,8 @@ class BasicWork {
   detail::Var<P, uint64_t> epoch_ = 0;                 // Q: flush_workqueue epoch of this queueing
   detail::Var<P, int64_t> timer_deadline_ns_ = 0;     // Q: delayed works, while armed
   detail::Var<P, uint64_t> timer_seq_ = 0;             // Q: tie-break of equal deadlines
+  detail::Var<P, Pool<P>*> pool_ = nullptr;            // Q (shared): pool chosen at queueing
+  detail::Var<P, Worker<P>*> sched_owner_ = nullptr;   // Q (shared): whose scheduled list holds it
   // The key of an armed delayed work in its queue's timers_ (Q).
   std::pair<int64_t, uint64_t> timer_key() const { return {timer_deadline_ns_, timer_seq_}; }
 

@@ -19,28 +19,46 @@
 #include <vector>
 
 #include "lazywq/detail.hpp"
+#include "lazywq/pool.hpp"
 #include "lazywq/types.hpp"
 #include "lazywq/work.hpp"
 
 namespace lazywq {
 
-// One thread of a queue: the core (which also serves the core CPU) or the
-// worker of one other CPU.
+// One engine thread: the core of a queue (which also serves the core CPU),
+// the worker of one other CPU of a queue, a shared pool's worker, or the
+// shared pools' manager (wq and pool both null).
 template <class P>
 struct Worker {
-  BasicWorkqueue<P>* const wq;  // I
-  const int cpu;                // I
+  BasicEngine<P>* const eng;    // I
+  BasicWorkqueue<P>* const wq;  // I: null for pool workers and the manager
+  Pool<P>* const pool;          // I: the pool of a pool worker, else null
+  const int cpu;                // I: -1 for the unbound pool's workers
   const uint32_t thread_id;     // I: engine-wide id used in events
   const bool is_core;           // I
   typename P::Thread thread;    // Q: set by the creator once the thread exists
-  typename P::CondVar cv;       // wakes this worker; waited on with wq->lock_
+  typename P::CondVar cv;       // wakes this worker; waited on with wq->lock_ (S for pool threads)
   detail::Var<P, bool> stop = false;  // Q: exit at the next look at the list (hotplug, destroy)
   detail::Var<P, BasicWork<P>*> current = nullptr;  // Q: work whose callback runs now
   detail::Var<P, uint64_t> current_epoch = 0;   // Q: flush epoch of that run
   detail::Var<P, int64_t> last_active_ns = 0;   // Q: end of the last run (idle exit)
 
-  Worker(BasicWorkqueue<P>* q, int c, uint32_t id, bool core)
-      : wq(q), cpu(c), thread_id(id), is_core(core) {}
+  // Pool workers and the manager only (S):
+  detail::IntrusiveList<BasicWork<P>> scheduled;  // S: C3 collisions, run after the current work
+  detail::Var<P, BasicWorkqueue<P>*> cur_wq = nullptr;  // S (own thread reads freely): queue of `current`
+  detail::Var<P, bool> counted = false;  // S: counted in pool->nr_running
+  detail::Var<P, bool> blocked = false;  // S: uncounted by an engine wait, counted again after it
+  detail::Var<P, bool> published = false;  // S: the creator has made the thread known
+
+  Worker(BasicEngine<P>* e, BasicWorkqueue<P>* q, Pool<P>* p, int c, uint32_t id, bool core)
+      : eng(e), wq(q), pool(p), cpu(c), thread_id(id), is_core(core) {}
+  // The queue whose work this thread runs (its own queue, or for a shared
+  // thread the queue of its current work). Read by the thread itself.
+  BasicWorkqueue<P>* queue() const LAZYWQ_NO_TSA {
+    if (wq) return wq;
+    return static_cast<BasicWorkqueue<P>*>(cur_wq);
+  }
+  bool shared_thread() const { return wq == nullptr; }
 };
 
 template <class P>
@@ -69,6 +87,10 @@ class BasicWorkqueue {
   uint32_t id() const { return id_; }
   const std::string& name() const { return name_; }
   WqKind kind() const { return kind_; }
+  const WqOptions& options() const { return opts_; }
+  bool is_shared() const { return kind_ == WqKind::shared; }
+  // Shared queues: works of this queue active (on a pool or running) at once.
+  int max_active() const { return max_active_; }
   bool destroyed() const { return dead_.load(std::memory_order_acquire); }
   int live_threads() const;
 #if defined(LAZYWQ_ENABLE_PLANTED_BUGS)
@@ -79,7 +101,7 @@ class BasicWorkqueue {
   // Snapshot of which CPUs have a worker thread now (core CPU included).
   std::vector<int> cpus_with_worker() const;
 
-  BasicWorkqueue(BasicEngine<P>& engine, uint32_t id, std::string name, WqKind kind);
+  BasicWorkqueue(BasicEngine<P>& engine, uint32_t id, std::string name, WqKind kind, WqOptions opts);
   ~BasicWorkqueue() = default;
   BasicWorkqueue(const BasicWorkqueue&) = delete;
   BasicWorkqueue& operator=(const BasicWorkqueue&) = delete;
@@ -106,6 +128,9 @@ class BasicWorkqueue {
   };
 
   bool uses_cpu_workers() const { return kind_ == WqKind::lazy || kind_ == WqKind::per_cpu; }
+  // Tells the analysis that S, held by a pool thread, is this shared
+  // queue's lock (it is the same mutex).
+  void assert_shared_lock() const LAZYWQ_ASSERT_CAPABILITY(lock_) {}
   void check_alive() const;
   void check_cpu(int cpu) const;
   Worker<P>* caller_in_this_queue() const;
@@ -124,6 +149,13 @@ class BasicWorkqueue {
   uint64_t close_epoch_locked() LAZYWQ_REQUIRES(lock_);
   bool wait_epoch_locked(uint64_t target) LAZYWQ_REQUIRES(lock_);
   void wake_core_locked() LAZYWQ_REQUIRES(lock_);
+
+  // Shared queues (docs/SHARED.md); lock_ is the engine's S.
+  void insert_shared_locked(Work& w, int cpu, bool new_queueing) LAZYWQ_REQUIRES(lock_);
+  void activate_locked(Work& w) LAZYWQ_REQUIRES(lock_);
+  void retire_active_locked() LAZYWQ_REQUIRES(lock_);
+  void run_pool_work_locked(Worker<P>* w, Work* work, detail::IntrusiveList<Work>& from, int fallback_reason)
+      LAZYWQ_REQUIRES(lock_);
 
   bool spawn_worker_locked(int cpu) LAZYWQ_REQUIRES(lock_);
   void worker_main(Worker<P>* w) LAZYWQ_EXCLUDES(lock_);
@@ -146,13 +178,24 @@ class BasicWorkqueue {
   const std::string name_;  // I
   const WqKind kind_;       // I
   const int core_cpu_;      // I
+  const WqOptions opts_;    // I
+  const int max_active_;    // I
 
-  mutable typename P::Mutex lock_;
+  // Q. A shared queue's lock is the engine's S (pool_lock_), so the pools'
+  // threads, the queue and its works are under one lock; other kinds have
+  // their own.
+  mutable typename P::Mutex own_lock_;
+  typename P::Mutex& lock_;
   std::vector<Cwq> cwqs_ LAZYWQ_GUARDED_BY(lock_);
   detail::Var<P, Worker<P>*> core_ LAZYWQ_GUARDED_BY(lock_) = nullptr;  // owned by cwqs_[core_cpu_].worker
   std::vector<std::unique_ptr<Worker<P>>> zombies_ LAZYWQ_GUARDED_BY(lock_);  // exited, not joined
   std::vector<char> scan_blocked_ LAZYWQ_GUARDED_BY(lock_);  // core scan scratch: CPUs it must skip
   detail::Var<P, int> live_threads_ LAZYWQ_GUARDED_BY(lock_) = 0;
+
+  // Shared queues: works active (on a pool's worklist, a scheduled list, or
+  // running); beyond max_active_ they wait here, oldest first.
+  detail::Var<P, int> active_ LAZYWQ_GUARDED_BY(lock_) = 0;
+  detail::IntrusiveList<Work> inactive_ LAZYWQ_GUARDED_BY(lock_);
 
   // Armed delayed works, earliest first; the core thread fires them.
   std::map<std::pair<int64_t, uint64_t>, DelayedWork*> timers_ LAZYWQ_GUARDED_BY(lock_);

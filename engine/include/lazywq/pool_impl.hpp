@@ -1,0 +1,630 @@
+// The `shared` kind: concurrency-managed pools (docs/SHARED.md), after
+// Weisbecker's reply to the lazy workqueues and the kernel's cmwq.
+// Included at the end of engine_impl.hpp only.
+//
+// In one paragraph: every shared queue puts an activated work on a pool
+// (its CPU's, normal or high priority, or the unbound one). A pool thread
+// takes the next work only while it is the pool's one running thread; when
+// that thread blocks in an engine wait it stops counting, and another
+// thread is woken or created (by the manager), so a work waiting for
+// another never waits for a thread (C16). Blocking the engine cannot see
+// is covered by the manager's watchdog. A work requeued while it runs goes
+// to the pool of that run and waits on the runner's scheduled list (C3).
+// One lock, S, covers the pools, their threads and every shared queue.
+#pragma once
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace lazywq {
+
+// An engine wait on a pool thread: the thread stops counting as running
+// for as long as the scope lives. Construct with no engine lock held.
+template <class P>
+class BasicEngine<P>::BlockedScope {
+ public:
+  explicit BlockedScope(BasicEngine& e) : e_(e), w_(e.current_worker()) {
+    if (w_ && w_->pool) e_.worker_sleeping(w_);
+  }
+  ~BlockedScope() {
+    if (w_ && w_->pool) e_.worker_waking(w_);
+  }
+  BlockedScope(const BlockedScope&) = delete;
+  BlockedScope& operator=(const BlockedScope&) = delete;
+
+ private:
+  BasicEngine& e_;
+  Worker<P>* w_;
+};
+
+template <class P>
+void BasicEngine<P>::sleep_for(Duration d) {
+  if (d < Duration::zero()) throw Error(Errc::invalid_argument, "negative sleep");
+  BlockedScope blocked(*this);
+  const int64_t deadline = P::now_ns() + d.count();
+  detail::Guard g(sleep_lock_);
+  while (P::now_ns() < deadline) sleep_cv_.wait_until(sleep_lock_, deadline);
+}
+
+// ---------------------------------------------------------------------------
+// Pools and the manager
+
+// The pools, with the first shared queue: under E (for online_) and S.
+template <class P>
+void BasicEngine<P>::create_pools_locked() {
+  if (!pools_.empty()) return;
+  for (int c = 0; c < cfg_.ncpus; ++c)
+    for (bool hp : {false, true}) {
+      pools_.push_back(std::make_unique<Pool<P>>(c, hp));
+      pools_.back()->online = online_[static_cast<size_t>(c)] != 0;
+    }
+  pools_.push_back(std::make_unique<Pool<P>>(-1, false));
+}
+
+// The manager thread, with the first shared queue (creation may fail: the
+// next shared queue tries again).
+template <class P>
+bool BasicEngine<P>::start_shared(Workqueue& q) {
+  detail::Guard g(pool_lock_);
+  if (!manager_ && !spawn_pool_thread_locked(nullptr)) return false;
+  shared_queues_.push_back(&q);
+  return true;
+}
+
+template <class P>
+Pool<P>& BasicEngine<P>::pool_of_locked(int cpu, bool highpri) {
+  return *pools_[static_cast<size_t>(2 * cpu + (highpri ? 1 : 0))];
+}
+
+template <class P>
+Pool<P>& BasicEngine<P>::unbound_pool_locked() {
+  return *pools_.back();
+}
+
+template <class P>
+void BasicEngine<P>::wake_manager_locked() {
+  if (manager_) manager_->cv.notify_one();
+}
+
+// Works wait and nobody runs: wake the most recently idle thread (its
+// cache is warm), or ask the manager for one. The queueing thread never
+// creates threads itself. Works wait behind a running thread: have the
+// manager's watchdog look at the pool (it is woken only when the watch
+// starts, not at every queueing).
+template <class P>
+void BasicEngine<P>::kick_pool_locked(Pool<P>& p) {
+  if (p.worklist.empty()) return;
+  if (p.nr_running == 0) {
+    if (!p.idle.empty())
+      p.idle.back()->cv.notify_one();
+    else
+      wake_manager_locked();
+  } else if (p.stalled_since_ns < 0) {
+    p.stalled_since_ns = now_ns();
+    p.watched_progress = p.progress;
+    wake_manager_locked();
+  }
+}
+
+// Creates a thread for pool `p` (the manager when p is null), dropping S
+// while the thread is made. A new pool thread starts idle.
+template <class P>
+bool BasicEngine<P>::spawn_pool_thread_locked(Pool<P>* p) {
+  const int cpu = p ? p->cpu : cfg_.core_cpu;
+  auto owned = std::make_unique<Worker<P>>(this, nullptr, p, cpu, next_thread_id_.fetch_add(1, std::memory_order_relaxed), false);
+  Worker<P>* raw = owned.get();
+  if (p) {
+    p->creating = true;
+    p->workers.push_back(std::move(owned));
+  } else {
+    manager_ = std::move(owned);
+  }
+  const bool injected = decide_spawn_failure();
+  pool_lock_.unlock();
+  P::window_enter(RaceWindow::spawn_unlocked);
+  std::optional<typename P::Thread> th;
+  if (!injected) {
+    std::string name = !p ? std::string("wq/manager")
+                          : "wq/pool" + (p->cpu < 0 ? std::string("U") : std::to_string(p->cpu)) + (p->highpri ? "H" : "");
+    th = P::spawn(cpu < 0 ? cfg_.core_cpu : cpu, name, [this, raw] { pool_thread_main(raw); });
+  }
+  P::window_exit(RaceWindow::spawn_unlocked);
+  pool_lock_.lock();
+  if (!th) {
+    if (p) {
+      p->creating = false;
+      auto it = std::find_if(p->workers.begin(), p->workers.end(), [&](auto& x) { return x.get() == raw; });
+      p->workers.erase(it);
+      p->cooldown_until_ns = now_ns() + cfg_.spawn_cooldown.count();
+      p->fresh_failure = true;
+    } else {
+      manager_.reset();
+    }
+    n_spawn_fail_.fetch_add(1, std::memory_order_relaxed);
+    record(EventType::spawn_fail, cpu, 0, 0);
+    return false;
+  }
+  raw->thread = std::move(*th);
+  raw->last_active_ns = now_ns();
+  raw->published = true;
+  if (p) {
+    p->creating = false;
+    p->idle.push_back(raw);
+  }
+  ++pool_threads_;
+  n_created_.fetch_add(1, std::memory_order_relaxed);
+  record_as(raw->thread_id, EventType::spawn, cpu, 0, 0, p ? 0 : 1);
+  raw->cv.notify_one();
+  return true;
+}
+
+template <class P>
+void BasicEngine<P>::pool_thread_main(Worker<P>* w) {
+  P::set_context(w);
+  {
+    detail::Guard g(pool_lock_);
+    while (!w->published && !w->stop) w->cv.wait(pool_lock_);
+    if (w->pool)
+      pool_worker_loop_locked(w);
+    else
+      manager_loop_locked(w);
+  }
+  P::set_context(nullptr);
+}
+
+// The thread stops counting as running (idle, blocked, or uncounted by the
+// watchdog); if it was the last one and works wait, another is woken.
+template <class P>
+void BasicEngine<P>::uncount_locked(Worker<P>* w) {
+  if (!w->counted) return;
+  w->counted = false;
+  --w->pool->nr_running;
+  kick_pool_locked(*w->pool);
+}
+
+template <class P>
+void BasicEngine<P>::worker_sleeping(Worker<P>* w) {
+  detail::Guard g(pool_lock_);
+  if (LAZYWQ_PLANTED(cfg_, blocked_worker_counted_running)) return;
+  if (!w->counted) return;  // the watchdog uncounted it already
+  w->blocked = true;
+  uncount_locked(w);
+}
+
+template <class P>
+void BasicEngine<P>::worker_waking(Worker<P>* w) {
+  detail::Guard g(pool_lock_);
+  if (!w->blocked) return;
+  w->blocked = false;
+  w->counted = true;
+  ++w->pool->nr_running;
+}
+
+// A pool thread leaves for good: unpublished under S (a queueing either
+// saw it idle and woke it, and it ran the work, or sees it gone), then
+// joined by the manager or the engine's destructor.
+template <class P>
+void BasicEngine<P>::retire_pool_thread_locked(Worker<P>* w, EventType why) {
+  Pool<P>& p = *w->pool;
+  if (w->counted) uncount_locked(w);
+  p.idle.erase(std::remove(p.idle.begin(), p.idle.end(), w), p.idle.end());
+  auto it = std::find_if(p.workers.begin(), p.workers.end(), [&](auto& x) { return x.get() == w; });
+  if (it != p.workers.end()) {  // hotplug and the destructor take their victims out themselves
+    pool_zombies_.push_back(std::move(*it));
+    p.workers.erase(it);
+  }
+  if (why == EventType::idle_exit) n_idle_exit_.fetch_add(1, std::memory_order_relaxed);
+  record(why, w->cpu, 0, 0);
+  wake_manager_locked();
+}
+
+// A pool thread: runs its scheduled list (C3) first, then the pool's
+// worklist while it is the only running thread; idles otherwise, and exits
+// after idle_timeout when nothing waits for it.
+template <class P>
+void BasicEngine<P>::pool_worker_loop_locked(Worker<P>* w) {
+  Pool<P>& p = *w->pool;
+  auto become_running = [&]() LAZYWQ_REQUIRES(pool_lock_) {
+    p.idle.erase(std::remove(p.idle.begin(), p.idle.end(), w), p.idle.end());
+    if (!w->counted) {
+      w->counted = true;
+      ++p.nr_running;
+    }
+  };
+  for (;;) {
+    if (!w->scheduled.empty()) {
+      become_running();
+      pool_dispatch_locked(w, &p, w->scheduled.front(), w->scheduled, -1, true);
+      continue;
+    }
+    if (w->stop) break;
+    if (!p.worklist.empty() && p.nr_running == (w->counted ? 1 : 0)) {
+      become_running();
+      pool_dispatch_locked(w, &p, p.worklist.front(), p.worklist, -1, true);
+      continue;
+    }
+    if (w->counted) uncount_locked(w);
+    if (std::find(p.idle.begin(), p.idle.end(), w) == p.idle.end()) p.idle.push_back(w);
+    const int64_t deadline = w->last_active_ns + cfg_.idle_timeout.count();
+    if (now_ns() < deadline) {
+      w->cv.wait_until(pool_lock_, start_ns_ + deadline);
+      continue;
+    }
+    if (!p.worklist.empty()) {
+      // Works wait behind a running thread: stay as the spare that takes
+      // over when it blocks.
+      w->cv.wait(pool_lock_);
+      continue;
+    }
+    detail::WindowScope<P> window(RaceWindow::idle_exit_decision);
+    retire_pool_thread_locked(w, EventType::idle_exit);
+    return;
+  }
+  retire_pool_thread_locked(w, EventType::thread_exit);
+}
+
+// Takes `work` (the front of `from`: a pool's worklist or w's scheduled
+// list) for thread `w`, on behalf of pool `p`. C3: if the work still runs
+// on a thread of p, it joins that thread's scheduled list; if it runs
+// anywhere else, w keeps it on its own scheduled list and waits for that
+// run (an engine wait: w stops counting), unless !may_wait (the manager),
+// which leaves it and returns false. Otherwise runs it and returns true.
+template <class P>
+bool BasicEngine<P>::pool_dispatch_locked(Worker<P>* w, Pool<P>* p, Work* work, detail::IntrusiveList<Work>& from,
+                                          int fallback_reason, bool may_wait) {
+  BasicWorkqueue<P>* q = work->home_.load(std::memory_order_relaxed);
+  q->assert_shared_lock();
+  work->lock_.lock();
+  Worker<P>* runner = work->running_ ? static_cast<Worker<P>*>(work->runner_) : nullptr;
+  if (runner && runner != w && !LAZYWQ_PLANTED(cfg_, collision_runs_concurrently)) {
+    if (runner->pool && runner->pool == p) {
+      work->lock_.unlock();
+      from.remove(work);
+      runner->scheduled.push_back(work);
+      work->where_ = WorkLocation::scheduled;
+      work->sched_owner_ = runner;
+      return false;
+    }
+    if (!may_wait) {
+      work->lock_.unlock();
+      return false;
+    }
+    if (&from != &w->scheduled) {
+      from.remove(work);
+      w->scheduled.push_back(work);
+      work->where_ = WorkLocation::scheduled;
+      work->sched_owner_ = w;
+    }
+    ++work->engine_waiters_;  // the work must outlive our wait
+    const bool was_counted = w->counted;
+    if (was_counted) uncount_locked(w);
+    pool_lock_.unlock();
+    {
+      detail::WindowScope<P> window(RaceWindow::reentrant_wait);
+      while (work->running_) work->cv_.wait(work->lock_);
+      --work->engine_waiters_;
+      work->cv_.notify_all();
+    }
+    work->lock_.unlock();
+    pool_lock_.lock();
+    if (was_counted && !w->counted) {
+      w->counted = true;
+      ++w->pool->nr_running;
+    }
+    return false;
+  }
+  work->lock_.unlock();
+  q->run_pool_work_locked(w, work, from, fallback_reason);
+  return true;
+}
+
+// Joins pool threads that exited (S dropped while joining).
+template <class P>
+void BasicEngine<P>::join_pool_zombies_locked() {
+  while (!pool_zombies_.empty()) {
+    std::vector<std::unique_ptr<Worker<P>>> batch;
+    batch.swap(pool_zombies_);
+    pool_lock_.unlock();
+    for (auto& z : batch) z->thread.join();
+    pool_lock_.lock();
+    pool_threads_ -= static_cast<int>(batch.size());
+    n_exited_.fetch_add(batch.size(), std::memory_order_relaxed);
+  }
+}
+
+// One round of the manager. True if it did something (look again).
+template <class P>
+bool BasicEngine<P>::manager_step_locked(Worker<P>* m) {
+  if (!pool_zombies_.empty()) {
+    join_pool_zombies_locked();
+    return true;
+  }
+  for (Workqueue* q : shared_queues_) {
+    q->assert_shared_lock();
+    q->fire_due_timers_locked();
+  }
+  const int64_t t = now_ns();
+  for (auto& owned : pools_) {
+    Pool<P>& p = *owned;
+    if (p.needs_worker() && p.idle.empty() && !p.creating) {
+      const bool cooling = p.fresh_failure || t < p.cooldown_until_ns;
+      const bool at_cap = static_cast<int>(p.workers.size()) >= cfg_.max_workers_per_pool;
+      if (!cooling && !at_cap) {
+        spawn_pool_thread_locked(&p);
+        return true;
+      }
+      // The rescuer: no thread can be had, so the manager runs the work
+      // itself (C7: a failed creation loses nothing and never hangs).
+      const auto reason = p.fresh_failure || at_cap ? FallbackReason::spawn_failed : FallbackReason::spawn_cooldown;
+      if (pool_dispatch_locked(m, &p, p.worklist.front(), p.worklist, static_cast<int>(reason), false)) {
+        p.fresh_failure = false;
+        return true;
+      }
+    }
+    // The watchdog (the kernel's mayday): works wait and the running
+    // threads made no progress for stall_timeout: they are blocked where
+    // the engine cannot see. Stop counting them, so the next round wakes
+    // or creates another thread.
+    if (!p.worklist.empty() && p.nr_running > 0) {
+      if (p.stalled_since_ns < 0 || p.progress != p.watched_progress) {
+        p.watched_progress = p.progress;
+        p.stalled_since_ns = t;
+      } else if (t - p.stalled_since_ns >= cfg_.stall_timeout.count()) {
+        for (auto& x : p.workers)
+          if (x->counted) uncount_locked(x.get());
+        p.stalled_since_ns = -1;
+        return true;
+      }
+    } else {
+      p.stalled_since_ns = -1;
+    }
+  }
+  return false;
+}
+
+// The manager: creates pool threads on demand, rescues when it cannot,
+// fires shared queues' timers, watches for stalls, joins exited threads.
+template <class P>
+void BasicEngine<P>::manager_loop_locked(Worker<P>* m) {
+  for (;;) {
+    if (manager_step_locked(m)) continue;
+    if (manager_stop_) break;
+    int64_t deadline = INT64_MAX;
+    for (Workqueue* q : shared_queues_) {
+      q->assert_shared_lock();
+      if (!q->timers_.empty()) deadline = std::min(deadline, q->timers_.begin()->first.first);
+    }
+    for (auto& owned : pools_) {
+      Pool<P>& p = *owned;
+      if (p.needs_worker() && p.idle.empty() && p.cooldown_until_ns > now_ns())
+        deadline = std::min<int64_t>(deadline, p.cooldown_until_ns);
+      if (p.stalled_since_ns >= 0) deadline = std::min<int64_t>(deadline, p.stalled_since_ns + cfg_.stall_timeout.count());
+    }
+    if (deadline == INT64_MAX)
+      m->cv.wait(pool_lock_);
+    else
+      m->cv.wait_until(pool_lock_, start_ns_ + deadline);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Hotplug and shutdown
+
+// C13 for pools: the CPU's pools stop taking work; their works (and the
+// queueings scheduled behind a run there) move to the unbound pool; their
+// threads finish the current run and exit.
+template <class P>
+void BasicEngine<P>::pools_cpu_offline(int cpu) {
+  detail::Guard g(pool_lock_);
+  if (pools_.empty()) return;
+  Pool<P>& u = unbound_pool_locked();
+  for (bool hp : {false, true}) {
+    Pool<P>& p = pool_of_locked(cpu, hp);
+    p.online = false;
+    auto move_all = [&](detail::IntrusiveList<Work>& list) LAZYWQ_REQUIRES(pool_lock_) {
+      while (!list.empty()) {
+        Work* work = list.front();
+        list.remove(work);
+        u.worklist.push_back(work);
+        work->where_ = WorkLocation::pool_list;
+        work->pool_ = &u;
+        work->sched_owner_ = nullptr;
+        n_migrate_.fetch_add(1, std::memory_order_relaxed);
+        record(EventType::migrate, -1, work->home_.load(std::memory_order_relaxed)->id(), work->id(), -1);
+      }
+    };
+    move_all(p.worklist);
+    for (auto& x : p.workers) {
+      move_all(x->scheduled);
+      x->stop = true;
+      x->cv.notify_one();
+    }
+  }
+  kick_pool_locked(u);
+}
+
+template <class P>
+void BasicEngine<P>::pools_cpu_online(int cpu) {
+  detail::Guard g(pool_lock_);
+  if (pools_.empty()) return;
+  for (bool hp : {false, true}) pool_of_locked(cpu, hp).online = true;
+}
+
+// Stops and joins every pool thread and the manager (the engine's
+// destructor, after every queue was destroyed: the pools are empty).
+template <class P>
+void BasicEngine<P>::stop_pools() {
+  {
+    detail::Guard g(pool_lock_);
+    if (!manager_) return;
+    for (auto& p : pools_)
+      for (auto& x : p->workers) {
+        x->stop = true;
+        x->cv.notify_one();
+      }
+    manager_stop_ = true;
+    manager_->cv.notify_one();
+  }
+  // Each pool thread retires itself (thread_exit) into the zombies; the
+  // manager leaves once nothing is left to do.
+  std::unique_ptr<Worker<P>> manager;
+  {
+    detail::Guard g(pool_lock_);
+    manager = std::move(manager_);
+  }
+  manager->thread.join();
+  detail::Guard g(pool_lock_);
+  for (;;) {
+    bool live = false;
+    for (auto& p : pools_) live = live || !p->workers.empty();
+    if (!live) break;
+    // A thread still finishing: let it run (real threads), or switch to it
+    // (simulation); its retirement moves it to the zombies.
+    pool_lock_.unlock();
+    P::yield();
+    pool_lock_.lock();
+  }
+  join_pool_zombies_locked();
+  record_as(manager->thread_id, EventType::thread_exit, manager->cpu, 0, 0, 1);
+  pool_threads_ -= 1;  // the manager
+  n_exited_.fetch_add(1, std::memory_order_relaxed);
+}
+
+// ---------------------------------------------------------------------------
+// Shared queues: placement, max_active, running a work
+
+// Places an owned (PENDING) work of a shared queue. REQUIRES lock_ (S).
+template <class P>
+void BasicWorkqueue<P>::insert_shared_locked(Work& w, int cpu, bool new_queueing) {
+  assert_shared_lock();
+  engine_.assert_held_pool_lock();
+  w.epoch_ = epoch_;
+  ++inflight_.back();
+  ++total_inflight_;
+  w.target_cpu_ = cpu;
+  Pool<P>* pool = nullptr;
+  if (!LAZYWQ_PLANTED(engine_.cfg_, collision_runs_concurrently)) {
+    // C3: a work that runs now goes to the pool of that run (the kernel's
+    // "last pool"), whose thread serializes the two.
+    detail::Guard wl(w.lock_);
+    Worker<P>* r = w.running_ ? static_cast<Worker<P>*>(w.runner_) : nullptr;
+    if (r && r->pool && r->pool->online && !r->stop) pool = r->pool;
+  }
+  if (!pool) {
+    Pool<P>& own = engine_.pool_of_locked(cpu, opts_.highpri);
+    pool = (opts_.unbound || opts_.ordered || !own.online) ? &engine_.unbound_pool_locked() : &own;
+  }
+  w.pool_ = pool;
+  w.home_.store(this, std::memory_order_release);
+  const bool activate = active_ < max_active_;
+  if (activate) {
+    ++active_;
+    pool->worklist.push_back(&w);
+    w.where_ = WorkLocation::pool_list;
+  } else {
+    inactive_.push_back(&w);
+    w.where_ = WorkLocation::inactive;
+  }
+  count_queueing_locked(w, new_queueing);
+  engine_.record(new_queueing ? EventType::queue : EventType::timer_fire, -1, id_, w.id(), cpu);
+  if (activate && !LAZYWQ_PLANTED(engine_.cfg_, missing_wakeup)) engine_.kick_pool_locked(*pool);
+}
+
+// An active work of this queue is done (ran, or was cancelled off a pool):
+// the oldest inactive one takes its slot. REQUIRES lock_ (S).
+template <class P>
+void BasicWorkqueue<P>::retire_active_locked() {
+  assert_shared_lock();
+  engine_.assert_held_pool_lock();
+  --active_;
+  while (active_ < max_active_ && !inactive_.empty()) {
+    Work* w = inactive_.front();
+    inactive_.remove(w);
+    Pool<P>* pool = w->pool_;
+    if (!pool->online) pool = &engine_.unbound_pool_locked();
+    w->pool_ = pool;
+    ++active_;
+    pool->worklist.push_back(w);
+    w->where_ = WorkLocation::pool_list;
+    engine_.kick_pool_locked(*pool);
+  }
+}
+
+// Runs an active work on pool thread (or manager) `w`; the caller checked
+// C3. `fallback_reason` >= 0: the manager rescues it. REQUIRES lock_ (S).
+template <class P>
+void BasicWorkqueue<P>::run_pool_work_locked(Worker<P>* w, Work* work, detail::IntrusiveList<Work>& from,
+                                             int fallback_reason) {
+  const uint64_t epoch = work->epoch_;
+  const int target = work->target_cpu_;
+  from.remove(work);
+  work->where_ = WorkLocation::none;
+  work->sched_owner_ = nullptr;
+  work->home_.store(nullptr, std::memory_order_release);
+  {
+    detail::Guard wl(work->lock_);
+    work->running_ = true;
+    work->runner_ = w;
+    // Read before PENDING is cleared (C2, C10), as on the other kinds.
+    work->run_seq_ = work->queued_seq_.load(std::memory_order_relaxed);
+  }
+  w->current = work;
+  w->cur_wq = this;
+  w->current_epoch = epoch;
+  if (w->pool) ++w->pool->progress;
+  if (fallback_reason >= 0) {
+    engine_.n_fallback_.fetch_add(1, std::memory_order_relaxed);
+    engine_.record(EventType::fallback, -1, id_, work->id(), fallback_reason);
+  }
+  engine_.record(EventType::exec_begin, w->cpu, id_, work->id(), target);
+  const bool clear_late = LAZYWQ_PLANTED(engine_.cfg_, clear_pending_after_run);
+  if (!clear_late) work->flags_.fetch_and(~Work::kPending, std::memory_order_release);
+  // Works wait behind this callback: the watchdog looks at the pool while
+  // it runs (it may block where the engine cannot see).
+  if (w->pool) {
+    engine_.assert_held_pool_lock();  // lock_ is S
+    engine_.kick_pool_locked(*w->pool);
+  }
+  lock_.unlock();
+  P::window_enter(RaceWindow::callback);
+  try {
+    work->fn_(*work);
+  } catch (...) {
+    engine_.n_threw_.fetch_add(1, std::memory_order_relaxed);
+    engine_.record(EventType::callback_threw, w->cpu, id_, work->id());
+  }
+  if (clear_late) work->flags_.fetch_and(~Work::kPending, std::memory_order_release);
+  P::window_exit(RaceWindow::callback);
+  lock_.lock();
+  engine_.record(EventType::exec_end, w->cpu, id_, work->id(), target);
+  engine_.n_run_.fetch_add(1, std::memory_order_relaxed);
+  w->current = nullptr;
+  w->cur_wq = nullptr;
+  if (w->pool) ++w->pool->progress;
+  finish_epoch_locked(epoch);
+  retire_active_locked();
+  BasicWorkqueue<P>* waiter;
+  {
+    detail::Guard wl(work->lock_);
+    work->running_ = false;
+    work->runner_ = nullptr;
+    work->resolved_seq_ = std::max<uint64_t>(work->resolved_seq_, work->run_seq_);
+    waiter = std::exchange(work->core_waiter_, nullptr);
+    work->cv_.notify_all();
+  }
+  w->last_active_ns = engine_.now_ns();
+  if (waiter) {
+    // A lazy/single_thread/ordered queue's core skipped this work: wake it
+    // under its own lock, which is never taken with S held.
+    lock_.unlock();
+    {
+      detail::Guard g(waiter->lock_);
+      waiter->wake_core_locked();
+    }
+    lock_.lock();
+  }
+}
+
+}  // namespace lazywq

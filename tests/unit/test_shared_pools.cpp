@@ -1,0 +1,338 @@
+// The `shared` kind (docs/SHARED.md): engine-wide pools, concurrency
+// management, the watchdog, max_active and ordered, C3 across the pools,
+// hotplug and creation failure, and C16's other half: an acyclic chain of
+// waits among shared works completes, however many wait on one CPU.
+#include "test_helpers.hpp"
+
+namespace lwqt {
+namespace {
+
+using lazywq::PoolStats;
+using lazywq::WqOptions;
+
+EngineConfig shared_config(int ncpus = 4) {
+  EngineConfig cfg = test_config(ncpus);
+  cfg.stall_timeout = 20ms;
+  return cfg;
+}
+
+const PoolStats& pool_stats(const lazywq::Stats& s, int cpu, bool highpri = false) {
+  for (const auto& p : s.pools)
+    if (p.cpu == cpu && p.highpri == highpri) return p;
+  static PoolStats none;
+  ADD_FAILURE() << "no pool for cpu " << cpu;
+  return none;
+}
+
+// The CPUs (Event::cpu) on which `work` started, in order.
+std::vector<int> exec_cpus(const Engine& eng, uint64_t work) {
+  std::vector<int> out;
+  for (const Event& e : eng.events())
+    if (e.type == EventType::exec_begin && e.work == work) out.push_back(e.cpu);
+  return out;
+}
+
+TEST(Shared, SixtyFourQueuesStartOnlyTheManager) {
+  Engine eng(shared_config(8));
+  for (int i = 0; i < 64; ++i) eng.create_workqueue("s" + std::to_string(i), WqKind::shared);
+  const auto s = eng.stats();
+  EXPECT_EQ(s.pool_threads, 1) << "only the manager; pools start empty";
+  EXPECT_EQ(s.live_threads, 1);
+  EXPECT_EQ(s.pools.size(), 17u) << "8 CPUs x {normal, highpri} + unbound";
+}
+
+TEST(Shared, WorkRunsOnItsCpusPool) {
+  Engine eng(shared_config());
+  auto& q = eng.create_workqueue("s", WqKind::shared);
+  std::atomic<int> runs{0};
+  Work w([&](Work&) { runs.fetch_add(1); }, "w");
+  ASSERT_TRUE(q.queue_work_on(2, w));
+  eng.flush_work(w);
+  EXPECT_EQ(runs.load(), 1);
+  EXPECT_EQ(exec_cpus(eng, w.id()), std::vector<int>{2});
+  EXPECT_EQ(pool_stats(eng.stats(), 2).workers, 1);
+}
+
+// The heart of C16 for the shared kind: on a single_thread queue this
+// chain would deadlock (each flush waits for a work queued behind itself);
+// on a shared queue each waiting thread stops counting and another takes
+// the next work.
+TEST(Shared, ChainOfFlushesOnOneCpuCompletes) {
+  Engine eng(shared_config());
+  auto& q = eng.create_workqueue("s", WqKind::shared);
+  constexpr int kDepth = 6;
+  std::vector<std::unique_ptr<Work>> works(kDepth);
+  std::atomic<int> done{0};
+  for (int i = kDepth - 1; i >= 0; --i) {
+    Work* next = i + 1 < kDepth ? works[static_cast<size_t>(i) + 1].get() : nullptr;
+    works[static_cast<size_t>(i)] = std::make_unique<Work>(
+        [&, next](Work&) {
+          if (next) {
+            EXPECT_TRUE(q.queue_work_on(1, *next));
+            eng.flush_work(*next);
+          }
+          done.fetch_add(1);
+        },
+        "chain" + std::to_string(i));
+  }
+  Watchdog dog(kDeadline, "an acyclic chain of flushes on one CPU must complete");
+  ASSERT_TRUE(q.queue_work_on(1, *works[0]));
+  eng.flush_work(*works[0]);
+  EXPECT_EQ(done.load(), kDepth);
+  EXPECT_TRUE(eng.dependency_cycles().empty());
+  EXPECT_GE(pool_stats(eng.stats(), 1).workers, 2) << "a blocked thread was replaced";
+}
+
+// Concurrency management: works that never block run one at a time per
+// pool (one running thread per CPU), not one thread each.
+TEST(Shared, NonBlockingWorksRunOneAtATimePerPool) {
+  Engine eng(shared_config());
+  auto& q = eng.create_workqueue("s", WqKind::shared);
+  std::atomic<int> inside{0}, max_inside{0};
+  std::vector<std::unique_ptr<Work>> works;
+  for (int i = 0; i < 50; ++i)
+    works.push_back(std::make_unique<Work>([&](Work&) {
+      int now = inside.fetch_add(1) + 1;
+      int m = max_inside.load();
+      while (now > m && !max_inside.compare_exchange_weak(m, now)) {
+      }
+      spin_for(50us);
+      inside.fetch_sub(1);
+    }));
+  for (auto& w : works) ASSERT_TRUE(q.queue_work_on(3, *w));
+  q.flush();
+  EXPECT_EQ(max_inside.load(), 1);
+  EXPECT_EQ(pool_stats(eng.stats(), 3).workers, 1);
+}
+
+// Blocking the engine cannot see (a callback's own condition variable):
+// the watchdog gives the stalled pool another thread.
+TEST(Shared, WatchdogRescuesAWorkBlockedOutsideTheEngine) {
+  Engine eng(shared_config());
+  auto& q = eng.create_workqueue("s", WqKind::shared);
+  Gate gate;
+  Work opener([&](Work&) { gate.open(); }, "opener");
+  Work waiter([&](Work&) { EXPECT_TRUE(gate.wait()); }, "waiter");
+  Watchdog dog(kDeadline, "the watchdog must add a thread");
+  ASSERT_TRUE(q.queue_work_on(1, waiter));
+  ASSERT_TRUE(q.queue_work_on(1, opener));
+  eng.flush_work(waiter);
+  EXPECT_FALSE(gate.timed_out());
+  EXPECT_GE(pool_stats(eng.stats(), 1).workers, 2);
+}
+
+TEST(Shared, SleepForCountsAsBlocked) {
+  Engine eng(shared_config());
+  auto& q = eng.create_workqueue("s", WqKind::shared);
+  std::atomic<bool> other_ran_during_sleep{false};
+  std::atomic<bool> sleeping{false};
+  Work other([&](Work&) { other_ran_during_sleep = sleeping.load(); }, "other");
+  Work sleeper([&](Work&) {
+    sleeping = true;
+    EXPECT_TRUE(q.queue_work_on(1, other));
+    eng.sleep_for(200ms);
+    sleeping = false;
+  }, "sleeper");
+  ASSERT_TRUE(q.queue_work_on(1, sleeper));
+  eng.flush_work(sleeper);
+  eng.flush_work(other);
+  EXPECT_TRUE(other_ran_during_sleep.load()) << "another thread ran the pool's next work";
+  EXPECT_THROW(eng.sleep_for(-1ms), Error);
+}
+
+// C3 across CPUs: requeued on another CPU while it runs, the work goes to
+// the pool of that run and waits behind it.
+TEST(Shared, RequeueWhileRunningNeverRunsConcurrently) {
+  Engine eng(shared_config());
+  auto& q = eng.create_workqueue("s", WqKind::shared);
+  std::atomic<int> inside{0}, overlaps{0}, runs{0};
+  Gate requeued;
+  Work w([&](Work&) {
+    if (inside.fetch_add(1) != 0) overlaps.fetch_add(1);
+    if (runs.fetch_add(1) == 0) EXPECT_TRUE(requeued.wait());
+    inside.fetch_sub(1);
+  }, "w");
+  ASSERT_TRUE(q.queue_work_on(1, w));
+  ASSERT_TRUE(wait_until([&] { return runs.load() == 1; }));
+  ASSERT_TRUE(q.queue_work_on(2, w));  // PENDING clear: accepted while it runs
+  requeued.open();
+  eng.flush_work(w);
+  EXPECT_EQ(runs.load(), 2);
+  EXPECT_EQ(overlaps.load(), 0);
+  EXPECT_EQ(exec_cpus(eng, w.id()), (std::vector<int>{1, 1})) << "the second run is on the pool of the first";
+}
+
+TEST(Shared, OrderedRunsOneAtATimeInQueueingOrder) {
+  Engine eng(shared_config());
+  auto& q = eng.create_workqueue("o", WqKind::shared, WqOptions{.ordered = true});
+  EXPECT_EQ(q.max_active(), 1);
+  std::mutex m;
+  std::vector<int> order;
+  std::atomic<int> inside{0}, overlaps{0};
+  std::vector<std::unique_ptr<Work>> works;
+  for (int i = 0; i < 20; ++i)
+    works.push_back(std::make_unique<Work>([&, i](Work&) {
+      if (inside.fetch_add(1) != 0) overlaps.fetch_add(1);
+      {
+        std::lock_guard<std::mutex> g(m);
+        order.push_back(i);
+      }
+      eng.sleep_for(100us);  // blocks: another thread could start, max_active must not let it
+      inside.fetch_sub(1);
+    }));
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(q.queue_work_on(i % 4, *works[static_cast<size_t>(i)]));
+  q.flush();
+  std::vector<int> expect(20);
+  for (int i = 0; i < 20; ++i) expect[static_cast<size_t>(i)] = i;
+  EXPECT_EQ(order, expect);
+  EXPECT_EQ(overlaps.load(), 0);
+  for (auto& w : works)
+    for (int cpu : exec_cpus(eng, w->id())) EXPECT_EQ(cpu, -1) << "ordered queues are unbound";
+}
+
+TEST(Shared, OrderedQueueFlushingItsOwnPendingWorkIsADeadlockError) {
+  Engine eng(shared_config());
+  auto& q = eng.create_workqueue("o", WqKind::shared, WqOptions{.ordered = true});
+  Work b([](Work&) {}, "b");
+  int code = -1;
+  Work a([&](Work&) {
+    EXPECT_TRUE(q.queue_work_on(1, b));
+    try {
+      eng.flush_work(b);
+    } catch (const Error& e) {
+      code = static_cast<int>(e.code());
+    }
+  }, "a");
+  ASSERT_TRUE(q.queue_work_on(1, a));
+  eng.flush_work(a);
+  eng.flush_work(b);
+  EXPECT_EQ(code, static_cast<int>(Errc::deadlock));
+}
+
+TEST(Shared, MaxActiveBoundsTheWorksRunningAtOnce) {
+  Engine eng(shared_config());
+  auto& q = eng.create_workqueue("m", WqKind::shared, WqOptions{.max_active = 2});
+  std::atomic<int> inside{0}, max_inside{0};
+  std::vector<std::unique_ptr<Work>> works;
+  for (int i = 0; i < 12; ++i)
+    works.push_back(std::make_unique<Work>([&](Work&) {
+      int now = inside.fetch_add(1) + 1;
+      int m = max_inside.load();
+      while (now > m && !max_inside.compare_exchange_weak(m, now)) {
+      }
+      eng.sleep_for(1ms);  // blocked: the pool would start more if max_active let it
+      inside.fetch_sub(1);
+    }));
+  for (auto& w : works) ASSERT_TRUE(q.queue_work_on(1, *w));
+  q.flush();
+  EXPECT_EQ(max_inside.load(), 2);
+}
+
+TEST(Shared, HighPriorityQueuesUseTheirOwnPools) {
+  Engine eng(shared_config());
+  auto& q = eng.create_workqueue("hi", WqKind::shared, WqOptions{.highpri = true});
+  Work w([](Work&) {}, "w");
+  ASSERT_TRUE(q.queue_work_on(2, w));
+  eng.flush_work(w);
+  const auto s = eng.stats();
+  EXPECT_EQ(pool_stats(s, 2, true).workers, 1);
+  EXPECT_EQ(pool_stats(s, 2, false).workers, 0);
+}
+
+TEST(Shared, IdleThreadsExitAndAreJoined) {
+  EngineConfig cfg = shared_config();
+  cfg.idle_timeout = 20ms;
+  Engine eng(cfg);
+  auto& q = eng.create_workqueue("s", WqKind::shared);
+  Work w([](Work&) {}, "w");
+  for (int cpu = 0; cpu < 4; ++cpu) {
+    ASSERT_TRUE(q.queue_work_on(cpu, w));
+    eng.flush_work(w);
+  }
+  ASSERT_TRUE(wait_until([&] { return eng.stats().pool_threads == 1; })) << "only the manager stays";
+  EXPECT_EQ(eng.stats().idle_exits, 4u);
+  EXPECT_EQ(count_events(eng, EventType::idle_exit), 4u);
+}
+
+TEST(Shared, CreationFailureIsRescuedByTheManager) {
+  Engine eng(shared_config());
+  auto& q = eng.create_workqueue("s", WqKind::shared);
+  lazywq::SpawnFaults f;
+  f.fail_always = true;
+  eng.set_spawn_faults(f);
+  std::atomic<int> runs{0};
+  Work w([&](Work&) { runs.fetch_add(1); }, "w");
+  Watchdog dog(kDeadline, "permanent creation failure must not hang");
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(q.queue_work_on(2, w));
+    eng.flush_work(w);
+  }
+  EXPECT_EQ(runs.load(), 3);
+  EXPECT_GE(eng.stats().spawn_failures, 1u);
+  EXPECT_EQ(count_events(eng, EventType::fallback), 3u);
+}
+
+TEST(Shared, OfflineCpuSendsItsWorksToTheUnboundPool) {
+  Engine eng(shared_config());
+  auto& q = eng.create_workqueue("s", WqKind::shared);
+  Gate hold;
+  Work blocker([&](Work&) { EXPECT_TRUE(hold.wait()); }, "blocker");
+  Work later([](Work&) {}, "later");
+  ASSERT_TRUE(q.queue_work_on(2, blocker));
+  ASSERT_TRUE(wait_until([&] { return pool_stats(eng.stats(), 2).running == 1; }));
+  ASSERT_TRUE(q.queue_work_on(2, later));  // waits behind the running thread
+  std::thread off([&] { eng.cpu_offline(2); });
+  ASSERT_TRUE(wait_until([&] { return !eng.cpu_is_online(2); }));
+  off.join();
+  hold.open();
+  eng.flush_work(blocker);
+  eng.flush_work(later);
+  EXPECT_EQ(exec_cpus(eng, later.id()), std::vector<int>{-1});
+  Work after([](Work&) {}, "after");
+  ASSERT_TRUE(q.queue_work_on(2, after));
+  eng.flush_work(after);
+  EXPECT_EQ(exec_cpus(eng, after.id()), std::vector<int>{-1}) << "offline: unbound";
+  eng.cpu_online(2);
+  ASSERT_TRUE(q.queue_work_on(2, after));
+  eng.flush_work(after);
+  EXPECT_EQ(exec_cpus(eng, after.id()).back(), 2);
+}
+
+TEST(Shared, OptionsAreForSharedQueuesOnly) {
+  Engine eng(shared_config());
+  EXPECT_THROW(eng.create_workqueue("x", WqKind::lazy, WqOptions{.highpri = true}), Error);
+  EXPECT_THROW(eng.create_workqueue("x", WqKind::shared, WqOptions{.max_active = -1}), Error);
+  EXPECT_THROW(eng.create_workqueue("x", WqKind::shared, WqOptions{.ordered = true, .max_active = 2}), Error);
+}
+
+TEST(Shared, DelayedWorkIsFiredByTheManager) {
+  Engine eng(shared_config());
+  auto& q = eng.create_workqueue("s", WqKind::shared);
+  std::atomic<int> runs{0};
+  DelayedWork dw([&](Work&) { runs.fetch_add(1); }, "dw");
+  ASSERT_TRUE(q.queue_delayed_work_on(3, dw, 5ms));
+  ASSERT_TRUE(wait_until([&] { return runs.load() == 1; }));
+  EXPECT_EQ(exec_cpus(eng, dw.id()), std::vector<int>{3});
+  ASSERT_TRUE(q.queue_delayed_work_on(3, dw, 10s));
+  EXPECT_TRUE(eng.cancel_delayed_work_sync(dw));
+  ASSERT_TRUE(q.queue_delayed_work_on(1, dw, 10s));
+  eng.flush_delayed_work(dw);
+  EXPECT_EQ(runs.load(), 2);
+}
+
+TEST(Shared, DestroyDrainsAndLaterCallsAreErrors) {
+  Engine eng(shared_config());
+  auto& q = eng.create_workqueue("s", WqKind::shared);
+  std::atomic<int> runs{0};
+  std::vector<std::unique_ptr<Work>> works;
+  for (int i = 0; i < 30; ++i) works.push_back(std::make_unique<Work>([&](Work&) { runs.fetch_add(1); }));
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(q.queue_work_on(i % 4, *works[static_cast<size_t>(i)]));
+  q.destroy();
+  EXPECT_EQ(runs.load(), 30);
+  Work w([](Work&) {});
+  EXPECT_THROW(q.queue_work_on(1, w), Error);
+  EXPECT_THROW(q.destroy(), Error);
+}
+
+}  // namespace
+}  // namespace lwqt
