@@ -61,7 +61,8 @@ inline rc::Gen<RawHeader> gen_header(int min_callers, int max_callers) {
   return gen::map(gen::tuple(gen::weightedElement<WqKind>({{8, WqKind::lazy},
                                                            {2, WqKind::per_cpu},
                                                            {1, WqKind::single_thread},
-                                                           {1, WqKind::ordered}}),
+                                                           {1, WqKind::ordered},
+                                                           {4, WqKind::shared}}),
                              gen::weightedElement<int>({{2, 2}, {2, 3}, {1, 4}}),  // ncpus
                              full(gen::inRange(1, 5)),                       // works 1..4
                              full(gen::inRange(min_callers, max_callers + 1)),  // callers

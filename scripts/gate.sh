@@ -305,6 +305,8 @@ PLANTED_CASES=(
   "migrate_duplicates C1,C9"
   "clear_pending_after_run C2"
   "missing_wakeup C15"
+  "blocked_worker_counted_running C16"
+  "collision_runs_concurrently C3"
 )
 
 stage_planted() {

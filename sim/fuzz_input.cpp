@@ -37,12 +37,14 @@ const std::map<std::string, std::vector<FuzzKnob>>& knob_table() {
                                                   range("ops", 6, 20), range("works", 2, 6)})},
       {"idle_exit", with(engine_knobs(4), {range("rounds", 4, 12), range("clients", 1, 2)})},
       {"migration", with(engine_knobs(6), {range("burst", 2, 6), range("rounds", 2, 5), range("works", 4, 10)})},
-      {"hotplug", with(engine_knobs(6), {range("kind", 0, 1), range("ops", 8, 20)})},
-      {"flush_cancel_storm", with(engine_knobs(4), {range("kind", 0, 3), range("ops", 8, 24), range("works", 2, 5),
+      {"hotplug", with(engine_knobs(6), {list("kind", {"0", "1", "4"}), range("ops", 8, 20)})},
+      {"flush_cancel_storm", with(engine_knobs(4), {range("kind", 0, 4), range("ops", 8, 24), range("works", 2, 5),
                                                     range("clients", 2, 3)})},
       {"delayed", with(engine_knobs(4), {range("ops", 8, 20), range("delayed", 1, 4), range("max_delay_us", 5, 100)})},
-      {"mixed", with(engine_knobs(6), {range("kind", 0, 3), list("fail_p", {"0", "0.2", "0.5"}), range("ops", 8, 24),
+      {"mixed", with(engine_knobs(6), {range("kind", 0, 4), list("fail_p", {"0", "0.2", "0.5"}), range("ops", 8, 24),
                                        range("works", 2, 6)})},
+      {"shared_deps", with(engine_knobs(4), {range("queues", 1, 3), range("works", 3, 8), list("signal_p", {"0", "0.3"}),
+                                             list("requeue_p", {"0", "0.3"}), range("clients", 1, 2)})},
   };
   return table;
 }

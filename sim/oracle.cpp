@@ -49,6 +49,8 @@ constexpr int kPerCpu = static_cast<int>(WqKind::per_cpu);
 constexpr int kLazy = static_cast<int>(WqKind::lazy);
 constexpr int kSingle = static_cast<int>(WqKind::single_thread);
 constexpr int kOrdered = static_cast<int>(WqKind::ordered);
+constexpr int kShared = static_cast<int>(WqKind::shared);
+constexpr int kNoCpu = -1000;  // Queueing::running_cpu: the work was not running at its queueing
 constexpr uint64_t kNone = ~uint64_t{0};
 
 std::string thr(uint32_t t) {
@@ -65,6 +67,7 @@ const char* kind_name(int k) {
     case kLazy: return "lazy";
     case kSingle: return "single_thread";
     case kOrdered: return "ordered";
+    case kShared: return "shared";
     default: return "unknown-kind";
   }
 }
@@ -88,6 +91,7 @@ struct Queueing {
   uint64_t order_key = 0;   // C5 order domain: (queue, target) or (queue, all)
   uint32_t queue = 0;
   int32_t target = -1;
+  int32_t running_cpu = kNoCpu;  // shared: CPU of the work's run going on at its queueing (C3's last pool)
   bool armed = false;
   bool reported = false;    // already reported as lost
   Deferred deferred;
@@ -95,6 +99,7 @@ struct Queueing {
 
 struct Run {
   uint32_t thread = 0;
+  int32_t cpu = -1;
   uint64_t begin = 0;
   uint32_t queue = 0;
   bool has_q = false;       // false for a duplicate run (no queueing)
@@ -152,6 +157,7 @@ struct ThreadState {
   uint64_t exit_seq = 0;
   bool exit_offline = false;  // its CPU was offline when it was stopped
   uint64_t cur_work = 0, cur_begin = 0;  // open callback
+  uint32_t cur_queue = 0;                 // its queue (a shared pool thread serves many)
   uint64_t open_cancel_work = 0, open_flush_work = 0;
   int pending_offline_cpu = -1;  // its cpu_offline call completes at its next event
   uint64_t pending_offline_epoch = 0;  // ... of that CPU's offline epoch (a later hotplug makes it stale)
@@ -176,6 +182,7 @@ struct OpenQFlush {
 
 struct QueueState {
   int kind = -1;
+  bool ordered_shared = false;  // a shared queue created with WqOptions::ordered (C5: one at a time, in order)
   bool destroying = false, destroyed = false;
   uint64_t destroy_seq = 0, destroy_end_seq = 0;
   std::map<uint64_t, uint64_t> inflight;  // insertion seq -> work (inserted, not finished)
@@ -260,19 +267,34 @@ class Oracle {
   bool is_worker_of(uint32_t thread, uint32_t q) const {
     if (thread & kExternalThread) return false;
     auto it = threads_.find(thread);
-    return it != threads_.end() && it->second.queue == q;
+    if (it == threads_.end()) return false;
+    // A shared pool's thread is the engine's; it acts for the queue whose
+    // work it runs.
+    return it->second.queue == q || (it->second.queue == 0 && it->second.cur_work && it->second.cur_queue == q);
   }
   // C13: c is offline and queue q is known to have stopped using it.
   bool retired(int c, uint32_t q) {
     CpuState* cs = cpu_state(c);
     if (!cs || !cs->offline) return false;
+    // The shared pools go offline last, after every queue: only the end of
+    // the call says so.
+    if (kind(q) == kShared) return cs->complete;
     if (cs->complete || q < cs->done_below) return true;
     const QcState* s = find_qc(q, c);
     return s && s->offline_done_epoch == cs->epoch;
   }
-  uint64_t order_key_for(uint32_t q, int target) const {
-    int k = kind(q);
-    return (k == kSingle || k == kOrdered) ? qc_key(q, -1) : qc_key(q, target);
+  bool one_at_a_time(uint32_t q) const {
+    auto it = queues_.find(q);
+    if (it == queues_.end()) return false;
+    return it->second.kind == kSingle || it->second.kind == kOrdered || it->second.ordered_shared;
+  }
+  // C5 domains. A shared queue keeps no per-CPU order (a blocked thread
+  // lets the next work start; C3 collisions wait on the runner): each of
+  // its queueings is a domain of its own, unless the queue is ordered.
+  uint64_t order_key_for(uint32_t q, int target, uint64_t seq) const {
+    if (one_at_a_time(q)) return qc_key(q, -1);
+    if (kind(q) == kShared) return (uint64_t{1} << 63) | seq;
+    return qc_key(q, target);
   }
 
   // Takes a queueing out of the insertion/armed/order sets (dequeue, lost).
@@ -501,7 +523,8 @@ class Oracle {
 
   void on_create(const Event& e) {
     QueueState& qs = queue(e.queue);
-    qs.kind = e.arg;
+    qs.kind = e.arg & 0xff;
+    qs.ordered_shared = qs.kind == kShared && ((e.arg >> 8) & 4) != 0;
   }
 
   void on_accept(const Event& e, ThreadState& t) {
@@ -562,7 +585,8 @@ class Oracle {
     p.queue = e.queue;
     p.target = e.arg;
     p.armed = armed;
-    p.order_key = order_key_for(e.queue, e.arg);
+    p.order_key = order_key_for(e.queue, e.arg, e.seq);
+    if (!ws.running.empty()) p.running_cpu = ws.running.front().cpu;
     if (armed) {
       qs.armed.emplace(e.seq, e.work);
     } else {
@@ -652,6 +676,14 @@ class Oracle {
     Queueing& p = ws.pending[static_cast<size_t>(i)];
     p.migrate = e.seq;
     p.migrate_to = e.arg;
+    if (kind(e.queue) == kShared) {
+      if (e.arg != -1)
+        report_work(9, e.work,
+                    W(e.work) + " of shared " + wq(e.queue) + " was migrated to " + cpu_s(e.arg) + " at " + at(e.seq) +
+                        ": a shared work leaves an offline CPU's pool for the unbound pool (cpu -1) only",
+                    {p.accept, e.seq});
+      return;
+    }
     if (e.arg != p.target && e.arg != opt_.core_cpu)
       report_work(9, e.work,
                   W(e.work) + " queued for " + cpu_s(p.target) + " at " + at(p.accept) + " was migrated to " +
@@ -718,6 +750,7 @@ class Oracle {
     t.cpu = e.cpu;
     t.spawned = true;
     t.spawn_seq = e.seq;
+    if (e.queue == 0) return;  // a shared pool's thread or their manager: the engine's, no queue's
     QueueState& qs = queue(e.queue);
     qs.threads.push_back(e.thread);
     QcState& s = qc(e.queue, e.cpu);
@@ -797,6 +830,9 @@ class Oracle {
     }
     int i = pick_pending(ws, e.queue, -1);
     if (i < 0) return;  // exec_begin will report the run without queueing
+    // Shared: the manager rescues a work of any pool (C7); a failed
+    // creation is an engine-wide event there.
+    if (k == kShared) return;
     const Queueing& p = ws.pending[static_cast<size_t>(i)];
     if (p.target == opt_.core_cpu) {
       report_work(4, e.work,
@@ -844,6 +880,7 @@ class Oracle {
     // C1: a run needs a pending queueing.
     Run run;
     run.thread = e.thread;
+    run.cpu = e.cpu;
     run.begin = e.seq;
     run.queue = e.queue;
     int i = pick_pending(ws, e.queue, e.arg);
@@ -900,7 +937,7 @@ class Oracle {
           }
           auto first = oit->second.begin();
           if (first != oit->second.end() && first->first < p.order) {
-            const bool global = k == kSingle || k == kOrdered;
+            const bool global = one_at_a_time(e.queue);
             // Keyed by the overtaken work: a stuck queueing is one problem,
             // however many works pass it.
             report(5, first->second, 0, -10,
@@ -927,13 +964,24 @@ class Oracle {
     }
 
     // C5 (single_thread / ordered): one work at a time.
-    if ((k == kSingle || k == kOrdered) && qs.open_execs > 0)
+    if (one_at_a_time(e.queue) && qs.open_execs > 0)
       report(5, w, e.queue, -7,
              W(w) + " started at " + at(e.seq) + " on " + wq(e.queue) + " while " + W(qs.open_exec_work) +
                  " started at " + at(qs.open_exec_seq) + " was still running: one work at a time",
              {qs.open_exec_seq, e.seq});
 
-    // C4: placement.
+    // C4: placement. A shared work runs on its CPU's pool, or the unbound
+    // pool (unbound or ordered queue, offline CPU), or the pool of the run
+    // it was queued behind (C3), or on the manager after a `fallback`.
+    if (k == kShared && run.has_q && e.cpu != run.q.target && e.cpu != -1 && e.cpu != run.q.running_cpu) {
+      const bool fb = t.seen && t.last_type == ET::fallback && t.last_work == w && t.last_queue == e.queue;
+      if (!fb)
+        report_work(4, w,
+                    W(w) + " queued for " + cpu_s(run.q.target) + " on shared " + wq(e.queue) + " ran on " +
+                        cpu_s(e.cpu) + " (" + thr(e.thread) + ") at " + at(e.seq) +
+                        ": neither its CPU's pool, the unbound pool, nor the pool of a run it was queued behind",
+                    {run.q.accept, e.seq});
+    }
     if (k == kPerCpu || k == kLazy) {
       const bool fb = t.seen && t.last_type == ET::fallback && t.last_work == w && t.last_queue == e.queue;
       if (fb) {
@@ -977,6 +1025,7 @@ class Oracle {
     ws.last_run_first_after = kNone;
     t.cur_work = w;
     t.cur_begin = e.seq;
+    t.cur_queue = e.queue;
     ++qs.open_execs;
     qs.open_exec_seq = e.seq;
     qs.open_exec_work = w;

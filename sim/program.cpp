@@ -100,7 +100,7 @@ const char* rule_of(OpKind k) {
   }
 }
 
-constexpr WqKind kKinds[] = {WqKind::per_cpu, WqKind::lazy, WqKind::single_thread, WqKind::ordered};
+constexpr WqKind kKinds[] = {WqKind::per_cpu, WqKind::lazy, WqKind::single_thread, WqKind::ordered, WqKind::shared};
 
 }  // namespace
 
@@ -232,7 +232,7 @@ Program parse_program(const std::string& text) {
           p.kind = k;
           found = true;
         }
-      if (!found) fail_line(line, "unknown kind '" + v + "' (known: per_cpu, lazy, single_thread, ordered)");
+      if (!found) fail_line(line, "unknown kind '" + v + "' (known: per_cpu, lazy, single_thread, ordered, shared)");
     } else if (head == "ncpus") {
       p.ncpus = static_cast<int>(parse_int(line, "ncpus", v, 1, 64));
     } else if (head == "works") {

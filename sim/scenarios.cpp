@@ -247,9 +247,10 @@ void finish(ScenarioContext& ctx, SimWorkqueue& wq) {
 
 WqKind kind_knob(ScenarioContext& ctx, WqKind def, bool draw) {
   int64_t k = ctx.params.has("kind") ? ctx.params.get_int("kind", 0)
-                                     : (draw ? ctx.rng.range(0, 3) : static_cast<int64_t>(def));
+                                     : (draw ? ctx.rng.range(0, 4) : static_cast<int64_t>(def));
   ctx.params.get_int("kind", k);
-  if (k < 0 || k > 3) throw std::invalid_argument("parameter kind must be 0 (per_cpu), 1 (lazy), 2 (single_thread) or 3 (ordered)");
+  if (k < 0 || k > 4)
+    throw std::invalid_argument("parameter kind must be 0 (per_cpu), 1 (lazy), 2 (single_thread), 3 (ordered) or 4 (shared)");
   auto kind = static_cast<WqKind>(k);
   ctx.note("kind", std::string(to_string(kind)));
   return kind;
@@ -326,8 +327,8 @@ void migration(ScenarioContext& ctx) {
 void hotplug(ScenarioContext& ctx) {
   ScopedEngine scoped(ctx, ctx.engine_config(4, 50us, 10us));
   SimEngine& eng = *scoped;
-  WqKind kind = ctx.rng.chance(0.5) ? WqKind::lazy : WqKind::per_cpu;
-  kind = kind_knob(ctx, kind, false);
+  const WqKind drawn[] = {WqKind::lazy, WqKind::per_cpu, WqKind::shared};
+  WqKind kind = kind_knob(ctx, drawn[ctx.rng.below(3)], false);
   auto& wq = eng.create_workqueue("hp", kind);
   int nops = static_cast<int>(knob(ctx, "ops", 8, 20));
   WorkSet ws(ctx, wq, 6, 0, 1, 0.2, 3000);
@@ -412,7 +413,7 @@ void dependency(ScenarioContext& ctx) {
   const double uphill_p = knob_p(ctx, "uphill_p", {0.0, 0.1, 0.3});
   std::vector<SimWorkqueue*> queues;
   for (int q = 0; q < nqueues; ++q) {
-    const auto kind = static_cast<WqKind>(ctx.rng.range(0, 3));
+    const auto kind = static_cast<WqKind>(ctx.rng.range(0, 4));
     ctx.note("kind" + std::to_string(q), std::string(to_string(kind)));
     queues.push_back(&eng.create_workqueue("q" + std::to_string(q), kind));
   }
@@ -501,6 +502,126 @@ void dependency(ScenarioContext& ctx) {
                  std::to_string(refused) + " waits were refused");
 }
 
+// C16's other half, the shared kind: works on shared queues (plain, high
+// priority, unbound; ordered ones never wait) wait for works with a higher
+// index only: an acyclic graph, which must complete (a hang is C16). With
+// signal_p > 0 some works also wait for a later work's signal outside the
+// engine (a condition variable): only the stall watchdog can help there.
+// Without such waits the watchdog must never be needed: every wait is one
+// the engine sees and manages (rule C16 again). Works also requeue
+// themselves while they run, across CPUs (C3 across pools).
+void shared_deps(ScenarioContext& ctx) {
+  EngineConfig cfg = ctx.engine_config(3, 100us, 10us);
+  // Virtual time also passes while threads run (each step costs some):
+  // far beyond any run's length, so only a true stall trips the watchdog.
+  cfg.stall_timeout = 5ms;
+  cfg.max_workers_per_pool = 16;
+  ScopedEngine scoped(ctx, cfg);
+  SimEngine& eng = *scoped;
+  const int nqueues = static_cast<int>(knob(ctx, "queues", 1, 3));
+  const int nworks = static_cast<int>(knob(ctx, "works", 3, 8));
+  const double signal_p = knob_p(ctx, "signal_p", {0.0, 0.0, 0.3});
+  const double requeue_p = knob_p(ctx, "requeue_p", {0.0, 0.3});
+  std::vector<SimWorkqueue*> queues;
+  std::vector<bool> ordered;
+  for (int q = 0; q < nqueues; ++q) {
+    const int o = static_cast<int>(ctx.rng.below(4));
+    WqOptions opts;
+    opts.highpri = o == 1;
+    opts.unbound = o == 2;
+    opts.ordered = o == 3;
+    ctx.note("q" + std::to_string(q), o == 0 ? "plain" : o == 1 ? "highpri" : o == 2 ? "unbound" : "ordered");
+    queues.push_back(&eng.create_workqueue("s" + std::to_string(q), WqKind::shared, opts));
+    ordered.push_back(opts.ordered);
+  }
+  enum WaitKind { wait_flush, wait_cancel_sync, wait_queue_flush, wait_signal, wait_kinds };
+  struct Wait {
+    WaitKind kind;
+    int target;
+  };
+  struct Node {
+    int home = 0;
+    std::vector<Wait> plan;
+    int runs = 0;
+    bool signalled = false;  // SimPlatform::Mutex below
+    bool requeue = false;
+  };
+  std::vector<Node> nodes(static_cast<size_t>(nworks));
+  std::string graph;
+  for (int i = 0; i < nworks; ++i) {
+    Node& n = nodes[static_cast<size_t>(i)];
+    n.home = static_cast<int>(ctx.rng.below(static_cast<uint64_t>(nqueues)));
+    n.requeue = ctx.rng.chance(requeue_p);
+    if (ordered[static_cast<size_t>(n.home)] || i + 1 >= nworks) continue;  // holding an ordered slot, never wait
+    const int nwaits = static_cast<int>(ctx.rng.range(0, 2));
+    for (int k = 0; k < nwaits; ++k) {
+      WaitKind kind = static_cast<WaitKind>(ctx.rng.below(3));
+      // A cancel could take away the run a signal waits for: not both.
+      if (signal_p > 0.0 && kind == wait_cancel_sync) kind = wait_flush;
+      if (ctx.rng.chance(signal_p)) kind = wait_signal;
+      const int target = static_cast<int>(ctx.rng.range(i + 1, nworks - 1));
+      n.plan.push_back({kind, target});
+      const char* names[] = {">w", "~w", "+>w", "?w"};
+      graph += " w" + std::to_string(i) + names[kind] + std::to_string(target);
+    }
+  }
+  ctx.note("waits", graph.empty() ? "none" : graph.substr(1));
+  SimPlatform::Mutex signal_lock;
+  SimPlatform::CondVar signal_cv;
+  std::vector<std::unique_ptr<SimWork>> works;
+  auto on_cpu = [&] { return static_cast<int>(ctx.rng.below(static_cast<uint64_t>(eng.ncpus()))); };
+  auto home_of = [&](int i) -> SimWorkqueue& { return *queues[static_cast<size_t>(nodes[static_cast<size_t>(i)].home)]; };
+  for (int i = 0; i < nworks; ++i)
+    works.push_back(std::make_unique<SimWork>(
+        [&, i](SimWork& self) {
+          Node& n = nodes[static_cast<size_t>(i)];
+          const int run = n.runs++;
+          if (run == 0 && n.requeue) home_of(i).queue_work_on(on_cpu(), self);  // C3: requeued while it runs
+          for (const Wait& w : n.plan) {
+            SimWork& t = *works[static_cast<size_t>(w.target)];
+            switch (w.kind) {
+              case wait_flush: eng.flush_work(t); break;
+              case wait_cancel_sync: eng.cancel_work_sync(t); break;
+              case wait_queue_flush:
+                home_of(w.target).queue_work_on(on_cpu(), t);
+                eng.flush_work(t);
+                break;
+              case wait_signal: {
+                // The signaller is queued on our own CPU, behind us.
+                home_of(w.target).queue_work(t);
+                detail::Guard g(signal_lock);
+                while (!nodes[static_cast<size_t>(w.target)].signalled) signal_cv.wait(signal_lock);
+                break;
+              }
+              case wait_kinds: break;
+            }
+          }
+          {
+            detail::Guard g(signal_lock);
+            n.signalled = true;
+          }
+          signal_cv.notify_all();
+        },
+        "w" + std::to_string(i)));
+  ctx.clients(static_cast<int>(knob(ctx, "clients", 1, 2)), [&](int) {
+    const int nops = static_cast<int>(ctx.rng.range(2, 6));
+    for (int k = 0; k < nops; ++k) {
+      const int i = static_cast<int>(ctx.rng.below(static_cast<uint64_t>(nworks)));
+      home_of(i).queue_work_on(on_cpu(), *works[static_cast<size_t>(i)]);
+      if (ctx.rng.chance(0.5)) ScenarioContext::sleep_ns(ctx.rng.range(0, 20000));
+    }
+  });
+  for (auto* q : queues) q->flush();
+  for (auto* q : queues) q->destroy();
+  ctx.expect(eng.dependency_cycles().empty(), "C16",
+             "an acyclic wait graph was reported as a cycle: " +
+                 (eng.dependency_cycles().empty() ? std::string() : eng.dependency_cycles()[0].describe()));
+  if (signal_p == 0.0)
+    ctx.expect(eng.stats().watchdog_rescues == 0, "C16",
+               "the stall watchdog rescued a pool " + std::to_string(eng.stats().watchdog_rescues) +
+                   " times although every wait was an engine wait: a blocked thread was still counted as running");
+}
+
 }  // namespace
 
 const std::vector<Scenario>& all_scenarios() {
@@ -512,16 +633,19 @@ const std::vector<Scenario>& all_scenarios() {
       {"migration", "admitted race 3: bursts migrate from the core thread while flush and cancel race them (C9, C5, C10, C12)",
        "ncpus=4 idle_us=100 cooldown_us=10 burst=2..6 rounds=2..5 works=4..10", migration, ""},
       {"hotplug", "CPUs go offline and online while work is queued and migrated (C13, C4, C5)",
-       "ncpus=4 idle_us=50 cooldown_us=10 kind=0|1 ops=8..20", hotplug, ""},
+       "ncpus=4 idle_us=50 cooldown_us=10 kind=0|1|4 ops=8..20", hotplug, ""},
       {"flush_cancel_storm", "flushes and cancels against self-requeueing works (C2, C10, C11, C12)",
-       "ncpus=3 idle_us=100 cooldown_us=10 kind=0..3 ops=8..24 works=2..5 clients=2..3", flush_cancel_storm, ""},
+       "ncpus=3 idle_us=100 cooldown_us=10 kind=0..4 ops=8..24 works=2..5 clients=2..3", flush_cancel_storm, ""},
       {"delayed", "delayed works armed, re-armed, cancelled and flushed against their timers (C12, C10)",
        "ncpus=3 idle_us=100 cooldown_us=10 ops=8..20 delayed=1..4 max_delay_us=5..100", delayed_work, ""},
       {"mixed", "every operation, swarm weights, creation faults and hotplug (C1-C15)",
-       "ncpus=4 idle_us=50 cooldown_us=10 kind=0..3 fail_p=0|0.2|0.5 ops=8..24 works=2..6 clients=1..3", mixed, ""},
+       "ncpus=4 idle_us=50 cooldown_us=10 kind=0..4 fail_p=0|0.2|0.5 ops=8..24 works=2..6 clients=1..3", mixed, ""},
       {"dependency", "works wait for works and queues across every kind; cycles must be refused, never hang (C16)",
        "ncpus=3 idle_us=100 cooldown_us=10 queues=2..3 works=3..6 uphill_p=0|0.1|0.3 clients=1..2", dependency,
        "C16"},
+      {"shared_deps", "shared pools: acyclic waits (engine waits, signals, self-requeue) must complete (C16, C3)",
+       "ncpus=3 idle_us=100 cooldown_us=10 queues=1..3 works=3..8 signal_p=0|0.3 requeue_p=0|0.3 clients=1..2",
+       shared_deps, "C16"},
   };
   return list;
 }

@@ -202,9 +202,10 @@ std::string fmt_duration(std::chrono::nanoseconds d) {
 }
 
 WqKind parse_kind(const std::string& s) {
-  for (WqKind k : {WqKind::lazy, WqKind::per_cpu, WqKind::single_thread, WqKind::ordered})
+  for (WqKind k : {WqKind::lazy, WqKind::per_cpu, WqKind::single_thread, WqKind::ordered, WqKind::shared})
     if (s == to_string(k)) return k;
-  throw std::invalid_argument("unknown queue kind '" + s + "' in --queues (known: lazy, per_cpu, single_thread, ordered)");
+  throw std::invalid_argument("unknown queue kind '" + s +
+                              "' in --queues (known: lazy, per_cpu, single_thread, ordered, shared)");
 }
 
 // ---------------------------------------------------------------------------
@@ -1327,7 +1328,7 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
   app.add_option("--queues", queues,
-                 "Queue kinds, comma-separated, a kind may repeat (default lazy,lazy,lazy,per_cpu,per_cpu,single_thread,ordered)");
+                 "Queue kinds, comma-separated, a kind may repeat (default lazy,lazy,lazy,per_cpu,per_cpu,single_thread,ordered,shared,shared)");
   app.add_option("--works", o.works, "Plain works")->capture_default_str()->check(CLI::Range(1, 100000));
   app.add_option("--delayed-works", o.delayed_works, "Delayed works")->capture_default_str()->check(CLI::Range(0, 100000));
   app.add_option("--idle-timeout", idle, "Engine idle timeout of lazy workers")->capture_default_str();
@@ -1387,7 +1388,7 @@ int main(int argc, char** argv) {
       throw std::invalid_argument("--hang-timeout must be more than twice --max-delay (an armed timer is not a hang)");
     if (!weights.empty()) parse_weights(weights, o.weights);
     {
-      std::stringstream ss(queues.empty() ? "lazy,lazy,lazy,per_cpu,per_cpu,single_thread,ordered" : queues);
+      std::stringstream ss(queues.empty() ? "lazy,lazy,lazy,per_cpu,per_cpu,single_thread,ordered,shared,shared" : queues);
       std::string k;
       while (std::getline(ss, k, ','))
         if (!k.empty()) o.kinds.push_back(parse_kind(k));

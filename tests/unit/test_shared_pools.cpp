@@ -81,6 +81,7 @@ TEST(Shared, ChainOfFlushesOnOneCpuCompletes) {
   EXPECT_EQ(done.load(), kDepth);
   EXPECT_TRUE(eng.dependency_cycles().empty());
   EXPECT_GE(pool_stats(eng.stats(), 1).workers, 2) << "a blocked thread was replaced";
+  EXPECT_EQ(eng.stats().watchdog_rescues, 0u) << "engine waits need no watchdog";
 }
 
 // Concurrency management: works that never block run one at a time per
@@ -119,6 +120,7 @@ TEST(Shared, WatchdogRescuesAWorkBlockedOutsideTheEngine) {
   eng.flush_work(waiter);
   EXPECT_FALSE(gate.timed_out());
   EXPECT_GE(pool_stats(eng.stats(), 1).workers, 2);
+  EXPECT_GE(eng.stats().watchdog_rescues, 1u);
 }
 
 TEST(Shared, SleepForCountsAsBlocked) {

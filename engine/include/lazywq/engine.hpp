@@ -187,7 +187,8 @@ class BasicEngine {
   typename P::template Atomic<uint64_t> next_work_id_{1};
   typename P::template Atomic<uint32_t> next_thread_id_{1};
   typename P::template Atomic<uint64_t> n_created_{0}, n_exited_{0}, n_spawn_fail_{0},
-      n_fallback_{0}, n_migrate_{0}, n_run_{0}, n_idle_exit_{0}, n_threw_{0}, n_cycles_{0};
+      n_fallback_{0}, n_migrate_{0}, n_run_{0}, n_idle_exit_{0}, n_threw_{0}, n_cycles_{0},
+      n_mayday_{0};
 };
 
 }  // namespace lazywq

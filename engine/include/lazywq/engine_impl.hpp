@@ -1230,6 +1230,10 @@ bool BasicEngine<P>::cancel_work_sync(Work& w) {
   // Pending too: the queueing may start to run before cancel takes it.
   note_wait(wait_targets(w, /*pending_too=*/true), "cancel_work_sync");
   record(EventType::cancel_begin, -1, 0, w.id(), 1);
+  // It may wait for another cancel and for a run: on a pool thread it
+  // stops counting as running meanwhile (C16). S before W: taken here.
+  std::optional<BlockedScope> blocked;
+  if (Worker<P>* me = current_worker(); me && me->pool) blocked.emplace(*this);
   {
     detail::Guard wl(w.lock_);
     // Concurrent cancels take turns: the first one holds PENDING meanwhile.
@@ -1238,13 +1242,6 @@ bool BasicEngine<P>::cancel_work_sync(Work& w) {
   }
   const bool was_pending = grab_pending(w, /*canceller=*/true) == GrabResult::was_pending;
   {
-    bool will_wait;
-    {
-      detail::Guard wl(w.lock_);
-      will_wait = w.running_;
-    }
-    std::optional<BlockedScope> blocked;
-    if (will_wait) blocked.emplace(*this);  // a pool thread stops counting as running (C16)
     detail::Guard wl(w.lock_);
     // PENDING is ours: no new run can start and a self-requeue fails (C12).
     while (w.running_) w.cv_.wait(w.lock_);
@@ -1253,6 +1250,7 @@ bool BasicEngine<P>::cancel_work_sync(Work& w) {
     w.cv_.notify_all();
   }
   w.flags_.fetch_and(~Work::kPending, std::memory_order_release);
+  blocked.reset();
   record(EventType::cancel_end, -1, 0, w.id(), was_pending ? 1 : 0);
   return was_pending;
 }
@@ -1321,6 +1319,7 @@ Stats BasicEngine<P>::stats() const {
   s.idle_exits = n_idle_exit_.load(std::memory_order_relaxed);
   s.callback_exceptions = n_threw_.load(std::memory_order_relaxed);
   s.dependency_cycles = n_cycles_.load(std::memory_order_relaxed);
+  s.watchdog_rescues = n_mayday_.load(std::memory_order_relaxed);
   std::vector<BasicWorkqueue<P>*> qs;
   {
     detail::Guard g(lock_);

@@ -165,7 +165,9 @@ void BasicEngine<P>::pool_thread_main(Worker<P>* w) {
   P::set_context(w);
   {
     detail::Guard g(pool_lock_);
-    while (!w->published && !w->stop) w->cv.wait(pool_lock_);
+    // Until the creator has recorded our spawn: even a stop (hotplug)
+    // that comes first is seen after it.
+    while (!w->published) w->cv.wait(pool_lock_);
     if (w->pool)
       pool_worker_loop_locked(w);
     else
@@ -372,6 +374,7 @@ bool BasicEngine<P>::manager_step_locked(Worker<P>* m) {
         p.watched_progress = p.progress;
         p.stalled_since_ns = t;
       } else if (t - p.stalled_since_ns >= cfg_.stall_timeout.count()) {
+        n_mayday_.fetch_add(1, std::memory_order_relaxed);
         for (auto& x : p.workers)
           if (x->counted) uncount_locked(x.get());
         p.stalled_since_ns = -1;

@@ -211,6 +211,7 @@ struct Stats {
   uint64_t idle_exits = 0;
   uint64_t callback_exceptions = 0;
   uint64_t dependency_cycles = 0;  // C16 reports (dependency_cycles() has the chains)
+  uint64_t watchdog_rescues = 0;   // shared pools the stall watchdog unblocked (mayday)
   int live_threads = 0;  // over all queues, plus the shared pools' workers and their manager
   int pool_threads = 0;  // shared pools' workers and the manager (counted in live_threads too)
   std::vector<QueueStats> queues;
