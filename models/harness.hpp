@@ -89,6 +89,7 @@ struct ModelBase : rl::test_suite<D, NStatic> {
 
   void configure(EngineConfig&) {}
   void check_end() {}
+  WqKind queue_kind() { return WqKind::lazy; }
 
   void before() {
     RunConfig& rc = run_config();
@@ -107,7 +108,7 @@ struct ModelBase : rl::test_suite<D, NStatic> {
     cfg.planted_bug = rc.planted;
     self().configure(cfg);
     eng = new Engine(cfg);
-    wq = &eng->create_workqueue("model", WqKind::lazy);
+    wq = &eng->create_workqueue("model", self().queue_kind());
     self().setup();
   }
 

@@ -897,8 +897,10 @@ BasicEngine<P>::BasicEngine(EngineConfig cfg) : cfg_(cfg), start_ns_(P::now_ns()
   if (cfg_.ncpus < 1) throw Error(Errc::invalid_argument, "ncpus must be at least 1");
   if (cfg_.core_cpu < 0 || cfg_.core_cpu >= cfg_.ncpus)
     throw Error(Errc::invalid_argument, "core_cpu must be in [0, ncpus)");
-  if (cfg_.idle_timeout < Duration::zero() || cfg_.spawn_cooldown < Duration::zero())
-    throw Error(Errc::invalid_argument, "idle_timeout and spawn_cooldown must not be negative");
+  if (cfg_.idle_timeout < Duration::zero() || cfg_.spawn_cooldown < Duration::zero() ||
+      cfg_.stall_timeout < Duration::zero())
+    throw Error(Errc::invalid_argument, "idle_timeout, spawn_cooldown and stall_timeout must not be negative");
+  if (cfg_.max_workers_per_pool < 1) throw Error(Errc::invalid_argument, "max_workers_per_pool must be at least 1");
   {
     detail::Guard g(lock_);
     online_.assign(static_cast<size_t>(cfg_.ncpus), 1);

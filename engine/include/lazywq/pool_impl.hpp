@@ -101,7 +101,7 @@ void BasicEngine<P>::kick_pool_locked(Pool<P>& p) {
       p.idle.back()->cv.notify_one();
     else
       wake_manager_locked();
-  } else if (p.stalled_since_ns < 0) {
+  } else if (p.stalled_since_ns < 0 && cfg_.stall_timeout > Duration::zero()) {
     p.stalled_since_ns = now_ns();
     p.watched_progress = p.progress;
     wake_manager_locked();
@@ -220,6 +220,7 @@ void BasicEngine<P>::retire_pool_thread_locked(Worker<P>* w, EventType why) {
   if (why == EventType::idle_exit) n_idle_exit_.fetch_add(1, std::memory_order_relaxed);
   record(why, w->cpu, 0, 0);
   wake_manager_locked();
+  pool_retired_cv_.notify_all();
 }
 
 // A pool thread: runs its scheduled list (C3) first, then the pool's
@@ -369,7 +370,7 @@ bool BasicEngine<P>::manager_step_locked(Worker<P>* m) {
     // threads made no progress for stall_timeout: they are blocked where
     // the engine cannot see. Stop counting them, so the next round wakes
     // or creates another thread.
-    if (!p.worklist.empty() && p.nr_running > 0) {
+    if (!p.worklist.empty() && p.nr_running > 0 && cfg_.stall_timeout > Duration::zero()) {
       if (p.stalled_since_ns < 0 || p.progress != p.watched_progress) {
         p.watched_progress = p.progress;
         p.stalled_since_ns = t;
@@ -483,11 +484,7 @@ void BasicEngine<P>::stop_pools() {
     bool live = false;
     for (auto& p : pools_) live = live || !p->workers.empty();
     if (!live) break;
-    // A thread still finishing: let it run (real threads), or switch to it
-    // (simulation); its retirement moves it to the zombies.
-    pool_lock_.unlock();
-    P::yield();
-    pool_lock_.lock();
+    pool_retired_cv_.wait(pool_lock_);  // a thread still finishing retires itself into the zombies
   }
   join_pool_zombies_locked();
   record_as(manager->thread_id, EventType::thread_exit, manager->cpu, 0, 0, 1);

@@ -127,7 +127,8 @@ struct EngineConfig {
   DependencyCheck dependency_check = DependencyCheck::report;
   // Shared pools (docs/SHARED.md): a pool whose works made no progress for
   // this long while work waits gets one more worker (the kernel's mayday),
-  // up to max_workers_per_pool.
+  // up to max_workers_per_pool. Zero turns the watchdog off (then only
+  // engine waits let another worker in).
   Duration stall_timeout = 100ms;
   int max_workers_per_pool = 64;
 };
