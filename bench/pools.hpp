@@ -44,7 +44,7 @@ namespace lazywq_bench {
 // The lazywq kinds measured, in table order. Issue #8 adds WqKind::shared
 // (concurrency-managed pools): append it here and every benchmark, table
 // row and plot picks it up.
-inline constexpr std::array kLazywqKinds = {lazywq::WqKind::lazy, lazywq::WqKind::per_cpu};
+inline constexpr std::array kLazywqKinds = {lazywq::WqKind::lazy, lazywq::WqKind::per_cpu, lazywq::WqKind::shared};
 
 // Where a lazywq producer queues its works.
 enum class Placement : uint8_t {
