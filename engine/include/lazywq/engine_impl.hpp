@@ -571,6 +571,19 @@ bool BasicWorkqueue<P>::run_one_locked(Worker<P>* w, Cwq& from, Work* work, int 
   // core list too, so two works of one CPU never overlap (C5).
   Cwq* fallback_cwq = (w->is_core && for_other_cpu) ? &cwqs_[static_cast<size_t>(target)] : nullptr;
   if (fallback_cwq) fallback_cwq->core_running = true;
+  invoke_locked(w, work, target, fallback_reason);
+  w->current = nullptr;
+  if (fallback_cwq) fallback_cwq->core_running = false;
+  finish_epoch_locked(epoch);
+  end_run_locked(w, work);
+  return true;
+}
+
+// Runs the callback of `work` (marked running by the caller) on `w`:
+// records it, clears PENDING just before the call (C2) and drops the lock
+// around it. `fallback_reason` >= 0 records a `fallback` event first.
+template <class P>
+void BasicWorkqueue<P>::invoke_locked(Worker<P>* w, Work* work, int target, int fallback_reason) {
   if (fallback_reason >= 0) {
     engine_.n_fallback_.fetch_add(1, std::memory_order_relaxed);
     engine_.record(EventType::fallback, -1, id_, work->id(), fallback_reason);
@@ -592,9 +605,12 @@ bool BasicWorkqueue<P>::run_one_locked(Worker<P>* w, Cwq& from, Work* work, int 
   lock_.lock();
   engine_.record(EventType::exec_end, w->cpu, id_, work->id(), target);
   engine_.n_run_.fetch_add(1, std::memory_order_relaxed);
-  w->current = nullptr;
-  if (fallback_cwq) fallback_cwq->core_running = false;
-  finish_epoch_locked(epoch);
+}
+
+// The run of `work` on `w` is over: flushers and cancels may go on (C10,
+// C12), and a core that skipped the work while it ran (C3) is woken.
+template <class P>
+void BasicWorkqueue<P>::end_run_locked(Worker<P>* w, Work* work) {
   BasicWorkqueue<P>* waiter;
   {
     detail::Guard wl(work->lock_);
@@ -609,7 +625,7 @@ bool BasicWorkqueue<P>::run_one_locked(Worker<P>* w, Cwq& from, Work* work, int 
     wake_core_locked();
   } else if (waiter) {
     // Another queue's core skipped this work: wake it under its own lock
-    // (queue locks are never nested).
+    // (queue locks are never nested, and a core's is never taken under S).
     lock_.unlock();
     {
       detail::Guard g(waiter->lock_);
@@ -617,7 +633,6 @@ bool BasicWorkqueue<P>::run_one_locked(Worker<P>* w, Cwq& from, Work* work, int 
     }
     lock_.lock();
   }
-  return true;
 }
 
 // One pass of the core over its list, in order. Returns true if it did

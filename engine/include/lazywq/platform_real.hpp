@@ -26,6 +26,21 @@
 #include "lazywq/annotations.hpp"
 #include "lazywq/types.hpp"
 
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define LAZYWQ_TSAN 1
+#endif
+#endif
+#if !defined(LAZYWQ_TSAN) && defined(__SANITIZE_THREAD__)
+#define LAZYWQ_TSAN 1
+#endif
+#if !defined(LAZYWQ_TSAN)
+#define LAZYWQ_TSAN 0
+#endif
+#if LAZYWQ_TSAN
+#include <sanitizer/tsan_interface.h>
+#endif
+
 namespace lazywq {
 
 struct RealPlatform {
@@ -45,6 +60,18 @@ struct RealPlatform {
   // A mutex the thread-safety analysis understands.
   class LAZYWQ_CAPABILITY("mutex") Mutex {
    public:
+    Mutex() = default;
+    Mutex(const Mutex&) = delete;
+    Mutex& operator=(const Mutex&) = delete;
+    // libstdc++'s std::mutex has a trivial destructor, so ThreadSanitizer
+    // never learns that it died: a later mutex at the same address (an
+    // engine on the stack of the next test) would inherit its lock-order
+    // edges and make a false "lock-order-inversion" cycle. Tell it.
+    ~Mutex() {
+#if LAZYWQ_TSAN
+      __tsan_mutex_destroy(m_.native_handle(), 0);
+#endif
+    }
     void lock() LAZYWQ_ACQUIRE() { m_.lock(); }
     void unlock() LAZYWQ_RELEASE() { m_.unlock(); }
     std::mutex& native() { return m_; }

@@ -573,58 +573,20 @@ void BasicWorkqueue<P>::run_pool_work_locked(Worker<P>* w, Work* work, detail::I
   w->current = work;
   w->cur_wq = this;
   w->current_epoch = epoch;
-  if (w->pool) ++w->pool->progress;
-  if (fallback_reason >= 0) {
-    engine_.n_fallback_.fetch_add(1, std::memory_order_relaxed);
-    engine_.record(EventType::fallback, -1, id_, work->id(), fallback_reason);
-  }
-  engine_.record(EventType::exec_begin, w->cpu, id_, work->id(), target);
-  const bool clear_late = LAZYWQ_PLANTED(engine_.cfg_, clear_pending_after_run);
-  if (!clear_late) work->flags_.fetch_and(~Work::kPending, std::memory_order_release);
-  // Works wait behind this callback: the watchdog looks at the pool while
-  // it runs (it may block where the engine cannot see).
   if (w->pool) {
+    ++w->pool->progress;
+    // Works wait behind this callback: the watchdog looks at the pool
+    // while it runs (it may block where the engine cannot see).
     engine_.assert_held_pool_lock();  // lock_ is S
     engine_.kick_pool_locked(*w->pool);
   }
-  lock_.unlock();
-  P::window_enter(RaceWindow::callback);
-  try {
-    work->fn_(*work);
-  } catch (...) {
-    engine_.n_threw_.fetch_add(1, std::memory_order_relaxed);
-    engine_.record(EventType::callback_threw, w->cpu, id_, work->id());
-  }
-  if (clear_late) work->flags_.fetch_and(~Work::kPending, std::memory_order_release);
-  P::window_exit(RaceWindow::callback);
-  lock_.lock();
-  engine_.record(EventType::exec_end, w->cpu, id_, work->id(), target);
-  engine_.n_run_.fetch_add(1, std::memory_order_relaxed);
+  invoke_locked(w, work, target, fallback_reason);
   w->current = nullptr;
   w->cur_wq = nullptr;
   if (w->pool) ++w->pool->progress;
   finish_epoch_locked(epoch);
   retire_active_locked();
-  BasicWorkqueue<P>* waiter;
-  {
-    detail::Guard wl(work->lock_);
-    work->running_ = false;
-    work->runner_ = nullptr;
-    work->resolved_seq_ = std::max<uint64_t>(work->resolved_seq_, work->run_seq_);
-    waiter = std::exchange(work->core_waiter_, nullptr);
-    work->cv_.notify_all();
-  }
-  w->last_active_ns = engine_.now_ns();
-  if (waiter) {
-    // A lazy/single_thread/ordered queue's core skipped this work: wake it
-    // under its own lock, which is never taken with S held.
-    lock_.unlock();
-    {
-      detail::Guard g(waiter->lock_);
-      waiter->wake_core_locked();
-    }
-    lock_.lock();
-  }
+  end_run_locked(w, work);
 }
 
 }  // namespace lazywq

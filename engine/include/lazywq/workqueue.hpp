@@ -162,6 +162,8 @@ class BasicWorkqueue {
   void core_loop_locked(Worker<P>* w) LAZYWQ_REQUIRES(lock_);
   void cpu_loop_locked(Worker<P>* w) LAZYWQ_REQUIRES(lock_);
   bool run_one_locked(Worker<P>* w, Cwq& from, Work* work, int fallback_reason) LAZYWQ_REQUIRES(lock_);
+  void invoke_locked(Worker<P>* w, Work* work, int target, int fallback_reason) LAZYWQ_REQUIRES(lock_);
+  void end_run_locked(Worker<P>* w, Work* work) LAZYWQ_REQUIRES(lock_);
   bool core_step_locked(Worker<P>* w) LAZYWQ_REQUIRES(lock_);
   void dec_in_core_locked(int cpu) LAZYWQ_REQUIRES(lock_);
   void join_zombies_locked() LAZYWQ_REQUIRES(lock_);
