@@ -94,6 +94,9 @@ run_preset asan
 # The planted-bug build: every planted bug must be caught by the harness
 # (ctest label `planted`), and everything else must pass with none on.
 run_preset planted
+# The benchmarks against TBB, Asio, GLib and Eigen: a short smoke that they
+# build and run (bench.smoke asserts no times; the suite is scripts/bench.sh).
+run_preset bench
 
 echo
 echo "=================== summary ($(( $(date +%s) - start )) s) ==================="
