@@ -300,6 +300,48 @@ TEST(Shared, OfflineCpuSendsItsWorksToTheUnboundPool) {
   EXPECT_EQ(exec_cpus(eng, after.id()).back(), 2);
 }
 
+TEST(Shared, ManagerCreationFailureIsAClearErrorAndTheNextQueueRetries) {
+  Engine eng(shared_config());
+  lazywq::SpawnFaults f;
+  f.fail_next = 1;
+  eng.set_spawn_faults(f);
+  try {
+    eng.create_workqueue("s0", WqKind::shared);
+    FAIL() << "the manager's creation failed: create_workqueue must say so";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::spawn_failed);
+  }
+  auto& q = eng.create_workqueue("s1", WqKind::shared);
+  Work w([](Work&) {}, "w");
+  ASSERT_TRUE(q.queue_work_on(1, w));
+  eng.flush_work(w);
+  EXPECT_EQ(eng.stats().works_run, 1u);
+}
+
+TEST(Shared, QueuesCreatedConcurrentlyAllGetTheManager) {
+  Engine eng(shared_config());
+  constexpr int kThreads = 6;
+  std::vector<Workqueue*> qs(kThreads);
+  std::vector<std::unique_ptr<Work>> works;
+  for (int i = 0; i < kThreads; ++i) works.push_back(std::make_unique<Work>([](Work&) {}));
+  {
+    std::latch start(kThreads);
+    std::vector<std::thread> ts;
+    for (int i = 0; i < kThreads; ++i)
+      ts.emplace_back([&, i] {
+        start.arrive_and_wait();
+        qs[static_cast<size_t>(i)] = &eng.create_workqueue("s" + std::to_string(i), WqKind::shared);
+      });
+    for (auto& t : ts) t.join();
+  }
+  Watchdog dog(kDeadline, "every shared queue created concurrently must run its works");
+  for (int i = 0; i < kThreads; ++i) ASSERT_TRUE(qs[static_cast<size_t>(i)]->queue_work_on(i % 4, *works[static_cast<size_t>(i)]));
+  for (auto& w : works) eng.flush_work(*w);
+  EXPECT_EQ(eng.stats().works_run, static_cast<uint64_t>(kThreads));
+  EXPECT_EQ(count_events(eng, EventType::spawn), static_cast<size_t>(eng.stats().threads_created)) << "one manager";
+  EXPECT_EQ(count_events(eng, EventType::spawn_fail), 0u);
+}
+
 TEST(Shared, OptionsAreForSharedQueuesOnly) {
   Engine eng(shared_config());
   EXPECT_THROW(eng.create_workqueue("x", WqKind::lazy, WqOptions{.highpri = true}), Error);

@@ -176,7 +176,9 @@ class BasicEngine {
   detail::Var<P, bool> manager_stop_ LAZYWQ_GUARDED_BY(pool_lock_) = false;
   std::vector<std::unique_ptr<Worker<P>>> pool_zombies_ LAZYWQ_GUARDED_BY(pool_lock_);  // exited, not joined
   detail::Var<P, int> pool_threads_ LAZYWQ_GUARDED_BY(pool_lock_) = 0;  // created, not joined (manager too)
-  typename P::CondVar pool_retired_cv_;  // with S: a pool thread retired (stop_pools waits for all)
+  // With S: a pool thread retired (stop_pools waits for all), or the
+  // manager's creation resolved (a second shared queue waits for it).
+  typename P::CondVar pool_state_cv_;
 
   mutable typename P::Mutex sleep_lock_;  // leaf: sleep_for
   typename P::CondVar sleep_cv_;          // never notified: sleep_for waits for its deadline

@@ -64,11 +64,19 @@ void BasicEngine<P>::create_pools_locked() {
 }
 
 // The manager thread, with the first shared queue (creation may fail: the
-// next shared queue tries again).
+// next shared queue tries again). A queue created while another creates
+// the manager waits for the outcome: its queueings need a manager.
 template <class P>
 bool BasicEngine<P>::start_shared(Workqueue& q) {
   detail::Guard g(pool_lock_);
-  if (!manager_ && !spawn_pool_thread_locked(nullptr)) return false;
+  for (;;) {
+    if (manager_ && manager_->published) break;
+    if (!manager_) {
+      if (!spawn_pool_thread_locked(nullptr)) return false;
+      break;
+    }
+    pool_state_cv_.wait(pool_lock_);
+  }
   shared_queues_.push_back(&q);
   return true;
 }
@@ -141,6 +149,7 @@ bool BasicEngine<P>::spawn_pool_thread_locked(Pool<P>* p) {
       p->fresh_failure = true;
     } else {
       manager_.reset();
+      pool_state_cv_.notify_all();
     }
     n_spawn_fail_.fetch_add(1, std::memory_order_relaxed);
     record(EventType::spawn_fail, cpu, 0, 0);
@@ -157,6 +166,7 @@ bool BasicEngine<P>::spawn_pool_thread_locked(Pool<P>* p) {
   n_created_.fetch_add(1, std::memory_order_relaxed);
   record_as(raw->thread_id, EventType::spawn, cpu, 0, 0, p ? 0 : 1);
   raw->cv.notify_one();
+  if (!p) pool_state_cv_.notify_all();
   return true;
 }
 
@@ -220,7 +230,7 @@ void BasicEngine<P>::retire_pool_thread_locked(Worker<P>* w, EventType why) {
   if (why == EventType::idle_exit) n_idle_exit_.fetch_add(1, std::memory_order_relaxed);
   record(why, w->cpu, 0, 0);
   wake_manager_locked();
-  pool_retired_cv_.notify_all();
+  pool_state_cv_.notify_all();
 }
 
 // A pool thread: runs its scheduled list (C3) first, then the pool's
@@ -484,7 +494,7 @@ void BasicEngine<P>::stop_pools() {
     bool live = false;
     for (auto& p : pools_) live = live || !p->workers.empty();
     if (!live) break;
-    pool_retired_cv_.wait(pool_lock_);  // a thread still finishing retires itself into the zombies
+    pool_state_cv_.wait(pool_lock_);  // a thread still finishing retires itself into the zombies
   }
   join_pool_zombies_locked();
   record_as(manager->thread_id, EventType::thread_exit, manager->cpu, 0, 0, 1);
