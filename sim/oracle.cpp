@@ -92,6 +92,7 @@ struct Queueing {
   uint32_t queue = 0;
   int32_t target = -1;
   int32_t running_cpu = kNoCpu;  // shared: CPU of the work's run going on at its queueing (C3's last pool)
+  bool target_offline = false;   // its CPU was offline when it was queued
   bool armed = false;
   bool reported = false;    // already reported as lost
   Deferred deferred;
@@ -158,8 +159,10 @@ struct ThreadState {
   bool exit_offline = false;  // its CPU was offline when it was stopped
   uint64_t cur_work = 0, cur_begin = 0;  // open callback
   uint32_t cur_queue = 0;                 // its queue (a shared pool thread serves many)
+  bool pool_worker = false;               // a shared pool's worker (not the manager or the rescuer)
   uint64_t open_cancel_work = 0, open_flush_work = 0;
   int pending_offline_cpu = -1;  // its cpu_offline call completes at its next event
+  int pending_online_cpu = -1;   // its cpu_online call completes at its next event
   uint64_t pending_offline_epoch = 0;  // ... of that CPU's offline epoch (a later hotplug makes it stale)
   uint64_t reject_work = 0, reject_seq = 0;
   bool reported_exited = false;
@@ -183,6 +186,8 @@ struct OpenQFlush {
 struct QueueState {
   int kind = -1;
   bool ordered_shared = false;  // a shared queue created with WqOptions::ordered (C5: one at a time, in order)
+  bool unbound_shared = false;  // shared, unbound or ordered: runs on the unbound pool (cpu -1)
+  int max_active = 0;           // shared: works running at once at most (0x7fff: that many or more)
   bool destroying = false, destroyed = false;
   uint64_t destroy_seq = 0, destroy_end_seq = 0;
   std::map<uint64_t, uint64_t> inflight;  // insertion seq -> work (inserted, not finished)
@@ -200,6 +205,7 @@ struct CpuState {
   uint64_t offline_seq = 0;
   uint64_t epoch = 0;
   bool ever_offline = false;
+  bool onlining = false;  // a cpu_online call has not returned (the shared pools come online last)
   uint64_t first_offline_seq = 0;
   uint32_t done_below = 0;  // queues with a smaller id have processed the offline
 };
@@ -228,6 +234,7 @@ class Oracle {
   std::unordered_map<uint32_t, QueueState> queues_;
   std::unordered_map<uint64_t, QcState> qcs_;
   std::unordered_map<uint64_t, std::map<uint64_t, uint64_t>> order_;  // C5: insertion seq -> work, not started
+  uint64_t any_pool_spawn_fail_ = kNone;  // first failed creation of a shared pool thread
   std::vector<CpuState> cpus_;
 
   // ---------------------------------------------------------------- helpers
@@ -414,7 +421,10 @@ class Oracle {
       case ET::dequeue: on_dequeue(e, t); break;
       case ET::migrate: on_migrate(e); break;
       case ET::spawn: on_spawn(e, t); break;
-      case ET::spawn_fail: qc(e.queue, e.cpu).last_spawn_fail = e.seq; break;
+      case ET::spawn_fail:
+        qc(e.queue, e.cpu).last_spawn_fail = e.seq;
+        if (e.queue == 0 && any_pool_spawn_fail_ == kNone) any_pool_spawn_fail_ = e.seq;
+        break;
       case ET::fallback: on_fallback(e); break;
       case ET::exec_begin: on_exec_begin(e, t); break;
       case ET::exec_end: on_exec_end(e, t); break;
@@ -425,7 +435,7 @@ class Oracle {
       case ET::cancel_begin: on_cancel_begin(e, t); break;
       case ET::cancel_end: on_cancel_end(e, t); break;
       case ET::cpu_offline: on_cpu_offline(e, t); break;
-      case ET::cpu_online: on_cpu_online(e); break;
+      case ET::cpu_online: on_cpu_online(e, t); break;
       case ET::destroy: on_destroy(e); break;
       case ET::destroy_end: on_destroy_end(e); break;
       case ET::callback_threw: break;
@@ -455,6 +465,11 @@ class Oracle {
                  at(e.seq) + " after it " + (t.exited == 1 ? "idle-exited" : "was stopped") + " at " +
                  at(t.exit_seq),
              {t.exit_seq, e.seq});
+    }
+    // Its cpu_online call has returned.
+    if (t.pending_online_cpu >= 0) {
+      if (CpuState* cs = cpu_state(t.pending_online_cpu)) cs->onlining = false;
+      t.pending_online_cpu = -1;
     }
     // Its cpu_offline call has returned (the call itself records the
     // migrations of each queue, in queue order, as the calling thread).
@@ -525,6 +540,8 @@ class Oracle {
     QueueState& qs = queue(e.queue);
     qs.kind = e.arg & 0xff;
     qs.ordered_shared = qs.kind == kShared && ((e.arg >> 8) & 4) != 0;
+    qs.unbound_shared = qs.kind == kShared && ((e.arg >> 8) & 6) != 0;
+    qs.max_active = (e.arg >> 16) & 0x7fff;
   }
 
   void on_accept(const Event& e, ThreadState& t) {
@@ -586,7 +603,12 @@ class Oracle {
     p.target = e.arg;
     p.armed = armed;
     p.order_key = order_key_for(e.queue, e.arg, e.seq);
-    if (!ws.running.empty()) p.running_cpu = ws.running.front().cpu;
+    if (const CpuState* cs = cpu_state(e.arg)) p.target_offline = cs->offline || cs->onlining;
+    if (!ws.running.empty()) {
+      // C3's "last pool": only a pool worker's run has a pool to go back to.
+      auto rt = threads_.find(ws.running.front().thread);
+      if (rt != threads_.end() && rt->second.pool_worker) p.running_cpu = ws.running.front().cpu;
+    }
     if (armed) {
       qs.armed.emplace(e.seq, e.work);
     } else {
@@ -750,7 +772,10 @@ class Oracle {
     t.cpu = e.cpu;
     t.spawned = true;
     t.spawn_seq = e.seq;
-    if (e.queue == 0) return;  // a shared pool's thread or their manager: the engine's, no queue's
+    if (e.queue == 0) {  // a shared pool's thread, the manager or the rescuer: the engine's, no queue's
+      t.pool_worker = e.arg == 0;
+      return;
+    }
     QueueState& qs = queue(e.queue);
     qs.threads.push_back(e.thread);
     QcState& s = qc(e.queue, e.cpu);
@@ -830,9 +855,16 @@ class Oracle {
     }
     int i = pick_pending(ws, e.queue, -1);
     if (i < 0) return;  // exec_begin will report the run without queueing
-    // Shared: the manager rescues a work of any pool (C7); a failed
-    // creation is an engine-wide event there.
-    if (k == kShared) return;
+    // Shared: the rescuer runs a work of any pool (C7) once a pool thread's
+    // creation has failed (the engine-wide spawn_fail of queue 0).
+    if (k == kShared) {
+      if (any_pool_spawn_fail_ == kNone)
+        report_work(7, e.work,
+                    W(e.work) + " of shared " + wq(e.queue) + " was rescued (fallback) at " + at(e.seq) +
+                        " although no pool thread's creation ever failed",
+                    {e.seq});
+      return;
+    }
     const Queueing& p = ws.pending[static_cast<size_t>(i)];
     if (p.target == opt_.core_cpu) {
       report_work(4, e.work,
@@ -973,14 +1005,30 @@ class Oracle {
     // C4: placement. A shared work runs on its CPU's pool, or the unbound
     // pool (unbound or ordered queue, offline CPU), or the pool of the run
     // it was queued behind (C3), or on the manager after a `fallback`.
-    if (k == kShared && run.has_q && e.cpu != run.q.target && e.cpu != -1 && e.cpu != run.q.running_cpu) {
+    if (k == kShared && run.has_q) {
       const bool fb = t.seen && t.last_type == ET::fallback && t.last_work == w && t.last_queue == e.queue;
-      if (!fb)
+      // The unbound pool: for unbound and ordered queues always; for the
+      // others only if the target CPU was offline when it was queued, or
+      // went offline since (migrated, or activated after).
+      const CpuState* cs = cpu_state(run.q.target);
+      const bool offline_since = run.q.target_offline || (cs && cs->offline_seq > run.q.accept);
+      const bool unbound_ok = qs.unbound_shared || run.q.migrate || offline_since;
+      const bool own_ok = !qs.unbound_shared && e.cpu == run.q.target;
+      if (!fb && !own_ok && !(e.cpu == -1 && unbound_ok) && e.cpu != run.q.running_cpu)
         report_work(4, w,
-                    W(w) + " queued for " + cpu_s(run.q.target) + " on shared " + wq(e.queue) + " ran on " +
-                        cpu_s(e.cpu) + " (" + thr(e.thread) + ") at " + at(e.seq) +
-                        ": neither its CPU's pool, the unbound pool, nor the pool of a run it was queued behind",
+                    W(w) + " queued for " + cpu_s(run.q.target) + " on shared " + wq(e.queue) +
+                        (qs.unbound_shared ? " (unbound)" : "") + " ran on " + cpu_s(e.cpu) + " (" + thr(e.thread) +
+                        ") at " + at(e.seq) +
+                        ": not the pool it belongs to (its CPU's, or the unbound one), nor the pool of a run it was "
+                        "queued behind",
                     {run.q.accept, e.seq});
+      // max_active: never more of the queue's works running at once.
+      if (qs.max_active > 0 && qs.max_active < 0x7fff && qs.open_execs >= qs.max_active)
+        report(5, w, e.queue, -11,
+               W(w) + " started at " + at(e.seq) + " on shared " + wq(e.queue) + " while " +
+                   std::to_string(qs.open_execs) + " of its works were running: max_active is " +
+                   std::to_string(qs.max_active),
+               {qs.open_exec_seq, e.seq});
     }
     if (k == kPerCpu || k == kLazy) {
       const bool fb = t.seen && t.last_type == ET::fallback && t.last_work == w && t.last_queue == e.queue;
@@ -1206,8 +1254,10 @@ class Oracle {
   // ---------------------------------------------------------------- hotplug
 
   void complete_all_offline() {
-    for (CpuState& cs : cpus_)
+    for (CpuState& cs : cpus_) {
       if (cs.offline) cs.complete = true;
+      cs.onlining = false;
+    }
   }
 
   void on_cpu_offline(const Event& e, ThreadState& t) {
@@ -1227,12 +1277,14 @@ class Oracle {
     t.pending_offline_epoch = cs->epoch;
   }
 
-  void on_cpu_online(const Event& e) {
+  void on_cpu_online(const Event& e, ThreadState& t) {
     complete_all_offline();
     CpuState* cs = cpu_state(e.cpu);
     if (!cs) return;
     cs->offline = false;
     cs->complete = false;
+    cs->onlining = true;
+    t.pending_online_cpu = e.cpu;
   }
 
   // ---------------------------------------------------------------- destroy

@@ -515,10 +515,13 @@ void shared_deps(ScenarioContext& ctx) {
   // Virtual time also passes while threads run (each step costs some):
   // far beyond any run's length, so only a true stall trips the watchdog.
   cfg.stall_timeout = 5ms;
-  cfg.max_workers_per_pool = 16;
+  cfg.max_workers_per_pool = 64;  // beyond any run's blocked threads: a rescue means a failed creation
   ScopedEngine scoped(ctx, cfg);
   SimEngine& eng = *scoped;
   const int nqueues = static_cast<int>(knob(ctx, "queues", 1, 3));
+  // Creation faults (after the manager and the rescuer exist): the rescuer
+  // runs works, and a rescued work may wait for another one.
+  const double fail_p = knob_p(ctx, "fail_p", {0.0, 0.0, 0.3});
   const int nworks = static_cast<int>(knob(ctx, "works", 3, 8));
   const double signal_p = knob_p(ctx, "signal_p", {0.0, 0.0, 0.3});
   const double requeue_p = knob_p(ctx, "requeue_p", {0.0, 0.3});
@@ -566,6 +569,7 @@ void shared_deps(ScenarioContext& ctx) {
     }
   }
   ctx.note("waits", graph.empty() ? "none" : graph.substr(1));
+  eng.set_spawn_faults({.fail_probability = fail_p, .seed = ctx.rng.next()});
   SimPlatform::Mutex signal_lock;
   SimPlatform::CondVar signal_cv;
   std::vector<std::unique_ptr<SimWork>> works;
@@ -644,7 +648,7 @@ const std::vector<Scenario>& all_scenarios() {
        "ncpus=3 idle_us=100 cooldown_us=10 queues=2..3 works=3..6 uphill_p=0|0.1|0.3 clients=1..2", dependency,
        "C16"},
       {"shared_deps", "shared pools: acyclic waits (engine waits, signals, self-requeue) must complete (C16, C3)",
-       "ncpus=3 idle_us=100 cooldown_us=10 queues=1..3 works=3..8 signal_p=0|0.3 requeue_p=0|0.3 clients=1..2",
+       "ncpus=3 idle_us=100 cooldown_us=10 queues=1..3 works=3..8 fail_p=0|0.3 signal_p=0|0.3 requeue_p=0|0.3 clients=1..2",
        shared_deps, "C16"},
   };
   return list;

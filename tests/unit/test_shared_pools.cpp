@@ -32,12 +32,12 @@ std::vector<int> exec_cpus(const Engine& eng, uint64_t work) {
   return out;
 }
 
-TEST(Shared, SixtyFourQueuesStartOnlyTheManager) {
+TEST(Shared, SixtyFourQueuesStartOnlyTheManagerAndTheRescuer) {
   Engine eng(shared_config(8));
   for (int i = 0; i < 64; ++i) eng.create_workqueue("s" + std::to_string(i), WqKind::shared);
   const auto s = eng.stats();
-  EXPECT_EQ(s.pool_threads, 1) << "only the manager; pools start empty";
-  EXPECT_EQ(s.live_threads, 1);
+  EXPECT_EQ(s.pool_threads, 2) << "only the manager and the rescuer; pools start empty";
+  EXPECT_EQ(s.live_threads, 2);
   EXPECT_EQ(s.pools.size(), 17u) << "8 CPUs x {normal, highpri} + unbound";
 }
 
@@ -251,12 +251,37 @@ TEST(Shared, IdleThreadsExitAndAreJoined) {
     ASSERT_TRUE(q.queue_work_on(cpu, w));
     eng.flush_work(w);
   }
-  ASSERT_TRUE(wait_until([&] { return eng.stats().pool_threads == 1; })) << "only the manager stays";
+  ASSERT_TRUE(wait_until([&] { return eng.stats().pool_threads == 2; })) << "only the manager and the rescuer stay";
   EXPECT_EQ(eng.stats().idle_exits, 4u);
   EXPECT_EQ(count_events(eng, EventType::idle_exit), 4u);
 }
 
-TEST(Shared, CreationFailureIsRescuedByTheManager) {
+// The rescuer, not the manager, runs a rescued work: when that work waits
+// for another one, the manager goes on creating (after the cooldown),
+// firing timers and watching.
+TEST(Shared, ARescuedWorkThatWaitsDoesNotStopTheManager) {
+  Engine eng(shared_config());
+  auto& q = eng.create_workqueue("s", WqKind::shared);
+  lazywq::SpawnFaults f;
+  f.fail_next = 1;
+  eng.set_spawn_faults(f);
+  std::atomic<int> timer_runs{0};
+  DelayedWork tick([&](Work&) { timer_runs.fetch_add(1); }, "tick");
+  Work b([](Work&) {}, "b");
+  Work a([&](Work&) {
+    EXPECT_TRUE(q.queue_delayed_work_on(2, tick, 1ms));
+    EXPECT_TRUE(q.queue_work_on(1, b));
+    eng.flush_work(b);
+    EXPECT_TRUE(wait_until([&] { return timer_runs.load() == 1; })) << "timers fire while the rescuer waits";
+  }, "a");
+  Watchdog dog(kDeadline, "a rescued work waiting for another must not hang the pools");
+  ASSERT_TRUE(q.queue_work_on(1, a));
+  eng.flush_work(a);
+  EXPECT_EQ(count_events(eng, EventType::fallback, a.id()), 1u) << dump_events(eng);
+  EXPECT_EQ(count_events(eng, EventType::fallback, b.id()), 0u) << "b ran on a worker created after the cooldown";
+}
+
+TEST(Shared, PermanentCreationFailureIsRescued) {
   Engine eng(shared_config());
   auto& q = eng.create_workqueue("s", WqKind::shared);
   lazywq::SpawnFaults f;
@@ -312,6 +337,7 @@ TEST(Shared, ManagerCreationFailureIsAClearErrorAndTheNextQueueRetries) {
     EXPECT_EQ(e.code(), Errc::spawn_failed);
   }
   auto& q = eng.create_workqueue("s1", WqKind::shared);
+  EXPECT_EQ(eng.stats().pool_threads, 2) << "the manager and the rescuer, created for the second queue";
   Work w([](Work&) {}, "w");
   ASSERT_TRUE(q.queue_work_on(1, w));
   eng.flush_work(w);
@@ -338,7 +364,7 @@ TEST(Shared, QueuesCreatedConcurrentlyAllGetTheManager) {
   for (int i = 0; i < kThreads; ++i) ASSERT_TRUE(qs[static_cast<size_t>(i)]->queue_work_on(i % 4, *works[static_cast<size_t>(i)]));
   for (auto& w : works) eng.flush_work(*w);
   EXPECT_EQ(eng.stats().works_run, static_cast<uint64_t>(kThreads));
-  EXPECT_EQ(count_events(eng, EventType::spawn), static_cast<size_t>(eng.stats().threads_created)) << "one manager";
+  EXPECT_EQ(count_events(eng, EventType::spawn), static_cast<size_t>(eng.stats().threads_created));
   EXPECT_EQ(count_events(eng, EventType::spawn_fail), 0u);
 }
 

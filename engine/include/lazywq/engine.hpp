@@ -123,7 +123,10 @@ class BasicEngine {
   Pool<P>& unbound_pool_locked() LAZYWQ_REQUIRES(pool_lock_);
   void kick_pool_locked(Pool<P>& p) LAZYWQ_REQUIRES(pool_lock_);
   void wake_manager_locked() LAZYWQ_REQUIRES(pool_lock_);
-  bool spawn_pool_thread_locked(Pool<P>* p) LAZYWQ_REQUIRES(pool_lock_);
+  // p: a pool's worker; null: the manager, or the rescuer if `rescuer`.
+  bool spawn_pool_thread_locked(Pool<P>* p, bool rescuer = false) LAZYWQ_REQUIRES(pool_lock_);
+  void rescuer_loop_locked(Worker<P>* r) LAZYWQ_REQUIRES(pool_lock_);
+  bool rescue_step_locked(Worker<P>* r, bool& pending) LAZYWQ_REQUIRES(pool_lock_);
   void pool_thread_main(Worker<P>* w) LAZYWQ_EXCLUDES(pool_lock_);
   void pool_worker_loop_locked(Worker<P>* w) LAZYWQ_REQUIRES(pool_lock_);
   void manager_loop_locked(Worker<P>* m) LAZYWQ_REQUIRES(pool_lock_);
@@ -173,6 +176,10 @@ class BasicEngine {
   std::vector<std::unique_ptr<Pool<P>>> pools_ LAZYWQ_GUARDED_BY(pool_lock_);
   std::vector<Workqueue*> shared_queues_ LAZYWQ_GUARDED_BY(pool_lock_);  // timers fired by the manager
   std::unique_ptr<Worker<P>> manager_ LAZYWQ_GUARDED_BY(pool_lock_);
+  // Runs a pool's works when no worker can be had (creation failing or the
+  // cap reached): created with the manager, so that the manager itself
+  // never runs a callback that could block it.
+  std::unique_ptr<Worker<P>> rescuer_ LAZYWQ_GUARDED_BY(pool_lock_);
   detail::Var<P, bool> manager_stop_ LAZYWQ_GUARDED_BY(pool_lock_) = false;
   std::vector<std::unique_ptr<Worker<P>>> pool_zombies_ LAZYWQ_GUARDED_BY(pool_lock_);  // exited, not joined
   detail::Var<P, int> pool_threads_ LAZYWQ_GUARDED_BY(pool_lock_) = 0;  // created, not joined (manager too)

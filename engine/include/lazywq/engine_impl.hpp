@@ -119,8 +119,10 @@ void BasicWorkqueue<P>::start() {
   if (is_shared()) {
     {
       detail::Guard g(lock_);
+      // arg: kind | options << 8 | max_active (capped at 0x7fff) << 16, for the oracle.
       const int32_t flags = (opts_.highpri ? 1 : 0) | (opts_.unbound ? 2 : 0) | (opts_.ordered ? 4 : 0);
-      engine_.record(EventType::create, -1, id_, 0, static_cast<int32_t>(kind_) | (flags << 8));
+      const int32_t active = std::min(max_active_, 0x7fff);
+      engine_.record(EventType::create, -1, id_, 0, static_cast<int32_t>(kind_) | (flags << 8) | (active << 16));
     }
     if (!engine_.start_shared(*this)) {
       dead_.store(true, std::memory_order_release);
@@ -867,6 +869,8 @@ template <class P>
 void BasicWorkqueue<P>::destroy() {
   if (caller_in_this_queue())
     throw Error(Errc::deadlock, "destroy of workqueue '" + name_ + "' from one of its own works");
+  // It drains and joins: on a pool thread that is an engine wait (C16).
+  typename BasicEngine<P>::BlockedScope blocked(engine_);
   detail::Guard g(lock_);
   if (destroying_ || dead_.load(std::memory_order_relaxed))
     throw Error(Errc::queue_destroyed, "workqueue '" + name_ + "' is already destroyed");

@@ -63,19 +63,21 @@ void BasicEngine<P>::create_pools_locked() {
   pools_.push_back(std::make_unique<Pool<P>>(-1, false));
 }
 
-// The manager thread, with the first shared queue (creation may fail: the
-// next shared queue tries again). A queue created while another creates
-// the manager waits for the outcome: its queueings need a manager.
+// The manager and the rescuer, with the first shared queue (creation may
+// fail: the next shared queue tries again). A queue created while another
+// creates them waits for the outcome: its queueings need both.
 template <class P>
 bool BasicEngine<P>::start_shared(Workqueue& q) {
   detail::Guard g(pool_lock_);
   for (;;) {
-    if (manager_ && manager_->published) break;
+    if (manager_ && manager_->published && rescuer_ && rescuer_->published) break;
     if (!manager_) {
       if (!spawn_pool_thread_locked(nullptr)) return false;
-      break;
+    } else if (manager_->published && !rescuer_) {
+      if (!spawn_pool_thread_locked(nullptr, /*rescuer=*/true)) return false;
+    } else {
+      pool_state_cv_.wait(pool_lock_);
     }
-    pool_state_cv_.wait(pool_lock_);
   }
   shared_queues_.push_back(&q);
   return true;
@@ -119,13 +121,16 @@ void BasicEngine<P>::kick_pool_locked(Pool<P>& p) {
 // Creates a thread for pool `p` (the manager when p is null), dropping S
 // while the thread is made. A new pool thread starts idle.
 template <class P>
-bool BasicEngine<P>::spawn_pool_thread_locked(Pool<P>* p) {
+bool BasicEngine<P>::spawn_pool_thread_locked(Pool<P>* p, bool rescuer) {
   const int cpu = p ? p->cpu : cfg_.core_cpu;
   auto owned = std::make_unique<Worker<P>>(this, nullptr, p, cpu, next_thread_id_.fetch_add(1, std::memory_order_relaxed), false);
+  owned->is_rescuer = rescuer;
   Worker<P>* raw = owned.get();
   if (p) {
     p->creating = true;
     p->workers.push_back(std::move(owned));
+  } else if (rescuer) {
+    rescuer_ = std::move(owned);
   } else {
     manager_ = std::move(owned);
   }
@@ -134,7 +139,7 @@ bool BasicEngine<P>::spawn_pool_thread_locked(Pool<P>* p) {
   P::window_enter(RaceWindow::spawn_unlocked);
   std::optional<typename P::Thread> th;
   if (!injected) {
-    std::string name = !p ? std::string("wq/manager")
+    std::string name = !p ? std::string(rescuer ? "wq/rescuer" : "wq/manager")
                           : "wq/pool" + (p->cpu < 0 ? std::string("U") : std::to_string(p->cpu)) + (p->highpri ? "H" : "");
     th = P::spawn(cpu < 0 ? cfg_.core_cpu : cpu, name, [this, raw] { pool_thread_main(raw); });
   }
@@ -145,10 +150,12 @@ bool BasicEngine<P>::spawn_pool_thread_locked(Pool<P>* p) {
       p->creating = false;
       auto it = std::find_if(p->workers.begin(), p->workers.end(), [&](auto& x) { return x.get() == raw; });
       p->workers.erase(it);
-      p->cooldown_until_ns = now_ns() + cfg_.spawn_cooldown.count();
+      // At least 1 ms apart: while the rescuer is busy the manager retries
+      // on the cooldown alone, and a zero cooldown would spin.
+      p->cooldown_until_ns = now_ns() + std::max<int64_t>(cfg_.spawn_cooldown.count(), 1'000'000);
       p->fresh_failure = true;
     } else {
-      manager_.reset();
+      (rescuer ? rescuer_ : manager_).reset();
       pool_state_cv_.notify_all();
     }
     n_spawn_fail_.fetch_add(1, std::memory_order_relaxed);
@@ -164,7 +171,7 @@ bool BasicEngine<P>::spawn_pool_thread_locked(Pool<P>* p) {
   }
   ++pool_threads_;
   n_created_.fetch_add(1, std::memory_order_relaxed);
-  record_as(raw->thread_id, EventType::spawn, cpu, 0, 0, p ? 0 : 1);
+  record_as(raw->thread_id, EventType::spawn, cpu, 0, 0, p ? 0 : (rescuer ? 2 : 1));
   raw->cv.notify_one();
   if (!p) pool_state_cv_.notify_all();
   return true;
@@ -180,6 +187,8 @@ void BasicEngine<P>::pool_thread_main(Worker<P>* w) {
     while (!w->published) w->cv.wait(pool_lock_);
     if (w->pool)
       pool_worker_loop_locked(w);
+    else if (w->is_rescuer)
+      rescuer_loop_locked(w);
     else
       manager_loop_locked(w);
   }
@@ -212,6 +221,7 @@ void BasicEngine<P>::worker_waking(Worker<P>* w) {
   w->blocked = false;
   w->counted = true;
   ++w->pool->nr_running;
+  kick_pool_locked(*w->pool);  // works wait behind it now: the watchdog looks
 }
 
 // A pool thread leaves for good: unpublished under S (a queueing either
@@ -267,8 +277,11 @@ void BasicEngine<P>::pool_worker_loop_locked(Worker<P>* w) {
     }
     if (!p.worklist.empty()) {
       // Works wait behind a running thread: stay as the spare that takes
-      // over when it blocks.
-      w->cv.wait(pool_lock_);
+      // over when it blocks, and look again an idle timeout later (the
+      // worklist may empty without anyone waking us: then we exit, C8).
+      // Make sure the watchdog is looking at the running one meanwhile.
+      kick_pool_locked(p);
+      w->cv.wait_until(pool_lock_, start_ns_ + now_ns() + cfg_.idle_timeout.count());
       continue;
     }
     detail::WindowScope<P> window(RaceWindow::idle_exit_decision);
@@ -325,6 +338,7 @@ bool BasicEngine<P>::pool_dispatch_locked(Worker<P>* w, Pool<P>* p, Work* work, 
     if (was_counted && !w->counted) {
       w->counted = true;
       ++w->pool->nr_running;
+      kick_pool_locked(*w->pool);  // works wait behind it now: the watchdog looks
     }
     return false;
   }
@@ -358,23 +372,23 @@ bool BasicEngine<P>::manager_step_locked(Worker<P>* m) {
     q->assert_shared_lock();
     q->fire_due_timers_locked();
   }
+  (void)m;
   const int64_t t = now_ns();
+  // While the rescuer runs a callback (which may wait), a fresh failure
+  // does not hold creation back: only the cooldown does.
+  const bool rescuer_free = rescuer_ && rescuer_->current == nullptr;
   for (auto& owned : pools_) {
     Pool<P>& p = *owned;
     if (p.needs_worker() && p.idle.empty() && !p.creating) {
-      const bool cooling = p.fresh_failure || t < p.cooldown_until_ns;
+      const bool cooling = (p.fresh_failure && rescuer_free) || t < p.cooldown_until_ns;
       const bool at_cap = static_cast<int>(p.workers.size()) >= cfg_.max_workers_per_pool;
       if (!cooling && !at_cap) {
         spawn_pool_thread_locked(&p);
         return true;
       }
-      // The rescuer: no thread can be had, so the manager runs the work
-      // itself (C7: a failed creation loses nothing and never hangs).
-      const auto reason = p.fresh_failure || at_cap ? FallbackReason::spawn_failed : FallbackReason::spawn_cooldown;
-      if (pool_dispatch_locked(m, &p, p.worklist.front(), p.worklist, static_cast<int>(reason), false)) {
-        p.fresh_failure = false;
-        return true;
-      }
+      // No thread can be had now: the rescuer runs the work (C7: a failed
+      // creation loses nothing and never hangs).
+      if (rescuer_) rescuer_->cv.notify_one();
     }
     // The watchdog (the kernel's mayday): works wait and the running
     // threads made no progress for stall_timeout: they are blocked where
@@ -398,8 +412,53 @@ bool BasicEngine<P>::manager_step_locked(Worker<P>* m) {
   return false;
 }
 
-// The manager: creates pool threads on demand, rescues when it cannot,
-// fires shared queues' timers, watches for stalls, joins exited threads.
+// One round of the rescuer: runs the front work of a pool that needs a
+// thread and cannot get one. True if something changed (look again);
+// `pending` says whether some pool still needs rescue.
+template <class P>
+bool BasicEngine<P>::rescue_step_locked(Worker<P>* r, bool& pending) {
+  pending = false;
+  const int64_t t = now_ns();
+  for (auto& owned : pools_) {
+    Pool<P>& p = *owned;
+    if (!p.needs_worker() || !p.idle.empty() || p.creating) continue;
+    const bool cooling = p.fresh_failure || t < p.cooldown_until_ns;
+    const bool at_cap = static_cast<int>(p.workers.size()) >= cfg_.max_workers_per_pool;
+    if (!cooling && !at_cap) continue;  // the manager creates a worker
+    pending = true;
+    Work* front = p.worklist.front();
+    const auto reason = p.fresh_failure || at_cap ? FallbackReason::spawn_failed : FallbackReason::spawn_cooldown;
+    // Before the callback, which may wait for long: from now on only the
+    // cooldown holds creation back, and the manager must look again (it
+    // sleeps on no deadline for a fresh failure).
+    p.fresh_failure = false;
+    wake_manager_locked();
+    if (pool_dispatch_locked(r, &p, front, p.worklist, static_cast<int>(reason), false)) return true;
+    // Moved behind its run on a thread of the pool (C3): progress too.
+    if (p.worklist.empty() || p.worklist.front() != front) return true;
+  }
+  return false;
+}
+
+// The rescuer: runs pools' works while no worker can be had. When a pool's
+// front work runs elsewhere (outside the pool), it looks again shortly:
+// the end of that run wakes nobody here.
+template <class P>
+void BasicEngine<P>::rescuer_loop_locked(Worker<P>* r) {
+  for (;;) {
+    if (manager_stop_) break;
+    bool pending = false;
+    if (rescue_step_locked(r, pending)) continue;
+    if (pending)
+      r->cv.wait_until(pool_lock_, start_ns_ + now_ns() + std::max<int64_t>(cfg_.spawn_cooldown.count(), 1'000'000));
+    else
+      r->cv.wait(pool_lock_);
+  }
+}
+
+// The manager: creates pool threads on demand, asks the rescuer when it
+// cannot, fires shared queues' timers, watches for stalls, joins exited
+// threads. It never runs a callback, so nothing a work does can stop it.
 template <class P>
 void BasicEngine<P>::manager_loop_locked(Worker<P>* m) {
   for (;;) {
@@ -470,25 +529,25 @@ void BasicEngine<P>::pools_cpu_online(int cpu) {
 // destructor, after every queue was destroyed: the pools are empty).
 template <class P>
 void BasicEngine<P>::stop_pools() {
+  std::vector<std::unique_ptr<Worker<P>>> helpers;  // the manager and the rescuer
   {
     detail::Guard g(pool_lock_);
-    if (!manager_) return;
+    if (!manager_ && !rescuer_) return;
     for (auto& p : pools_)
       for (auto& x : p->workers) {
         x->stop = true;
         x->cv.notify_one();
       }
     manager_stop_ = true;
-    manager_->cv.notify_one();
+    for (auto* h : {&manager_, &rescuer_})
+      if (*h) {
+        (*h)->cv.notify_one();
+        helpers.push_back(std::move(*h));
+      }
   }
   // Each pool thread retires itself (thread_exit) into the zombies; the
-  // manager leaves once nothing is left to do.
-  std::unique_ptr<Worker<P>> manager;
-  {
-    detail::Guard g(pool_lock_);
-    manager = std::move(manager_);
-  }
-  manager->thread.join();
+  // manager and the rescuer leave at once.
+  for (auto& h : helpers) h->thread.join();
   detail::Guard g(pool_lock_);
   for (;;) {
     bool live = false;
@@ -497,9 +556,11 @@ void BasicEngine<P>::stop_pools() {
     pool_state_cv_.wait(pool_lock_);  // a thread still finishing retires itself into the zombies
   }
   join_pool_zombies_locked();
-  record_as(manager->thread_id, EventType::thread_exit, manager->cpu, 0, 0, 1);
-  pool_threads_ -= 1;  // the manager
-  n_exited_.fetch_add(1, std::memory_order_relaxed);
+  for (auto& h : helpers) {
+    record_as(h->thread_id, EventType::thread_exit, h->cpu, 0, 0, h->is_rescuer ? 2 : 1);
+    pool_threads_ -= 1;
+    n_exited_.fetch_add(1, std::memory_order_relaxed);
+  }
 }
 
 // ---------------------------------------------------------------------------

@@ -49,6 +49,7 @@ struct Worker {
   detail::Var<P, bool> counted = false;  // S: counted in pool->nr_running
   detail::Var<P, bool> blocked = false;  // S: uncounted by an engine wait, counted again after it
   detail::Var<P, bool> published = false;  // S: the creator has made the thread known
+  bool is_rescuer = false;  // I (set before the thread starts): the shared pools' rescuer
 
   Worker(BasicEngine<P>* e, BasicWorkqueue<P>* q, Pool<P>* p, int c, uint32_t id, bool core)
       : eng(e), wq(q), pool(p), cpu(c), thread_id(id), is_core(core) {}
