@@ -466,8 +466,9 @@ class Oracle {
                  at(t.exit_seq),
              {t.exit_seq, e.seq});
     }
-    // Its cpu_online call has returned.
-    if (t.pending_online_cpu >= 0) {
+    // Its cpu_online call has returned (a creation failure of a per_cpu
+    // worker is recorded by the call itself).
+    if (t.pending_online_cpu >= 0 && e.type != ET::spawn_fail) {
       if (CpuState* cs = cpu_state(t.pending_online_cpu)) cs->onlining = false;
       t.pending_online_cpu = -1;
     }
