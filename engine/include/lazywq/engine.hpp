@@ -142,6 +142,9 @@ class BasicEngine {
   void pools_cpu_online(int cpu) LAZYWQ_EXCLUDES(pool_lock_);
   void stop_pools() LAZYWQ_EXCLUDES(pool_lock_);
   static DependencyNode slot_node(const Workqueue& q);
+  // C3: with W held, waits until `work`'s run elsewhere ends, then drops
+  // the engine_waiters_ claim the caller took before releasing its locks.
+  static void await_run_end_locked(Work& work) LAZYWQ_REQUIRES(work.lock_);
   // Tells the analysis S is held where a shared queue's lock_ (the same
   // mutex) is.
   void assert_held_pool_lock() const LAZYWQ_ASSERT_CAPABILITY(pool_lock_) {}

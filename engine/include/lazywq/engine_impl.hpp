@@ -545,10 +545,7 @@ bool BasicWorkqueue<P>::run_one_locked(Worker<P>* w, Cwq& from, Work* work, int 
     // on this CPU waits for this executor).
     engine_.note_executor_wait(*w, *work->runner_, *work);
     lock_.unlock();
-    detail::WindowScope<P> window(RaceWindow::reentrant_wait);
-    while (work->running_) work->cv_.wait(work->lock_);
-    --work->engine_waiters_;
-    work->cv_.notify_all();
+    engine_.await_run_end_locked(*work);
     work->lock_.unlock();
     lock_.lock();
     return false;
@@ -1388,6 +1385,14 @@ template <class P>
 DependencyNode BasicEngine<P>::node_of(const Workqueue& q) {
   return {DependencyNode::Kind::queue, q.id(),
           "workqueue '" + q.name() + "' #" + std::to_string(q.id()) + " (" + std::string(to_string(q.kind())) + ")"};
+}
+
+template <class P>
+void BasicEngine<P>::await_run_end_locked(Work& work) {
+  detail::WindowScope<P> window(RaceWindow::reentrant_wait);
+  while (work.running_) work.cv_.wait(work.lock_);
+  --work.engine_waiters_;
+  work.cv_.notify_all();  // the work's destructor may wait for us
 }
 
 // The one active slot of an ordered shared queue (max_active 1): whoever

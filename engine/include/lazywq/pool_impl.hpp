@@ -327,12 +327,7 @@ bool BasicEngine<P>::pool_dispatch_locked(Worker<P>* w, Pool<P>* p, Work* work, 
     const bool was_counted = w->counted;
     if (was_counted) uncount_locked(w);
     pool_lock_.unlock();
-    {
-      detail::WindowScope<P> window(RaceWindow::reentrant_wait);
-      while (work->running_) work->cv_.wait(work->lock_);
-      --work->engine_waiters_;
-      work->cv_.notify_all();
-    }
+    await_run_end_locked(*work);
     work->lock_.unlock();
     pool_lock_.lock();
     if (was_counted && !w->counted) {
