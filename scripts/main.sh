@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job: the harness against the engine, with a readable report.
-#   1. the thread-economy headline of the 2009 patch (per_cpu vs lazy);
+#   1. the thread-economy headline: per_cpu vs lazy (the 2009 patch) vs shared;
 #   2. the CI gate (scripts/gate.sh) with a default search budget of about
 #      two minutes: unit tests under TSan and ASan, Relacy models, fuzz
 #      regression, the simulator's explorer seeded from the commit, the
