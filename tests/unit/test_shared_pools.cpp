@@ -126,19 +126,19 @@ TEST(Shared, WatchdogRescuesAWorkBlockedOutsideTheEngine) {
 TEST(Shared, SleepForCountsAsBlocked) {
   Engine eng(shared_config());
   auto& q = eng.create_workqueue("s", WqKind::shared);
-  std::atomic<bool> other_ran_during_sleep{false};
-  std::atomic<bool> sleeping{false};
-  Work other([&](Work&) { other_ran_during_sleep = sleeping.load(); }, "other");
+  std::atomic<bool> other_ran{false};
+  Work other([&](Work&) { other_ran = true; }, "other");
   Work sleeper([&](Work&) {
-    sleeping = true;
-    EXPECT_TRUE(q.queue_work_on(1, other));
-    eng.sleep_for(200ms);
-    sleeping = false;
+    EXPECT_TRUE(q.queue_work_on(1, other));  // behind the sleeper, on its pool
+    // Sleeps in short steps until `other` has run: it can only run while
+    // this thread is inside sleep_for (the pool's one counted thread).
+    const auto give_up = std::chrono::steady_clock::now() + kDeadline;
+    while (!other_ran && std::chrono::steady_clock::now() < give_up) eng.sleep_for(1ms);
   }, "sleeper");
   ASSERT_TRUE(q.queue_work_on(1, sleeper));
   eng.flush_work(sleeper);
-  eng.flush_work(other);
-  EXPECT_TRUE(other_ran_during_sleep.load()) << "another thread ran the pool's next work";
+  EXPECT_TRUE(other_ran.load()) << "another thread ran the pool's next work while the sleeper slept";
+  EXPECT_EQ(eng.stats().watchdog_rescues, 0u) << "sleep_for itself let it in, not the stall watchdog";
   EXPECT_THROW(eng.sleep_for(-1ms), Error);
 }
 
@@ -222,7 +222,10 @@ TEST(Shared, MaxActiveBoundsTheWorksRunningAtOnce) {
       int m = max_inside.load();
       while (now > m && !max_inside.compare_exchange_weak(m, now)) {
       }
-      eng.sleep_for(1ms);  // blocked: the pool would start more if max_active let it
+      // Blocked in an engine wait until two run at once: the pool would
+      // start more if max_active let it.
+      const auto give_up = std::chrono::steady_clock::now() + kDeadline;
+      while (max_inside.load() < 2 && std::chrono::steady_clock::now() < give_up) eng.sleep_for(100us);
       inside.fetch_sub(1);
     }));
   for (auto& w : works) ASSERT_TRUE(q.queue_work_on(1, *w));
