@@ -63,6 +63,35 @@ TEST(Explore, EngineBreaksNoRuleInAnyScenario) {
   }
 }
 
+// Seeds that once found an engine bug, replayed on every build. Their
+// schedules drift as the engine changes, so these pin the bug only while
+// the engine around it stays the same; the explorer's seed budgets do the
+// rest.
+TEST(Regressions, SeedsThatOnceHungNowComplete) {
+  struct Case {
+    const char* scenario;
+    uint64_t seed;
+    const char* params;
+    const char* bug;
+  };
+  const Case cases[] = {
+      // The manager decided "cooling" with one clock reading and its
+      // deadline with a later one: a cooldown ending in between left a
+      // pool that needed a worker with no wake-up (C16 hang, session 4).
+      {"shared_deps", 2501, "fail_p=0.3", "manager lost a cooldown deadline"},
+      {"shared_deps", 6016, "fail_p=0.3", "manager lost a cooldown deadline"},
+      {"shared_deps", 6558, "fail_p=0.3", "manager lost a cooldown deadline"},
+  };
+  for (const Case& c : cases) {
+    RunOptions o;
+    o.scenario = c.scenario;
+    o.seed = c.seed;
+    o.params.add(c.params);
+    Outcome out = run_scenario(o);
+    EXPECT_FALSE(out.failed) << c.bug << "\n" << failure_report(o, out);
+  }
+}
+
 TEST(Explore, ShardsCoverEverySeedOnce) {
   std::multiset<uint64_t> seen;
   for (int i = 0; i < 3; ++i) {

@@ -130,7 +130,7 @@ class BasicEngine {
   void pool_thread_main(Worker<P>* w) LAZYWQ_EXCLUDES(pool_lock_);
   void pool_worker_loop_locked(Worker<P>* w) LAZYWQ_REQUIRES(pool_lock_);
   void manager_loop_locked(Worker<P>* m) LAZYWQ_REQUIRES(pool_lock_);
-  bool manager_step_locked(Worker<P>* m) LAZYWQ_REQUIRES(pool_lock_);
+  bool manager_step_locked(Worker<P>* m, int64_t& deadline) LAZYWQ_REQUIRES(pool_lock_);
   bool pool_dispatch_locked(Worker<P>* w, Pool<P>* p, Work* work, detail::IntrusiveList<Work>& from,
                             int fallback_reason, bool may_wait) LAZYWQ_REQUIRES(pool_lock_);
   void retire_pool_thread_locked(Worker<P>* w, EventType why) LAZYWQ_REQUIRES(pool_lock_);

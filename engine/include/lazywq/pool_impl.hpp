@@ -356,9 +356,13 @@ void BasicEngine<P>::join_pool_zombies_locked() {
   }
 }
 
-// One round of the manager. True if it did something (look again).
+// One round of the manager. True if it did something (look again);
+// otherwise `deadline` says when to look again (INT64_MAX: when woken).
+// The deadline is decided from the same clock reading as what the round
+// did: a cooldown that ends between the two readings must still wake it.
 template <class P>
-bool BasicEngine<P>::manager_step_locked(Worker<P>* m) {
+bool BasicEngine<P>::manager_step_locked(Worker<P>* m, int64_t& deadline) {
+  deadline = INT64_MAX;
   if (!pool_zombies_.empty()) {
     join_pool_zombies_locked();
     return true;
@@ -366,6 +370,7 @@ bool BasicEngine<P>::manager_step_locked(Worker<P>* m) {
   for (Workqueue* q : shared_queues_) {
     q->assert_shared_lock();
     q->fire_due_timers_locked();
+    if (!q->timers_.empty()) deadline = std::min(deadline, q->timers_.begin()->first.first);
   }
   (void)m;
   const int64_t t = now_ns();
@@ -384,6 +389,9 @@ bool BasicEngine<P>::manager_step_locked(Worker<P>* m) {
       // No thread can be had now: the rescuer runs the work (C7: a failed
       // creation loses nothing and never hangs).
       if (rescuer_) rescuer_->cv.notify_one();
+      // Try again when the cooldown ends. A fresh failure with the rescuer
+      // free needs no deadline: the rescue clears it and wakes us.
+      if (t < p.cooldown_until_ns) deadline = std::min<int64_t>(deadline, p.cooldown_until_ns);
     }
     // The watchdog (the kernel's mayday): works wait and the running
     // threads made no progress for stall_timeout: they are blocked where
@@ -400,6 +408,7 @@ bool BasicEngine<P>::manager_step_locked(Worker<P>* m) {
         p.stalled_since_ns = -1;
         return true;
       }
+      deadline = std::min<int64_t>(deadline, p.stalled_since_ns + cfg_.stall_timeout.count());
     } else {
       p.stalled_since_ns = -1;
     }
@@ -457,19 +466,9 @@ void BasicEngine<P>::rescuer_loop_locked(Worker<P>* r) {
 template <class P>
 void BasicEngine<P>::manager_loop_locked(Worker<P>* m) {
   for (;;) {
-    if (manager_step_locked(m)) continue;
-    if (manager_stop_) break;
     int64_t deadline = INT64_MAX;
-    for (Workqueue* q : shared_queues_) {
-      q->assert_shared_lock();
-      if (!q->timers_.empty()) deadline = std::min(deadline, q->timers_.begin()->first.first);
-    }
-    for (auto& owned : pools_) {
-      Pool<P>& p = *owned;
-      if (p.needs_worker() && p.idle.empty() && p.cooldown_until_ns > now_ns())
-        deadline = std::min<int64_t>(deadline, p.cooldown_until_ns);
-      if (p.stalled_since_ns >= 0) deadline = std::min<int64_t>(deadline, p.stalled_since_ns + cfg_.stall_timeout.count());
-    }
+    if (manager_step_locked(m, deadline)) continue;
+    if (manager_stop_) break;
     if (deadline == INT64_MAX)
       m->cv.wait(pool_lock_);
     else
