@@ -160,7 +160,16 @@ struct ThreadState {
   uint64_t cur_work = 0, cur_begin = 0;  // open callback
   uint32_t cur_queue = 0;                 // its queue (a shared pool thread serves many)
   bool pool_worker = false;               // a shared pool's worker (not the manager or the rescuer)
+  bool rescuer = false;                   // the shared pools' rescuer
   uint64_t open_cancel_work = 0, open_flush_work = 0;
+  // The rescuer runs works nested in its own waits (C7 under permanent
+  // creation failure): the callbacks (and their open calls) it returns to.
+  struct Frame {
+    uint64_t cur_work, cur_begin;
+    uint32_t cur_queue;
+    uint64_t open_cancel_work, open_flush_work;
+  };
+  std::vector<Frame> outer;
   int pending_offline_cpu = -1;  // its cpu_offline call completes at its next event
   int pending_online_cpu = -1;   // its cpu_online call completes at its next event
   uint64_t pending_offline_epoch = 0;  // ... of that CPU's offline epoch (a later hotplug makes it stale)
@@ -453,6 +462,14 @@ class Oracle {
   // Per-thread bookkeeping that depends only on "this thread recorded
   // another event".
   void pre_thread(const Event& e, ThreadState& t) {
+    // The rescuer starts a run inside a callback (its fallback, or its
+    // exec_begin): a nested frame, until that run's exec_end.
+    if (t.rescuer && t.cur_work && (e.type == ET::fallback || e.type == ET::exec_begin)) {
+      t.outer.push_back({t.cur_work, t.cur_begin, t.cur_queue, t.open_cancel_work, t.open_flush_work});
+      t.cur_work = t.cur_begin = 0;
+      t.cur_queue = 0;
+      t.open_cancel_work = t.open_flush_work = 0;
+    }
     // An exited worker records nothing any more (C8 idle exit; C13/C14 for
     // workers stopped by hotplug or destroy: thread_exit is recorded after
     // the join).
@@ -775,6 +792,7 @@ class Oracle {
     t.spawn_seq = e.seq;
     if (e.queue == 0) {  // a shared pool's thread, the manager or the rescuer: the engine's, no queue's
       t.pool_worker = e.arg == 0;
+      t.rescuer = e.arg == 2;
       return;
     }
     QueueState& qs = queue(e.queue);
@@ -1094,6 +1112,15 @@ class Oracle {
     for (OpenCancel& c : ws.cancels)
       if (c.sync && r.begin < c.begin) c.need = std::max(c.need, e.seq);
     if (t.cur_work == e.work) t.cur_work = 0;
+    if (!t.cur_work && !t.outer.empty()) {  // back in the callback that waited
+      const ThreadState::Frame f = t.outer.back();
+      t.outer.pop_back();
+      t.cur_work = f.cur_work;
+      t.cur_begin = f.cur_begin;
+      t.cur_queue = f.cur_queue;
+      t.open_cancel_work = f.open_cancel_work;
+      t.open_flush_work = f.open_flush_work;
+    }
   }
 
   // ------------------------------------------------------ flushes, cancels

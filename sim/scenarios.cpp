@@ -520,10 +520,21 @@ void shared_deps(ScenarioContext& ctx) {
   SimEngine& eng = *scoped;
   const int nqueues = static_cast<int>(knob(ctx, "queues", 1, 3));
   // Creation faults (after the manager and the rescuer exist): the rescuer
-  // runs works, and a rescued work may wait for another one.
-  const double fail_p = knob_p(ctx, "fail_p", {0.0, 0.0, 0.3});
+  // runs works, and a rescued work may wait for another one. With fail_p 1
+  // creation fails for good: the rescuer alone runs everything, the works
+  // it waits for nested in its waits (C7: never a hang).
+  const double fail_p = knob_p(ctx, "fail_p", {0.0, 0.0, 0.3, 1.0});
   const int nworks = static_cast<int>(knob(ctx, "works", 3, 8));
-  const double signal_p = knob_p(ctx, "signal_p", {0.0, 0.0, 0.3});
+  // A signal wait needs a second thread to run the signaller: none ever
+  // exists when creation fails for good, so that run has engine waits only
+  // (a signal_p given with fail_p 1 is read, and overridden, visibly).
+  double signal_p = 0.0;
+  if (fail_p < 1.0) {
+    signal_p = knob_p(ctx, "signal_p", {0.0, 0.0, 0.3});
+  } else {
+    ctx.params.get_double("signal_p", 0.0);
+    ctx.note("signal_p", "0 (fail_p=1: no thread to signal)");
+  }
   const double requeue_p = knob_p(ctx, "requeue_p", {0.0, 0.3});
   std::vector<SimWorkqueue*> queues;
   std::vector<bool> ordered;
@@ -648,7 +659,8 @@ const std::vector<Scenario>& all_scenarios() {
        "ncpus=3 idle_us=100 cooldown_us=10 queues=2..3 works=3..6 uphill_p=0|0.1|0.3 clients=1..2", dependency,
        "C16"},
       {"shared_deps", "shared pools: acyclic waits (engine waits, signals, self-requeue) must complete (C16, C3)",
-       "ncpus=3 idle_us=100 cooldown_us=10 queues=1..3 works=3..8 fail_p=0|0.3 signal_p=0|0.3 requeue_p=0|0.3 clients=1..2",
+       "ncpus=3 idle_us=100 cooldown_us=10 queues=1..3 works=3..8 fail_p=0|0.3|1 signal_p=0|0.3 (0 if fail_p=1) requeue_p=0|0.3 "
+       "clients=1..2",
        shared_deps, "C16"},
   };
   return list;

@@ -269,12 +269,15 @@ TEST(Shared, ARescuedWorkThatWaitsDoesNotStopTheManager) {
   f.fail_next = 1;
   eng.set_spawn_faults(f);
   std::atomic<int> timer_runs{0};
+  std::atomic<bool> b_ran{false};
   DelayedWork tick([&](Work&) { timer_runs.fetch_add(1); }, "tick");
-  Work b([](Work&) {}, "b");
+  Work b([&](Work&) { b_ran = true; }, "b");
   Work a([&](Work&) {
     EXPECT_TRUE(q.queue_delayed_work_on(2, tick, 1ms));
     EXPECT_TRUE(q.queue_work_on(1, b));
-    eng.flush_work(b);
+    // A wait the engine cannot see (an engine wait would run b nested on
+    // the rescuer): b needs a new thread, which the manager must create.
+    EXPECT_TRUE(wait_until([&] { return b_ran.load(); })) << "creation goes on while the rescuer waits";
     EXPECT_TRUE(wait_until([&] { return timer_runs.load() == 1; })) << "timers fire while the rescuer waits";
   }, "a");
   Watchdog dog(kDeadline, "a rescued work waiting for another must not hang the pools");
@@ -300,6 +303,55 @@ TEST(Shared, PermanentCreationFailureIsRescued) {
   EXPECT_EQ(runs.load(), 3);
   EXPECT_GE(eng.stats().spawn_failures, 1u);
   EXPECT_EQ(count_events(eng, EventType::fallback), 3u);
+}
+
+// C7 with C16: creation fails for good, so the rescuer is the only thread
+// that ever runs a shared work. A rescued work that waits for other works
+// (flush_work on a plain queue, flush_work on an ordered queue whose slot
+// another work holds, flush_workqueue) gets them run nested in its wait.
+TEST(Shared, PermanentCreationFailureRunsWhatARescuedWorkWaitsFor) {
+  Engine eng(shared_config());
+  auto& plain = eng.create_workqueue("plain", WqKind::shared);
+  WqOptions o;
+  o.ordered = true;
+  auto& ordered = eng.create_workqueue("ordered", WqKind::shared, o);
+  auto& other = eng.create_workqueue("other", WqKind::shared);
+  lazywq::SpawnFaults f;
+  f.fail_always = true;
+  eng.set_spawn_faults(f);
+  std::atomic<int> runs{0};
+  Work leaf([&](Work&) { runs.fetch_add(1); }, "leaf");
+  Work slot_holder([&](Work&) { runs.fetch_add(1); }, "slot_holder");
+  Work behind_slot([&](Work&) { runs.fetch_add(1); }, "behind_slot");
+  Work in_queue([&](Work&) { runs.fetch_add(1); }, "in_queue");
+  Work middle([&](Work&) {
+    EXPECT_TRUE(plain.queue_work_on(3, leaf));
+    eng.flush_work(leaf);
+    EXPECT_EQ(runs.load(), 1) << "leaf ran, nested in the wait";
+    runs.fetch_add(1);
+  }, "middle");
+  Work top([&](Work&) {
+    EXPECT_TRUE(plain.queue_work_on(2, middle));
+    eng.flush_work(middle);
+    EXPECT_TRUE(ordered.queue_work(slot_holder));
+    EXPECT_TRUE(ordered.queue_work(behind_slot));
+    eng.flush_work(behind_slot);  // waits for the slot first
+    EXPECT_TRUE(other.queue_work_on(1, in_queue));
+    other.flush();
+    runs.fetch_add(1);
+  }, "top");
+  Watchdog dog(kDeadline, "a rescued work waiting for works only the rescuer can run must not hang");
+  ASSERT_TRUE(plain.queue_work_on(1, top));
+  eng.flush_work(top);
+  EXPECT_EQ(runs.load(), 6) << dump_events(eng);
+  EXPECT_EQ(count_events(eng, EventType::fallback), 6u) << "every run was a rescue";
+  EXPECT_TRUE(eng.dependency_cycles().empty()) << eng.dependency_cycles()[0].describe();
+  // The ordered queue still ran its works in queueing order (C5).
+  std::vector<uint64_t> order;
+  for (const Event& e : eng.events())
+    if (e.type == EventType::exec_begin && (e.work == slot_holder.id() || e.work == behind_slot.id()))
+      order.push_back(e.work);
+  EXPECT_EQ(order, (std::vector<uint64_t>{slot_holder.id(), behind_slot.id()}));
 }
 
 TEST(Shared, OfflineCpuSendsItsWorksToTheUnboundPool) {

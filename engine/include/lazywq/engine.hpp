@@ -127,6 +127,14 @@ class BasicEngine {
   bool spawn_pool_thread_locked(Pool<P>* p, bool rescuer = false) LAZYWQ_REQUIRES(pool_lock_);
   void rescuer_loop_locked(Worker<P>* r) LAZYWQ_REQUIRES(pool_lock_);
   bool rescue_step_locked(Worker<P>* r, bool& pending) LAZYWQ_REQUIRES(pool_lock_);
+  bool rescue_due_locked(const Pool<P>& p, int64_t t, FallbackReason& reason) LAZYWQ_REQUIRES(pool_lock_);
+  // Runs, nested on rescuer r, one work it waits for that only a rescue
+  // can run now (`wanted` picks them). True if it ran one.
+  template <class Wanted>
+  bool rescue_wanted_locked(Worker<P>* r, Wanted wanted) LAZYWQ_REQUIRES(pool_lock_);
+  // The rescuer's flush_work of `w`: runs w itself while only a rescue could.
+  bool rescuer_flush_wait(Worker<P>* r, Work& w, uint64_t target) LAZYWQ_EXCLUDES(pool_lock_);
+  int64_t rescue_poll_ns() const { return std::max<int64_t>(cfg_.spawn_cooldown.count(), 1'000'000); }
   void pool_thread_main(Worker<P>* w) LAZYWQ_EXCLUDES(pool_lock_);
   void pool_worker_loop_locked(Worker<P>* w) LAZYWQ_REQUIRES(pool_lock_);
   void manager_loop_locked(Worker<P>* m) LAZYWQ_REQUIRES(pool_lock_);

@@ -394,8 +394,23 @@ uint64_t BasicWorkqueue<P>::close_epoch_locked() {
 template <class P>
 bool BasicWorkqueue<P>::wait_epoch_locked(uint64_t target) {
   bool waited = false;
+  Worker<P>* self = is_shared() ? engine_.current_worker() : nullptr;
   while (epoch_base_ <= target) {
     waited = true;
+    if (self && self->is_rescuer) {
+      // The rescuer runs the works it waits for while only a rescue
+      // could (see rescue_wanted_locked). lock_ is S here.
+      engine_.assert_held_pool_lock();
+      // Works of this queue the flush waits for, or, while one of those
+      // waits for an active slot (max_active, ordered), the slot holders.
+      const bool slot_wait = !inactive_.empty() && inactive_.front()->epoch_ <= target;
+      if (engine_.rescue_wanted_locked(self, [&](Work& x) {
+            return x.home_.load(std::memory_order_relaxed) == this && (x.epoch_ <= target || slot_wait);
+          }))
+        continue;
+      state_cv_.wait_until(lock_, engine_.start_ns_ + engine_.now_ns() + engine_.rescue_poll_ns());
+      continue;
+    }
     state_cv_.wait(lock_);
   }
   return waited;
@@ -1211,10 +1226,14 @@ bool BasicEngine<P>::flush_work_as(Work& w, FlushKind kind) {
     std::optional<BlockedScope> blocked;
     if (will_wait) blocked.emplace(*this);
     detail::WindowScope<P> window(RaceWindow::flush_wait);
-    detail::Guard wl(w.lock_);
-    while (!done()) {
-      waited = true;
-      w.cv_.wait(w.lock_);
+    if (Worker<P>* self = current_worker(); will_wait && self && self->is_rescuer) {
+      waited = rescuer_flush_wait(self, w, target);
+    } else {
+      detail::Guard wl(w.lock_);
+      while (!done()) {
+        waited = true;
+        w.cv_.wait(w.lock_);
+      }
     }
   }
   record(EventType::flush_end, -1, 0, w.id(), waited ? 1 : 0);

@@ -425,13 +425,10 @@ bool BasicEngine<P>::rescue_step_locked(Worker<P>* r, bool& pending) {
   const int64_t t = now_ns();
   for (auto& owned : pools_) {
     Pool<P>& p = *owned;
-    if (!p.needs_worker() || !p.idle.empty() || p.creating) continue;
-    const bool cooling = p.fresh_failure || t < p.cooldown_until_ns;
-    const bool at_cap = static_cast<int>(p.workers.size()) >= cfg_.max_workers_per_pool;
-    if (!cooling && !at_cap) continue;  // the manager creates a worker
+    FallbackReason reason;
+    if (!rescue_due_locked(p, t, reason)) continue;  // fine, or the manager creates a worker
     pending = true;
     Work* front = p.worklist.front();
-    const auto reason = p.fresh_failure || at_cap ? FallbackReason::spawn_failed : FallbackReason::spawn_cooldown;
     // Before the callback, which may wait for long: from now on only the
     // cooldown holds creation back, and the manager must look again (it
     // sleeps on no deadline for a fresh failure).
@@ -444,6 +441,82 @@ bool BasicEngine<P>::rescue_step_locked(Worker<P>* r, bool& pending) {
   return false;
 }
 
+// Pool p has works and no running thread, and no thread can be had now: a
+// creation just failed, the cooldown runs, or the pool is at its cap. The
+// rescuer runs its works; `reason` is for their fallback events.
+template <class P>
+bool BasicEngine<P>::rescue_due_locked(const Pool<P>& p, int64_t t, FallbackReason& reason) {
+  if (!p.needs_worker() || !p.idle.empty() || p.creating) return false;
+  const bool cooling = p.fresh_failure || t < p.cooldown_until_ns;
+  const bool at_cap = static_cast<int>(p.workers.size()) >= cfg_.max_workers_per_pool;
+  if (!cooling && !at_cap) return false;
+  reason = p.fresh_failure || at_cap ? FallbackReason::spawn_failed : FallbackReason::spawn_cooldown;
+  return true;
+}
+
+// The rescuer is one thread. When it waits, inside a rescued callback, for
+// works that only a rescue can run now (creation fails for good), nobody
+// else ever will: it runs them itself, nested in its wait (C7, C16: never
+// a hang). Only works it waits for, and none that is running: a nested
+// work that waited back for a waiting one would close a wait-for cycle,
+// which C16 reports, so the nesting adds no deadlock of its own.
+template <class P>
+template <class Wanted>
+bool BasicEngine<P>::rescue_wanted_locked(Worker<P>* r, Wanted wanted) {
+  const int64_t t = now_ns();
+  for (auto& owned : pools_) {
+    Pool<P>& p = *owned;
+    FallbackReason reason;
+    if (!rescue_due_locked(p, t, reason)) continue;
+    for (Work* x = p.worklist.front(); x; x = detail::IntrusiveList<Work>::next(x)) {
+      if (!wanted(*x)) continue;
+      {
+        detail::Guard wl(x->lock_);
+        if (x->running_) continue;  // its run ends elsewhere first (C3)
+      }
+      p.fresh_failure = false;
+      wake_manager_locked();
+      // The outer run's state, back once the nested run is over.
+      Work* const outer = r->current;
+      Workqueue* const outer_wq = r->cur_wq;
+      const uint64_t outer_epoch = r->current_epoch;
+      const bool ran = pool_dispatch_locked(r, &p, x, p.worklist, static_cast<int>(reason), false);
+      r->current = outer;
+      r->cur_wq = outer_wq;
+      r->current_epoch = outer_epoch;
+      return ran;
+    }
+  }
+  return false;
+}
+
+// flush_work on the rescuer: until the runs up to `target` are over, runs
+// `w` itself whenever only a rescue could; looks again every cooldown (a
+// creation failing elsewhere wakes nobody here).
+template <class P>
+bool BasicEngine<P>::rescuer_flush_wait(Worker<P>* r, Work& w, uint64_t target) {
+  auto done = [&]() LAZYWQ_REQUIRES(w.lock_) { return w.resolved_seq_ >= target && !(w.running_ && w.run_seq_ <= target); };
+  bool waited = false;
+  for (;;) {
+    {
+      detail::Guard wl(w.lock_);
+      if (done()) return waited;
+    }
+    waited = true;
+    {
+      detail::Guard g(pool_lock_);
+      // w itself, or while it waits for an active slot of its queue
+      // (max_active, ordered) the works of its queue that hold them.
+      BasicWorkqueue<P>* h = w.home_.load(std::memory_order_acquire);
+      const bool inactive = h && h->is_shared() && w.where_ == WorkLocation::inactive;
+      if (rescue_wanted_locked(r, [&](Work& x) { return &x == &w || (inactive && x.home_.load(std::memory_order_relaxed) == h); }))
+        continue;
+    }
+    detail::Guard wl(w.lock_);
+    if (!done()) w.cv_.wait_until(w.lock_, start_ns_ + now_ns() + rescue_poll_ns());
+  }
+}
+
 // The rescuer: runs pools' works while no worker can be had. When a pool's
 // front work runs elsewhere (outside the pool), it looks again shortly:
 // the end of that run wakes nobody here.
@@ -454,7 +527,7 @@ void BasicEngine<P>::rescuer_loop_locked(Worker<P>* r) {
     bool pending = false;
     if (rescue_step_locked(r, pending)) continue;
     if (pending)
-      r->cv.wait_until(pool_lock_, start_ns_ + now_ns() + std::max<int64_t>(cfg_.spawn_cooldown.count(), 1'000'000));
+      r->cv.wait_until(pool_lock_, start_ns_ + now_ns() + rescue_poll_ns());
     else
       r->cv.wait(pool_lock_);
   }
