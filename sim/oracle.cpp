@@ -160,6 +160,7 @@ struct ThreadState {
   uint64_t cur_work = 0, cur_begin = 0;  // open callback
   uint32_t cur_queue = 0;                 // its queue (a shared pool thread serves many)
   bool pool_worker = false;               // a shared pool's worker (not the manager or the rescuer)
+  bool highpri_pool = false;              // ... of a high-priority pool
   bool rescuer = false;                   // the shared pools' rescuer
   uint64_t open_cancel_work = 0, open_flush_work = 0;
   // The rescuer runs works nested in its own waits (C7 under permanent
@@ -196,6 +197,7 @@ struct QueueState {
   int kind = -1;
   bool ordered_shared = false;  // a shared queue created with WqOptions::ordered (C5: one at a time, in order)
   bool unbound_shared = false;  // shared, unbound or ordered: runs on the unbound pool (cpu -1)
+  bool highpri_shared = false;  // shared, high priority: runs on its CPU's high-priority pool
   int max_active = 0;           // shared: works running at once at most (0x7fff: that many or more)
   bool destroying = false, destroyed = false;
   uint64_t destroy_seq = 0, destroy_end_seq = 0;
@@ -559,6 +561,7 @@ class Oracle {
     qs.kind = e.arg & 0xff;
     qs.ordered_shared = qs.kind == kShared && ((e.arg >> 8) & 4) != 0;
     qs.unbound_shared = qs.kind == kShared && ((e.arg >> 8) & 6) != 0;
+    qs.highpri_shared = qs.kind == kShared && ((e.arg >> 8) & 1) != 0;
     qs.max_active = (e.arg >> 16) & 0x7fff;
   }
 
@@ -791,7 +794,8 @@ class Oracle {
     t.spawned = true;
     t.spawn_seq = e.seq;
     if (e.queue == 0) {  // a shared pool's thread, the manager or the rescuer: the engine's, no queue's
-      t.pool_worker = e.arg == 0;
+      t.pool_worker = e.arg == 0 || e.arg == 3;
+      t.highpri_pool = e.arg == 3;
       t.rescuer = e.arg == 2;
       return;
     }
@@ -1040,6 +1044,15 @@ class Oracle {
                         ") at " + at(e.seq) +
                         ": not the pool it belongs to (its CPU's, or the unbound one), nor the pool of a run it was "
                         "queued behind",
+                    {run.q.accept, e.seq});
+      // A CPU's two pools: high-priority queues use the high-priority one.
+      // (The unbound pool is a normal one; a run queued behind another
+      // run joins that run's pool, whichever it is.)
+      else if (!fb && t.pool_worker && e.cpu >= 0 && e.cpu != run.q.running_cpu && t.highpri_pool != qs.highpri_shared)
+        report_work(4, w,
+                    W(w) + " of shared " + wq(e.queue) + (qs.highpri_shared ? " (high priority)" : " (normal priority)") +
+                        " ran on " + thr(e.thread) + ", a worker of " + cpu_s(e.cpu) + "'s " +
+                        (t.highpri_pool ? "high-priority" : "normal") + " pool, at " + at(e.seq),
                     {run.q.accept, e.seq});
       // max_active: never more of the queue's works running at once.
       if (qs.max_active > 0 && qs.max_active < 0x7fff && qs.open_execs >= qs.max_active)

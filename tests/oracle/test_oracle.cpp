@@ -271,6 +271,51 @@ TEST(Oracle_C4, DetectsRunOnWrongCpu) {
   EXPECT_TRUE(Reports(s, "C4"));
 }
 
+// Shared queues: queue 0 threads are the pools'; spawn arg 0 a normal
+// pool's worker, 3 a high-priority pool's, 2 the rescuer. Create arg:
+// kind | flags << 8 (1 highpri, 2 unbound, 4 ordered) | max_active << 16.
+Stream shared_highpri_queue() {
+  Stream s;
+  s.add(ET::create, X1, -1, 1, 0, static_cast<int>(WqKind::shared) | (1 << 8) | (0x7fff << 16));
+  s.add(ET::spawn, 10, 0, 0, 0, 1);  // manager
+  s.add(ET::spawn, 11, 0, 0, 0, 2);  // rescuer
+  return s;
+}
+
+TEST(Oracle_C4, SharedHighPriorityWorkRunsOnTheHighPriorityPool) {
+  Stream s = shared_highpri_queue();
+  s.add(ET::spawn, 12, 2, 0, 0, 3);
+  s.queue(1, 2).run(1, 12, 2, 2);
+  EXPECT_TRUE(Clean(s));
+}
+
+TEST(Oracle_C4, DetectsSharedHighPriorityWorkOnTheNormalPool) {
+  Stream s = shared_highpri_queue();
+  s.add(ET::spawn, 12, 2, 0, 0, 0);
+  s.queue(1, 2).run(1, 12, 2, 2);
+  EXPECT_TRUE(Reports(s, "C4"));
+}
+
+// The rescuer runs a work nested in a rescued work's flush: once it ends,
+// the thread acts for the outer work again (here: a chained queueing,
+// accepted while its queue drains for a destroy).
+TEST(Oracle_C7, RescuerNestedRunInsideAFlushIsClean) {
+  Stream s = shared_highpri_queue();
+  s.add(ET::spawn_fail, 10, 1, 0, 0);
+  s.queue(1, 1);
+  s.add(ET::fallback, 11, -1, 1, 1, 0).begin(1, 11, 0, 1);
+  s.queue(2, 1, 11);
+  s.add(ET::flush_begin, 11, 0, 0, 2, 0);
+  s.add(ET::fallback, 11, -1, 1, 2, 0).run(2, 11, 0, 1);
+  s.add(ET::flush_end, 11, 0, 0, 2, 1);
+  s.add(ET::destroy, X1, -1, 1, 0);
+  s.queue(3, 1, 11);
+  s.end(1, 11, 0, 1);
+  s.add(ET::fallback, 11, -1, 1, 3, 0).run(3, 11, 0, 1);
+  s.add(ET::destroy_end, X1, -1, 1, 0);
+  EXPECT_TRUE(Clean(s));
+}
+
 TEST(Oracle_C4, DetectsFallbackOffTheCore) {
   Stream s = lazy_with_worker2();
   s.queue(1, 3).add(ET::spawn_fail, CORE, 3, 1, 0).add(ET::fallback, 2, 2, 1, 1, 0).run(1, 2, 2, 3);

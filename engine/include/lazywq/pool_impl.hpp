@@ -171,7 +171,8 @@ bool BasicEngine<P>::spawn_pool_thread_locked(Pool<P>* p, bool rescuer) {
   }
   ++pool_threads_;
   n_created_.fetch_add(1, std::memory_order_relaxed);
-  record_as(raw->thread_id, EventType::spawn, cpu, 0, 0, p ? 0 : (rescuer ? 2 : 1));
+  // arg: 0 a normal pool's worker, 3 a high-priority pool's, 1 the manager, 2 the rescuer.
+  record_as(raw->thread_id, EventType::spawn, cpu, 0, 0, p ? (p->highpri ? 3 : 0) : (rescuer ? 2 : 1));
   raw->cv.notify_one();
   if (!p) pool_state_cv_.notify_all();
   return true;
