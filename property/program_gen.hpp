@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <ostream>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -48,6 +49,7 @@ struct RawHeader {
   int64_t idle_us, cooldown_us, busy_us;
   uint64_t seed;
   std::string strategy;
+  int wait_bits;  // shared: which pairs wI>wJ (I < J) wait, in pair order
 };
 
 struct RawOp {
@@ -56,13 +58,16 @@ struct RawOp {
   bool shared;
 };
 
-inline rc::Gen<RawHeader> gen_header(int min_callers, int max_callers) {
+// `only`: programs of that kind alone (a kind's own property, or a planted
+// bug that lives in one kind).
+inline rc::Gen<RawHeader> gen_header(int min_callers, int max_callers, std::optional<WqKind> only = std::nullopt) {
   using namespace rc;
-  return gen::map(gen::tuple(gen::weightedElement<WqKind>({{8, WqKind::lazy},
-                                                           {2, WqKind::per_cpu},
-                                                           {1, WqKind::single_thread},
-                                                           {1, WqKind::ordered},
-                                                           {4, WqKind::shared}}),
+  return gen::map(gen::tuple(only ? gen::just(*only)
+                                  : gen::weightedElement<WqKind>({{8, WqKind::lazy},
+                                                                  {2, WqKind::per_cpu},
+                                                                  {1, WqKind::single_thread},
+                                                                  {1, WqKind::ordered},
+                                                                  {4, WqKind::shared}}),
                              gen::weightedElement<int>({{2, 2}, {2, 3}, {1, 4}}),  // ncpus
                              full(gen::inRange(1, 5)),                       // works 1..4
                              full(gen::inRange(min_callers, max_callers + 1)),  // callers
@@ -70,10 +75,11 @@ inline rc::Gen<RawHeader> gen_header(int min_callers, int max_callers) {
                              gen::element<int64_t>(5, 10, 30),               // cooldown_us
                              gen::element<int64_t>(0, 5, 20, 20),            // busy_us
                              full(gen::arbitrary<uint64_t>()),               // scheduler seed
-                             gen::weightedElement<std::string>({{6, "random"}, {2, "pct:3:400"}, {1, "preempt:4:200"}})),
+                             gen::weightedElement<std::string>({{6, "random"}, {2, "pct:3:400"}, {1, "preempt:4:200"}}),
+                             gen::weightedOneOf<int>({{1, gen::just(0)}, {2, gen::just(63)}, {2, full(gen::inRange(1, 64))}})),  // wait_bits: none, all pairs, some
                   [](const auto& t) {
                     return RawHeader{std::get<0>(t), std::get<1>(t), std::get<2>(t), std::get<3>(t), std::get<4>(t),
-                                     std::get<5>(t), std::get<6>(t), std::get<7>(t), std::get<8>(t)};
+                                     std::get<5>(t), std::get<6>(t), std::get<7>(t), std::get<8>(t), std::get<9>(t)};
                   });
 }
 
@@ -132,6 +138,15 @@ inline Program normalize(const RawHeader& h, const std::vector<RawOp>& raw) {
   p.busy_us = h.busy_us;
   p.seed = h.seed;
   p.strategy = h.strategy;
+  // Shared works wait for higher-numbered ones from their callbacks (an
+  // acyclic graph: it must complete, C16); the other kinds would deadlock
+  // on a CPU's one thread by design.
+  if (p.kind == WqKind::shared) {
+    int bit = 0;
+    for (int i = 0; i < p.works; ++i)
+      for (int j = i + 1; j < p.works; ++j, ++bit)
+        if (h.wait_bits & (1 << bit)) p.waits.emplace_back(i, j);
+  }
   for (const RawOp& r : raw) {
     Op op;
     op.kind = r.kind;
@@ -185,12 +200,12 @@ inline Program normalize(const RawHeader& h, const std::vector<RawOp>& raw) {
 }
 
 // Programs of 0..60 operations (at most 8 + size/2) as rapidcheck's size goes 0..100.
-inline rc::Gen<Program> gen_program(int min_callers, int max_callers) {
+inline rc::Gen<Program> gen_program(int min_callers, int max_callers, std::optional<WqKind> only = std::nullopt) {
   using namespace rc;
   auto ops = gen::withSize([](int size) {
     return gen::resize(8 + std::min(size, 100) * 52 / 100, gen::container<std::vector<RawOp>>(gen_raw_op()));
   });
-  return gen::map(gen::tuple(gen_header(min_callers, max_callers), ops),
+  return gen::map(gen::tuple(gen_header(min_callers, max_callers, only), ops),
                   [](const std::tuple<RawHeader, std::vector<RawOp>>& t) {
                     return normalize(std::get<0>(t), std::get<1>(t));
                   });
@@ -212,8 +227,8 @@ inline std::string failure_path(const std::string& name) {
 // The program property: the generated program passes the model and the
 // oracle. `last` (if given) receives the outcome of the last run.
 inline void program_property(int min_callers, int max_callers, PlantedBug bug, const std::string& name,
-                             sim::ProgramOutcome* last = nullptr) {
-  const Program p = *gen_program(min_callers, max_callers);
+                             sim::ProgramOutcome* last = nullptr, std::optional<WqKind> only = std::nullopt) {
+  const Program p = *gen_program(min_callers, max_callers, only);
   sim::ProgramOptions opt;
   opt.bug = bug;
   opt.max_steps = kMaxSteps;

@@ -6,6 +6,7 @@
 #include <rapidcheck.h>
 
 #include <iostream>
+#include <optional>
 
 #include "property/program_gen.hpp"
 
@@ -20,16 +21,21 @@ namespace {
 struct PlantedCase {
   PlantedBug bug;
   std::vector<std::string> rules;  // any of these (docs/ENGINE.md, "Planted bugs")
+  std::optional<WqKind> kind;      // a bug of one kind: programs of that kind (its own property)
 };
 
 const std::vector<PlantedCase>& planted_cases() {
   static const std::vector<PlantedCase> cases = {
-      {PlantedBug::spawn_fail_loses_work, {"C7", "C1"}},
-      {PlantedBug::idle_exit_strands_work, {"C8", "C15"}},
-      {PlantedBug::migrate_reorders, {"C5", "C9"}},
-      {PlantedBug::migrate_duplicates, {"C1", "C9"}},
-      {PlantedBug::clear_pending_after_run, {"C2"}},
-      {PlantedBug::missing_wakeup, {"C15"}},
+      {PlantedBug::spawn_fail_loses_work, {"C7", "C1"}, std::nullopt},
+      {PlantedBug::idle_exit_strands_work, {"C8", "C15"}, std::nullopt},
+      {PlantedBug::migrate_reorders, {"C5", "C9"}, std::nullopt},
+      {PlantedBug::migrate_duplicates, {"C1", "C9"}, std::nullopt},
+      {PlantedBug::clear_pending_after_run, {"C2"}, std::nullopt},
+      {PlantedBug::missing_wakeup, {"C15"}, std::nullopt},
+      // Bugs of the shared kind: shared programs, whose callbacks flush
+      // other works (Program::waits).
+      {PlantedBug::blocked_worker_counted_running, {"C16", "C15"}, WqKind::shared},
+      {PlantedBug::collision_runs_concurrently, {"C3"}, WqKind::shared},
   };
   return cases;
 }
@@ -65,7 +71,7 @@ Catch run_property(const PlantedCase& pc, int min_callers, int max_callers, uint
   ProgramOutcome last;
   Quiet quiet;
   const auto result = rc::detail::checkTestable(
-      [&] { program_property(min_callers, max_callers, pc.bug, "planted", &last); }, meta, params, quiet);
+      [&] { program_property(min_callers, max_callers, pc.bug, "planted", &last, pc.kind); }, meta, params, quiet);
   Catch c;
   if (!result.is<rc::detail::FailureResult>()) return c;
   const auto& f = result.get<rc::detail::FailureResult>();

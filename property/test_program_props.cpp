@@ -25,6 +25,12 @@ RC_GTEST_PROP(Program, ConcurrentCallersKeepTheContract, ()) {
   program_property(2, 3, PlantedBug::none, "property-failure-concurrent-callers");
 }
 
+// Shared programs alone: callbacks flush other works (an acyclic graph of
+// engine waits, which must complete without the stall watchdog, C16).
+RC_GTEST_PROP(Program, SharedProgramsKeepTheContract, ()) {
+  program_property(1, 3, PlantedBug::none, "property-failure-shared", nullptr, WqKind::shared);
+}
+
 // Same program, same seed: the same run, bit for bit.
 RC_GTEST_PROP(Program, ReplaysIdentically, ()) {
   const Program p = *gen_program(1, 3);
@@ -89,6 +95,13 @@ TEST(ProgramText, RejectsBadInputWithTheLine) {
   EXPECT_NE(message("strategy bytes\n").find("line 1: strategy 'bytes' needs a byte buffer"), std::string::npos);
   EXPECT_NE(message("colour blue\n").find("line 1: unknown key 'colour'"), std::string::npos);
   EXPECT_NE(message("c0 sleep -3\n").find("line 1: sleep (us) must be"), std::string::npos);
+  EXPECT_NE(message("kind lazy\nworks 3\nwaits w0>w1\n").find("line 3: waits needs kind shared"), std::string::npos);
+  EXPECT_NE(message("kind shared\nworks 3\nwaits w1>w0\n").find("line 3: waits: w1>w0 must wait for a higher"),
+            std::string::npos);
+  EXPECT_NE(message("kind shared\nworks 2\nwaits w0>w2\n").find("line 3: waits: w2 but the program has works 2"),
+            std::string::npos);
+  EXPECT_NE(message("kind shared\nwaits w0>\n").find("line 2: waits: expected pairs like"), std::string::npos);
+  EXPECT_EQ(message("waits w0>w1,w0>w2\nkind shared\nworks 3\n"), "(accepted)");
 }
 
 // Any single corrupted token is either still a valid program or rejected

@@ -115,6 +115,13 @@ std::string write_op(const Op& op) {
   return s;
 }
 
+// "w0>w2,w1>w2"
+std::string waits_text(const Program& p) {
+  std::string w;
+  for (auto [i, j] : p.waits) w += (w.empty() ? "" : ",") + std::string("w") + std::to_string(i) + ">w" + std::to_string(j);
+  return w;
+}
+
 std::string write_program(const Program& p) {
   std::string s = "# lazywq operation program (wqcheck run-program FILE)\n";
   s += "kind " + std::string(to_string(p.kind)) + "\n";
@@ -126,6 +133,7 @@ std::string write_program(const Program& p) {
   s += "busy_us " + std::to_string(p.busy_us) + "\n";
   s += "seed " + std::to_string(p.seed) + "\n";
   s += "strategy " + p.strategy + "\n";
+  if (!p.waits.empty()) s += "waits " + waits_text(p) + "\n";
   for (const Op& op : p.ops) s += write_op(op) + "\n";
   return s;
 }
@@ -175,6 +183,7 @@ Program parse_program(const std::string& text) {
   p.ops.clear();
   std::vector<int> op_lines;
   std::vector<std::string> seen_keys;
+  int waits_line = 0;  // the line of the waits header, for errors found after the header
   std::istringstream in(text);
   std::string raw;
   int line = 0;
@@ -259,11 +268,34 @@ Program parse_program(const std::string& text) {
       }
       if (v == "bytes") fail_line(line, "strategy 'bytes' needs a byte buffer: programs use random, pct or preempt");
       p.strategy = v;
+    } else if (head == "waits") {
+      waits_line = line;
+      size_t at = 0;
+      while (at <= v.size()) {
+        const size_t comma = std::min(v.find(',', at), v.size());
+        const std::string pair = v.substr(at, comma - at);
+        const size_t gt = pair.find('>');
+        if (gt == std::string::npos || pair.size() < 4 || pair[0] != 'w' || pair[gt + 1] != 'w')
+          fail_line(line, "waits: expected pairs like 'w0>w2,w1>w2' (the callback of w0 flushes w2), got '" + pair + "'");
+        const int i = static_cast<int>(parse_int(line, "waits (waiting work)", pair.substr(1, gt - 1), 0, 63));
+        const int j = static_cast<int>(parse_int(line, "waits (awaited work)", pair.substr(gt + 2), 0, 63));
+        if (i >= j) fail_line(line, "waits: " + pair + " must wait for a higher-numbered work (an acyclic graph)");
+        p.waits.emplace_back(i, j);
+        at = comma + 1;
+      }
     } else {
       fail_line(line, "unknown key '" + head +
-                          "' (known: kind, ncpus, works, callers, idle_us, cooldown_us, busy_us, seed, strategy; "
+                          "' (known: kind, ncpus, works, callers, idle_us, cooldown_us, busy_us, seed, strategy, waits; "
                           "operations start with a caller, e.g. 'c0 queue_work_on 1 w0')");
     }
+  }
+  if (!p.waits.empty()) {
+    if (p.kind != WqKind::shared)
+      fail_line(waits_line, "waits needs kind shared: the other kinds run a CPU's works on one thread, where a wait "
+                            "for a work queued behind is a cycle");
+    for (auto [i, j] : p.waits)
+      if (j >= p.works)
+        fail_line(waits_line, "waits: w" + std::to_string(j) + " but the program has works " + std::to_string(p.works));
   }
   for (size_t i = 0; i < p.ops.size(); ++i) {
     if (p.ops[i].caller >= p.callers)
@@ -284,6 +316,9 @@ void validate_program(const Program& p) {
   if (p.idle_us < 0 || p.cooldown_us < 0 || p.busy_us < 0) bad("idle_us, cooldown_us and busy_us must not be negative");
   (void)make_strategy(p.strategy, 0);
   if (p.strategy == "bytes") bad("strategy 'bytes' is not available for programs");
+  if (!p.waits.empty() && p.kind != WqKind::shared) bad("waits needs kind shared");
+  for (auto [i, j] : p.waits)
+    if (i < 0 || i >= j || j >= p.works) bad("waits: each pair must be wI>wJ with I < J < works");
   for (size_t i = 0; i < p.ops.size(); ++i) {
     const Op& op = p.ops[i];
     const std::string at = "operation #" + std::to_string(i) + " (" + write_op(op) + "): ";
@@ -636,9 +671,11 @@ ProgramOutcome run_program(const Program& p, const ProgramOptions& opt) {
     std::vector<std::unique_ptr<SimDelayedWork>> works;
     for (int i = 0; i < p.works; ++i)
       works.push_back(std::make_unique<SimDelayedWork>(
-          [&x, &ctx, i, busy_ns](SimWork&) {
+          [&x, &ctx, &eng, &p, &works, i, busy_ns](SimWork&) {
             ++x.runs[static_cast<size_t>(i)];
             if (busy_ns > 0) ScenarioContext::sleep_ns(ctx.rng.range(0, busy_ns));
+            for (auto [a, b] : p.waits)
+              if (a == i) eng.flush_work(*works[static_cast<size_t>(b)]);
           },
           "w" + std::to_string(i)));
     x.works = &works;
@@ -665,6 +702,14 @@ ProgramOutcome run_program(const Program& p, const ProgramOptions& opt) {
                       (r < lo ? ": a queueing was lost" : ": a queueing ran twice"),
                   w);
     }
+    // Every wait in a program is an engine wait (callbacks flush, callers
+    // call the engine, busy time is far below stall_timeout): the shared
+    // pools' stall watchdog must never have been needed (C16).
+    if (p.kind == WqKind::shared && eng.stats().watchdog_rescues > 0)
+      x.violate("C16",
+                "the stall watchdog rescued a pool " + std::to_string(eng.stats().watchdog_rescues) +
+                    " time(s) although every wait was an engine wait: a blocked thread was still counted as running",
+                -1);
     x.works = nullptr;
     works_alive = nullptr;
   });
@@ -674,6 +719,7 @@ ProgramOutcome run_program(const Program& p, const ProgramOptions& opt) {
                       "works=" + std::to_string(p.works), "callers=" + std::to_string(p.callers),
                       "idle_us=" + std::to_string(p.idle_us), "cooldown_us=" + std::to_string(p.cooldown_us),
                       "busy_us=" + std::to_string(p.busy_us), "ops=" + std::to_string(p.ops.size())};
+  if (!p.waits.empty()) out.config_lines.push_back("waits=" + waits_text(p));
   out.events = ctx.engine ? ctx.engine->events() : ctx.events;
   out.trace_hash = hash_events(out.events, out.run.schedule_hash);
   out.log = x.log;

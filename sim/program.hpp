@@ -17,6 +17,9 @@
 //   busy_us 5                  a callback takes 0..busy_us of virtual time (drawn from the seed)
 //   seed 42                    scheduler and workload seed (decimal or 0x-hex)
 //   strategy random            random | pct:D[:K] | preempt:B[:K]
+//   waits w0>w2,w1>w2          shared only, optional: wI's callback calls
+//                              flush_work(wJ) (I < J: an acyclic graph,
+//                              which must complete, C16)
 //   c0 queue_work_on CPU wN
 //   c0 queue_delayed_work_on CPU wN DELAY_US
 //   c0 mod_delayed_work CPU wN DELAY_US
@@ -67,6 +70,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lazywq/types.hpp"
@@ -118,6 +122,8 @@ struct Program {
   int64_t busy_us = 0;
   uint64_t seed = 1;
   std::string strategy = "random";
+  // (i, j), i < j: the callback of wi flushes wj (shared kind only).
+  std::vector<std::pair<int, int>> waits;
   std::vector<Op> ops;
   bool operator==(const Program&) const = default;
 };
@@ -126,6 +132,7 @@ struct Program {
 // program; unused fields are normalised to 0 on write.
 std::string write_program(const Program& p);
 std::string write_op(const Op& op);
+std::string waits_text(const Program& p);  // the waits header's value: "w0>w2,w1>w2"
 // Throws std::invalid_argument("line N: ...") on bad input.
 Program parse_program(const std::string& text);
 // Structural checks (ranges of the header, caller and work indices, the
