@@ -43,7 +43,7 @@ const std::map<std::string, std::vector<FuzzKnob>>& knob_table() {
       {"delayed", with(engine_knobs(4), {range("ops", 8, 20), range("delayed", 1, 4), range("max_delay_us", 5, 100)})},
       {"mixed", with(engine_knobs(6), {range("kind", 0, 4), list("fail_p", {"0", "0.2", "0.5"}), range("ops", 8, 24),
                                        range("works", 2, 6)})},
-      {"shared_deps", with(engine_knobs(4), {range("queues", 1, 3), range("works", 3, 8), list("fail_p", {"0", "0.3", "1"}), list("signal_p", {"0", "0.3"}),
+      {"shared_deps", with(engine_knobs(4), {range("queues", 1, 3), range("works", 3, 8), list("fail_p", {"0", "0.3", "1"}), list("cap", {"64", "1"}), list("signal_p", {"0", "0.3"}),
                                              list("requeue_p", {"0", "0.3"}), range("clients", 1, 2)})},
   };
   return table;

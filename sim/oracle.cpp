@@ -246,6 +246,8 @@ class Oracle {
   std::unordered_map<uint64_t, QcState> qcs_;
   std::unordered_map<uint64_t, std::map<uint64_t, uint64_t>> order_;  // C5: insertion seq -> work, not started
   uint64_t any_pool_spawn_fail_ = kNone;  // first failed creation of a shared pool thread
+  std::map<std::pair<int, bool>, int> live_pool_workers_;  // (cpu, high priority): spawned, not exited
+  uint64_t any_pool_at_cap_ = kNone;  // first time a pool had max_workers_per_pool workers
   std::vector<CpuState> cpus_;
 
   // ---------------------------------------------------------------- helpers
@@ -796,6 +798,11 @@ class Oracle {
     if (e.queue == 0) {  // a shared pool's thread, the manager or the rescuer: the engine's, no queue's
       t.pool_worker = e.arg == 0 || e.arg == 3;
       t.highpri_pool = e.arg == 3;
+      if (t.pool_worker) {
+        const int n = ++live_pool_workers_[{e.cpu, t.highpri_pool}];
+        if (opt_.max_workers_per_pool > 0 && n >= opt_.max_workers_per_pool && any_pool_at_cap_ == kNone)
+          any_pool_at_cap_ = e.seq;
+      }
       t.rescuer = e.arg == 2;
       return;
     }
@@ -852,6 +859,7 @@ class Oracle {
                  " (started at " + at(t.cur_begin) + ")",
              {t.cur_begin, e.seq});
     qc(q, c).last_idle_exit = e.seq;
+    if (t.pool_worker) --live_pool_workers_[{t.cpu, t.highpri_pool}];
     thread_gone(e, t, 1);
   }
 
@@ -861,6 +869,7 @@ class Oracle {
     CpuState* cs = cpu_state(c);
     t.exit_offline = cs && cs->offline;
     if (cs && cs->offline) qc(q, c).offline_done_epoch = cs->epoch;
+    if (t.pool_worker) --live_pool_workers_[{t.cpu, t.highpri_pool}];
     thread_gone(e, t, 2);
   }
 
@@ -879,12 +888,13 @@ class Oracle {
     int i = pick_pending(ws, e.queue, -1);
     if (i < 0) return;  // exec_begin will report the run without queueing
     // Shared: the rescuer runs a work of any pool (C7) once a pool thread's
-    // creation has failed (the engine-wide spawn_fail of queue 0).
+    // creation has failed (the engine-wide spawn_fail of queue 0), or a
+    // pool reached its cap.
     if (k == kShared) {
-      if (any_pool_spawn_fail_ == kNone)
+      if (any_pool_spawn_fail_ == kNone && any_pool_at_cap_ == kNone)
         report_work(7, e.work,
                     W(e.work) + " of shared " + wq(e.queue) + " was rescued (fallback) at " + at(e.seq) +
-                        " although no pool thread's creation ever failed",
+                        " although no pool thread's creation ever failed and no pool reached its cap",
                     {e.seq});
       return;
     }
@@ -1143,7 +1153,10 @@ class Oracle {
       if (e.work == 0) return;
       WorkState& ws = work(e.work);
       auto& v = ws.flushes;
-      v.erase(std::remove_if(v.begin(), v.end(), [&](const OpenFlush& f) { return f.thread == e.thread; }), v.end());
+      // (Not the open flushes of the callbacks the rescuer runs this one
+      // nested in: they are still waiting.)
+      if (t.outer.empty())
+        v.erase(std::remove_if(v.begin(), v.end(), [&](const OpenFlush& f) { return f.thread == e.thread; }), v.end());
       v.push_back(OpenFlush{e.thread, e.seq});
       t.open_flush_work = e.work;
       return;
@@ -1174,10 +1187,11 @@ class Oracle {
     if (e.queue == 0) {
       if (e.work == 0) return;
       WorkState& ws = work(e.work);
-      auto it = std::find_if(ws.flushes.begin(), ws.flushes.end(), [&](const OpenFlush& f) { return f.thread == e.thread; });
-      if (it == ws.flushes.end()) return;
-      const uint64_t begin = it->begin;
-      ws.flushes.erase(it);
+      // The thread's latest open flush of the work (nested ones end first).
+      auto rit = std::find_if(ws.flushes.rbegin(), ws.flushes.rend(), [&](const OpenFlush& f) { return f.thread == e.thread; });
+      if (rit == ws.flushes.rend()) return;
+      const uint64_t begin = rit->begin;
+      ws.flushes.erase(std::next(rit).base());
       if (t.open_flush_work == e.work) t.open_flush_work = 0;
       // C10: every queueing accepted before flush_begin has finished.
       for (const Run& r : ws.running)

@@ -38,6 +38,10 @@ struct OracleOptions {
   // why), and a callback that never returned is a liveness failure (C15).
   // An armed timer of a queue that was not destroyed is not lost.
   bool quiescent_end = true;
+  // The engine's max_workers_per_pool, if known (0: not known). A shared
+  // work may be rescued once a pool thread's creation failed, or once a
+  // pool had this many workers.
+  int max_workers_per_pool = 0;
 };
 
 // Every violation of the stream, in the order they were detected; at most

@@ -142,6 +142,7 @@ Outcome run_scenario(const RunOptions& opt) {
   check::OracleOptions oo;
   oo.ncpus = ncpus > 0 ? ncpus : 64;
   oo.core_cpu = 0;
+  oo.max_workers_per_pool = ctx.pool_cap;
   // A run that ended normally destroyed its queue: every queueing must have
   // run or been cancelled. A hung run is judged the same way, so a work that
   // was stranded gets its precise rule rather than only "hang".

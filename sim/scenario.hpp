@@ -47,6 +47,7 @@ struct ScenarioContext {
   const Params& params;
   PlantedBug bug = PlantedBug::none;
   SimEngine* engine = nullptr;            // while alive (see ScopedEngine)
+  int pool_cap = 0;                       // its max_workers_per_pool (for the oracle)
   std::vector<Event> events;              // the engine's events, copied when it goes away
   std::vector<std::string> config_lines;  // swarm draws, printed under the seed
   std::vector<std::pair<std::string, std::string>> failures;  // (rule, message) from the scenario itself
@@ -72,7 +73,10 @@ struct ScenarioContext {
 // its events there); when it goes away it leaves its events in ctx.events.
 class ScopedEngine {
  public:
-  ScopedEngine(ScenarioContext& ctx, const EngineConfig& cfg) : ctx_(ctx), engine_(cfg) { ctx_.engine = &engine_; }
+  ScopedEngine(ScenarioContext& ctx, const EngineConfig& cfg) : ctx_(ctx), engine_(cfg) {
+    ctx_.engine = &engine_;
+    ctx_.pool_cap = cfg.max_workers_per_pool;
+  }
   ~ScopedEngine() {
     ctx_.events = engine_.events();
     ctx_.engine = nullptr;

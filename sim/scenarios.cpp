@@ -515,7 +515,17 @@ void shared_deps(ScenarioContext& ctx) {
   // Virtual time also passes while threads run (each step costs some):
   // far beyond any run's length, so only a true stall trips the watchdog.
   cfg.stall_timeout = 5ms;
-  cfg.max_workers_per_pool = 64;  // beyond any run's blocked threads: a rescue means a failed creation
+  // cap 64: beyond any run's blocked threads, a rescue means a failed
+  // creation. cap 1: a pool is at its cap as soon as its one worker
+  // blocks; the rescuer runs the rest, following chains of waits through
+  // blocked workers. Drawn from a side stream: the draws below, and the
+  // seeds that once failed (tests/sim, Regressions), stay as they were.
+  Rng side = Rng(ctx.rng).fork(0xca9);
+  const int cap = static_cast<int>(ctx.params.has("cap") ? ctx.params.get_int("cap", 64) : side.below(3) == 0 ? 1 : 64);
+  ctx.params.get_int("cap", cap);  // mark as known
+  if (cap < 1 || cap > 1024) throw std::invalid_argument("parameter cap must be in 1..1024, got " + std::to_string(cap));
+  ctx.note("cap", cap);
+  cfg.max_workers_per_pool = cap;
   ScopedEngine scoped(ctx, cfg);
   SimEngine& eng = *scoped;
   const int nqueues = static_cast<int>(knob(ctx, "queues", 1, 3));
@@ -526,14 +536,15 @@ void shared_deps(ScenarioContext& ctx) {
   const double fail_p = knob_p(ctx, "fail_p", {0.0, 0.0, 0.3, 1.0});
   const int nworks = static_cast<int>(knob(ctx, "works", 3, 8));
   // A signal wait needs a second thread to run the signaller: none ever
-  // exists when creation fails for good, so that run has engine waits only
-  // (a signal_p given with fail_p 1 is read, and overridden, visibly).
+  // exists when creation fails for good, nor beyond a pool's cap once the
+  // rescuer waits too, so those runs have engine waits only (a signal_p
+  // given with them is read, and overridden, visibly).
   double signal_p = 0.0;
-  if (fail_p < 1.0) {
+  if (fail_p < 1.0 && cap > 1) {
     signal_p = knob_p(ctx, "signal_p", {0.0, 0.0, 0.3});
   } else {
     ctx.params.get_double("signal_p", 0.0);
-    ctx.note("signal_p", "0 (fail_p=1: no thread to signal)");
+    ctx.note("signal_p", fail_p >= 1.0 ? "0 (fail_p=1: no thread to signal)" : "0 (cap=1: no thread to signal)");
   }
   const double requeue_p = knob_p(ctx, "requeue_p", {0.0, 0.3});
   std::vector<SimWorkqueue*> queues;
@@ -659,8 +670,8 @@ const std::vector<Scenario>& all_scenarios() {
        "ncpus=3 idle_us=100 cooldown_us=10 queues=2..3 works=3..6 uphill_p=0|0.1|0.3 clients=1..2", dependency,
        "C16"},
       {"shared_deps", "shared pools: acyclic waits (engine waits, signals, self-requeue) must complete (C16, C3)",
-       "ncpus=3 idle_us=100 cooldown_us=10 queues=1..3 works=3..8 fail_p=0|0.3|1 signal_p=0|0.3 (0 if fail_p=1) requeue_p=0|0.3 "
-       "clients=1..2",
+       "ncpus=3 idle_us=100 cooldown_us=10 queues=1..3 works=3..8 fail_p=0|0.3|1 cap=64|1 signal_p=0|0.3 (0 if fail_p=1 or "
+       "cap=1) requeue_p=0|0.3 clients=1..2",
        shared_deps, "C16"},
   };
   return list;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <boost/context/detail/fcontext.hpp>
 #include <cstdlib>
 #include <exception>
@@ -78,6 +79,9 @@ struct World::Thread {
   const char* why = "";
   void* context = nullptr;
   uint32_t windows = 0;  // bit i: inside RaceWindow i
+  // How deep inside each window: the rescuer's nested runs enter the
+  // callback window again before leaving the outer one.
+  std::array<uint8_t, 32> window_depth{};
   WaitQueue joiners;
   World* world = nullptr;
   void* tsan_fiber = nullptr;
@@ -273,11 +277,14 @@ void World::window_enter(RaceWindow w) {
   Thread& t = *threads_[current_];
   if (t.windows == 0) ++threads_in_windows_;
   t.windows |= 1u << static_cast<unsigned>(w);
+  ++t.window_depth[static_cast<size_t>(w)];
 }
 
 void World::window_exit(RaceWindow w) {
   if (current_ == kNoThread) return;
   Thread& t = *threads_[current_];
+  uint8_t& depth = t.window_depth[static_cast<size_t>(w)];
+  if (depth == 0 || --depth > 0) return;  // still inside (an outer entry of the same window)
   t.windows &= ~(1u << static_cast<unsigned>(w));
   if (t.windows == 0) --threads_in_windows_;
 }

@@ -78,9 +78,9 @@ TEST(Regressions, SeedsThatOnceHungNowComplete) {
       // The manager decided "cooling" with one clock reading and its
       // deadline with a later one: a cooldown ending in between left a
       // pool that needed a worker with no wake-up (C16 hang, session 4).
-      {"shared_deps", 2501, "fail_p=0.3", "manager lost a cooldown deadline"},
-      {"shared_deps", 6016, "fail_p=0.3", "manager lost a cooldown deadline"},
-      {"shared_deps", 6558, "fail_p=0.3", "manager lost a cooldown deadline"},
+      {"shared_deps", 2501, "fail_p=0.3,cap=64", "manager lost a cooldown deadline"},
+      {"shared_deps", 6016, "fail_p=0.3,cap=64", "manager lost a cooldown deadline"},
+      {"shared_deps", 6558, "fail_p=0.3,cap=64", "manager lost a cooldown deadline"},
   };
   for (const Case& c : cases) {
     RunOptions o;

@@ -354,6 +354,50 @@ TEST(Shared, PermanentCreationFailureRunsWhatARescuedWorkWaitsFor) {
   EXPECT_EQ(order, (std::vector<uint64_t>{slot_holder.id(), behind_slot.id()}));
 }
 
+// At the cap (one worker per pool) the rescuer runs a pool's works while
+// its worker blocks. Here the rescuer itself runs y, which flushes z; z
+// runs on CPU 3's worker and flushes t, queued on CPU 3, whose pool is at
+// its cap. Only the rescuer could run t: it follows the chain of waits
+// (z's runner awaits t) and runs t nested in y's flush.
+TEST(Shared, AtTheCapTheRescuerFollowsAChainOfWaits) {
+  EngineConfig cfg = shared_config();
+  cfg.max_workers_per_pool = 1;
+  Engine eng(cfg);
+  auto& q = eng.create_workqueue("s", WqKind::shared);
+  std::atomic<bool> y_started{false};
+  Work t([](Work&) {}, "t");
+  Work z([&](Work&) {
+    EXPECT_TRUE(wait_until([&] { return y_started.load(); }));
+    EXPECT_TRUE(q.queue_work_on(3, t));
+    eng.flush_work(t);
+  }, "z");
+  Work y([&](Work&) {
+    y_started = true;
+    eng.flush_work(z);
+  }, "y");
+  Work x([&](Work&) {
+    EXPECT_TRUE(q.queue_work_on(2, y));  // CPU 2's one worker runs x: y is rescued
+    eng.flush_work(y);
+  }, "x");
+  Watchdog dog(kDeadline, "a chain of waits through a blocked worker at the cap must not hang");
+  ASSERT_TRUE(q.queue_work_on(3, z));
+  ASSERT_TRUE(wait_until([&] { return eng.stats().pools.size() > 0 && pool_stats(eng.stats(), 3).workers == 1; }));
+  ASSERT_TRUE(q.queue_work_on(2, x));
+  eng.flush_work(x);
+  eng.flush_work(z);
+  // t ran on the rescuer, nested inside y's run.
+  uint32_t y_thread = 0;
+  int y_open = 0;
+  bool t_nested = false;
+  for (const Event& e : eng.events()) {
+    if (e.type == EventType::exec_begin && e.work == y.id()) y_thread = e.thread, y_open = 1;
+    if (e.type == EventType::exec_end && e.work == y.id()) y_open = 0;
+    if (e.type == EventType::exec_begin && e.work == t.id()) t_nested = y_open && e.thread == y_thread;
+  }
+  EXPECT_TRUE(t_nested) << dump_events(eng);
+  EXPECT_TRUE(eng.dependency_cycles().empty());
+}
+
 TEST(Shared, OfflineCpuSendsItsWorksToTheUnboundPool) {
   Engine eng(shared_config());
   auto& q = eng.create_workqueue("s", WqKind::shared);

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -132,8 +133,16 @@ class BasicEngine {
   // can run now (`wanted` picks them). True if it ran one.
   template <class Wanted>
   bool rescue_wanted_locked(Worker<P>* r, Wanted wanted) LAZYWQ_REQUIRES(pool_lock_);
-  // The rescuer's flush_work of `w`: runs w itself while only a rescue could.
-  bool rescuer_flush_wait(Worker<P>* r, Work& w, uint64_t target) LAZYWQ_EXCLUDES(pool_lock_);
+  // The rescuer waits in flush_work / cancel_work_sync on `w`, running
+  // what that wait waits for, until: its runs up to queueing `target` are
+  // over (flush_work), no run is in progress, or no other cancel is.
+  enum class RescuerWait { runs_up_to, run_end, cancel_turn };
+  bool rescuer_wait(Worker<P>* r, Work& w, RescuerWait until, uint64_t target = 0) LAZYWQ_EXCLUDES(pool_lock_);
+  // C10: the runs of `w` up to queueing `target` are over.
+  static bool flush_done_locked(const Work& w, uint64_t target) LAZYWQ_REQUIRES(w.lock_) {
+    return w.resolved_seq_ >= target && !(w.running_ && w.run_seq_ <= target);
+  }
+  std::vector<Work*> wait_chain_locked(Worker<P>* r, Work& w) LAZYWQ_REQUIRES(pool_lock_);
   int64_t rescue_poll_ns() const { return std::max<int64_t>(cfg_.spawn_cooldown.count(), 1'000'000); }
   void pool_thread_main(Worker<P>* w) LAZYWQ_EXCLUDES(pool_lock_);
   void pool_worker_loop_locked(Worker<P>* w) LAZYWQ_REQUIRES(pool_lock_);
@@ -143,8 +152,8 @@ class BasicEngine {
                             int fallback_reason, bool may_wait) LAZYWQ_REQUIRES(pool_lock_);
   void retire_pool_thread_locked(Worker<P>* w, EventType why) LAZYWQ_REQUIRES(pool_lock_);
   void join_pool_zombies_locked() LAZYWQ_REQUIRES(pool_lock_);
-  void worker_sleeping(Worker<P>* w) LAZYWQ_EXCLUDES(pool_lock_);
-  void worker_waking(Worker<P>* w) LAZYWQ_EXCLUDES(pool_lock_);
+  Work* worker_sleeping(Worker<P>* w, Work* awaiting) LAZYWQ_EXCLUDES(pool_lock_);
+  void worker_waking(Worker<P>* w, Work* was_awaiting) LAZYWQ_EXCLUDES(pool_lock_);
   void uncount_locked(Worker<P>* w) LAZYWQ_REQUIRES(pool_lock_);
   void pools_cpu_offline(int cpu) LAZYWQ_EXCLUDES(pool_lock_);
   void pools_cpu_online(int cpu) LAZYWQ_EXCLUDES(pool_lock_);

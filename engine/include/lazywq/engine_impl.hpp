@@ -402,8 +402,9 @@ bool BasicWorkqueue<P>::wait_epoch_locked(uint64_t target) {
       // could (see rescue_wanted_locked). lock_ is S here.
       engine_.assert_held_pool_lock();
       // Works of this queue the flush waits for, or, while one of those
-      // waits for an active slot (max_active, ordered), the slot holders.
-      const bool slot_wait = !inactive_.empty() && inactive_.front()->epoch_ <= target;
+      // waits for the one active slot of an ordered (max_active 1) queue,
+      // the work that holds it (see rescuer_flush_wait).
+      const bool slot_wait = max_active_ == 1 && !inactive_.empty() && inactive_.front()->epoch_ <= target;
       if (engine_.rescue_wanted_locked(self, [&](Work& x) {
             return x.home_.load(std::memory_order_relaxed) == this && (x.epoch_ <= target || slot_wait);
           }))
@@ -1215,7 +1216,7 @@ bool BasicEngine<P>::flush_work_as(Work& w, FlushKind kind) {
   note_wait(wait_targets(w, /*pending_too=*/true), kind == FlushKind::delayed ? "flush_delayed_work" : "flush_work");
   bool waited = false;
   {
-    auto done = [&]() LAZYWQ_REQUIRES(w.lock_) { return w.resolved_seq_ >= target && !(w.running_ && w.run_seq_ <= target); };
+    auto done = [&]() LAZYWQ_REQUIRES(w.lock_) { return flush_done_locked(w, target); };
     // On a pool thread a wait stops counting as running (C16); S comes
     // before W, so decide under W and mark it after.
     bool will_wait;
@@ -1224,10 +1225,10 @@ bool BasicEngine<P>::flush_work_as(Work& w, FlushKind kind) {
       will_wait = !done();
     }
     std::optional<BlockedScope> blocked;
-    if (will_wait) blocked.emplace(*this);
+    if (will_wait) blocked.emplace(*this, &w);
     detail::WindowScope<P> window(RaceWindow::flush_wait);
-    if (Worker<P>* self = current_worker(); will_wait && self && self->is_rescuer) {
-      waited = rescuer_flush_wait(self, w, target);
+    if (will_wait && self && self->is_rescuer) {
+      waited = rescuer_wait(self, w, RescuerWait::runs_up_to, target);
     } else {
       detail::Guard wl(w.lock_);
       while (!done()) {
@@ -1270,14 +1271,21 @@ bool BasicEngine<P>::cancel_work_sync(Work& w) {
   // It may wait for another cancel and for a run: on a pool thread it
   // stops counting as running meanwhile (C16). S before W: taken here.
   std::optional<BlockedScope> blocked;
-  if (Worker<P>* me = current_worker(); me && me->pool) blocked.emplace(*this);
-  {
+  if (self && self->shared_thread()) blocked.emplace(*this, &w);
+  // The rescuer runs what its waits here wait for (C7): the other cancel's
+  // turn, then the run in progress.
+  const bool rescuer = self && self->is_rescuer;
+  for (;;) {
+    if (rescuer) rescuer_wait(self, w, RescuerWait::cancel_turn);
     detail::Guard wl(w.lock_);
     // Concurrent cancels take turns: the first one holds PENDING meanwhile.
+    if (rescuer && w.canceling_) continue;  // another took its turn first
     while (w.canceling_) w.cv_.wait(w.lock_);
     w.canceling_ = true;
+    break;
   }
   const bool was_pending = grab_pending(w, /*canceller=*/true) == GrabResult::was_pending;
+  if (rescuer) rescuer_wait(self, w, RescuerWait::run_end);
   {
     detail::Guard wl(w.lock_);
     // PENDING is ours: no new run can start and a self-requeue fails (C12).

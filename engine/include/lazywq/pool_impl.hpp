@@ -21,15 +21,16 @@
 namespace lazywq {
 
 // An engine wait on a pool thread: the thread stops counting as running
-// for as long as the scope lives. Construct with no engine lock held.
+// for as long as the scope lives, and (pool threads and the rescuer) says
+// which work it waits for, if one. Construct with no engine lock held.
 template <class P>
 class BasicEngine<P>::BlockedScope {
  public:
-  explicit BlockedScope(BasicEngine& e) : e_(e), w_(e.current_worker()) {
-    if (w_ && w_->pool) e_.worker_sleeping(w_);
+  explicit BlockedScope(BasicEngine& e, Work* awaiting = nullptr) : e_(e), w_(e.current_worker()) {
+    if (w_ && w_->shared_thread()) was_awaiting_ = e_.worker_sleeping(w_, awaiting);
   }
   ~BlockedScope() {
-    if (w_ && w_->pool) e_.worker_waking(w_);
+    if (w_ && w_->shared_thread()) e_.worker_waking(w_, was_awaiting_);
   }
   BlockedScope(const BlockedScope&) = delete;
   BlockedScope& operator=(const BlockedScope&) = delete;
@@ -37,6 +38,7 @@ class BasicEngine<P>::BlockedScope {
  private:
   BasicEngine& e_;
   Worker<P>* w_;
+  Work* was_awaiting_ = nullptr;  // the rescuer's outer wait, around a nested one
 };
 
 template <class P>
@@ -207,18 +209,22 @@ void BasicEngine<P>::uncount_locked(Worker<P>* w) {
 }
 
 template <class P>
-void BasicEngine<P>::worker_sleeping(Worker<P>* w) {
+typename BasicEngine<P>::Work* BasicEngine<P>::worker_sleeping(Worker<P>* w, Work* awaiting) {
   detail::Guard g(pool_lock_);
-  if (LAZYWQ_PLANTED(cfg_, blocked_worker_counted_running)) return;
-  if (!w->counted) return;  // the watchdog uncounted it already
+  Work* const was = std::exchange(w->awaiting, awaiting);
+  if (!w->pool) return was;  // the rescuer (or the manager): never counted
+  if (LAZYWQ_PLANTED(cfg_, blocked_worker_counted_running)) return was;
+  if (!w->counted) return was;  // the watchdog uncounted it already
   w->blocked = true;
   uncount_locked(w);
+  return was;
 }
 
 template <class P>
-void BasicEngine<P>::worker_waking(Worker<P>* w) {
+void BasicEngine<P>::worker_waking(Worker<P>* w, Work* was_awaiting) {
   detail::Guard g(pool_lock_);
-  if (!w->blocked) return;
+  w->awaiting = was_awaiting;
+  if (!w->pool || !w->blocked) return;
   w->blocked = false;
   w->counted = true;
   ++w->pool->nr_running;
@@ -377,7 +383,8 @@ bool BasicEngine<P>::manager_step_locked(Worker<P>* m, int64_t& deadline) {
   const int64_t t = now_ns();
   // While the rescuer runs a callback (which may wait), a fresh failure
   // does not hold creation back: only the cooldown does.
-  const bool rescuer_free = rescuer_ && rescuer_->current == nullptr;
+  // (`current` is briefly null inside a nested run's end, with S dropped.)
+  const bool rescuer_free = rescuer_ && rescuer_->current == nullptr && rescuer_->nested_runs == 0;
   for (auto& owned : pools_) {
     Pool<P>& p = *owned;
     if (p.needs_worker() && p.idle.empty() && !p.creating) {
@@ -481,7 +488,9 @@ bool BasicEngine<P>::rescue_wanted_locked(Worker<P>* r, Wanted wanted) {
       Work* const outer = r->current;
       Workqueue* const outer_wq = r->cur_wq;
       const uint64_t outer_epoch = r->current_epoch;
+      ++r->nested_runs;
       const bool ran = pool_dispatch_locked(r, &p, x, p.worklist, static_cast<int>(reason), false);
+      --r->nested_runs;
       r->current = outer;
       r->cur_wq = outer_wq;
       r->current_epoch = outer_epoch;
@@ -491,12 +500,42 @@ bool BasicEngine<P>::rescue_wanted_locked(Worker<P>* r, Wanted wanted) {
   return false;
 }
 
-// flush_work on the rescuer: until the runs up to `target` are over, runs
-// `w` itself whenever only a rescue could; looks again every cooldown (a
-// creation failing elsewhere wakes nobody here).
+// The works a wait for `w` waits for, transitively: w, and while the last
+// one runs on a pool thread that waits in the engine for another work
+// (`awaiting`), that work, and so on (not through the rescuer itself: that
+// would be a cycle, reported by C16). REQUIRES S (so no runner met here
+// can exit meanwhile); each step reads under the work's lock.
 template <class P>
-bool BasicEngine<P>::rescuer_flush_wait(Worker<P>* r, Work& w, uint64_t target) {
-  auto done = [&]() LAZYWQ_REQUIRES(w.lock_) { return w.resolved_seq_ >= target && !(w.running_ && w.run_seq_ <= target); };
+std::vector<BasicWork<P>*> BasicEngine<P>::wait_chain_locked(Worker<P>* r, Work& w) {
+  std::vector<Work*> chain{&w};
+  for (Work* cur = &w; chain.size() < 64;) {
+    Work* next = nullptr;
+    {
+      detail::Guard wl(cur->lock_);
+      Worker<P>* runner = cur->running_ ? static_cast<Worker<P>*>(cur->runner_) : nullptr;
+      if (runner && runner != r && runner->shared_thread()) next = runner->awaiting;
+    }
+    if (!next || std::find(chain.begin(), chain.end(), next) != chain.end()) break;
+    chain.push_back(next);
+    cur = next;
+  }
+  return chain;
+}
+
+// The rescuer waits (flush_work, cancel_work_sync) for `w` until done():
+// whenever only a rescue could run a work of that wait's chain, it runs it
+// itself; it looks again every cooldown (a creation failing elsewhere
+// wakes nobody here).
+template <class P>
+bool BasicEngine<P>::rescuer_wait(Worker<P>* r, Work& w, RescuerWait until, uint64_t target) {
+  auto done = [&]() LAZYWQ_REQUIRES(w.lock_) {
+    switch (until) {
+      case RescuerWait::runs_up_to: return flush_done_locked(w, target);
+      case RescuerWait::run_end: return !static_cast<bool>(w.running_);
+      case RescuerWait::cancel_turn: return !static_cast<bool>(w.canceling_);
+    }
+    return true;
+  };
   bool waited = false;
   for (;;) {
     {
@@ -506,11 +545,22 @@ bool BasicEngine<P>::rescuer_flush_wait(Worker<P>* r, Work& w, uint64_t target) 
     waited = true;
     {
       detail::Guard g(pool_lock_);
-      // w itself, or while it waits for an active slot of its queue
-      // (max_active, ordered) the works of its queue that hold them.
-      BasicWorkqueue<P>* h = w.home_.load(std::memory_order_acquire);
-      const bool inactive = h && h->is_shared() && w.where_ == WorkLocation::inactive;
-      if (rescue_wanted_locked(r, [&](Work& x) { return &x == &w || (inactive && x.home_.load(std::memory_order_relaxed) == h); }))
+      const std::vector<Work*> chain = wait_chain_locked(r, w);
+      // Or, while a work of the chain waits for the one active slot of an
+      // ordered (max_active 1) queue, the work that holds it. (With more
+      // slots a work needs only one of them: running every holder could
+      // run one that waits back for us, where another thread would have
+      // freed a slot.)
+      std::vector<BasicWorkqueue<P>*> slot_queues;
+      for (Work* c : chain) {
+        BasicWorkqueue<P>* h = c->home_.load(std::memory_order_acquire);
+        if (h && h->is_shared() && c->where_ == WorkLocation::inactive && h->max_active_ == 1) slot_queues.push_back(h);
+      }
+      if (rescue_wanted_locked(r, [&](Work& x) {
+            return std::find(chain.begin(), chain.end(), &x) != chain.end() ||
+                   std::find(slot_queues.begin(), slot_queues.end(), x.home_.load(std::memory_order_relaxed)) !=
+                       slot_queues.end();
+          }))
         continue;
     }
     detail::Guard wl(w.lock_);

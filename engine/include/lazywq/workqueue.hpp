@@ -50,6 +50,10 @@ struct Worker {
   detail::Var<P, bool> blocked = false;  // S: uncounted by an engine wait, counted again after it
   detail::Var<P, bool> published = false;  // S: the creator has made the thread known
   bool is_rescuer = false;  // I (set before the thread starts): the shared pools' rescuer
+  detail::Var<P, int> nested_runs = 0;  // S: the rescuer: runs nested in a callback's wait, in progress
+  // S: pool threads and the rescuer: the work an engine wait of theirs waits
+  // for (flush_work, cancel_work_sync), so the rescuer can follow a chain.
+  detail::Var<P, BasicWork<P>*> awaiting = nullptr;
 
   Worker(BasicEngine<P>* e, BasicWorkqueue<P>* q, Pool<P>* p, int c, uint32_t id, bool core)
       : eng(e), wq(q), pool(p), cpu(c), thread_id(id), is_core(core) {}
