@@ -1,10 +1,12 @@
 // Tests of the deterministic simulator and its front-end pieces.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <set>
 
 #include "sim/explorer.hpp"
 #include "sim/runner.hpp"
+#include "sim/scenario.hpp"
 #include "sim/strategy.hpp"
 #include "sim/trace.hpp"
 #include "sim/world.hpp"
@@ -186,6 +188,54 @@ TEST(World, ReportsLivelockAtTheStepBound) {
     for (;;) x.fetch_add(1);
   });
   EXPECT_EQ(r.status, RunStatus::step_limit);
+}
+
+// Engine::sleep_for on a pool thread is an engine wait: the pool's next
+// work starts while the sleeper sleeps. In virtual time (no wall-clock
+// sleep), with the stall watchdog off, so nothing else could let it in.
+TEST(SharedOnSim, SleepForCountsAsBlocked) {
+  using namespace std::chrono_literals;
+  World world(WorldConfig{});
+  std::vector<Event> events;
+  uint64_t sleeper_id = 0, other_id = 0;
+  bool negative_refused = false;
+  auto r = world.run([&] {
+    EngineConfig cfg;
+    cfg.ncpus = 2;
+    cfg.record_events = true;
+    cfg.stall_timeout = Duration::zero();
+    SimEngine eng(cfg);
+    SimWorkqueue& q = eng.create_workqueue("s", WqKind::shared);
+    SimWork other([](SimWork&) {}, "other");
+    SimWork sleeper([&](SimWork&) {
+      q.queue_work_on(1, other);  // behind the sleeper, on its pool
+      eng.sleep_for(10ms);
+    }, "sleeper");
+    q.queue_work_on(1, sleeper);
+    eng.flush_work(sleeper);
+    eng.flush_work(other);
+    try {
+      eng.sleep_for(-1ms);
+    } catch (const Error&) {
+      negative_refused = true;
+    }
+    sleeper_id = sleeper.id();
+    other_id = other.id();
+    events = eng.events();
+    q.destroy();
+  });
+  ASSERT_EQ(r.status, RunStatus::ok) << r.message;
+  EXPECT_TRUE(negative_refused);
+  // other's whole run lies inside the sleeper's.
+  std::vector<std::pair<uint64_t, EventType>> runs;
+  for (const Event& e : events)
+    if ((e.type == EventType::exec_begin || e.type == EventType::exec_end) && (e.work == sleeper_id || e.work == other_id))
+      runs.emplace_back(e.work, e.type);
+  const std::vector<std::pair<uint64_t, EventType>> nested = {{sleeper_id, EventType::exec_begin},
+                                                              {other_id, EventType::exec_begin},
+                                                              {other_id, EventType::exec_end},
+                                                              {sleeper_id, EventType::exec_end}};
+  EXPECT_EQ(runs, nested) << "the pool's next work waited for the sleeper: sleep_for kept it counted as running";
 }
 
 TEST(Replay, FailureReportNamesRuleTraceAndCommand) {

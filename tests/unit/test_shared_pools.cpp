@@ -123,24 +123,7 @@ TEST(Shared, WatchdogRescuesAWorkBlockedOutsideTheEngine) {
   EXPECT_GE(eng.stats().watchdog_rescues, 1u);
 }
 
-TEST(Shared, SleepForCountsAsBlocked) {
-  Engine eng(shared_config());
-  auto& q = eng.create_workqueue("s", WqKind::shared);
-  std::atomic<bool> other_ran{false};
-  Work other([&](Work&) { other_ran = true; }, "other");
-  Work sleeper([&](Work&) {
-    EXPECT_TRUE(q.queue_work_on(1, other));  // behind the sleeper, on its pool
-    // Sleeps in short steps until `other` has run: it can only run while
-    // this thread is inside sleep_for (the pool's one counted thread).
-    const auto give_up = std::chrono::steady_clock::now() + kDeadline;
-    while (!other_ran && std::chrono::steady_clock::now() < give_up) eng.sleep_for(1ms);
-  }, "sleeper");
-  ASSERT_TRUE(q.queue_work_on(1, sleeper));
-  eng.flush_work(sleeper);
-  EXPECT_TRUE(other_ran.load()) << "another thread ran the pool's next work while the sleeper slept";
-  EXPECT_EQ(eng.stats().watchdog_rescues, 0u) << "sleep_for itself let it in, not the stall watchdog";
-  EXPECT_THROW(eng.sleep_for(-1ms), Error);
-}
+// Engine::sleep_for as an engine wait: tests/sim (SharedOnSim), in virtual time.
 
 // C3 across CPUs: requeued on another CPU while it runs, the work goes to
 // the pool of that run and waits behind it.
@@ -167,7 +150,9 @@ TEST(Shared, RequeueWhileRunningNeverRunsConcurrently) {
 TEST(Shared, OrderedRunsOneAtATimeInQueueingOrder) {
   Engine eng(shared_config());
   auto& q = eng.create_workqueue("o", WqKind::shared, WqOptions{.ordered = true});
+  auto& plain = eng.create_workqueue("plain", WqKind::shared);
   EXPECT_EQ(q.max_active(), 1);
+  Work helper([](Work&) {}, "helper");
   std::mutex m;
   std::vector<int> order;
   std::atomic<int> inside{0}, overlaps{0};
@@ -179,7 +164,10 @@ TEST(Shared, OrderedRunsOneAtATimeInQueueingOrder) {
         std::lock_guard<std::mutex> g(m);
         order.push_back(i);
       }
-      eng.sleep_for(100us);  // blocks: another thread could start, max_active must not let it
+      // An engine wait: the unbound pool's thread stops counting, another
+      // one could start the next work, and max_active must not let it.
+      plain.queue_work_on(1, helper);
+      eng.flush_work(helper);
       inside.fetch_sub(1);
     }));
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(q.queue_work_on(i % 4, *works[static_cast<size_t>(i)]));
