@@ -1,7 +1,9 @@
 // Tests of the deterministic simulator and its front-end pieces.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <memory>
 #include <set>
 
 #include "sim/explorer.hpp"
@@ -236,6 +238,35 @@ TEST(SharedOnSim, SleepForCountsAsBlocked) {
                                                               {other_id, EventType::exec_end},
                                                               {sleeper_id, EventType::exec_end}};
   EXPECT_EQ(runs, nested) << "the pool's next work waited for the sleeper: sleep_for kept it counted as running";
+}
+
+// max_active 2: every work blocks in an engine wait (sleep_for, virtual
+// time), so the pool would start all twelve at once if max_active let it;
+// exactly two ever run together.
+TEST(SharedOnSim, MaxActiveBoundsTheWorksRunningAtOnce) {
+  using namespace std::chrono_literals;
+  World world(WorldConfig{});
+  int inside = 0, max_inside = 0, runs = 0;
+  auto r = world.run([&] {
+    EngineConfig cfg;
+    cfg.ncpus = 2;
+    SimEngine eng(cfg);
+    SimWorkqueue& q = eng.create_workqueue("m", WqKind::shared, WqOptions{.max_active = 2});
+    std::vector<std::unique_ptr<SimWork>> works;
+    for (int i = 0; i < 12; ++i)
+      works.push_back(std::make_unique<SimWork>([&](SimWork&) {
+        max_inside = std::max(max_inside, ++inside);
+        eng.sleep_for(1ms);
+        --inside;
+        ++runs;
+      }));
+    for (auto& w : works) q.queue_work_on(1, *w);
+    q.flush();
+    q.destroy();
+  });
+  ASSERT_EQ(r.status, RunStatus::ok) << r.message;
+  EXPECT_EQ(runs, 12);
+  EXPECT_EQ(max_inside, 2);
 }
 
 TEST(Replay, FailureReportNamesRuleTraceAndCommand) {

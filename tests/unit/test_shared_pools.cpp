@@ -199,27 +199,7 @@ TEST(Shared, OrderedQueueFlushingItsOwnPendingWorkIsADeadlockError) {
   EXPECT_EQ(code, static_cast<int>(Errc::deadlock));
 }
 
-TEST(Shared, MaxActiveBoundsTheWorksRunningAtOnce) {
-  Engine eng(shared_config());
-  auto& q = eng.create_workqueue("m", WqKind::shared, WqOptions{.max_active = 2});
-  std::atomic<int> inside{0}, max_inside{0};
-  std::vector<std::unique_ptr<Work>> works;
-  for (int i = 0; i < 12; ++i)
-    works.push_back(std::make_unique<Work>([&](Work&) {
-      int now = inside.fetch_add(1) + 1;
-      int m = max_inside.load();
-      while (now > m && !max_inside.compare_exchange_weak(m, now)) {
-      }
-      // Blocked in an engine wait until two run at once: the pool would
-      // start more if max_active let it.
-      const auto give_up = std::chrono::steady_clock::now() + kDeadline;
-      while (max_inside.load() < 2 && std::chrono::steady_clock::now() < give_up) eng.sleep_for(100us);
-      inside.fetch_sub(1);
-    }));
-  for (auto& w : works) ASSERT_TRUE(q.queue_work_on(1, *w));
-  q.flush();
-  EXPECT_EQ(max_inside.load(), 2);
-}
+// max_active bounding the works running at once: tests/sim (SharedOnSim), in virtual time.
 
 TEST(Shared, HighPriorityQueuesUseTheirOwnPools) {
   Engine eng(shared_config());
