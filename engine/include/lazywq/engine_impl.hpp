@@ -403,7 +403,7 @@ bool BasicWorkqueue<P>::wait_epoch_locked(uint64_t target) {
       engine_.assert_held_pool_lock();
       // Works of this queue the flush waits for, or, while one of those
       // waits for the one active slot of an ordered (max_active 1) queue,
-      // the work that holds it (see rescuer_flush_wait).
+      // the work that holds it (see rescuer_wait).
       const bool slot_wait = max_active_ == 1 && !inactive_.empty() && inactive_.front()->epoch_ <= target;
       if (engine_.rescue_wanted_locked(self, [&](Work& x) {
             return x.home_.load(std::memory_order_relaxed) == this && (x.epoch_ <= target || slot_wait);
