@@ -559,7 +559,7 @@ bool BasicWorkqueue<P>::run_one_locked(Worker<P>* w, Cwq& from, Work* work, int 
     ++work->engine_waiters_;  // before dropping the locks: the work must outlive our wait
     // C16: this executor now waits for that run (and everything behind it
     // on this CPU waits for this executor).
-    engine_.note_executor_wait(*w, *work->runner_, *work);
+    engine_.note_executor_wait(*w, *work);
     lock_.unlock();
     engine_.await_run_end_locked(*work);
     work->lock_.unlock();
@@ -1181,6 +1181,16 @@ template <class P>
 bool BasicEngine<P>::flush_work_as(Work& w, FlushKind kind) {
   if (!bound_here(w)) return false;
   Worker<P>* self = current_worker();
+  record(EventType::flush_begin, -1, 0, w.id(), static_cast<int32_t>(kind));
+  // C10: the runs queued before the call (before flush_begin in the
+  // stream). Read once, and first: the behind-the-caller check below then
+  // judges exactly the queueings this flush will wait for (a queueing
+  // after this reading is not waited for, so it may sit behind the
+  // caller). Read before the C16 targets are computed too, so every
+  // queueing waited for is already placed (pending on a list, a timer, or
+  // running) when note_wait looks. A refusal below leaves flush_begin
+  // without its flush_end: the stream's sign that the call threw.
+  const uint64_t target = w.queued_seq_.load(std::memory_order_acquire);
   if (self) {
     // The work can only run after the caller returns: it waits on the
     // caller's own list, on the core list for the caller's CPU (it would be
@@ -1189,7 +1199,9 @@ bool BasicEngine<P>::flush_work_as(Work& w, FlushKind kind) {
     if (h && h == self->queue()) {
       detail::Guard g(h->lock_);
       bool behind_caller = false;
-      if (w.home_.load(std::memory_order_relaxed) == h) {
+      // Pending is at most one queueing (C1), the latest: it is one this
+      // flush waits for only if no queueing came after `target`.
+      if (w.home_.load(std::memory_order_relaxed) == h && w.queued_seq_.load(std::memory_order_relaxed) <= target) {
         switch (w.where_) {
           // An ordered shared queue: the caller holds its one active slot.
           case WorkLocation::inactive: behind_caller = h->max_active_ == 1; break;
@@ -1208,12 +1220,7 @@ bool BasicEngine<P>::flush_work_as(Work& w, FlushKind kind) {
     if (w.running_ && w.runner_ == self)
       throw Error(Errc::deadlock, "flush_work('" + w.name() + "') from its own callback would wait for itself");
   }
-  record(EventType::flush_begin, -1, 0, w.id(), static_cast<int32_t>(kind));
-  // C10: the runs queued before the call. Read before the C16 targets are
-  // computed, so every queueing this flush waits for is already placed
-  // (pending on a list, a timer, or running) when note_wait looks.
-  const uint64_t target = w.queued_seq_.load(std::memory_order_acquire);
-  note_wait(wait_targets(w, /*pending_too=*/true), kind == FlushKind::delayed ? "flush_delayed_work" : "flush_work");
+  note_wait(wait_targets(w, /*pending_upto=*/target), kind == FlushKind::delayed ? "flush_delayed_work" : "flush_work");
   bool waited = false;
   {
     auto done = [&]() LAZYWQ_REQUIRES(w.lock_) { return flush_done_locked(w, target); };
@@ -1266,7 +1273,7 @@ bool BasicEngine<P>::cancel_work_sync(Work& w) {
       throw Error(Errc::deadlock, "cancel_work_sync('" + w.name() + "') from its own callback would wait for itself");
   }
   // Pending too: the queueing may start to run before cancel takes it.
-  note_wait(wait_targets(w, /*pending_too=*/true), "cancel_work_sync");
+  note_wait(wait_targets(w, /*pending_upto=*/UINT64_MAX), "cancel_work_sync");
   record(EventType::cancel_begin, -1, 0, w.id(), 1);
   // It may wait for another cancel and for a run: on a pool thread it
   // stops counting as running meanwhile (C16). S before W: taken here.
@@ -1441,21 +1448,30 @@ DependencyNode BasicEngine<P>::executor_node(const Workqueue& q, int cpu, bool c
               q.name() + "' #" + std::to_string(q.id())};
 }
 
+// What a wait for `w` waits for (C16): the work's run, and, for its
+// pending queueing if that is one the wait waits for (queued_seq_ <=
+// `pending_upto`; a later queueing is not waited for), whoever must run it
+// first. A run in progress is the work's own node: its end depends only on
+// what its callback waits for, which are that node's edges. Naming the
+// thread that runs it too would tie every later wait of that thread to
+// this one, a cycle whose waits are never in force at once (issue #13).
 template <class P>
-std::vector<DependencyNode> BasicEngine<P>::wait_targets(Work& w, bool pending_too) {
+std::vector<DependencyNode> BasicEngine<P>::wait_targets(Work& w, uint64_t pending_upto) {
   std::vector<DependencyNode> out{node_of(w)};
   if (cfg_.dependency_check == DependencyCheck::off || !current_worker()) return out;
   BasicWorkqueue<P>* h = w.home_.load(std::memory_order_acquire);
-  if (pending_too && h && h->is_shared()) {
-    // Shared pools add a worker when the running one waits, so a pool
-    // thread is no resource to wait for; an ordered shared queue's one
-    // active slot is (its holder may be waiting for the caller).
+  if (h) {
     detail::Guard g(h->lock_);
-    if (w.home_.load(std::memory_order_relaxed) == h && h->max_active_ == 1 && w.where_ != WorkLocation::none)
-      out.push_back(slot_node(*h));
-  } else if (pending_too && h) {
-    detail::Guard g(h->lock_);
-    if (w.home_.load(std::memory_order_relaxed) == h) {
+    const bool waited_for =
+        w.home_.load(std::memory_order_relaxed) == h && w.queued_seq_.load(std::memory_order_relaxed) <= pending_upto;
+    if (!waited_for) {
+      // Not pending here any more, or a queueing this wait does not wait for.
+    } else if (h->is_shared()) {
+      // Shared pools add a worker when the running one waits, so a pool
+      // thread is no resource to wait for; an ordered shared queue's one
+      // active slot is (its holder may be waiting for the caller).
+      if (h->max_active_ == 1 && w.where_ != WorkLocation::none) out.push_back(slot_node(*h));
+    } else {
       // Who may run this queueing: the core takes its list (and runs a work
       // itself when its CPU's worker cannot be had), a CPU list is its
       // worker's, an armed timer is fired by the core onto one of those.
@@ -1472,19 +1488,10 @@ std::vector<DependencyNode> BasicEngine<P>::wait_targets(Work& w, bool pending_t
         for (Work* y = list.front(); y && y != &w; y = detail::IntrusiveList<Work>::next(y)) {
           if (where == WorkLocation::core_list && y->target_cpu_ != cpu) continue;
           detail::Guard yl(y->lock_);
-          if (y->running_ && y->runner_ && !y->runner_->shared_thread()) {
-            Worker<P>* r = y->runner_;
-            out.push_back(node_of(*y));
-            out.push_back(executor_node(*r->wq, r->cpu, r->is_core));
-          }
+          if (y->running_ && y->runner_ && !y->runner_->shared_thread()) out.push_back(node_of(*y));
         }
       }
     }
-  }
-  detail::Guard wl(w.lock_);
-  if (w.running_ && w.runner_ && !w.runner_->shared_thread()) {
-    Worker<P>* r = w.runner_;
-    out.push_back(executor_node(*r->wq, r->cpu, r->is_core));
   }
   return out;
 }
@@ -1494,19 +1501,20 @@ std::vector<DependencyNode> BasicEngine<P>::wait_targets(Work& w, bool pending_t
 // is only reported. LOCKING: Q of `waiter`'s queue and W of `work` held;
 // the graph's lock is a leaf.
 template <class P>
-void BasicEngine<P>::note_executor_wait(const Worker<P>& waiter, const Worker<P>& runner, const Work& work) {
+void BasicEngine<P>::note_executor_wait(const Worker<P>& waiter, const Work& work) {
   if (cfg_.dependency_check == DependencyCheck::off) return;
+  // It waits for that run to end: the work's node, whose edges are what
+  // its callback waits for. Not the runner's executor: that would chain
+  // this wait to the runner's other waits, at other times (issue #13: two
+  // workers of one queue waiting for each other's runs at different times
+  // made "cycles" that can never be in force at once).
   const std::vector<DependencyNode> held{executor_node(*waiter.wq, waiter.cpu, waiter.is_core)};
-  std::vector<DependencyNode> targets{node_of(work)};
-  if (!runner.shared_thread()) targets.push_back(executor_node(*runner.wq, runner.cpu, runner.is_core));
-  for (const DependencyNode& t : targets) {
-    DependencyCycle c = deps_.add(held, t, "C3 wait for its run elsewhere");
-    if (c.chain.empty()) continue;
-    n_cycles_.fetch_add(1, std::memory_order_relaxed);
-    record(EventType::dependency_cycle, waiter.cpu, waiter.wq->id(), work.id(), static_cast<int32_t>(c.chain.size()));
-    detail::Guard g(cycle_lock_);
-    if (cycles_.size() < 64) cycles_.push_back(std::move(c));
-  }
+  DependencyCycle c = deps_.add(held, node_of(work), "C3 wait for its run elsewhere");
+  if (c.chain.empty()) return;
+  n_cycles_.fetch_add(1, std::memory_order_relaxed);
+  record(EventType::dependency_cycle, waiter.cpu, waiter.wq->id(), work.id(), static_cast<int32_t>(c.chain.size()));
+  detail::Guard g(cycle_lock_);
+  if (cycles_.size() < 64) cycles_.push_back(std::move(c));
 }
 
 // C16. LOCKING: none held on entry (the graph and cycles_ have leaf locks).

@@ -1,0 +1,133 @@
+// The hangs and false reports a real client found (issue #13), each pinned
+// on the simulator: deterministic, virtual time, every schedule replayable
+// from its seed. Each test failed on the engine at 937c4ea.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sim/platform_sim.hpp"
+#include "sim/rng.hpp"
+#include "sim/scenario.hpp"
+#include "sim/world.hpp"
+
+using namespace lazywq;
+using namespace lazywq::sim;
+
+namespace {
+
+// Runs `body` as the main thread of a simulated world with `seed`.
+RunResult run_world(uint64_t seed, const std::string& strategy, const std::function<void()>& body) {
+  WorldConfig wc;
+  wc.seed = seed;
+  wc.strategy = strategy;
+  wc.max_steps = 400'000;
+  World world(wc);
+  return world.run(body);
+}
+
+}  // namespace
+
+// Bug 1 (C10). A callback X running on CPU 1's worker flushes W while a
+// client keeps queueing W on CPU 1. A queueing of W behind X can only run
+// after X returns: flush_work must refuse it (Error(deadlock)) or not wait
+// for it. At 937c4ea flush_work decided "behind the caller?" from one
+// reading of W's place and took the queueings to wait for from a later
+// one, so a queueing in between was waited for: a hang, with the
+// dependency check off (and with `report`).
+TEST(ClientHangs, FlushWorkNeverWaitsForAQueueingBehindTheCaller) {
+  int hung = 0;
+  int refused = 0, flushed = 0;  // over every run: both outcomes must happen
+  std::string first;
+  for (DependencyCheck check : {DependencyCheck::off, DependencyCheck::report}) {
+    for (WqKind kind : {WqKind::lazy, WqKind::per_cpu}) {
+      for (uint64_t seed = 1; seed <= 150; ++seed) {
+        RunResult r = run_world(seed, "random", [&] {
+          EngineConfig cfg;
+          cfg.ncpus = 2;
+          cfg.dependency_check = check;
+          SimEngine eng(cfg);
+          SimWorkqueue& q = eng.create_workqueue("q", kind);
+          SimWork w([](SimWork&) {}, "W");
+          SimWork x(
+              [&](SimWork&) {
+                for (int i = 0; i < 4; ++i) {
+                  try {
+                    eng.flush_work(w);
+                    ++flushed;
+                  } catch (const Error& e) {
+                    if (e.code() == Errc::deadlock) ++refused;
+                  }
+                }
+              },
+              "X");
+          SimPlatform::Thread client = *SimPlatform::spawn(0, "client", [&] {
+            for (int i = 0; i < 12; ++i) q.queue_work_on(1, w);
+          });
+          for (int i = 0; i < 3; ++i) {
+            q.queue_work_on(1, x);
+            eng.flush_work(x);
+          }
+          client.join();
+          q.flush();
+          q.destroy();
+        });
+        if (r.status != RunStatus::ok) {
+          if (hung++ == 0)
+            first = std::string(to_string(kind)) + " check=" + std::to_string(static_cast<int>(check)) + " seed " +
+                    std::to_string(seed) + ": " + to_string(r.status) + "\n" + r.message;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(hung, 0) << "flush_work waited for a queueing behind its caller; first: " << first;
+  EXPECT_GT(refused, 0) << "no flush ever found W behind its caller: the race is not reached";
+  EXPECT_GT(flushed, 0);
+}
+
+// Bug 3 (C16). Works that never wait, requeued across CPUs while they run:
+// a worker waits for the run of its next work on another worker (C3), and
+// later that worker waits for one of its runs on the first. Both waits
+// are the engine's own, never in force at once (a worker waiting for a
+// run is running nothing), yet at 937c4ea each named the other worker's
+// executor, kept forever, and the two closed a "cycle": hundreds of false
+// dependency_cycle reports per run for a real client.
+TEST(ClientHangs, WorksThatNeverWaitReportNoDependencyCycle) {
+  uint64_t cycles = 0;
+  std::string first;
+  for (WqKind kind : {WqKind::lazy, WqKind::per_cpu}) {
+    for (uint64_t seed = 1; seed <= 100; ++seed) {
+      RunResult r = run_world(seed, "random", [&] {
+        EngineConfig cfg;
+        cfg.ncpus = 3;
+        cfg.record_events = true;
+        cfg.idle_timeout = std::chrono::milliseconds(50);
+        SimEngine eng(cfg);
+        SimWorkqueue& q = eng.create_workqueue("q", kind);
+        Rng rng(seed);
+        std::vector<int> left(4, 6);
+        std::vector<std::unique_ptr<SimWork>> works;
+        for (int i = 0; i < 4; ++i)
+          works.push_back(std::make_unique<SimWork>(
+              [&, i](SimWork& self) {
+                // Requeued on another CPU while it runs (C3), a few times.
+                if (left[static_cast<size_t>(i)]-- > 0) q.queue_work_on(static_cast<int>(rng.below(3)), self);
+              },
+              "w" + std::to_string(i)));
+        SimPlatform::Thread client = *SimPlatform::spawn(1, "client", [&] {
+          for (int k = 0; k < 12; ++k) q.queue_work_on(static_cast<int>(rng.below(3)), *works[rng.below(4)]);
+        });
+        for (int k = 0; k < 12; ++k) q.queue_work_on(static_cast<int>(rng.below(3)), *works[rng.below(4)]);
+        client.join();
+        q.flush();
+        q.destroy();
+        const auto reports = eng.dependency_cycles();
+        cycles += reports.size();
+        if (!reports.empty() && first.empty()) first = std::string(to_string(kind)) + " seed " + std::to_string(seed) + ": " + reports[0].describe();
+      });
+      ASSERT_EQ(r.status, RunStatus::ok) << r.message;
+    }
+  }
+  EXPECT_EQ(cycles, 0u) << "works that never wait were reported in a wait-for cycle; first: " << first;
+}
