@@ -131,3 +131,95 @@ TEST(ClientHangs, WorksThatNeverWaitReportNoDependencyCycle) {
   }
   EXPECT_EQ(cycles, 0u) << "works that never wait were reported in a wait-for cycle; first: " << first;
 }
+
+// Bug 2 (C7). Creation fails for good, so the rescuer alone runs shared
+// works. A rescued work x flushes y, which waits on its queue's inactive
+// list behind max_active works already on the pools. At 937c4ea the
+// rescuer ran only the works of x's wait chain (and an ordered queue's slot
+// holder), so nothing freed a slot: x waited forever and no filler ran.
+TEST(ClientHangs, RescuedWorkFlushingAWorkBehindMaxActiveCompletes) {
+  for (int max_active : {0 /* default 256 */, 2, 5}) {
+    const int slots = max_active == 0 ? kDefaultMaxActive : max_active;
+    int filler_runs = 0, y_runs = 0;
+    bool flushed = false;
+    Stats stats;
+    RunResult r = run_world(1, "random", [&] {
+      EngineConfig cfg;
+      cfg.ncpus = 2;
+      cfg.record_events = true;
+      SimEngine eng(cfg);
+      SimWorkqueue& q = eng.create_workqueue("s", WqKind::shared, WqOptions{.max_active = max_active});
+      eng.set_spawn_faults({.fail_always = true});  // after the manager and the rescuer exist
+      std::vector<std::unique_ptr<SimWork>> fillers;
+      for (int i = 0; i + 1 < slots; ++i) fillers.push_back(std::make_unique<SimWork>([&](SimWork&) { ++filler_runs; }));
+      SimWork y([&](SimWork&) { ++y_runs; }, "y");
+      SimWork x(
+          [&](SimWork&) {
+            for (auto& f : fillers) q.queue_work_on(1, *f);  // with x, every slot is taken
+            q.queue_work_on(1, y);                            // inactive
+            stats = eng.stats();
+            flushed = eng.flush_work(y);
+          },
+          "x");
+      q.queue_work_on(1, x);
+      q.flush();
+      q.destroy();
+    });
+    ASSERT_EQ(r.status, RunStatus::ok) << "max_active " << max_active << ": " << r.message;
+    EXPECT_TRUE(flushed);
+    EXPECT_EQ(y_runs, 1);
+    EXPECT_EQ(filler_runs, slots - 1);
+    // The statistics show where y waited.
+    ASSERT_EQ(stats.queues.size(), 1u);
+    EXPECT_EQ(stats.queues[0].active, slots);
+    EXPECT_EQ(stats.queues[0].inactive, 1);
+  }
+}
+
+// C7's limit, made loud: a rescued x flushes y, which the rescuer runs
+// nested in that wait, and y flushes x. x resumes only after y's wait
+// returns, on the same thread: a wait that can never end. In every
+// DependencyCheck mode it is refused (Error(deadlock)) instead of hanging
+// every pool's rescues for good. (Held at 937c4ea already, by the
+// own-callback check; kept beside bug 2 as the case that must not hang.)
+TEST(ClientHangs, RescuerRefusesAWaitForARunOnItsOwnStack) {
+  for (DependencyCheck check : {DependencyCheck::off, DependencyCheck::report, DependencyCheck::error}) {
+    bool y_refused = false, x_flushed = false, x_refused = false;
+    RunResult r = run_world(1, "random", [&] {
+      EngineConfig cfg;
+      cfg.ncpus = 2;
+      cfg.dependency_check = check;
+      SimEngine eng(cfg);
+      SimWorkqueue& q = eng.create_workqueue("s", WqKind::shared);
+      eng.set_spawn_faults({.fail_always = true});
+      SimWork* xp = nullptr;
+      SimWork y(
+          [&](SimWork&) {
+            try {
+              eng.flush_work(*xp);
+            } catch (const Error& e) {
+              y_refused = e.code() == Errc::deadlock;
+            }
+          },
+          "y");
+      SimWork x(
+          [&](SimWork&) {
+            q.queue_work_on(1, y);
+            try {
+              x_flushed = eng.flush_work(y);
+            } catch (const Error& e) {
+              x_refused = e.code() == Errc::deadlock;  // error mode: x's own wait closes no cycle yet
+            }
+          },
+          "x");
+      xp = &x;
+      q.queue_work_on(1, x);
+      q.flush();
+      q.destroy();
+    });
+    ASSERT_EQ(r.status, RunStatus::ok) << "check " << static_cast<int>(check) << ": " << r.message;
+    EXPECT_TRUE(y_refused) << "check " << static_cast<int>(check);
+    EXPECT_TRUE(x_flushed);
+    EXPECT_FALSE(x_refused);
+  }
+}

@@ -6,11 +6,17 @@
 // worker running work A of queue Q as executor X "holds" Q, X and A. When it
 // waits for something, the engine adds an edge from each pseudo-lock it
 // holds to each one it waits for:
-//   flush_work(B)              B, and every executor that may run B's
-//                              pending queueing or runs it now (B may sit
-//                              behind whatever that executor waits in)
-//   cancel_work_sync(B)        B, and the executor running B now
+//   flush_work(B)              B, and every executor that may run the
+//                              pending queueing the flush waits for (B may
+//                              sit behind whatever that executor waits in)
+//   cancel_work_sync(B)        B (and the executors of its pending queueing)
 //   flush_workqueue(R), drain  R
+//   C3: a worker waits for B's run elsewhere   B
+// A run in progress is B's own node, never its runner's executor: the run
+// ends when B's callback returns, which depends only on what that callback
+// waits for (B's edges). An edge to the runner's executor would tie the
+// wait to everything that executor waits for at other times: "cycles"
+// whose waits can never be in force at once (issue #13).
 // The graph keeps every edge ever seen (a dependency, not a moment), so a
 // cycle is reported the first time the second half of it is observed,
 // before the two halves ever meet at run time and hang (lockdep's point).

@@ -18,6 +18,7 @@
 #include <exception>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include "lazywq/engine.hpp"
@@ -92,6 +93,13 @@ int BasicWorkqueue<P>::live_threads() const {
 #endif
   detail::Guard g(lock_);
   return live_threads_;
+}
+
+template <class P>
+std::pair<int, int> BasicWorkqueue<P>::active_and_inactive() const {
+  if (!is_shared()) return {0, 0};
+  detail::Guard g(lock_);
+  return {active_, static_cast<int>(inactive_.size())};
 }
 
 template <class P>
@@ -1384,6 +1392,7 @@ Stats BasicEngine<P>::stats() const {
     qsx.kind = q->kind();
     qsx.destroyed = q->destroyed();
     qsx.live_threads = q->live_threads();
+    std::tie(qsx.active, qsx.inactive) = q->active_and_inactive();
     s.live_threads += qsx.live_threads;
     s.queues.push_back(std::move(qsx));
   }

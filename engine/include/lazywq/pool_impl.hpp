@@ -525,7 +525,11 @@ std::vector<BasicWork<P>*> BasicEngine<P>::wait_chain_locked(Worker<P>* r, Work&
 // The rescuer waits (flush_work, cancel_work_sync) for `w` until done():
 // whenever only a rescue could run a work of that wait's chain, it runs it
 // itself; it looks again every cooldown (a creation failing elsewhere
-// wakes nobody here).
+// wakes nobody here). A wait whose chain ends in a run on the rescuer's own
+// stack (an outer frame, which resumes only after this wait returns) can
+// never end: reported as a C16 cycle and refused with Error(deadlock) in
+// every DependencyCheck mode, since a hung rescuer would stop every
+// pool's rescues, not only this wait (C7: never a hang).
 template <class P>
 bool BasicEngine<P>::rescuer_wait(Worker<P>* r, Work& w, RescuerWait until, uint64_t target) {
   auto done = [&]() LAZYWQ_REQUIRES(w.lock_) {
@@ -546,22 +550,55 @@ bool BasicEngine<P>::rescuer_wait(Worker<P>* r, Work& w, RescuerWait until, uint
     {
       detail::Guard g(pool_lock_);
       const std::vector<Work*> chain = wait_chain_locked(r, w);
-      // Or, while a work of the chain waits for the one active slot of an
-      // ordered (max_active 1) queue, the work that holds it. (With more
-      // slots a work needs only one of them: running every holder could
-      // run one that waits back for us, where another thread would have
-      // freed a slot.)
+      // A run of the chain is on our own stack: nothing but this wait's
+      // return resumes it. (A cancel's turn is held by a canceller, which
+      // may be another thread: not certain, so not refused.)
+      if (until != RescuerWait::cancel_turn) {
+        const Work* stuck = nullptr;
+        for (Work* c : chain) {
+          detail::Guard cl(c->lock_);
+          if (c->running_ && c->runner_ == r) stuck = c;
+        }
+        if (stuck) {
+          DependencyCycle cycle;
+          cycle.chain.push_back("the rescuer waits for " + node_of(w).label + " (" +
+                                (until == RescuerWait::runs_up_to ? "flush" : "cancel_work_sync") + ")");
+          for (size_t i = 1; i < chain.size(); ++i)
+            cycle.chain.push_back(node_of(*chain[i - 1]).label + " runs on a pool thread that waits for " +
+                                  node_of(*chain[i]).label);
+          cycle.chain.push_back(node_of(*stuck).label +
+                                " runs on the rescuer itself, in a callback this wait is nested in: it resumes only "
+                                "after the wait returns");
+          n_cycles_.fetch_add(1, std::memory_order_relaxed);
+          Work* const running = r->current;  // our own write (under S)
+          record(EventType::dependency_cycle, r->cpu, r->cur_wq ? r->cur_wq->id() : 0, running ? running->id() : 0,
+                 static_cast<int32_t>(cycle.chain.size()));
+          std::string text = cycle.describe();
+          {
+            detail::Guard cg(cycle_lock_);
+            if (cycles_.size() < 64) cycles_.push_back(std::move(cycle));
+          }
+          throw Error(Errc::deadlock, text);
+        }
+      }
+      // Or, while a work of the chain waits on its queue's inactive list
+      // (max_active reached), the works that hold that queue's slots: each
+      // one the rescuer runs frees a slot. Chain works first: they are
+      // what the wait is for. (No thread can be had: nobody else frees a
+      // slot. A holder that waits back for us is a cycle through the
+      // slots, as it would be on any pool thread.)
       std::vector<BasicWorkqueue<P>*> slot_queues;
       for (Work* c : chain) {
         BasicWorkqueue<P>* h = c->home_.load(std::memory_order_acquire);
-        if (h && h->is_shared() && c->where_ == WorkLocation::inactive && h->max_active_ == 1) slot_queues.push_back(h);
+        if (h && h->is_shared() && c->where_ == WorkLocation::inactive) slot_queues.push_back(h);
       }
-      if (rescue_wanted_locked(r, [&](Work& x) {
-            return std::find(chain.begin(), chain.end(), &x) != chain.end() ||
-                   std::find(slot_queues.begin(), slot_queues.end(), x.home_.load(std::memory_order_relaxed)) !=
-                       slot_queues.end();
-          }))
-        continue;
+      auto in_chain = [&](Work& x) { return std::find(chain.begin(), chain.end(), &x) != chain.end(); };
+      auto holds_slot = [&](Work& x) {
+        return std::find(slot_queues.begin(), slot_queues.end(), x.home_.load(std::memory_order_relaxed)) !=
+               slot_queues.end();
+      };
+      if (rescue_wanted_locked(r, in_chain)) continue;
+      if (!slot_queues.empty() && rescue_wanted_locked(r, holds_slot)) continue;
     }
     detail::Guard wl(w.lock_);
     if (!done()) w.cv_.wait_until(w.lock_, start_ns_ + now_ns() + rescue_poll_ns());

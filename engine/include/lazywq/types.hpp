@@ -189,6 +189,10 @@ struct QueueStats {
   WqKind kind = WqKind::lazy;
   bool destroyed = false;
   int live_threads = 0;  // created and not yet joined, core included
+  // Shared queues (C5's max_active): works active (on a pool, or running)
+  // and waiting on the queue's inactive list for a slot. 0 for other kinds.
+  int active = 0;
+  int inactive = 0;
 };
 
 // One shared pool (docs/SHARED.md): per CPU normal and high priority, and the

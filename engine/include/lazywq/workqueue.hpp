@@ -98,6 +98,8 @@ class BasicWorkqueue {
   int max_active() const { return max_active_; }
   bool destroyed() const { return dead_.load(std::memory_order_acquire); }
   int live_threads() const;
+  // Shared queues: works active and waiting for a slot (Stats).
+  std::pair<int, int> active_and_inactive() const;
 #if defined(LAZYWQ_ENABLE_PLANTED_BUGS)
   // The planted bug stats_without_lock: a read of a Q field without Q, which
   // only a data-race detector sees (Relacy's model `stats`, TSan).
