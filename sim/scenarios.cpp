@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "sim/scenario.hpp"
+#include "sim/scenario_kit.hpp"
 
 namespace lazywq::sim {
 
@@ -89,12 +90,7 @@ void ScenarioContext::clients(int n, const std::function<void(int)>& fn) {
   for (auto& t : ts) t.join();
 }
 
-namespace {
-
-// Every count a scenario draws (clients, ops, works, rounds, ...) must be at
-// least 1 when a --param fixes it (a scenario with no works has nothing to
-// pick from) and is capped so that one run stays small.
-constexpr int64_t kKnobMax = 10000;
+namespace kit {
 
 // Draws a value in [lo, hi] unless the parameter fixes it (then it must be
 // in [1, kKnobMax]), and notes it.
@@ -120,6 +116,34 @@ double knob_p(ScenarioContext& ctx, const std::string& key, std::initializer_lis
   ctx.note(key, std::to_string(v).substr(0, 5));
   return v;
 }
+
+WqKind kind_knob(ScenarioContext& ctx, WqKind def, bool draw) {
+  int64_t k = ctx.params.has("kind") ? ctx.params.get_int("kind", 0)
+                                     : (draw ? ctx.rng.range(0, 4) : static_cast<int64_t>(def));
+  ctx.params.get_int("kind", k);
+  if (k < 0 || k > 4)
+    throw std::invalid_argument("parameter kind must be 0 (per_cpu), 1 (lazy), 2 (single_thread), 3 (ordered) or 4 (shared)");
+  auto kind = static_cast<WqKind>(k);
+  ctx.note("kind", std::string(to_string(kind)));
+  return kind;
+}
+
+DependencyCheck check_knob(ScenarioContext& ctx, Rng& rng) {
+  const int64_t c = ctx.params.has("check") ? ctx.params.get_int("check", 1) : static_cast<int64_t>(rng.below(3));
+  ctx.params.get_int("check", c);  // mark as known
+  if (c < 0 || c > 2) throw std::invalid_argument("parameter check must be 0 (off), 1 (report) or 2 (error)");
+  const char* names[] = {"off", "report", "error"};
+  ctx.note("check", names[c]);
+  return static_cast<DependencyCheck>(c);
+}
+
+}  // namespace kit
+
+namespace {
+
+using kit::kind_knob;
+using kit::knob;
+using kit::knob_p;
 
 // A set of works whose callbacks count runs, may requeue themselves a
 // bounded number of times (C2) and may take virtual time.
@@ -243,17 +267,6 @@ void finish(ScenarioContext& ctx, SimWorkqueue& wq) {
   ctx.engine->set_spawn_faults({});
   wq.flush();
   wq.destroy();
-}
-
-WqKind kind_knob(ScenarioContext& ctx, WqKind def, bool draw) {
-  int64_t k = ctx.params.has("kind") ? ctx.params.get_int("kind", 0)
-                                     : (draw ? ctx.rng.range(0, 4) : static_cast<int64_t>(def));
-  ctx.params.get_int("kind", k);
-  if (k < 0 || k > 4)
-    throw std::invalid_argument("parameter kind must be 0 (per_cpu), 1 (lazy), 2 (single_thread), 3 (ordered) or 4 (shared)");
-  auto kind = static_cast<WqKind>(k);
-  ctx.note("kind", std::string(to_string(kind)));
-  return kind;
 }
 
 // --- the scenarios ---------------------------------------------------------
@@ -673,6 +686,10 @@ const std::vector<Scenario>& all_scenarios() {
        "ncpus=3 idle_us=100 cooldown_us=10 queues=1..3 works=3..8 fail_p=0|0.3|1 cap=64|1 signal_p=0|0.3 (0 if fail_p=1 or "
        "cap=1) requeue_p=0|0.3 clients=1..2",
        shared_deps, "C16"},
+      {"callback_waits", "callbacks flush and cancel works that clients keep queueing on their CPU, every kind and "
+       "DependencyCheck mode (C10, C12, C16: no hang, no false cycle)",
+       "ncpus=3 idle_us=100 cooldown_us=10 check=0|1|2 kind=0..4 waiters=1..2 leaves=1..3 ops=8..24 clients=1..3",
+       callback_waits, "C10"},
   };
   return list;
 }

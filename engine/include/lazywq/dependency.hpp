@@ -9,7 +9,7 @@
 //   flush_work(B)              B, and every executor that may run the
 //                              pending queueing the flush waits for (B may
 //                              sit behind whatever that executor waits in)
-//   cancel_work_sync(B)        B (and the executors of its pending queueing)
+//   cancel_work_sync(B)        B (a pending queueing is taken, not awaited)
 //   flush_workqueue(R), drain  R
 //   C3: a worker waits for B's run elsewhere   B
 // A run in progress is B's own node, never its runner's executor: the run

@@ -1217,7 +1217,11 @@ bool BasicEngine<P>::flush_work_as(Work& w, FlushKind kind) {
           case WorkLocation::scheduled: break;
           case WorkLocation::core_list: behind_caller = self->is_core || w.target_cpu_ == self->cpu; break;
           case WorkLocation::cpu_list: behind_caller = !self->is_core && w.target_cpu_ == self->cpu; break;
-          case WorkLocation::timer: behind_caller = self->is_core || w.target_cpu_ == self->cpu; break;
+          // A timer fires onto the caller's list, or (ordered shared
+          // queue) behind the slot the caller holds.
+          case WorkLocation::timer:
+            behind_caller = h->is_shared() ? h->max_active_ == 1 : self->is_core || w.target_cpu_ == self->cpu;
+            break;
           case WorkLocation::none: break;
         }
       }
@@ -1280,8 +1284,12 @@ bool BasicEngine<P>::cancel_work_sync(Work& w) {
     if (self && w.running_ && w.runner_ == self)
       throw Error(Errc::deadlock, "cancel_work_sync('" + w.name() + "') from its own callback would wait for itself");
   }
-  // Pending too: the queueing may start to run before cancel takes it.
-  note_wait(wait_targets(w, /*pending_upto=*/UINT64_MAX), "cancel_work_sync");
+  // Only a run: a pending queueing is taken off its list, never waited
+  // for, and one that starts before the grab is the work's run (its node).
+  // Naming the pending queueing's executor made a cancel of a work queued
+  // behind the caller a "cycle" (refused in error mode) though it never
+  // waits (issue #13).
+  note_wait(wait_targets(w, /*pending_upto=*/0), "cancel_work_sync");
   record(EventType::cancel_begin, -1, 0, w.id(), 1);
   // It may wait for another cancel and for a run: on a pool thread it
   // stops counting as running meanwhile (C16). S before W: taken here.

@@ -1,0 +1,33 @@
+// What the scenario files share: drawing knobs from the seed (swarm
+// testing) unless a --param fixes them, each draw noted under the seed.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+
+#include "sim/scenario.hpp"
+
+namespace lazywq::sim::kit {
+
+// Every count a scenario draws must be at least 1 when a --param fixes it
+// and is capped so that one run stays small.
+constexpr int64_t kKnobMax = 10000;
+
+// A count in [lo, hi] unless the parameter fixes it (then in [1, kKnobMax]).
+int64_t knob(ScenarioContext& ctx, const std::string& key, int64_t lo, int64_t hi);
+// A probability among `choices` unless the parameter fixes it (0..1).
+double knob_p(ScenarioContext& ctx, const std::string& key, std::initializer_list<double> choices);
+// A queue kind: `def`, or drawn over every kind when `draw`; param `kind`.
+WqKind kind_knob(ScenarioContext& ctx, WqKind def, bool draw);
+// C16's mode, drawn from `rng` (a side stream, so the scenario's other
+// draws stay as they were) unless param `check` fixes it: 0 off,
+// 1 report, 2 error.
+DependencyCheck check_knob(ScenarioContext& ctx, Rng& rng);
+
+}  // namespace lazywq::sim::kit
+
+namespace lazywq::sim {
+// Scenarios defined outside scenarios.cpp, listed by all_scenarios().
+void callback_waits(ScenarioContext& ctx);
+}  // namespace lazywq::sim
