@@ -539,6 +539,12 @@ void shared_deps(ScenarioContext& ctx) {
   if (cap < 1 || cap > 1024) throw std::invalid_argument("parameter cap must be in 1..1024, got " + std::to_string(cap));
   ctx.note("cap", cap);
   cfg.max_workers_per_pool = cap;
+  // Issue #13's knobs, from a second side stream: the DependencyCheck mode
+  // (an acyclic graph is never refused nor reported, in any mode) and, per
+  // queue, a small max_active whose works never wait and which a waiter
+  // fills before it flushes one of them (the rescuer must free a slot).
+  Rng side2 = Rng(ctx.rng).fork(0x5107);
+  cfg.dependency_check = kit::check_knob(ctx, side2);
   ScopedEngine scoped(ctx, cfg);
   SimEngine& eng = *scoped;
   const int nqueues = static_cast<int>(knob(ctx, "queues", 1, 3));
@@ -562,17 +568,21 @@ void shared_deps(ScenarioContext& ctx) {
   const double requeue_p = knob_p(ctx, "requeue_p", {0.0, 0.3});
   std::vector<SimWorkqueue*> queues;
   std::vector<bool> ordered;
+  std::vector<bool> small;  // max_active 2 or 3
   for (int q = 0; q < nqueues; ++q) {
     const int o = static_cast<int>(ctx.rng.below(4));
     WqOptions opts;
     opts.highpri = o == 1;
     opts.unbound = o == 2;
     opts.ordered = o == 3;
-    ctx.note("q" + std::to_string(q), o == 0 ? "plain" : o == 1 ? "highpri" : o == 2 ? "unbound" : "ordered");
+    if (!opts.ordered && side2.below(3) == 0) opts.max_active = static_cast<int>(side2.range(2, 3));
+    ctx.note("q" + std::to_string(q), std::string(o == 0 ? "plain" : o == 1 ? "highpri" : o == 2 ? "unbound" : "ordered") +
+                                          (opts.max_active ? ",max_active=" + std::to_string(opts.max_active) : ""));
     queues.push_back(&eng.create_workqueue("s" + std::to_string(q), WqKind::shared, opts));
     ordered.push_back(opts.ordered);
+    small.push_back(opts.max_active > 0);
   }
-  enum WaitKind { wait_flush, wait_cancel_sync, wait_queue_flush, wait_signal, wait_kinds };
+  enum WaitKind { wait_flush, wait_cancel_sync, wait_queue_flush, wait_signal, wait_fill_flush, wait_kinds };
   struct Wait {
     WaitKind kind;
     int target;
@@ -599,8 +609,20 @@ void shared_deps(ScenarioContext& ctx) {
       if (ctx.rng.chance(signal_p)) kind = wait_signal;
       const int target = static_cast<int>(ctx.rng.range(i + 1, nworks - 1));
       n.plan.push_back({kind, target});
-      const char* names[] = {">w", "~w", "+>w", "?w"};
-      graph += " w" + std::to_string(i) + names[kind] + std::to_string(target);
+    }
+  }
+  // A small queue's works hold its few slots: they never wait (a chain
+  // longer than max_active within one queue can block, C16's known
+  // limit). A flush of one of them sometimes fills its queue first.
+  for (int i = 0; i < nworks; ++i) {
+    Node& n = nodes[static_cast<size_t>(i)];
+    if (small[static_cast<size_t>(n.home)]) n.plan.clear();
+    for (Wait& w : n.plan) {
+      if (small[static_cast<size_t>(nodes[static_cast<size_t>(w.target)].home)] && w.kind != wait_signal &&
+          side2.chance(0.5))
+        w.kind = wait_fill_flush;
+      const char* names[] = {">w", "~w", "+>w", "?w", "*>w"};
+      graph += " w" + std::to_string(i) + names[w.kind] + std::to_string(w.target);
     }
   }
   ctx.note("waits", graph.empty() ? "none" : graph.substr(1));
@@ -622,6 +644,15 @@ void shared_deps(ScenarioContext& ctx) {
               case wait_flush: eng.flush_work(t); break;
               case wait_cancel_sync: eng.cancel_work_sync(t); break;
               case wait_queue_flush:
+                home_of(w.target).queue_work_on(on_cpu(), t);
+                eng.flush_work(t);
+                break;
+              case wait_fill_flush:
+                // Every other work of the target's queue first: they take
+                // its slots, the target waits inactive behind them.
+                for (int j = 0; j < nworks; ++j)
+                  if (j != w.target && j != i && nodes[static_cast<size_t>(j)].home == nodes[static_cast<size_t>(w.target)].home)
+                    home_of(j).queue_work_on(on_cpu(), *works[static_cast<size_t>(j)]);
                 home_of(w.target).queue_work_on(on_cpu(), t);
                 eng.flush_work(t);
                 break;
@@ -682,9 +713,10 @@ const std::vector<Scenario>& all_scenarios() {
       {"dependency", "works wait for works and queues across every kind; cycles must be refused, never hang (C16)",
        "ncpus=3 idle_us=100 cooldown_us=10 queues=2..3 works=3..6 uphill_p=0|0.1|0.3 clients=1..2", dependency,
        "C16"},
-      {"shared_deps", "shared pools: acyclic waits (engine waits, signals, self-requeue) must complete (C16, C3)",
-       "ncpus=3 idle_us=100 cooldown_us=10 queues=1..3 works=3..8 fail_p=0|0.3|1 cap=64|1 signal_p=0|0.3 (0 if fail_p=1 or "
-       "cap=1) requeue_p=0|0.3 clients=1..2",
+      {"shared_deps", "shared pools: acyclic waits (engine waits, signals, self-requeue, waits behind a small "
+       "max_active) must complete (C16, C3, C7)",
+       "ncpus=3 idle_us=100 cooldown_us=10 check=0|1|2 queues=1..3 (max_active 2..3 for some) works=3..8 fail_p=0|0.3|1 "
+       "cap=64|1 signal_p=0|0.3 (0 if fail_p=1 or cap=1) requeue_p=0|0.3 clients=1..2",
        shared_deps, "C16"},
       {"callback_waits", "callbacks flush and cancel works that clients keep queueing on their CPU, every kind and "
        "DependencyCheck mode (C10, C12, C16: no hang, no false cycle)",
