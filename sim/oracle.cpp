@@ -248,6 +248,7 @@ class Oracle {
   uint64_t any_pool_spawn_fail_ = kNone;  // first failed creation of a shared pool thread
   std::map<std::pair<int, bool>, int> live_pool_workers_;  // (cpu, high priority): spawned, not exited
   uint64_t any_pool_at_cap_ = kNone;  // first time a pool had max_workers_per_pool workers
+  uint64_t first_callback_wait_ = kNone;  // first wait begun inside a callback (C16's detector check)
   std::vector<CpuState> cpus_;
 
   // ---------------------------------------------------------------- helpers
@@ -452,7 +453,7 @@ class Oracle {
       case ET::destroy: on_destroy(e); break;
       case ET::destroy_end: on_destroy_end(e); break;
       case ET::callback_threw: break;
-      case ET::dependency_cycle: break;  // a report, not a violation (C16 is checked by its scenarios)
+      case ET::dependency_cycle: on_dependency_cycle(e, t); break;
     }
     post_destroy_check(e);
 
@@ -1149,6 +1150,7 @@ class Oracle {
   // ------------------------------------------------------ flushes, cancels
 
   void on_flush_begin(const Event& e, ThreadState& t) {
+    note_callback_wait(e, t);
     if (e.queue == 0) {
       if (e.work == 0) return;
       WorkState& ws = work(e.work);
@@ -1244,7 +1246,28 @@ class Oracle {
     }
   }
 
+  // C16 checks the detector itself. Every wait-for cycle contains a wait
+  // from inside a callback: a worker's own C3 wait names only the run it
+  // waits for, whose node waits for nothing unless its callback does. A
+  // cycle reported before any callback ever waited is a false one (issue
+  // #13: hundreds per run, and in error mode a legitimate wait refused).
+  // The report of a callback's own wait comes from inside that callback
+  // (cancel_work_sync and flush_workqueue report before their begin).
+  void note_callback_wait(const Event& e, const ThreadState& t) {
+    if (t.cur_work != 0 && first_callback_wait_ == kNone) first_callback_wait_ = e.seq;
+  }
+  void on_dependency_cycle(const Event& e, const ThreadState& t) {
+    note_callback_wait(e, t);
+    if (first_callback_wait_ != kNone) return;
+    report(16, 0, 0, -1,
+           "a dependency_cycle (" + std::to_string(e.arg) + " dependencies) reported at " + at(e.seq) + " by " +
+               thr(e.thread) + ", but no work has waited in a callback so far: no wait-for cycle can exist, the "
+               "detector's report is false",
+           {e.seq});
+  }
+
   void on_cancel_begin(const Event& e, ThreadState& t) {
+    if (e.arg == 1) note_callback_wait(e, t);
     if (e.work == 0) return;
     WorkState& ws = work(e.work);
     auto& v = ws.cancels;

@@ -1256,3 +1256,28 @@ TEST(Oracle_Planted, ClearPendingAfterRunIsC2) {
 #endif  // LAZYWQ_ENABLE_PLANTED_BUGS
 
 }  // namespace
+
+// ---------------------------------------------------------------------------
+// C16: the detector itself. A cycle needs a wait from inside a callback.
+
+TEST(Oracle_C16, CycleBeforeAnyCallbackWaitedIsFalse) {
+  Stream s;
+  // Two works queued and run; the core reports a cycle though no callback
+  // ever waited (what 937c4ea's C3 executor edges produced).
+  s.create(WqKind::lazy).queue(1, 0).queue(2, 0).run(1, CORE, 0, 0);
+  s.add(ET::dependency_cycle, CORE, 0, 1, 2, 2);
+  s.run(2, CORE, 0, 0);
+  EXPECT_TRUE(Reports(s, "C16"));
+}
+
+TEST(Oracle_C16, CycleReportedByAWaitingCallbackIsAccepted) {
+  Stream s;
+  s.create(WqKind::lazy).queue(1, 0).queue(2, 0).begin(1, CORE, 0, 0);
+  // Inside work 1: its cancel_work_sync reports the cycle before it begins.
+  s.add(ET::dependency_cycle, CORE, 0, 1, 1, 1);
+  s.add(ET::cancel_begin, CORE, 0, 0, 2, 1).add(ET::dequeue, CORE, 0, 1, 2, 0).add(ET::cancel_end, CORE, 0, 0, 2, 1);
+  s.end(1, CORE, 0, 0);
+  // Later reports (a C3 wait closing a cycle through that wait) are fine.
+  s.add(ET::dependency_cycle, CORE, 0, 1, 2, 2);
+  EXPECT_TRUE(Clean(s));
+}
