@@ -44,7 +44,9 @@ const std::map<std::string, std::vector<FuzzKnob>>& knob_table() {
       {"mixed", with(engine_knobs(6), {range("kind", 0, 4), list("fail_p", {"0", "0.2", "0.5"}), range("ops", 8, 24),
                                        range("works", 2, 6)})},
       {"shared_deps", with(engine_knobs(4), {range("queues", 1, 3), range("works", 3, 8), list("fail_p", {"0", "0.3", "1"}), list("cap", {"64", "1"}), list("signal_p", {"0", "0.3"}),
-                                             list("requeue_p", {"0", "0.3"}), range("clients", 1, 2)})},
+                                             list("requeue_p", {"0", "0.3"}), range("clients", 1, 2), list("check", {"0", "1", "2"})})},
+      {"callback_waits", with(engine_knobs(4), {list("check", {"0", "1", "2"}), range("kind", 0, 4), range("waiters", 1, 2),
+                                                range("leaves", 1, 3), range("ops", 8, 24), range("clients", 1, 3)})},
   };
   return table;
 }
