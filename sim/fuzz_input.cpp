@@ -47,6 +47,8 @@ const std::map<std::string, std::vector<FuzzKnob>>& knob_table() {
                                              list("requeue_p", {"0", "0.3"}), range("clients", 1, 2), list("check", {"0", "1", "2"})})},
       {"callback_waits", with(engine_knobs(4), {list("check", {"0", "1", "2"}), range("kind", 0, 4), range("waiters", 1, 2),
                                                 range("leaves", 1, 3), range("ops", 8, 24), range("clients", 1, 3)})},
+      {"rpc_client", with(engine_knobs(6), {list("check", {"0", "1", "2"}), list("fail_p", {"0", "0.3", "1"}),
+                                            range("requests", 2, 6), range("ops", 6, 20), range("submitters", 1, 3)})},
   };
   return table;
 }

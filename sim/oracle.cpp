@@ -513,8 +513,10 @@ class Oracle {
       }
     }
     // A cancel_work_sync / flush_work records nothing between its begin and
-    // end except the dequeue of its work: anything else means it threw.
-    if (t.open_cancel_work &&
+    // end except the dequeue of its work (and, for a shared queue, the
+    // migration of the inactive work that dequeue let into a slot of an
+    // offline pool): anything else means it threw.
+    if (t.open_cancel_work && e.type != ET::migrate &&
         !(e.work == t.open_cancel_work && (e.type == ET::dequeue || e.type == ET::cancel_end))) {
       auto& v = work(t.open_cancel_work).cancels;
       v.erase(std::remove_if(v.begin(), v.end(), [&](const OpenCancel& c) { return c.thread == e.thread; }), v.end());

@@ -30,4 +30,5 @@ DependencyCheck check_knob(ScenarioContext& ctx, Rng& rng);
 namespace lazywq::sim {
 // Scenarios defined outside scenarios.cpp, listed by all_scenarios().
 void callback_waits(ScenarioContext& ctx);
+void rpc_client(ScenarioContext& ctx);
 }  // namespace lazywq::sim

@@ -769,7 +769,15 @@ void BasicWorkqueue<P>::retire_active_locked() {
     Work* w = inactive_.front();
     inactive_.remove(w);
     Pool<P>* pool = w->pool_;
-    if (!pool->online) pool = &engine_.unbound_pool_locked();
+    if (!pool->online) {
+      // Its pool's CPU went offline while it waited here for a slot (the
+      // offline moved only the pools' lists): it runs on the unbound
+      // pool, a migration the stream must show (C4, C13), as the offline
+      // records for the works it moved.
+      pool = &engine_.unbound_pool_locked();
+      engine_.n_migrate_.fetch_add(1, std::memory_order_relaxed);
+      engine_.record(EventType::migrate, -1, id_, w->id(), -1);
+    }
     w->pool_ = pool;
     ++active_;
     pool->worklist.push_back(w);
