@@ -130,6 +130,7 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1 print_stacktrace=1}"
 st_names=() st_results=() st_details=() st_seconds=()
 failures_md=""     # Markdown list: one item per failure (rule, replay)
 coverage_explorer="" coverage_torture=""  # JSON objects window -> hits
+pairs_never="" pairs_checked=""             # operation pairs the explorer never overlapped
 extra_md=""        # stage-specific sections (catch rates, ...)
 
 record() {  # record NAME pass|fail DETAIL SECONDS
@@ -252,6 +253,9 @@ stage_explorer() {
   failures=$(jq '.failures' "$ex_json")
   rules=$(jq -r '[.scenarios[].failures_by_rule // {} | to_entries[] | .key] | unique | join(",")' "$ex_json")
   coverage_explorer=$(explorer_windows "$ex_json")
+  # Pairs of operations (sim/op_coverage.hpp) never in flight at once.
+  pairs_never=$(jq -r '(.activity_pairs_never_overlapped // []) | join(", ")' "$ex_json")
+  pairs_checked=1
   local detail="$runs runs, $failures failures${rules:+ (rules $rules)}, seeds ${seed:0:12}+, shard $shard_i/$shard_n, budget $budget"
   if [ "$ex_rc" -eq 0 ] && [ "$failures" -eq 0 ]; then
     record explorer pass "$detail" $((SECONDS - t0))
@@ -408,6 +412,17 @@ if [ -n "$never_hit" ] && [ -z "$planted" ]; then
 elif [ -n "$coverage_explorer$coverage_torture" ]; then
   record coverage pass "every race window hit with another thread inside" 0
   junit_case "$out/junit/coverage.xml" coverage "every race window hit" pass 0 ""
+fi
+if [ -n "$pairs_checked" ] && [ -z "$planted" ]; then
+  if [ -n "$pairs_never" ]; then
+    status=1
+    add_failure "**coverage**: these pairs of operations were never in flight at once in any explorer run: $pairs_never (\`wqcheck explore\` prints the table; add a scenario that overlaps them, or list the pair in sim/op_coverage.cpp's impossible_pairs with the reason)"
+    record pairs fail "never overlapped: $pairs_never" 0
+    junit_case "$out/junit/coverage.xml" coverage "every pair of operations overlapped" fail 0 "never: $pairs_never"
+  else
+    record pairs pass "every pair of operations was in flight at once in some run" 0
+    junit_case "$out/junit/coverage.xml" coverage "every pair of operations overlapped" pass 0 ""
+  fi
 fi
 
 {

@@ -58,6 +58,7 @@ ExploreReport explore(const ExploreOptions& opt,
       sum.strategy_report = out.run.strategy_report;
       for (size_t a = 0; a < kRaceWindows; ++a)
         for (size_t b = 0; b < kRaceWindows; ++b) sum.window_hits[a][b] += out.run.window_hits[a][b];
+      add_pairs(sum.activity_pairs, activity_pairs(out.events));
       if (out.failed) {
         ++sum.failures;
         ++sum.failures_by_rule[out.rule];
@@ -157,9 +158,27 @@ std::string report_json(const ExploreOptions& opt, const ExploreReport& r) {
       wh[std::string(to_string(static_cast<RaceWindow>(a)))] = row;
     }
     js["window_hits"] = wh;
+    json op = json::object();
+    for (size_t a = 0; a < kDurationActivities; ++a) {
+      json row = json::object();
+      for (size_t b = 0; b < kActivities; ++b)
+        if (s.activity_pairs[a][b]) row[std::string(to_string(static_cast<Activity>(b)))] = s.activity_pairs[a][b];
+      op[std::string(to_string(static_cast<Activity>(a)))] = row;
+    }
+    js["activity_pairs"] = op;
     j["scenarios"].push_back(js);
   }
+  const auto never = never_overlapped(total_activity_pairs(r));
+  j["activity_pairs_never_overlapped"] = never;
   return j.dump(2);
+}
+
+ActivityPairCounts total_activity_pairs(const ExploreReport& r) {
+  ActivityPairCounts tot{};
+  for (auto& s : r.scenarios)
+    for (size_t a = 0; a < kDurationActivities; ++a)
+      for (size_t b = 0; b < kActivities; ++b) tot[a][b] += s.activity_pairs[a][b];
+  return tot;
 }
 
 }  // namespace lazywq::sim

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/op_coverage.hpp"
 #include "sim/runner.hpp"
 
 namespace lazywq::sim {
@@ -46,6 +47,8 @@ struct ScenarioSummary {
   std::string strategy_report;  // of the last run (PCT prints its bound)
   // Sum over runs of RunResult::window_hits.
   std::array<std::array<uint64_t, kRaceWindows>, kRaceWindows> window_hits{};
+  // Runs in which each pair of operations was in flight at once (op_coverage.hpp).
+  ActivityPairCounts activity_pairs{};
 };
 
 struct ExploreReport {
@@ -62,5 +65,8 @@ std::string summary_table(const ExploreReport& r);
 // time, over all scenarios, and which windows were never hit.
 std::string window_table(const ExploreReport& r);
 std::string report_json(const ExploreOptions& opt, const ExploreReport& r);
+// Over all scenarios: the pairwise operation table, and the possible pairs
+// that never overlapped.
+ActivityPairCounts total_activity_pairs(const ExploreReport& r);
 
 }  // namespace lazywq::sim

@@ -49,6 +49,8 @@ const std::map<std::string, std::vector<FuzzKnob>>& knob_table() {
                                                 range("leaves", 1, 3), range("ops", 8, 24), range("clients", 1, 3)})},
       {"rpc_client", with(engine_knobs(6), {list("check", {"0", "1", "2"}), list("fail_p", {"0", "0.3", "1"}),
                                             range("requests", 2, 6), range("ops", 6, 20), range("submitters", 1, 3)})},
+      {"teardown", with(engine_knobs(4), {list("check", {"0", "1", "2"}), range("queues", 2, 3), list("fail_p", {"0", "0.3"}),
+                                          range("ops", 6, 16), range("clients", 1, 2)})},
   };
   return table;
 }

@@ -24,6 +24,9 @@ WqKind kind_knob(ScenarioContext& ctx, WqKind def, bool draw);
 // draws stay as they were) unless param `check` fixes it: 0 off,
 // 1 report, 2 error.
 DependencyCheck check_knob(ScenarioContext& ctx, Rng& rng);
+// A queue of a kind drawn over every kind, the shared kind's options
+// (highpri, unbound, ordered, a small max_active) drawn too; noted as `name`.
+SimWorkqueue& drawn_queue(ScenarioContext& ctx, SimEngine& eng, const std::string& name);
 
 }  // namespace lazywq::sim::kit
 
@@ -31,4 +34,5 @@ namespace lazywq::sim {
 // Scenarios defined outside scenarios.cpp, listed by all_scenarios().
 void callback_waits(ScenarioContext& ctx);
 void rpc_client(ScenarioContext& ctx);
+void teardown(ScenarioContext& ctx);
 }  // namespace lazywq::sim

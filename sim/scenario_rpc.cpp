@@ -10,28 +10,11 @@
 namespace lazywq::sim {
 
 using kit::check_knob;
+using kit::drawn_queue;
 using kit::knob;
 using kit::knob_p;
 
 namespace {
-
-// A kind drawn over every kind, with the shared kind's options drawn too.
-SimWorkqueue& drawn_queue(ScenarioContext& ctx, SimEngine& eng, const std::string& name) {
-  const auto kind = static_cast<WqKind>(ctx.rng.range(0, 4));
-  WqOptions opts;
-  std::string text(to_string(kind));
-  if (kind == WqKind::shared) {
-    switch (ctx.rng.below(5)) {
-      case 0: opts.highpri = true; text += ",highpri"; break;
-      case 1: opts.unbound = true; text += ",unbound"; break;
-      case 2: opts.ordered = true; text += ",ordered"; break;
-      case 3: opts.max_active = static_cast<int>(ctx.rng.range(1, 3)); text += ",max_active=" + std::to_string(opts.max_active); break;
-      default: break;
-    }
-  }
-  ctx.note(name, text);
-  return eng.create_workqueue(name, kind, opts);
-}
 
 // The scenario's own bookkeeping of one work: what it can know for sure
 // from the API's return values, checked against what ran.
@@ -171,7 +154,11 @@ void rpc_client(ScenarioContext& ctx) {
     } else if (who == nsubmitters + 1) {  // the periodic flusher
       for (int k = 0; k < 3; ++k) {
         ScenarioContext::sleep_ns(ctx.rng.range(5000, 40000));
-        (ctx.rng.chance(0.5) ? rpc : xprt).flush();
+        SimWorkqueue& q = ctx.rng.chance(0.5) ? rpc : xprt;
+        if (ctx.rng.chance(0.3))
+          q.drain();  // refuses outside queueings meanwhile: they return false, counted as such
+        else
+          q.flush();
       }
     } else {  // hotplug
       for (int k = 0; k < 3 && ncpus > 1; ++k) {

@@ -128,6 +128,24 @@ WqKind kind_knob(ScenarioContext& ctx, WqKind def, bool draw) {
   return kind;
 }
 
+// A kind drawn over every kind, with the shared kind's options drawn too.
+SimWorkqueue& drawn_queue(ScenarioContext& ctx, SimEngine& eng, const std::string& name) {
+  const auto kind = static_cast<WqKind>(ctx.rng.range(0, 4));
+  WqOptions opts;
+  std::string text(to_string(kind));
+  if (kind == WqKind::shared) {
+    switch (ctx.rng.below(5)) {
+      case 0: opts.highpri = true; text += ",highpri"; break;
+      case 1: opts.unbound = true; text += ",unbound"; break;
+      case 2: opts.ordered = true; text += ",ordered"; break;
+      case 3: opts.max_active = static_cast<int>(ctx.rng.range(1, 3)); text += ",max_active=" + std::to_string(opts.max_active); break;
+      default: break;
+    }
+  }
+  ctx.note(name, text);
+  return eng.create_workqueue(name, kind, opts);
+}
+
 DependencyCheck check_knob(ScenarioContext& ctx, Rng& rng) {
   const int64_t c = ctx.params.has("check") ? ctx.params.get_int("check", 1) : static_cast<int64_t>(rng.below(3));
   ctx.params.get_int("check", c);  // mark as known
@@ -726,6 +744,9 @@ const std::vector<Scenario>& all_scenarios() {
        "other requests' works, periodic queue flushes, hotplug and faults, two queues of drawn kinds (C1-C16)",
        "ncpus=4 idle_us=100 cooldown_us=10 check=0|1|2 fail_p=0|0.3|1 requests=2..6 ops=6..20 submitters=1..3",
        rpc_client, ""},
+      {"teardown", "queues destroyed (sometimes twice at once) while others queue, cancel, flush, drain and hotplug "
+       "(C11, C13, C14)",
+       "ncpus=3 idle_us=50 cooldown_us=10 check=0|1|2 queues=2..3 fail_p=0|0.3 ops=6..16 clients=1..2", teardown, ""},
   };
   return list;
 }

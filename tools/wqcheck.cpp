@@ -259,6 +259,7 @@ int main(int argc, char** argv) {
       if (tty) std::fprintf(stderr, "\n");
       std::printf("\n%s", summary_table(report).c_str());
       std::printf("\n%s", window_table(report).c_str());
+      std::printf("\n%s", activity_pair_table(total_activity_pairs(report)).c_str());
       for (auto& s : report.scenarios)
         if (!s.strategy_report.empty() && eo.strategy.rfind("pct", 0) == 0)
           std::printf("%s: %s\n", s.scenario.c_str(), s.strategy_report.c_str());
