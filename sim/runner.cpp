@@ -151,22 +151,24 @@ Outcome run_scenario(const RunOptions& opt) {
   for (auto& [rule, msg] : ctx.failures) out.violations.push_back({rule, msg, {}});
 
   const bool hung = out.run.status == RunStatus::deadlock || out.run.status == RunStatus::step_limit;
-  if (hung && !sc.hang_rule.empty()) {
+  const std::string hang_rule = !ctx.hang_rule.empty() ? ctx.hang_rule : sc.hang_rule;
+  if (hung && !hang_rule.empty()) {
     // C16 asks that a cycle be reported before the hang, and refused where
     // a caller's wait closes it; the engine's own C3 wait cannot be refused.
     // A hang after a report is the workload's own deadlock, reported as the
     // contract asks (its stranded works are not the engine's fault); a hang
     // without one is a cycle the detector missed.
-    const bool reported = std::any_of(out.events.begin(), out.events.end(),
-                                      [](const Event& e) { return e.type == EventType::dependency_cycle; });
+    const bool reported = sc.may_cycle && std::any_of(out.events.begin(), out.events.end(), [](const Event& e) {
+                            return e.type == EventType::dependency_cycle;
+                          });
     if (reported) {
       out.violations.clear();
       out.run.status = RunStatus::ok;
       out.run.message = "hung after reporting a wait-for cycle (C16: reported, as required)";
     } else {
       out.violations.insert(out.violations.begin(),
-                            {sc.hang_rule, "the run hung (" + std::string(to_string(out.run.status)) +
-                                               ") and no wait-for cycle was reported",
+                            {hang_rule, "the run hung (" + std::string(to_string(out.run.status)) +
+                                            (sc.may_cycle ? ") and no wait-for cycle was reported" : ")"),
                              {}});
     }
   }

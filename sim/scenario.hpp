@@ -51,6 +51,9 @@ struct ScenarioContext {
   std::vector<Event> events;              // the engine's events, copied when it goes away
   std::vector<std::string> config_lines;  // swarm draws, printed under the seed
   std::vector<std::pair<std::string, std::string>> failures;  // (rule, message) from the scenario itself
+  // Set while the operation under test runs (liveness scenarios): the rule a
+  // hang breaks, more precise than the scenario's hang_rule.
+  std::string hang_rule;
 
   ScenarioContext(World& w, uint64_t seed, const Params& p, PlantedBug b)
       : world(w), rng(Rng(seed).fork(0x5ce7a)), params(p), bug(b) {}
@@ -98,6 +101,11 @@ struct Scenario {
   // event stream names no more precise one; empty: C15 (pending work with
   // nobody to run it).
   std::string hang_rule;
+  // The workload may build real wait-for cycles (dependency): a hang after
+  // the engine reported one is the workload's own deadlock, as the contract
+  // allows in report mode. Everywhere else no cycle exists by construction,
+  // so a report does not excuse a hang.
+  bool may_cycle = false;
 };
 
 const std::vector<Scenario>& all_scenarios();

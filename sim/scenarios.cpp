@@ -730,7 +730,7 @@ const std::vector<Scenario>& all_scenarios() {
        "ncpus=4 idle_us=50 cooldown_us=10 kind=0..4 fail_p=0|0.2|0.5 ops=8..24 works=2..6 clients=1..3", mixed, ""},
       {"dependency", "works wait for works and queues across every kind; cycles must be refused, never hang (C16)",
        "ncpus=3 idle_us=100 cooldown_us=10 queues=2..3 works=3..6 uphill_p=0|0.1|0.3 clients=1..2", dependency,
-       "C16"},
+       "C16", /*may_cycle=*/true},
       {"shared_deps", "shared pools: acyclic waits (engine waits, signals, self-requeue, waits behind a small "
        "max_active) must complete (C16, C3, C7)",
        "ncpus=3 idle_us=100 cooldown_us=10 check=0|1|2 queues=1..3 (max_active 2..3 for some) works=3..8 fail_p=0|0.3|1 "
