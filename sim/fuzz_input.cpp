@@ -51,6 +51,7 @@ const std::map<std::string, std::vector<FuzzKnob>>& knob_table() {
                                             range("requests", 2, 6), range("ops", 6, 20), range("submitters", 1, 3)})},
       {"teardown", with(engine_knobs(4), {list("check", {"0", "1", "2"}), range("queues", 2, 3), list("fail_p", {"0", "0.3"}),
                                           range("ops", 6, 16), range("clients", 1, 2)})},
+      {"liveness", with(engine_knobs(4), {range("op", 0, 4), range("producers", 1, 2)})},
   };
   return table;
 }

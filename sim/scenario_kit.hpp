@@ -35,4 +35,5 @@ namespace lazywq::sim {
 void callback_waits(ScenarioContext& ctx);
 void rpc_client(ScenarioContext& ctx);
 void teardown(ScenarioContext& ctx);
+void liveness(ScenarioContext& ctx);
 }  // namespace lazywq::sim

@@ -747,6 +747,9 @@ const std::vector<Scenario>& all_scenarios() {
       {"teardown", "queues destroyed (sometimes twice at once) while others queue, cancel, flush, drain and hotplug "
        "(C11, C13, C14)",
        "ncpus=3 idle_us=50 cooldown_us=10 check=0|1|2 queues=2..3 fail_p=0|0.3 ops=6..16 clients=1..2", teardown, ""},
+      {"liveness", "producers keep queueing until the operation under test returns: flush_work, flush_delayed_work, "
+       "flush_workqueue, cancel_work_sync or drain must return anyway (C10, C11, C12)",
+       "ncpus=3 idle_us=100 cooldown_us=10 op=0..4 producers=1..2", liveness, ""},
   };
   return list;
 }
