@@ -50,6 +50,15 @@ TEST(Errors, MalformedEngineConfig) {
   c.idle_timeout = -1ms;
   EXPECT_LAZYWQ_ERROR(Engine{c}, Errc::invalid_argument);
   c = test_config(4);
+  c.spawn_cooldown = -1ns;
+  EXPECT_LAZYWQ_ERROR(Engine{c}, Errc::invalid_argument);
+  c = test_config(4);
+  c.stall_timeout = lazywq::Duration::min();
+  EXPECT_LAZYWQ_ERROR(Engine{c}, Errc::invalid_argument);
+  c = test_config(4);
+  c.max_workers_per_pool = 0;
+  EXPECT_LAZYWQ_ERROR(Engine{c}, Errc::invalid_argument);
+  c = test_config(4);
   c.core_cpu = 4;  // outside [0, ncpus): either code describes it
   try {
     Engine e{c};

@@ -6,6 +6,7 @@
 // queue creation and hotplug; fault_lock_ and event_lock_ are leaves.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -143,7 +144,14 @@ class BasicEngine {
     return w.resolved_seq_ >= target && !(w.running_ && w.run_seq_ <= target);
   }
   std::vector<Work*> wait_chain_locked(Worker<P>* r, Work& w) LAZYWQ_REQUIRES(pool_lock_);
-  int64_t rescue_poll_ns() const { return std::max<int64_t>(cfg_.spawn_cooldown.count(), 1'000'000); }
+  // How often the rescuer looks again while it waits (a cooldown ending or
+  // a creation failing elsewhere wakes nobody there): every cooldown, but
+  // at least 1 ms apart (no spin) and at most 1 s: a cooldown that never
+  // ends (Duration::max()) still lets it look, and now + this never
+  // overflows.
+  int64_t rescue_poll_ns() const {
+    return std::clamp<int64_t>(cfg_.spawn_cooldown.count(), 1'000'000, 1'000'000'000);
+  }
   void pool_thread_main(Worker<P>* w) LAZYWQ_EXCLUDES(pool_lock_);
   void pool_worker_loop_locked(Worker<P>* w) LAZYWQ_REQUIRES(pool_lock_);
   void manager_loop_locked(Worker<P>* m) LAZYWQ_REQUIRES(pool_lock_);

@@ -258,7 +258,9 @@ void BasicWorkqueue<P>::insert_locked(Work& w, int cpu, bool new_queueing) {
 template <class P>
 void BasicWorkqueue<P>::arm_locked(DelayedWork& dw, int cpu, Duration delay) {
   dw.target_cpu_ = cpu;
-  dw.timer_deadline_ns_ = now() + delay.count();
+  // A delay too large to add is "never" (kNever): the timer fires only when
+  // a flush, drain or destroy expedites it, or a cancel takes it away.
+  dw.timer_deadline_ns_ = detail::deadline_after(now(), delay);
   dw.timer_seq_ = ++next_timer_seq_;
   bool earliest = timers_.empty() || dw.timer_key() < timers_.begin()->first;
   timers_.emplace(dw.timer_key(), &dw);
@@ -409,7 +411,7 @@ bool BasicWorkqueue<P>::wait_epoch_locked(uint64_t target) {
             return x.home_.load(std::memory_order_relaxed) == this && (x.epoch_ <= target || slot_wait);
           }))
         continue;
-      state_cv_.wait_until(lock_, engine_.start_ns_ + engine_.now_ns() + engine_.rescue_poll_ns());
+      state_cv_.wait_until(lock_, detail::deadline_after(P::now_ns(), engine_.rescue_poll_ns()));
       continue;
     }
     state_cv_.wait(lock_);
@@ -499,7 +501,9 @@ bool BasicWorkqueue<P>::spawn_worker_locked(int cpu) {
     if (is_core) core_ = nullptr;
     t.worker.reset();
     t.state = CwqState::none;
-    t.cooldown_until_ns = now() + engine_.cfg_.spawn_cooldown.count();
+    // A cooldown too large to add never ends: this CPU's works run on the
+    // core until cpu_online() resets it (docs/CONTRACT.md, C7).
+    t.cooldown_until_ns = detail::deadline_after(now(), engine_.cfg_.spawn_cooldown);
     t.fresh_failure = true;
     engine_.n_spawn_fail_.fetch_add(1, std::memory_order_relaxed);
     engine_.record(EventType::spawn_fail, cpu, id_, 0);
@@ -749,8 +753,9 @@ void BasicWorkqueue<P>::core_loop_locked(Worker<P>* w) {
     if (!core.list.empty() && core_step_locked(w)) continue;
     if (core.list.empty() && w->stop) break;
     if (!zombies_.empty()) continue;
+    // A timer that never fires (kNever) is an untimed wait, not a spin.
     if (!timers_.empty())
-      w->cv.wait_until(lock_, engine_.start_ns_ + timers_.begin()->first.first);
+      w->cv.wait_until(lock_, detail::deadline_after(engine_.start_ns_, timers_.begin()->first.first));
     else
       w->cv.wait(lock_);
   }
@@ -770,9 +775,10 @@ void BasicWorkqueue<P>::cpu_loop_locked(Worker<P>* w) {
       w->cv.wait(lock_);
       continue;
     }
-    const int64_t deadline = w->last_active_ns + engine_.cfg_.idle_timeout.count();
+    // An idle timeout too large to add never ends (kNever): never exit.
+    const int64_t deadline = detail::deadline_after(w->last_active_ns, engine_.cfg_.idle_timeout);
     if (now() < deadline) {
-      w->cv.wait_until(lock_, engine_.start_ns_ + deadline);
+      w->cv.wait_until(lock_, detail::deadline_after(engine_.start_ns_, deadline));
       continue;
     }
     detail::WindowScope<P> window(RaceWindow::idle_exit_decision);

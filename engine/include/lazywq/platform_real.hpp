@@ -89,8 +89,13 @@ struct RealPlatform {
     }
     // Waits until notified or until `deadline_ns` on now_ns()'s clock.
     // Returns false when the deadline passed (spurious wake-ups return true;
-    // callers re-check their condition either way).
+    // callers re-check their condition either way). kNever: no timeout (a
+    // time_point that far makes some C libraries' timed waits misbehave).
     bool wait_until(Mutex& m, int64_t deadline_ns) LAZYWQ_REQUIRES(m) {
+      if (deadline_ns == kNever) {
+        wait(m);
+        return true;
+      }
       std::unique_lock<std::mutex> ul(m.native(), std::adopt_lock);
       auto tp = std::chrono::steady_clock::time_point(std::chrono::nanoseconds(deadline_ns));
       bool notified = cv_.wait_until(ul, tp) == std::cv_status::no_timeout;
