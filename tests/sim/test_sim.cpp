@@ -459,6 +459,48 @@ TEST(DurationsOnSim, SleepForMaxNeverReturns) {
   EXPECT_NE(r.message.find("blocked in condvar wait"), std::string::npos) << r.message;
 }
 
+// Issue #13 item 5: idle_timeout 0, and a pool worker left idle while a
+// work waits behind one blocked where the engine cannot see (the watchdog
+// off). That spare used to look again every idle_timeout, i.e. spin on a
+// timed wait already over, for as long as the other stayed blocked (here
+// a virtual second: far past the step bound). Now it exits (C8) and the
+// running worker takes the waiting work after its own.
+TEST(SharedOnSim, ZeroIdleTimeoutSpareDoesNotSpin) {
+  using namespace std::chrono_literals;
+  WorldConfig wc;
+  wc.max_steps = 200'000;
+  World world(wc);
+  std::vector<std::string> order;
+  Stats s;
+  auto r = world.run([&] {
+    EngineConfig cfg;
+    cfg.ncpus = 2;
+    cfg.idle_timeout = Duration::zero();
+    cfg.stall_timeout = Duration::zero();
+    SimEngine eng(cfg);
+    SimWorkqueue& q = eng.create_workqueue("z", WqKind::shared);
+    SimWork last([&](SimWork&) { order.push_back("last"); }, "last");
+    SimWork second([&](SimWork&) {
+      q.queue_work_on(1, last);  // behind this one, which blocks unseen
+      pass_virtual_time(1s);
+      order.push_back("second");
+    }, "second");
+    SimWork first([&](SimWork&) {
+      q.queue_work_on(1, second);
+      eng.sleep_for(1ms);  // an engine wait: a second worker starts `second`
+      order.push_back("first");
+    }, "first");  // then its worker is the spare: `last` waits behind `second`
+    q.queue_work_on(1, first);
+    q.flush();
+    s = eng.stats();
+    q.destroy();
+  });
+  ASSERT_EQ(r.status, RunStatus::ok) << r.message;
+  EXPECT_EQ(order, (std::vector<std::string>{"first", "second", "last"}));
+  EXPECT_LT(r.steps, 20'000u) << "a thread kept polling while nothing could change";
+  EXPECT_GE(s.idle_exits, 1u);
+}
+
 TEST(Replay, FailureReportNamesRuleTraceAndCommand) {
   RunOptions o;
   o.scenario = "idle_exit";

@@ -255,7 +255,7 @@ void BasicEngine<P>::retire_pool_thread_locked(Worker<P>* w, EventType why) {
 
 // A pool thread: runs its scheduled list (C3) first, then the pool's
 // worklist while it is the only running thread; idles otherwise, and exits
-// after idle_timeout when nothing waits for it.
+// after idle_timeout idle (C8).
 template <class P>
 void BasicEngine<P>::pool_worker_loop_locked(Worker<P>* w) {
   Pool<P>& p = *w->pool;
@@ -286,15 +286,16 @@ void BasicEngine<P>::pool_worker_loop_locked(Worker<P>* w) {
       w->cv.wait_until(pool_lock_, detail::deadline_after(start_ns_, deadline));
       continue;
     }
-    if (!p.worklist.empty()) {
-      // Works wait behind a running thread: stay as the spare that takes
-      // over when it blocks, and look again an idle timeout later (the
-      // worklist may empty without anyone waking us: then we exit, C8).
-      // Make sure the watchdog is looking at the running one meanwhile.
-      kick_pool_locked(p);
-      w->cv.wait_until(pool_lock_, start_ns_ + now_ns() + cfg_.idle_timeout.count());
-      continue;
-    }
+    // C8: idle for idle_timeout, it exits, even while works wait behind a
+    // running thread. It used to stay as the spare for when that thread
+    // blocks, looking again every idle timeout: a poll (a spin with
+    // idle_timeout 0) for a moment it cannot see coming. Nothing needs
+    // it: the running thread takes the next work after its own, and when
+    // it blocks (an engine wait, or the watchdog's uncounting) or retires,
+    // uncount_locked -> kick_pool_locked wakes an idle thread or has the
+    // manager create one (C15, C16). Decided under S: a queueing either
+    // saw this thread idle and woke it (then the check above ran its
+    // work, for nr_running was 0) or sees it gone.
     detail::WindowScope<P> window(RaceWindow::idle_exit_decision);
     retire_pool_thread_locked(w, EventType::idle_exit);
     return;
