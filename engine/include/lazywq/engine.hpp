@@ -32,16 +32,18 @@ class BasicEngine {
   using Workqueue = BasicWorkqueue<P>;
 
   explicit BasicEngine(EngineConfig cfg);
-  // Destroys (drains and joins) every queue still alive. Must not be called
-  // from one of the engine's own threads.
+  // Destroys (drains and joins) every queue still alive. From one of the
+  // engine's own threads (a callback) it would wait for itself: it prints
+  // a message and aborts, as a Work destroyed from its own callback does.
   ~BasicEngine();
   BasicEngine(const BasicEngine&) = delete;
   BasicEngine& operator=(const BasicEngine&) = delete;
 
   // The queue lives as long as the engine; after destroy() every call on it
   // is an Error(queue_destroyed). Throws Error(spawn_failed) if its core
-  // thread cannot be created.
-  // `opts` apply to shared queues only (Error(invalid_argument) otherwise).
+  // thread cannot be created; Error(invalid_argument) for a kind outside
+  // WqKind. `opts` apply to shared queues only (Error(invalid_argument)
+  // otherwise).
   // The first shared queue starts the pools' manager thread (Error
   // (spawn_failed) if it cannot be created); pools start with no worker.
   Workqueue& create_workqueue(std::string name, WqKind kind, WqOptions opts = {});
@@ -72,6 +74,9 @@ class BasicEngine {
   bool cpu_online(int cpu);
   bool cpu_is_online(int cpu) const;
 
+  // Error(invalid_argument) if fail_probability is not in [0, 1] (NaN
+  // included); the faults in force then stay. EngineConfig::spawn_faults
+  // goes through here too.
   void set_spawn_faults(const SpawnFaults& f);
   const EngineConfig& config() const { return cfg_; }
   int ncpus() const { return cfg_.ncpus; }

@@ -948,6 +948,24 @@ BasicEngine<P>::BasicEngine(EngineConfig cfg) : cfg_(cfg), start_ns_(P::now_ns()
 
 template <class P>
 BasicEngine<P>::~BasicEngine() {
+  // From one of its own threads it would wait for that thread (it destroys
+  // every queue and joins every thread): a hang, not an error it can
+  // report (a destructor must not throw). As loud as a Work destroyed
+  // from its own callback.
+  if (Worker<P>* self = current_worker()) {
+    const Work* running = self->current;  // our own thread's field
+    const Workqueue* q = self->queue();
+    std::fprintf(stderr,
+                 "lazywq: engine deleted from one of its own threads (%s, running work '%s' of workqueue '%s'): it "
+                 "would wait for itself; delete it from outside the engine\n",
+                 self->is_rescuer ? "the shared pools' rescuer"
+                 : self->pool     ? "a shared pool's worker"
+                 : self->is_core  ? "a core thread"
+                 : self->wq       ? "a CPU worker"
+                                  : "the shared pools' manager",
+                 running ? running->name().c_str() : "", q ? q->name().c_str() : "");
+    std::abort();
+  }
   std::vector<BasicWorkqueue<P>*> qs;
   {
     detail::Guard g(lock_);
@@ -971,6 +989,10 @@ BasicEngine<P>::~BasicEngine() {
 
 template <class P>
 BasicWorkqueue<P>& BasicEngine<P>::create_workqueue(std::string name, WqKind kind, WqOptions opts) {
+  // WqKind has a fixed underlying type: any uint8_t converts to it.
+  if (static_cast<uint8_t>(kind) > static_cast<uint8_t>(WqKind::shared))
+    throw Error(Errc::invalid_argument, "workqueue kind " + std::to_string(static_cast<unsigned>(kind)) +
+                                            " is not a WqKind (per_cpu, lazy, single_thread, ordered, shared)");
   const bool any_option = opts.highpri || opts.unbound || opts.ordered || opts.max_active != 0;
   if (kind != WqKind::shared && any_option)
     throw Error(Errc::invalid_argument, "workqueue options (highpri, unbound, ordered, max_active) are for shared queues only");
@@ -1052,6 +1074,11 @@ bool BasicEngine<P>::cpu_online(int cpu) {
 
 template <class P>
 void BasicEngine<P>::set_spawn_faults(const SpawnFaults& f) {
+  // Refused whole (the faults in force stay): NaN would compare false
+  // everywhere and silently mean "never fail".
+  if (!(f.fail_probability >= 0.0 && f.fail_probability <= 1.0))
+    throw Error(Errc::invalid_argument, "SpawnFaults::fail_probability must be in [0, 1], not " +
+                                            std::to_string(f.fail_probability));
   detail::Guard g(fault_lock_);
   faults_ = f;
   spawn_attempts_ = 0;
