@@ -89,8 +89,9 @@ struct RealPlatform {
     }
     // Waits until notified or until `deadline_ns` on now_ns()'s clock.
     // Returns false when the deadline passed (spurious wake-ups return true;
-    // callers re-check their condition either way). kNever: no timeout (a
-    // time_point that far makes some C libraries' timed waits misbehave).
+    // callers re-check their condition either way). kNever: no timeout at
+    // all, rather than trusting a time_point 292 years away to every
+    // conversion between it and the C library's timed wait.
     bool wait_until(Mutex& m, int64_t deadline_ns) LAZYWQ_REQUIRES(m) {
       if (deadline_ns == kNever) {
         wait(m);
