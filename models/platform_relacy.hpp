@@ -13,7 +13,7 @@
 //   CondVar     rl::condvar with spurious wake-ups; wait_until is a timed
 //               wait: Relacy decides whether it times out, and a timeout
 //               moves the virtual clock to the deadline (as the simulator's
-//               clock jumps to the next deadline).
+//               clock jumps to the next deadline). kNever: an untimed wait.
 //   now_ns()    that virtual clock: it moves only when a timed wait times
 //               out, so "idle_timeout has passed" is a scheduler decision.
 //   Thread      rl::dyn_thread. Relacy has a fixed number of dynamic thread
@@ -245,7 +245,12 @@ struct RelacyPlatform {
     // Relacy ignores the time: the scheduler decides whether this wait
     // times out. A timeout moves the virtual clock to the deadline, so the
     // caller's re-check of now_ns() sees the deadline passed.
+    // kNever is an untimed wait: a timeout would move the clock to "never".
     bool wait_until(Mutex& m, int64_t deadline_ns, rl::debug_info info = LAZYWQ_RL_HERE) LAZYWQ_REQUIRES(m) {
+      if (deadline_ns == kNever) {
+        wait(m, info);
+        return true;
+      }
       const rl::sema_wakeup_reason r = cv_.wait(m.native(), /*is_timed=*/true, info);
       if (r == rl::sema_wakeup_reason_timeout) {
         RelacyState& s = relacy_state();

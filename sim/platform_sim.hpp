@@ -125,7 +125,12 @@ struct SimPlatform {
       w->block(waiters_, -1, "condvar wait");
       m.relock_after_wait();
     }
+    // kNever: an untimed wait (the clock must never jump to "never").
     bool wait_until(Mutex& m, int64_t deadline_ns) LAZYWQ_REQUIRES(m) {
+      if (deadline_ns == kNever) {
+        wait(m);
+        return true;
+      }
       World* w = World::current();
       m.release_for_wait();
       bool notified = w->block(waiters_, deadline_ns < w->now() ? w->now() : deadline_ns, "condvar timed wait");

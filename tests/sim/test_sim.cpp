@@ -5,6 +5,8 @@
 #include <chrono>
 #include <memory>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "sim/explorer.hpp"
 #include "sim/runner.hpp"
@@ -267,6 +269,236 @@ TEST(SharedOnSim, MaxActiveBoundsTheWorksRunningAtOnce) {
   ASSERT_EQ(r.status, RunStatus::ok) << r.message;
   EXPECT_EQ(runs, 12);
   EXPECT_EQ(max_inside, 2);
+}
+
+namespace {
+
+// Lets virtual time pass outside the engine: a timed wait nobody notifies
+// (the clock jumps to its deadline once every thread waits).
+void pass_virtual_time(Duration d) {
+  SimPlatform::Mutex m;
+  SimPlatform::CondVar cv;
+  m.lock();
+  cv.wait_until(m, World::current()->now() + d.count());
+  m.unlock();
+}
+
+}  // namespace
+
+// Issue #13 item 4: a Duration too large to add is "never", not an
+// overflow (UBSan: signed overflow; without it, a deadline in the past).
+// A delay of Duration::max() used to run at once; one just short of it,
+// in an engine started an hour into the clock (start + deadline overflows
+// while now + delay does not), made the lazy core thread or the pools'
+// manager spin on a timed wait already over, so a cancel starved. Now such
+// timers never fire by themselves: a cancel takes them, flush_delayed_work
+// and drain fire them. The step bound turns a spin into a failure.
+TEST(DurationsOnSim, HugeDelaysNeverFireByThemselves) {
+  using namespace std::chrono_literals;
+  for (WqKind kind : {WqKind::lazy, WqKind::shared}) {
+    SCOPED_TRACE(std::string(to_string(kind)));
+    WorldConfig wc;
+    wc.max_steps = 200'000;
+    World world(wc);
+    int runs_max = 0, runs_near = 0, runs_flushed = 0, runs_drained = 0;
+    bool cancelled_max = false, cancelled_near = false;
+    auto r = world.run([&] {
+      pass_virtual_time(1h);  // as on a machine up for an hour: start_ns_ is large
+      EngineConfig cfg;
+      cfg.ncpus = 2;
+      SimEngine eng(cfg);
+      SimWorkqueue& q = eng.create_workqueue("d", kind);
+      SimDelayedWork at_max([&](SimWork&) { ++runs_max; }, "at_max");
+      SimDelayedWork near_max([&](SimWork&) { ++runs_near; }, "near_max");
+      SimDelayedWork flushed([&](SimWork&) { ++runs_flushed; }, "flushed");
+      SimDelayedWork drained([&](SimWork&) { ++runs_drained; }, "drained");
+      q.queue_delayed_work_on(1, at_max, Duration::max());
+      q.queue_delayed_work_on(1, near_max, Duration::max() - 1min);
+      q.queue_delayed_work_on(1, flushed, Duration::max());
+      eng.sleep_for(24h);
+      cancelled_max = eng.cancel_delayed_work_sync(at_max);
+      cancelled_near = eng.cancel_delayed_work_sync(near_max);
+      eng.flush_delayed_work(flushed);  // fires it at once
+      q.queue_delayed_work_on(0, drained, Duration::max());
+      q.drain();  // fires armed timers at once
+      q.destroy();
+    });
+    ASSERT_EQ(r.status, RunStatus::ok) << r.message;
+    EXPECT_EQ(runs_max, 0);
+    EXPECT_EQ(runs_near, 0);
+    EXPECT_TRUE(cancelled_max);
+    EXPECT_TRUE(cancelled_near);
+    EXPECT_EQ(runs_flushed, 1);
+    EXPECT_EQ(runs_drained, 1);
+  }
+}
+
+// idle_timeout = Duration::max(): idle workers never exit (they used to
+// exit at once); a lazy CPU worker and a pool worker both stay a virtual
+// day later.
+TEST(DurationsOnSim, HugeIdleTimeoutNeverExits) {
+  using namespace std::chrono_literals;
+  for (WqKind kind : {WqKind::lazy, WqKind::shared}) {
+    SCOPED_TRACE(std::string(to_string(kind)));
+    World world(WorldConfig{});
+    Stats before, after;
+    std::vector<int> lazy_workers;
+    auto r = world.run([&] {
+      EngineConfig cfg;
+      cfg.ncpus = 2;
+      cfg.idle_timeout = Duration::max();
+      SimEngine eng(cfg);
+      SimWorkqueue& q = eng.create_workqueue("i", kind);
+      SimWork w([](SimWork&) {}, "w");
+      q.queue_work_on(1, w);
+      eng.flush_work(w);
+      before = eng.stats();
+      eng.sleep_for(24h);
+      after = eng.stats();
+      if (kind == WqKind::lazy) lazy_workers = q.cpus_with_worker();
+      q.destroy();
+    });
+    ASSERT_EQ(r.status, RunStatus::ok) << r.message;
+    EXPECT_EQ(after.idle_exits, 0u);
+    EXPECT_EQ(after.live_threads, before.live_threads);
+    if (kind == WqKind::lazy) {
+      EXPECT_EQ(lazy_workers, (std::vector<int>{0, 1}));
+    } else {
+      ASSERT_FALSE(after.pools.empty());
+      EXPECT_EQ(after.pools[2].workers, 1) << "CPU 1's normal pool keeps its worker";
+    }
+  }
+}
+
+// stall_timeout = Duration::max(): the watchdog never fires (its deadline
+// used to overflow). A work blocked outside the engine for a virtual
+// second with another behind it: no rescue, the other runs after it.
+TEST(DurationsOnSim, HugeStallTimeoutNeverFires) {
+  using namespace std::chrono_literals;
+  World world(WorldConfig{});
+  std::vector<std::string> order;
+  Stats s;
+  auto r = world.run([&] {
+    EngineConfig cfg;
+    cfg.ncpus = 2;
+    cfg.stall_timeout = Duration::max();
+    SimEngine eng(cfg);
+    SimWorkqueue& q = eng.create_workqueue("s", WqKind::shared);
+    SimWork behind([&](SimWork&) { order.push_back("behind"); }, "behind");
+    SimWork blocker([&](SimWork&) {
+      q.queue_work_on(1, behind);
+      pass_virtual_time(1s);  // blocked where the engine cannot see
+      order.push_back("blocker");
+    }, "blocker");
+    q.queue_work_on(1, blocker);
+    q.flush();
+    s = eng.stats();
+    q.destroy();
+  });
+  ASSERT_EQ(r.status, RunStatus::ok) << r.message;
+  EXPECT_EQ(order, (std::vector<std::string>{"blocker", "behind"}));
+  EXPECT_EQ(s.watchdog_rescues, 0u);
+}
+
+// spawn_cooldown = Duration::max(): a failed creation is never retried
+// (it used to mean no cooldown at all). Lazy: the CPU's works run on the
+// core (fallback, then spawn_cooldown) a virtual day later; shared: the
+// rescuer runs the pool's works. One failure, no second attempt.
+TEST(DurationsOnSim, HugeSpawnCooldownNeverRetries) {
+  using namespace std::chrono_literals;
+  for (WqKind kind : {WqKind::lazy, WqKind::shared}) {
+    SCOPED_TRACE(std::string(to_string(kind)));
+    World world(WorldConfig{});
+    std::vector<int32_t> fallbacks;
+    Stats s;
+    int runs = 0;
+    auto r = world.run([&] {
+      EngineConfig cfg;
+      cfg.ncpus = 2;
+      cfg.record_events = true;
+      cfg.spawn_cooldown = Duration::max();
+      // Creations: lazy: the core, then CPU 1's worker; shared: the
+      // manager, the rescuer, then CPU 1's pool worker.
+      cfg.spawn_faults.fail_nth = kind == WqKind::lazy ? 2 : 3;
+      SimEngine eng(cfg);
+      SimWorkqueue& q = eng.create_workqueue("c", kind);
+      SimWork w([&](SimWork&) { ++runs; }, "w");
+      q.queue_work_on(1, w);
+      eng.flush_work(w);
+      eng.sleep_for(24h);
+      q.queue_work_on(1, w);
+      eng.flush_work(w);
+      for (const Event& e : eng.events())
+        if (e.type == EventType::fallback && e.work == w.id()) fallbacks.push_back(e.arg);
+      s = eng.stats();
+      q.destroy();
+    });
+    ASSERT_EQ(r.status, RunStatus::ok) << r.message;
+    EXPECT_EQ(runs, 2);
+    EXPECT_EQ(s.spawn_failures, 1u);
+    EXPECT_EQ(s.threads_created, kind == WqKind::lazy ? 1u : 2u) << "creation was retried";
+    EXPECT_EQ(fallbacks, (std::vector<int32_t>{static_cast<int32_t>(FallbackReason::spawn_failed),
+                                               static_cast<int32_t>(FallbackReason::spawn_cooldown)}));
+  }
+}
+
+// Engine::sleep_for(Duration::max()) sleeps for ever (it used to return
+// at once): the run ends with the sleeper in a wait with no deadline.
+TEST(DurationsOnSim, SleepForMaxNeverReturns) {
+  World world(WorldConfig{});
+  bool returned = false;
+  auto r = world.run([&] {
+    EngineConfig cfg;
+    cfg.ncpus = 1;
+    SimEngine eng(cfg);
+    eng.sleep_for(Duration::max());
+    returned = true;
+  });
+  EXPECT_FALSE(returned);
+  EXPECT_EQ(r.status, RunStatus::deadlock) << r.message;
+  EXPECT_NE(r.message.find("blocked in condvar wait"), std::string::npos) << r.message;
+}
+
+// Issue #13 item 5: idle_timeout 0, and a pool worker left idle while a
+// work waits behind one blocked where the engine cannot see (the watchdog
+// off). That spare used to look again every idle_timeout, i.e. spin on a
+// timed wait already over, for as long as the other stayed blocked (here
+// a virtual second: far past the step bound). Now it exits (C8) and the
+// running worker takes the waiting work after its own.
+TEST(SharedOnSim, ZeroIdleTimeoutSpareDoesNotSpin) {
+  using namespace std::chrono_literals;
+  WorldConfig wc;
+  wc.max_steps = 200'000;
+  World world(wc);
+  std::vector<std::string> order;
+  Stats s;
+  auto r = world.run([&] {
+    EngineConfig cfg;
+    cfg.ncpus = 2;
+    cfg.idle_timeout = Duration::zero();
+    cfg.stall_timeout = Duration::zero();
+    SimEngine eng(cfg);
+    SimWorkqueue& q = eng.create_workqueue("z", WqKind::shared);
+    SimWork last([&](SimWork&) { order.push_back("last"); }, "last");
+    SimWork second([&](SimWork&) {
+      q.queue_work_on(1, last);  // behind this one, which blocks unseen
+      pass_virtual_time(1s);
+      order.push_back("second");
+    }, "second");
+    SimWork first([&](SimWork&) {
+      q.queue_work_on(1, second);
+      eng.sleep_for(1ms);  // an engine wait: a second worker starts `second`
+      order.push_back("first");
+    }, "first");  // then its worker is the spare: `last` waits behind `second`
+    q.queue_work_on(1, first);
+    q.flush();
+    s = eng.stats();
+    q.destroy();
+  });
+  ASSERT_EQ(r.status, RunStatus::ok) << r.message;
+  EXPECT_EQ(order, (std::vector<std::string>{"first", "second", "last"}));
+  EXPECT_LT(r.steps, 20'000u) << "a thread kept polling while nothing could change";
+  EXPECT_GE(s.idle_exits, 1u);
 }
 
 TEST(Replay, FailureReportNamesRuleTraceAndCommand) {

@@ -367,5 +367,27 @@ TEST(C12_Cancel, DelayedWorkStormAccounting) {
   EXPECT_EQ(runs.load(), runs_now) << "a run after the final cancel_delayed_work_sync";
 }
 
+// Issue #13 item 4, on real threads: a delay of Duration::max() is
+// "never" (it used to overflow, UBSan's signed overflow, and run at once).
+// The core thread (lazy) and the pools' manager (shared) wait on it with
+// no timeout; cancel takes it, flush_delayed_work fires it. No timing is
+// asserted: nothing can fire it before the cancel.
+TEST(C12_Cancel, DelayOfDurationMaxFiresOnlyWhenFlushed) {
+  for (WqKind kind : {WqKind::lazy, WqKind::shared}) {
+    SCOPED_TRACE(std::string(lazywq::to_string(kind)));
+    std::atomic<int> runs{0};
+    Engine eng(test_config(4));
+    auto& wq = eng.create_workqueue("q", kind);
+    DelayedWork dw([&](Work&) { runs.fetch_add(1); }, "dw");
+    ASSERT_TRUE(wq.queue_delayed_work_on(1, dw, lazywq::Duration::max()));
+    EXPECT_TRUE(eng.cancel_delayed_work_sync(dw));
+    EXPECT_FALSE(dw.pending());
+    ASSERT_TRUE(wq.queue_delayed_work_on(2, dw, lazywq::Duration::max()));
+    eng.flush_delayed_work(dw);
+    EXPECT_EQ(runs.load(), 1);
+    EXPECT_EQ(count_events(eng, EventType::timer_fire, dw.id()), 1u);
+  }
+}
+
 }  // namespace
 }  // namespace lwqt

@@ -2,6 +2,8 @@
 // never a crash or a hang, and leaves the engine usable. Errors raised inside
 // callbacks are caught there and their codes checked from the test thread
 // (an exception escaping a callback is swallowed and counted by the worker).
+#include <limits>
+
 #include "test_helpers.hpp"
 
 namespace lwqt {
@@ -50,6 +52,15 @@ TEST(Errors, MalformedEngineConfig) {
   c.idle_timeout = -1ms;
   EXPECT_LAZYWQ_ERROR(Engine{c}, Errc::invalid_argument);
   c = test_config(4);
+  c.spawn_cooldown = -1ns;
+  EXPECT_LAZYWQ_ERROR(Engine{c}, Errc::invalid_argument);
+  c = test_config(4);
+  c.stall_timeout = lazywq::Duration::min();
+  EXPECT_LAZYWQ_ERROR(Engine{c}, Errc::invalid_argument);
+  c = test_config(4);
+  c.max_workers_per_pool = 0;
+  EXPECT_LAZYWQ_ERROR(Engine{c}, Errc::invalid_argument);
+  c = test_config(4);
   c.core_cpu = 4;  // outside [0, ncpus): either code describes it
   try {
     Engine e{c};
@@ -58,6 +69,67 @@ TEST(Errors, MalformedEngineConfig) {
     EXPECT_TRUE(e.code() == Errc::invalid_argument || e.code() == Errc::invalid_cpu) << e.what();
   }
   EXPECT_LAZYWQ_ERROR(lazywq::planted_bug_from_string("no_such_bug"), Errc::invalid_argument);
+}
+
+// Issue #13 item 6: a kind outside the enum was taken as some queue.
+TEST(Errors, WorkqueueKindOutOfRange) {
+  Engine eng(test_config(4));
+  EXPECT_LAZYWQ_ERROR(eng.create_workqueue("bad", static_cast<WqKind>(5)), Errc::invalid_argument);
+  EXPECT_LAZYWQ_ERROR(eng.create_workqueue("bad", static_cast<WqKind>(255)), Errc::invalid_argument);
+  EXPECT_TRUE(eng.stats().queues.empty()) << "a refused kind must create nothing";
+  EXPECT_EQ(eng.stats().live_threads, 0);
+  auto& wq = eng.create_workqueue("fine", WqKind::lazy);
+  EXPECT_EQ(wq.id(), 1u);
+}
+
+// Issue #13 item 6: a probability is in [0, 1]; NaN compared false
+// everywhere and silently meant "never fail".
+TEST(Errors, SpawnFaultProbabilityOutsideZeroOne) {
+  for (double p : {std::numeric_limits<double>::quiet_NaN(), -0.1, 1.5, std::numeric_limits<double>::infinity()}) {
+    SCOPED_TRACE(p);
+    EngineConfig c = test_config(4);
+    c.spawn_faults.fail_probability = p;
+    EXPECT_LAZYWQ_ERROR(Engine{c}, Errc::invalid_argument);
+    Engine eng(test_config(4));
+    lazywq::SpawnFaults f;
+    f.fail_next = 1;
+    eng.set_spawn_faults(f);
+    f.fail_next = 0;
+    f.fail_probability = p;
+    EXPECT_LAZYWQ_ERROR(eng.set_spawn_faults(f), Errc::invalid_argument);
+    // Refused whole: the faults set before are still in force.
+    EXPECT_LAZYWQ_ERROR(eng.create_workqueue("first", WqKind::lazy), Errc::spawn_failed);
+  }
+  for (double p : {0.0, 1.0}) {
+    EngineConfig c = test_config(4);
+    c.spawn_faults.fail_probability = p;
+    Engine eng(c);
+    if (p == 1.0)
+      EXPECT_LAZYWQ_ERROR(eng.create_workqueue("q", WqKind::lazy), Errc::spawn_failed);
+    else
+      EXPECT_NO_THROW(eng.create_workqueue("q", WqKind::lazy));
+  }
+}
+
+// Issue #13 item 6: deleting the engine from one of its own threads would
+// wait for that thread (its destructor destroys every queue) and used to
+// hang silently, its Error(deadlock) swallowed. It is a programming error
+// as loud as a Work destroyed from its own callback: a message, then
+// abort. A lazy queue's worker and a shared pool's thread alike.
+TEST(ErrorsDeathTest, EngineDeletedFromItsOwnThreadAborts) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  for (WqKind kind : {WqKind::lazy, WqKind::shared}) {
+    SCOPED_TRACE(std::string(lazywq::to_string(kind)));
+    EXPECT_DEATH(
+        {
+          auto* eng = new Engine(test_config(4));
+          auto& wq = eng->create_workqueue("q", kind);
+          Work w([eng](Work&) { delete eng; }, "deleter");
+          wq.queue_work_on(1, w);
+          eng->flush_work(w);
+        },
+        "engine deleted from one of its own threads.*deleter");
+  }
 }
 
 // The calls that would wait for the caller itself.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include "lazywq/annotations.hpp"
 #include "lazywq/types.hpp"
@@ -78,6 +79,18 @@ class IntrusiveList {
   T* tail_ = nullptr;
   size_t size_ = 0;
 };
+
+// `t` + `d` for a deadline: saturates at kNever ("never") instead of
+// overflowing, and kNever stays kNever (a platform time of "never" is
+// "never"). `d` is never negative here: negative Durations are refused
+// where they enter (invalid_argument).
+inline int64_t deadline_after(int64_t t, int64_t d) {
+  if (t == kNever || d == kNever) return kNever;
+  int64_t sum;
+  if (__builtin_add_overflow(t, d, &sum)) return d > 0 ? kNever : INT64_MIN;
+  return sum;
+}
+inline int64_t deadline_after(int64_t t, Duration d) { return deadline_after(t, static_cast<int64_t>(d.count())); }
 
 // Marks a race window for the scope's duration (see RaceWindow).
 template <class P>

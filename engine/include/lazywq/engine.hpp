@@ -6,6 +6,7 @@
 // queue creation and hotplug; fault_lock_ and event_lock_ are leaves.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -31,16 +32,18 @@ class BasicEngine {
   using Workqueue = BasicWorkqueue<P>;
 
   explicit BasicEngine(EngineConfig cfg);
-  // Destroys (drains and joins) every queue still alive. Must not be called
-  // from one of the engine's own threads.
+  // Destroys (drains and joins) every queue still alive. From one of the
+  // engine's own threads (a callback) it would wait for itself: it prints
+  // a message and aborts, as a Work destroyed from its own callback does.
   ~BasicEngine();
   BasicEngine(const BasicEngine&) = delete;
   BasicEngine& operator=(const BasicEngine&) = delete;
 
   // The queue lives as long as the engine; after destroy() every call on it
   // is an Error(queue_destroyed). Throws Error(spawn_failed) if its core
-  // thread cannot be created.
-  // `opts` apply to shared queues only (Error(invalid_argument) otherwise).
+  // thread cannot be created; Error(invalid_argument) for a kind outside
+  // WqKind. `opts` apply to shared queues only (Error(invalid_argument)
+  // otherwise).
   // The first shared queue starts the pools' manager thread (Error
   // (spawn_failed) if it cannot be created); pools start with no worker.
   Workqueue& create_workqueue(std::string name, WqKind kind, WqOptions opts = {});
@@ -71,6 +74,9 @@ class BasicEngine {
   bool cpu_online(int cpu);
   bool cpu_is_online(int cpu) const;
 
+  // Error(invalid_argument) if fail_probability is not in [0, 1] (NaN
+  // included); the faults in force then stay. EngineConfig::spawn_faults
+  // goes through here too.
   void set_spawn_faults(const SpawnFaults& f);
   const EngineConfig& config() const { return cfg_; }
   int ncpus() const { return cfg_.ncpus; }
@@ -143,7 +149,14 @@ class BasicEngine {
     return w.resolved_seq_ >= target && !(w.running_ && w.run_seq_ <= target);
   }
   std::vector<Work*> wait_chain_locked(Worker<P>* r, Work& w) LAZYWQ_REQUIRES(pool_lock_);
-  int64_t rescue_poll_ns() const { return std::max<int64_t>(cfg_.spawn_cooldown.count(), 1'000'000); }
+  // How often the rescuer looks again while it waits (a cooldown ending or
+  // a creation failing elsewhere wakes nobody there): every cooldown, but
+  // at least 1 ms apart (no spin) and at most 1 s: a cooldown that never
+  // ends (Duration::max()) still lets it look, and now + this never
+  // overflows.
+  int64_t rescue_poll_ns() const {
+    return std::clamp<int64_t>(cfg_.spawn_cooldown.count(), 1'000'000, 1'000'000'000);
+  }
   void pool_thread_main(Worker<P>* w) LAZYWQ_EXCLUDES(pool_lock_);
   void pool_worker_loop_locked(Worker<P>* w) LAZYWQ_REQUIRES(pool_lock_);
   void manager_loop_locked(Worker<P>* m) LAZYWQ_REQUIRES(pool_lock_);

@@ -266,7 +266,9 @@ void BasicWorkqueue<P>::insert_locked(Work& w, int cpu, bool new_queueing) {
 template <class P>
 void BasicWorkqueue<P>::arm_locked(DelayedWork& dw, int cpu, Duration delay) {
   dw.target_cpu_ = cpu;
-  dw.timer_deadline_ns_ = now() + delay.count();
+  // A delay too large to add is "never" (kNever): the timer fires only when
+  // a flush, drain or destroy expedites it, or a cancel takes it away.
+  dw.timer_deadline_ns_ = detail::deadline_after(now(), delay);
   dw.timer_seq_ = ++next_timer_seq_;
   bool earliest = timers_.empty() || dw.timer_key() < timers_.begin()->first;
   timers_.emplace(dw.timer_key(), &dw);
@@ -417,7 +419,7 @@ bool BasicWorkqueue<P>::wait_epoch_locked(uint64_t target) {
             return x.home_.load(std::memory_order_relaxed) == this && (x.epoch_ <= target || slot_wait);
           }))
         continue;
-      state_cv_.wait_until(lock_, engine_.start_ns_ + engine_.now_ns() + engine_.rescue_poll_ns());
+      state_cv_.wait_until(lock_, detail::deadline_after(P::now_ns(), engine_.rescue_poll_ns()));
       continue;
     }
     state_cv_.wait(lock_);
@@ -507,7 +509,9 @@ bool BasicWorkqueue<P>::spawn_worker_locked(int cpu) {
     if (is_core) core_ = nullptr;
     t.worker.reset();
     t.state = CwqState::none;
-    t.cooldown_until_ns = now() + engine_.cfg_.spawn_cooldown.count();
+    // A cooldown too large to add never ends: this CPU's works run on the
+    // core until cpu_online() resets it (docs/CONTRACT.md, C7).
+    t.cooldown_until_ns = detail::deadline_after(now(), engine_.cfg_.spawn_cooldown);
     t.fresh_failure = true;
     engine_.n_spawn_fail_.fetch_add(1, std::memory_order_relaxed);
     engine_.record(EventType::spawn_fail, cpu, id_, 0);
@@ -757,8 +761,9 @@ void BasicWorkqueue<P>::core_loop_locked(Worker<P>* w) {
     if (!core.list.empty() && core_step_locked(w)) continue;
     if (core.list.empty() && w->stop) break;
     if (!zombies_.empty()) continue;
+    // A timer that never fires (kNever) is an untimed wait, not a spin.
     if (!timers_.empty())
-      w->cv.wait_until(lock_, engine_.start_ns_ + timers_.begin()->first.first);
+      w->cv.wait_until(lock_, detail::deadline_after(engine_.start_ns_, timers_.begin()->first.first));
     else
       w->cv.wait(lock_);
   }
@@ -778,9 +783,10 @@ void BasicWorkqueue<P>::cpu_loop_locked(Worker<P>* w) {
       w->cv.wait(lock_);
       continue;
     }
-    const int64_t deadline = w->last_active_ns + engine_.cfg_.idle_timeout.count();
+    // An idle timeout too large to add never ends (kNever): never exit.
+    const int64_t deadline = detail::deadline_after(w->last_active_ns, engine_.cfg_.idle_timeout);
     if (now() < deadline) {
-      w->cv.wait_until(lock_, engine_.start_ns_ + deadline);
+      w->cv.wait_until(lock_, detail::deadline_after(engine_.start_ns_, deadline));
       continue;
     }
     detail::WindowScope<P> window(RaceWindow::idle_exit_decision);
@@ -950,6 +956,24 @@ BasicEngine<P>::BasicEngine(EngineConfig cfg) : cfg_(cfg), start_ns_(P::now_ns()
 
 template <class P>
 BasicEngine<P>::~BasicEngine() {
+  // From one of its own threads it would wait for that thread (it destroys
+  // every queue and joins every thread): a hang, not an error it can
+  // report (a destructor must not throw). As loud as a Work destroyed
+  // from its own callback.
+  if (Worker<P>* self = current_worker()) {
+    const Work* running = self->current;  // our own thread's field
+    const Workqueue* q = self->queue();
+    std::fprintf(stderr,
+                 "lazywq: engine deleted from one of its own threads (%s, running work '%s' of workqueue '%s'): it "
+                 "would wait for itself; delete it from outside the engine\n",
+                 self->is_rescuer ? "the shared pools' rescuer"
+                 : self->pool     ? "a shared pool's worker"
+                 : self->is_core  ? "a core thread"
+                 : self->wq       ? "a CPU worker"
+                                  : "the shared pools' manager",
+                 running ? running->name().c_str() : "", q ? q->name().c_str() : "");
+    std::abort();
+  }
   std::vector<BasicWorkqueue<P>*> qs;
   {
     detail::Guard g(lock_);
@@ -973,6 +997,10 @@ BasicEngine<P>::~BasicEngine() {
 
 template <class P>
 BasicWorkqueue<P>& BasicEngine<P>::create_workqueue(std::string name, WqKind kind, WqOptions opts) {
+  // WqKind has a fixed underlying type: any uint8_t converts to it.
+  if (static_cast<uint8_t>(kind) > static_cast<uint8_t>(WqKind::shared))
+    throw Error(Errc::invalid_argument, "workqueue kind " + std::to_string(static_cast<unsigned>(kind)) +
+                                            " is not a WqKind (per_cpu, lazy, single_thread, ordered, shared)");
   const bool any_option = opts.highpri || opts.unbound || opts.ordered || opts.max_active != 0;
   if (kind != WqKind::shared && any_option)
     throw Error(Errc::invalid_argument, "workqueue options (highpri, unbound, ordered, max_active) are for shared queues only");
@@ -1054,6 +1082,11 @@ bool BasicEngine<P>::cpu_online(int cpu) {
 
 template <class P>
 void BasicEngine<P>::set_spawn_faults(const SpawnFaults& f) {
+  // Refused whole (the faults in force stay): NaN would compare false
+  // everywhere and silently mean "never fail".
+  if (!(f.fail_probability >= 0.0 && f.fail_probability <= 1.0))
+    throw Error(Errc::invalid_argument, "SpawnFaults::fail_probability must be in [0, 1], not " +
+                                            std::to_string(f.fail_probability));
   detail::Guard g(fault_lock_);
   faults_ = f;
   spawn_attempts_ = 0;

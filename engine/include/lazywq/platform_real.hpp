@@ -89,8 +89,14 @@ struct RealPlatform {
     }
     // Waits until notified or until `deadline_ns` on now_ns()'s clock.
     // Returns false when the deadline passed (spurious wake-ups return true;
-    // callers re-check their condition either way).
+    // callers re-check their condition either way). kNever: no timeout at
+    // all, rather than trusting a time_point 292 years away to every
+    // conversion between it and the C library's timed wait.
     bool wait_until(Mutex& m, int64_t deadline_ns) LAZYWQ_REQUIRES(m) {
+      if (deadline_ns == kNever) {
+        wait(m);
+        return true;
+      }
       std::unique_lock<std::mutex> ul(m.native(), std::adopt_lock);
       auto tp = std::chrono::steady_clock::time_point(std::chrono::nanoseconds(deadline_ns));
       bool notified = cv_.wait_until(ul, tp) == std::cv_status::no_timeout;

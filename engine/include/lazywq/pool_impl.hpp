@@ -45,7 +45,8 @@ template <class P>
 void BasicEngine<P>::sleep_for(Duration d) {
   if (d < Duration::zero()) throw Error(Errc::invalid_argument, "negative sleep");
   BlockedScope blocked(*this);
-  const int64_t deadline = P::now_ns() + d.count();
+  // Duration::max() (or anything too large to add) sleeps for ever.
+  const int64_t deadline = detail::deadline_after(P::now_ns(), d);
   detail::Guard g(sleep_lock_);
   while (P::now_ns() < deadline) sleep_cv_.wait_until(sleep_lock_, deadline);
 }
@@ -154,7 +155,9 @@ bool BasicEngine<P>::spawn_pool_thread_locked(Pool<P>* p, bool rescuer) {
       p->workers.erase(it);
       // At least 1 ms apart: while the rescuer is busy the manager retries
       // on the cooldown alone, and a zero cooldown would spin.
-      p->cooldown_until_ns = now_ns() + std::max<int64_t>(cfg_.spawn_cooldown.count(), 1'000'000);
+      // A cooldown too large to add never ends: the pool is never retried
+      // and the rescuer runs its works from now on (docs/CONTRACT.md, C7).
+      p->cooldown_until_ns = detail::deadline_after(now_ns(), std::max<Duration>(cfg_.spawn_cooldown, 1ms));
       p->fresh_failure = true;
     } else {
       (rescuer ? rescuer_ : manager_).reset();
@@ -252,7 +255,7 @@ void BasicEngine<P>::retire_pool_thread_locked(Worker<P>* w, EventType why) {
 
 // A pool thread: runs its scheduled list (C3) first, then the pool's
 // worklist while it is the only running thread; idles otherwise, and exits
-// after idle_timeout when nothing waits for it.
+// after idle_timeout idle (C8).
 template <class P>
 void BasicEngine<P>::pool_worker_loop_locked(Worker<P>* w) {
   Pool<P>& p = *w->pool;
@@ -277,20 +280,22 @@ void BasicEngine<P>::pool_worker_loop_locked(Worker<P>* w) {
     }
     if (w->counted) uncount_locked(w);
     if (std::find(p.idle.begin(), p.idle.end(), w) == p.idle.end()) p.idle.push_back(w);
-    const int64_t deadline = w->last_active_ns + cfg_.idle_timeout.count();
+    // An idle timeout too large to add never ends (kNever): never exit.
+    const int64_t deadline = detail::deadline_after(w->last_active_ns, cfg_.idle_timeout);
     if (now_ns() < deadline) {
-      w->cv.wait_until(pool_lock_, start_ns_ + deadline);
+      w->cv.wait_until(pool_lock_, detail::deadline_after(start_ns_, deadline));
       continue;
     }
-    if (!p.worklist.empty()) {
-      // Works wait behind a running thread: stay as the spare that takes
-      // over when it blocks, and look again an idle timeout later (the
-      // worklist may empty without anyone waking us: then we exit, C8).
-      // Make sure the watchdog is looking at the running one meanwhile.
-      kick_pool_locked(p);
-      w->cv.wait_until(pool_lock_, start_ns_ + now_ns() + cfg_.idle_timeout.count());
-      continue;
-    }
+    // C8: idle for idle_timeout, it exits, even while works wait behind a
+    // running thread. It used to stay as the spare for when that thread
+    // blocks, looking again every idle timeout: a poll (a spin with
+    // idle_timeout 0) for a moment it cannot see coming. Nothing needs
+    // it: the running thread takes the next work after its own, and when
+    // it blocks (an engine wait, or the watchdog's uncounting) or retires,
+    // uncount_locked -> kick_pool_locked wakes an idle thread or has the
+    // manager create one (C15, C16). Decided under S: a queueing either
+    // saw this thread idle and woke it (then the check above ran its
+    // work, for nr_running was 0) or sees it gone.
     detail::WindowScope<P> window(RaceWindow::idle_exit_decision);
     retire_pool_thread_locked(w, EventType::idle_exit);
     return;
@@ -364,12 +369,12 @@ void BasicEngine<P>::join_pool_zombies_locked() {
 }
 
 // One round of the manager. True if it did something (look again);
-// otherwise `deadline` says when to look again (INT64_MAX: when woken).
+// otherwise `deadline` says when to look again (kNever: when woken).
 // The deadline is decided from the same clock reading as what the round
 // did: a cooldown that ends between the two readings must still wake it.
 template <class P>
 bool BasicEngine<P>::manager_step_locked(Worker<P>* m, int64_t& deadline) {
-  deadline = INT64_MAX;
+  deadline = kNever;
   if (!pool_zombies_.empty()) {
     join_pool_zombies_locked();
     return true;
@@ -416,7 +421,7 @@ bool BasicEngine<P>::manager_step_locked(Worker<P>* m, int64_t& deadline) {
         p.stalled_since_ns = -1;
         return true;
       }
-      deadline = std::min<int64_t>(deadline, p.stalled_since_ns + cfg_.stall_timeout.count());
+      deadline = std::min<int64_t>(deadline, detail::deadline_after(p.stalled_since_ns, cfg_.stall_timeout));
     } else {
       p.stalled_since_ns = -1;
     }
@@ -615,7 +620,7 @@ void BasicEngine<P>::rescuer_loop_locked(Worker<P>* r) {
     bool pending = false;
     if (rescue_step_locked(r, pending)) continue;
     if (pending)
-      r->cv.wait_until(pool_lock_, start_ns_ + now_ns() + rescue_poll_ns());
+      r->cv.wait_until(pool_lock_, detail::deadline_after(P::now_ns(), rescue_poll_ns()));
     else
       r->cv.wait(pool_lock_);
   }
@@ -627,13 +632,12 @@ void BasicEngine<P>::rescuer_loop_locked(Worker<P>* r) {
 template <class P>
 void BasicEngine<P>::manager_loop_locked(Worker<P>* m) {
   for (;;) {
-    int64_t deadline = INT64_MAX;
+    int64_t deadline = kNever;
     if (manager_step_locked(m, deadline)) continue;
     if (manager_stop_) break;
-    if (deadline == INT64_MAX)
-      m->cv.wait(pool_lock_);
-    else
-      m->cv.wait_until(pool_lock_, start_ns_ + deadline);
+    // kNever (nothing to time, or only timers and cooldowns that never
+    // end): an untimed wait, never a spin.
+    m->cv.wait_until(pool_lock_, detail::deadline_after(start_ns_, deadline));
   }
 }
 

@@ -14,6 +14,15 @@ namespace lazywq {
 using Duration = std::chrono::nanoseconds;
 using namespace std::chrono_literals;
 
+// The deadline that never comes. Clock readings and deadlines are int64
+// nanoseconds; every deadline the engine computes (now + a Duration, a
+// platform time from an engine time) saturates here instead of overflowing
+// (detail::deadline_after), and a platform's CondVar::wait_until(m, kNever)
+// waits with no timeout. So a Duration too large to add, Duration::max()
+// first, means "never": a delay that never fires by itself, an idle timeout
+// that never ends, a cooldown that never ends (docs/CONTRACT.md).
+inline constexpr int64_t kNever = INT64_MAX;
+
 // The kinds of workqueue (docs/CONTRACT.md, "Objects").
 enum class WqKind : uint8_t {
   per_cpu,        // eager: one worker per online CPU from creation (2009 baseline)
