@@ -606,7 +606,7 @@ bool BasicEngine<P>::rescuer_wait(Worker<P>* r, Work& w, RescuerWait until, uint
       if (!slot_queues.empty() && rescue_wanted_locked(r, holds_slot)) continue;
     }
     detail::Guard wl(w.lock_);
-    if (!done()) w.cv_.wait_until(w.lock_, start_ns_ + now_ns() + rescue_poll_ns());
+    if (!done()) w.cv_.wait_until(w.lock_, detail::deadline_after(P::now_ns(), rescue_poll_ns()));
   }
 }
 
