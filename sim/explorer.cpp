@@ -1,5 +1,7 @@
 #include "sim/explorer.hpp"
 
+#include "sim/knobs.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -59,6 +61,7 @@ ExploreReport explore(const ExploreOptions& opt,
       for (size_t a = 0; a < kRaceWindows; ++a)
         for (size_t b = 0; b < kRaceWindows; ++b) sum.window_hits[a][b] += out.run.window_hits[a][b];
       add_pairs(sum.activity_pairs, activity_pairs(out.events));
+      sum.knobs.insert(out.knobs.begin(), out.knobs.end());
       if (out.failed) {
         ++sum.failures;
         ++sum.failures_by_rule[out.rule];
@@ -170,6 +173,7 @@ std::string report_json(const ExploreOptions& opt, const ExploreReport& r) {
   }
   const auto never = never_overlapped(total_activity_pairs(r));
   j["activity_pairs_never_overlapped"] = never;
+  j["knobs_never_drawn"] = knobs_never_drawn(total_knobs(r));
   return j.dump(2);
 }
 
@@ -181,4 +185,12 @@ ActivityPairCounts total_activity_pairs(const ExploreReport& r) {
   return tot;
 }
 
+}  // namespace lazywq::sim
+
+namespace lazywq::sim {
+std::set<std::string> total_knobs(const ExploreReport& r) {
+  std::set<std::string> all;
+  for (auto& s : r.scenarios) all.insert(s.knobs.begin(), s.knobs.end());
+  return all;
+}
 }  // namespace lazywq::sim

@@ -6,6 +6,7 @@
 #include <functional>
 #include <array>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,8 @@ struct ScenarioSummary {
   std::array<std::array<uint64_t, kRaceWindows>, kRaceWindows> window_hits{};
   // Runs in which each pair of operations was in flight at once (op_coverage.hpp).
   ActivityPairCounts activity_pairs{};
+  // The knob classes its runs drew (sim/knobs.hpp).
+  std::set<std::string> knobs;
 };
 
 struct ExploreReport {
@@ -68,5 +71,7 @@ std::string report_json(const ExploreOptions& opt, const ExploreReport& r);
 // Over all scenarios: the pairwise operation table, and the possible pairs
 // that never overlapped.
 ActivityPairCounts total_activity_pairs(const ExploreReport& r);
+// Over all scenarios: the knob classes drawn.
+std::set<std::string> total_knobs(const ExploreReport& r);
 
 }  // namespace lazywq::sim

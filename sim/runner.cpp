@@ -131,6 +131,7 @@ Outcome run_scenario(const RunOptions& opt) {
   if (!param_error.empty()) throw std::invalid_argument(param_error);
   if (out.run.status == RunStatus::ok) check_unknown_params(opt.params);
   out.config_lines = ctx.config_lines;
+  out.knobs = ctx.knobs;
   if (wc.delay_probability > 0)
     out.config_lines.push_back("delays=2%x" + std::to_string(wc.max_delay_ns / 1000) + "us");
   // A finished run left its events in ctx.events; a hung one left its engine
@@ -141,7 +142,7 @@ Outcome run_scenario(const RunOptions& opt) {
 
   check::OracleOptions oo;
   oo.ncpus = ncpus > 0 ? ncpus : 64;
-  oo.core_cpu = 0;
+  oo.core_cpu = ctx.core_cpu;
   oo.max_workers_per_pool = ctx.pool_cap;
   // A run that ended normally destroyed its queue: every queueing must have
   // run or been cancelled. A hung run is judged the same way, so a work that

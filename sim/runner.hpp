@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,7 @@ struct Outcome {
   std::vector<check::Violation> violations;
   std::vector<Event> events;
   std::vector<std::string> config_lines;  // swarm draws of the scenario
+  std::set<std::string> knobs;            // "knob=class" drawn (sim/knobs.hpp)
   uint64_t trace_hash = 0;  // schedule and event stream: equal for equal runs
 };
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -48,18 +49,26 @@ struct ScenarioContext {
   PlantedBug bug = PlantedBug::none;
   SimEngine* engine = nullptr;            // while alive (see ScopedEngine)
   int pool_cap = 0;                       // its max_workers_per_pool (for the oracle)
+  int core_cpu = 0;                       // its core CPU (for the oracle)
   std::vector<Event> events;              // the engine's events, copied when it goes away
   std::vector<std::string> config_lines;  // swarm draws, printed under the seed
   std::vector<std::pair<std::string, std::string>> failures;  // (rule, message) from the scenario itself
   // Set while the operation under test runs (liveness scenarios): the rule a
   // hang breaks, more precise than the scenario's hang_rule.
   std::string hang_rule;
+  // The user-settable knobs this run drew, "knob=class" (sim/knobs.hpp):
+  // the explorer unions them so a test can see every knob drawn somewhere.
+  std::set<std::string> knobs;
+  int queues_created = 0;  // so fault settings know they come after the queues
 
   ScenarioContext(World& w, uint64_t seed, const Params& p, PlantedBug b)
       : world(w), rng(Rng(seed).fork(0x5ce7a)), params(p), bug(b) {}
 
   // record_events on, the planted bug, ncpus / idle / cooldown from params.
-  EngineConfig engine_config(int default_ncpus, Duration default_idle, Duration default_cooldown);
+  // The scenario's values are defaults: the engine swarm draws ncpus
+  // (min_ncpus..8), core_cpu, idle_timeout, spawn_cooldown (0, tiny, huge),
+  // stall_timeout and dependency_check around them.
+  EngineConfig engine_config(int default_ncpus, Duration default_idle, Duration default_cooldown, int min_ncpus = 2);
   void note(const std::string& key, const std::string& value) { config_lines.push_back(key + "=" + value); }
   void note(const std::string& key, int64_t value) { note(key, std::to_string(value)); }
   void expect(bool ok, const std::string& rule, const std::string& message) {
@@ -71,6 +80,9 @@ struct ScenarioContext {
   void clients(int n, const std::function<void(int)>& fn);
 };
 
+// Records the classes of every EngineConfig knob of `cfg` (sim/knobs.cpp).
+void observe_config(ScenarioContext& ctx, const EngineConfig& cfg);
+
 // The scenario's engine. While it lives, ctx.engine points to it (a run
 // that hangs leaves it alive on its abandoned stack, and the runner reads
 // its events there); when it goes away it leaves its events in ctx.events.
@@ -79,6 +91,8 @@ class ScopedEngine {
   ScopedEngine(ScenarioContext& ctx, const EngineConfig& cfg) : ctx_(ctx), engine_(cfg) {
     ctx_.engine = &engine_;
     ctx_.pool_cap = cfg.max_workers_per_pool;
+    ctx_.core_cpu = cfg.core_cpu;
+    observe_config(ctx_, cfg);
   }
   ~ScopedEngine() {
     ctx_.events = engine_.events();

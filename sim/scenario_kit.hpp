@@ -28,6 +28,20 @@ DependencyCheck check_knob(ScenarioContext& ctx, Rng& rng);
 // (highpri, unbound, ordered, a small max_active) drawn too; noted as `name`.
 SimWorkqueue& drawn_queue(ScenarioContext& ctx, SimEngine& eng, const std::string& name);
 
+// Knob recording (sim/knobs.hpp): wrappers that do the call and note the
+// classes of what they were given.
+SimWorkqueue& create_queue(ScenarioContext& ctx, SimEngine& eng, const std::string& name, WqKind kind,
+                           WqOptions opts = {});
+void set_faults(ScenarioContext& ctx, SimEngine& eng, const SpawnFaults& f);
+// A delay of a drawn class: 0, tiny (< 1 us), up to max_ns, or near
+// Duration::max() (never fires by itself).
+Duration delay(ScenarioContext& ctx, int64_t max_ns);
+void drew(ScenarioContext& ctx, const std::string& knob, const std::string& cls);
+
+// A CPU other than the engine's core CPU (which cannot go offline); the
+// engine must have at least two.
+int non_core_cpu(ScenarioContext& ctx, const SimEngine& eng);
+
 }  // namespace lazywq::sim::kit
 
 namespace lazywq::sim {

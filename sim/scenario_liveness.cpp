@@ -27,7 +27,7 @@ using kit::knob;
 //   drain_workqueue         C11: refuses outside queueing meanwhile, so the
 //                           producers cannot keep it busy.
 void liveness(ScenarioContext& ctx) {
-  EngineConfig cfg = ctx.engine_config(3, 100us, 10us);
+  EngineConfig cfg = ctx.engine_config(3, 100us, 10us, /*min_ncpus=*/1);
   ScopedEngine scoped(ctx, cfg);
   SimEngine& eng = *scoped;
   const int ncpus = eng.ncpus();
@@ -75,7 +75,7 @@ void liveness(ScenarioContext& ctx) {
       while (!done && (bound < 0 || produced++ < bound)) {
         switch (ctx.rng.below(3)) {
           case 0: wq.queue_work_on(any_cpu(), target); break;
-          case 1: wq.queue_delayed_work_on(any_cpu(), timer, Duration(ctx.rng.range(0, 5000))); break;
+          case 1: wq.queue_delayed_work_on(any_cpu(), timer, kit::delay(ctx, 5000)); break;
           default: wq.queue_work_on(any_cpu(), *others[ctx.rng.below(others.size())]); break;
         }
         // Faster than the workers drain it (the queue never empties: an

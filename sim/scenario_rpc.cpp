@@ -44,7 +44,7 @@ struct Count {
 // twice at once (C3), and a flush_work returned only after every run
 // accepted before it had ended (C10).
 void rpc_client(ScenarioContext& ctx) {
-  EngineConfig cfg = ctx.engine_config(4, 100us, 10us);
+  EngineConfig cfg = ctx.engine_config(4, 100us, 10us, /*min_ncpus=*/1);
   cfg.dependency_check = check_knob(ctx, ctx.rng);
   ScopedEngine scoped(ctx, cfg);
   SimEngine& eng = *scoped;
@@ -81,7 +81,7 @@ void rpc_client(ScenarioContext& ctx) {
     if (q.queue_work_on(cpu, w)) ++c.accepted;
   };
   auto arm = [&](Request& r, int cpu) {
-    if (rpc.queue_delayed_work_on(cpu, *r.retransmit, Duration(ctx.rng.range(0, 30000)))) ++r.rt.accepted;
+    if (rpc.queue_delayed_work_on(cpu, *r.retransmit, kit::delay(ctx, 30000))) ++r.rt.accepted;
   };
   auto flush_transmit = [&](Request& r, const std::string& who) {
     const int before = r.tx.accepted;
@@ -125,7 +125,7 @@ void rpc_client(ScenarioContext& ctx) {
         },
         "rp" + n);
   }
-  eng.set_spawn_faults({.fail_probability = fail_p, .seed = ctx.rng.next()});
+  kit::set_faults(ctx, eng, {.fail_probability = fail_p, .seed = ctx.rng.next()});
 
   const int nsubmitters = static_cast<int>(knob(ctx, "submitters", 1, 3));
   // Threads: submitters 0..n-1, then the reply thread, the flusher, and
@@ -162,14 +162,15 @@ void rpc_client(ScenarioContext& ctx) {
       }
     } else {  // hotplug
       for (int k = 0; k < 3 && ncpus > 1; ++k) {
-        const int c = 1 + static_cast<int>(ctx.rng.below(static_cast<uint64_t>(ncpus - 1)));
+        const int c = kit::non_core_cpu(ctx, eng);
         if (eng.cpu_is_online(c)) eng.cpu_offline(c);
         else eng.cpu_online(c);
         ScenarioContext::sleep_ns(ctx.rng.range(0, 30000));
       }
     }
   });
-  for (int c = 1; c < ncpus; ++c) eng.cpu_online(c);
+  for (int c = 0; c < ncpus; ++c)
+    if (c != eng.config().core_cpu) eng.cpu_online(c);
   eng.set_spawn_faults({});
   rpc.flush();
   xprt.flush();

@@ -24,7 +24,7 @@ using kit::knob_p;
 // drain from outside the queue returns false (C11). Nothing else may
 // fail; the oracle checks the stream (C11, C13, C14 above all).
 void teardown(ScenarioContext& ctx) {
-  EngineConfig cfg = ctx.engine_config(3, 50us, 10us);
+  EngineConfig cfg = ctx.engine_config(3, 50us, 10us, /*min_ncpus=*/1);
   cfg.dependency_check = check_knob(ctx, ctx.rng);
   ScopedEngine scoped(ctx, cfg);
   SimEngine& eng = *scoped;
@@ -61,7 +61,7 @@ void teardown(ScenarioContext& ctx) {
           "q" + std::to_string(i) + "w" + std::to_string(k)));
     q.timer = std::make_unique<SimDelayedWork>([](SimWork&) {}, "q" + std::to_string(i) + "d");
   }
-  eng.set_spawn_faults({.fail_probability = knob_p(ctx, "fail_p", {0.0, 0.0, 0.3}), .seed = ctx.rng.next()});
+  kit::set_faults(ctx, eng, {.fail_probability = knob_p(ctx, "fail_p", {0.0, 0.0, 0.3}), .seed = ctx.rng.next()});
   const int nops = static_cast<int>(knob(ctx, "ops", 6, 16));
   const int nclients = static_cast<int>(knob(ctx, "clients", 1, 2));
   // Clients, then the hotplug thread, then two destroyers.
@@ -80,7 +80,7 @@ void teardown(ScenarioContext& ctx) {
         switch (ctx.rng.below(8)) {
           case 0:
           case 1: on_queue([&](Q& q) { q.wq->queue_work_on(any_cpu(), *q.works[ctx.rng.below(q.works.size())]); }); break;
-          case 2: on_queue([&](Q& q) { q.wq->queue_delayed_work_on(any_cpu(), *q.timer, Duration(ctx.rng.range(0, 20000))); }); break;
+          case 2: on_queue([&](Q& q) { q.wq->queue_delayed_work_on(any_cpu(), *q.timer, kit::delay(ctx, 20000)); }); break;
           case 3: on_queue([&](Q& q) { eng.cancel_work(*q.works[ctx.rng.below(q.works.size())]); }); break;
           case 4: on_queue([&](Q& q) { eng.cancel_work_sync(ctx.rng.chance(0.5) ? *q.works[0] : *q.timer); }); break;
           case 5: on_queue([&](Q& q) { eng.flush_work(*q.works[ctx.rng.below(q.works.size())]); }); break;
@@ -91,7 +91,7 @@ void teardown(ScenarioContext& ctx) {
       }
     } else if (who == nclients) {  // hotplug
       for (int k = 0; k < 4 && ncpus > 1; ++k) {
-        const int c = 1 + static_cast<int>(ctx.rng.below(static_cast<uint64_t>(ncpus - 1)));
+        const int c = kit::non_core_cpu(ctx, eng);
         if (eng.cpu_is_online(c)) eng.cpu_offline(c);
         else eng.cpu_online(c);
         ScenarioContext::sleep_ns(ctx.rng.range(0, 15000));
@@ -102,7 +102,8 @@ void teardown(ScenarioContext& ctx) {
       for (int k = 0; k < n; ++k) on_queue([&](Q& q) { q.wq->destroy(); });
     }
   });
-  for (int c = 1; c < ncpus; ++c) eng.cpu_online(c);
+  for (int c = 0; c < ncpus; ++c)
+    if (c != eng.config().core_cpu) eng.cpu_online(c);
   eng.set_spawn_faults({});
   for (Q& q : qs)
     if (!q.wq->destroyed()) q.wq->destroy();

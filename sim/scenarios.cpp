@@ -57,19 +57,52 @@ double Params::get_double(const std::string& key, double def) const {
   }
 }
 
-EngineConfig ScenarioContext::engine_config(int default_ncpus, Duration default_idle, Duration default_cooldown) {
+EngineConfig ScenarioContext::engine_config(int default_ncpus, Duration default_idle, Duration default_cooldown,
+                                            int min_ncpus) {
   EngineConfig cfg;
-  cfg.ncpus = static_cast<int>(params.get_int("ncpus", default_ncpus));
-  if (cfg.ncpus < 2 || cfg.ncpus > 64) throw std::invalid_argument("parameter ncpus must be in 2..64");
-  cfg.idle_timeout = std::chrono::microseconds(params.get_int("idle_us", default_idle.count() / 1000));
-  cfg.spawn_cooldown = std::chrono::microseconds(params.get_int("cooldown_us", default_cooldown.count() / 1000));
-  if (cfg.idle_timeout.count() < 0 || cfg.spawn_cooldown.count() < 0)
-    throw std::invalid_argument("parameters idle_us and cooldown_us must not be negative");
+  // The engine swarm (issue #13: every knob a user can set is drawn), from
+  // a side stream so the workload's own draws stay as they were. Each knob
+  // keeps the scenario's value about half the time; a --param fixes it.
+  Rng swarm = Rng(rng).fork(0xe9c);
+  auto swarm_duration = [&](Duration def) {
+    switch (swarm.below(6)) {
+      case 0: return Duration::zero();
+      case 1: return Duration(swarm.range(1, 9999));  // tiny: below 10 us
+      case 2: return Duration::max();                  // huge: never
+      default: return def;
+    }
+  };
+  const int drawn_ncpus = swarm.chance(0.4) ? static_cast<int>(swarm.range(min_ncpus, 8)) : default_ncpus;
+  cfg.ncpus = static_cast<int>(params.get_int("ncpus", drawn_ncpus));
+  if (cfg.ncpus < min_ncpus || cfg.ncpus > 64)
+    throw std::invalid_argument("parameter ncpus must be in " + std::to_string(min_ncpus) + "..64");
+  const int drawn_core = cfg.ncpus > 1 && swarm.chance(0.2) ? static_cast<int>(swarm.range(1, cfg.ncpus - 1)) : 0;
+  cfg.core_cpu = static_cast<int>(params.get_int("core", drawn_core));
+  if (cfg.core_cpu < 0 || cfg.core_cpu >= cfg.ncpus) throw std::invalid_argument("parameter core must be in 0..ncpus-1");
+  const Duration idle = swarm_duration(default_idle), cooldown = swarm_duration(default_cooldown);
+  auto us_param = [&](const char* key, Duration drawn) {
+    if (!params.has(key)) {
+      params.get_int(key, 0);  // mark as known
+      return drawn;
+    }
+    const int64_t us = params.get_int(key, 0);
+    if (us < 0) throw std::invalid_argument(std::string("parameter ") + key + " must not be negative");
+    return us >= INT64_MAX / 1000 ? Duration::max() : Duration(us * 1000);
+  };
+  cfg.idle_timeout = us_param("idle_us", idle);
+  cfg.spawn_cooldown = us_param("cooldown_us", cooldown);
+  // The watchdog: off, or never firing, now and then (scenarios whose
+  // works block outside the engine set their own).
+  const uint64_t stall = swarm.below(4);
+  cfg.stall_timeout = stall == 0 ? Duration::zero() : stall == 1 ? Duration::max() : cfg.stall_timeout;
+  cfg.dependency_check = static_cast<DependencyCheck>(swarm.below(3));
   cfg.record_events = true;
   cfg.planted_bug = bug;
   note("ncpus", cfg.ncpus);
-  note("idle_us", cfg.idle_timeout.count() / 1000);
-  note("cooldown_us", cfg.spawn_cooldown.count() / 1000);
+  if (cfg.core_cpu != 0) note("core", cfg.core_cpu);
+  auto us_text = [](Duration d) { return d == Duration::max() ? std::string("max") : std::to_string(d.count() / 1000); };
+  note("idle_us", us_text(cfg.idle_timeout));
+  note("cooldown_us", us_text(cfg.spawn_cooldown));
   return cfg;
 }
 
@@ -143,7 +176,7 @@ SimWorkqueue& drawn_queue(ScenarioContext& ctx, SimEngine& eng, const std::strin
     }
   }
   ctx.note(name, text);
-  return eng.create_workqueue(name, kind, opts);
+  return kit::create_queue(ctx, eng, name, kind, opts);
 }
 
 DependencyCheck check_knob(ScenarioContext& ctx, Rng& rng) {
@@ -202,7 +235,7 @@ struct WorkSet {
   SimDelayedWork& any_delayed() { return *delayed[ctx.rng.below(delayed.size())]; }
   int any_cpu(bool include_core = true) {
     return include_core ? static_cast<int>(ctx.rng.below(static_cast<uint64_t>(ncpus)))
-                        : 1 + static_cast<int>(ctx.rng.below(static_cast<uint64_t>(ncpus - 1)));
+                        : kit::non_core_cpu(ctx, *ctx.engine);
   }
 };
 
@@ -253,10 +286,10 @@ void run_op(ScenarioContext& ctx, WorkSet& ws, Op op, int64_t max_delay_ns, int6
     case op_cancel: eng.cancel_work(ws.any()); break;
     case op_flush_wq: wq.flush(); break;
     case op_delayed:
-      if (!ws.delayed.empty()) wq.queue_delayed_work_on(ws.any_cpu(), ws.any_delayed(), Duration(ctx.rng.range(0, max_delay_ns)));
+      if (!ws.delayed.empty()) wq.queue_delayed_work_on(ws.any_cpu(), ws.any_delayed(), kit::delay(ctx, max_delay_ns));
       break;
     case op_mod:
-      if (!ws.delayed.empty()) wq.mod_delayed_work_on(ws.any_cpu(), ws.any_delayed(), Duration(ctx.rng.range(0, max_delay_ns)));
+      if (!ws.delayed.empty()) wq.mod_delayed_work_on(ws.any_cpu(), ws.any_delayed(), kit::delay(ctx, max_delay_ns));
       break;
     case op_cancel_delayed:
       if (!ws.delayed.empty()) {
@@ -281,7 +314,8 @@ void run_op(ScenarioContext& ctx, WorkSet& ws, Op op, int64_t max_delay_ns, int6
 // Ends a scenario: bring CPUs back, flush, destroy (C14 drains everything,
 // so the oracle can demand that every queueing ran).
 void finish(ScenarioContext& ctx, SimWorkqueue& wq) {
-  for (int c = 1; c < ctx.engine->ncpus(); ++c) ctx.engine->cpu_online(c);
+  for (int c = 0; c < ctx.engine->ncpus(); ++c)
+    if (c != ctx.engine->config().core_cpu) ctx.engine->cpu_online(c);
   ctx.engine->set_spawn_faults({});
   wq.flush();
   wq.destroy();
@@ -291,11 +325,22 @@ void finish(ScenarioContext& ctx, SimWorkqueue& wq) {
 
 // Admitted race 1: thread creation fails while work is queued for the CPU.
 void creation_failure(ScenarioContext& ctx) {
-  ScopedEngine scoped(ctx, ctx.engine_config(4, 200us, 30us));
+  EngineConfig cfg = ctx.engine_config(4, 200us, 30us);
+  // Sometimes the faults come with the engine, before the queue exists
+  // (EngineConfig::spawn_faults): the Nth creation fails, never the first,
+  // the core thread (that would be Error(spawn_failed) from create).
+  Rng side = Rng(ctx.rng).fork(0xbef0);
+  const bool from_config = !ctx.params.has("fail_p") && side.below(4) == 0;
+  if (from_config) {
+    cfg.spawn_faults = {.fail_nth = static_cast<uint64_t>(side.range(2, 5))};
+    ctx.note("faults", "config nth=" + std::to_string(cfg.spawn_faults.fail_nth));
+  }
+  ScopedEngine scoped(ctx, cfg);
   SimEngine& eng = *scoped;
-  auto& wq = eng.create_workqueue("lazy", WqKind::lazy);
+  auto& wq = kit::create_queue(ctx, eng, "lazy", WqKind::lazy);
   double p = knob_p(ctx, "fail_p", {0.3, 0.6, 0.9, 1.0});
-  eng.set_spawn_faults({.fail_probability = p, .seed = ctx.rng.next()});
+  const uint64_t fault_seed = ctx.rng.next();
+  if (!from_config) kit::set_faults(ctx, eng, {.fail_probability = p, .seed = fault_seed});
   int nclients = static_cast<int>(knob(ctx, "clients", 1, 3));
   int nops = static_cast<int>(knob(ctx, "ops", 6, 20));
   WorkSet ws(ctx, wq, static_cast<int>(knob(ctx, "works", 2, 6)), 0, 2, 0.3, 3000);
@@ -313,7 +358,7 @@ void creation_failure(ScenarioContext& ctx) {
 void idle_exit_race(ScenarioContext& ctx) {
   ScopedEngine scoped(ctx, ctx.engine_config(3, 20us, 10us));
   SimEngine& eng = *scoped;
-  auto& wq = eng.create_workqueue("lazy", WqKind::lazy);
+  auto& wq = kit::create_queue(ctx, eng, "lazy", WqKind::lazy);
   const int64_t idle = std::chrono::duration_cast<std::chrono::nanoseconds>(eng.config().idle_timeout).count();
   int rounds = static_cast<int>(knob(ctx, "rounds", 4, 12));
   int nclients = static_cast<int>(knob(ctx, "clients", 1, 2));
@@ -332,7 +377,7 @@ void idle_exit_race(ScenarioContext& ctx) {
 void migration(ScenarioContext& ctx) {
   ScopedEngine scoped(ctx, ctx.engine_config(4, 100us, 10us));
   SimEngine& eng = *scoped;
-  auto& wq = eng.create_workqueue("lazy", WqKind::lazy);
+  auto& wq = kit::create_queue(ctx, eng, "lazy", WqKind::lazy);
   int burst = static_cast<int>(knob(ctx, "burst", 2, 6));
   int rounds = static_cast<int>(knob(ctx, "rounds", 2, 5));
   WorkSet ws(ctx, wq, static_cast<int>(knob(ctx, "works", 4, 10)), 0, 1, 0.2, 2000);
@@ -360,7 +405,7 @@ void hotplug(ScenarioContext& ctx) {
   SimEngine& eng = *scoped;
   const WqKind drawn[] = {WqKind::lazy, WqKind::per_cpu, WqKind::shared};
   WqKind kind = kind_knob(ctx, drawn[ctx.rng.below(3)], false);
-  auto& wq = eng.create_workqueue("hp", kind);
+  auto& wq = kit::create_queue(ctx, eng, "hp", kind);
   int nops = static_cast<int>(knob(ctx, "ops", 8, 20));
   WorkSet ws(ctx, wq, 6, 0, 1, 0.2, 3000);
   ctx.clients(3, [&](int who) {
@@ -381,7 +426,7 @@ void flush_cancel_storm(ScenarioContext& ctx) {
   ScopedEngine scoped(ctx, ctx.engine_config(3, 100us, 10us));
   SimEngine& eng = *scoped;
   WqKind kind = kind_knob(ctx, WqKind::lazy, true);
-  auto& wq = eng.create_workqueue("storm", kind);
+  auto& wq = kit::create_queue(ctx, eng, "storm", kind);
   Weights w = swarm_weights(ctx, {{op_queue, 8}, {op_flush_work, 3}, {op_cancel_sync, 3}, {op_cancel, 3}, {op_flush_wq, 2}});
   int nops = static_cast<int>(knob(ctx, "ops", 8, 24));
   WorkSet ws(ctx, wq, static_cast<int>(knob(ctx, "works", 2, 5)), 0, 3, 0.5, 2000);
@@ -395,7 +440,7 @@ void flush_cancel_storm(ScenarioContext& ctx) {
 void delayed_work(ScenarioContext& ctx) {
   ScopedEngine scoped(ctx, ctx.engine_config(3, 100us, 10us));
   SimEngine& eng = *scoped;
-  auto& wq = eng.create_workqueue("delayed", WqKind::lazy);
+  auto& wq = kit::create_queue(ctx, eng, "delayed", WqKind::lazy);
   Weights w = swarm_weights(ctx, {{op_delayed, 6}, {op_mod, 3}, {op_cancel_delayed, 3}, {op_flush_delayed, 3},
                                   {op_sleep, 3}, {op_queue, 2}});
   int nops = static_cast<int>(knob(ctx, "ops", 8, 20));
@@ -412,9 +457,19 @@ void mixed(ScenarioContext& ctx) {
   ScopedEngine scoped(ctx, ctx.engine_config(4, 50us, 10us));
   SimEngine& eng = *scoped;
   WqKind kind = kind_knob(ctx, WqKind::lazy, true);
-  auto& wq = eng.create_workqueue("mixed", kind);
+  auto& wq = kit::create_queue(ctx, eng, "mixed", kind);
   double p = knob_p(ctx, "fail_p", {0.0, 0.0, 0.2, 0.5});
-  eng.set_spawn_faults({.fail_probability = p, .seed = ctx.rng.next()});
+  SpawnFaults faults{.fail_probability = p, .seed = ctx.rng.next()};
+  // The other ways to fail creations (SpawnFaults), from a side stream:
+  // the Nth creation, the next N, every one (C7: never a hang).
+  Rng side = Rng(ctx.rng).fork(0xfa17);
+  switch (ctx.params.has("fail_p") ? 0 : side.below(6)) {
+    case 1: faults = {.fail_nth = static_cast<uint64_t>(side.range(1, 4))}; ctx.note("faults", "nth=" + std::to_string(faults.fail_nth)); break;
+    case 2: faults = {.fail_next = static_cast<uint64_t>(side.range(1, 3))}; ctx.note("faults", "next=" + std::to_string(faults.fail_next)); break;
+    case 3: faults = {.fail_always = true}; ctx.note("faults", "always"); break;
+    default: break;
+  }
+  kit::set_faults(ctx, eng, faults);
   Weights w = swarm_weights(ctx, {{op_queue, 10}, {op_flush_work, 3}, {op_cancel_sync, 2}, {op_cancel, 2},
                                   {op_flush_wq, 2}, {op_delayed, 3}, {op_mod, 2}, {op_cancel_delayed, 2},
                                   {op_flush_delayed, 2}, {op_sleep, 3}, {op_hotplug, 1}});
@@ -435,7 +490,7 @@ void mixed(ScenarioContext& ctx) {
 // cycle is refused with Error(deadlock), so the run must never hang. A hang
 // here is a cycle the detector missed: rule C16 (Scenario::hang_rule).
 void dependency(ScenarioContext& ctx) {
-  EngineConfig cfg = ctx.engine_config(3, 100us, 10us);
+  EngineConfig cfg = ctx.engine_config(3, 100us, 10us, /*min_ncpus=*/1);
   cfg.dependency_check = DependencyCheck::error;
   ScopedEngine scoped(ctx, cfg);
   SimEngine& eng = *scoped;
@@ -446,7 +501,7 @@ void dependency(ScenarioContext& ctx) {
   for (int q = 0; q < nqueues; ++q) {
     const auto kind = static_cast<WqKind>(ctx.rng.range(0, 4));
     ctx.note("kind" + std::to_string(q), std::string(to_string(kind)));
-    queues.push_back(&eng.create_workqueue("q" + std::to_string(q), kind));
+    queues.push_back(&kit::create_queue(ctx, eng, "q" + std::to_string(q), kind));
   }
   enum WaitKind { wait_flush, wait_cancel_sync, wait_queue_flush, wait_flush_wq, wait_kinds };
   struct Wait {
@@ -542,7 +597,7 @@ void dependency(ScenarioContext& ctx) {
 // the engine sees and manages (rule C16 again). Works also requeue
 // themselves while they run, across CPUs (C3 across pools).
 void shared_deps(ScenarioContext& ctx) {
-  EngineConfig cfg = ctx.engine_config(3, 100us, 10us);
+  EngineConfig cfg = ctx.engine_config(3, 100us, 10us, /*min_ncpus=*/1);
   // Virtual time also passes while threads run (each step costs some):
   // far beyond any run's length, so only a true stall trips the watchdog.
   cfg.stall_timeout = 5ms;
@@ -576,12 +631,14 @@ void shared_deps(ScenarioContext& ctx) {
   // exists when creation fails for good, nor beyond a pool's cap once the
   // rescuer waits too, so those runs have engine waits only (a signal_p
   // given with them is read, and overridden, visibly).
+  // A cooldown that never ends makes the first failure permanent too.
+  const bool fails_for_good = fail_p >= 1.0 || (fail_p > 0.0 && cfg.spawn_cooldown >= std::chrono::hours(1));
   double signal_p = 0.0;
-  if (fail_p < 1.0 && cap > 1) {
+  if (!fails_for_good && cap > 1) {
     signal_p = knob_p(ctx, "signal_p", {0.0, 0.0, 0.3});
   } else {
     ctx.params.get_double("signal_p", 0.0);
-    ctx.note("signal_p", fail_p >= 1.0 ? "0 (fail_p=1: no thread to signal)" : "0 (cap=1: no thread to signal)");
+    ctx.note("signal_p", fails_for_good ? "0 (creation fails for good: no thread to signal)" : "0 (cap=1: no thread to signal)");
   }
   const double requeue_p = knob_p(ctx, "requeue_p", {0.0, 0.3});
   std::vector<SimWorkqueue*> queues;
@@ -596,7 +653,7 @@ void shared_deps(ScenarioContext& ctx) {
     if (!opts.ordered && side2.below(3) == 0) opts.max_active = static_cast<int>(side2.range(2, 3));
     ctx.note("q" + std::to_string(q), std::string(o == 0 ? "plain" : o == 1 ? "highpri" : o == 2 ? "unbound" : "ordered") +
                                           (opts.max_active ? ",max_active=" + std::to_string(opts.max_active) : ""));
-    queues.push_back(&eng.create_workqueue("s" + std::to_string(q), WqKind::shared, opts));
+    queues.push_back(&kit::create_queue(ctx, eng, "s" + std::to_string(q), WqKind::shared, opts));
     ordered.push_back(opts.ordered);
     small.push_back(opts.max_active > 0);
   }
@@ -644,7 +701,7 @@ void shared_deps(ScenarioContext& ctx) {
     }
   }
   ctx.note("waits", graph.empty() ? "none" : graph.substr(1));
-  eng.set_spawn_faults({.fail_probability = fail_p, .seed = ctx.rng.next()});
+  kit::set_faults(ctx, eng, {.fail_probability = fail_p, .seed = ctx.rng.next()});
   SimPlatform::Mutex signal_lock;
   SimPlatform::CondVar signal_cv;
   std::vector<std::unique_ptr<SimWork>> works;

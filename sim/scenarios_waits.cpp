@@ -22,7 +22,7 @@ using kit::knob;
 // share one executor, so no wait-for cycle exists: a reported cycle is a
 // false one (C16), and a hang is the engine's (hang rule C10).
 void callback_waits(ScenarioContext& ctx) {
-  EngineConfig cfg = ctx.engine_config(3, 100us, 10us);
+  EngineConfig cfg = ctx.engine_config(3, 100us, 10us, /*min_ncpus=*/1);
   cfg.dependency_check = check_knob(ctx, ctx.rng);
   ScopedEngine scoped(ctx, cfg);
   SimEngine& eng = *scoped;
@@ -32,9 +32,9 @@ void callback_waits(ScenarioContext& ctx) {
     opts.ordered = ctx.rng.chance(0.5);  // its one slot: a leaf behind a waiter waits for it
     ctx.note("ordered", opts.ordered ? 1 : 0);
   }
-  SimWorkqueue& wq = eng.create_workqueue("cw", kind, opts);
+  SimWorkqueue& wq = kit::create_queue(ctx, eng, "cw", kind, opts);
   const int ncpus = eng.ncpus();
-  const int waiter_cpu = ctx.rng.chance(0.5) ? cfg.core_cpu : 1;
+  const int waiter_cpu = ncpus > 1 && ctx.rng.chance(0.5) ? kit::non_core_cpu(ctx, eng) : cfg.core_cpu;
   ctx.note("waiter_cpu", waiter_cpu);
   const int nwaiters = static_cast<int>(knob(ctx, "waiters", 1, 2));
   const int nleaves = static_cast<int>(knob(ctx, "leaves", 1, 3));
@@ -56,14 +56,21 @@ void callback_waits(ScenarioContext& ctx) {
           for (int k = 0; k < nwaits; ++k) {
             SimWork& leaf = *leaves[ctx.rng.below(leaves.size())];
             try {
-              switch (ctx.rng.below(4)) {
+              switch (ctx.rng.below(5)) {
+                case 4: {  // an engine wait of another kind: sleep_for
+                  const uint64_t c = ctx.rng.below(3);
+                  const Duration d = c == 0 ? Duration::zero() : Duration(ctx.rng.range(c == 1 ? 1 : 10000, c == 1 ? 9999 : 50000));
+                  kit::drew(ctx, "sleep_for", c == 0 ? "0" : c == 1 ? "tiny" : "normal");
+                  eng.sleep_for(d);
+                  break;
+                }
                 case 0: eng.flush_work(leaf); break;
                 case 1: eng.cancel_work_sync(leaf); break;
                 case 2:
                   wq.queue_work_on(waiter_cpu, leaf);  // behind ourselves
                   eng.flush_work(leaf);
                   break;
-                default: eng.flush_delayed_work(timer_leaf); break;
+                case 3: eng.flush_delayed_work(timer_leaf); break;
               }
             } catch (const Error& e) {
               if (e.code() == Errc::deadlock) ++refused;
@@ -83,8 +90,7 @@ void callback_waits(ScenarioContext& ctx) {
         const int burst = static_cast<int>(ctx.rng.range(1, 3));
         for (int b = 0; b < burst; ++b) wq.queue_work_on(cpu, *leaves[ctx.rng.below(leaves.size())]);
       } else {
-        wq.queue_delayed_work_on(ctx.rng.chance(0.6) ? waiter_cpu : any_cpu(), timer_leaf,
-                                 Duration(ctx.rng.range(0, 20000)));
+        wq.queue_delayed_work_on(ctx.rng.chance(0.6) ? waiter_cpu : any_cpu(), timer_leaf, kit::delay(ctx, 20000));
       }
       if (ctx.rng.chance(0.3)) ScenarioContext::sleep_ns(ctx.rng.range(0, 5000));
     }

@@ -116,6 +116,7 @@ class BasicEngine {
   // `w` and the executors that may run its pending queueing (if
   // `pending_too`) or run it now. Takes Q, then W (not nested).
   std::vector<DependencyNode> wait_targets(Work& w, uint64_t pending_upto);
+  void expedite_timer(Work& w);
   void note_executor_wait(const Worker<P>& waiter, const Work& work) LAZYWQ_REQUIRES(work.lock_);
   static DependencyNode node_of(const Work& w);
   static DependencyNode node_of(const Workqueue& q);

@@ -1232,6 +1232,9 @@ bool BasicEngine<P>::flush_work_as(Work& w, FlushKind kind) {
   // running) when note_wait looks. A refusal below leaves flush_begin
   // without its flush_end: the stream's sign that the call threw.
   const uint64_t target = w.queued_seq_.load(std::memory_order_acquire);
+  // Every armed queueing counted in `target` is still armed or has fired:
+  // firing what is armed now fires all of them.
+  if (kind == FlushKind::delayed) expedite_timer(w);
   if (self) {
     // The work can only run after the caller returns: it waits on the
     // caller's own list, on the core list for the caller's CPU (it would be
@@ -1296,16 +1299,25 @@ bool BasicEngine<P>::flush_work_as(Work& w, FlushKind kind) {
 template <class P>
 bool BasicEngine<P>::flush_delayed_work(DelayedWork& dw) {
   if (!bound_here(dw)) return false;
-  BasicWorkqueue<P>* h = dw.home_.load(std::memory_order_acquire);
-  if (h) {
-    detail::Guard g(h->lock_);
-    if (dw.home_.load(std::memory_order_relaxed) == h && dw.where_ == WorkLocation::timer) {
-      h->timers_.erase(dw.timer_key());
-      dw.where_ = WorkLocation::none;
-      h->insert_locked(dw, dw.target_cpu_, /*new_queueing=*/false);
-    }
-  }
+  // The timer is fired inside flush_work_as, after the flush has read the
+  // queueings it waits for: a re-arm (mod_delayed_work) racing this call
+  // is then either fired too or not waited for. Fired before that reading,
+  // a re-arm in between was waited for and never fired: with a huge delay,
+  // a hang (found by the engine swarm, issue #13).
   return flush_work_as(dw, FlushKind::delayed);
+}
+
+// flush_delayed_work's "fire the timer now", for an armed work.
+template <class P>
+void BasicEngine<P>::expedite_timer(Work& w) {
+  BasicWorkqueue<P>* h = w.home_.load(std::memory_order_acquire);
+  if (!h) return;
+  detail::Guard g(h->lock_);
+  if (w.home_.load(std::memory_order_relaxed) == h && w.where_ == WorkLocation::timer) {
+    h->timers_.erase(w.timer_key());
+    w.where_ = WorkLocation::none;
+    h->insert_locked(w, w.target_cpu_, /*new_queueing=*/false);
+  }
 }
 
 template <class P>
