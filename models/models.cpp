@@ -24,6 +24,8 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "models/harness.hpp"
 
 // <relacy/context.hpp> defines the replacement operator new/delete as
@@ -504,40 +506,57 @@ Outcome run_one(const char* argv0, const ModelInfo& m, const Options& o, bool bo
   return r;
 }
 
-int usage() {
-  std::fprintf(stderr,
-               "usage: lazywq_models [--list] [--model NAME|all] [--sched random|bound|both]\n"
-               "                     [--iterations N] [--bound-iterations N] [--context-bound K] [--depth N]\n"
-               "                     [--planted BUG --expect KIND|any] [--no-oracle]\n"
-               "                     [--iteration N | --state S] [--history]\n");
-  return 2;
+// Checked on the text: CLI11 converts "-1" to an unsigned by wrapping it.
+std::string digits_only(const std::string& v) {
+  return !v.empty() && v.find_first_not_of("0123456789") == std::string::npos ? std::string()
+                                                                              : "'" + v + "' is not a number >= 0";
 }
 
 int main_impl(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "missing value after %s\n", a.c_str());
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (a == "--model") o.model = next();
-    else if (a == "--sched") o.sched = next();
-    else if (a == "--iterations") o.iterations = std::stoull(next());
-    else if (a == "--bound-iterations") o.bound_iterations = std::stoull(next());
-    else if (a == "--context-bound") o.context_bound = static_cast<unsigned>(std::stoul(next()));
-    else if (a == "--depth") o.depth = static_cast<unsigned>(std::stoul(next()));
-    else if (a == "--planted") o.planted = next();
-    else if (a == "--expect") o.expect = next();
-    else if (a == "--no-oracle") o.oracle = false;
-    else if (a == "--history") o.history = true;
-    else if (a == "--iteration") o.replay_iteration = std::stoull(next());
-    else if (a == "--state") o.replay_state = next();
-    else if (a == "--list") o.list = true;
-    else return usage();
+  CLI::App app{
+      "lazywq_models: Relacy models of the engine's own protocol code (the real engine templates on a Relacy "
+      "platform). Each model runs under Relacy's random scheduler and its context-bound search; a failure prints "
+      "Relacy's verdict and the command that replays that iteration with the full execution history."};
+  app.add_flag("--list", o.list, "List the models and the contract rules each one checks, then exit");
+  app.add_option("--model", o.model, "A model name (see --list), or all")->capture_default_str();
+  app.add_option("--sched", o.sched, "Schedulers: random, bound (context-bound search) or both")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"random", "bound", "both"}));
+  app.add_option("--iterations", o.iterations, "Iterations of the random scheduler (0: the model's default)")
+      ->check(digits_only);
+  app.add_option("--bound-iterations", o.bound_iterations,
+                 "Iteration budget of the context-bound search (0: the model's default)")
+      ->check(digits_only);
+  app.add_option("--context-bound", o.context_bound, "Preemptions per execution of the context-bound search")
+      ->capture_default_str()
+      ->check(digits_only)
+      ->check(CLI::Range(0u, 64u));
+  app.add_option("--depth", o.depth, "Relacy's execution depth limit (steps per execution)")
+      ->capture_default_str()
+      ->check(digits_only)
+      ->check(CLI::Range(1u, 100000000u));
+  app.add_option("--planted", o.planted, "Switch on a planted bug by name (planted-bug build only)");
+  app.add_option("--expect", o.expect,
+                 "With --planted: succeed only if the bug is caught as this Relacy failure kind "
+                 "(user_assert_failed, deadlock, data_race, ...) or any");
+  app.add_flag("--no-oracle", [&](int64_t) { o.oracle = false; }, "Do not run the contract oracle on each iteration's events");
+  app.add_flag("--history", o.history, "Replay with Relacy's full execution history (with --iteration or --state)");
+  app.add_option("--iteration", o.replay_iteration, "Replay this iteration of the random scheduler")
+      ->check(digits_only)
+      ->check(CLI::Range(uint64_t{1}, UINT64_MAX));
+  app.add_option("--state", o.replay_state, "Replay this state of the context-bound search");
+  app.footer(
+      "Examples:\n"
+      "  lazywq_models --list\n"
+      "  lazywq_models --model idle_exit --sched random --iterations 20000\n"
+      "  lazywq_models --model pending --planted clear_pending_after_run --expect user_assert_failed\n"
+      "  lazywq_models --model migration --sched random --iteration 17 --history\n"
+      "Exit codes: 0 every model passed (or, with --planted/--expect, caught the bug), 1 a failure, 2 bad usage.");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
   }
   if (o.list) {
     for (const auto& m : models()) std::printf("%-16s %-6s %s\n", m.name, m.rules, m.what);
@@ -565,7 +584,6 @@ int main_impl(int argc, char** argv) {
     std::fprintf(stderr, "unknown model '%s' (see --list)\n", o.model.c_str());
     return 2;
   }
-  if (o.sched != "random" && o.sched != "bound" && o.sched != "both") return usage();
 
   if (o.history || o.replay_iteration != 0 || !o.replay_state.empty()) {
     if (chosen.size() != 1 || o.sched == "both" || (o.sched == "random" && o.replay_iteration == 0) ||

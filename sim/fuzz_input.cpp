@@ -1,5 +1,9 @@
 #include "sim/fuzz_input.hpp"
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -99,10 +103,20 @@ std::vector<uint8_t> encode_fuzz_input(size_t scenario_index, uint64_t seed, con
   return out;
 }
 
-std::vector<uint8_t> read_fuzz_input_file(const std::string& path) {
+std::string read_text_file(const std::string& path, const std::string& what) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw std::invalid_argument(what + " '" + path + "' is a directory: give a file");
   std::ifstream f(path, std::ios::binary);
-  if (!f) throw std::invalid_argument("cannot read fuzz input '" + path + "'");
-  return std::vector<uint8_t>(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  if (!f) throw std::invalid_argument("cannot read " + what + " '" + path + "': " + std::strerror(errno));
+  std::string data((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  if (f.bad()) throw std::invalid_argument("cannot read " + what + " '" + path + "': read error");
+  return data;
+}
+
+std::vector<uint8_t> read_fuzz_input_file(const std::string& path) {
+  const std::string data = read_text_file(path, "fuzz input");
+  return std::vector<uint8_t>(data.begin(), data.end());
 }
 
 std::string describe_fuzz_input(const RunOptions& opt) {

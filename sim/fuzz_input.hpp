@@ -56,6 +56,9 @@ std::vector<uint8_t> encode_fuzz_input(size_t scenario_index, uint64_t seed, con
 
 // Reads a whole file (a libFuzzer crash or corpus file); throws
 // std::invalid_argument if it cannot be read.
+// A whole file, or std::invalid_argument naming it and why (a directory,
+// missing, unreadable): bad input is a clear error, never an abort.
+std::string read_text_file(const std::string& path, const std::string& what);
 std::vector<uint8_t> read_fuzz_input_file(const std::string& path);
 
 // One line describing a decoded input: scenario, seed, knobs, schedule size.

@@ -26,6 +26,7 @@
 #include <exception>
 #include <memory>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -179,7 +180,19 @@ int main(int argc, char** argv) {
   app.add_option("--idle-timeout-ms", o.idle_timeout_ms, "Idle timeout of lazy workers, in ms")
       ->capture_default_str()
       ->check(CLI::Range(1, 600000));
-  app.add_option("--seed", o.seed, "Seed that chooses every queue's home CPUs")->capture_default_str();
+  app.add_option("--seed", o.seed, "Seed that chooses every queue's home CPUs (0 .. 2^64-1)")
+      ->capture_default_str()
+      // Checked on the text: converted, -1 would wrap to 2^64-1 silently.
+      ->check([](const std::string& v) {
+        const std::string bad = "seed '" + v + "' must be a number from 0 to 2^64-1";
+        if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos) return bad;
+        try {
+          (void)std::stoull(v);
+        } catch (const std::out_of_range&) {
+          return bad;
+        }
+        return std::string();
+      });
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -947,18 +947,21 @@ json report_json(const Options& o, const Report& r) {
   return j;
 }
 
-void write_json(const std::string& path, const json& j) {
-  if (path.empty()) return;
+// False when the report could not be written (the caller then exits
+// non-zero: a lost report is never a clean run).
+bool write_json(const std::string& path, const json& j) {
+  if (path.empty()) return true;
   if (path == "-") {
     std::printf("%s\n", j.dump(2).c_str());
-    return;
+    return true;
   }
   std::ofstream f(path);
+  if (f) f << j.dump(2) << "\n";
   if (!f) {
-    std::fprintf(stderr, "lazywq-torture: cannot write %s\n", path.c_str());
-    return;
+    std::fprintf(stderr, "lazywq-torture: cannot write the JSON report to %s\n", path.c_str());
+    return false;
   }
-  f << j.dump(2) << "\n";
+  return true;
 }
 
 void Torture::die_hung(const std::string& what, double op_seconds, double total_seconds) {
@@ -1407,6 +1410,11 @@ int main(int argc, char** argv) {
     if (o.bug != PlantedBug::none)
       throw std::invalid_argument("this build has no planted bugs: configure with -DLAZYWQ_PLANTED_BUGS=ON (cmake --preset planted)");
 #endif
+    // The report's path is checked before the long run, not after it.
+    if (!o.json_path.empty() && o.json_path != "-") {
+      std::ofstream probe(o.json_path, std::ios::app);
+      if (!probe) throw std::invalid_argument("--json " + o.json_path + ": cannot write there (" + std::strerror(errno) + ")");
+    }
     if (!o.expect.empty() && o.expect != "any" && !std::regex_match(o.expect, std::regex("^C([1-9]|1[0-6])$")))
       throw std::invalid_argument("--expect '" + o.expect + "' must be a rule C1..C16 or 'any'");
     {
@@ -1430,7 +1438,7 @@ int main(int argc, char** argv) {
       r = t.run();
     }  // run() tore the works and the engine down before judging the stream
     print_report(o, r);
-    write_json(o.json_path, report_json(o, r));
+    if (!write_json(o.json_path, report_json(o, r)) && r.exit_code == kExitClean) return kExitBadInput;
     return r.exit_code;
   } catch (const std::invalid_argument& e) {
     std::fprintf(stderr, "lazywq-torture: %s\n", e.what());

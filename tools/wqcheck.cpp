@@ -104,12 +104,35 @@ int cmd_list() {
   return 0;
 }
 
+// --expect takes a rule the harness can report: C1..C16, or "crash".
+void check_rule_name(const std::string& rule) {
+  for (int i = 1; i <= 16; ++i)
+    if (rule == "C" + std::to_string(i)) return;
+  if (rule == "crash" || rule == "timeout") return;
+  throw std::invalid_argument("--expect " + rule + ": not a rule the harness reports (C1..C16, crash, timeout; docs/CONTRACT.md)");
+}
+
+// The run stopped at the step budget while threads could still run, and
+// nothing but the stall itself was found: with a budget the user chose,
+// that is the harness's limit, not an engine failure by itself.
+bool budget_ran_out(const Outcome& o) {
+  if (o.run.status != RunStatus::step_limit) return false;
+  for (auto& v : o.violations)
+    if (v.rule != "C15") return false;
+  return true;
+}
+constexpr int kExitInconclusive = 4;
+void print_inconclusive(uint64_t max_steps) {
+  std::printf("\nINCONCLUSIVE: the step budget of %llu scheduling points ran out while threads could still run.\n"
+              "This is a limit of the harness, not an engine failure by itself: rerun with a larger --max-steps "
+              "(exit %d).\n",
+              static_cast<unsigned long long>(max_steps), kExitInconclusive);
+}
+
 // run-program: an operation program (sim/program.hpp) through the same
 // executor as the rapidcheck properties, twice (determinism check).
 int cmd_run_program(const std::string& path, const std::string& seed, ProgramOptions po, bool no_trace) {
-  std::ifstream f(path);
-  if (!f) throw std::invalid_argument("cannot read program file " + path);
-  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const std::string text = read_text_file(path, "program file");
   Program p;
   try {
     p = parse_program(text);
@@ -137,6 +160,10 @@ int cmd_run_program(const std::string& path, const std::string& seed, ProgramOpt
   std::printf("\noperations as executed:\n");
   for (auto& l : first.log) std::printf("  %s\n", l.c_str());
   if (!no_trace) std::printf("\n%s", format_trace(first.events).c_str());
+  if (budget_ran_out(first)) {
+    print_inconclusive(po.max_steps);
+    return same ? kExitInconclusive : 3;
+  }
   if (first.failed) {
     std::printf("\n%s", program_failure_report(p, po, first).c_str());
   } else {
@@ -161,7 +188,8 @@ int main(int argc, char** argv) {
       "  wqcheck explore --scenario idle_exit --seeds 1..5000 --strategy pct:3 --budget 60s\n"
       "  wqcheck explore --seeds $(git rev-parse HEAD)+2000 --shard 0/4 --json out.json\n"
       "  wqcheck replay --scenario migration --seed 42 --trace-out trace.json   (open in ui.perfetto.dev)\n"
-      "Exit codes: 0 no failure, 1 a failure was found (or, with --expect, not found), 2 bad usage.");
+      "Exit codes: 0 no failure, 1 a failure was found (or, with --expect, not found), 2 bad usage or input, "
+      "3 a replay was not deterministic, 4 inconclusive (a --max-steps budget you set ran out: the harness's limit).");
 
   auto* list = app.add_subcommand("list", "List scenarios, strategies and planted bugs");
 
@@ -178,7 +206,9 @@ int main(int argc, char** argv) {
   ex->add_option("--param", e_params, "Scenario knob key=value (repeatable)");
   ex->add_option("--planted", e_bug, "Switch on a planted bug (planted build only)");
   ex->add_option("--json", e_json, "Write the report as JSON to this file ('-' for stdout)");
-  ex->add_option("--max-steps", eo.max_steps, "Scheduling points before a run counts as livelocked")->capture_default_str();
+  ex->add_option("--max-steps", eo.max_steps, "Scheduling points before a run counts as livelocked")
+      ->check(CLI::Range(uint64_t{1}, UINT64_MAX))
+      ->capture_default_str();
   ex->add_option("--stop-after", eo.stop_after_failures,
                  "Move on to the next scenario after this many failures (0: never; a failed run keeps its "
                  "fibers' stacks mapped)")
@@ -201,7 +231,9 @@ int main(int argc, char** argv) {
   rp->add_option("--strategy", ro.strategy, "random | pct:D[:K] | preempt:B[:K] | bytes")->capture_default_str();
   rp->add_option("--param", r_params, "Scenario knob key=value (repeatable)");
   rp->add_option("--planted", r_bug, "Switch on a planted bug (planted build only)");
-  rp->add_option("--max-steps", ro.max_steps, "Scheduling points before a run counts as livelocked")->capture_default_str();
+  rp->add_option("--max-steps", ro.max_steps, "Scheduling points before a run counts as livelocked")
+      ->check(CLI::Range(uint64_t{1}, UINT64_MAX))
+      ->capture_default_str();
   rp->add_option("--trace-out", r_trace_out, "Write a Chrome trace-event JSON timeline (Perfetto UI) to this file");
   rp->add_option("--events-out", r_events_out, "Write the text event trace to this file");
   rp->add_flag("--no-trace", r_no_trace, "Do not print the full event trace");
@@ -215,13 +247,15 @@ int main(int argc, char** argv) {
   rpgc->add_option("--seed", rpg_seed, "Override the program's scheduler seed");
   rpgc->add_option("--strategy", rpg.strategy, "Override the program's strategy: random | pct:D[:K] | preempt:B[:K]");
   rpgc->add_option("--planted", rpg_bug, "Switch on a planted bug (planted build only)");
-  rpgc->add_option("--max-steps", rpg.max_steps, "Scheduling points before a run counts as livelocked")->capture_default_str();
+  rpgc->add_option("--max-steps", rpg.max_steps, "Scheduling points before a run counts as livelocked")
+      ->check(CLI::Range(uint64_t{1}, UINT64_MAX))
+      ->capture_default_str();
   rpgc->add_flag("--no-trace", rpg_no_trace, "Do not print the full event trace");
 
   int b_runs = 2000;
   std::vector<std::string> b_scen;
   auto* bn = app.add_subcommand("bench", "Print simulated executions per second for each scenario (one core)");
-  bn->add_option("--runs", b_runs, "Executions per scenario")->capture_default_str()->check(CLI::PositiveNumber);
+  bn->add_option("--runs", b_runs, "Executions per scenario")->capture_default_str()->check(CLI::Range(uint64_t{1}, UINT64_MAX));
   bn->add_option("--scenario", b_scen, "Scenario (default: all)")->delimiter(',');
 
   try {
@@ -236,7 +270,10 @@ int main(int argc, char** argv) {
     if (*ex) {
       parse_seed_range(e_seeds, eo);
       parse_shard(e_shard, eo);
-      if (!e_expect.empty()) eo.max_failures_per_scenario = 64;  // look past failures of other rules
+      if (!e_expect.empty()) {
+        check_rule_name(e_expect);
+        eo.max_failures_per_scenario = 64;  // look past failures of other rules
+      }
       if (!e_budget.empty()) eo.budget_seconds = parse_budget(e_budget);
       for (auto& p : e_params) eo.params.add(p);
       eo.bug = parse_bug(e_bug);
@@ -345,6 +382,12 @@ int main(int argc, char** argv) {
         f << chrome_trace_json(first.events, "wqcheck " + ro.scenario + " seed " + std::to_string(ro.seed));
         std::printf("timeline written to %s (open it in ui.perfetto.dev or chrome://tracing)\n", r_trace_out.c_str());
       }
+      // A budget the user chose (not the explorer's, whose verdict a
+      // replay must reproduce) ran out: the harness's limit.
+      if (rp->count("--max-steps") && budget_ran_out(first)) {
+        print_inconclusive(ro.max_steps);
+        return same ? kExitInconclusive : 3;
+      }
       if (first.failed) {
         for (size_t i = 1; i < first.violations.size(); ++i)
           std::printf("also %s: %s\n", first.violations[i].rule.c_str(), first.violations[i].message.c_str());
@@ -391,6 +434,9 @@ int main(int argc, char** argv) {
     return 2;
   } catch (const lazywq::Error& e) {
     std::fprintf(stderr, "wqcheck: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {  // an I/O failure, say: reported, never an abort
+    std::fprintf(stderr, "wqcheck: error: %s\n", e.what());
     return 2;
   }
   return 0;

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Bad input to the tools is a clear error with exit status 2, and a limit of
+# the harness is never reported as an engine failure (issue #13, item 7).
+# Usage: tools_bad_input.sh WQCHECK DEMO TORTURE PROGRAM_FILE
+set -u
+wqcheck=$1 demo=$2 torture=$3 program=$4
+fails=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# expect STATUS PATTERN CMD...: the command exits with STATUS and its output
+# (stdout and stderr) matches PATTERN.
+expect() {
+  local want=$1 pattern=$2; shift 2
+  local out rc
+  out=$("$@" 2>&1); rc=$?
+  if [ "$rc" -ne "$want" ] || ! grep -Eq -- "$pattern" <<<"$out"; then
+    echo "FAIL: $* -> exit $rc (want $want), output:"; echo "$out" | tail -5 | sed 's/^/    /'
+    fails=$((fails + 1))
+  else
+    echo "ok:   $* -> exit $rc"
+  fi
+}
+
+expect 2 "is a directory" "$wqcheck" run-program "$tmp"
+expect 2 "is a directory" "$wqcheck" replay --fuzz-input "$tmp"
+expect 2 "cannot read fuzz input" "$wqcheck" replay --fuzz-input "$tmp/missing"
+expect 2 "max-steps" "$wqcheck" explore --seeds 1 --max-steps 0
+expect 2 "max-steps" "$wqcheck" run-program "$program" --max-steps 0
+expect 2 "not a rule" "$wqcheck" explore --seeds 1 --expect C99
+# A budget the user set that runs out is inconclusive (4), not C15.
+expect 4 "INCONCLUSIVE" "$wqcheck" run-program "$program" --max-steps 30 --no-trace
+expect 4 "INCONCLUSIVE" "$wqcheck" replay --scenario mixed --seed 3 --max-steps 40 --no-trace
+expect 2 "must be a number" "$demo" --seed -1
+expect 2 "must be a number" "$demo" --seed 99999999999999999999999
+expect 2 "cannot write there" "$torture" --duration 1s --json /nonexistent-dir/report.json
+echo "$fails failure(s)"
+[ "$fails" -eq 0 ]
