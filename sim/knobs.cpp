@@ -128,6 +128,10 @@ SimWorkqueue& create_queue(ScenarioContext& ctx, SimEngine& eng, const std::stri
 void set_faults(ScenarioContext& ctx, SimEngine& eng, const SpawnFaults& f) {
   eng.set_spawn_faults(f);
   faults_drawn(ctx, f);
+  // C7: permanent failure means everything runs on the core (or the
+  // rescuer), never a hang: a hang from here on breaks C7 by name.
+  if ((f.fail_always || f.fail_probability >= 1.0) && ctx.hang_rule.empty()) ctx.hang_rule = "C7";
+  if (!f.fail_always && f.fail_probability < 1.0 && ctx.hang_rule == "C7") ctx.hang_rule.clear();
 }
 
 Duration delay(ScenarioContext& ctx, int64_t max_ns) {

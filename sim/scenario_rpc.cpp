@@ -171,7 +171,7 @@ void rpc_client(ScenarioContext& ctx) {
   });
   for (int c = 0; c < ncpus; ++c)
     if (c != eng.config().core_cpu) eng.cpu_online(c);
-  eng.set_spawn_faults({});
+  kit::set_faults(ctx, eng, {});
   rpc.flush();
   xprt.flush();
   rpc.destroy();   // drains: re-armed retransmits fire now, their transmits land on xprt

@@ -104,7 +104,7 @@ void teardown(ScenarioContext& ctx) {
   });
   for (int c = 0; c < ncpus; ++c)
     if (c != eng.config().core_cpu) eng.cpu_online(c);
-  eng.set_spawn_faults({});
+  kit::set_faults(ctx, eng, {});
   for (Q& q : qs)
     if (!q.wq->destroyed()) q.wq->destroy();
   ctx.note("queue_destroyed_errors", destroyed_errors);

@@ -316,7 +316,7 @@ void run_op(ScenarioContext& ctx, WorkSet& ws, Op op, int64_t max_delay_ns, int6
 void finish(ScenarioContext& ctx, SimWorkqueue& wq) {
   for (int c = 0; c < ctx.engine->ncpus(); ++c)
     if (c != ctx.engine->config().core_cpu) ctx.engine->cpu_online(c);
-  ctx.engine->set_spawn_faults({});
+  kit::set_faults(ctx, *ctx.engine, {});
   wq.flush();
   wq.destroy();
 }
