@@ -26,6 +26,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "models/coverage_report.hpp"
 #include "models/harness.hpp"
 
 // <relacy/context.hpp> defines the replacement operator new/delete as
@@ -421,6 +422,8 @@ struct Options {
   std::string replay_state;
   bool list = false;
   unsigned depth = 20000;
+  bool coverage = false;
+  std::string source_dir = LAZYWQ_MODELS_SOURCE_DIR;
 };
 
 std::string quote(const std::string& s) {
@@ -512,6 +515,129 @@ std::string digits_only(const std::string& v) {
                                                                               : "'" + v + "' is not a number >= 0";
 }
 
+// --coverage: runs every model (random scheduler, then the context-bound
+// search) for a modest budget, then prints which of the engine's atomic
+// and Var sites the runs reached (models/coverage.hpp). Fails when a model
+// fails, when a site is reached that the source scan did not list, or when
+// the unreached sites are not exactly the allowlisted ones
+// (models/coverage_allowlist.txt, each with its reason).
+int run_coverage(const char* argv0, const std::vector<const ModelInfo*>& chosen, Options o) {
+  using namespace coverage;
+  if (o.iterations == 0) o.iterations = 1500;
+  if (o.bound_iterations == 0) o.bound_iterations = 500;
+  int failures = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::string> names;
+  for (const ModelInfo& m : models()) names.push_back(m.name);
+  for (const ModelInfo* m : chosen) {
+    set_model(static_cast<int>(m - models().data()));
+    for (int s = 0; s < 2; ++s) {
+      const bool bound = s == 1;
+      if ((bound && o.sched == "random") || (!bound && o.sched == "bound")) continue;
+      if (bound && m->bound_iterations == 0) continue;
+      if (run_one(argv0, *m, o, bound, false).result != rl::test_result_success) ++failures;
+    }
+  }
+  set_model(-1);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  std::string error;
+  const std::string engine_dir = o.source_dir + "/engine/include/lazywq";
+  std::vector<Site> sites = scan_sites(engine_dir, &error);
+  if (!error.empty()) {
+    std::printf("coverage: %s\n", error.c_str());
+    return 1;
+  }
+  const std::map<SiteKey, uint32_t> atomics = reached_atomics();
+  const std::map<SiteKey, uint32_t> vars = reached_vars(&error);
+  if (!error.empty()) {
+    std::printf("coverage: %s\n", error.c_str());
+    return 1;
+  }
+  if (tables().overflow) {
+    std::printf("coverage: the recording tables overflowed (models/coverage.hpp)\n");
+    return 1;
+  }
+  // Sites reached at run time but missing from the scan: the scan is wrong.
+  std::set<std::pair<SiteKind, SiteKey>> listed;
+  for (Site& st : sites) {
+    const SiteKey key{st.file, st.line};
+    listed.insert({st.kind, key});
+    const auto& reached = st.kind == SiteKind::atomic ? atomics : vars;
+    auto it = reached.find(key);
+    if (it != reached.end()) st.models = it->second | 0x80000000u;
+  }
+  int unlisted = 0;
+  for (const auto* reached : {&atomics, &vars}) {
+    const SiteKind kind = reached == &atomics ? SiteKind::atomic : SiteKind::var;
+    for (const auto& [key, mask] : *reached) {
+      (void)mask;
+      if (listed.count({kind, key}) != 0) continue;
+      std::printf("coverage: %s site %s:%u reached but not found by the source scan\n", kind_str(kind),
+                  key.first.c_str(), key.second);
+      ++unlisted;
+    }
+  }
+
+  auto model_list = [&](uint32_t mask) {
+    std::string out;
+    for (size_t i = 0; i < names.size() && i < 31; ++i)
+      if (mask & (1u << i)) out += (out.empty() ? "" : ",") + names[i];
+    return out.empty() ? std::string("-") : out;
+  };
+  std::printf("\n%-7s %-6s %-22s %-34s %s\n", "reached", "kind", "site", "operations / fields", "models");
+  int total[2] = {0, 0}, hit[2] = {0, 0};
+  for (const Site& st : sites) {
+    const int k = st.kind == SiteKind::atomic ? 0 : 1;
+    ++total[k];
+    const bool r = st.models != 0;
+    hit[k] += r ? 1 : 0;
+    const std::string where = st.file + ":" + std::to_string(st.line);
+    std::printf("%-7s %-6s %-22s %-34s %s\n", r ? "yes" : "NO", kind_str(st.kind), where.c_str(), st.what.c_str(),
+                r ? model_list(st.models).c_str() : "-");
+  }
+
+  std::vector<Allowed> allow = read_allowlist(o.source_dir + "/models/coverage_allowlist.txt", &error);
+  if (!error.empty()) {
+    std::printf("coverage: %s\n", error.c_str());
+    return 1;
+  }
+  int unexpected = 0;
+  std::printf("\nnever reached:\n");
+  for (const Site& st : sites) {
+    if (st.models != 0) continue;
+    Allowed* why = nullptr;
+    for (Allowed& a : allow)
+      if (a.kind == st.kind && a.file == st.file && st.text.find(a.pattern) != std::string::npos) {
+        why = &a;
+        ++a.matched;
+        break;
+      }
+    std::printf("  %-6s %s:%u  %s\n         %s\n", kind_str(st.kind), st.file.c_str(), st.line, st.text.c_str(),
+                why ? ("allowlisted: " + why->reason).c_str() : "NOT ALLOWLISTED");
+    if (why == nullptr) ++unexpected;
+  }
+  int stale = 0;
+  for (const Allowed& a : allow) {
+    if (a.matched != 0) continue;
+    std::printf("coverage: allowlist entry `%s %s %s` matches no unreached site (reached now, or gone): remove it\n",
+                kind_str(a.kind), a.file.c_str(), a.pattern.c_str());
+    ++stale;
+  }
+  std::printf("\ncoverage: atomic sites reached %d/%d, Var sites reached %d/%d (%zu models, %.1f s)\n", hit[0],
+              total[0], hit[1], total[1], chosen.size(), secs);
+  const bool whole = chosen.size() == models().size() && o.sched == "both";
+  if (!whole) {
+    std::printf("coverage: a subset of the models or schedulers: the allowlist is not checked\n");
+    return failures == 0 && unlisted == 0 ? 0 : 1;
+  }
+  std::printf("coverage: %d model failures, %d unlisted sites, %d unreached sites not allowlisted, %d stale "
+              "allowlist entries: %s\n",
+              failures, unlisted, unexpected, stale,
+              failures + unlisted + unexpected + stale == 0 ? "ok" : "FAILED");
+  return failures + unlisted + unexpected + stale == 0 ? 0 : 1;
+}
+
 int main_impl(int argc, char** argv) {
   Options o;
   CLI::App app{
@@ -546,6 +672,12 @@ int main_impl(int argc, char** argv) {
       ->check(digits_only)
       ->check(CLI::Range(uint64_t{1}, UINT64_MAX));
   app.add_option("--state", o.replay_state, "Replay this state of the context-bound search");
+  app.add_flag("--coverage", o.coverage,
+               "Run the models for a modest budget (--iterations, default 1500; --bound-iterations, default 500) "
+               "and print which of the engine's atomic and Var sites they reach; fail when an unreached site is "
+               "not in models/coverage_allowlist.txt");
+  app.add_option("--source-dir", o.source_dir, "The repository (engine sources and the allowlist), for --coverage")
+      ->capture_default_str();
   app.footer(
       "Examples:\n"
       "  lazywq_models --list\n"
@@ -593,6 +725,8 @@ int main_impl(int argc, char** argv) {
     }
     return replay(*chosen.front(), o);
   }
+
+  if (o.coverage) return run_coverage(argv[0], chosen, o);
 
   const bool expect_failure = !o.planted.empty() && !o.expect.empty();
   int failures = 0;
