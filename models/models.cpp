@@ -305,6 +305,182 @@ struct NrRunning : ModelBase<NrRunning, 2, 4> {
 };
 
 // ---------------------------------------------------------------------------
+// Delayed works (C1, C12, C10): timers armed, fired by the core (a Relacy
+// timeout moves the clock to the deadline), re-armed by mod_delayed_work,
+// taken away by cancel_delayed_work and fired early by flush_delayed_work,
+// racing each other. No sync cancel runs, so every mod queues: the runs
+// are the accepted queueings, minus those a mod or a cancel took back
+// (each returns true exactly when it took one), C1/C12 bookkeeping.
+struct Delayed : ModelBase<Delayed, 2, 3> {
+  int expected = 0;  // accepted queueings not taken back
+  void setup() { add_delayed_work([](Work&) {}); }
+  void op(unsigned i) {
+    DelayedWork& d = *dworks[0];
+    if (i == 0) {
+      expected += wq->queue_delayed_work_on(1, d, std::chrono::milliseconds(5)) ? 1 : 0;
+      expected += wq->mod_delayed_work_on(1, d, std::chrono::milliseconds(0)) ? 0 : 1;
+      const int started = tracks[0].starts;
+      const bool pending_before = d.pending();
+      eng->flush_delayed_work(d);
+      MODEL_CHECK(!pending_before || tracks[0].ends > 0 || tracks[0].starts == started,
+                  "C10: flush_delayed_work returned while the run it covers had not ended");
+    } else {
+      expected -= eng->cancel_delayed_work(d) ? 1 : 0;
+      expected += wq->queue_delayed_work_on(0, d, std::chrono::milliseconds(1)) ? 1 : 0;
+      expected -= eng->cancel_delayed_work(d) ? 1 : 0;
+    }
+  }
+  void check_end() {
+    MODEL_CHECK(tracks[0].starts == expected, "C1/C12: %d queueings not taken back but %d runs", expected,
+                tracks[0].starts);
+  }
+};
+
+// ---------------------------------------------------------------------------
+// flush_workqueue and drain_workqueue (C10, C11, C14) racing queueings:
+// thread 0 queues A (which a concurrent drain may reject), flushes the
+// queue (an accepted A's run has ended when it returns), then queues A
+// again;
+// thread 1 queues B and drains (B's run has ended when it returns). Every
+// accepted queueing runs once.
+struct FlushDrain : ModelBase<FlushDrain, 2, 3> {
+  int trues_a = 0;
+  void setup() {
+    add_work();
+    add_work();
+  }
+  void op(unsigned i) {
+    if (i == 0) {
+      const bool first = wq->queue_work_on(1, *works[0]);  // a drain in progress rejects it
+      trues_a += first ? 1 : 0;
+      wq->flush();
+      MODEL_CHECK(!first || tracks[0].ends >= 1, "C11: flush_workqueue returned before A's run ended");
+      trues_a += wq->queue_work_on(1, *works[0]) ? 1 : 0;
+    } else {
+      MODEL_CHECK(wq->queue_work_on(0, *works[1]), "C1: first queueing of B returned false");
+      wq->drain();
+      MODEL_CHECK(tracks[1].ends == 1, "C14: drain_workqueue returned before B's run ended");
+    }
+  }
+  void check_end() {
+    MODEL_CHECK(tracks[0].starts == trues_a, "C1: A accepted %d times but ran %d times", trues_a, tracks[0].starts);
+    MODEL_CHECK(tracks[1].starts == 1, "C1: B ran %d times, not once", tracks[1].starts);
+  }
+};
+
+// ---------------------------------------------------------------------------
+// CPU hotplug (C9, C13) racing queueing, on a lazy queue (Hotplug) and on a
+// shared one (SharedHotplug: the pools go unbound while CPU 1 is
+// offline): thread 0 queues A for CPU 1 and takes CPU 1 offline and back
+// online; thread 1 queues B for CPU 1 and flushes it, then reads the
+// statistics. Every work runs once; the flush returns after B's run.
+template <class D>
+struct HotplugBase : ModelBase<D, 2, 4> {
+  using B = ModelBase<D, 2, 4>;
+  void setup() {
+    this->add_work();
+    this->add_work();
+  }
+  void op(unsigned i) {
+    if (i == 0) {
+      MODEL_CHECK(this->wq->queue_work_on(1, *this->works[0]), "C1: first queueing of A returned false");
+      this->eng->cpu_offline(1);
+      this->eng->cpu_online(1);
+    } else {
+      MODEL_CHECK(this->wq->queue_work_on(1, *this->works[1]), "C1: first queueing of B returned false");
+      this->eng->flush_work(*this->works[1]);
+      MODEL_CHECK(this->tracks[1].ends == 1, "C10: flush_work returned before B's run ended");
+      const lazywq::Stats st = this->eng->stats();
+      MODEL_CHECK(st.live_threads >= 0, "stats: %d live threads", st.live_threads);
+      (void)this->wq->cpus_with_worker();
+      (void)this->wq->active_and_inactive();
+    }
+  }
+  void check_end() {
+    for (size_t k = 0; k < 2; ++k)
+      MODEL_CHECK(this->tracks[k].starts == 1, "C9/C13: work %zu ran %d times, not once", k, this->tracks[k].starts);
+  }
+};
+struct Hotplug : HotplugBase<Hotplug> {};
+struct SharedHotplug : HotplugBase<SharedHotplug> {
+  WqKind queue_kind() { return WqKind::shared; }
+};
+
+// ---------------------------------------------------------------------------
+// An ordered shared queue (max_active 1, C5): works beyond the one active
+// slot wait on the queue's inactive list. Thread 0 queues A then B;
+// thread 1 queues C and cancels it (cancel_work_sync, maybe off the
+// inactive list), then reads the statistics. Never two runs at once, A
+// before B, A and B once, C once unless the cancel took it (then never).
+struct Ordered : ModelBase<Ordered, 2, 4> {
+  bool c_cancelled = false;
+  WqKind queue_kind() { return WqKind::shared; }
+  WqOptions queue_options() {
+    WqOptions o;
+    o.ordered = true;
+    return o;
+  }
+  void setup() {
+    add_work();
+    add_work();
+    add_work();
+  }
+  void op(unsigned i) {
+    if (i == 0) {
+      MODEL_CHECK(wq->queue_work_on(1, *works[0]), "C1: first queueing of A returned false");
+      MODEL_CHECK(wq->queue_work_on(0, *works[1]), "C1: first queueing of B returned false");
+    } else {
+      MODEL_CHECK(wq->queue_work_on(1, *works[2]), "C1: first queueing of C returned false");
+      c_cancelled = eng->cancel_work_sync(*works[2]);
+      const std::pair<int, int> ai = wq->active_and_inactive();
+      MODEL_CHECK(ai.first >= 0 && ai.first <= 1, "max_active: %d works active on an ordered queue", ai.first);
+      (void)eng->stats();
+    }
+  }
+  void check_end() {
+    MODEL_CHECK(max_in_callbacks == 1, "C5: %d works of an ordered queue ran at once", max_in_callbacks);
+    MODEL_CHECK(tracks[0].starts == 1 && tracks[1].starts == 1, "C1: A ran %d, B %d times", tracks[0].starts,
+                tracks[1].starts);
+    MODEL_CHECK(tracks[0].start_ticks[0] < tracks[1].start_ticks[0], "C5: B started before A on an ordered queue");
+    MODEL_CHECK(tracks[2].starts == (c_cancelled ? 0 : 1), "C12: C %s but ran %d times",
+                c_cancelled ? "cancelled while pending" : "not cancelled", tracks[2].starts);
+  }
+};
+
+// ---------------------------------------------------------------------------
+// C7 on the shared kind: every pool worker creation fails once the queue
+// (and with it the manager and the rescuer) exists, so the rescuer runs
+// the works, the stall watchdog sees waiting work with no progress, and
+// A, whose callback queues B for its own CPU and flushes it, needs the
+// rescuer's nested run. Every work runs once; every flush returns after
+// its run.
+struct Rescuer : ModelBase<Rescuer, 2, 4> {
+  WqKind queue_kind() { return WqKind::shared; }
+  void setup() {
+    Work* b = add_work();
+    add_work([this, b](Work&) {
+      MODEL_CHECK(wq->queue_work_on(1, *b), "C1: B was pending before A queued it");
+      eng->flush_work(*b);
+      MODEL_CHECK(tracks[0].ends == 1, "C10: A's flush_work(B) returned before B's run ended");
+    });
+    add_work();
+    SpawnFaults f;
+    f.fail_always = true;
+    eng->set_spawn_faults(f);
+  }
+  void op(unsigned i) {
+    const size_t k = i == 0 ? 1 : 2;
+    MODEL_CHECK(wq->queue_work_on(1, *works[k]), "C1: a first queueing of work %zu returned false", k);
+    eng->flush_work(*works[k]);
+    MODEL_CHECK(tracks[k].ends == 1, "C10: flush_work returned before work %zu's run ended", k);
+  }
+  void check_end() {
+    for (size_t k = 0; k < tracks.size(); ++k)
+      MODEL_CHECK(tracks[k].starts == 1, "C7: work %zu ran %d times, not once", k, tracks[k].starts);
+  }
+};
+
+// ---------------------------------------------------------------------------
 // Driver
 
 struct Outcome {
@@ -387,6 +563,18 @@ const std::vector<ModelInfo>& models() {
       // random scheduler never does it in 20000 iterations).
       {"nr_running", "C16 C10", "shared pool: A flushes B queued behind it on its CPU; its wait lets another worker run B",
        &run_model<NrRunning>, 20000, 0},
+      {"delayed", "C1 C10 C12", "delayed work armed, re-armed, cancelled and flushed at once: runs == queueings kept",
+       &run_model<Delayed>, 20000, 20000},
+      {"flush_drain", "C11 C14", "flush_workqueue and drain_workqueue racing queueings: each waits for its works",
+       &run_model<FlushDrain>, 20000, 20000},
+      {"hotplug", "C9 C13", "cpu 1 offline and online racing queueing and flush_work on a lazy queue",
+       &run_model<Hotplug>, 20000, 20000},
+      {"shared_hotplug", "C9 C13", "cpu 1 offline and online racing queueing and flush_work on a shared queue",
+       &run_model<SharedHotplug>, 20000, 0},
+      {"ordered", "C5 C12", "ordered shared queue: inactive list, cancel_work_sync of a queued work, one run at a time",
+       &run_model<Ordered>, 20000, 0},
+      {"rescuer", "C7 C16", "shared pools whose worker creation always fails: the rescuer runs every work",
+       &run_model<Rescuer>, 20000, 0},
   };
   return m;
 }
