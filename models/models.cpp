@@ -564,17 +564,17 @@ const std::vector<ModelInfo>& models() {
       {"nr_running", "C16 C10", "shared pool: A flushes B queued behind it on its CPU; its wait lets another worker run B",
        &run_model<NrRunning>, 20000, 0},
       {"delayed", "C1 C10 C12", "delayed work armed, re-armed, cancelled and flushed at once: runs == queueings kept",
-       &run_model<Delayed>, 20000, 20000},
+       &run_model<Delayed>, 6000, 6000},
       {"flush_drain", "C11 C14", "flush_workqueue and drain_workqueue racing queueings: each waits for its works",
-       &run_model<FlushDrain>, 20000, 20000},
+       &run_model<FlushDrain>, 6000, 6000},
       {"hotplug", "C9 C13", "cpu 1 offline and online racing queueing and flush_work on a lazy queue",
-       &run_model<Hotplug>, 20000, 20000},
+       &run_model<Hotplug>, 6000, 6000},
       {"shared_hotplug", "C9 C13", "cpu 1 offline and online racing queueing and flush_work on a shared queue",
-       &run_model<SharedHotplug>, 20000, 0},
+       &run_model<SharedHotplug>, 6000, 0},
       {"ordered", "C5 C12", "ordered shared queue: inactive list, cancel_work_sync of a queued work, one run at a time",
-       &run_model<Ordered>, 20000, 0},
+       &run_model<Ordered>, 6000, 0},
       {"rescuer", "C7 C16", "shared pools whose worker creation always fails: the rescuer runs every work",
-       &run_model<Rescuer>, 20000, 0},
+       &run_model<Rescuer>, 6000, 0},
   };
   return m;
 }
