@@ -23,6 +23,7 @@ using P = RelacyPlatform;
 using Engine = BasicEngine<P>;
 using Workqueue = BasicWorkqueue<P>;
 using Work = BasicWork<P>;
+using DelayedWork = BasicDelayedWork<P>;
 
 // What the driver tells the tests (set before a run, read-only during it,
 // so every iteration is deterministic).
@@ -77,6 +78,7 @@ struct ModelBase : rl::test_suite<D, NStatic> {
   Engine* eng = nullptr;
   Workqueue* wq = nullptr;
   std::vector<Work*> works;
+  std::vector<DelayedWork*> dworks;  // delayed works (tracked in `tracks` too)
   std::vector<Track> tracks;
   int tick = 0;  // logical time of the model's own observations
 
@@ -90,6 +92,7 @@ struct ModelBase : rl::test_suite<D, NStatic> {
   void configure(EngineConfig&) {}
   void check_end() {}
   WqKind queue_kind() { return WqKind::lazy; }
+  WqOptions queue_options() { return {}; }
 
   void before() {
     RunConfig& rc = run_config();
@@ -108,7 +111,7 @@ struct ModelBase : rl::test_suite<D, NStatic> {
     cfg.planted_bug = rc.planted;
     self().configure(cfg);
     eng = new Engine(cfg);
-    wq = &eng->create_workqueue("model", self().queue_kind());
+    wq = &eng->create_workqueue("model", self().queue_kind(), self().queue_options());
     self().setup();
   }
 
@@ -116,12 +119,24 @@ struct ModelBase : rl::test_suite<D, NStatic> {
   // `extra` (e.g. a self-requeue).
   template <class F>
   Work* add_work(F extra) {
-    const size_t k = works.size();
+    works.push_back(make_tracked<Work>(extra));
+    return works.back();
+  }
+  template <class F>
+  DelayedWork* add_delayed_work(F extra) {
+    dworks.push_back(make_tracked<DelayedWork>(extra));
+    return dworks.back();
+  }
+  template <class W, class F>
+  W* make_tracked(F extra) {
+    const size_t k = tracks.size();
     tracks.push_back(Track{});
-    works.push_back(new Work([this, k, extra](Work& w) {
+    return new W([this, k, extra](Work& w) {
       Track& t = tracks[k];
       MODEL_CHECK(t.in_callback == 0, "C3: work %zu runs concurrently with itself", k);
       ++t.in_callback;
+      ++in_callbacks;
+      if (in_callbacks > max_in_callbacks) max_in_callbacks = in_callbacks;
       const int n = t.starts++;
       t.last_start_tick = ++tick;
       if (n < 8) {
@@ -129,11 +144,13 @@ struct ModelBase : rl::test_suite<D, NStatic> {
         t.cpus[n] = P::current_cpu();
       }
       extra(w);
+      --in_callbacks;
       --t.in_callback;
       ++t.ends;
-    }));
-    return works.back();
+    });
   }
+  int in_callbacks = 0;      // callbacks of any tracked work running now
+  int max_in_callbacks = 0;  // the most at once
   Work* add_work() {
     return add_work([](Work&) {});
   }
@@ -167,6 +184,8 @@ struct ModelBase : rl::test_suite<D, NStatic> {
     }
     for (Work* w : works) delete w;
     works.clear();
+    for (DelayedWork* w : dworks) delete w;
+    dworks.clear();
     tracks.clear();
     delete eng;
     eng = nullptr;

@@ -26,6 +26,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "models/coverage_report.hpp"
 #include "models/harness.hpp"
 
 // <relacy/context.hpp> defines the replacement operator new/delete as
@@ -304,6 +305,182 @@ struct NrRunning : ModelBase<NrRunning, 2, 4> {
 };
 
 // ---------------------------------------------------------------------------
+// Delayed works (C1, C12, C10): timers armed, fired by the core (a Relacy
+// timeout moves the clock to the deadline), re-armed by mod_delayed_work,
+// taken away by cancel_delayed_work and fired early by flush_delayed_work,
+// racing each other. No sync cancel runs, so every mod queues: the runs
+// are the accepted queueings, minus those a mod or a cancel took back
+// (each returns true exactly when it took one), C1/C12 bookkeeping.
+struct Delayed : ModelBase<Delayed, 2, 3> {
+  int expected = 0;  // accepted queueings not taken back
+  void setup() { add_delayed_work([](Work&) {}); }
+  void op(unsigned i) {
+    DelayedWork& d = *dworks[0];
+    if (i == 0) {
+      expected += wq->queue_delayed_work_on(1, d, std::chrono::milliseconds(5)) ? 1 : 0;
+      expected += wq->mod_delayed_work_on(1, d, std::chrono::milliseconds(0)) ? 0 : 1;
+      const int started = tracks[0].starts;
+      const bool pending_before = d.pending();
+      eng->flush_delayed_work(d);
+      MODEL_CHECK(!pending_before || tracks[0].ends > 0 || tracks[0].starts == started,
+                  "C10: flush_delayed_work returned while the run it covers had not ended");
+    } else {
+      expected -= eng->cancel_delayed_work(d) ? 1 : 0;
+      expected += wq->queue_delayed_work_on(0, d, std::chrono::milliseconds(1)) ? 1 : 0;
+      expected -= eng->cancel_delayed_work(d) ? 1 : 0;
+    }
+  }
+  void check_end() {
+    MODEL_CHECK(tracks[0].starts == expected, "C1/C12: %d queueings not taken back but %d runs", expected,
+                tracks[0].starts);
+  }
+};
+
+// ---------------------------------------------------------------------------
+// flush_workqueue and drain_workqueue (C10, C11, C14) racing queueings:
+// thread 0 queues A (which a concurrent drain may reject), flushes the
+// queue (an accepted A's run has ended when it returns), then queues A
+// again;
+// thread 1 queues B and drains (B's run has ended when it returns). Every
+// accepted queueing runs once.
+struct FlushDrain : ModelBase<FlushDrain, 2, 3> {
+  int trues_a = 0;
+  void setup() {
+    add_work();
+    add_work();
+  }
+  void op(unsigned i) {
+    if (i == 0) {
+      const bool first = wq->queue_work_on(1, *works[0]);  // a drain in progress rejects it
+      trues_a += first ? 1 : 0;
+      wq->flush();
+      MODEL_CHECK(!first || tracks[0].ends >= 1, "C11: flush_workqueue returned before A's run ended");
+      trues_a += wq->queue_work_on(1, *works[0]) ? 1 : 0;
+    } else {
+      MODEL_CHECK(wq->queue_work_on(0, *works[1]), "C1: first queueing of B returned false");
+      wq->drain();
+      MODEL_CHECK(tracks[1].ends == 1, "C14: drain_workqueue returned before B's run ended");
+    }
+  }
+  void check_end() {
+    MODEL_CHECK(tracks[0].starts == trues_a, "C1: A accepted %d times but ran %d times", trues_a, tracks[0].starts);
+    MODEL_CHECK(tracks[1].starts == 1, "C1: B ran %d times, not once", tracks[1].starts);
+  }
+};
+
+// ---------------------------------------------------------------------------
+// CPU hotplug (C9, C13) racing queueing, on a lazy queue (Hotplug) and on a
+// shared one (SharedHotplug: the pools go unbound while CPU 1 is
+// offline): thread 0 queues A for CPU 1 and takes CPU 1 offline and back
+// online; thread 1 queues B for CPU 1 and flushes it, then reads the
+// statistics. Every work runs once; the flush returns after B's run.
+template <class D>
+struct HotplugBase : ModelBase<D, 2, 4> {
+  using B = ModelBase<D, 2, 4>;
+  void setup() {
+    this->add_work();
+    this->add_work();
+  }
+  void op(unsigned i) {
+    if (i == 0) {
+      MODEL_CHECK(this->wq->queue_work_on(1, *this->works[0]), "C1: first queueing of A returned false");
+      this->eng->cpu_offline(1);
+      this->eng->cpu_online(1);
+    } else {
+      MODEL_CHECK(this->wq->queue_work_on(1, *this->works[1]), "C1: first queueing of B returned false");
+      this->eng->flush_work(*this->works[1]);
+      MODEL_CHECK(this->tracks[1].ends == 1, "C10: flush_work returned before B's run ended");
+      const lazywq::Stats st = this->eng->stats();
+      MODEL_CHECK(st.live_threads >= 0, "stats: %d live threads", st.live_threads);
+      (void)this->wq->cpus_with_worker();
+      (void)this->wq->active_and_inactive();
+    }
+  }
+  void check_end() {
+    for (size_t k = 0; k < 2; ++k)
+      MODEL_CHECK(this->tracks[k].starts == 1, "C9/C13: work %zu ran %d times, not once", k, this->tracks[k].starts);
+  }
+};
+struct Hotplug : HotplugBase<Hotplug> {};
+struct SharedHotplug : HotplugBase<SharedHotplug> {
+  WqKind queue_kind() { return WqKind::shared; }
+};
+
+// ---------------------------------------------------------------------------
+// An ordered shared queue (max_active 1, C5): works beyond the one active
+// slot wait on the queue's inactive list. Thread 0 queues A then B;
+// thread 1 queues C and cancels it (cancel_work_sync, maybe off the
+// inactive list), then reads the statistics. Never two runs at once, A
+// before B, A and B once, C once unless the cancel took it (then never).
+struct Ordered : ModelBase<Ordered, 2, 4> {
+  bool c_cancelled = false;
+  WqKind queue_kind() { return WqKind::shared; }
+  WqOptions queue_options() {
+    WqOptions o;
+    o.ordered = true;
+    return o;
+  }
+  void setup() {
+    add_work();
+    add_work();
+    add_work();
+  }
+  void op(unsigned i) {
+    if (i == 0) {
+      MODEL_CHECK(wq->queue_work_on(1, *works[0]), "C1: first queueing of A returned false");
+      MODEL_CHECK(wq->queue_work_on(0, *works[1]), "C1: first queueing of B returned false");
+    } else {
+      MODEL_CHECK(wq->queue_work_on(1, *works[2]), "C1: first queueing of C returned false");
+      c_cancelled = eng->cancel_work_sync(*works[2]);
+      const std::pair<int, int> ai = wq->active_and_inactive();
+      MODEL_CHECK(ai.first >= 0 && ai.first <= 1, "max_active: %d works active on an ordered queue", ai.first);
+      (void)eng->stats();
+    }
+  }
+  void check_end() {
+    MODEL_CHECK(max_in_callbacks == 1, "C5: %d works of an ordered queue ran at once", max_in_callbacks);
+    MODEL_CHECK(tracks[0].starts == 1 && tracks[1].starts == 1, "C1: A ran %d, B %d times", tracks[0].starts,
+                tracks[1].starts);
+    MODEL_CHECK(tracks[0].start_ticks[0] < tracks[1].start_ticks[0], "C5: B started before A on an ordered queue");
+    MODEL_CHECK(tracks[2].starts == (c_cancelled ? 0 : 1), "C12: C %s but ran %d times",
+                c_cancelled ? "cancelled while pending" : "not cancelled", tracks[2].starts);
+  }
+};
+
+// ---------------------------------------------------------------------------
+// C7 on the shared kind: every pool worker creation fails once the queue
+// (and with it the manager and the rescuer) exists, so the rescuer runs
+// the works, the stall watchdog sees waiting work with no progress, and
+// A, whose callback queues B for its own CPU and flushes it, needs the
+// rescuer's nested run. Every work runs once; every flush returns after
+// its run.
+struct Rescuer : ModelBase<Rescuer, 2, 4> {
+  WqKind queue_kind() { return WqKind::shared; }
+  void setup() {
+    Work* b = add_work();
+    add_work([this, b](Work&) {
+      MODEL_CHECK(wq->queue_work_on(1, *b), "C1: B was pending before A queued it");
+      eng->flush_work(*b);
+      MODEL_CHECK(tracks[0].ends == 1, "C10: A's flush_work(B) returned before B's run ended");
+    });
+    add_work();
+    SpawnFaults f;
+    f.fail_always = true;
+    eng->set_spawn_faults(f);
+  }
+  void op(unsigned i) {
+    const size_t k = i == 0 ? 1 : 2;
+    MODEL_CHECK(wq->queue_work_on(1, *works[k]), "C1: a first queueing of work %zu returned false", k);
+    eng->flush_work(*works[k]);
+    MODEL_CHECK(tracks[k].ends == 1, "C10: flush_work returned before work %zu's run ended", k);
+  }
+  void check_end() {
+    for (size_t k = 0; k < tracks.size(); ++k)
+      MODEL_CHECK(tracks[k].starts == 1, "C7: work %zu ran %d times, not once", k, tracks[k].starts);
+  }
+};
+
+// ---------------------------------------------------------------------------
 // Driver
 
 struct Outcome {
@@ -386,6 +563,18 @@ const std::vector<ModelInfo>& models() {
       // random scheduler never does it in 20000 iterations).
       {"nr_running", "C16 C10", "shared pool: A flushes B queued behind it on its CPU; its wait lets another worker run B",
        &run_model<NrRunning>, 20000, 0},
+      {"delayed", "C1 C10 C12", "delayed work armed, re-armed, cancelled and flushed at once: runs == queueings kept",
+       &run_model<Delayed>, 6000, 6000},
+      {"flush_drain", "C11 C14", "flush_workqueue and drain_workqueue racing queueings: each waits for its works",
+       &run_model<FlushDrain>, 6000, 6000},
+      {"hotplug", "C9 C13", "cpu 1 offline and online racing queueing and flush_work on a lazy queue",
+       &run_model<Hotplug>, 6000, 6000},
+      {"shared_hotplug", "C9 C13", "cpu 1 offline and online racing queueing and flush_work on a shared queue",
+       &run_model<SharedHotplug>, 6000, 0},
+      {"ordered", "C5 C12", "ordered shared queue: inactive list, cancel_work_sync of a queued work, one run at a time",
+       &run_model<Ordered>, 6000, 0},
+      {"rescuer", "C7 C16", "shared pools whose worker creation always fails: the rescuer runs every work",
+       &run_model<Rescuer>, 6000, 0},
   };
   return m;
 }
@@ -421,6 +610,8 @@ struct Options {
   std::string replay_state;
   bool list = false;
   unsigned depth = 20000;
+  bool coverage = false;
+  std::string source_dir = LAZYWQ_MODELS_SOURCE_DIR;
 };
 
 std::string quote(const std::string& s) {
@@ -512,6 +703,129 @@ std::string digits_only(const std::string& v) {
                                                                               : "'" + v + "' is not a number >= 0";
 }
 
+// --coverage: runs every model (random scheduler, then the context-bound
+// search) for a modest budget, then prints which of the engine's atomic
+// and Var sites the runs reached (models/coverage.hpp). Fails when a model
+// fails, when a site is reached that the source scan did not list, or when
+// the unreached sites are not exactly the allowlisted ones
+// (models/coverage_allowlist.txt, each with its reason).
+int run_coverage(const char* argv0, const std::vector<const ModelInfo*>& chosen, Options o) {
+  using namespace coverage;
+  if (o.iterations == 0) o.iterations = 1500;
+  if (o.bound_iterations == 0) o.bound_iterations = 500;
+  int failures = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::string> names;
+  for (const ModelInfo& m : models()) names.push_back(m.name);
+  for (const ModelInfo* m : chosen) {
+    set_model(static_cast<int>(m - models().data()));
+    for (int s = 0; s < 2; ++s) {
+      const bool bound = s == 1;
+      if ((bound && o.sched == "random") || (!bound && o.sched == "bound")) continue;
+      if (bound && m->bound_iterations == 0) continue;
+      if (run_one(argv0, *m, o, bound, false).result != rl::test_result_success) ++failures;
+    }
+  }
+  set_model(-1);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  std::string error;
+  const std::string engine_dir = o.source_dir + "/engine/include/lazywq";
+  std::vector<Site> sites = scan_sites(engine_dir, &error);
+  if (!error.empty()) {
+    std::printf("coverage: %s\n", error.c_str());
+    return 1;
+  }
+  const std::map<SiteKey, uint32_t> atomics = reached_atomics();
+  const std::map<SiteKey, uint32_t> vars = reached_vars(&error);
+  if (!error.empty()) {
+    std::printf("coverage: %s\n", error.c_str());
+    return 1;
+  }
+  if (tables().overflow) {
+    std::printf("coverage: the recording tables overflowed (models/coverage.hpp)\n");
+    return 1;
+  }
+  // Sites reached at run time but missing from the scan: the scan is wrong.
+  std::set<std::pair<SiteKind, SiteKey>> listed;
+  for (Site& st : sites) {
+    const SiteKey key{st.file, st.line};
+    listed.insert({st.kind, key});
+    const auto& reached = st.kind == SiteKind::atomic ? atomics : vars;
+    auto it = reached.find(key);
+    if (it != reached.end()) st.models = it->second | 0x80000000u;
+  }
+  int unlisted = 0;
+  for (const auto* reached : {&atomics, &vars}) {
+    const SiteKind kind = reached == &atomics ? SiteKind::atomic : SiteKind::var;
+    for (const auto& [key, mask] : *reached) {
+      (void)mask;
+      if (listed.count({kind, key}) != 0) continue;
+      std::printf("coverage: %s site %s:%u reached but not found by the source scan\n", kind_str(kind),
+                  key.first.c_str(), key.second);
+      ++unlisted;
+    }
+  }
+
+  auto model_list = [&](uint32_t mask) {
+    std::string out;
+    for (size_t i = 0; i < names.size() && i < 31; ++i)
+      if (mask & (1u << i)) out += (out.empty() ? "" : ",") + names[i];
+    return out.empty() ? std::string("-") : out;
+  };
+  std::printf("\n%-7s %-6s %-22s %-34s %s\n", "reached", "kind", "site", "operations / fields", "models");
+  int total[2] = {0, 0}, hit[2] = {0, 0};
+  for (const Site& st : sites) {
+    const int k = st.kind == SiteKind::atomic ? 0 : 1;
+    ++total[k];
+    const bool r = st.models != 0;
+    hit[k] += r ? 1 : 0;
+    const std::string where = st.file + ":" + std::to_string(st.line);
+    std::printf("%-7s %-6s %-22s %-34s %s\n", r ? "yes" : "NO", kind_str(st.kind), where.c_str(), st.what.c_str(),
+                r ? model_list(st.models).c_str() : "-");
+  }
+
+  std::vector<Allowed> allow = read_allowlist(o.source_dir + "/models/coverage_allowlist.txt", &error);
+  if (!error.empty()) {
+    std::printf("coverage: %s\n", error.c_str());
+    return 1;
+  }
+  int unexpected = 0;
+  std::printf("\nnever reached:\n");
+  for (const Site& st : sites) {
+    if (st.models != 0) continue;
+    Allowed* why = nullptr;
+    for (Allowed& a : allow)
+      if (a.kind == st.kind && a.file == st.file && st.text.find(a.pattern) != std::string::npos) {
+        why = &a;
+        ++a.matched;
+        break;
+      }
+    std::printf("  %-6s %s:%u  %s\n         %s\n", kind_str(st.kind), st.file.c_str(), st.line, st.text.c_str(),
+                why ? ("allowlisted: " + why->reason).c_str() : "NOT ALLOWLISTED");
+    if (why == nullptr) ++unexpected;
+  }
+  int stale = 0;
+  for (const Allowed& a : allow) {
+    if (a.matched != 0) continue;
+    std::printf("coverage: allowlist entry `%s %s %s` matches no unreached site (reached now, or gone): remove it\n",
+                kind_str(a.kind), a.file.c_str(), a.pattern.c_str());
+    ++stale;
+  }
+  std::printf("\ncoverage: atomic sites reached %d/%d, Var sites reached %d/%d (%zu models, %.1f s)\n", hit[0],
+              total[0], hit[1], total[1], chosen.size(), secs);
+  const bool whole = chosen.size() == models().size() && o.sched == "both";
+  if (!whole) {
+    std::printf("coverage: a subset of the models or schedulers: the allowlist is not checked\n");
+    return failures == 0 && unlisted == 0 ? 0 : 1;
+  }
+  std::printf("coverage: %d model failures, %d unlisted sites, %d unreached sites not allowlisted, %d stale "
+              "allowlist entries: %s\n",
+              failures, unlisted, unexpected, stale,
+              failures + unlisted + unexpected + stale == 0 ? "ok" : "FAILED");
+  return failures + unlisted + unexpected + stale == 0 ? 0 : 1;
+}
+
 int main_impl(int argc, char** argv) {
   Options o;
   CLI::App app{
@@ -546,6 +860,12 @@ int main_impl(int argc, char** argv) {
       ->check(digits_only)
       ->check(CLI::Range(uint64_t{1}, UINT64_MAX));
   app.add_option("--state", o.replay_state, "Replay this state of the context-bound search");
+  app.add_flag("--coverage", o.coverage,
+               "Run the models for a modest budget (--iterations, default 1500; --bound-iterations, default 500) "
+               "and print which of the engine's atomic and Var sites they reach; fail when an unreached site is "
+               "not in models/coverage_allowlist.txt");
+  app.add_option("--source-dir", o.source_dir, "The repository (engine sources and the allowlist), for --coverage")
+      ->capture_default_str();
   app.footer(
       "Examples:\n"
       "  lazywq_models --list\n"
@@ -593,6 +913,8 @@ int main_impl(int argc, char** argv) {
     }
     return replay(*chosen.front(), o);
   }
+
+  if (o.coverage) return run_coverage(argv[0], chosen, o);
 
   const bool expect_failure = !o.planted.empty() && !o.expect.empty();
   int failures = 0;

@@ -44,6 +44,7 @@
 
 #include "lazywq/annotations.hpp"
 #include "lazywq/types.hpp"
+#include "models/coverage.hpp"
 
 // Relacy's headers are system headers here (/usr/include), so their own
 // warnings do not trip -Werror.
@@ -68,6 +69,11 @@ namespace lazywq::models {
 // usable with clang 14 + libstdc++ 12).
 #define LAZYWQ_RL_HERE \
   ::rl::debug_info(__builtin_FUNCTION(), __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()))
+
+// Var's operators: never inlined, so that their return address is a call
+// site in the engine (coverage::note_var).
+#define LAZYWQ_RL_VAR_OP __attribute__((noinline))
+#define LAZYWQ_RL_VAR_SITE ::lazywq::models::coverage::note_var(__builtin_return_address(0))
 
 inline rl::memory_order to_rl(std::memory_order mo) {
   switch (mo) {
@@ -131,26 +137,33 @@ struct RelacyPlatform {
     Atomic& operator=(const Atomic&) = delete;
 
     T load(std::memory_order mo = std::memory_order_seq_cst, rl::debug_info info = LAZYWQ_RL_HERE) const {
+      coverage::note_atomic(info.file_, info.line_);
       return a_.load(to_rl(mo), info);
     }
     void store(T v, std::memory_order mo = std::memory_order_seq_cst, rl::debug_info info = LAZYWQ_RL_HERE) {
+      coverage::note_atomic(info.file_, info.line_);
       a_.store(v, to_rl(mo), info);
     }
     T fetch_add(T d, std::memory_order mo = std::memory_order_seq_cst, rl::debug_info info = LAZYWQ_RL_HERE) {
+      coverage::note_atomic(info.file_, info.line_);
       return a_.fetch_add(d, to_rl(mo), info);
     }
     T fetch_or(T d, std::memory_order mo = std::memory_order_seq_cst, rl::debug_info info = LAZYWQ_RL_HERE) {
+      coverage::note_atomic(info.file_, info.line_);
       return a_.fetch_or(d, to_rl(mo), info);
     }
     T fetch_and(T d, std::memory_order mo = std::memory_order_seq_cst, rl::debug_info info = LAZYWQ_RL_HERE) {
+      coverage::note_atomic(info.file_, info.line_);
       return a_.fetch_and(d, to_rl(mo), info);
     }
     bool compare_exchange_strong(T& expected, T desired, std::memory_order mo = std::memory_order_seq_cst,
                                  rl::debug_info info = LAZYWQ_RL_HERE) {
+      coverage::note_atomic(info.file_, info.line_);
       return a_.compare_exchange_strong(expected, desired, to_rl(mo), info, failure_order(mo), info);
     }
     bool compare_exchange_strong(T& expected, T desired, std::memory_order success, std::memory_order failure,
                                  rl::debug_info info = LAZYWQ_RL_HERE) {
+      coverage::note_atomic(info.file_, info.line_);
       return a_.compare_exchange_strong(expected, desired, to_rl(success), info, to_rl(failure), info);
     }
 
@@ -167,51 +180,65 @@ struct RelacyPlatform {
   // character). The debug
   // info of a conversion operator cannot carry the caller's line; the
   // history shows the variable and the thread, and the lock operations
-  // around it carry the engine's call sites.
+  // around it carry the engine's call sites. For the site coverage
+  // (models/coverage.hpp) every operator is out of line and records its
+  // return address, which the report symbolizes into the engine's line.
   template <class T>
   class Var {
     using Stored = std::conditional_t<std::is_enum_v<T>, int, T>;
 
    public:
     Var(T v = T()) : v_(static_cast<Stored>(v)) {}  // NOLINT: reads like the plain field
-    Var(const Var& o) : v_(static_cast<Stored>(o.get())) {}
-    Var& operator=(const Var& o) {
+    LAZYWQ_RL_VAR_OP Var(const Var& o) : v_(static_cast<Stored>(o.get())) { LAZYWQ_RL_VAR_SITE; }
+    LAZYWQ_RL_VAR_OP Var& operator=(const Var& o) {
+      LAZYWQ_RL_VAR_SITE;
       set(o.get());
       return *this;
     }
-    Var& operator=(T v) {
+    LAZYWQ_RL_VAR_OP Var& operator=(T v) {
+      LAZYWQ_RL_VAR_SITE;
       set(v);
       return *this;
     }
-    operator T() const { return get(); }  // NOLINT: reads like the plain field
-    T operator->() const
-      requires std::is_pointer_v<T>
-    {
+    LAZYWQ_RL_VAR_OP operator T() const {  // NOLINT: reads like the plain field
+      LAZYWQ_RL_VAR_SITE;
       return get();
     }
-    Var& operator++() {
+    LAZYWQ_RL_VAR_OP T operator->() const
+      requires std::is_pointer_v<T>
+    {
+      LAZYWQ_RL_VAR_SITE;
+      return get();
+    }
+    LAZYWQ_RL_VAR_OP Var& operator++() {
+      LAZYWQ_RL_VAR_SITE;
       set(static_cast<T>(get() + 1));
       return *this;
     }
-    Var& operator--() {
+    LAZYWQ_RL_VAR_OP Var& operator--() {
+      LAZYWQ_RL_VAR_SITE;
       set(static_cast<T>(get() - 1));
       return *this;
     }
-    T operator++(int) {
+    LAZYWQ_RL_VAR_OP T operator++(int) {
+      LAZYWQ_RL_VAR_SITE;
       T old = get();
       set(static_cast<T>(old + 1));
       return old;
     }
-    T operator--(int) {
+    LAZYWQ_RL_VAR_OP T operator--(int) {
+      LAZYWQ_RL_VAR_SITE;
       T old = get();
       set(static_cast<T>(old - 1));
       return old;
     }
-    Var& operator+=(T d) {
+    LAZYWQ_RL_VAR_OP Var& operator+=(T d) {
+      LAZYWQ_RL_VAR_SITE;
       set(static_cast<T>(get() + d));
       return *this;
     }
-    Var& operator-=(T d) {
+    LAZYWQ_RL_VAR_OP Var& operator-=(T d) {
+      LAZYWQ_RL_VAR_SITE;
       set(static_cast<T>(get() - d));
       return *this;
     }
