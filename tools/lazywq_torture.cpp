@@ -14,6 +14,10 @@
 // counts how often each race window was entered while another thread was
 // inside a window.
 //
+// --workload rpc (or both) runs instead (or as well) an rpciod-shaped
+// client, the simulator's rpc_client scenario on real threads, with its own
+// exact-count, C3, C10 and C16 checks; see "The rpc workload" below.
+//
 // Built in every preset; under the tsan preset this is the ThreadSanitizer
 // torture (any data race the engine has on real threads is a TSan report).
 // Real-thread interleavings are not replayable: the seed fixes each caller's
@@ -2051,6 +2055,7 @@ int main(int argc, char** argv) {
       "lazy workers idle out and exit; thread creation fails at random. The engine records its events, and at the\n"
       "end every queue is flushed and destroyed and the contract oracle (docs/CONTRACT.md, C1-C15) checks the\n"
       "whole stream. A coverage table says which race windows were entered while another thread was inside one.\n"
+      "--workload rpc runs an rpciod-shaped client instead (--workload both: the two at once), with its own checks.\n"
       "Built with -fsanitize=thread (the tsan preset) this is the ThreadSanitizer torture."};
   app.footer(
       "Operation names for --weights: " + known_op_names() +
