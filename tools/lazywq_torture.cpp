@@ -14,6 +14,10 @@
 // counts how often each race window was entered while another thread was
 // inside a window.
 //
+// --workload rpc (or both) runs instead (or as well) an rpciod-shaped
+// client, the simulator's rpc_client scenario on real threads, with its own
+// exact-count, C3, C10 and C16 checks; see "The rpc workload" below.
+//
 // Built in every preset; under the tsan preset this is the ThreadSanitizer
 // torture (any data race the engine has on real threads is a TSan report).
 // Real-thread interleavings are not replayable: the seed fixes each caller's
@@ -44,6 +48,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <regex>
@@ -201,11 +206,11 @@ std::string fmt_duration(std::chrono::nanoseconds d) {
   return buf;
 }
 
-WqKind parse_kind(const std::string& s) {
+WqKind parse_kind(const std::string& s, const char* option = "--queues") {
   for (WqKind k : {WqKind::lazy, WqKind::per_cpu, WqKind::single_thread, WqKind::ordered, WqKind::shared})
     if (s == to_string(k)) return k;
-  throw std::invalid_argument("unknown queue kind '" + s +
-                              "' in --queues (known: lazy, per_cpu, single_thread, ordered, shared)");
+  throw std::invalid_argument("unknown queue kind '" + s + "' in " + option +
+                              " (known: lazy, per_cpu, single_thread, ordered, shared)");
 }
 
 // ---------------------------------------------------------------------------
@@ -239,6 +244,15 @@ struct Options {
   std::string events_path;  // the whole event stream as text, when asked
   bool quiet = false;
   std::string rerun_command;  // the command line that reruns this operation stream
+  // --workload: `ops` (the weighted operation stream above, the default),
+  // `rpc` (the rpciod-shaped client below) or `both` on one engine.
+  bool ops_workload = true;
+  bool rpc_workload = false;
+  std::string workload = "ops";
+  std::vector<WqKind> rpc_kinds;  // one client (an rpc + xprt queue pair) per entry
+  int rpc_requests = 6;           // requests per client
+  int rpc_max_retransmits = 3;    // re-arms of a retransmit timer per submission
+  std::string dependency_check = "drawn";  // off | report | error | drawn (from the seed; rpc workload)
 };
 
 // ---------------------------------------------------------------------------
@@ -282,6 +296,13 @@ struct Report {
   long peak_rss_kb = 0;
   int exit_code = 0;
   std::string verdict;
+  // The rpc workload (--workload rpc|both).
+  bool rpc = false;
+  std::array<uint64_t, 16> rpc_issued{}, rpc_true{}, rpc_false{}, rpc_threw{};
+  uint64_t rpc_runs = 0;          // callbacks of the rpc works that began
+  uint64_t rpc_flush_checks = 0;  // flush_work results checked (C10)
+  std::string rpc_setup;          // clients, their queues, the C16 mode, the fault plan
+  std::vector<Finding> self_findings;  // the rpc workload's own checks (C1/C15, C3, C10, C16)
 };
 
 struct TortureWork {
@@ -312,6 +333,112 @@ struct CallerState {
 };
 
 uint64_t mix(uint64_t x) { return sim::Rng(x).next(); }
+
+// ---------------------------------------------------------------------------
+// The rpc workload (--workload rpc): an rpciod-shaped client, the torture's
+// version of the simulator's `rpc_client` scenario (sim/scenario_rpc.cpp).
+//
+// Each client has two queues, as the kernel's sunrpc: `rpc` runs each
+// request's reply handler and its retransmit timer, `xprt` runs the
+// transmits, which never wait. Waits only go from rpc works to xprt works
+// (and to the retransmit, which never waits), so no wait-for cycle exists:
+// a hang is the engine's (C15), a reported cycle or a refused wait is false
+// (C16). Threads: a bursty submitter per virtual CPU (transmit + arm the
+// retransmit timer on its CPU), a reply thread (cancels a retransmit, sync
+// or not, queues the reply, sometimes flushes a reply), a flusher
+// (flush_workqueue, drain), a hotplug thread and a fault thread (creation
+// faults switched on after the queues exist, phases up to permanent
+// failure).
+
+enum class RpcOp : uint8_t {
+  transmit,
+  arm,
+  cancel,
+  cancel_sync,
+  reply,
+  flush_reply,
+  flush_workqueue,
+  drain,
+  offline,
+  online,
+  faults,
+  count
+};
+constexpr size_t kRpcOps = static_cast<size_t>(RpcOp::count);
+static_assert(kRpcOps <= 16, "Report::rpc_* arrays hold 16 operations");
+
+constexpr std::array<OpInfo, kRpcOps> kRpcOpInfo{{
+    {"transmit", 0, "submitter: queue_work_on(its CPU) of a request's transmit on the client's xprt queue"},
+    {"arm", 0, "submitter: queue_delayed_work_on(its CPU) of the retransmit timer on the rpc queue, 0..--max-delay"},
+    {"cancel", 0, "reply thread: cancel_delayed_work(retransmit)"},
+    {"cancel_sync", 0, "reply thread: cancel_delayed_work_sync(retransmit)"},
+    {"reply", 0, "reply thread: queue_work_on(a random CPU) of the reply handler on the rpc queue"},
+    {"flush_reply", 0, "reply thread: flush_work(a reply handler), result checked (C10)"},
+    {"flush_workqueue", 0, "flusher: flush_workqueue of a client's rpc or xprt queue"},
+    {"drain", 0, "flusher: drain_workqueue of a client's rpc or xprt queue"},
+    {"offline", 0, "hotplug thread: cpu_offline of a random non-core CPU"},
+    {"online", 0, "hotplug thread: cpu_online of a random non-core CPU"},
+    {"faults", 0, "fault thread: set_spawn_faults to the plan's next phase"},
+}};
+
+const char* rpc_op_name(RpcOp op) { return kRpcOpInfo[static_cast<size_t>(op)].name; }
+
+// What the workload knows for sure about one work from the API's return
+// values, checked against what ran. Atomics: real threads.
+struct RpcCount {
+  std::atomic<uint64_t> accepted{0};        // queueings (or arms) that returned true
+  std::atomic<uint64_t> cancel_started{0};  // cancels called...
+  std::atomic<uint64_t> cancel_false{0};    // ...that returned false (or threw)
+  std::atomic<uint64_t> cancelled{0};       // ...that returned true: a pending queueing removed
+  std::atomic<uint64_t> began{0}, ended{0};
+  std::atomic<int> inside{0};               // callbacks running now: more than one breaks C3
+  std::atomic<uint64_t> overlaps{0};
+  std::atomic<int64_t> running_since{0};    // the watchdog's: when the running callback began (0: none)
+};
+
+struct RpcClient;
+
+struct RpcRequest {
+  RpcClient* client = nullptr;
+  int index = 0;      // within its client
+  int global = 0;     // over every client (the watchdog's name for it)
+  std::string name;   // "c2.r3"
+  std::unique_ptr<TWork> transmit, reply;
+  std::unique_ptr<TDelayedWork> retransmit;
+  RpcCount tx, rt, rp;
+  uint64_t salt = 0;
+  std::atomic<bool> replied{false};
+  std::atomic<int> retransmits_left{0};
+  // The reply handler's own wait (cancel_sync of its retransmit, flush_work
+  // of a transmit), for the watchdog: 0 none, 1 cancel_sync, 2 flush_work.
+  std::atomic<int64_t> wait_since{0};
+  std::atomic<uint8_t> wait_what{0};
+  std::atomic<int> wait_target{-1};
+};
+
+struct RpcClient {
+  int index = 0;
+  TWorkqueue* rpc = nullptr;
+  TWorkqueue* xprt = nullptr;
+  std::string rpc_desc, xprt_desc;  // kind and options
+  std::vector<std::unique_ptr<RpcRequest>> reqs;
+  std::atomic<bool> destroyed{false};
+};
+
+enum class RpcRole : uint8_t { submitter, reply, flusher, hotplug, faults };
+
+// One thread of the rpc workload: what it is doing now (for the watchdog)
+// and its counts; as CallerState.
+struct RpcThread {
+  RpcRole role = RpcRole::submitter;
+  int cpu = 0;  // a submitter's CPU
+  std::string name;
+  std::atomic<int64_t> op_started_ns{0};
+  std::atomic<uint8_t> op{0};
+  std::atomic<int> target{-1};  // request (global index) or client, -1 none
+  std::atomic<bool> done{false};
+  std::array<std::atomic<uint64_t>, kRpcOps> issued{}, returned_true{}, returned_false{}, threw{};
+};
 
 class Torture {
  public:
@@ -344,6 +471,29 @@ class Torture {
   Report collect(double op_seconds, double total_seconds, const Stats* stats = nullptr);
   [[noreturn]] void die_hung(const std::string& what, double op_seconds, double total_seconds);
 
+  // The rpc workload (--workload rpc|both).
+  void rpc_setup(sim::Rng root);
+  void rpc_thread_main(size_t index, sim::Rng rng);
+  uint64_t rpc_enter(RpcCount& c, const RpcRequest& r, const char* what);
+  void rpc_leave(RpcCount& c) const;
+  void spin(uint64_t h, int max_us) const;
+  bool rpc_queue(TWorkqueue& q, int cpu, TWork& w, RpcCount& c);
+  bool rpc_arm(RpcRequest& r, int cpu, std::chrono::nanoseconds delay);
+  bool rpc_cancel(RpcRequest& r, bool sync);
+  // flush_work(w), then C10: every run of `c` accepted before the call has
+  // ended (or its queueing was cancelled).
+  // `who`: the reply handler that flushes (null: the reply thread); `what`
+  // of `of`: the flushed work.
+  bool rpc_flush_checked(TWork& w, RpcCount& c, const RpcRequest* who, const char* what, const RpcRequest& of);
+  void on_transmit(RpcRequest& r);
+  void on_retransmit(RpcRequest& r);
+  void on_reply(RpcRequest& r);
+  void rpc_finding(const std::string& rule, const std::string& message);
+  void rpc_error(const Error& e, const std::string& where);
+  void rpc_final_checks();
+  std::string rpc_target(const RpcThread& t) const;
+  std::string rpc_stuck() const;
+
   const Options opt_;
   std::unique_ptr<TEngine> engine_;
   // Declared after the engine, destroyed before it: a Work must outlive its
@@ -356,6 +506,22 @@ class Torture {
   TWorkqueue* edge_queue_ = nullptr;
   std::vector<std::unique_ptr<TortureWork>> edge_works_;
   std::vector<std::unique_ptr<QueueSlot>> slots_;
+  // The rpc workload's clients (their works, like works_, go before the
+  // engine), a flat list of their requests, and its threads.
+  std::vector<std::unique_ptr<RpcClient>> rpc_clients_;
+  std::vector<RpcRequest*> rpc_reqs_;
+  std::vector<std::unique_ptr<RpcThread>> rpc_threads_;
+  struct FaultPhase {
+    SpawnFaults faults;
+    std::string text;
+  };
+  std::vector<FaultPhase> fault_phases_;  // applied in turn by the fault thread
+  bool fault_cycle_ = false;              // several phases, each 50-300 ms, round and round
+  DependencyCheck dependency_check_ = DependencyCheck::report;
+  std::string rpc_setup_text_;
+  std::mutex rpc_findings_mu_;
+  std::vector<Finding> rpc_findings_;  // guarded by rpc_findings_mu_
+  std::atomic<uint64_t> rpc_flush_checks_{0};
   std::vector<std::unique_ptr<CallerState>> callers_;
   // Per caller: cumulative weights (a caller that does no hotplug has
   // offline/online at 0).
@@ -393,10 +559,17 @@ void Torture::setup() {
   cfg.spawn_cooldown = opt_.spawn_cooldown;
   cfg.record_events = true;
   cfg.planted_bug = opt_.bug;
+  sim::Rng root(opt_.seed);
+  if (opt_.dependency_check == "off") dependency_check_ = DependencyCheck::off;
+  else if (opt_.dependency_check == "error") dependency_check_ = DependencyCheck::error;
+  else if (opt_.dependency_check == "drawn" && opt_.rpc_workload)
+    dependency_check_ = static_cast<DependencyCheck>(root.fork(0xdc).below(3));
+  cfg.dependency_check = dependency_check_;
   P::set_perturbation(opt_.perturb);
   engine_ = std::make_unique<TEngine>(cfg);
 
-  sim::Rng root(opt_.seed);
+  if (opt_.rpc_workload) rpc_setup(root);
+  if (!opt_.ops_workload) return;
   for (size_t i = 0; i < opt_.kinds.size(); ++i) {
     auto slot = std::make_unique<QueueSlot>();
     slot->kind = opt_.kinds[i];
@@ -406,8 +579,9 @@ void Torture::setup() {
   }
   edge_queue_ = &engine_->create_workqueue("lazy-edge", WqKind::lazy);
   // Creation faults start after the initial queues exist: a failed core
-  // thread would make the queue unusable before the run even starts.
-  if (opt_.fail_p > 0) {
+  // thread would make the queue unusable before the run even starts. (The
+  // rpc workload's fault thread sets them when it runs.)
+  if (opt_.fail_p > 0 && !opt_.rpc_workload) {
     SpawnFaults f;
     f.fail_probability = opt_.fail_p;
     f.seed = root.fork(0xfa11).next();
@@ -624,6 +798,489 @@ void Torture::caller_main(size_t index, sim::Rng rng) {
   me.done.store(true, std::memory_order_release);
 }
 
+// ---------------------------------------------------------------------------
+// The rpc workload
+
+std::string queue_desc(WqKind kind, const WqOptions& o) {
+  std::string s(to_string(kind));
+  if (o.highpri) s += ",highpri";
+  if (o.unbound) s += ",unbound";
+  if (o.ordered) s += ",ordered";
+  if (o.max_active) s += ",max_active=" + std::to_string(o.max_active);
+  return s;
+}
+
+void Torture::rpc_setup(sim::Rng root) {
+  sim::Rng rng = root.fork(0x52c0);
+  const int ncpus = opt_.cpus;
+  // The shared kind's options, in turn from a drawn start: each run covers
+  // as many of them as it has shared queues.
+  uint64_t shared_turn = rng.below(5);
+  auto options_for = [&](WqKind k) {
+    WqOptions o;
+    if (k != WqKind::shared) return o;
+    switch (shared_turn++ % 5) {
+      case 0: o.highpri = true; break;
+      case 1: o.unbound = true; break;
+      case 2: o.ordered = true; break;
+      case 3: o.max_active = 1 + static_cast<int>(rng.below(3)); break;
+      default: break;
+    }
+    return o;
+  };
+  std::string text;
+  for (size_t i = 0; i < opt_.rpc_kinds.size(); ++i) {
+    auto c = std::make_unique<RpcClient>();
+    c->index = static_cast<int>(i);
+    const WqKind rk = opt_.rpc_kinds[i];
+    const WqOptions ro = options_for(rk);
+    const auto xk = static_cast<WqKind>(rng.below(5));
+    const WqOptions xo = options_for(xk);
+    c->rpc_desc = queue_desc(rk, ro);
+    c->xprt_desc = queue_desc(xk, xo);
+    c->rpc = &engine_->create_workqueue("rpc" + std::to_string(i), rk, ro);
+    c->xprt = &engine_->create_workqueue("xprt" + std::to_string(i), xk, xo);
+    text += "  client " + std::to_string(i) + ": rpc " + c->rpc_desc + ", xprt " + c->xprt_desc + "\n";
+    for (int k = 0; k < opt_.rpc_requests; ++k) {
+      auto r = std::make_unique<RpcRequest>();
+      RpcRequest* raw = r.get();
+      r->client = c.get();
+      r->index = k;
+      r->global = static_cast<int>(rpc_reqs_.size());
+      r->name = "c" + std::to_string(i) + ".r" + std::to_string(k);
+      r->salt = rng.next();
+      r->transmit = std::make_unique<TWork>([this, raw](TWork&) { on_transmit(*raw); }, "tx." + r->name);
+      r->retransmit = std::make_unique<TDelayedWork>([this, raw](TWork&) { on_retransmit(*raw); }, "rt." + r->name);
+      r->reply = std::make_unique<TWork>([this, raw](TWork&) { on_reply(*raw); }, "rp." + r->name);
+      rpc_reqs_.push_back(raw);
+      c->reqs.push_back(std::move(r));
+    }
+    rpc_clients_.push_back(std::move(c));
+  }
+  // Creation faults, switched on by the fault thread once the queues exist.
+  sim::Rng frng = rng.fork(0xfa11);
+  auto phase = [&](int kind) {
+    FaultPhase p;
+    switch (kind) {
+      case 0: p.text = "none"; break;
+      case 1: p.faults.fail_probability = 0.05; p.text = "p=0.05"; break;
+      case 2: p.faults.fail_probability = 0.3; p.text = "p=0.3"; break;
+      case 3: p.faults.fail_always = true; p.text = "fail_always"; break;
+      default: p.faults.fail_probability = 1.0; p.text = "p=1"; break;
+    }
+    p.faults.seed = frng.next();
+    return p;
+  };
+  std::string plan;
+  switch (rng.below(4)) {
+    case 0: fault_phases_.push_back(phase(0)); plan = "off"; break;
+    case 1: fault_phases_.push_back(phase(1 + static_cast<int>(rng.below(2)))); plan = "random"; break;
+    case 2: fault_phases_.push_back(phase(3 + static_cast<int>(rng.below(2)))); plan = "permanent failure"; break;
+    default: {
+      int order[5] = {0, 1, 2, 3, 4};
+      for (int k = 4; k > 0; --k) std::swap(order[k], order[rng.below(static_cast<uint64_t>(k) + 1)]);
+      for (int k : order) fault_phases_.push_back(phase(k));
+      fault_cycle_ = true;
+      plan = "phases";
+      break;
+    }
+  }
+  std::string phases;
+  for (auto& p : fault_phases_) phases += (phases.empty() ? "" : " -> ") + p.text;
+  // Threads: a submitter per virtual CPU, the reply thread, the flusher, the
+  // hotplug thread (unless the ops workload's caller 0 already does hotplug:
+  // two hotplug threads trip the oracle's known C13 false positive), the
+  // fault thread.
+  auto add = [&](RpcRole role, int cpu, std::string name) {
+    auto t = std::make_unique<RpcThread>();
+    t->role = role;
+    t->cpu = cpu;
+    t->name = std::move(name);
+    rpc_threads_.push_back(std::move(t));
+  };
+  for (int c = 0; c < ncpus; ++c) add(RpcRole::submitter, c, "submitter " + std::to_string(c));
+  add(RpcRole::reply, 0, "reply thread");
+  add(RpcRole::flusher, 0, "flusher");
+  const bool hotplug = ncpus > 1 && opt_.hotplug_callers > 0 && !opt_.ops_workload;
+  if (hotplug) add(RpcRole::hotplug, 0, "hotplug thread");
+  add(RpcRole::faults, 0, "fault thread");
+  static const char* const check_names[] = {"off", "report", "error"};
+  text += "  " + std::to_string(opt_.rpc_requests) + " requests per client (transmit on xprt; retransmit timer, re-armed up to " +
+          std::to_string(opt_.rpc_max_retransmits) + " times per submission, and reply handler on rpc)\n";
+  text += "  threads: " + std::to_string(ncpus) + " bursty submitters (one per CPU), reply thread, flusher, " +
+          (hotplug ? std::string("hotplug thread, ") : std::string(opt_.ops_workload ? "(hotplug: ops caller 0), " : "(no hotplug), ")) +
+          "fault thread\n";
+  text += "  DependencyCheck " + std::string(check_names[static_cast<int>(dependency_check_)]) +
+          (opt_.dependency_check == "drawn" ? " (drawn from the seed)" : "") + "; creation faults after setup: " + plan +
+          " (" + phases + (fault_cycle_ ? ", each 50-300 ms, round and round" : "") + ")\n";
+  rpc_setup_text_ = text;
+}
+
+void Torture::rpc_finding(const std::string& rule, const std::string& message) {
+  std::lock_guard<std::mutex> g(rpc_findings_mu_);
+  if (rpc_findings_.size() < 1000) rpc_findings_.push_back({rule, message, {}});
+}
+
+void Torture::rpc_error(const Error& e, const std::string& where) {
+  count_error(e);
+  if (e.code() == Errc::deadlock)
+    rpc_finding("C16", where + " was refused with Error(deadlock), but no wait-for cycle exists in the rpc workload "
+                               "(waits go only from rpc works to xprt works and retransmits, which never wait): " +
+                           e.what());
+  else
+    rpc_finding("error", where + ": unexpected lazywq::Error(" + std::string(to_string(e.code())) + "): " + e.what());
+}
+
+uint64_t Torture::rpc_enter(RpcCount& c, const RpcRequest& r, const char* what) {
+  const uint64_t seq = c.began.fetch_add(1, std::memory_order_acq_rel);
+  c.running_since.store(now_ns(), std::memory_order_relaxed);
+  if (c.inside.fetch_add(1, std::memory_order_acq_rel) != 0 && c.overlaps.fetch_add(1, std::memory_order_relaxed) == 0)
+    rpc_finding("C3", std::string(what) + " of request " + r.name +
+                          " started while another run of it was still inside its callback (the rpc workload's "
+                          "in-callback counter)");
+  return seq;
+}
+
+void Torture::rpc_leave(RpcCount& c) const {
+  c.running_since.store(0, std::memory_order_relaxed);
+  c.inside.fetch_sub(1, std::memory_order_acq_rel);
+  c.ended.fetch_add(1, std::memory_order_acq_rel);
+}
+
+void Torture::spin(uint64_t h, int max_us) const {
+  if (max_us <= 0) return;
+  const int64_t until = now_ns() + static_cast<int64_t>((h >> 8) % (static_cast<uint64_t>(max_us) + 1)) * 1000;
+  while (now_ns() < until) {
+  }
+}
+
+bool Torture::rpc_queue(TWorkqueue& q, int cpu, TWork& w, RpcCount& c) {
+  if (!q.queue_work_on(cpu, w)) return false;
+  c.accepted.fetch_add(1, std::memory_order_acq_rel);
+  return true;
+}
+
+bool Torture::rpc_arm(RpcRequest& r, int cpu, std::chrono::nanoseconds delay) {
+  if (!r.client->rpc->queue_delayed_work_on(cpu, *r.retransmit, delay)) return false;
+  r.rt.accepted.fetch_add(1, std::memory_order_acq_rel);
+  return true;
+}
+
+bool Torture::rpc_cancel(RpcRequest& r, bool sync) {
+  r.rt.cancel_started.fetch_add(1, std::memory_order_acq_rel);
+  bool removed = false;
+  try {
+    removed = sync ? engine_->cancel_delayed_work_sync(*r.retransmit) : engine_->cancel_delayed_work(*r.retransmit);
+  } catch (...) {
+    r.rt.cancel_false.fetch_add(1, std::memory_order_acq_rel);
+    throw;
+  }
+  (removed ? r.rt.cancelled : r.rt.cancel_false).fetch_add(1, std::memory_order_acq_rel);
+  return removed;
+}
+
+bool Torture::rpc_flush_checked(TWork& w, RpcCount& c, const RpcRequest* who, const char* what, const RpcRequest& of) {
+  // Queueings counted before the call were accepted before it (the count
+  // follows the accepting call). Cancels are bounded from above: every
+  // cancel that may have removed one has started and not returned false.
+  const uint64_t accepted_before = c.accepted.load(std::memory_order_acquire);
+  const bool waited = engine_->flush_work(w);
+  const uint64_t ended = c.ended.load(std::memory_order_acquire);
+  const uint64_t cancel_false = c.cancel_false.load(std::memory_order_acquire);
+  const uint64_t cancel_started = c.cancel_started.load(std::memory_order_acquire);
+  rpc_flush_checks_.fetch_add(1, std::memory_order_relaxed);
+  if (ended + (cancel_started - cancel_false) < accepted_before)
+    rpc_finding("C10", (who ? "the reply handler of " + who->name : std::string("the reply thread")) + ": flush_work(" +
+                           what + " of " + of.name + ") returned (" + (waited ? "true" : "false") + ") with " +
+                           std::to_string(ended) + " runs ended, " + std::to_string(accepted_before) +
+                           " queueings accepted before the call and at most " +
+                           std::to_string(cancel_started - cancel_false) + " cancelled");
+  return waited;
+}
+
+void Torture::on_transmit(RpcRequest& r) {
+  const uint64_t h = mix(r.salt + 3 * rpc_enter(r.tx, r, "the transmit"));
+  spin(h, opt_.max_callback_us);
+  rpc_leave(r.tx);
+}
+
+// The retransmit timer: sends the request again and re-arms itself, a
+// bounded number of times per submission, until the reply came.
+void Torture::on_retransmit(RpcRequest& r) {
+  const uint64_t h = mix(r.salt + 3 * rpc_enter(r.rt, r, "the retransmit") + 1);
+  const int ncpus = opt_.cpus;
+  try {
+    rpc_queue(*r.client->xprt, static_cast<int>(h % static_cast<uint64_t>(ncpus)), *r.transmit, r.tx);
+  } catch (const Error& e) {
+    rpc_error(e, "the retransmit of " + r.name + ": queue_work_on(transmit)");
+  }
+  if (!r.replied.load(std::memory_order_acquire)) {
+    int left = r.retransmits_left.load(std::memory_order_relaxed);
+    while (left > 0 && !r.retransmits_left.compare_exchange_weak(left, left - 1, std::memory_order_relaxed)) {
+    }
+    if (left > 0) {
+      const uint64_t max = static_cast<uint64_t>(opt_.max_delay.count());
+      try {
+        rpc_arm(r, static_cast<int>((h >> 4) % static_cast<uint64_t>(ncpus)),
+                std::chrono::nanoseconds(max ? static_cast<int64_t>((h >> 12) % (max + 1)) : 0));
+      } catch (const Error& e) {
+        rpc_error(e, "the retransmit of " + r.name + ": re-arming itself");
+      }
+    }
+  }
+  spin(h >> 3, opt_.max_callback_us / 4);
+  rpc_leave(r.rt);
+}
+
+// The reply handler: stops the retransmit timer (synchronously: it may be
+// running), sometimes waits for a transmit of its client (the xprt queue's
+// works never wait: no cycle), and sometimes continues with the next
+// request's reply.
+void Torture::on_reply(RpcRequest& r) {
+  const uint64_t h = mix(r.salt + 3 * rpc_enter(r.rp, r, "the reply handler") + 2);
+  RpcClient& c = *r.client;
+  r.replied.store(true, std::memory_order_release);
+  auto waiting = [&](uint8_t what, int target) {
+    r.wait_what.store(what, std::memory_order_relaxed);
+    r.wait_target.store(target, std::memory_order_relaxed);
+    r.wait_since.store(now_ns(), std::memory_order_release);
+  };
+  waiting(1, r.global);
+  try {
+    rpc_cancel(r, true);
+  } catch (const Error& e) {
+    rpc_error(e, "the reply handler of " + r.name + ": cancel_delayed_work_sync(its retransmit)");
+  }
+  r.wait_since.store(0, std::memory_order_release);
+  if (h & 1) {
+    RpcRequest& t = *c.reqs[(h >> 1) % c.reqs.size()];
+    waiting(2, t.global);
+    try {
+      rpc_flush_checked(*t.transmit, t.tx, &r, "the transmit", t);
+    } catch (const Error& e) {
+      rpc_error(e, "the reply handler of " + r.name + ": flush_work(the transmit of " + t.name + ")");
+    }
+    r.wait_since.store(0, std::memory_order_release);
+  }
+  if ((h >> 8) % 10 < 3 && static_cast<size_t>(r.index) + 1 < c.reqs.size()) {  // continuation
+    RpcRequest& next = *c.reqs[static_cast<size_t>(r.index) + 1];
+    try {
+      rpc_queue(*c.rpc, static_cast<int>((h >> 16) % static_cast<uint64_t>(opt_.cpus)), *next.reply, next.rp);
+    } catch (const Error& e) {
+      rpc_error(e, "the reply handler of " + r.name + ": queueing the reply of " + next.name);
+    }
+  }
+  spin(h >> 5, opt_.max_callback_us / 2);
+  rpc_leave(r.rp);
+}
+
+void Torture::rpc_thread_main(size_t index, sim::Rng rng) {
+  RpcThread& me = *rpc_threads_[index];
+  const uint64_t ncpus = static_cast<uint64_t>(opt_.cpus);
+  const size_t nreq = rpc_reqs_.size();
+  const uint64_t max_delay = static_cast<uint64_t>(opt_.max_delay.count());
+  // One operation, tracked for the watchdog and counted.
+  auto op = [&](RpcOp o, int target, auto&& fn) {
+    const size_t i = static_cast<size_t>(o);
+    me.op.store(static_cast<uint8_t>(o), std::memory_order_relaxed);
+    me.target.store(target, std::memory_order_relaxed);
+    me.op_started_ns.store(now_ns(), std::memory_order_relaxed);
+    me.issued[i].fetch_add(1, std::memory_order_relaxed);
+    try {
+      (fn() ? me.returned_true : me.returned_false)[i].fetch_add(1, std::memory_order_relaxed);
+    } catch (const Error& e) {
+      me.threw[i].fetch_add(1, std::memory_order_relaxed);
+      rpc_error(e, "the rpc " + me.name + ": " + rpc_op_name(o) + " (" + rpc_target(me) + ")");
+    }
+    me.op_started_ns.store(0, std::memory_order_relaxed);
+  };
+  // Sleeps, but wakes up for the end of the run.
+  auto nap = [&](int64_t ns) {
+    const int64_t until = now_ns() + ns;
+    for (int64_t now = now_ns(); now < until && !stop_.load(std::memory_order_acquire); now = now_ns())
+      std::this_thread::sleep_for(std::chrono::nanoseconds(std::min<int64_t>(until - now, 2'000'000)));
+  };
+  size_t phase = 0;
+  if (me.role == RpcRole::faults) {
+    op(RpcOp::faults, 0, [&] {
+      engine_->set_spawn_faults(fault_phases_[0].faults);
+      return true;
+    });
+    if (!fault_cycle_) {
+      me.done.store(true, std::memory_order_release);
+      return;
+    }
+  }
+  while (!stop_.load(std::memory_order_acquire)) {
+    if (paused_.load(std::memory_order_acquire)) {
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
+      continue;
+    }
+    // Every draw up front, whatever the results: the seed fixes the stream.
+    switch (me.role) {
+      case RpcRole::submitter: {
+        const uint64_t burst = 1 + rng.below(8);
+        for (uint64_t b = 0; b < burst; ++b) {
+          const uint64_t rr = rng.next(), rd = rng.next();
+          RpcRequest& r = *rpc_reqs_[rr % nreq];
+          const auto delay = std::chrono::nanoseconds(max_delay ? static_cast<int64_t>(rd % (max_delay + 1)) : 0);
+          r.replied.store(false, std::memory_order_release);
+          r.retransmits_left.store(opt_.rpc_max_retransmits, std::memory_order_relaxed);
+          op(RpcOp::transmit, r.global, [&] { return rpc_queue(*r.client->xprt, me.cpu, *r.transmit, r.tx); });
+          op(RpcOp::arm, r.global, [&] { return rpc_arm(r, me.cpu, delay); });
+        }
+        // Bursty: mostly a short gap, now and then a long one (workers idle).
+        const uint64_t think = rng.next();
+        nap((think & 3) == 0 ? 1'000'000 + static_cast<int64_t>((think >> 8) % 3'000'000)
+                             : 50'000 + static_cast<int64_t>((think >> 8) % 450'000));
+        break;
+      }
+      case RpcRole::reply: {
+        const uint64_t rr = rng.next(), rs = rng.next(), rc = rng.next(), rf = rng.next(), think = rng.next();
+        RpcRequest& r = *rpc_reqs_[rr % nreq];
+        const bool sync = rs & 1;
+        op(sync ? RpcOp::cancel_sync : RpcOp::cancel, r.global, [&] { return rpc_cancel(r, sync); });
+        op(RpcOp::reply, r.global,
+           [&] { return rpc_queue(*r.client->rpc, static_cast<int>(rc % ncpus), *r.reply, r.rp); });
+        if (rf % 5 == 0) {
+          RpcRequest& f = *rpc_reqs_[(rf >> 8) % nreq];
+          op(RpcOp::flush_reply, f.global, [&] { return rpc_flush_checked(*f.reply, f.rp, nullptr, "the reply handler", f); });
+        }
+        nap(static_cast<int64_t>((think >> 8) % 200'000));
+        break;
+      }
+      case RpcRole::flusher: {
+        const uint64_t rw = rng.next(), rq = rng.next();
+        nap(1'000'000 + static_cast<int64_t>(rw % 4'000'000));
+        if (stop_.load(std::memory_order_acquire)) break;
+        RpcClient& c = *rpc_clients_[rq % rpc_clients_.size()];
+        TWorkqueue& q = (rq >> 8) & 1 ? *c.rpc : *c.xprt;
+        if ((rq >> 9) % 5 == 0)
+          op(RpcOp::drain, c.index, [&] {
+            q.drain();  // refuses outside queueings meanwhile: they return false and are not counted
+            return true;
+          });
+        else
+          op(RpcOp::flush_workqueue, c.index, [&] { return q.flush(); });
+        break;
+      }
+      case RpcRole::hotplug: {
+        const uint64_t rw = rng.next(), rc = rng.next();
+        nap(2'000'000 + static_cast<int64_t>(rw % 8'000'000));
+        if (stop_.load(std::memory_order_acquire)) break;
+        const int cpu = 1 + static_cast<int>(rc % (ncpus - 1));
+        if ((rc >> 16) & 1)
+          op(RpcOp::offline, cpu, [&] { return engine_->cpu_offline(cpu); });
+        else
+          op(RpcOp::online, cpu, [&] { return engine_->cpu_online(cpu); });
+        break;
+      }
+      case RpcRole::faults: {
+        nap(50'000'000 + static_cast<int64_t>(rng.below(250'000'000)));
+        if (stop_.load(std::memory_order_acquire)) break;
+        phase = (phase + 1) % fault_phases_.size();
+        op(RpcOp::faults, static_cast<int>(phase), [&] {
+          engine_->set_spawn_faults(fault_phases_[phase].faults);
+          return true;
+        });
+        break;
+      }
+    }
+  }
+  me.done.store(true, std::memory_order_release);
+}
+
+std::string Torture::rpc_target(const RpcThread& t) const {
+  const int target = t.target.load(std::memory_order_relaxed);
+  const auto op = static_cast<RpcOp>(t.op.load(std::memory_order_relaxed));
+  auto client = [&](const RpcClient& c) { return "rpc " + c.rpc_desc + ", xprt " + c.xprt_desc; };
+  switch (op) {
+    case RpcOp::flush_workqueue:
+    case RpcOp::drain:
+      if (target >= 0 && static_cast<size_t>(target) < rpc_clients_.size())
+        return "a queue of client " + std::to_string(target) + ": " + client(*rpc_clients_[static_cast<size_t>(target)]);
+      return "?";
+    case RpcOp::offline:
+    case RpcOp::online: return "CPU " + std::to_string(target);
+    case RpcOp::faults:
+      if (target >= 0 && static_cast<size_t>(target) < fault_phases_.size())
+        return "phase " + fault_phases_[static_cast<size_t>(target)].text;
+      return "?";
+    default:
+      if (target >= 0 && static_cast<size_t>(target) < rpc_reqs_.size()) {
+        const RpcRequest& r = *rpc_reqs_[static_cast<size_t>(target)];
+        return "request " + r.name + " (" + client(*r.client) + ")";
+      }
+      return "?";
+  }
+}
+
+std::string Torture::rpc_stuck() const {
+  const int64_t now = now_ns();
+  const int64_t limit = opt_.hang_timeout.count();
+  std::string out;
+  auto add = [&](const std::string& s) {
+    if (!out.empty()) out += "; ";
+    out += s;
+  };
+  for (auto& t : rpc_threads_) {
+    const int64_t started = t->op_started_ns.load(std::memory_order_relaxed);
+    if (started != 0 && now - started > limit)
+      add("the rpc " + t->name + " has been inside " + rpc_op_name(static_cast<RpcOp>(t->op.load(std::memory_order_relaxed))) +
+          " of " + rpc_target(*t) + " for " + fmt_duration(std::chrono::nanoseconds(now - started)));
+  }
+  for (const RpcRequest* r : rpc_reqs_) {
+    const int64_t since = r->wait_since.load(std::memory_order_acquire);
+    if (since == 0 || now - since <= limit) continue;
+    const int target = r->wait_target.load(std::memory_order_relaxed);
+    const RpcRequest& of = *rpc_reqs_[static_cast<size_t>(std::max(target, 0))];
+    add("the reply handler of " + r->name + " (rpc " + r->client->rpc_desc + ") has been inside " +
+        (r->wait_what.load(std::memory_order_relaxed) == 1 ? "cancel_delayed_work_sync(its retransmit)"
+                                                           : "flush_work(the transmit of " + of.name + ", xprt " +
+                                                                 of.client->xprt_desc + ")") +
+        " for " + fmt_duration(std::chrono::nanoseconds(now - since)));
+  }
+  for (const RpcRequest* r : rpc_reqs_) {
+    const std::pair<const char*, const RpcCount*> all[] = {{"transmit", &r->tx}, {"retransmit", &r->rt}, {"reply handler", &r->rp}};
+    for (auto [what, c] : all) {
+      const int64_t since = c->running_since.load(std::memory_order_relaxed);
+      if (since != 0 && now - since > limit)
+        add(std::string("the ") + what + " of " + r->name + " (rpc " + r->client->rpc_desc + ", xprt " +
+            r->client->xprt_desc + ") has been inside its callback for " +
+            fmt_duration(std::chrono::nanoseconds(now - since)));
+    }
+  }
+  if (!out.empty()) out += " (hang timeout " + fmt_duration(opt_.hang_timeout) + ")";
+  return out;
+}
+
+// After every queue is flushed and destroyed.
+void Torture::rpc_final_checks() {
+  for (const RpcRequest* r : rpc_reqs_) {
+    const std::pair<const char*, const RpcCount*> all[] = {{"transmit", &r->tx}, {"retransmit", &r->rt}, {"reply handler", &r->rp}};
+    for (auto [what, c] : all) {
+      const uint64_t began = c->began.load(), ended = c->ended.load(), accepted = c->accepted.load(),
+                     cancelled = c->cancelled.load();
+      const std::string w = std::string("the ") + what + " of request " + r->name + " (rpc " + r->client->rpc_desc +
+                            ", xprt " + r->client->xprt_desc + ")";
+      if (ended != began)
+        rpc_finding("C14", w + " still running after its queue was destroyed (" + std::to_string(began) + " began, " +
+                               std::to_string(ended) + " ended)");
+      if (began + cancelled != accepted)
+        rpc_finding(began + cancelled > accepted ? "C1" : "C15",
+                    w + " ran " + std::to_string(began) + " times for " + std::to_string(accepted) +
+                        " accepted queueings and " + std::to_string(cancelled) +
+                        " successful cancels (runs must equal accepted - cancelled)");
+    }
+  }
+  const auto cycles = engine_->dependency_cycles();
+  if (!cycles.empty())
+    rpc_finding("C16", std::to_string(cycles.size()) +
+                           " wait-for cycle(s) reported, but none exists (waits go only from rpc works to xprt works "
+                           "and retransmits, which never wait); the first: " +
+                           cycles[0].describe());
+}
+
 std::string Torture::stuck_caller() const {
   const int64_t now = now_ns();
   for (size_t i = 0; i < callers_.size(); ++i) {
@@ -633,13 +1290,16 @@ std::string Torture::stuck_caller() const {
              op_name(static_cast<Op>(callers_[i]->op.load(std::memory_order_relaxed))) + " for " +
              fmt_duration(std::chrono::nanoseconds(now - started)) + " (hang timeout " + fmt_duration(opt_.hang_timeout) + ")";
   }
-  return {};
+  return rpc_stuck();
 }
 
 std::string Torture::pending_work() const {
   for (const auto* list : {&works_, &edge_works_})
     for (auto& tw : *list)
       if (tw->work->pending()) return "work " + std::to_string(tw->work->id()) + " ('" + tw->work->name() + "')";
+  for (const RpcRequest* r : rpc_reqs_)
+    for (const TWork* w : {r->transmit.get(), static_cast<TWork*>(r->retransmit.get()), r->reply.get()})
+      if (w->pending()) return "work " + std::to_string(w->id()) + " ('" + w->name() + "')";
   return {};
 }
 
@@ -650,6 +1310,11 @@ void Torture::progress_line(double elapsed, bool final_line) {
   for (auto& c : callers_)
     for (auto& n : c->issued) ops += n.load(std::memory_order_relaxed);
   for (auto& tw : works_) runs += tw->runs.load(std::memory_order_relaxed);
+  for (auto& t : rpc_threads_)
+    for (auto& n : t->issued) ops += n.load(std::memory_order_relaxed);
+  for (const RpcRequest* r : rpc_reqs_)
+    runs += r->tx.began.load(std::memory_order_relaxed) + r->rt.began.load(std::memory_order_relaxed) +
+            r->rp.began.load(std::memory_order_relaxed);
   const WindowCoverage cov = P::coverage();
   std::fprintf(stderr, "\r  %5.1f/%.0f s  ops %-10" PRIu64 " events %-9" PRIu64 " runs %-9" PRIu64
                        " threads created %-6" PRIu64 " idle exits %-6" PRIu64 " %s",
@@ -685,6 +1350,23 @@ Report Torture::collect(double op_seconds, double total_seconds, const Stats* st
   r.stutters = stutters_;
   r.stalled_stutters = stalled_stutters_;
   r.requeues = requeues_.load(std::memory_order_relaxed);
+  r.rpc = opt_.rpc_workload;
+  for (auto& t : rpc_threads_)
+    for (size_t i = 0; i < kRpcOps; ++i) {
+      r.rpc_issued[i] += t->issued[i].load(std::memory_order_relaxed);
+      r.rpc_true[i] += t->returned_true[i].load(std::memory_order_relaxed);
+      r.rpc_false[i] += t->returned_false[i].load(std::memory_order_relaxed);
+      r.rpc_threw[i] += t->threw[i].load(std::memory_order_relaxed);
+    }
+  for (const RpcRequest* q : rpc_reqs_)
+    r.rpc_runs += q->tx.began.load(std::memory_order_relaxed) + q->rt.began.load(std::memory_order_relaxed) +
+                  q->rp.began.load(std::memory_order_relaxed);
+  r.rpc_flush_checks = rpc_flush_checks_.load(std::memory_order_relaxed);
+  r.rpc_setup = rpc_setup_text_;
+  {
+    std::lock_guard<std::mutex> g(rpc_findings_mu_);
+    r.self_findings = rpc_findings_;
+  }
   return r;
 }
 
@@ -704,6 +1386,7 @@ void write_events(const std::string& path, const std::vector<Event>& events) {
 void judge(const Options& opt, const std::vector<Event>& events, Report& r) {
   std::vector<Finding> out;
   if (r.hang) out.push_back({"C15", "hang: " + r.hang_what, {}});
+  for (auto& f : r.self_findings) out.push_back(f);
   if (r.c3_overlaps) {
     out.push_back({"C3", "a work's callback started while another run of it was still inside its callback (" +
                              std::to_string(r.c3_overlaps) + " time(s); seen by the torture's in-callback counter)",
@@ -760,24 +1443,41 @@ std::string kinds_summary(const std::vector<WqKind>& kinds) {
   return out;
 }
 
-void print_header(const Options& o) {
-  std::printf("lazywq-torture: seed %" PRIu64 "%s, duration %s, %d callers, %d virtual CPUs, queues %s\n", o.seed,
-              (!o.seed_text.empty() && o.seed_text != std::to_string(o.seed)) ? (" (from " + o.seed_text + ")").c_str() : "",
-              fmt_duration(o.duration).c_str(), o.callers, o.cpus, kinds_summary(o.kinds).c_str());
-  std::printf("  %d works + %d delayed works; idle timeout %s, creation cooldown %s, creation failure p=%.3g; "
-              "stutter %s; perturbation p=%.3g; callbacks 0..%d us, up to %d self-requeues; max events %" PRIu64 "%s\n",
-              o.works, o.delayed_works, fmt_duration(o.idle_timeout).c_str(), fmt_duration(o.spawn_cooldown).c_str(),
-              o.fail_p,
-              o.stutter_every.count() ? ("every " + fmt_duration(o.stutter_every) + " for " + fmt_duration(o.stutter_pause)).c_str()
-                                      : "off",
-              o.perturb, o.max_callback_us, o.max_requeue, o.max_events,
-              o.bug != PlantedBug::none ? (", PLANTED BUG " + std::string(to_string(o.bug))).c_str() : "");
-  unsigned total = 0;
-  for (unsigned w : o.weights) total += w;
-  std::printf("operation weights (--weights name=N,...); offline/online by %d of the %d callers (--hotplug-callers):\n",
-              std::min(o.hotplug_callers, o.callers), o.callers);
-  for (size_t i = 0; i < kOps; ++i)
-    std::printf("  %-20s %6u  %5.1f%%  %s\n", kOpInfo[i].name, o.weights[i], 100.0 * o.weights[i] / total, kOpInfo[i].what);
+void print_header(const Options& o, const std::string& rpc_setup) {
+  if (!o.ops_workload) {
+    std::printf("lazywq-torture: workload rpc, seed %" PRIu64 "%s, duration %s, %d virtual CPUs, %zu rpc clients\n", o.seed,
+                (!o.seed_text.empty() && o.seed_text != std::to_string(o.seed)) ? (" (from " + o.seed_text + ")").c_str() : "",
+                fmt_duration(o.duration).c_str(), o.cpus, o.rpc_kinds.size());
+    std::printf("  idle timeout %s, creation cooldown %s, stutter %s; perturbation p=%.3g; callbacks 0..%d us; timers "
+                "0..%s; max events %" PRIu64 "%s\n",
+                fmt_duration(o.idle_timeout).c_str(), fmt_duration(o.spawn_cooldown).c_str(),
+                o.stutter_every.count() ? ("every " + fmt_duration(o.stutter_every) + " for " + fmt_duration(o.stutter_pause)).c_str()
+                                        : "off",
+                o.perturb, o.max_callback_us, fmt_duration(o.max_delay).c_str(), o.max_events,
+                o.bug != PlantedBug::none ? (", PLANTED BUG " + std::string(to_string(o.bug))).c_str() : "");
+  } else {
+    std::printf("lazywq-torture: seed %" PRIu64 "%s, duration %s, %d callers, %d virtual CPUs, queues %s\n", o.seed,
+                (!o.seed_text.empty() && o.seed_text != std::to_string(o.seed)) ? (" (from " + o.seed_text + ")").c_str() : "",
+                fmt_duration(o.duration).c_str(), o.callers, o.cpus, kinds_summary(o.kinds).c_str());
+    std::printf("  %d works + %d delayed works; idle timeout %s, creation cooldown %s, creation failure p=%.3g; "
+                "stutter %s; perturbation p=%.3g; callbacks 0..%d us, up to %d self-requeues; max events %" PRIu64 "%s\n",
+                o.works, o.delayed_works, fmt_duration(o.idle_timeout).c_str(), fmt_duration(o.spawn_cooldown).c_str(),
+                o.fail_p,
+                o.stutter_every.count() ? ("every " + fmt_duration(o.stutter_every) + " for " + fmt_duration(o.stutter_pause)).c_str()
+                                        : "off",
+                o.perturb, o.max_callback_us, o.max_requeue, o.max_events,
+                o.bug != PlantedBug::none ? (", PLANTED BUG " + std::string(to_string(o.bug))).c_str() : "");
+    unsigned total = 0;
+    for (unsigned w : o.weights) total += w;
+    std::printf("operation weights (--weights name=N,...); offline/online by %d of the %d callers (--hotplug-callers):\n",
+                std::min(o.hotplug_callers, o.callers), o.callers);
+    for (size_t i = 0; i < kOps; ++i)
+      std::printf("  %-20s %6u  %5.1f%%  %s\n", kOpInfo[i].name, o.weights[i], 100.0 * o.weights[i] / total, kOpInfo[i].what);
+  }
+  if (o.rpc_workload)
+    std::printf("rpc workload (--workload %s; sim/scenario_rpc.cpp on real threads), checked on top of the oracle: runs == "
+                "accepted - cancelled (C1/C15), no self-concurrency (C3), flush_work results (C10), no wait-for cycle (C16):\n%s",
+                o.workload.c_str(), rpc_setup.c_str());
   std::printf("note: real-thread interleavings are not replayable; the seed fixes each caller's operation stream only.\n"
               "  same operation stream: %s\n"
               "  replayable search on the simulator: wqcheck explore --seeds %" PRIu64 "+1000 (and wqcheck replay)\n",
@@ -786,8 +1486,21 @@ void print_header(const Options& o) {
 }
 
 void print_report(const Options& o, const Report& r) {
-  std::printf("\noperations                 issued     true    false   Error\n");
-  for (size_t i = 0; i < kOps; ++i)
+  if (r.rpc) {
+    std::printf("\nrpc operations             issued     true    false   Error\n");
+    uint64_t total = 0;
+    for (size_t i = 0; i < kRpcOps; ++i) {
+      total += r.rpc_issued[i];
+      std::printf("  %-20s %10" PRIu64 " %8" PRIu64 " %8" PRIu64 " %7" PRIu64 "\n", kRpcOpInfo[i].name, r.rpc_issued[i],
+                  r.rpc_true[i], r.rpc_false[i], r.rpc_threw[i]);
+    }
+    std::printf("rpc: %" PRIu64 " operations (%.0f/s), %" PRIu64 " callbacks run (%.0f/s), %" PRIu64
+                " flush_work results checked\n",
+                total, r.seconds > 0 ? static_cast<double>(total) / r.seconds : 0.0, r.rpc_runs,
+                r.total_seconds > 0 ? static_cast<double>(r.rpc_runs) / r.total_seconds : 0.0, r.rpc_flush_checks);
+  }
+  if (o.ops_workload) std::printf("\noperations                 issued     true    false   Error\n");
+  for (size_t i = 0; i < kOps && o.ops_workload; ++i)
     std::printf("  %-20s %10" PRIu64 " %8" PRIu64 " %8" PRIu64 " %7" PRIu64 "\n", kOpInfo[i].name, r.issued[i],
                 r.returned_true[i], r.returned_false[i], r.threw[i]);
   auto et = [&](const char* n) {
@@ -885,6 +1598,26 @@ json report_json(const Options& o, const Report& r) {
   json kinds = json::array();
   for (WqKind k : o.kinds) kinds.push_back(std::string(to_string(k)));
   j["config"]["queues"] = kinds;
+  j["workload"] = o.workload;
+  if (r.rpc) {
+    json rops = json::object();
+    uint64_t total = 0;
+    for (size_t i = 0; i < kRpcOps; ++i) {
+      total += r.rpc_issued[i];
+      rops[kRpcOpInfo[i].name] = {{"issued", r.rpc_issued[i]}, {"true", r.rpc_true[i]}, {"false", r.rpc_false[i]},
+                                  {"error", r.rpc_threw[i]}};
+    }
+    json rk = json::array();
+    for (WqKind k : o.rpc_kinds) rk.push_back(std::string(to_string(k)));
+    j["rpc"] = {{"operations", rops},
+                {"operations_total", total},
+                {"runs", r.rpc_runs},
+                {"flush_checks", r.rpc_flush_checks},
+                {"clients", rk},
+                {"requests_per_client", o.rpc_requests},
+                {"max_retransmits", o.rpc_max_retransmits},
+                {"setup", r.rpc_setup}};
+  }
   j["planted_bug"] = std::string(to_string(o.bug));
   j["expect"] = o.expect;
   j["rerun"] = o.rerun_command;
@@ -1000,7 +1733,7 @@ void Torture::die_hung(const std::string& what, double op_seconds, double total_
 
 Report Torture::run() {
   setup();
-  print_header(opt_);
+  print_header(opt_, rpc_setup_text_);
   start_ = Clock::now();
   const bool tty = !opt_.quiet && isatty(2);
   auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start_).count(); };
@@ -1008,6 +1741,8 @@ Report Torture::run() {
   sim::Rng root(opt_.seed);
   std::vector<std::thread> threads;
   for (size_t i = 0; i < callers_.size(); ++i) threads.emplace_back(&Torture::caller_main, this, i, root.fork(1 + i));
+  for (size_t i = 0; i < rpc_threads_.size(); ++i)
+    threads.emplace_back(&Torture::rpc_thread_main, this, i, root.fork(0x5200 + i));
 
   // The monitor: duration, event cap, stutter, watchdog, progress.
   const int64_t t0 = now_ns();
@@ -1069,6 +1804,7 @@ Report Torture::run() {
   for (;;) {
     bool all = true;
     for (auto& c : callers_) all = all && c->done.load(std::memory_order_acquire);
+    for (auto& t : rpc_threads_) all = all && t->done.load(std::memory_order_acquire);
     if (all) break;
     if (std::string s = stuck_caller(); !s.empty()) die_hung(s + ", after the callers were told to stop", op_seconds, elapsed());
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
@@ -1097,13 +1833,28 @@ Report Torture::run() {
         }
         destroyed[i]->store(true, std::memory_order_release);
       });
-    ds.emplace_back([&] {
-      try {
-        edge_queue_->destroy();
-      } catch (const Error& e) {
-        count_error(e);
-      }
-    });
+    if (edge_queue_)
+      ds.emplace_back([&] {
+        try {
+          edge_queue_->destroy();
+        } catch (const Error& e) {
+          count_error(e);
+        }
+      });
+    // rpc clients: rpc first (its drain fires the retransmits, whose
+    // transmits land on xprt), then xprt, as the simulator's scenario.
+    for (auto& c : rpc_clients_)
+      ds.emplace_back([&, cl = c.get()] {
+        try {
+          cl->rpc->flush();
+          cl->xprt->flush();
+          cl->rpc->destroy();
+          cl->xprt->destroy();
+        } catch (const Error& e) {
+          rpc_error(e, "the final flush + destroy of client " + std::to_string(cl->index));
+        }
+        cl->destroyed.store(true, std::memory_order_release);
+      });
     for (auto& t : ds) t.join();
     shutdown_stage.store(2, std::memory_order_release);
   });
@@ -1119,6 +1870,10 @@ Report Torture::run() {
           if (!destroyed[i]->load(std::memory_order_acquire))
             q += (q.empty() ? "" : ", ") + slots_[i]->current.load(std::memory_order_acquire)->name() + " (" +
                  std::string(to_string(slots_[i]->kind)) + ")";
+        for (auto& c : rpc_clients_)
+          if (!c->destroyed.load(std::memory_order_acquire))
+            q += (q.empty() ? "" : ", ") + std::string("rpc client ") + std::to_string(c->index) + " (rpc " + c->rpc_desc +
+                 ", xprt " + c->xprt_desc + ")";
         what += "flush + destroy of " + q + " never returned";
       }
       die_hung(what, op_seconds, elapsed());
@@ -1127,6 +1882,7 @@ Report Torture::run() {
   }
   shutdown.join();
 
+  if (opt_.rpc_workload) rpc_final_checks();
   Report r = collect(op_seconds, elapsed());
   std::vector<Event> events = engine_->events();
   // Every queue is destroyed: tear down the works and the engine now, so
@@ -1134,6 +1890,8 @@ Report Torture::run() {
   // model (peak memory: two copies of the stream, not two plus the model).
   works_.clear();
   edge_works_.clear();
+  rpc_reqs_.clear();
+  rpc_clients_.clear();
   engine_.reset();
   judge(opt_, events, r);
   write_events(opt_.events_path, events);
@@ -1300,6 +2058,7 @@ int main(int argc, char** argv) {
       "lazy workers idle out and exit; thread creation fails at random. The engine records its events, and at the\n"
       "end every queue is flushed and destroyed and the contract oracle (docs/CONTRACT.md, C1-C15) checks the\n"
       "whole stream. A coverage table says which race windows were entered while another thread was inside one.\n"
+      "--workload rpc runs an rpciod-shaped client instead (--workload both: the two at once), with its own checks.\n"
       "Built with -fsanitize=thread (the tsan preset) this is the ThreadSanitizer torture."};
   app.footer(
       "Operation names for --weights: " + known_op_names() +
@@ -1318,6 +2077,28 @@ int main(int argc, char** argv) {
   std::string seed_text, duration = "10s", idle = "5ms", cooldown = "2ms", stutter = "1s", stutter_pause,
                          max_delay = "2ms", hang = "20s", weights, planted = "none", queues;
   int repeat = 0;
+  std::string rpc_queues;
+  app.add_option("--workload", o.workload,
+                 "ops: the weighted operation stream (default); rpc: the rpciod-shaped client (sim/scenario_rpc.cpp on "
+                 "real threads, for every kind); both: the two at once on one engine")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"ops", "rpc", "both"}));
+  app.add_option("--rpc-queues", rpc_queues,
+                 "rpc workload: the rpc queue kind of each client, comma-separated (default "
+                 "lazy,per_cpu,single_thread,ordered,shared,shared,shared; the shared options and each xprt queue "
+                 "are drawn from the seed)");
+  app.add_option("--rpc-requests", o.rpc_requests, "rpc workload: requests per client")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  app.add_option("--rpc-retransmits", o.rpc_max_retransmits,
+                 "rpc workload: re-arms of a retransmit timer per submission")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1000));
+  app.add_option("--dependency-check", o.dependency_check,
+                 "The engine's DependencyCheck (C16): off, report, error, or drawn from the seed (rpc workload; the ops "
+                 "workload keeps the engine's default, report)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"off", "report", "error", "drawn"}));
   app.add_option("--duration", duration, "How long the callers issue operations (5s, 500ms, 1m)")->capture_default_str();
   app.add_option("--seed", seed_text, "Seed of the operation streams (default: random, printed)");
   app.add_option("--weights", weights, "Override operation weights: name=N,... (names below; N >= 0)");
@@ -1396,6 +2177,15 @@ int main(int argc, char** argv) {
       while (std::getline(ss, k, ','))
         if (!k.empty()) o.kinds.push_back(parse_kind(k));
       if (o.kinds.empty()) throw std::invalid_argument("--queues names no queue kind");
+    }
+    o.ops_workload = o.workload != "rpc";
+    o.rpc_workload = o.workload != "ops";
+    {
+      std::stringstream ss(rpc_queues.empty() ? "lazy,per_cpu,single_thread,ordered,shared,shared,shared" : rpc_queues);
+      std::string k;
+      while (std::getline(ss, k, ','))
+        if (!k.empty()) o.rpc_kinds.push_back(parse_kind(k, "--rpc-queues"));
+      if (o.rpc_kinds.empty()) throw std::invalid_argument("--rpc-queues names no queue kind");
     }
     if (seed_text.empty()) {
       std::random_device rd;

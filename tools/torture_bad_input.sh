@@ -31,6 +31,9 @@ expect_bad "negative" --weights queue=-1
 expect_bad "integer" --weights queue=abc
 expect_bad "name=N" --weights queue
 expect_bad "every operation weight is 0" --weights queue=0,queue_on=0,delayed=0,mod_delayed=0,cancel=0,cancel_sync=0,cancel_delayed_sync=0,flush_work=0,flush_delayed=0,flush_workqueue=0,drain=0,offline=0,online=0,recreate=0,idle_edge=0
+expect_bad "workload" --workload bogus
+expect_bad "queue kind" --workload rpc --rpc-queues lazy,bogus
+expect_bad "dependency-check" --dependency-check sometimes
 expect_bad "duration" --duration 5x
 expect_bad "duration" --duration -1s
 expect_bad "duration" --duration ""
