@@ -12,6 +12,7 @@
 
 #include "sim/explorer.hpp"
 #include "sim/fuzz_input.hpp"
+#include "sim/isolate.hpp"
 #include "sim/program.hpp"
 #include "sim/runner.hpp"
 #include "sim/trace.hpp"
@@ -384,6 +385,11 @@ int main(int argc, char** argv) {
 
     if (*rpgc) {
       rpg.bug = parse_bug(rpg_bug);
+      // A crash or a spin in the engine: name the program and the command (sim/isolate.hpp).
+      std::string cmdline = "wqcheck";
+      for (int i = 1; i < argc; ++i) cmdline += std::string(" ") + argv[i];
+      const CrashNote note("the program " + rpg_file + "; reproduce: " + cmdline, run_timeout_from_env());
+      test_fault("program", 0);  // test hook (LAZYWQ_TEST_FAULT=KIND@program:*)
       return cmd_run_program(rpg_file, rpg_seed, rpg, rpg_no_trace);
     }
 
