@@ -300,6 +300,15 @@ ChildProgress* child_progress() {
   return p;
 }
 
+// The seeds of one scenario in this shard: seeds[i] = first + i * stride,
+// i < size (never materialised: a budgeted run may span 10^8 seeds).
+struct SeedSeq {
+  uint64_t first = 0, stride = 1;
+  size_t n = 0;
+  uint64_t operator[](size_t i) const { return first + static_cast<uint64_t>(i) * stride; }
+  size_t size() const { return n; }
+};
+
 // A crash or timeout seen at seeds[index], recorded once the runs before it
 // (finished in the dead child but never sent) have been run again.
 struct PendingVerdict {
@@ -310,7 +319,7 @@ struct PendingVerdict {
 
 // The child: runs seeds[first, last) in order, sends chunks of run frames;
 // never returns.
-[[noreturn]] void child_main(const ExploreOptions& opt, const ScenarioSummary& sum, const std::vector<uint64_t>& seeds,
+[[noreturn]] void child_main(const ExploreOptions& opt, const ScenarioSummary& sum, const SeedSeq& seeds,
                              size_t first, size_t last, clock_type::time_point sc_start, double sc_budget, int fd,
                              FILE* err) {
   if (err) ::dup2(::fileno(err), 2);
@@ -350,7 +359,7 @@ struct PendingVerdict {
 }
 
 // One scenario, its seeds run in child processes of `opt.batch` runs each.
-void explore_isolated(const ExploreOptions& opt, ScenarioSummary& sum, const std::vector<uint64_t>& seeds,
+void explore_isolated(const ExploreOptions& opt, ScenarioSummary& sum, const SeedSeq& seeds,
                       clock_type::time_point sc_start, double sc_budget,
                       const std::function<void(const std::string&, uint64_t, uint64_t, uint64_t)>& progress,
                       uint64_t mine) {
@@ -519,15 +528,11 @@ void explore_isolated(const ExploreOptions& opt, ScenarioSummary& sum, const std
     } else {
       pending = std::move(v);  // the runs in [cursor, index) finished but were not sent: run them again first
     }
-    if (sum.stopped_on_timeout) {
-      if (pending) {
-        // Stopping: the unsent runs before it are not rerun.
-        add_verdict(std::move(*pending));
-        pending.reset();
-      }
-      stop = true;
-    }
+    if (sum.stopped_on_timeout) stop = true;
   }
+  // Stopped (budget, stop-after) before the unsent runs before a crash were
+  // run again: the crash is reported all the same.
+  if (pending) add_verdict(std::move(*pending));
 }
 
 }  // namespace
@@ -583,19 +588,18 @@ ExploreReport explore(const ExploreOptions& opt,
     sum.scenario = names[si];
     const auto sc_start = clock_type::now();
     // An even share of what is left of the budget for each scenario left.
-    const double sc_budget = opt.budget_seconds > 0
-                                 ? (opt.budget_seconds - elapsed()) / static_cast<double>(names.size() - si)
-                                 : 0;
+    // Spent (a scenario overran it, e.g. by a run timeout): a tiny positive
+    // share, never 0, which would mean no budget at all.
+    const double sc_budget =
+        opt.budget_seconds > 0
+            ? std::max((opt.budget_seconds - elapsed()) / static_cast<double>(names.size() - si), 1e-9)
+            : 0;
     if (opt.isolate) {
       // The parent runs no engine code: it keeps the report whatever a child does.
-      std::vector<uint64_t> seeds;
-      seeds.reserve(static_cast<size_t>(std::min<uint64_t>(mine, 1u << 20)));
-      for (uint64_t seed = opt.seed_first + static_cast<uint64_t>(opt.shard_index); seed <= opt.seed_last;
-           seed += static_cast<uint64_t>(opt.shard_count)) {
-        seeds.push_back(seed);
-        if (seed > UINT64_MAX - static_cast<uint64_t>(opt.shard_count)) break;
-        if (opt.budget_seconds > 0 && seeds.size() >= (1u << 24)) break;  // a budget ends it long before
-      }
+      SeedSeq seeds;
+      seeds.first = opt.seed_first + static_cast<uint64_t>(opt.shard_index);
+      seeds.stride = static_cast<uint64_t>(opt.shard_count);
+      seeds.n = opt.seed_first + static_cast<uint64_t>(opt.shard_index) > opt.seed_last ? 0 : static_cast<size_t>(mine);
       explore_isolated(opt, sum, seeds, sc_start, sc_budget, progress, mine);
       sum.seconds = std::chrono::duration<double>(clock_type::now() - sc_start).count();
       report.scenarios.push_back(std::move(sum));

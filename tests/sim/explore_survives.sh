@@ -80,6 +80,16 @@ check "every run spins: exit 1" rc_is spinall 1
 check "every run spins: two timeouts per scenario, then the next" jqt "$tmp/spinall.json" \
   '[.scenarios[] | "\(.runs)/\(.timeouts)/\(.stopped_on_timeout)"] | join(" ")' "2/2/true 2/2/true"
 
+# Under a budget (as in the gate): a spin that eats the whole budget is
+# still reported, and the scenarios after it stop at once instead of
+# running without a budget.
+LAZYWQ_TEST_FAULT=spin@migration:5 timeout 60 "$W" explore --scenario migration,idle_exit --seeds 1+100000000 \
+  --budget 1s --run-timeout 1 --quiet --json "$tmp/budget.json" >"$tmp/budget.out" 2>&1
+echo $? >"$tmp/budget.rc"
+check "budget + spin: exit 1 (not 124: no hang)" rc_is budget 1
+check "budget + spin: the timeout at seed 5, then budget cuts" jqt "$tmp/budget.json" \
+  '[.scenarios[] | "\([.failed[] | "\(.seed) \(.rule)"] | join(",")) \(.budget_cut)"] | join(" ")' "5 timeout true  true"
+
 # The debugging mode has no such net: the same crash kills the explorer.
 LAZYWQ_TEST_FAULT=segv@migration:7 "$W" explore --scenario migration --seeds 1..20 --quiet --in-process >"$tmp/inproc.out" 2>&1
 rc=$?
