@@ -520,7 +520,14 @@ void explore_isolated(const ExploreOptions& opt, ScenarioSummary& sum, const See
       out.rule = "crash";
       out.headline = "crash: the run's process " + describe_wait_status(status) + (line.empty() ? "" : ": " + line);
       out.run.message = batch_note + ".\n";
-      const std::string tail = stderr_tail(err_text, 12);
+      // A sanitizer's report: its head (the error and the top frames) says
+      // more than its tail (the shadow-byte legend).
+      const size_t report_at = err_text.find("ERROR: ");
+      const size_t line_at = report_at == std::string::npos ? std::string::npos : err_text.rfind('\n', report_at);
+      const std::string tail =
+          report_at == std::string::npos
+              ? stderr_tail(err_text, 12)
+              : stderr_tail(err_text.substr(line_at == std::string::npos ? 0 : line_at + 1, 1500), 12);
       out.run.message += tail.empty() ? "the child wrote nothing to stderr" : "the child's last words on stderr:\n" + tail;
     }
     if (cursor == index) {

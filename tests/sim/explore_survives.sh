@@ -42,7 +42,12 @@ for kind in segv abort throw; do
   check "$kind: every other seed ran" jqt "$tmp/$kind.json" '[.scenarios[] | "\(.runs)/\(.failures)"] | join(" ")' \
     "200/1 200/0"
 done
-check "segv: the signal is named" has "$tmp/segv.out" "killed by signal 11 (SIGSEGV)"
+# (In the asan preset UBSan reports the null store first: its SUMMARY line then.)
+if grep -q "SUMMARY: UndefinedBehaviorSanitizer" "$tmp/segv.out"; then
+  check "segv: the sanitizer's summary is named" has "$tmp/segv.out" "exited with status 1: SUMMARY: UndefinedBehaviorSanitizer"
+else
+  check "segv: the signal is named" has "$tmp/segv.out" "killed by signal 11 (SIGSEGV)"
+fi
 check "abort: the signal is named" has "$tmp/abort.out" "killed by signal 6 (SIGABRT)"
 check "throw: terminate's last words" has "$tmp/throw.out" "terminate called after throwing"
 
@@ -93,6 +98,7 @@ check "budget + spin: the timeout at seed 5, then budget cuts" jqt "$tmp/budget.
 # The debugging mode has no such net: the same crash kills the explorer.
 LAZYWQ_TEST_FAULT=segv@migration:7 "$W" explore --scenario migration --seeds 1..20 --quiet --in-process >"$tmp/inproc.out" 2>&1
 rc=$?
-check "--in-process: the crash takes the explorer down (exit $rc)" test "$rc" -gt 128
+check "--in-process: the crash takes the explorer down (exit $rc, no report)" \
+  bash -c '[ "$0" -ne 0 ] && ! grep -q "^FAIL" "$1"' "$rc" "$tmp/inproc.out"
 
 exit $fail
