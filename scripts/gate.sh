@@ -228,7 +228,10 @@ explorer_run() {
   while IFS=$'\t' read -r scenario count rule headline replay; do
     replay="$wq ${replay#wqcheck }"
     local trace="$out/artifacts/$name-$scenario.trace.json"
-    (eval "$replay --trace-out '$trace'" >"$out/artifacts/$name-$scenario.replay.txt" 2>&1) || true
+    # Bounded: the replay of a "timeout" (an engine spinning with no
+    # scheduling point) spins too, and that of a "crash" dies; both are
+    # reported by the explorer, which ran its seeds in child processes.
+    (eval "timeout -k 10 120 $replay --trace-out '$trace'" >"$out/artifacts/$name-$scenario.replay.txt" 2>&1) || true
     add_failure "**$name** rule **$rule** in \`$scenario\` ($count failing runs; the first): $headline"$'\n'"  replay: \`$replay\`"$'\n'"  trace: \`artifacts/$(basename "$trace")\` (open in ui.perfetto.dev), printout: \`artifacts/$name-$scenario.replay.txt\`"
   done < <(jq -r '.scenarios[] | select(.failed | length > 0) | [.scenario, (.failures|tostring), .failed[0].rule, (.failed[0].headline|gsub("[\t\n]";" ")), .failed[0].replay] | @tsv' "$ex_json")
 }

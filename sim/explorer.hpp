@@ -33,6 +33,20 @@ struct ExploreOptions {
   // the process's memory maps, and the hundredth failure adds nothing.
   uint64_t stop_after_failures = 100;
   uint64_t max_steps = 2'000'000;
+  // Isolation (the harness survives a broken engine): run the seeds in
+  // child processes, `batch` runs per child; each finished run is reported
+  // to the parent over a pipe, so when a child dies (segfault, abort, a
+  // sanitizer's exit) or a run exceeds `run_timeout_seconds` of wall clock
+  // (a spin with no scheduling point: the step limit never fires) the
+  // parent knows the seed and reports it as a failure with rule "crash" or
+  // "timeout" and its replay command; the next child goes on from the
+  // seed after it. false: every run in this process (debugging).
+  bool isolate = true;
+  uint64_t batch = 1000;
+  double run_timeout_seconds = 60;  // 0: none
+  // A scenario stops after this many timeouts (0: never): an engine that
+  // spins usually spins in many runs, and each costs run_timeout_seconds.
+  uint64_t stop_after_timeouts = 3;
 };
 
 struct ScenarioSummary {
@@ -44,6 +58,8 @@ struct ScenarioSummary {
   double seconds = 0;
   bool budget_cut = false;  // stopped by the budget before the last seed
   bool stopped_early = false;  // stopped after stop_after_failures failures
+  uint64_t timeouts = 0;            // runs killed by the wall-clock timeout (also counted in failures)
+  bool stopped_on_timeout = false;  // stopped after stop_after_timeouts timeouts
   std::vector<std::pair<RunOptions, Outcome>> failed;  // the first few
   std::string strategy_report;  // of the last run (PCT prints its bound)
   // Sum over runs of RunResult::window_hits.
@@ -53,6 +69,13 @@ struct ScenarioSummary {
   // The knob classes its runs drew (sim/knobs.hpp).
   std::set<std::string> knobs;
 };
+
+// A failure the harness itself gave (isolated mode): the run's process
+// died ("crash") or ran out of wall clock ("timeout"); the outcome has no
+// events, only the verdict, the child's stderr summary and the seed.
+bool is_process_verdict(const Outcome& out);
+// failure_report for any failure of the explorer (process verdicts included).
+std::string explore_failure_report(const ExploreOptions& opt, const RunOptions& ro, const Outcome& out);
 
 struct ExploreReport {
   std::vector<ScenarioSummary> scenarios;

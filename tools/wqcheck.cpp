@@ -12,6 +12,7 @@
 
 #include "sim/explorer.hpp"
 #include "sim/fuzz_input.hpp"
+#include "sim/isolate.hpp"
 #include "sim/program.hpp"
 #include "sim/runner.hpp"
 #include "sim/trace.hpp"
@@ -218,6 +219,19 @@ int main(int argc, char** argv) {
                  "reproduces it bit for bit (for planted-bug CI)");
   bool e_quiet = false;
   ex->add_flag("--quiet", e_quiet, "No progress bar");
+  bool e_in_process = false;
+  ex->add_flag("--in-process", e_in_process,
+               "Run every seed in this process (debugging; a crash or a spin in the engine then takes the explorer "
+               "down with no report). Default: batches of runs in child processes, crashes and timeouts reported");
+  ex->add_option("--batch", eo.batch, "Runs per child process")->capture_default_str()->check(CLI::PositiveNumber);
+  ex->add_option("--run-timeout", eo.run_timeout_seconds,
+                 "Wall-clock seconds one run may take before it is killed and reported as rule 'timeout' (0: none; "
+                 "not the simulator's step limit, which counts scheduling points)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  ex->add_option("--stop-after-timeouts", eo.stop_after_timeouts,
+                 "Move on to the next scenario after this many timeouts (0: never; each costs --run-timeout)")
+      ->capture_default_str();
 
   RunOptions ro;
   std::vector<std::string> r_params;
@@ -275,6 +289,7 @@ int main(int argc, char** argv) {
         eo.max_failures_per_scenario = 64;  // look past failures of other rules
       }
       if (!e_budget.empty()) eo.budget_seconds = parse_budget(e_budget);
+      eo.isolate = !e_in_process;
       for (auto& p : e_params) eo.params.add(p);
       eo.bug = parse_bug(e_bug);
       (void)make_strategy(eo.strategy, 0);  // validate before starting
@@ -283,6 +298,12 @@ int main(int argc, char** argv) {
                   static_cast<unsigned long long>(eo.seed_first), static_cast<unsigned long long>(eo.seed_last),
                   eo.shard_index, eo.shard_count, eo.budget_seconds > 0 ? (", budget " + e_budget).c_str() : "",
                   eo.bug != PlantedBug::none ? (", planted bug " + e_bug).c_str() : "");
+      if (eo.isolate)
+        std::printf("isolated: %llu runs per child process, a run killed after %g s of wall clock (--run-timeout); "
+                    "crashes and timeouts are reported with their seeds\n",
+                    static_cast<unsigned long long>(eo.batch), eo.run_timeout_seconds);
+      else
+        std::printf("in-process: a crash or a spin in the engine takes the explorer down with it\n");
       std::fflush(stdout);
       auto report = explore(eo, [&](const std::string& sc, uint64_t done, uint64_t total, uint64_t fails) {
         if (!tty) return;
@@ -301,7 +322,7 @@ int main(int argc, char** argv) {
         if (!s.strategy_report.empty() && eo.strategy.rfind("pct", 0) == 0)
           std::printf("%s: %s\n", s.scenario.c_str(), s.strategy_report.c_str());
       for (auto& s : report.scenarios)
-        for (auto& [r, out] : s.failed) std::printf("\n%s", failure_report(r, out).c_str());
+        for (auto& [r, out] : s.failed) std::printf("\n%s", explore_failure_report(eo, r, out).c_str());
       if (!e_json.empty()) {
         std::string j = report_json(eo, report);
         if (e_json == "-") {
@@ -321,6 +342,11 @@ int main(int argc, char** argv) {
             bool has_rule = out.rule == e_expect;
             for (auto& v : out.violations) has_rule = has_rule || v.rule == e_expect;
             if (!has_rule) continue;
+            if (is_process_verdict(out)) {  // it killed its process: not replayed in this one
+              std::printf("\nEXPECTED: %s caught at seed %llu (the run's process verdict; not replayed here)\n",
+                          e_expect.c_str(), static_cast<unsigned long long>(r.seed));
+              return 0;
+            }
             Outcome again = run_scenario(r);
             if (again.failed && again.trace_hash == out.trace_hash) {
               std::printf("\nEXPECTED: %s caught at seed %llu and replayed identically (trace hash %016llx)\n",
@@ -402,6 +428,11 @@ int main(int argc, char** argv) {
 
     if (*rpgc) {
       rpg.bug = parse_bug(rpg_bug);
+      // A crash or a spin in the engine: name the program and the command (sim/isolate.hpp).
+      std::string cmdline = "wqcheck";
+      for (int i = 1; i < argc; ++i) cmdline += std::string(" ") + argv[i];
+      const CrashNote note("the program " + rpg_file + "; reproduce: " + cmdline, run_timeout_from_env());
+      test_fault("program", 0);  // test hook (LAZYWQ_TEST_FAULT=KIND@program:*)
       return cmd_run_program(rpg_file, rpg_seed, rpg, rpg_no_trace);
     }
 
