@@ -188,7 +188,12 @@ std::chrono::nanoseconds parse_duration(const std::string& text, const char* wha
   static const std::regex re(R"(^([0-9]+(\.[0-9]+)?)(ns|us|ms|s|m|h)$)");
   std::smatch m;
   if (!std::regex_match(text, m, re)) throw bad();
-  const double v = std::stod(m[1].str());
+  double v;
+  try {
+    v = std::stod(m[1].str());
+  } catch (const std::out_of_range&) {  // more digits than a double holds: was an uncaught abort
+    throw bad();
+  }
   const std::string unit = m[3].str();
   const double scale = unit == "ns" ? 1 : unit == "us" ? 1e3 : unit == "ms" ? 1e6 : unit == "s" ? 1e9 : unit == "m" ? 60e9 : 3600e9;
   const double ns = v * scale;

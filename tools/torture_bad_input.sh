@@ -49,6 +49,7 @@ expect_bad "expect" --expect C99
 expect_bad "queue kind" --queues lazy,fifo
 expect_bad "hang-timeout" --hang-timeout 1ms
 expect_bad "duration" --stutter soon
+expect_bad "duration" --duration "1$(printf '0%.0s' $(seq 400))s"
 
 # --help answers and succeeds.
 if ! help=$("$bin" --help 2>&1) || ! grep -q "Exit codes" <<<"$help"; then
