@@ -110,7 +110,9 @@ void ScenarioContext::sleep_ns(int64_t ns) {
   SimPlatform::Mutex m;
   SimPlatform::CondVar cv;
   m.lock();
-  const int64_t until = World::current()->now() + ns;
+  // Saturating: a scenario may sleep for a drawn "huge" duration.
+  const int64_t now = World::current()->now();
+  const int64_t until = ns > INT64_MAX - now ? INT64_MAX : now + ns;
   while (World::current()->now() < until) cv.wait_until(m, until);
   m.unlock();
 }
@@ -359,7 +361,10 @@ void idle_exit_race(ScenarioContext& ctx) {
   ScopedEngine scoped(ctx, ctx.engine_config(3, 20us, 10us));
   SimEngine& eng = *scoped;
   auto& wq = kit::create_queue(ctx, eng, "lazy", WqKind::lazy);
-  const int64_t idle = std::chrono::duration_cast<std::chrono::nanoseconds>(eng.config().idle_timeout).count();
+  // The engine swarm may draw 0 or a huge idle timeout: come back after a
+  // bounded time then (no worker ever exits, or every one at once).
+  const int64_t idle = std::clamp<int64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(eng.config().idle_timeout).count(), 4, 10'000'000);
   int rounds = static_cast<int>(knob(ctx, "rounds", 4, 12));
   int nclients = static_cast<int>(knob(ctx, "clients", 1, 2));
   WorkSet ws(ctx, wq, 4, 0, 0, 0, 0);
