@@ -701,8 +701,11 @@ bool Torture::idle_edge(TortureWork& tw, int cpu, uint64_t r_jitter) {
   // The worker's idle deadline is its last run's end + idle_timeout: aim
   // from 300 us early to 100 us late.
   const int64_t jitter_ns = static_cast<int64_t>(r_jitter % 400'000) - 300'000;
-  const auto wait = std::max<std::chrono::nanoseconds>(opt_.idle_timeout + std::chrono::nanoseconds(jitter_ns),
-                                                        std::chrono::nanoseconds(0));
+  // Capped well below the hang timeout: with a huge --idle-timeout this
+  // caller would otherwise sleep past it and be reported as an engine hang
+  // (a limit of the torture blamed on the engine).
+  const auto wait = std::clamp<std::chrono::nanoseconds>(opt_.idle_timeout + std::chrono::nanoseconds(jitter_ns),
+                                                         std::chrono::nanoseconds(0), opt_.hang_timeout / 4);
   std::this_thread::sleep_for(wait);
   const bool queued = edge_queue_->queue_work_on(cpu, *tw.work);
   engine_->flush_work(*tw.work);
