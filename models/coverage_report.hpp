@@ -39,7 +39,7 @@ struct Site {
 // The engine's headers the sites come from (the real platform is not on
 // the Relacy path).
 inline std::vector<std::string> engine_headers(const std::string& dir) {
-  static const char* const kFiles[] = {"dependency.hpp", "detail.hpp",   "engine.hpp",   "engine_impl.hpp",
+  static const char* const kFiles[] = {"dependency.hpp", "detail.hpp",   "engine_decl.hpp", "engine_impl.hpp",
                                        "pool.hpp",       "pool_impl.hpp", "types.hpp",    "work.hpp",
                                        "workqueue.hpp",  "lazywq.hpp",    "annotations.hpp"};
   std::vector<std::string> out;

@@ -277,7 +277,11 @@ stage_torture() {
     record torture fail "build failed" $((SECONDS - t0)); add_failure "**torture**: build of $preset failed"
     junit_case "$junit" torture build fail 0 "build failed"; return
   fi
-  local json="$out/artifacts/torture.json" log="$out/logs/torture.log" args=()
+  # Both workloads on one engine: the weighted operation stream and the
+  # rpciod-shaped client (its durations, DependencyCheck and fault plan drawn
+  # from the seed). A planted bug is gated on the operation stream alone, the
+  # workload its catch rates were measured on.
+  local json="$out/artifacts/torture.json" log="$out/logs/torture.log" args=(--workload both)
   [ -n "$planted" ] && args=(--planted "$planted")
   "${prefix[@]}" "build/$preset/tools/lazywq-torture" --duration "$torture_time" --seed "$seed" \
     --json "$json" "${args[@]}" >"$log" 2>&1
@@ -299,7 +303,7 @@ stage_torture() {
     junit_case "$junit" torture "torture on real threads" pass $((SECONDS - t0)) ""
   else
     record torture fail "$detail${rules:+; broke $rules}" $((SECONDS - t0))
-    add_failure "**torture** broke ${rules:-?} (real threads: not replayable step by step): see \`logs/torture.log\`; rerun the same operation stream: \`build/$preset/tools/lazywq-torture --duration $torture_time --seed $seed${planted:+ --planted $planted}\`; for a replayable search run \`wqcheck explore\`"
+    add_failure "**torture** broke ${rules:-?} (real threads: not replayable step by step): see \`logs/torture.log\`; rerun the same operation stream: \`build/$preset/tools/lazywq-torture ${args[*]} --duration $torture_time --seed $seed\`; for a replayable search run \`wqcheck explore\`"
     junit_case "$junit" torture "torture on real threads" fail $((SECONDS - t0)) "rules: ${rules:-?}; see logs/torture.log"
   fi
 }

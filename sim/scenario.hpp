@@ -11,10 +11,17 @@
 #include <string>
 #include <vector>
 
-#include "lazywq/engine.hpp"
+#include "lazywq/engine_decl.hpp"
 #include "sim/platform_sim.hpp"
 #include "sim/rng.hpp"
 #include "sim/world.hpp"
+
+// The engine on the simulated platform is compiled once, in sim_engine.cpp.
+namespace lazywq {
+extern template class BasicEngine<sim::SimPlatform>;
+extern template class BasicWorkqueue<sim::SimPlatform>;
+extern template class BasicWork<sim::SimPlatform>;
+}  // namespace lazywq
 
 namespace lazywq::sim {
 

@@ -64,11 +64,8 @@
 #include "sim/rng.hpp"
 #include "sim/runner.hpp"  // parse_seed: the same seed syntax (and commit-hash folding) as wqcheck
 
-// The engine on the probed platform, compiled here once (as
-// engine/src/real_engine.cpp does for RealPlatform).
-template class lazywq::BasicEngine<lazywq::torture::ProbedPlatform>;
-template class lazywq::BasicWorkqueue<lazywq::torture::ProbedPlatform>;
-template class lazywq::BasicWork<lazywq::torture::ProbedPlatform>;
+// The engine on the probed platform is compiled once, in probed_engine.cpp
+// (probed_platform.hpp declares it extern).
 
 namespace lazywq::torture {
 namespace {
@@ -202,6 +199,7 @@ std::chrono::nanoseconds parse_duration(const std::string& text, const char* wha
 }
 
 std::string fmt_duration(std::chrono::nanoseconds d) {
+  if (d == std::chrono::nanoseconds::max()) return "Duration::max (never)";
   const double ns = static_cast<double>(d.count());
   char buf[64];
   if (ns >= 1e9 && std::fmod(ns, 1e9) == 0) std::snprintf(buf, sizeof buf, "%.0f s", ns / 1e9);
@@ -258,7 +256,38 @@ struct Options {
   int rpc_requests = 6;           // requests per client
   int rpc_max_retransmits = 3;    // re-arms of a retransmit timer per submission
   std::string dependency_check = "drawn";  // off | report | error | drawn (from the seed; rpc workload)
+  // rpc workload: the idle timeout and the creation cooldown are drawn from
+  // the seed (0, tiny, the default or Duration::max, as the simulator's
+  // engine swarm) unless given on the command line; the text says which.
+  std::string durations_drawn;
+  // rpc workload: 1 in this many submissions arms its retransmit timer with
+  // Duration::max (it never fires by itself: only a cancel, a flush or the
+  // queue's destruction ends it); 0 = never.
+  int rpc_never_fire_one_in = 16;  // not an option yet: the seed decides which arms
 };
+
+// The rpc workload's engine durations, drawn from the seed where the
+// command line did not set them: the classes the simulator's engine swarm
+// draws (sim/scenario.hpp): 0, tiny, the torture's default, Duration::max.
+void draw_durations(Options& o, bool idle_given, bool cooldown_given) {
+  sim::Rng rng = sim::Rng(o.seed).fork(0xd07a);
+  const uint64_t ri = rng.below(4), rc = rng.below(4);
+  static const char* const kClass[] = {"0", "tiny", "default", "huge"};
+  std::string text;
+  if (!idle_given) {
+    const std::chrono::nanoseconds idle[] = {std::chrono::nanoseconds(0), std::chrono::microseconds(20), o.idle_timeout,
+                                             std::chrono::nanoseconds::max()};
+    o.idle_timeout = idle[ri % 4];
+    text += std::string("idle timeout ") + kClass[ri % 4];
+  }
+  if (!cooldown_given) {
+    const std::chrono::nanoseconds cooldown[] = {std::chrono::nanoseconds(0), std::chrono::microseconds(10),
+                                                 o.spawn_cooldown, std::chrono::nanoseconds::max()};
+    o.spawn_cooldown = cooldown[rc % 4];
+    text += std::string(text.empty() ? "" : ", ") + "creation cooldown " + kClass[rc % 4];
+  }
+  o.durations_drawn = text;
+}
 
 // ---------------------------------------------------------------------------
 // The torture run
@@ -414,6 +443,13 @@ struct RpcRequest {
   uint64_t salt = 0;
   std::atomic<bool> replied{false};
   std::atomic<int> retransmits_left{0};
+  // Whether the last accepted arm of the retransmit timer was with
+  // Duration::max (it never fires by itself), for the stutter's stall check:
+  // such a timer is pending legitimately. arm_mu makes each arm and its note
+  // one step, so the note always describes the arm that is pending; it is
+  // held only around queue_delayed_work_on, which never waits.
+  std::mutex arm_mu;
+  std::atomic<bool> armed_forever{false};
   // The reply handler's own wait (cancel_sync of its retransmit, flush_work
   // of a transmit), for the watchdog: 0 none, 1 cancel_sync, 2 flush_work.
   std::atomic<int64_t> wait_since{0};
@@ -969,7 +1005,11 @@ bool Torture::rpc_queue(TWorkqueue& q, int cpu, TWork& w, RpcCount& c) {
 }
 
 bool Torture::rpc_arm(RpcRequest& r, int cpu, std::chrono::nanoseconds delay) {
-  if (!r.client->rpc->queue_delayed_work_on(cpu, *r.retransmit, delay)) return false;
+  {
+    std::lock_guard<std::mutex> g(r.arm_mu);
+    if (!r.client->rpc->queue_delayed_work_on(cpu, *r.retransmit, delay)) return false;
+    r.armed_forever.store(delay == std::chrono::nanoseconds::max(), std::memory_order_release);
+  }
   r.rt.accepted.fetch_add(1, std::memory_order_acq_rel);
   return true;
 }
@@ -1131,7 +1171,10 @@ void Torture::rpc_thread_main(size_t index, sim::Rng rng) {
         for (uint64_t b = 0; b < burst; ++b) {
           const uint64_t rr = rng.next(), rd = rng.next();
           RpcRequest& r = *rpc_reqs_[rr % nreq];
-          const auto delay = std::chrono::nanoseconds(max_delay ? static_cast<int64_t>(rd % (max_delay + 1)) : 0);
+          const bool never_fires =
+              opt_.rpc_never_fire_one_in > 0 && (rd >> 40) % static_cast<uint64_t>(opt_.rpc_never_fire_one_in) == 0;
+          const auto delay = never_fires ? std::chrono::nanoseconds::max()
+                                         : std::chrono::nanoseconds(max_delay ? static_cast<int64_t>(rd % (max_delay + 1)) : 0);
           r.replied.store(false, std::memory_order_release);
           r.retransmits_left.store(opt_.rpc_max_retransmits, std::memory_order_relaxed);
           op(RpcOp::transmit, r.global, [&] { return rpc_queue(*r.client->xprt, me.cpu, *r.transmit, r.tx); });
@@ -1306,8 +1349,12 @@ std::string Torture::pending_work() const {
     for (auto& tw : *list)
       if (tw->work->pending()) return "work " + std::to_string(tw->work->id()) + " ('" + tw->work->name() + "')";
   for (const RpcRequest* r : rpc_reqs_)
-    for (const TWork* w : {r->transmit.get(), static_cast<TWork*>(r->retransmit.get()), r->reply.get()})
+    for (const TWork* w : {r->transmit.get(), static_cast<TWork*>(r->retransmit.get()), r->reply.get()}) {
+      // A retransmit armed with Duration::max waits for a cancel, a flush or
+      // its queue's destruction: pending, not stranded.
+      if (w == r->retransmit.get() && r->armed_forever.load(std::memory_order_acquire)) continue;
       if (w->pending()) return "work " + std::to_string(w->id()) + " ('" + w->name() + "')";
+    }
   return {};
 }
 
@@ -1456,21 +1503,22 @@ void print_header(const Options& o, const std::string& rpc_setup) {
     std::printf("lazywq-torture: workload rpc, seed %" PRIu64 "%s, duration %s, %d virtual CPUs, %zu rpc clients\n", o.seed,
                 (!o.seed_text.empty() && o.seed_text != std::to_string(o.seed)) ? (" (from " + o.seed_text + ")").c_str() : "",
                 fmt_duration(o.duration).c_str(), o.cpus, o.rpc_kinds.size());
-    std::printf("  idle timeout %s, creation cooldown %s, stutter %s; perturbation p=%.3g; callbacks 0..%d us; timers "
-                "0..%s; max events %" PRIu64 "%s\n",
+    std::printf("  idle timeout %s, creation cooldown %s%s, stutter %s; perturbation p=%.3g; callbacks 0..%d us; timers "
+                "0..%s (1 in %d arms: Duration::max); max events %" PRIu64 "%s\n",
                 fmt_duration(o.idle_timeout).c_str(), fmt_duration(o.spawn_cooldown).c_str(),
+                o.durations_drawn.empty() ? "" : (" (drawn: " + o.durations_drawn + ")").c_str(),
                 o.stutter_every.count() ? ("every " + fmt_duration(o.stutter_every) + " for " + fmt_duration(o.stutter_pause)).c_str()
                                         : "off",
-                o.perturb, o.max_callback_us, fmt_duration(o.max_delay).c_str(), o.max_events,
+                o.perturb, o.max_callback_us, fmt_duration(o.max_delay).c_str(), o.rpc_never_fire_one_in, o.max_events,
                 o.bug != PlantedBug::none ? (", PLANTED BUG " + std::string(to_string(o.bug))).c_str() : "");
   } else {
     std::printf("lazywq-torture: seed %" PRIu64 "%s, duration %s, %d callers, %d virtual CPUs, queues %s\n", o.seed,
                 (!o.seed_text.empty() && o.seed_text != std::to_string(o.seed)) ? (" (from " + o.seed_text + ")").c_str() : "",
                 fmt_duration(o.duration).c_str(), o.callers, o.cpus, kinds_summary(o.kinds).c_str());
-    std::printf("  %d works + %d delayed works; idle timeout %s, creation cooldown %s, creation failure p=%.3g; "
+    std::printf("  %d works + %d delayed works; idle timeout %s, creation cooldown %s%s, creation failure p=%.3g; "
                 "stutter %s; perturbation p=%.3g; callbacks 0..%d us, up to %d self-requeues; max events %" PRIu64 "%s\n",
                 o.works, o.delayed_works, fmt_duration(o.idle_timeout).c_str(), fmt_duration(o.spawn_cooldown).c_str(),
-                o.fail_p,
+                o.durations_drawn.empty() ? "" : (" (drawn: " + o.durations_drawn + ")").c_str(), o.fail_p,
                 o.stutter_every.count() ? ("every " + fmt_duration(o.stutter_every) + " for " + fmt_duration(o.stutter_pause)).c_str()
                                         : "off",
                 o.perturb, o.max_callback_us, o.max_requeue, o.max_events,
@@ -1593,6 +1641,8 @@ json report_json(const Options& o, const Report& r) {
                  {"works", o.works},
                  {"delayed_works", o.delayed_works},
                  {"idle_timeout_ns", o.idle_timeout.count()},
+                 {"durations_drawn", o.durations_drawn},
+                 {"rpc_never_fire_one_in", o.rpc_never_fire_one_in},
                  {"spawn_cooldown_ns", o.spawn_cooldown.count()},
                  {"stutter_every_ns", o.stutter_every.count()},
                  {"stutter_pause_ns", o.stutter_pause.count()},
@@ -2123,8 +2173,14 @@ int main(int argc, char** argv) {
                  "Queue kinds, comma-separated, a kind may repeat (default lazy,lazy,lazy,per_cpu,per_cpu,single_thread,ordered,shared,shared)");
   app.add_option("--works", o.works, "Plain works")->capture_default_str()->check(CLI::Range(1, 100000));
   app.add_option("--delayed-works", o.delayed_works, "Delayed works")->capture_default_str()->check(CLI::Range(0, 100000));
-  app.add_option("--idle-timeout", idle, "Engine idle timeout of lazy workers")->capture_default_str();
-  app.add_option("--spawn-cooldown", cooldown, "Engine retry cooldown after a failed creation")->capture_default_str();
+  app.add_option("--idle-timeout", idle,
+                 "Engine idle timeout of lazy workers (rpc and both workloads: drawn from the seed, 0, 20us, 5ms or "
+                 "Duration::max, unless given)")
+      ->capture_default_str();
+  app.add_option("--spawn-cooldown", cooldown,
+                 "Engine retry cooldown after a failed creation (rpc and both workloads: drawn from the seed, 0, 10us, "
+                 "2ms or Duration::max, unless given)")
+      ->capture_default_str();
   app.add_option("--stutter", stutter, "Pause every caller this often (0 = never)")->capture_default_str();
   app.add_option("--stutter-pause", stutter_pause, "Length of a stutter pause (default: 4 x idle timeout, at least 20ms)");
   app.add_option("--fail-p", o.fail_p, "Probability that a thread creation fails (injected, seeded)")
@@ -2170,9 +2226,6 @@ int main(int argc, char** argv) {
     o.idle_timeout = parse_duration(idle, "--idle-timeout");
     o.spawn_cooldown = parse_duration(cooldown, "--spawn-cooldown");
     o.stutter_every = stutter == "0" ? std::chrono::nanoseconds(0) : parse_duration(stutter, "--stutter");
-    o.stutter_pause = stutter_pause.empty()
-                          ? std::max<std::chrono::nanoseconds>(4 * o.idle_timeout, std::chrono::milliseconds(20))
-                          : parse_duration(stutter_pause, "--stutter-pause");
     o.max_delay = parse_duration(max_delay, "--max-delay");
     o.hang_timeout = parse_duration(hang, "--hang-timeout");
     if (o.hang_timeout < std::chrono::milliseconds(100)) throw std::invalid_argument("--hang-timeout must be at least 100ms");
@@ -2203,6 +2256,14 @@ int main(int argc, char** argv) {
       o.seed = sim::parse_seed(seed_text);
       o.seed_text = seed_text;
     }
+    if (o.rpc_workload) draw_durations(o, app.count("--idle-timeout") > 0, app.count("--spawn-cooldown") > 0);
+    // A pause lets lazy workers idle out: 4 idle timeouts, but at least 20 ms
+    // and, for a huge idle timeout (nobody idles out), at most 1 s.
+    o.stutter_pause = stutter_pause.empty()
+                          ? std::clamp<std::chrono::nanoseconds>(
+                                o.idle_timeout > std::chrono::seconds(1) ? std::chrono::seconds(1) : 4 * o.idle_timeout,
+                                std::chrono::milliseconds(20), std::chrono::seconds(1))
+                          : parse_duration(stutter_pause, "--stutter-pause");
     o.bug = planted_bug_from_string(planted);
 #if !defined(LAZYWQ_ENABLE_PLANTED_BUGS)
     if (o.bug != PlantedBug::none)

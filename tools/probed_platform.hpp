@@ -36,6 +36,7 @@
 #include <cstdint>
 #include <thread>
 
+#include "lazywq/engine_decl.hpp"
 #include "lazywq/platform_real.hpp"
 #include "lazywq/types.hpp"
 
@@ -147,3 +148,11 @@ struct ProbedPlatform : RealPlatform {
 };
 
 }  // namespace lazywq::torture
+
+// The engine on this platform is compiled once, in probed_engine.cpp: the
+// torture's own code does not recompile when the engine's code changes.
+namespace lazywq {
+extern template class BasicEngine<torture::ProbedPlatform>;
+extern template class BasicWorkqueue<torture::ProbedPlatform>;
+extern template class BasicWork<torture::ProbedPlatform>;
+}  // namespace lazywq

@@ -1,5 +1,6 @@
 // The real-thread engine, instantiated once here so users' translation
 // units do not each compile it (lazywq.hpp declares these extern).
+#include "lazywq/engine.hpp"
 #include "lazywq/lazywq.hpp"
 
 namespace lazywq {

@@ -1,6 +1,6 @@
 // Clang thread-safety annotations (-Wthread-safety), in the style of
 // abseil's thread_annotations.h: the compiler checks what the locking
-// comments in engine.hpp claim. Other compilers see empty macros.
+// comments in engine_decl.hpp claim. Other compilers see empty macros.
 #pragma once
 
 #if defined(__clang__)

@@ -1,4 +1,5 @@
-// Definitions of the engine templates. Included by engine.hpp only.
+// Definitions of the engine templates. Included by engine.hpp only (engine_decl.hpp
+// has the classes).
 //
 // The design in one paragraph (docs/ENGINE.md has the long form): every
 // queue has a core thread that serves the core CPU. A work queued for CPU c
@@ -21,7 +22,7 @@
 #include <tuple>
 #include <utility>
 
-#include "lazywq/engine.hpp"
+#include "lazywq/engine_decl.hpp"
 
 namespace lazywq {
 

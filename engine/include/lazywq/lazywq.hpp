@@ -11,7 +11,7 @@
 //   lazywq::flush_work(w);
 #pragma once
 
-#include "lazywq/engine.hpp"
+#include "lazywq/engine_decl.hpp"  // the engine is compiled once, in the library (real_engine.cpp)
 #include "lazywq/platform_real.hpp"
 
 namespace lazywq {

@@ -1,0 +1,246 @@
+// The engine: virtual CPUs, the clock, thread creation (with fault
+// injection), every workqueue, the event stream and the statistics.
+// No globals: build as many engines as you like.
+//
+// The class templates only; their member functions are in engine_impl.hpp
+// and pool_impl.hpp, and engine.hpp includes both halves. A translation unit
+// that uses an engine instantiated elsewhere (lazywq.hpp's real-thread
+// engine, the simulator's sim/sim_engine.cpp, the torture's
+// tools/probed_engine.cpp) includes this half only, so that a change of the
+// engine's code recompiles the one unit that instantiates it, not every
+// unit that uses it (a mutant build, issue #14, rebuilds in seconds).
+//
+// Locking legend: see workqueue.hpp. E: BasicEngine::lock_ serializes
+// queue creation and hotplug; fault_lock_ and event_lock_ are leaves.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "lazywq/dependency.hpp"
+#include "lazywq/detail.hpp"
+#include "lazywq/types.hpp"
+#include "lazywq/work.hpp"
+#include "lazywq/workqueue.hpp"
+
+namespace lazywq {
+
+enum class GrabResult : uint8_t { was_idle, was_pending, being_cancelled };
+
+template <class P>
+class BasicEngine {
+ public:
+  using Work = BasicWork<P>;
+  using DelayedWork = BasicDelayedWork<P>;
+  using Workqueue = BasicWorkqueue<P>;
+
+  explicit BasicEngine(EngineConfig cfg);
+  // Destroys (drains and joins) every queue still alive. From one of the
+  // engine's own threads (a callback) it would wait for itself: it prints
+  // a message and aborts, as a Work destroyed from its own callback does.
+  ~BasicEngine();
+  BasicEngine(const BasicEngine&) = delete;
+  BasicEngine& operator=(const BasicEngine&) = delete;
+
+  // The queue lives as long as the engine; after destroy() every call on it
+  // is an Error(queue_destroyed). Throws Error(spawn_failed) if its core
+  // thread cannot be created; Error(invalid_argument) for a kind outside
+  // WqKind. `opts` apply to shared queues only (Error(invalid_argument)
+  // otherwise).
+  // The first shared queue starts the pools' manager thread (Error
+  // (spawn_failed) if it cannot be created); pools start with no worker.
+  Workqueue& create_workqueue(std::string name, WqKind kind, WqOptions opts = {});
+
+  // For callbacks: sleeps on the engine clock. On a shared pool's thread it
+  // counts as blocked (another worker takes the pool's next work), as every
+  // engine wait does (flush_*, drain, cancel_work_sync).
+  void sleep_for(Duration d);
+
+  // C10: waits until every run queued before the call has finished. True if
+  // it waited. Error(deadlock) when called from the work's own run, or from
+  // the worker that would have to run it.
+  bool flush_work(Work& w);
+  // C12: true if the work was pending. Afterwards it is neither pending nor
+  // running, even if it requeues itself. Error(deadlock) from its own run.
+  bool cancel_work_sync(Work& w);
+  // Removes a pending queueing without waiting for a running callback.
+  bool cancel_work(Work& w);
+  bool cancel_delayed_work(DelayedWork& dw) { return cancel_work(dw); }
+  bool cancel_delayed_work_sync(DelayedWork& dw) { return cancel_work_sync(dw); }
+  // Fires an armed timer now, then flush_work.
+  bool flush_delayed_work(DelayedWork& dw);
+
+  // C13: moves the CPU's pending works to the core (recorded as migrations)
+  // and retires its workers after their current work. False if already
+  // offline. Error(cpu_state) for the core CPU or from an engine thread.
+  bool cpu_offline(int cpu);
+  bool cpu_online(int cpu);
+  bool cpu_is_online(int cpu) const;
+
+  // Error(invalid_argument) if fail_probability is not in [0, 1] (NaN
+  // included); the faults in force then stay. EngineConfig::spawn_faults
+  // goes through here too.
+  void set_spawn_faults(const SpawnFaults& f);
+  const EngineConfig& config() const { return cfg_; }
+  int ncpus() const { return cfg_.ncpus; }
+  // Engine clock: nanoseconds since the engine was created.
+  int64_t now_ns() const { return P::now_ns() - start_ns_; }
+
+  Stats stats() const;
+  // C16: the wait-for cycles reported so far (the first 64), oldest first.
+  std::vector<DependencyCycle> dependency_cycles() const;
+  std::vector<Event> events() const;
+  // Index of the first event of the next call to events() (for windows).
+  uint64_t event_count() const;
+
+ private:
+  friend class BasicWorkqueue<P>;
+  friend class BasicWork<P>;
+
+  bool flush_work_as(Work& w, FlushKind kind);
+  void bind(Work& w);
+  bool bound_here(Work& w);
+  void unbind(Work& w);
+  Worker<P>* current_worker() const;
+  uint32_t current_thread_id() const;
+  int current_cpu() const;
+  void check_cpu(int cpu) const;
+  bool decide_spawn_failure();
+  // Takes PENDING for the caller, removing a pending queueing from its queue
+  // if there is one (see engine_impl.hpp).
+  GrabResult grab_pending(Work& w, bool canceller);
+  void resolve_after_grab(Work& w);
+  void record(EventType t, int cpu, uint32_t queue, uint64_t work, int32_t arg = 0);
+  // C16: the calling worker (if any) is about to wait for each of
+  // `targets`. Adds the dependencies; a cycle is recorded, and with
+  // DependencyCheck::error thrown as Error(deadlock). Call with no engine
+  // lock held.
+  void note_wait(const std::vector<DependencyNode>& targets, const char* call);
+  // `w` and the executors that may run its pending queueing (if
+  // `pending_too`) or run it now. Takes Q, then W (not nested).
+  std::vector<DependencyNode> wait_targets(Work& w, uint64_t pending_upto);
+  void expedite_timer(Work& w);
+  void note_executor_wait(const Worker<P>& waiter, const Work& work) LAZYWQ_REQUIRES(work.lock_);
+  static DependencyNode node_of(const Work& w);
+  static DependencyNode node_of(const Workqueue& q);
+  static DependencyNode executor_node(const Workqueue& q, int cpu, bool core);
+  void record_as(uint32_t thread, EventType t, int cpu, uint32_t queue, uint64_t work, int32_t arg);
+
+  // Shared pools (pool_impl.hpp, docs/SHARED.md). S = pool_lock_.
+  class BlockedScope;  // an engine wait on a pool thread: not counted as running meanwhile
+  void create_pools_locked() LAZYWQ_REQUIRES(lock_, pool_lock_);
+  bool start_shared(Workqueue& q) LAZYWQ_EXCLUDES(pool_lock_);
+  Pool<P>& pool_of_locked(int cpu, bool highpri) LAZYWQ_REQUIRES(pool_lock_);
+  Pool<P>& unbound_pool_locked() LAZYWQ_REQUIRES(pool_lock_);
+  void kick_pool_locked(Pool<P>& p) LAZYWQ_REQUIRES(pool_lock_);
+  void wake_manager_locked() LAZYWQ_REQUIRES(pool_lock_);
+  // p: a pool's worker; null: the manager, or the rescuer if `rescuer`.
+  bool spawn_pool_thread_locked(Pool<P>* p, bool rescuer = false) LAZYWQ_REQUIRES(pool_lock_);
+  void rescuer_loop_locked(Worker<P>* r) LAZYWQ_REQUIRES(pool_lock_);
+  bool rescue_step_locked(Worker<P>* r, bool& pending) LAZYWQ_REQUIRES(pool_lock_);
+  bool rescue_due_locked(const Pool<P>& p, int64_t t, FallbackReason& reason) LAZYWQ_REQUIRES(pool_lock_);
+  // Runs, nested on rescuer r, one work it waits for that only a rescue
+  // can run now (`wanted` picks them). True if it ran one.
+  template <class Wanted>
+  bool rescue_wanted_locked(Worker<P>* r, Wanted wanted) LAZYWQ_REQUIRES(pool_lock_);
+  // The rescuer waits in flush_work / cancel_work_sync on `w`, running
+  // what that wait waits for, until: its runs up to queueing `target` are
+  // over (flush_work), no run is in progress, or no other cancel is.
+  enum class RescuerWait { runs_up_to, run_end, cancel_turn };
+  bool rescuer_wait(Worker<P>* r, Work& w, RescuerWait until, uint64_t target = 0) LAZYWQ_EXCLUDES(pool_lock_);
+  // C10: the runs of `w` up to queueing `target` are over.
+  static bool flush_done_locked(const Work& w, uint64_t target) LAZYWQ_REQUIRES(w.lock_) {
+    return w.resolved_seq_ >= target && !(w.running_ && w.run_seq_ <= target);
+  }
+  std::vector<Work*> wait_chain_locked(Worker<P>* r, Work& w) LAZYWQ_REQUIRES(pool_lock_);
+  // How often the rescuer looks again while it waits (a cooldown ending or
+  // a creation failing elsewhere wakes nobody there): every cooldown, but
+  // at least 1 ms apart (no spin) and at most 1 s: a cooldown that never
+  // ends (Duration::max()) still lets it look, and now + this never
+  // overflows.
+  int64_t rescue_poll_ns() const {
+    return std::clamp<int64_t>(cfg_.spawn_cooldown.count(), 1'000'000, 1'000'000'000);
+  }
+  void pool_thread_main(Worker<P>* w) LAZYWQ_EXCLUDES(pool_lock_);
+  void pool_worker_loop_locked(Worker<P>* w) LAZYWQ_REQUIRES(pool_lock_);
+  void manager_loop_locked(Worker<P>* m) LAZYWQ_REQUIRES(pool_lock_);
+  bool manager_step_locked(Worker<P>* m, int64_t& deadline) LAZYWQ_REQUIRES(pool_lock_);
+  bool pool_dispatch_locked(Worker<P>* w, Pool<P>* p, Work* work, detail::IntrusiveList<Work>& from,
+                            int fallback_reason, bool may_wait) LAZYWQ_REQUIRES(pool_lock_);
+  void retire_pool_thread_locked(Worker<P>* w, EventType why) LAZYWQ_REQUIRES(pool_lock_);
+  void join_pool_zombies_locked() LAZYWQ_REQUIRES(pool_lock_);
+  Work* worker_sleeping(Worker<P>* w, Work* awaiting) LAZYWQ_EXCLUDES(pool_lock_);
+  void worker_waking(Worker<P>* w, Work* was_awaiting) LAZYWQ_EXCLUDES(pool_lock_);
+  void uncount_locked(Worker<P>* w) LAZYWQ_REQUIRES(pool_lock_);
+  void pools_cpu_offline(int cpu) LAZYWQ_EXCLUDES(pool_lock_);
+  void pools_cpu_online(int cpu) LAZYWQ_EXCLUDES(pool_lock_);
+  void stop_pools() LAZYWQ_EXCLUDES(pool_lock_);
+  static DependencyNode slot_node(const Workqueue& q);
+  // C3: with W held, waits until `work`'s run elsewhere ends, then drops
+  // the engine_waiters_ claim the caller took before releasing its locks.
+  static void await_run_end_locked(Work& work) LAZYWQ_REQUIRES(work.lock_);
+  // Tells the analysis S is held where a shared queue's lock_ (the same
+  // mutex) is.
+  void assert_held_pool_lock() const LAZYWQ_ASSERT_CAPABILITY(pool_lock_) {}
+
+  const EngineConfig cfg_;  // I
+  const int64_t start_ns_;  // I
+
+  typename P::Mutex hotplug_lock_;  // serializes cpu_offline / cpu_online; before E
+  mutable typename P::Mutex lock_;  // E
+  std::vector<std::unique_ptr<Workqueue>> queues_ LAZYWQ_GUARDED_BY(lock_);
+  std::vector<char> online_ LAZYWQ_GUARDED_BY(lock_);
+
+  mutable typename P::Mutex fault_lock_;  // leaf
+  SpawnFaults faults_ LAZYWQ_GUARDED_BY(fault_lock_);
+  uint64_t spawn_attempts_ LAZYWQ_GUARDED_BY(fault_lock_) = 0;  // since faults_ was set
+  uint64_t fault_rng_ LAZYWQ_GUARDED_BY(fault_lock_) = 0;
+
+  // Works ever queued here, so the engine can detach them when it dies.
+  mutable typename P::Mutex registry_lock_;  // leaf
+  std::unordered_set<Work*> bound_ LAZYWQ_GUARDED_BY(registry_lock_);
+
+  DependencyGraph<P> deps_;                // its own leaf lock
+  mutable typename P::Mutex cycle_lock_;  // leaf
+  std::vector<DependencyCycle> cycles_ LAZYWQ_GUARDED_BY(cycle_lock_);
+
+  // S: the shared world. Also the Q lock of every shared queue. Order:
+  // E -> S -> W; a lazy/per_cpu/single_thread/ordered queue's Q may be held
+  // when S is taken, never the other way round.
+  mutable typename P::Mutex pool_lock_;
+  // Per CPU [2*cpu + highpri], then the unbound pool; created with the
+  // first shared queue and never freed before the engine.
+  std::vector<std::unique_ptr<Pool<P>>> pools_ LAZYWQ_GUARDED_BY(pool_lock_);
+  std::vector<Workqueue*> shared_queues_ LAZYWQ_GUARDED_BY(pool_lock_);  // timers fired by the manager
+  std::unique_ptr<Worker<P>> manager_ LAZYWQ_GUARDED_BY(pool_lock_);
+  // Runs a pool's works when no worker can be had (creation failing or the
+  // cap reached): created with the manager, so that the manager itself
+  // never runs a callback that could block it.
+  std::unique_ptr<Worker<P>> rescuer_ LAZYWQ_GUARDED_BY(pool_lock_);
+  detail::Var<P, bool> manager_stop_ LAZYWQ_GUARDED_BY(pool_lock_) = false;
+  std::vector<std::unique_ptr<Worker<P>>> pool_zombies_ LAZYWQ_GUARDED_BY(pool_lock_);  // exited, not joined
+  detail::Var<P, int> pool_threads_ LAZYWQ_GUARDED_BY(pool_lock_) = 0;  // created, not joined (manager too)
+  // With S: a pool thread retired (stop_pools waits for all), or the
+  // manager's creation resolved (a second shared queue waits for it).
+  typename P::CondVar pool_state_cv_;
+
+  mutable typename P::Mutex sleep_lock_;  // leaf: sleep_for
+  typename P::CondVar sleep_cv_;          // never notified: sleep_for waits for its deadline
+
+  mutable typename P::Mutex event_lock_;  // leaf
+  std::vector<Event> events_ LAZYWQ_GUARDED_BY(event_lock_);
+
+  // A: counters only (relaxed: nobody orders anything by them).
+  typename P::template Atomic<uint64_t> next_work_id_{1};
+  typename P::template Atomic<uint32_t> next_thread_id_{1};
+  typename P::template Atomic<uint64_t> n_created_{0}, n_exited_{0}, n_spawn_fail_{0},
+      n_fallback_{0}, n_migrate_{0}, n_run_{0}, n_idle_exit_{0}, n_threw_{0}, n_cycles_{0},
+      n_mayday_{0};
+};
+
+}  // namespace lazywq
