@@ -35,7 +35,7 @@ ROOT=$(pwd)
 # shellcheck source=scripts/tsan_aslr.sh
 source scripts/tsan_aslr.sh
 
-ALL_STAGES="tsan asan models fuzz explorer torture planted"
+ALL_STAGES="tsan asan models fuzz explorer torture planted mutation"
 stages="$ALL_STAGES"
 shard="0/1"
 budget="60s"
@@ -46,6 +46,7 @@ planted=""
 setup=1
 planted_budget="20s"
 catch_runs=5
+mutants=4
 
 usage() {
   sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'
@@ -64,6 +65,8 @@ Options:
                       explorer and torture only); the gate must then FAIL
   --planted-budget D  explorer budget per bug in the planted stage ($planted_budget)
   --catch-runs N      torture runs per planted bug for the catch rate ($catch_runs)
+  --mutants N         engine mutants the mutation stage samples from the seed ($mutants;
+                      mutation/mutate.py, README "Mutation testing")
   --out DIR           report directory (default $out)
   --no-setup          do not run scripts/setup-deps.sh
   -h, --help          this text
@@ -84,6 +87,7 @@ while [ $# -gt 0 ]; do
     --planted) [ $# -ge 2 ] || die_usage "--planted needs a bug name"; planted=$2; shift 2 ;;
     --planted-budget) [ $# -ge 2 ] || die_usage "--planted-budget needs a duration"; planted_budget=$2; shift 2 ;;
     --catch-runs) [ $# -ge 2 ] || die_usage "--catch-runs needs a number"; catch_runs=$2; shift 2 ;;
+    --mutants) [[ "${2:-}" =~ ^[1-9][0-9]*$ ]] || die_usage "--mutants needs a positive number"; mutants=$2; shift 2 ;;
     --out) [ $# -ge 2 ] || die_usage "--out needs a directory"; out=$2; shift 2 ;;
     --no-setup) setup=0; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -308,6 +312,45 @@ stage_torture() {
   fi
 }
 
+# A sample of engine mutants nobody planted (mutation/mutate.py), drawn from
+# the seed, each built incrementally in place and run through every checker
+# until one kills it. The stage fails when a mutant listed in
+# mutation/regressions.txt (it once survived; a checker was added for it)
+# survives again, or when the checkers fail on the unmutated engine. A new
+# survivor is reported for a person to judge (equivalent, with its reason, in
+# mutation/equivalent.txt, or a blind spot to close), not failed: the full
+# run's ledger (mutation/REPORT.md) is where the score is kept.
+stage_mutation() {
+  local t0=$SECONDS log="$out/logs/mutation.log" dir="$out/artifacts/mutation" junit="$out/junit/mutation.xml"
+  if ! command -v /usr/bin/python3 >/dev/null || ! /usr/bin/python3 -c 'import clang.cindex' 2>/dev/null; then
+    record mutation fail "python3-clang-14 missing" 0; add_failure "**mutation**: apt-get install python3-clang-14"
+    junit_case "$junit" mutation setup fail 0 "python3-clang-14 missing"; return
+  fi
+  /usr/bin/python3 mutation/mutate.py run --in-place --sample "$mutants" --seed "$seed" --out "$dir" --fresh \
+    --stop-at-first-kill --explorer-budget 10s --torture-duration 3s --jobs "$JOBS" >"$log" 2>&1
+  local rc=$? detail
+  detail=$(grep -E '^mutation score' "$log" | tail -n 1)
+  [ -n "$detail" ] || detail="no report (exit $rc)"
+  if [ -s "$dir/report.json" ]; then
+    jq -r '.results[] | "\(.id)\t\(.class)\t\([.checkers | to_entries[] | select(.value.status == "killed") | "\(.key) \(.value.rule)"] | join(", "))"' \
+      "$dir/report.json" | while IFS=$'\t' read -r id class by; do
+      local res=pass msg=""
+      [ "$class" = survived ] && { res=fail; msg="survived every checker: see artifacts/mutation/report.md"; }
+      junit_case "$junit" mutation "$id ($class${by:+ by $by})" "$res" 0 "$msg"
+    done
+    local surv
+    surv=$(jq -r '[.results[] | select(.class == "survived") | .id] | join(" ")' "$dir/report.json")
+    [ -n "$surv" ] && extra_md+=$'\n'"**Mutation:** new survivor(s), to judge (\`mutation/equivalent.txt\` with the reason) or to kill (a checker that sees it): $(for i in $surv; do printf '`%s` ' "$i"; done)"$'\n'
+  fi
+  if [ $rc -eq 0 ]; then
+    record mutation pass "$detail" $((SECONDS - t0))
+  else
+    record mutation fail "$detail (exit $rc)" $((SECONDS - t0))
+    add_failure "**mutation** (exit $rc: 1 a regression mutant survived, 3 the checkers fail on the unmutated engine): see \`logs/mutation.log\`; rerun: \`/usr/bin/python3 mutation/mutate.py run --sample $mutants --seed $seed\`"
+    [ -s "$junit" ] || junit_case "$junit" mutation "mutation stage" fail $((SECONDS - t0)) "exit $rc; see logs/mutation.log"
+  fi
+}
+
 # The planted bugs and the rules the gate must report for each (docs/ENGINE.md).
 PLANTED_CASES=(
   "spawn_fail_loses_work C7,C1"
@@ -377,6 +420,7 @@ for s in $stages; do
     explorer) stage_explorer ;;
     torture) stage_torture ;;
     planted) stage_planted ;;
+    mutation) stage_mutation ;;
   esac
 done
 

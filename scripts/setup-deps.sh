@@ -14,6 +14,7 @@ PACKAGES=(
   jq python3-yaml  # the gate's reports; the workflow check (scripts/check_workflow.py)
   libtbb-dev libasio-dev libglib2.0-dev libeigen3-dev pkg-config  # bench/: the peers
   gnuplot-nox  # bench/: the plots
+  python3-clang-14 ccache  # mutation/: the sites from the engine's syntax (libclang); incremental mutant builds
 )
 
 missing=()

@@ -15,7 +15,8 @@ expect() {  # expect CODE PATTERN ARGS...: exit code and a line matching PATTERN
     echo "ok: gate.sh $* -> $rc"
   fi
 }
-expect 0 'subset of: tsan, asan, models, fuzz, explorer, torture, planted' --help
+expect 0 'subset of: tsan, asan, models, fuzz, explorer, torture, planted, mutation' --help
+expect 2 'mutants needs a positive number' --no-setup --mutants 0
 expect 0 'Exit status' --help
 expect 2 "unknown stage 'tsna'" --no-setup --stages tsna
 expect 2 'I must be below N' --no-setup --shard 4/4

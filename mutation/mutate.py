@@ -1,0 +1,770 @@
+#!/usr/bin/python3
+"""lazywq mutation testing: how many realistic engine bugs, planted by
+nobody, does the harness catch?
+
+  mutation/mutate.py list [--operator OP] [--json FILE]
+  mutation/mutate.py show MUTANT_ID
+  mutation/mutate.py run [--sample N --seed S | --ids ID,...] [--shard I/N]
+                         [--checkers LIST] [--out DIR] [--stop-at-first-kill]
+  mutation/mutate.py report --out DIR
+
+The mutants come from the engine's syntax (mutation/sites.py, libclang):
+ten operators for concurrent code. `run` copies the working tree to
+build/mutation/src (so the checkout is never touched), builds it once
+(release preset; tsan too when a memory-order mutant needs it), runs every
+checker on the unmutated engine (all must pass), then per mutant: writes
+the mutated header, rebuilds (the engine is compiled once per platform, so
+a mutant recompiles a handful of units), classifies it, runs the checkers
+with fixed budgets, restores the header. Results go to OUT/results.jsonl
+as they come (a rerun with the same OUT skips what is done) and
+OUT/report.{md,json} at the end.
+
+Classes: killed (some checker failed), survived, uncompilable (the build
+failed: never a kill), equivalent-tce (every rebuilt object file is
+byte-identical to the unmutated build: it changes nothing observable,
+trivial compiler equivalence), timeout-build. Survivors judged equivalent
+by a person are listed, each with its reason, in mutation/equivalent.txt.
+
+Exit status: 0 done (and, for a sample, no mutant of mutation/regressions.txt
+survived), 1 a regression mutant survived, 2 bad usage, 3 the checkers fail
+on the unmutated engine (fix that first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import difflib
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import sites  # noqa: E402
+
+# The checkers, cheapest first. `applies` says which operators a checker
+# can see at all: the simulator (explorer, properties, fuzz) is
+# sequentially consistent, so a relaxed memory order is invisible to it.
+SC_ONLY = "sequentially consistent: cannot see a memory-order mutant"
+CHECKERS = ["explorer", "unit", "properties", "models", "fuzz", "torture"]
+CHECKER_TEXT = {
+    "explorer": "wqcheck explore, every scenario (simulator)",
+    "unit": "ctest -L 'unit|sim|oracle' (real threads and simulator)",
+    "properties": "rapidcheck operation programs (simulator)",
+    "models": "Relacy models (memory order, every interleaving up to a bound)",
+    "fuzz": "fuzz_sim_ops smoke (libFuzzer, simulator)",
+    "torture": "lazywq-torture --workload both (real threads; ThreadSanitizer for memory-order mutants)",
+}
+
+
+def log(msg: str) -> None:
+    print(f"[mutation] {msg}", flush=True)
+
+
+def sh(cmd, cwd=None, timeout=None, env=None) -> tuple[int, str, float]:
+    """Runs cmd; returns (exit code, combined output, seconds). A timeout is exit 124."""
+    t0 = time.monotonic()
+    try:
+        p = subprocess.run(cmd, cwd=cwd, timeout=timeout, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, errors="replace", start_new_session=True)
+        return p.returncode, p.stdout, time.monotonic() - t0
+    except subprocess.TimeoutExpired as e:
+        out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+        return 124, out, time.monotonic() - t0
+
+
+# ---------------------------------------------------------------------------
+# The mutant set
+
+
+def load_mutants(include_dir=None):
+    return sites.find_mutants(include_dir or os.path.join(ROOT, "engine", "include"))
+
+
+def mutant_diff(m, include_dir) -> str:
+    path = os.path.join(include_dir, "lazywq", m.header)
+    with open(path, "rb") as f:
+        before = f.read()
+    after = sites.apply(before, m)
+    return "".join(difflib.unified_diff(before.decode().splitlines(True), after.decode().splitlines(True),
+                                        f"a/engine/include/lazywq/{m.header}", f"b/engine/include/lazywq/{m.header}", n=2))
+
+
+def sample(mutants, n, seed, stratify=True):
+    """n mutants drawn from seed: a hash order, one operator class at a time
+    in turn, so that a small sample still spans the operators."""
+    key = lambda m: hashlib.sha256(f"{seed}:{m.id}".encode()).hexdigest()  # noqa: E731
+    if not stratify:
+        return sorted(mutants, key=key)[:n]
+    by_op = {}
+    for m in sorted(mutants, key=key):
+        by_op.setdefault(m.operator, []).append(m)
+    ops = sorted(by_op, key=lambda o: hashlib.sha256(f"{seed}:{o}".encode()).hexdigest())
+    out = []
+    while len(out) < n and any(by_op.values()):
+        for o in ops:
+            if by_op[o] and len(out) < n:
+                out.append(by_op[o].pop(0))
+    return out
+
+
+def read_list(path):
+    """mutation/equivalent.txt and regressions.txt: `ID || reason` lines."""
+    out = {}
+    if not os.path.exists(path):
+        return out
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            mid, _, reason = line.partition("||")
+            out[mid.strip()] = reason.strip()
+    return out
+
+
+# ---------------------------------------------------------------------------
+# The build
+
+
+class Workspace:
+    """A copy of the working tree under build/mutation/src, with its builds."""
+
+    def __init__(self, root: str, jobs: int, in_place: bool = False):
+        self.root = root
+        self.in_place = in_place
+        # In place (the gate, on a throwaway clone): the checkout's own
+        # headers and build/<preset>, so a mutant rebuilds incrementally from
+        # what the gate already built.
+        self.src = ROOT if in_place else os.path.join(root, "src")
+        self.jobs = jobs
+        self.include = os.path.join(self.src, "engine", "include")
+        self.env = dict(os.environ, CCACHE_BASEDIR=self.src, CCACHE_NOHASHDIR="1")
+        self.built = set()
+
+    def copy_tree(self) -> None:
+        if self.in_place:
+            rc, out, _ = sh(["git", "status", "--porcelain", "--", "engine/include"], cwd=ROOT)
+            if rc != 0 or out.strip():
+                raise SystemExit("mutation: --in-place needs engine/include without uncommitted changes (a killed "
+                                 "run is undone by `git checkout engine/include`):\n" + out)
+            return
+        rc, out, _ = sh(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT)
+        if rc != 0:
+            raise SystemExit(f"mutation: git ls-files failed: {out}")
+        files = [f for f in out.split("\0") if f and not f.startswith("build/")]
+        wanted = set(files)
+        os.makedirs(self.src, exist_ok=True)
+        for f in files:
+            src, dst = os.path.join(ROOT, f), os.path.join(self.src, f)
+            if not os.path.isfile(src):
+                continue
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            if not os.path.exists(dst) or open(src, "rb").read() != open(dst, "rb").read():
+                shutil.copy2(src, dst)
+        # Files deleted since the last copy.
+        for dirpath, dirnames, filenames in os.walk(self.src):
+            dirnames[:] = [d for d in dirnames if not (dirpath == self.src and d == "build")]
+            for fn in filenames:
+                rel = os.path.relpath(os.path.join(dirpath, fn), self.src)
+                if rel not in wanted:
+                    os.unlink(os.path.join(dirpath, fn))
+
+    def bdir(self, preset: str) -> str:
+        return os.path.join(self.src, "build", preset)
+
+    def configure(self, preset: str) -> None:
+        if preset in self.built:
+            return
+        if self.in_place and os.path.exists(os.path.join(self.bdir(preset), "build.ninja")):
+            self.built.add(preset)  # keep the checkout's own configuration
+            return
+        launcher = ["-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"] if shutil.which("ccache") else []
+        rc, out, _ = sh(["cmake", "--preset", preset, *launcher], cwd=self.src, env=self.env)
+        if rc != 0:
+            raise SystemExit(f"mutation: cmake --preset {preset} failed:\n{out[-3000:]}")
+        self.built.add(preset)
+
+    def build(self, preset: str, timeout=None) -> tuple[bool, str, float]:
+        self.configure(preset)
+        targets = ["--target", "lazywq-torture"] if preset == "tsan" else []
+        rc, out, secs = sh(["nice", "cmake", "--build", self.bdir(preset), "-j", str(self.jobs), *targets],
+                           cwd=self.src, timeout=timeout, env=self.env)
+        return rc == 0, out, secs
+
+    def objects(self, preset: str) -> dict:
+        """sha256 of every object file of the build (for trivial compiler equivalence)."""
+        out = {}
+        b = self.bdir(preset)
+        for dirpath, _, filenames in os.walk(b):
+            for fn in filenames:
+                if fn.endswith(".o"):
+                    p = os.path.join(dirpath, fn)
+                    with open(p, "rb") as f:
+                        out[os.path.relpath(p, b)] = hashlib.sha256(f.read()).hexdigest()
+        return out
+
+
+# ---------------------------------------------------------------------------
+# The checkers
+
+
+@dataclasses.dataclass
+class Verdict:
+    checker: str
+    status: str              # killed | survived | n/a | error
+    rule: str = ""
+    seconds: float = 0.0
+    runs_to_detection: int | None = None
+    seconds_to_detection: float | None = None
+    replay: str = ""
+    replays_bit_for_bit: bool | None = None
+    detail: str = ""
+
+
+def rule_of_test(name: str) -> str:
+    m = re.match(r"C(\d+)_", name)
+    return f"C{m.group(1)}" if m else name.split(".")[0]
+
+
+class Checkers:
+    def __init__(self, ws: Workspace, args):
+        self.ws = ws
+        self.args = args
+        self.rel = ws.bdir("release")
+        self.tsan = ws.bdir("tsan")
+
+    def run(self, name: str, operator: str, tag: str) -> Verdict:
+        if operator in sites.MEMORY_ORDER_OPERATORS and name in ("explorer", "properties", "fuzz"):
+            return Verdict(name, "n/a", detail=SC_ONLY)
+        return getattr(self, "_" + name)(operator, tag)
+
+    def _explorer(self, operator, tag) -> Verdict:
+        a = self.args
+        out_json = os.path.join(self.ws.root, "tmp", f"explore-{tag}.json")
+        os.makedirs(os.path.dirname(out_json), exist_ok=True)
+        wq = os.path.join(self.rel, "tools", "wqcheck")
+        cmd = [wq, "explore", "--seeds", f"{a.seed_num}+1000000", "--budget", a.explorer_budget, "--stop-after", "1",
+               "--run-timeout", "10", "--stop-after-timeouts", "1", "--json", out_json, "--quiet"]
+        rc, out, secs = sh(cmd, timeout=budget_seconds(a.explorer_budget) * 3 + 120)
+        v = Verdict("explorer", "survived", seconds=secs)
+        if rc == 0:
+            return v
+        if rc not in (1, 3) or not os.path.exists(out_json):
+            return Verdict("explorer", "error", seconds=secs, detail=f"exit {rc}: {out[-500:]}")
+        j = json.load(open(out_json))
+        runs_before, secs_before = 0, 0.0
+        for sc in j.get("scenarios", []):
+            failed = sc.get("failed") or []
+            if failed:
+                f = failed[0]
+                first = j["seeds"]["first"]
+                idx = int(f["seed"]) - int(first) + 1
+                rate = sc.get("executions_per_second") or 0
+                v.status = "killed"
+                v.rule = f.get("rule", "?")
+                v.runs_to_detection = runs_before + idx
+                v.seconds_to_detection = secs_before + (idx / rate if rate else sc.get("seconds", 0))
+                v.replay = f.get("replay", "")
+                v.detail = f"{sc['scenario']}: {f.get('headline', '')[:300]}"
+                break
+            runs_before += sc.get("runs", 0)
+            secs_before += sc.get("seconds", 0.0)
+        if v.status == "killed" and v.replay and v.rule not in ("crash", "timeout"):
+            v.replays_bit_for_bit = self._replays(v)
+        elif v.status == "killed":
+            v.replays_bit_for_bit = None
+        if rc == 3:
+            v.replays_bit_for_bit = False
+        return v
+
+    def _replays(self, v: Verdict) -> bool:
+        """Re-runs the failing seed with --expect: exit 0 iff it breaks the same
+        rule and its replay reproduces the run bit for bit (trace hash)."""
+        m = re.search(r"--scenario (\S+) --seed (\S+) --strategy (\S+)", v.replay)
+        if not m:
+            return False
+        wq = os.path.join(self.rel, "tools", "wqcheck")
+        rc, _, _ = sh([wq, "explore", "--scenario", m.group(1), "--seeds", m.group(2), "--strategy", m.group(3),
+                       "--expect", v.rule, "--quiet", "--run-timeout", "30"], timeout=300)
+        return rc == 0
+
+    def _ctest(self, name, labels, tag, timeout) -> Verdict:
+        junit = os.path.join(self.ws.root, "tmp", f"{name}-{tag}.xml")
+        os.makedirs(os.path.dirname(junit), exist_ok=True)
+        rc, out, secs = sh(["ctest", "--test-dir", self.rel, "-L", labels, "-j", str(self.ws.jobs), "--timeout", "30",
+                            "--stop-on-failure",
+                            "--output-junit", junit], timeout=timeout)
+        failed = re.findall(r"^\s*\d+ - (\S+) \(", out, re.M)
+        if rc == 0:
+            return Verdict(name, "survived", seconds=secs)
+        if not failed:
+            return Verdict(name, "error", seconds=secs, detail=f"ctest exit {rc}: {out[-400:]}")
+        rules = sorted({rule_of_test(t) for t in failed})
+        return Verdict(name, "killed", rule=",".join(rules)[:80], seconds=secs, seconds_to_detection=secs,
+                       replay=f"ctest --test-dir build/release -R '^{failed[0]}$' --output-on-failure",
+                       detail=f"{len(failed)} failed: {', '.join(failed[:5])}")
+
+    def _unit(self, operator, tag) -> Verdict:
+        return self._ctest("unit", "unit|sim|oracle", tag, 900)
+
+    def _properties(self, operator, tag) -> Verdict:
+        exe = os.path.join(self.rel, "property", "lazywq_property_tests")
+        env = dict(os.environ, RC_PARAMS=f"max_success={self.args.property_runs} seed={self.args.seed_num % 2**31}")
+        rc, out, secs = sh([exe, "--gtest_brief=1"], timeout=900, env=env)
+        if rc == 0:
+            return Verdict("properties", "survived", seconds=secs)
+        failed = re.findall(r"^\[  FAILED  \] (\S+)", out, re.M)
+        rule = re.search(r"\b(C\d+)\b", out)
+        return Verdict("properties", "killed", rule=rule.group(1) if rule else "?", seconds=secs, seconds_to_detection=secs,
+                       replay=f"RC_PARAMS=\"seed={self.args.seed_num % 2**31}\" build/release/property/lazywq_property_tests"
+                              f" --gtest_filter={failed[0] if failed else '*'}",
+                       detail=(f"exit {rc}; " + ", ".join(failed[:4]))[:300])
+
+    def _models(self, operator, tag) -> Verdict:
+        exe = os.path.join(self.rel, "models", "lazywq_models")
+        rc, out, secs = sh([exe, "--model", "all"], timeout=900)
+        if rc == 0:
+            return Verdict("models", "survived", seconds=secs)
+        kind = re.search(r"(user_assert_failed|deadlock|data_race|livelock|access to freed memory|unhandled exception"
+                         r"|C\d+)", out)
+        rep = re.search(r"(lazywq_models --model \S+[^\n]*)", out)
+        return Verdict("models", "killed", rule=kind.group(1) if kind else f"exit {rc}", seconds=secs,
+                       seconds_to_detection=secs, replay=rep.group(1) if rep else "lazywq_models --model all",
+                       detail=out[-300:] if not kind else "")
+
+    def _fuzz(self, operator, tag) -> Verdict:
+        exe = os.path.join(self.rel, "fuzz", "fuzz_sim_ops")
+        work = os.path.join(self.ws.root, "tmp", f"fuzz-{tag}")
+        shutil.rmtree(work, ignore_errors=True)
+        os.makedirs(os.path.join(work, "corpus"))
+        corpus = os.path.join(self.ws.src, "fuzz", "corpus", "fuzz_sim_ops")
+        rc, out, secs = sh([exe, "-seed=1", f"-runs={self.args.fuzz_runs}", "-max_total_time=120", "-max_len=4096",
+                            f"-artifact_prefix={work}/", os.path.join(work, "corpus"), corpus], timeout=400)
+        if rc == 0:
+            return Verdict("fuzz", "survived", seconds=secs)
+        rule = re.search(r"\b(C\d+)\b", out)
+        crash = re.search(r"Test unit written to (\S+)", out)
+        return Verdict("fuzz", "killed", rule=rule.group(1) if rule else f"exit {rc}", seconds=secs, seconds_to_detection=secs,
+                       replay=f"build/release/tools/wqcheck replay --fuzz-input {crash.group(1)}" if crash else "",
+                       detail=out[-300:])
+
+    def _torture(self, operator, tag) -> Verdict:
+        tsan = operator in sites.MEMORY_ORDER_OPERATORS
+        if tsan and not self.args.use_tsan:
+            return Verdict("torture", "n/a", detail="no ThreadSanitizer build (--tsan off, or in place without build/tsan)")
+        exe = os.path.join(self.tsan if tsan else self.rel, "tools", "lazywq-torture")
+        env = dict(os.environ, TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1") if tsan else None
+        cmd = [exe, "--workload", "both", "--duration", self.args.torture_duration, "--seed", str(self.args.seed_num),
+               "--hang-timeout", "10s", "--quiet"]
+        if tsan and needs_no_aslr():
+            cmd = ["setarch", os.uname().machine, "-R", *cmd]
+        rc, out, secs = sh(cmd, timeout=budget_seconds(self.args.torture_duration) + 200, env=env)
+        name = "torture"
+        if rc == 0:
+            return Verdict(name, "survived", seconds=secs, detail="tsan" if tsan else "")
+        rule = "TSan" if "ThreadSanitizer" in out else (re.search(r"\b(C\d+)\b", out) or [None, f"exit {rc}"])[1]
+        if rc == 124:
+            rule = "hang"
+        return Verdict(name, "killed", rule=rule, seconds=secs, seconds_to_detection=secs,
+                       replay=" ".join(cmd[cmd.index(exe):]).replace(self.ws.src + "/", ""),
+                       detail=("tsan; " if tsan else "") + out[-300:])
+
+
+def needs_no_aslr() -> bool:
+    script = os.path.join(ROOT, "scripts", "tsan_aslr.sh")
+    if not os.path.exists(script):
+        return False
+    rc, out, _ = sh(["bash", "-c", f"source {script} && tsan_needs_no_aslr && echo yes || true"])
+    return "yes" in out
+
+
+def budget_seconds(text: str) -> float:
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m|h)?", text.strip())
+    if not m:
+        raise ValueError(f"bad duration '{text}' (e.g. 20s, 2m)")
+    v = float(m.group(1))
+    return v * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}[m.group(2)]
+
+
+# ---------------------------------------------------------------------------
+# run
+
+
+def cmd_run(args) -> int:
+    checkers = args.checkers.split(",")
+    for c in checkers:
+        if c not in CHECKERS:
+            log(f"unknown checker '{c}' (known: {', '.join(CHECKERS)})")
+            return 2
+    if args.shard and not re.fullmatch(r"\d+/[1-9]\d*", args.shard) or \
+            args.shard and int(args.shard.split("/")[0]) >= int(args.shard.split("/")[1]):
+        log(f"bad --shard '{args.shard}': I/N with 0 <= I < N")
+        return 2
+    out_dir = os.path.abspath(args.out)
+    os.makedirs(out_dir, exist_ok=True)
+    ws = Workspace(os.path.abspath(args.workspace), args.jobs, args.in_place)
+    if not args.in_place:
+        log(f"copying the working tree to {ws.src}")
+    ws.copy_tree()
+    # A terminated run still restores the header it mutated (finally).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    mutants = load_mutants(ws.include)
+    by_id = {m.id: m for m in mutants}
+    if args.ids:
+        missing = [i for i in args.ids.split(",") if i not in by_id]
+        if missing:
+            log(f"unknown mutant id(s): {', '.join(missing)} (see `mutate.py list`)")
+            return 2
+        chosen = [by_id[i] for i in args.ids.split(",")]
+    elif args.sample:
+        chosen = sample(mutants, args.sample, args.seed)
+    else:
+        chosen = mutants
+    if args.operator:
+        chosen = [m for m in chosen if m.operator in args.operator.split(",")]
+    if args.shard:
+        i, n = (int(x) for x in args.shard.split("/"))
+        chosen = [m for k, m in enumerate(chosen) if k % n == i]
+    regressions = read_list(os.path.join(HERE, "regressions.txt"))
+    equivalent = read_list(os.path.join(HERE, "equivalent.txt"))
+
+    results_path = os.path.join(out_dir, "results.jsonl")
+    done = {}
+    if os.path.exists(results_path) and not args.fresh:
+        for line in open(results_path):
+            r = json.loads(line)
+            done[r["id"]] = r
+    todo = [m for m in chosen if m.id not in done]
+    need_tsan = "torture" in checkers and any(m.operator in sites.MEMORY_ORDER_OPERATORS for m in todo)
+    if args.tsan == "off" or (args.tsan == "auto" and args.in_place and
+                              not os.path.exists(os.path.join(ws.bdir("tsan"), "build.ninja"))):
+        # No ThreadSanitizer build to reuse (the gate's mutation job on a fresh
+        # machine): a memory-order mutant meets the Relacy models only.
+        ck_tsan = False
+    else:
+        ck_tsan = need_tsan
+    args.use_tsan = ck_tsan
+    need_tsan = ck_tsan
+    log(f"{len(mutants)} mutants in the engine ({sites.fingerprint(mutants)}); {len(chosen)} chosen, "
+        f"{len(todo)} to run; checkers: {', '.join(checkers)}")
+
+    # The unmutated engine: every checker must pass, and its objects are
+    # the reference of trivial compiler equivalence.
+    presets = ["release"] + (["tsan"] if need_tsan else [])
+    base_objects = {}
+    for p in presets:
+        log(f"building the unmutated engine ({p}; the first build in {ws.src} takes minutes)")
+        ok, out, secs = ws.build(p)
+        if not ok:
+            log(f"the unmutated build failed ({p}):\n{out[-3000:]}")
+            return 3
+        base_objects[p] = ws.objects(p)
+    ck = Checkers(ws, args)
+    if todo and not args.skip_baseline:
+        for c in checkers:
+            for op in ["negate_cond"] + (["relax_order"] if need_tsan and c == "torture" else []):
+                v = ck.run(c, op, "baseline")
+                if v.status not in ("survived", "n/a"):
+                    log(f"checker {c} fails on the unmutated engine ({v.status} {v.rule}): {v.detail[:500]}")
+                    log(f"  replay: {v.replay}")
+                    return 3
+                log(f"baseline {c}: clean in {v.seconds:.1f}s")
+
+    with open(results_path, "a") as results:
+        for n, m in enumerate(todo, 1):
+            r = run_mutant(ws, ck, m, checkers, presets, base_objects, args)
+            r["judged_equivalent"] = equivalent.get(m.id)
+            results.write(json.dumps(r) + "\n")
+            results.flush()
+            done[m.id] = r
+            kills = [c for c, v in r["checkers"].items() if v["status"] == "killed"]
+            log(f"[{n}/{len(todo)}] {m.id}: {r['class']}" + (f" by {', '.join(kills)}" if kills else "") +
+                f" ({r['seconds']:.0f}s)")
+    report = write_report(out_dir, [done[m.id] for m in chosen if m.id in done], mutants, checkers)
+    log(f"report: {os.path.join(out_dir, 'report.md')}")
+    print(report["summary_line"])
+    bad = [i for i in regressions if i in done and done[i]["class"] == "survived"]
+    if bad:
+        log(f"REGRESSION: mutant(s) once killed now survive: {', '.join(bad)}")
+        return 1
+    return 0
+
+
+def run_mutant(ws, ck, m, checkers, presets, base_objects, args) -> dict:
+    t0 = time.monotonic()
+    path = os.path.join(ws.include, "lazywq", m.header)
+    with open(path, "rb") as f:
+        original = f.read()
+    r = {"id": m.id, "operator": m.operator, "header": m.header, "function": m.function, "line": m.line,
+         "original": m.original, "replacement": [e.text for e in m.edits], "diff": mutant_diff(m, ws.include),
+         "checkers": {}, "class": "survived"}
+    try:
+        with open(path, "wb") as f:
+            f.write(sites.apply(original, m))
+        build_s = 0.0
+        for p in presets if m.operator in sites.MEMORY_ORDER_OPERATORS else presets[:1]:
+            ok, out, secs = ws.build(p, timeout=args.build_timeout)
+            build_s += secs
+            if not ok:
+                errs = [line for line in out.splitlines() if "error:" in line][:3]
+                # Clang's -Wthread-safety (the engine's lock annotations) rejects
+                # many lock mutants at compile time: worth knowing, never a kill.
+                r["class"] = "uncompilable"
+                r["rejected_by"] = "thread-safety analysis" if re.search(r"-Werror,-Wthread-safety", out) else "compiler"
+                r["build_error"] = "\n".join(errs)[:1000]
+                return r
+        r["build_seconds"] = round(build_s, 1)
+        changed = {p: [o for o, h in ws.objects(p).items() if base_objects[p].get(o) != h]
+                   for p in (presets if m.operator in sites.MEMORY_ORDER_OPERATORS else presets[:1])}
+        if not any(changed.values()):
+            r["class"] = "equivalent-tce"
+            return r
+        for c in checkers:
+            v = ck.run(c, m.operator, m.id.replace("/", "_").replace(":", "_").replace("#", "_"))
+            r["checkers"][c] = dataclasses.asdict(v)
+            if v.status == "killed" and args.stop_at_first_kill:
+                break
+        if any(v["status"] == "killed" for v in r["checkers"].values()):
+            r["class"] = "killed"
+        return r
+    finally:
+        with open(path, "wb") as f:
+            f.write(original)
+        r["seconds"] = round(time.monotonic() - t0, 1)
+
+
+# ---------------------------------------------------------------------------
+# report
+
+
+def pct(a, b):
+    return f"{100.0 * a / b:.0f}%" if b else "-"
+
+
+def median(xs):
+    xs = sorted(xs)
+    if not xs:
+        return None
+    k = len(xs) // 2
+    return xs[k] if len(xs) % 2 else (xs[k - 1] + xs[k]) / 2
+
+
+def write_report(out_dir, results, all_mutants, checkers) -> dict:
+    equivalent = read_list(os.path.join(HERE, "equivalent.txt"))
+    for r in results:
+        if r["class"] == "survived" and r["id"] in equivalent:
+            r["class"] = "equivalent-judged"
+            r["judged_equivalent"] = equivalent[r["id"]]
+    counted = [r for r in results if r["class"] in ("killed", "survived")]
+    killed = [r for r in counted if r["class"] == "killed"]
+    by_class = {}
+    for r in results:
+        by_class[r["class"]] = by_class.get(r["class"], 0) + 1
+    ops = sorted({r["operator"] for r in results})
+    per_op = {o: (sum(1 for r in killed if r["operator"] == o), sum(1 for r in counted if r["operator"] == o))
+              for o in ops}
+    per_checker = {}
+    for c in checkers:
+        applicable = [r for r in counted if r["checkers"].get(c, {}).get("status") in ("killed", "survived")]
+        k = [r for r in applicable if r["checkers"][c]["status"] == "killed"]
+        per_checker[c] = (len(k), len(applicable))
+    two = [r for r in killed if sum(1 for v in r["checkers"].values() if v["status"] == "killed") >= 2]
+    ttd = [r["checkers"]["explorer"]["seconds_to_detection"] for r in killed
+           if r["checkers"].get("explorer", {}).get("status") == "killed"]
+    replay_ok = [r["checkers"]["explorer"]["replays_bit_for_bit"] for r in killed
+                 if r["checkers"].get("explorer", {}).get("status") == "killed"
+                 and r["checkers"]["explorer"]["replays_bit_for_bit"] is not None]
+    summary = (f"mutation score {pct(len(killed), len(counted))} ({len(killed)} killed of {len(counted)} "
+               f"non-equivalent; {len(results)} run of {len(all_mutants)} mutants)")
+    md = ["# lazywq mutation report", "",
+          f"**{summary}**", "",
+          "| class | mutants |", "|---|---:|"]
+    for cl in ("killed", "survived", "equivalent-judged", "equivalent-tce", "uncompilable"):
+        md.append(f"| {cl} | {by_class.get(cl, 0)} |")
+    md += ["", f"Killed by at least two checkers: {len(two)} of {len(killed)}. "
+           f"Explorer time to first detection: median "
+           f"{(f'{median(ttd):.2f} s' if ttd else '-')} over {len(ttd)} kills; "
+           f"replays bit for bit: {sum(replay_ok)} of {len(replay_ok)}.", "",
+           "## Score per checker (of the mutants it can see)", "", "| checker | killed | score | what |", "|---|---:|---:|---|"]
+    for c in checkers:
+        k, n = per_checker[c]
+        md.append(f"| {c} | {k}/{n} | {pct(k, n)} | {CHECKER_TEXT[c]} |")
+    md += ["", "## Score per operator", "", "| operator | killed | score | what |", "|---|---:|---:|---|"]
+    for o in ops:
+        k, n = per_op[o]
+        md.append(f"| {o} | {k}/{n} | {pct(k, n)} | {sites.OPERATORS.get(o, '')} |")
+    md += ["", "## Kill matrix", "", "K killed (rule), . survived, - cannot see it (n/a), E error", "",
+           "| mutant | class | " + " | ".join(checkers) + " |", "|---|---|" + "---|" * len(checkers)]
+    for r in results:
+        cells = []
+        for c in checkers:
+            v = r["checkers"].get(c)
+            if v is None:
+                cells.append("")
+            elif v["status"] == "killed":
+                cells.append(f"K {v['rule']}")
+            elif v["status"] == "survived":
+                cells.append(".")
+            elif v["status"] == "n/a":
+                cells.append("-")
+            else:
+                cells.append("E")
+        md.append(f"| `{r['id']}` | {r['class']} | " + " | ".join(cells) + " |")
+    surv = [r for r in results if r["class"] == "survived"]
+    md += ["", f"## Survivors ({len(surv)})", "",
+           "Each is a blind spot until a checker kills it, or a person judges it equivalent in "
+           "`mutation/equivalent.txt` with the reason.", ""]
+    for r in surv:
+        md += [f"### `{r['id']}`", "", f"{sites.OPERATORS.get(r['operator'], r['operator'])}, "
+               f"`{r['header']}` `{r['function']}` (line {r['line']} today)", "", "```diff", r["diff"].rstrip(), "```", ""]
+    kills = [r for r in results if r["class"] == "killed"]
+    if kills:
+        md += ["## Replay of each kill (first checker)", ""]
+        for r in kills:
+            c, v = next((c, v) for c, v in r["checkers"].items() if v["status"] == "killed")
+            md.append(f"- `{r['id']}`: {c} {v['rule']}: `mutation/mutate.py apply '{r['id']}' && "
+                      f"cmake --build build/release && {v['replay']}` (undo: `git checkout engine/include`)")
+    text = "\n".join(md) + "\n"
+    with open(os.path.join(out_dir, "report.md"), "w") as f:
+        f.write(text)
+    report = {"schema": 1, "summary_line": summary, "mutants_total": len(all_mutants), "run": len(results),
+              "classes": by_class, "score": (len(killed) / len(counted)) if counted else None,
+              "per_checker": {c: {"killed": k, "applicable": n} for c, (k, n) in per_checker.items()},
+              "per_operator": {o: {"killed": k, "counted": n} for o, (k, n) in per_op.items()},
+              "killed_by_two_or_more": len(two), "explorer_median_seconds_to_detection": median(ttd),
+              "explorer_replays_bit_for_bit": [sum(replay_ok), len(replay_ok)], "results": results}
+    with open(os.path.join(out_dir, "report.json"), "w") as f:
+        json.dump(report, f, indent=1)
+    return report
+
+
+def cmd_report(args) -> int:
+    path = os.path.join(args.out, "results.jsonl")
+    if not os.path.exists(path):
+        log(f"no results in {args.out} (run `mutate.py run --out {args.out}` first)")
+        return 2
+    results = [json.loads(line) for line in open(path)]
+    checkers = [c for c in CHECKERS if any(c in r["checkers"] for r in results)] or CHECKERS
+    rep = write_report(args.out, results, load_mutants(), checkers)
+    print(rep["summary_line"])
+    return 0
+
+
+def cmd_list(args) -> int:
+    ms = load_mutants()
+    if args.operator:
+        ms = [m for m in ms if m.operator in args.operator.split(",")]
+    if args.json:
+        with open(args.json, "w") if args.json != "-" else sys.stdout as f:
+            json.dump([m.to_json() for m in ms], f, indent=1)
+        return 0
+    for m in ms:
+        print(f"{m.id}\t{m.header}:{m.line}\t{m.original.splitlines()[0][:70]!r} -> "
+              f"{[e.text.splitlines()[0][:40] for e in m.edits]}")
+    counts = {}
+    for m in ms:
+        counts[m.operator] = counts.get(m.operator, 0) + 1
+    print(f"{len(ms)} mutants: " + ", ".join(f"{o} {n}" for o, n in sorted(counts.items())), file=sys.stderr)
+    return 0
+
+
+def cmd_apply(args) -> int:
+    ms = {m.id: m for m in load_mutants()}
+    if args.id not in ms:
+        log(f"unknown mutant '{args.id}' (see `mutate.py list`)")
+        return 2
+    m = ms[args.id]
+    path = os.path.join(ROOT, "engine", "include", "lazywq", m.header)
+    with open(path, "rb") as f:
+        src = f.read()
+    with open(path, "wb") as f:
+        f.write(sites.apply(src, m))
+    log(f"applied {m.id} to engine/include/lazywq/{m.header}; undo with `git checkout engine/include`")
+    return 0
+
+
+def cmd_show(args) -> int:
+    ms = {m.id: m for m in load_mutants()}
+    if args.id not in ms:
+        log(f"unknown mutant '{args.id}' (see `mutate.py list`)")
+        return 2
+    m = ms[args.id]
+    print(f"{m.id}: {sites.OPERATORS[m.operator]}")
+    print(mutant_diff(m, os.path.join(ROOT, "engine", "include")))
+    return 0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="mutation/mutate.py", description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog="Operators:\n" + "\n".join(f"  {k:14} {v}" for k, v in sites.OPERATORS.items()) +
+                                 "\n\nCheckers:\n" + "\n".join(f"  {k:11} {v}" for k, v in CHECKER_TEXT.items()) +
+                                 "\n\nExamples:\n  mutation/mutate.py list --operator drop_notify\n"
+                                 "  mutation/mutate.py run --sample 6 --seed $(git rev-parse HEAD) --out build/mutation/sample\n"
+                                 "  mutation/mutate.py run --shard 3/16 --out build/mutation/full\n"
+                                 "  mutation/mutate.py report --out build/mutation/full")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("list", help="list the mutants")
+    p.add_argument("--operator", help="only these operators (comma-separated)")
+    p.add_argument("--json", help="write them as JSON to this file ('-': stdout)")
+    p = sub.add_parser("show", help="print one mutant's diff")
+    p.add_argument("id")
+    p = sub.add_parser("apply", help="write one mutant into the checkout (to replay a kill by hand)")
+    p.add_argument("id")
+    p = sub.add_parser("run", help="build and check mutants")
+    p.add_argument("--ids", help="these mutants (comma-separated ids)")
+    p.add_argument("--sample", type=int, help="N mutants drawn from --seed, spread over the operators")
+    p.add_argument("--seed", default="1", help="sample seed and checker seed (a 40-hex commit hash works)")
+    p.add_argument("--operator", help="only these operators")
+    p.add_argument("--shard", help="I/N: every N-th of the chosen mutants from I (0-based)")
+    p.add_argument("--checkers", default=",".join(CHECKERS), help="comma-separated subset of: " + ", ".join(CHECKERS))
+    p.add_argument("--out", default=os.path.join(ROOT, "build", "mutation", "out"))
+    p.add_argument("--workspace", default=os.path.join(ROOT, "build", "mutation"),
+                   help="where the copy of the tree and its builds live (default build/mutation)")
+    p.add_argument("--in-place", action="store_true",
+                   help="mutate the checkout's headers and use its build/<preset> (CI on a throwaway clone: "
+                        "incremental builds; every header is restored, even on SIGTERM)")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    p.add_argument("--explorer-budget", default="20s", help="wqcheck explore budget per mutant (default 20s)")
+    p.add_argument("--torture-duration", default="5s")
+    p.add_argument("--property-runs", type=int, default=2000, help="rapidcheck max_success per property")
+    p.add_argument("--fuzz-runs", type=int, default=3000)
+    p.add_argument("--build-timeout", type=float, default=900)
+    p.add_argument("--tsan", choices=["auto", "on", "off"], default="auto",
+                   help="the torture of a memory-order mutant under ThreadSanitizer (auto: on, except in place "
+                        "without a configured build/tsan)")
+    p.add_argument("--stop-at-first-kill", action="store_true", help="skip the remaining checkers once one kills")
+    p.add_argument("--skip-baseline", action="store_true", help="do not check the unmutated engine first")
+    p.add_argument("--fresh", action="store_true", help="forget earlier results in --out")
+    p = sub.add_parser("report", help="rewrite report.md/json from OUT/results.jsonl")
+    p.add_argument("--out", default=os.path.join(ROOT, "build", "mutation", "out"))
+    args = ap.parse_args(argv)
+    try:
+        if args.cmd == "run":
+            if args.sample is not None and args.sample < 1:
+                ap.error("--sample must be at least 1")
+            s = args.seed
+            args.seed_num = int(s, 16) % 2**63 if re.fullmatch(r"[0-9a-f]{40}", s) else int(s, 0)
+            budget_seconds(args.explorer_budget)
+            budget_seconds(args.torture_duration)
+            return cmd_run(args)
+        return {"list": cmd_list, "show": cmd_show, "apply": cmd_apply, "report": cmd_report}[args.cmd](args)
+    except sites.SiteError as e:
+        log(str(e))
+        return 2
+    except ValueError as e:
+        log(f"bad input: {e}")
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
