@@ -319,7 +319,10 @@ class Checkers:
     def _properties(self, operator, tag) -> Verdict:
         exe = os.path.join(self.rel, "property", "lazywq_property_tests")
         env = dict(os.environ, RC_PARAMS=f"max_success={self.args.property_runs} seed={self.args.seed_num % 2**31}")
-        rc, out, secs = sh([exe, "--gtest_brief=1"], timeout=900, env=env)
+        # The properties save a failing program into the current directory.
+        cwd = os.path.join(self.ws.root, "tmp", f"properties-{tag}")
+        os.makedirs(cwd, exist_ok=True)
+        rc, out, secs = sh([exe, "--gtest_brief=1"], cwd=cwd, timeout=900, env=env)
         if rc == 0:
             return Verdict("properties", "survived", seconds=secs)
         failed = re.findall(r"^\[  FAILED  \] (\S+)", out, re.M)
