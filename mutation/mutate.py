@@ -726,7 +726,7 @@ def main(argv=None) -> int:
     p = sub.add_parser("run", help="build and check mutants")
     p.add_argument("--ids", help="these mutants (comma-separated ids)")
     p.add_argument("--sample", type=int, help="N mutants drawn from --seed, spread over the operators")
-    p.add_argument("--seed", default="1", help="sample seed and checker seed (a 40-hex commit hash works)")
+    p.add_argument("--seed", default="1", help="sample seed and checker seed: a number or a commit hash (whole or abbreviated)")
     p.add_argument("--operator", help="only these operators")
     p.add_argument("--shard", help="I/N: every N-th of the chosen mutants from I (0-based)")
     p.add_argument("--checkers", default=",".join(CHECKERS), help="comma-separated subset of: " + ", ".join(CHECKERS))
@@ -756,7 +756,10 @@ def main(argv=None) -> int:
             if args.sample is not None and args.sample < 1:
                 ap.error("--sample must be at least 1")
             s = args.seed
-            args.seed_num = int(s, 16) % 2**63 if re.fullmatch(r"[0-9a-f]{40}", s) else int(s, 0)
+            if re.fullmatch(r"[0-9a-f]{7,40}", s) and not s.isdigit():
+                args.seed_num = int(s, 16) % 2**63  # a commit hash, whole or abbreviated
+            else:
+                args.seed_num = int(s, 0)
             budget_seconds(args.explorer_budget)
             budget_seconds(args.torture_duration)
             return cmd_run(args)
