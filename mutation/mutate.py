@@ -680,12 +680,18 @@ def cmd_list(args) -> int:
     return 0
 
 
+def find_mutant(mid):
+    """The mutant named mid in the checkout, or None (after saying so)."""
+    m = next((m for m in load_mutants() if m.id == mid), None)
+    if m is None:
+        log(f"unknown mutant '{mid}' (see `mutate.py list`)")
+    return m
+
+
 def cmd_apply(args) -> int:
-    ms = {m.id: m for m in load_mutants()}
-    if args.id not in ms:
-        log(f"unknown mutant '{args.id}' (see `mutate.py list`)")
+    m = find_mutant(args.id)
+    if m is None:
         return 2
-    m = ms[args.id]
     path = os.path.join(ROOT, "engine", "include", "lazywq", m.header)
     with open(path, "rb") as f:
         src = f.read()
@@ -696,11 +702,9 @@ def cmd_apply(args) -> int:
 
 
 def cmd_show(args) -> int:
-    ms = {m.id: m for m in load_mutants()}
-    if args.id not in ms:
-        log(f"unknown mutant '{args.id}' (see `mutate.py list`)")
+    m = find_mutant(args.id)
+    if m is None:
         return 2
-    m = ms[args.id]
     print(f"{m.id}: {sites.OPERATORS[m.operator]}")
     print(mutant_diff(m, os.path.join(ROOT, "engine", "include")))
     return 0
