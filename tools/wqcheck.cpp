@@ -4,7 +4,9 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <stdexcept>
@@ -106,6 +108,20 @@ int cmd_list() {
 }
 
 // --expect takes a rule the harness can report: C1..C16, or "crash".
+// An unsigned count: CLI11 would wrap "-1" to 2^64-1 silently.
+const CLI::Validator kCount(
+    [](std::string& s) { return !s.empty() && s[0] == '-' ? "must be a count, 0 or more (got " + s + ")" : std::string(); },
+    "COUNT");
+
+// An output file is checked before the work, not after it: a long
+// exploration must not end in "cannot write". (Opened for appending: an
+// existing file is left as it is until the report replaces it.)
+void check_writable(const std::string& path, const char* option) {
+  if (path.empty() || path == "-") return;
+  std::ofstream probe(path, std::ios::app);
+  if (!probe) throw std::invalid_argument(std::string(option) + " " + path + ": cannot write there (" + std::strerror(errno) + ")");
+}
+
 void check_rule_name(const std::string& rule) {
   for (int i = 1; i <= 16; ++i)
     if (rule == "C" + std::to_string(i)) return;
@@ -213,7 +229,8 @@ int main(int argc, char** argv) {
   ex->add_option("--stop-after", eo.stop_after_failures,
                  "Move on to the next scenario after this many failures (0: never; a failed run keeps its "
                  "fibers' stacks mapped)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(kCount);
   ex->add_option("--expect", e_expect,
                  "Invert the verdict: succeed only if a failure breaking this rule (e.g. C8) is found and its replay "
                  "reproduces it bit for bit (for planted-bug CI)");
@@ -231,7 +248,8 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   ex->add_option("--stop-after-timeouts", eo.stop_after_timeouts,
                  "Move on to the next scenario after this many timeouts (0: never; each costs --run-timeout)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(kCount);
 
   RunOptions ro;
   std::vector<std::string> r_params;
@@ -265,6 +283,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(uint64_t{1}, UINT64_MAX))
       ->capture_default_str();
   rpgc->add_flag("--no-trace", rpg_no_trace, "Do not print the full event trace");
+  double rpg_run_timeout = -1;
+  rpgc->add_option("--run-timeout", rpg_run_timeout,
+                   "Wall-clock seconds the program may run before it is stopped and reported as a spin in the engine "
+                   "(0: none; default: LAZYWQ_RUN_TIMEOUT or 60)")
+      ->check(CLI::NonNegativeNumber);
 
   int b_runs = 2000;
   std::vector<std::string> b_scen;
@@ -293,6 +316,7 @@ int main(int argc, char** argv) {
       for (auto& p : e_params) eo.params.add(p);
       eo.bug = parse_bug(e_bug);
       (void)make_strategy(eo.strategy, 0);  // validate before starting
+      if (e_json != "-") check_writable(e_json, "--json");
       const bool tty = !e_quiet && isatty(2);
       std::printf("explore: strategy %s, seeds %llu..%llu, shard %d/%d%s%s\n", eo.strategy.c_str(),
                   static_cast<unsigned long long>(eo.seed_first), static_cast<unsigned long long>(eo.seed_last),
@@ -381,6 +405,8 @@ int main(int argc, char** argv) {
         for (auto& p : r_params) ro.params.add(p);
         ro.bug = parse_bug(r_bug);
       }
+      check_writable(r_events_out, "--events-out");
+      check_writable(r_trace_out, "--trace-out");
       Outcome first = run_scenario(ro);
       Outcome second = run_scenario(ro);
       std::printf("replay: scenario %s, seed %llu, strategy %s%s\n", ro.scenario.c_str(),
@@ -431,7 +457,8 @@ int main(int argc, char** argv) {
       // A crash or a spin in the engine: name the program and the command (sim/isolate.hpp).
       std::string cmdline = "wqcheck";
       for (int i = 1; i < argc; ++i) cmdline += std::string(" ") + argv[i];
-      const CrashNote note("the program " + rpg_file + "; reproduce: " + cmdline, run_timeout_from_env());
+      const unsigned timeout = rpg_run_timeout >= 0 ? static_cast<unsigned>(std::ceil(rpg_run_timeout)) : run_timeout_from_env();
+      const CrashNote note("the program " + rpg_file + "; reproduce: " + cmdline, timeout);
       test_fault("program", 0);  // test hook (LAZYWQ_TEST_FAULT=KIND@program:*)
       return cmd_run_program(rpg_file, rpg_seed, rpg, rpg_no_trace);
     }

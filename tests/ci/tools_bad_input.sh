@@ -34,5 +34,10 @@ expect 4 "INCONCLUSIVE" "$wqcheck" replay --scenario mixed --seed 3 --max-steps 
 expect 2 "must be a number" "$demo" --seed -1
 expect 2 "must be a number" "$demo" --seed 99999999999999999999999
 expect 2 "cannot write there" "$torture" --duration 1s --json /nonexistent-dir/report.json
+# Output files are checked before the work; counts are not wrapped from negatives.
+expect 2 "cannot write there" "$wqcheck" explore --seeds 1..100000 --json /nonexistent-dir/report.json
+expect 2 "cannot write there" "$wqcheck" replay --scenario mixed --seed 3 --trace-out /nonexistent-dir/t.json
+expect 2 "must be a count" "$wqcheck" explore --seeds 1 --stop-after -1
+expect 2 "must be a count" "$wqcheck" explore --seeds 1 --stop-after-timeouts -3
 echo "$fails failure(s)"
 [ "$fails" -eq 0 ]

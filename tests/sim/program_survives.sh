@@ -45,6 +45,12 @@ if [ -z "$P" ]; then
   check "run-program spin: a wall-clock timeout of 1 s, said so" \
     has "$tmp/spin.err" "timed out: it ran longer than its wall-clock limit of 1 s"
   check "run-program spin: names the program" has "$tmp/spin.err" "reproduce: wqcheck run-program $prog"
+  # The flag wins over the environment.
+  LAZYWQ_RUN_TIMEOUT=60 LAZYWQ_TEST_FAULT='spin@program:*' timeout 60 "$W" run-program "$prog" --run-timeout 1 \
+    >"$tmp/spin2.out" 2>"$tmp/spin2.err"
+  rc=$?
+  check "run-program --run-timeout 1: killed by its own alarm (exit $rc)" test "$rc" -ne 124 -a "$rc" -gt 128
+  check "run-program --run-timeout 1: said so" has "$tmp/spin2.err" "wall-clock limit of 1 s"
   exit $fail
 fi
 
