@@ -24,9 +24,13 @@ and Mull's C++ operators, narrowed to what breaks a workqueue):
   drop_update    remove an assignment, compound assignment, ++ or -- of a
                  field (a member: `x_`, `a.b`, `p->b`)
   swap_locked    swap two adjacent expression statements inside a locked
-                 region (a Guard in scope, an explicit lock(), or a *_locked function)
+                 region (a Guard in scope, an explicit lock(), or a *_locked
+                 function) when the order can matter: one writes what the
+                 other mentions, or one calls engine code (two independent
+                 updates under one lock are equivalent in either order)
 
-Not mutation sites: reporting functions (statistics, event recording),
+Not mutation sites: reporting functions (statistics, event recording), the
+statistics counters (n_*_),
 the intrusive list of detail.hpp (a data structure, not the engine's
 concurrency), planted-bug hooks (LAZYWQ_PLANTED, and whatever sits in
 `#if defined(LAZYWQ_ENABLE_PLANTED_BUGS)`: the parse leaves it out), event
@@ -86,7 +90,7 @@ OPERATORS = {
 # sequentially consistent).
 MEMORY_ORDER_OPERATORS = {"relax_order"}
 
-EXCLUDE_TEXT = ("LAZYWQ_PLANTED", "record(", "WindowScope", "planted_bug")
+EXCLUDE_TEXT = ("LAZYWQ_PLANTED", "record(", "record_as(", "WindowScope", "planted_bug")
 STRONG_ORDERS = ("memory_order_acquire", "memory_order_release", "memory_order_acq_rel", "memory_order_seq_cst")
 FUNCTION_KINDS = None  # filled in load()
 EXPR_STMT_KINDS = None
@@ -317,7 +321,7 @@ class Finder:
         if _kind(s) not in EXPR_STMT_KINDS:
             return False
         text = self._text(path, s)
-        if self._excluded(text):
+        if self._excluded(text) or STAT_COUNTER.search(text):
             return False
         toks = _tokens(s)
         if _calls(toks, ("lock", "unlock", "wait", "wait_until", "wait_for")):
@@ -328,6 +332,8 @@ class Finder:
         ta, tb = self._text(path, a), self._text(path, b)
         if ta == tb:
             return
+        if op == "swap_locked" and not _dependent(ta, tb):
+            return  # two independent updates inside one critical section: equivalent
         self._add(op, path, func, a, [Edit(a.extent.start.offset, a.extent.end.offset, tb),
                                       Edit(b.extent.start.offset, b.extent.end.offset, ta)])
 
@@ -429,6 +435,55 @@ class Finder:
             return
         self._add("relax_order", path, func, c,
                   [Edit(t.extent.start.offset, t.extent.end.offset, "memory_order_relaxed")])
+
+
+# The engine's statistics counters (n_created_, n_run_, ...): relaxed
+# increments nobody orders anything by; moving one is not a bug.
+STAT_COUNTER = re.compile(r"\bn_\w+_\s*\.\s*fetch_(add|sub)")
+# Calls that only touch the object they are called on (containers, atomics)
+# or compute a value: they read no other engine state.
+LOCAL_CALLS = {"push_back", "push_front", "pop_front", "pop_back", "remove", "erase", "insert", "clear", "swap",
+               "store", "load", "fetch_add", "fetch_sub", "fetch_or", "fetch_and", "exchange", "emplace_back",
+               "static_cast", "max", "min", "size", "empty", "front", "back", "begin", "end", "move", "get", "reset",
+               "count", "find", "id", "now", "now_ns"}
+MUTATING_CALLS = {"push_back", "push_front", "pop_front", "pop_back", "remove", "erase", "insert", "clear", "swap",
+                  "store", "fetch_add", "fetch_sub", "fetch_or", "fetch_and", "exchange", "emplace_back", "reset"}
+
+
+def _written(text: str) -> set:
+    """The fields a statement writes: an assignment's or ++/--'s target, the
+    object of a mutating container or atomic call."""
+    out = set()
+    m = re.match(r"\s*(?:\+\+|--)?\s*([\w.\->\[\]()*]+?)\s*(?:\+\+|--)?\s*(?:[-+|&^]|<<|>>)?=(?!=)", text)
+    if m:
+        names = re.findall(r"[A-Za-z_]\w*", m.group(1))
+        if names:
+            out.add(names[-1])
+    for obj, meth in re.findall(r"([A-Za-z_]\w*)\s*(?:\.|->)\s*([A-Za-z_]\w*)\s*\(", text):
+        if meth in MUTATING_CALLS:
+            out.add(obj)
+    m = re.match(r"\s*(?:\+\+|--)\s*([\w.\->]+)|\s*([\w.\->]+?)\s*(?:\+\+|--)\s*$", text)
+    if m:
+        names = re.findall(r"[A-Za-z_]\w*", m.group(1) or m.group(2))
+        if names:
+            out.add(names[-1])
+    return out
+
+
+def _dependent(a: str, b: str) -> bool:
+    """Whether swapping two adjacent statements of one critical section can
+    change anything: one writes what the other mentions, or one calls engine
+    code that may read what the other writes. Two independent updates under
+    the same lock are equivalent in either order (nobody else can look in
+    between), so they are no mutant."""
+    ids_a, ids_b = set(re.findall(r"[A-Za-z_]\w*", a)), set(re.findall(r"[A-Za-z_]\w*", b))
+    if _written(a) & ids_b or _written(b) & ids_a:
+        return True
+    for t in (a, b):
+        for name in re.findall(r"([A-Za-z_]\w*)\s*(?:<[^;()]*>)?\s*\(", t):
+            if name not in LOCAL_CALLS:
+                return True
+    return False
 
 
 def find_mutants(include_dir: str) -> list:
