@@ -444,9 +444,17 @@ bool BasicEngine<P>::rescue_step_locked(Worker<P>* r, bool& pending) {
     Work* front = p.worklist.front();
     // Before the callback, which may wait for long: from now on only the
     // cooldown holds creation back, and the manager must look again (it
-    // sleeps on no deadline for a fresh failure).
-    p.fresh_failure = false;
-    wake_manager_locked();
+    // sleeps on no deadline for a fresh failure). Only then: the manager
+    // wakes the rescuer at each of its rounds while the pool can get no
+    // thread, so a wake for a rescue that changes nothing (the front work
+    // still runs on a thread of another pool, C3: an offline CPU's pool
+    // thread finishing its run) had the two wake each other without end,
+    // a spin for as long as that run lasts (issue #13, found by the
+    // properties with a cooldown that never ends).
+    if (p.fresh_failure) {
+      p.fresh_failure = false;
+      wake_manager_locked();
+    }
     if (pool_dispatch_locked(r, &p, front, p.worklist, static_cast<int>(reason), false)) return true;
     // Moved behind its run on a thread of the pool (C3): progress too.
     if (p.worklist.empty() || p.worklist.front() != front) return true;
