@@ -164,19 +164,20 @@ inline rc::Gen<RawOp> gen_raw_op() {
 inline constexpr bool kAvoidConcurrentDestroy = false;
 
 // A duration knob (idle timeout, cooldown): the tuned value most of the
-// time, else 0, tiny (1-9 us), an hour, or never (Duration::max()).
+// time (the idle exit race needs it), else 0, tiny (1-9 us), an hour, or
+// never (Duration::max()), 3% each.
 inline int64_t drawn_duration_us(int v, int64_t normal) {
-  if (v < 760) return normal;
-  if (v < 820) return 0;
-  if (v < 880) return 1 + v % 9;
-  if (v < 940) return 3'600'000'000;  // an hour: fires, after the clock jumps
+  if (v < 880) return normal;
+  if (v < 910) return 0;
+  if (v < 940) return 1 + v % 9;
+  if (v < 970) return 3'600'000'000;  // an hour: fires, after the clock jumps
   return sim::kUsMax;                  // never
 }
 
 // The header's knobs (RawHeader::knobs) into the program.
 inline void draw_knobs(Program& p, const RawHeader& h) {
   auto k = [&](Knob i) { return h.knobs[static_cast<size_t>(i)]; };
-  if (const int v = k(kKnobNcpus); v >= 880) p.ncpus = v < 940 ? 1 : 5 + v % 4;
+  if (const int v = k(kKnobNcpus); v >= 940) p.ncpus = v < 970 ? 1 : 5 + v % 4;  // 1 CPU: no lazy worker to race with
   if (const int v = k(kKnobCore); v >= 800 && p.ncpus > 1) p.core_cpu = 1 + v % (p.ncpus - 1);
   p.idle_us = drawn_duration_us(k(kKnobIdle), h.idle_us);
   p.cooldown_us = drawn_duration_us(k(kKnobCooldown), h.cooldown_us);
