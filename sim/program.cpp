@@ -335,8 +335,9 @@ std::optional<SemanticError> semantic_error(const Program& p) {
     for (size_t i = 0; i < p.ops.size() && armed == p.ops.size(); ++i)
       if (is_delayed_op(p.ops[i].kind) && p.ops[i].work == w && p.ops[i].value >= kNeverFiresUs) armed = i;
     if (armed == p.ops.size()) continue;
-    const std::string why = " with a delay that may never fire (" + us_text(p.ops[armed].value) +
-                            " us): only flush_delayed_work, drain, destroy or a cancel fire or remove such a timer "
+    const int64_t d = p.ops[armed].value;
+    const std::string why = " with a delay that may never fire (" + (d == kUsMax ? "max" : us_text(d) + " us") +
+                            "): only flush_delayed_work, drain, destroy or a cancel fire or remove such a timer "
                             "(docs/CONTRACT.md, Durations)";
     for (size_t i = 0; i < p.ops.size(); ++i)
       if (p.ops[i].kind == OpKind::flush_work && p.ops[i].work == w)
