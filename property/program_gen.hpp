@@ -8,6 +8,19 @@
 // idle timeouts of 10-40 us with sleeps of 0-3 idle timeouts, delays around
 // the idle timeout, creation faults, bursts to non-core CPUs on lazy queues,
 // callbacks that take virtual time, several callers.
+//
+// And every knob a user can set (issue #13, docs/KNOBS.md): each one keeps
+// the engine's default (or the tuned value above) in most programs and
+// takes each of its other classes now and then: 1 and 5-8 CPUs, another
+// core CPU, idle timeout and cooldown 0, tiny, an hour or never,
+// DependencyCheck off and error, a stall watchdog off, small or never,
+// pools capped at 1-8 threads, creation faults before the queue (some of
+// which the queue's creation cannot survive: Error(spawn_failed)) and
+// after it (next N, the Nth, a probability, for good), the shared kind's
+// options and max_active (1, 2, 3-8: more works queued than it), busy
+// time spent in Engine::sleep_for, delays of 0, under 10 us, an hour, and
+// near or at Duration::max(). A knob draw of 0 is the default, so
+// shrinking goes back to defaults.
 #pragma once
 
 #include <rapidcheck.h>
@@ -44,13 +57,32 @@ auto full(G g) {
   return rc::gen::resize(100, std::move(g));
 }
 
+// The knob draws of a header, each in 0..999 (0 .. a threshold: the default).
+enum Knob : size_t {
+  kKnobNcpus,
+  kKnobCore,
+  kKnobIdle,
+  kKnobCooldown,
+  kKnobCheck,
+  kKnobStall,
+  kKnobCap,
+  kKnobFaults,
+  kKnobHighpri,
+  kKnobUnbound,
+  kKnobOrdered,
+  kKnobMaxActive,
+  kKnobBusy,
+  kKnobCount
+};
+
 struct RawHeader {
   WqKind kind;
   int ncpus, works, callers;
-  int64_t idle_us, cooldown_us, busy_us;
+  int64_t idle_us, cooldown_us, busy_us;  // idle_us, cooldown_us: the tuned "normal" values (scales of sleeps, delays)
   uint64_t seed;
   std::string strategy;
   int wait_bits;  // shared: which pairs wI>wJ (I < J) wait, in pair order
+  std::vector<int> knobs;  // kKnobCount draws in 0..999
 };
 
 struct RawOp {
@@ -77,10 +109,12 @@ inline rc::Gen<RawHeader> gen_header(int min_callers, int max_callers, std::opti
                              gen::element<int64_t>(0, 5, 20, 20),            // busy_us
                              full(gen::arbitrary<uint64_t>()),               // scheduler seed
                              gen::weightedElement<std::string>({{6, "random"}, {2, "pct:3:400"}, {1, "preempt:4:200"}}),
-                             gen::weightedOneOf<int>({{1, gen::just(0)}, {2, gen::just(63)}, {2, full(gen::inRange(1, 64))}})),  // wait_bits: none, all pairs, some
+                             gen::weightedOneOf<int>({{1, gen::just(0)}, {2, gen::just(63)}, {2, full(gen::inRange(1, 64))}}),  // wait_bits: none, all pairs, some
+                             gen::container<std::vector<int>>(kKnobCount, full(gen::inRange(0, 1000)))),  // knobs
                   [](const auto& t) {
                     return RawHeader{std::get<0>(t), std::get<1>(t), std::get<2>(t), std::get<3>(t), std::get<4>(t),
-                                     std::get<5>(t), std::get<6>(t), std::get<7>(t), std::get<8>(t), std::get<9>(t)};
+                                     std::get<5>(t), std::get<6>(t), std::get<7>(t), std::get<8>(t), std::get<9>(t),
+                                     std::get<10>(t)};
                   });
 }
 
@@ -102,7 +136,11 @@ inline rc::Gen<RawOp> gen_raw_op() {
                                                            {6, OpKind::cpu_online},
                                                            {36, OpKind::sleep},
                                                            {6, OpKind::fail_spawns},
-                                                           {1, OpKind::destroy}}),
+                                                           {1, OpKind::destroy},
+                                                           {4, OpKind::flush_delayed_work},
+                                                           {2, OpKind::fail_spawns_nth},
+                                                           {2, OpKind::fail_spawns_pct},
+                                                           {1, OpKind::fail_spawns_always}}),
                              full(gen::inRange(0, 16)),    // caller (mod callers)
                              full(gen::inRange(0, 100)),   // cpu (mostly mod ncpus, a few invalid)
                              full(gen::inRange(0, 64)),    // work
@@ -125,6 +163,50 @@ inline rc::Gen<RawOp> gen_raw_op() {
 // single-caller programs keep their destroys. Set to false to hunt them.
 inline constexpr bool kAvoidConcurrentDestroy = false;
 
+// A duration knob (idle timeout, cooldown): the tuned value most of the
+// time (the idle exit race needs it), else 0, tiny (1-9 us), an hour, or
+// never (Duration::max()), 3% each.
+inline int64_t drawn_duration_us(int v, int64_t normal) {
+  if (v < 880) return normal;
+  if (v < 910) return 0;
+  if (v < 940) return 1 + v % 9;
+  if (v < 970) return 3'600'000'000;  // an hour: fires, after the clock jumps
+  return sim::kUsMax;                  // never
+}
+
+// The header's knobs (RawHeader::knobs) into the program.
+inline void draw_knobs(Program& p, const RawHeader& h) {
+  auto k = [&](Knob i) { return h.knobs[static_cast<size_t>(i)]; };
+  if (const int v = k(kKnobNcpus); v >= 940) p.ncpus = v < 970 ? 1 : 5 + v % 4;  // 1 CPU: no lazy worker to race with
+  if (const int v = k(kKnobCore); v >= 800 && p.ncpus > 1) p.core_cpu = 1 + v % (p.ncpus - 1);
+  p.idle_us = drawn_duration_us(k(kKnobIdle), h.idle_us);
+  p.cooldown_us = drawn_duration_us(k(kKnobCooldown), h.cooldown_us);
+  if (const int v = k(kKnobCheck); v >= 600) p.dependency_check = v < 800 ? DependencyCheck::off : DependencyCheck::error;
+  if (const int v = k(kKnobStall); v >= 600)  // off, small (the watchdog fires in busy callbacks), never
+    p.stall_us = v < 800 ? 0 : v < 900 ? 50 + v % 451 : sim::kUsMax;
+  if (const int v = k(kKnobCap); v >= 850) p.max_workers_per_pool = v < 925 ? 1 : 2 + v % 7;
+  // Faults before the queue exists: mostly a later creation (a worker's);
+  // now and then one that the queue's own first creations cannot survive
+  // (Error(spawn_failed), and the program ends there).
+  if (const int v = k(kKnobFaults); v >= 900) {
+    using FK = sim::FaultSpec::Kind;
+    const int first = p.kind == WqKind::shared ? 2 : 1;  // the core thread; the pools' manager and rescuer
+    if (v < 960) p.faults = {FK::nth, first + 1 + v % 4};
+    else if (v < 980) p.faults = {FK::pct, 10 + v % 81};
+    else if (v < 990) p.faults = {FK::next, 1};
+    else p.faults = {FK::always, 0};
+  }
+  if (p.kind == WqKind::shared) {
+    p.highpri = k(kKnobHighpri) >= 800;
+    p.unbound = k(kKnobUnbound) >= 800;
+    p.ordered = k(kKnobOrdered) >= 900;
+    const int v = k(kKnobMaxActive);
+    if (p.ordered) p.max_active = v >= 800 ? 1 : 0;
+    else if (v >= 600) p.max_active = v < 700 ? 1 : v < 800 ? 2 : 3 + v % 6;
+  }
+  p.busy_in_engine = k(kKnobBusy) >= 750;
+}
+
 // Maps raw draws into a valid program: every index in range, CPUs mostly
 // valid, sleeps and delays scaled to the idle timeout, works mostly private
 // to one caller (so the model can check them exactly).
@@ -134,11 +216,13 @@ inline Program normalize(const RawHeader& h, const std::vector<RawOp>& raw) {
   p.ncpus = h.ncpus;
   p.works = h.works;
   p.callers = h.callers;
-  p.idle_us = h.idle_us;
-  p.cooldown_us = h.cooldown_us;
   p.busy_us = h.busy_us;
   p.seed = h.seed;
   p.strategy = h.strategy;
+  draw_knobs(p, h);
+  // Sleeps and delays are scaled to the tuned idle timeout, whatever the
+  // drawn one (0, tiny or huge ones would make them meaningless).
+  const int64_t idle = h.idle_us;
   // Shared works wait for higher-numbered ones from their callbacks (an
   // acyclic graph: it must complete, C16); the other kinds would deadlock
   // on a CPU's one thread by design.
@@ -147,7 +231,17 @@ inline Program normalize(const RawHeader& h, const std::vector<RawOp>& raw) {
     for (int i = 0; i < p.works; ++i)
       for (int j = i + 1; j < p.works; ++j, ++bit)
         if (h.wait_bits & (1 << bit)) p.waits.emplace_back(i, j);
+    // A max_active of 2 or more that the works can fill: the contract does
+    // not promise waits complete (validate_program); keep the max_active,
+    // with more works queued than it, and drop the waits.
+    if (!p.ordered && p.max_active >= 2 && p.max_active < 2 * p.works) p.waits.clear();
   }
+  // CPUs other than the core (lazy workers): the core is 0 unless drawn.
+  auto non_core = [&](int r) {
+    if (p.ncpus == 1) return 0;
+    const int c = r % (p.ncpus - 1);
+    return c >= p.core_cpu ? c + 1 : c;
+  };
   for (const RawOp& r : raw) {
     Op op;
     op.kind = r.kind;
@@ -155,7 +249,7 @@ inline Program normalize(const RawHeader& h, const std::vector<RawOp>& raw) {
     if (kAvoidConcurrentDestroy && p.callers > 1 && op.kind == OpKind::destroy) op.kind = OpKind::drain_workqueue;
     if (sim::op_uses_cpu(op.kind)) {
       if (r.cpu >= 98) op.cpu = r.cpu == 99 ? -1 : p.ncpus;  // 2%: invalid
-      else if (r.cpu >= 30) op.cpu = 1 + r.cpu % (p.ncpus - 1);  // mostly not the core: lazy workers
+      else if (r.cpu >= 30) op.cpu = non_core(r.cpu);         // mostly not the core: lazy workers
       else op.cpu = r.cpu % p.ncpus;
     }
     if (sim::op_uses_work(op.kind)) {
@@ -169,15 +263,20 @@ inline Program normalize(const RawHeader& h, const std::vector<RawOp>& raw) {
         // Half of the sleeps end around a worker's idle timeout after the
         // previous queueing (idle - 25% .. idle + 60 us + busy: the idle
         // exit race), the others anywhere in 0..3 idle timeouts.
-        if (v < 500) op.value = p.idle_us - p.idle_us / 4 + v * (p.idle_us / 4 + 60 + p.busy_us) / 500;
-        else op.value = (v - 500) * 3 * p.idle_us / 500;
+        if (v < 500) op.value = idle - idle / 4 + v * (idle / 4 + 60 + p.busy_us) / 500;
+        else op.value = (v - 500) * 3 * idle / 500;
         break;
       case OpKind::fail_spawns: op.value = 1 + v % 3; break;
+      case OpKind::fail_spawns_nth: op.value = 1 + v % 4; break;
+      case OpKind::fail_spawns_pct: op.value = v < 100 ? 0 : v < 800 ? 10 + v % 81 : 100; break;
       case OpKind::queue_delayed_work_on:
       case OpKind::mod_delayed_work:
         if (v >= 985) op.value = -1;  // 1.5%: invalid
-        else if (v < 250) op.value = 0;
-        else op.value = (v - 250) * 2 * p.idle_us / 735;  // 0..2 idle timeouts
+        else if (v < 220) op.value = 0;
+        else if (v < 250) op.value = 1 + v % 9;  // tiny: under 10 us
+        else if (v < 955) op.value = (v - 250) * 2 * idle / 705;  // 0..2 idle timeouts
+        else if (v < 970) op.value = 3'600'000'000 + v;           // an hour: fires after the clock jumps
+        else op.value = v % 2 ? sim::kUsMax : sim::kUsLargest - v;  // never fires by itself
         break;
       default: break;
     }
@@ -192,11 +291,29 @@ inline Program normalize(const RawHeader& h, const std::vector<RawOp>& raw) {
       Op sl;
       sl.kind = OpKind::sleep;
       sl.caller = op.caller;
-      sl.value = p.idle_us + v * (60 + p.busy_us) / 350;
+      sl.value = idle + v * (60 + p.busy_us) / 350;
       p.ops.push_back(sl);
       p.ops.push_back(op);
     }
   }
+  // A huge delay on a work a callback waits for (waits) blocks that wait
+  // for the delay: never (docs/CONTRACT.md, Durations: until a drain), or
+  // an hour of virtual time, in which a rescuer waiting for it polls every
+  // millisecond (rescue_poll_ns), far beyond a run's step budget. One idle
+  // timeout instead. A work that may be armed with a delay that never
+  // fires is flushed with flush_delayed_work, which fires it (flush_work
+  // would wait forever, by contract): validate_program's rule.
+  std::vector<char> never(static_cast<size_t>(p.works), 0);
+  for (Op& op : p.ops) {
+    if ((op.kind != OpKind::queue_delayed_work_on && op.kind != OpKind::mod_delayed_work) || op.value < 3'600'000'000)
+      continue;
+    bool awaited = false;
+    for (auto [i, j] : p.waits) awaited = awaited || j == op.work;
+    if (awaited) op.value = idle;
+    else if (op.value >= sim::kNeverFiresUs) never[static_cast<size_t>(op.work)] = 1;
+  }
+  for (Op& op : p.ops)
+    if (op.kind == OpKind::flush_work && never[static_cast<size_t>(op.work)]) op.kind = OpKind::flush_delayed_work;
   return p;
 }
 

@@ -7,7 +7,10 @@
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
 
+#include <set>
+
 #include "property/program_gen.hpp"
+#include "sim/knobs.hpp"
 
 using namespace lazywq;
 using namespace lazywq::sim;
@@ -102,6 +105,115 @@ TEST(ProgramText, RejectsBadInputWithTheLine) {
             std::string::npos);
   EXPECT_NE(message("kind shared\nwaits w0>\n").find("line 2: waits: expected pairs like"), std::string::npos);
   EXPECT_EQ(message("waits w0>w1,w0>w2\nkind shared\nworks 3\n"), "(accepted)");
+  // The knob keys (issue #13).
+  EXPECT_NE(message("ncpus 2\ncore_cpu 2\n").find("line 2: core_cpu 2 but the program has ncpus 2"), std::string::npos);
+  EXPECT_NE(message("dependency_check loud\n").find("line 1: dependency_check must be off, report or error"),
+            std::string::npos);
+  EXPECT_NE(message("idle_us -1\n").find("line 1: idle_us must be a whole number in 0..9223372036854775 or max"),
+            std::string::npos);
+  EXPECT_NE(message("stall_us 9223372036854776\n").find("line 1: stall_us must be"), std::string::npos);
+  EXPECT_NE(message("max_workers_per_pool 0\n").find("line 1: max_workers_per_pool must be"), std::string::npos);
+  EXPECT_NE(message("faults sometimes\n").find("line 1: faults must be none, always, next:N"), std::string::npos);
+  EXPECT_NE(message("faults pct:101\n").find("line 1: faults must be"), std::string::npos);
+  EXPECT_NE(message("faults nth:0\n").find("line 1: faults must be"), std::string::npos);
+  EXPECT_NE(message("kind lazy\noptions highpri\n").find("line 2: options need kind shared"), std::string::npos);
+  EXPECT_NE(message("max_active 2\nkind per_cpu\n").find("line 1: max_active needs kind shared"), std::string::npos);
+  EXPECT_NE(message("kind shared\noptions fast\n").find("line 2: options: expected highpri, unbound, ordered"),
+            std::string::npos);
+  EXPECT_NE(message("kind shared\noptions ordered,ordered\n").find("line 2: options: 'ordered' given twice"),
+            std::string::npos);
+  EXPECT_NE(message("kind shared\noptions ordered\nmax_active 2\n").find("line 3: an ordered queue has max_active 1"),
+            std::string::npos);
+  EXPECT_NE(message("busy_sleep busy\n").find("line 1: busy_sleep must be plain or engine"), std::string::npos);
+  EXPECT_NE(message("c0 fail_spawns_pct 101\n").find("line 1: fail_spawns_pct percent must be"), std::string::npos);
+  EXPECT_NE(message("c0 fail_spawns_always 1\n").find("line 1: 'fail_spawns_always' takes 0 argument(s)"),
+            std::string::npos);
+  EXPECT_NE(message("c0 queue_delayed_work_on 1 w0 maximal\n").find("line 1: delay (us) must be"), std::string::npos);
+  // Waits the contract does not promise to end.
+  EXPECT_NE(message("kind shared\nworks 2\nwaits w0>w1\nmax_active 3\n").find("line 3: waits with max_active 3"),
+            std::string::npos);
+  EXPECT_EQ(message("kind shared\nworks 2\nwaits w0>w1\nmax_active 4\n"), "(accepted)");
+  EXPECT_EQ(message("kind shared\nworks 2\nwaits w0>w1\nmax_active 1\n"), "(accepted)");
+  EXPECT_NE(message("works 2\nc0 queue_delayed_work_on 1 w1 max\nc0 cancel_work w1\nc0 flush_work w1\n")
+                .find("line 4: flush_work w1 waits for an armed queueing (C10), and operation #0 arms w1 with a delay "
+                      "that may never fire"),
+            std::string::npos);
+  EXPECT_NE(message("kind shared\nworks 2\nwaits w0>w1\nc0 mod_delayed_work 1 w1 4611686018427387\n")
+                .find("line 4: w1 is waited for by w0's callback (waits), and this operation arms it"),
+            std::string::npos);
+  EXPECT_EQ(message("works 2\nc0 queue_delayed_work_on 1 w1 4611686018427386\nc0 flush_work w1\n"), "(accepted)");
+  EXPECT_EQ(message("works 2\nc0 queue_delayed_work_on 1 w1 max\nc0 flush_delayed_work w1\nc0 flush_work w0\n"),
+            "(accepted)");
+}
+
+// Programs written before the knob keys existed mean what they meant: the
+// engine's defaults, and write_program writes none of the new keys.
+TEST(ProgramText, OlderProgramsKeepTheirMeaning) {
+  const char* text =
+      "kind per_cpu\nncpus 4\nworks 3\ncallers 1\nseed 0x10\nstrategy pct:3:2000\nc0 fail_spawns 2\n"
+      "c0 queue_work_on 3 w2\nc0 queue_delayed_work_on 1 w1 40\nc0 cpu_offline 3\nc0 sleep 50\nc0 cpu_online 3\n"
+      "c0 cancel_work w2\nc0 drain_workqueue\nc0 destroy\n";
+  const Program p = parse_program(text);
+  const Program d;
+  EXPECT_EQ(p.core_cpu, 0);
+  EXPECT_EQ(p.dependency_check, DependencyCheck::report);
+  EXPECT_EQ(p.stall_us, 100'000);
+  EXPECT_EQ(p.max_workers_per_pool, 64);
+  EXPECT_EQ(p.faults, d.faults);
+  EXPECT_FALSE(p.highpri || p.unbound || p.ordered || p.busy_in_engine);
+  EXPECT_EQ(p.max_active, 0);
+  // The engine's defaults are the program's defaults.
+  const EngineConfig cfg;
+  EXPECT_EQ(us_duration(p.stall_us), cfg.stall_timeout);
+  EXPECT_EQ(p.max_workers_per_pool, cfg.max_workers_per_pool);
+  EXPECT_EQ(p.dependency_check, cfg.dependency_check);
+  EXPECT_EQ(p.core_cpu, cfg.core_cpu);
+  const std::string written = write_program(p);
+  for (const char* key : {"core_cpu", "dependency_check", "stall_us", "max_workers_per_pool", "faults", "options",
+                          "max_active", "busy_sleep"})
+    EXPECT_EQ(written.find(std::string("\n") + key + " "), std::string::npos) << key << " in\n" << written;
+  EXPECT_EQ(parse_program(written), p);
+}
+
+// Every knob key and the operations added with them, read and written.
+TEST(ProgramText, ReadsAndWritesTheKnobKeys) {
+  const char* text =
+      "kind shared\nncpus 4\ncore_cpu 3\nworks 4\ncallers 2\nidle_us max\ncooldown_us 9223372036854775\n"
+      "busy_us 7\nbusy_sleep engine\nseed 5\nstrategy random\ndependency_check error\nstall_us 0\n"
+      "max_workers_per_pool 1\nfaults nth:4\noptions unbound,highpri\nmax_active 8\nwaits w0>w1\n"
+      "c0 queue_delayed_work_on 1 w2 max\nc1 mod_delayed_work 2 w3 9223372036854000\nc0 flush_delayed_work w2\n"
+      "c1 fail_spawns_nth 3\nc1 fail_spawns_pct 40\nc0 fail_spawns_always\nc0 fail_spawns 0\n";
+  const Program p = parse_program(text);
+  EXPECT_EQ(p.core_cpu, 3);
+  EXPECT_EQ(p.idle_us, kUsMax);
+  EXPECT_EQ(us_duration(p.idle_us), Duration::max());
+  EXPECT_EQ(p.cooldown_us, kUsLargest);
+  EXPECT_EQ(us_duration(p.cooldown_us).count(), 9223372036854775000);
+  EXPECT_TRUE(p.busy_in_engine);
+  EXPECT_EQ(p.dependency_check, DependencyCheck::error);
+  EXPECT_EQ(p.stall_us, 0);
+  EXPECT_EQ(p.max_workers_per_pool, 1);
+  EXPECT_EQ(p.faults.kind, FaultSpec::Kind::nth);
+  EXPECT_EQ(p.faults.n, 4);
+  EXPECT_TRUE(p.highpri && p.unbound && !p.ordered);
+  EXPECT_EQ(p.max_active, 8);
+  ASSERT_EQ(p.ops.size(), 7u);
+  EXPECT_EQ(p.ops[0].value, kUsMax);
+  EXPECT_EQ(p.ops[2].kind, OpKind::flush_delayed_work);
+  EXPECT_EQ(p.ops[4].kind, OpKind::fail_spawns_pct);
+  EXPECT_EQ(p.ops[4].value, 40);
+  EXPECT_EQ(p.ops[5].kind, OpKind::fail_spawns_always);
+  const std::string written = write_program(p);
+  EXPECT_NE(written.find("idle_us max\n"), std::string::npos) << written;
+  EXPECT_NE(written.find("options highpri,unbound\n"), std::string::npos) << written;
+  EXPECT_NE(written.find("c0 queue_delayed_work_on 1 w2 max\n"), std::string::npos) << written;
+  EXPECT_EQ(parse_program(written), p);
+  EXPECT_NO_THROW(validate_program(p));
+  const SpawnFaults f = spawn_faults_of(parse_fault_spec("pct:40"), 9);
+  EXPECT_EQ(f.fail_probability, 0.4);
+  EXPECT_EQ(f.seed, 9u);
+  EXPECT_TRUE(spawn_faults_of(parse_fault_spec("always"), 0).fail_always);
+  EXPECT_EQ(spawn_faults_of(parse_fault_spec("next:3"), 0).fail_next, 3u);
 }
 
 // Any single corrupted token is either still a valid program or rejected
@@ -148,6 +260,118 @@ TEST(ProgramModel, HandWrittenProgramsPass) {
   EXPECT_NE(log.find("#18 queue_work_on 1 w0 -> Error(queue_destroyed)"), std::string::npos) << log;
   EXPECT_NE(log.find("#19 flush_workqueue -> Error(queue_destroyed)"), std::string::npos) << log;
   EXPECT_NE(log.find("#20 destroy -> Error(queue_destroyed)"), std::string::npos) << log;
+}
+
+// The knobs of issue #13 on hand-written programs, over many schedules:
+// each passes the model and the oracle, and the model's expectations are
+// what the contract says.
+TEST(ProgramModel, KnobProgramsPass) {
+  struct Case {
+    const char* name;
+    const char* text;
+    std::vector<std::string> lines;      // in the log of every seed (what the contract says)
+    std::vector<std::string> sometimes;  // in the log of some seed (what the case is for)
+  };
+  const std::vector<Case> cases = {
+      {"huge durations",
+       "kind lazy\nncpus 3\nworks 4\nidle_us max\ncooldown_us 0\nbusy_us 5\n"
+       "c0 queue_delayed_work_on 1 w0 max\nc0 queue_delayed_work_on 2 w1 9223372036854775\n"
+       "c0 queue_delayed_work_on 1 w2 9223372036854000\nc0 cancel_work w1\nc0 queue_work_on 1 w0\n"
+       "c0 flush_delayed_work w0\nc0 flush_delayed_work w0\nc0 mod_delayed_work 2 w2 max\n"
+       "c0 cancel_delayed_work_sync w2\nc0 queue_delayed_work_on 2 w3 3600000000\nc0 flush_work w3\n"
+       "c0 queue_delayed_work_on 1 w0 max\nc0 flush_workqueue\nc0 queue_delayed_work_on 2 w1 1\nc0 drain_workqueue\n",
+       {"#0 queue_delayed_work_on 1 w0 max -> true", "#3 cancel_work w1 -> true", "#4 queue_work_on 1 w0 -> false",
+        "#6 flush_delayed_work w0 -> false", "#7 mod_delayed_work 2 w2 max -> true",
+        "#8 cancel_delayed_work_sync w2 -> true", "#10 flush_work w3 -> true", "#11 queue_delayed_work_on 1 w0 max -> true"},
+       {"#5 flush_delayed_work w0 -> true"}},
+      {"core cpu, cap, faults before and after the queue",
+       "kind per_cpu\nncpus 4\ncore_cpu 2\nworks 3\nidle_us 0\ncooldown_us max\nbusy_us 5\nfaults nth:3\n"
+       "max_workers_per_pool 1\ndependency_check off\nc0 queue_work_on 0 w0\nc0 queue_work_on 3 w1\n"
+       "c0 cpu_offline 2\nc0 cpu_offline 0\nc0 queue_work_on 0 w2\nc0 fail_spawns_always\nc0 cpu_online 0\n"
+       "c0 queue_work_on 0 w2\nc0 flush_work w2\nc0 fail_spawns_nth 1\nc0 cpu_offline 3\nc0 cpu_online 3\n"
+       "c0 queue_work_on 3 w1\nc0 fail_spawns_pct 100\nc0 queue_work_on 1 w0\nc0 flush_workqueue\n",
+       {"#2 cpu_offline 2 -> Error(cpu_state)", "#3 cpu_offline 0 -> true", "#6 cpu_online 0 -> true",
+        "#10 cpu_offline 3 -> true", "#11 cpu_online 3 -> true"},
+       {"#8 flush_work w2 -> true", "#15 flush_workqueue -> true"}},
+      {"shared options, small max_active, permanent failure after the queue",
+       "kind shared\nncpus 3\nworks 4\ncallers 2\nbusy_us 20\ndependency_check error\noptions highpri\n"
+       "max_active 2\nstall_us 0\nc0 queue_work_on 1 w0\nc0 queue_work_on 1 w1\nc0 queue_work_on 1 w2\n"
+       "c0 queue_work_on 2 w3\nc1 fail_spawns_always\nc0 flush_work w2\nc1 flush_workqueue\nc1 fail_spawns_pct 50\n"
+       "c0 cpu_offline 1\nc0 queue_work_on 1 w0\nc0 cpu_online 1\nc0 flush_work w0\n",
+       {"#8 cpu_offline 1 -> true", "#10 cpu_online 1 -> true"},
+       {"#5 flush_work w2 -> true", "#11 flush_work w0 -> true"}},
+      {"an ordered shared queue whose works wait for each other: Error(deadlock), never a hang",
+       "kind shared\nncpus 2\nworks 3\nbusy_us 5\ndependency_check error\noptions ordered\nwaits w0>w1,w0>w2,w1>w2\n"
+       "c0 queue_work_on 1 w0\nc0 queue_work_on 1 w1\nc0 queue_work_on 0 w2\nc0 flush_workqueue\n"
+       "c0 queue_work_on 1 w1\nc0 queue_work_on 1 w2\nc0 flush_work w1\nc0 queue_work_on 0 w0\nc0 flush_work w0\n",
+       {},
+       {"w0 (callback) flush_work w1 -> Error(deadlock)", "w1 (callback) flush_work w2 -> Error(deadlock)",
+        "#8 flush_work w0 -> true"}},
+      {"waits with max_active 1, the watchdog small, busy time in Engine::sleep_for, a pool cap of 1",
+       "kind shared\nncpus 2\nworks 3\ncallers 2\nbusy_us 30\nbusy_sleep engine\nmax_active 1\nstall_us 60\n"
+       "max_workers_per_pool 1\nwaits w0>w2\nc0 queue_work_on 1 w0\nc1 queue_work_on 0 w2\nc0 queue_work_on 1 w1\n"
+       "c1 fail_spawns_always\nc0 flush_work w0\nc1 flush_workqueue\nc0 queue_work_on 0 w0\nc0 flush_work w0\n",
+       {},
+       {"w0 (callback) flush_work w2 -> Error(deadlock)", "#4 flush_work w0 -> true", "#7 flush_work w0 -> true"}},
+      {"the queue cannot be created: Error(spawn_failed), nothing else runs",
+       "kind lazy\nfaults always\nc0 queue_work_on 1 w0\nc0 flush_work w0\n",
+       {"create_workqueue lazy -> Error(spawn_failed) (nothing else runs)"},
+       {}},
+      {"the shared pools' rescuer cannot be created",
+       "kind shared\nfaults nth:2\nc0 queue_work_on 1 w0\n",
+       {"create_workqueue shared -> Error(spawn_failed) (nothing else runs)"},
+       {}},
+      {"a worker creation fails before the queue exists: the rescuer runs it",
+       "kind shared\nncpus 2\nfaults nth:3\nbusy_sleep engine\nbusy_us 30\nc0 queue_work_on 1 w0\n"
+       "c0 queue_work_on 1 w1\nc0 flush_work w0\nc0 flush_work w1\n",
+       {},
+       {"#2 flush_work w0 -> true", "#3 flush_work w1 -> true"}},
+  };
+  for (const Case& c : cases) {
+    Program p = parse_program(c.text);
+    std::vector<bool> seen(c.sometimes.size(), false);
+    for (uint64_t seed = 1; seed <= 30; ++seed) {
+      p.seed = seed;
+      ProgramOptions opt;
+      opt.max_steps = kMaxSteps;
+      ProgramOutcome out = run_program(p, opt);
+      ASSERT_FALSE(out.failed) << c.name << ", seed " << seed << "\n" << program_failure_report(p, opt, out);
+      std::string log;
+      for (auto& l : out.log) log += l.substr(l.find(' ') + 1) + "\n";
+      for (const std::string& want : c.lines)
+        ASSERT_NE(log.find(want), std::string::npos) << c.name << ", seed " << seed << ": no '" << want << "' in\n"
+                                                     << log;
+      for (size_t i = 0; i < c.sometimes.size(); ++i) seen[i] = seen[i] || log.find(c.sometimes[i]) != std::string::npos;
+    }
+    for (size_t i = 0; i < c.sometimes.size(); ++i)
+      EXPECT_TRUE(seen[i]) << c.name << ": '" << c.sometimes[i] << "' in no run of 30 seeds";
+  }
+}
+
+// Every knob a user can set (sim/knobs.cpp's table, docs/KNOBS.md) is drawn
+// by the program generator in every class of its values within a few
+// hundred programs, as the scenarios draw them within 300 seeds each
+// (Coverage.EveryKnobIsDrawnInEveryClass): the properties reach the same
+// space (issue #13). A class no program draws fails here.
+TEST(ProgramKnobs, GeneratorDrawsEveryKnobInEveryClass) {
+  std::set<std::string> drawn;
+  auto sample = [&](const rc::Gen<Program>& gen, uint64_t seed, int n) {
+    rc::Random random(seed);
+    for (int i = 0; i < n; ++i) {
+      const Program p = gen(random.split(), 100).value();
+      ProgramOptions opt;
+      opt.max_steps = kMaxSteps;
+      const ProgramOutcome out = run_program(p, opt);
+      EXPECT_FALSE(out.failed) << program_failure_report(p, opt, out);
+      drawn.insert(out.knobs.begin(), out.knobs.end());
+    }
+  };
+  sample(gen_program(1, 3), 13, 300);
+  sample(gen_program(1, 3, WqKind::shared), 1313, 200);
+  const auto never = knobs_never_drawn(drawn);
+  std::string list;
+  for (const auto& k : never) list += "\n  " + k;
+  EXPECT_TRUE(never.empty()) << "drawn by no generated program:" << list;
 }
 
 // Several callers racing on shared works, drains and two destroys.

@@ -34,28 +34,28 @@ static_assert(member_count<SpawnFaults>() == 5,
 const std::vector<KnobSpec>& knob_table() {
   static const std::vector<KnobSpec> table = {
       // EngineConfig (record_events and planted_bug are the harness's own)
-      {"EngineConfig.ncpus", {"1", "2-3", "4-8"}, "every scenario (engine swarm; 1 where the workload allows)"},
-      {"EngineConfig.core_cpu", {"0", "other"}, "every scenario (engine swarm)"},
-      {"EngineConfig.idle_timeout", {"0", "tiny", "normal", "huge"}, "every scenario (engine swarm)"},
-      {"EngineConfig.spawn_cooldown", {"0", "tiny", "normal", "huge"}, "every scenario (engine swarm)"},
-      {"EngineConfig.dependency_check", {"off", "report", "error"}, "every scenario (engine swarm; dependency: error)"},
-      {"EngineConfig.stall_timeout", {"0", "normal", "huge"}, "every scenario (engine swarm; shared_deps: small)"},
-      {"EngineConfig.max_workers_per_pool", {"1", "many"}, "shared_deps"},
+      {"EngineConfig.ncpus", {"1", "2-3", "4-8"}, "every scenario (engine swarm; 1 where the workload allows); programs"},
+      {"EngineConfig.core_cpu", {"0", "other"}, "every scenario (engine swarm); programs (core_cpu)"},
+      {"EngineConfig.idle_timeout", {"0", "tiny", "normal", "huge"}, "every scenario (engine swarm); programs (idle_us)"},
+      {"EngineConfig.spawn_cooldown", {"0", "tiny", "normal", "huge"}, "every scenario (engine swarm); programs (cooldown_us)"},
+      {"EngineConfig.dependency_check", {"off", "report", "error"}, "every scenario (engine swarm; dependency: error); programs (dependency_check)"},
+      {"EngineConfig.stall_timeout", {"0", "normal", "huge"}, "every scenario (engine swarm; shared_deps: small); programs (stall_us)"},
+      {"EngineConfig.max_workers_per_pool", {"1", "many"}, "shared_deps; programs (max_workers_per_pool)"},
       // SpawnFaults, set in EngineConfig or by set_spawn_faults
-      {"SpawnFaults.fail_probability", {"0", "partial", "1"}, "creation_failure, mixed, shared_deps, rpc_client, teardown"},
-      {"SpawnFaults.fail_always", {"true"}, "mixed"},
-      {"SpawnFaults.fail_nth", {"set"}, "mixed"},
-      {"SpawnFaults.fail_next", {"set"}, "mixed (and the properties' fail_spawns)"},
-      {"SpawnFaults.when", {"before queues", "after queues"}, "engine swarm (before), scenarios' set_spawn_faults (after)"},
+      {"SpawnFaults.fail_probability", {"0", "partial", "1"}, "creation_failure, mixed, shared_deps, rpc_client, teardown; programs (faults pct:P, fail_spawns_pct)"},
+      {"SpawnFaults.fail_always", {"true"}, "mixed; programs (faults always, fail_spawns_always)"},
+      {"SpawnFaults.fail_nth", {"set"}, "mixed; programs (faults nth:N, fail_spawns_nth)"},
+      {"SpawnFaults.fail_next", {"set"}, "mixed; programs (fail_spawns, faults next:N)"},
+      {"SpawnFaults.when", {"before queues", "after queues"}, "creation_failure (before), scenarios' set_spawn_faults (after); programs (faults header: before, fail_spawns*: after)"},
       // Workqueues
-      {"kind", {"per_cpu", "lazy", "single_thread", "ordered", "shared"}, "most scenarios"},
-      {"WqOptions.highpri", {"true"}, "shared_deps, rpc_client, teardown, liveness"},
-      {"WqOptions.unbound", {"true"}, "shared_deps, rpc_client, teardown, liveness"},
-      {"WqOptions.ordered", {"true"}, "shared_deps, callback_waits, rpc_client, teardown, liveness"},
-      {"WqOptions.max_active", {"1", "2", "3-8", "default"}, "shared_deps, rpc_client, teardown, liveness"},
+      {"kind", {"per_cpu", "lazy", "single_thread", "ordered", "shared"}, "most scenarios; programs"},
+      {"WqOptions.highpri", {"true"}, "shared_deps, rpc_client, teardown, liveness; programs (options)"},
+      {"WqOptions.unbound", {"true"}, "shared_deps, rpc_client, teardown, liveness; programs (options)"},
+      {"WqOptions.ordered", {"true"}, "shared_deps, callback_waits, rpc_client, teardown, liveness; programs (options)"},
+      {"WqOptions.max_active", {"1", "2", "3-8", "default"}, "shared_deps, rpc_client, teardown, liveness; programs (max_active)"},
       // Arguments of the API
-      {"delay", {"0", "tiny", "normal", "huge"}, "delayed, mixed, callback_waits, rpc_client, teardown, liveness"},
-      {"sleep_for", {"0", "tiny", "normal"}, "callback_waits"},
+      {"delay", {"0", "tiny", "normal", "huge"}, "delayed, mixed, callback_waits, rpc_client, teardown, liveness; programs"},
+      {"sleep_for", {"0", "tiny", "normal"}, "callback_waits; programs (busy_sleep engine)"},
   };
   return table;
 }

@@ -10,8 +10,10 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "sim/knobs.hpp"
 #include "sim/oracle.hpp"
 #include "sim/scenario.hpp"
+#include "sim/scenario_kit.hpp"
 #include "sim/strategy.hpp"
 
 namespace lazywq::sim {
@@ -35,6 +37,10 @@ const char* to_string(OpKind k) {
     case OpKind::sleep: return "sleep";
     case OpKind::fail_spawns: return "fail_spawns";
     case OpKind::destroy: return "destroy";
+    case OpKind::flush_delayed_work: return "flush_delayed_work";
+    case OpKind::fail_spawns_nth: return "fail_spawns_nth";
+    case OpKind::fail_spawns_pct: return "fail_spawns_pct";
+    case OpKind::fail_spawns_always: return "fail_spawns_always";
     case OpKind::count: break;
   }
   return "?";
@@ -59,7 +65,8 @@ bool op_uses_work(OpKind k) {
     case OpKind::cancel_work:
     case OpKind::cancel_work_sync:
     case OpKind::cancel_delayed_work_sync:
-    case OpKind::flush_work: return true;
+    case OpKind::flush_work:
+    case OpKind::flush_delayed_work: return true;
     default: return false;
   }
 }
@@ -69,7 +76,9 @@ bool op_uses_value(OpKind k) {
     case OpKind::queue_delayed_work_on:
     case OpKind::mod_delayed_work:
     case OpKind::sleep:
-    case OpKind::fail_spawns: return true;
+    case OpKind::fail_spawns:
+    case OpKind::fail_spawns_nth:
+    case OpKind::fail_spawns_pct: return true;
     default: return false;
   }
 }
@@ -90,7 +99,8 @@ const char* rule_of(OpKind k) {
     case OpKind::cancel_work:
     case OpKind::cancel_work_sync:
     case OpKind::cancel_delayed_work_sync: return "C12";
-    case OpKind::flush_work: return "C10";
+    case OpKind::flush_work:
+    case OpKind::flush_delayed_work: return "C10";
     case OpKind::flush_workqueue:
     case OpKind::drain_workqueue: return "C11";
     case OpKind::cpu_offline:
@@ -107,11 +117,69 @@ constexpr WqKind kKinds[] = {WqKind::per_cpu, WqKind::lazy, WqKind::single_threa
 // ---------------------------------------------------------------------------
 // Text format
 
+Duration us_duration(int64_t us) {
+  if (us > kUsLargest) return Duration::max();
+  return Duration(std::max(us, -kUsLargest) * 1000);
+}
+
+std::string us_text(int64_t us) { return us == kUsMax ? "max" : std::to_string(us); }
+
+std::string to_string(const FaultSpec& f) {
+  switch (f.kind) {
+    case FaultSpec::Kind::none: return "none";
+    case FaultSpec::Kind::always: return "always";
+    case FaultSpec::Kind::next: return "next:" + std::to_string(f.n);
+    case FaultSpec::Kind::nth: return "nth:" + std::to_string(f.n);
+    case FaultSpec::Kind::pct: return "pct:" + std::to_string(f.n);
+  }
+  return "?";
+}
+
+FaultSpec parse_fault_spec(const std::string& text) {
+  const std::string usage = "faults must be none, always, next:N, nth:N (N in 1..1000000) or pct:P (P in 0..100), got '" +
+                            text + "'";
+  FaultSpec f;
+  if (text == "none") return f;
+  if (text == "always") {
+    f.kind = FaultSpec::Kind::always;
+    return f;
+  }
+  const size_t colon = text.find(':');
+  if (colon == std::string::npos) throw std::invalid_argument(usage);
+  const std::string name = text.substr(0, colon), num = text.substr(colon + 1);
+  int64_t lo = 1, hi = 1'000'000;
+  if (name == "next") f.kind = FaultSpec::Kind::next;
+  else if (name == "nth") f.kind = FaultSpec::Kind::nth;
+  else if (name == "pct") f.kind = FaultSpec::Kind::pct, lo = 0, hi = 100;
+  else throw std::invalid_argument(usage);
+  bool ok = !num.empty() && num.size() <= 7;
+  for (char ch : num) ok = ok && std::isdigit(static_cast<unsigned char>(ch));
+  if (!ok) throw std::invalid_argument(usage);
+  f.n = std::stoll(num);
+  if (f.n < lo || f.n > hi) throw std::invalid_argument(usage);
+  return f;
+}
+
+SpawnFaults spawn_faults_of(const FaultSpec& f, uint64_t seed) {
+  SpawnFaults s;
+  switch (f.kind) {
+    case FaultSpec::Kind::none: break;
+    case FaultSpec::Kind::always: s.fail_always = true; break;
+    case FaultSpec::Kind::next: s.fail_next = static_cast<uint64_t>(f.n); break;
+    case FaultSpec::Kind::nth: s.fail_nth = static_cast<uint64_t>(f.n); break;
+    case FaultSpec::Kind::pct:
+      s.fail_probability = static_cast<double>(f.n) / 100.0;
+      s.seed = seed;
+      break;
+  }
+  return s;
+}
+
 std::string write_op(const Op& op) {
   std::string s = "c" + std::to_string(op.caller) + " " + to_string(op.kind);
   if (op_uses_cpu(op.kind)) s += " " + std::to_string(op.cpu);
   if (op_uses_work(op.kind)) s += " w" + std::to_string(op.work);
-  if (op_uses_value(op.kind)) s += " " + std::to_string(op.value);
+  if (op_uses_value(op.kind)) s += " " + (is_delayed_op(op.kind) ? us_text(op.value) : std::to_string(op.value));
   return s;
 }
 
@@ -122,17 +190,49 @@ std::string waits_text(const Program& p) {
   return w;
 }
 
+namespace {
+
+const char* check_name(DependencyCheck c) {
+  switch (c) {
+    case DependencyCheck::off: return "off";
+    case DependencyCheck::report: return "report";
+    case DependencyCheck::error: return "error";
+  }
+  return "?";
+}
+
+std::string options_text(const Program& p) {
+  std::string s;
+  if (p.highpri) s += ",highpri";
+  if (p.unbound) s += ",unbound";
+  if (p.ordered) s += ",ordered";
+  return s.empty() ? "none" : s.substr(1);
+}
+
+}  // namespace
+
 std::string write_program(const Program& p) {
+  const Program d;  // the defaults: a key at its default is not written (older programs stay as they were)
   std::string s = "# lazywq operation program (wqcheck run-program FILE)\n";
   s += "kind " + std::string(to_string(p.kind)) + "\n";
   s += "ncpus " + std::to_string(p.ncpus) + "\n";
+  if (p.core_cpu != d.core_cpu) s += "core_cpu " + std::to_string(p.core_cpu) + "\n";
   s += "works " + std::to_string(p.works) + "\n";
   s += "callers " + std::to_string(p.callers) + "\n";
-  s += "idle_us " + std::to_string(p.idle_us) + "\n";
-  s += "cooldown_us " + std::to_string(p.cooldown_us) + "\n";
+  s += "idle_us " + us_text(p.idle_us) + "\n";
+  s += "cooldown_us " + us_text(p.cooldown_us) + "\n";
   s += "busy_us " + std::to_string(p.busy_us) + "\n";
+  if (p.busy_in_engine != d.busy_in_engine) s += "busy_sleep engine\n";
   s += "seed " + std::to_string(p.seed) + "\n";
   s += "strategy " + p.strategy + "\n";
+  if (p.dependency_check != d.dependency_check)
+    s += "dependency_check " + std::string(check_name(p.dependency_check)) + "\n";
+  if (p.stall_us != d.stall_us) s += "stall_us " + us_text(p.stall_us) + "\n";
+  if (p.max_workers_per_pool != d.max_workers_per_pool)
+    s += "max_workers_per_pool " + std::to_string(p.max_workers_per_pool) + "\n";
+  if (p.faults != d.faults) s += "faults " + to_string(p.faults) + "\n";
+  if (p.highpri || p.unbound || p.ordered) s += "options " + options_text(p) + "\n";
+  if (p.max_active != d.max_active) s += "max_active " + std::to_string(p.max_active) + "\n";
   if (!p.waits.empty()) s += "waits " + waits_text(p) + "\n";
   for (const Op& op : p.ops) s += write_op(op) + "\n";
   return s;
@@ -162,6 +262,17 @@ int64_t parse_int(int line, const std::string& what, const std::string& text, in
   return v;
 }
 
+// A duration in microseconds: a number in lo..kUsLargest, or `max`.
+int64_t parse_us(int line, const std::string& what, const std::string& text, int64_t lo) {
+  if (text == "max") return kUsMax;
+  try {
+    return parse_int(line, what, text, lo, kUsLargest);
+  } catch (const std::invalid_argument&) {
+    fail_line(line, what + " must be a whole number in " + std::to_string(lo) + ".." + std::to_string(kUsLargest) +
+                        " or max, got '" + text + "'");
+  }
+}
+
 std::vector<std::string> tokens(const std::string& line) {
   std::vector<std::string> out;
   std::istringstream in(line);
@@ -176,14 +287,80 @@ std::string known_ops() {
   return s;
 }
 
+std::string op_usage(OpKind k) {
+  std::string u = std::string(to_string(k)) + (op_uses_cpu(k) ? " CPU" : "") + (op_uses_work(k) ? " wN" : "");
+  if (k == OpKind::sleep) u += " US";
+  else if (k == OpKind::fail_spawns || k == OpKind::fail_spawns_nth) u += " N";
+  else if (k == OpKind::fail_spawns_pct) u += " P";
+  else if (op_uses_value(k)) u += " DELAY_US";
+  return u;
+}
+
+// The checks that span several keys or operations (parse_program and
+// validate_program): where (a header key, or an operation) and why.
+struct SemanticError {
+  std::string key;  // the header key to blame, or empty: operation `op`
+  size_t op = 0;
+  std::string message;
+};
+
+std::optional<SemanticError> semantic_error(const Program& p) {
+  if (p.core_cpu >= p.ncpus)
+    return SemanticError{"core_cpu", 0,
+                         "core_cpu " + std::to_string(p.core_cpu) + " but the program has ncpus " + std::to_string(p.ncpus)};
+  if (p.kind != WqKind::shared && (p.highpri || p.unbound || p.ordered))
+    return SemanticError{"options", 0, "options need kind shared (the engine refuses WqOptions on other kinds)"};
+  if (p.kind != WqKind::shared && p.max_active != 0)
+    return SemanticError{"max_active", 0, "max_active needs kind shared (the engine refuses WqOptions on other kinds)"};
+  if (p.ordered && p.max_active > 1)
+    return SemanticError{"max_active", 0, "an ordered queue has max_active 1 (0 or 1 here; the engine refuses more)"};
+  if (!p.waits.empty() && p.kind != WqKind::shared)
+    return SemanticError{"waits", 0,
+                         "waits needs kind shared: the other kinds run a CPU's works on one thread, where a wait for a "
+                         "work queued behind is a cycle"};
+  for (auto [i, j] : p.waits)
+    if (j >= p.works)
+      return SemanticError{"waits", 0, "waits: w" + std::to_string(j) + " but the program has works " + std::to_string(p.works)};
+  if (!p.waits.empty() && !p.ordered && p.max_active >= 2 && p.max_active < 2 * p.works)
+    return SemanticError{"waits", 0,
+                         "waits with max_active " + std::to_string(p.max_active) + " (2 or more, below twice the works: " +
+                             std::to_string(2 * p.works) +
+                             "): the contract does not promise such a wait graph completes (C16's known limit: a work "
+                             "behind a max_active whose slot holders all wait); use max_active 0, 1 or at least " +
+                             std::to_string(2 * p.works)};
+  // A work armed with a delay that may never fire: flush_work waits for it
+  // forever (C10 waits for an armed queueing), and so does a callback's wait.
+  for (int w = 0; w < p.works; ++w) {
+    size_t armed = p.ops.size();
+    for (size_t i = 0; i < p.ops.size() && armed == p.ops.size(); ++i)
+      if (is_delayed_op(p.ops[i].kind) && p.ops[i].work == w && p.ops[i].value >= kNeverFiresUs) armed = i;
+    if (armed == p.ops.size()) continue;
+    const int64_t d = p.ops[armed].value;
+    const std::string why = " with a delay that may never fire (" + (d == kUsMax ? "max" : us_text(d) + " us") +
+                            "): only flush_delayed_work, drain, destroy or a cancel fire or remove such a timer "
+                            "(docs/CONTRACT.md, Durations)";
+    for (size_t i = 0; i < p.ops.size(); ++i)
+      if (p.ops[i].kind == OpKind::flush_work && p.ops[i].work == w)
+        return SemanticError{"", i,
+                             "flush_work w" + std::to_string(w) + " waits for an armed queueing (C10), and operation #" +
+                                 std::to_string(armed) + " arms w" + std::to_string(w) + why +
+                                 ": it would wait forever; use flush_delayed_work"};
+    for (auto [i, j] : p.waits)
+      if (j == w)
+        return SemanticError{"", armed,
+                             "w" + std::to_string(w) + " is waited for by w" + std::to_string(i) +
+                                 "'s callback (waits), and this operation arms it" + why + ": the wait would never end"};
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Program parse_program(const std::string& text) {
   Program p;
   p.ops.clear();
   std::vector<int> op_lines;
-  std::vector<std::string> seen_keys;
-  int waits_line = 0;  // the line of the waits header, for errors found after the header
+  std::vector<std::pair<std::string, int>> seen_keys;  // key, line
   std::istringstream in(text);
   std::string raw;
   int line = 0;
@@ -202,16 +379,11 @@ Program parse_program(const std::string& text) {
         if (t[1] == to_string(static_cast<OpKind>(i))) kind = i;
       if (kind < 0) fail_line(line, "unknown operation '" + t[1] + "' (known: " + known_ops() + ")");
       op.kind = static_cast<OpKind>(kind);
-      std::string usage = std::string(to_string(op.kind)) + (op_uses_cpu(op.kind) ? " CPU" : "") +
-                          (op_uses_work(op.kind) ? " wN" : "") +
-                          (op.kind == OpKind::sleep ? " US" : op.kind == OpKind::fail_spawns ? " N"
-                                                              : op_uses_value(op.kind)       ? " DELAY_US"
-                                                                                             : "");
       const size_t want = 2 + (op_uses_cpu(op.kind) ? 1 : 0) + (op_uses_work(op.kind) ? 1 : 0) +
                           (op_uses_value(op.kind) ? 1 : 0);
       if (t.size() != want)
         fail_line(line, "'" + std::string(to_string(op.kind)) + "' takes " + std::to_string(want - 2) +
-                            " argument(s): c" + std::to_string(op.caller) + " " + usage);
+                            " argument(s): c" + std::to_string(op.caller) + " " + op_usage(op.kind));
       size_t i = 2;
       if (op_uses_cpu(op.kind)) op.cpu = static_cast<int>(parse_int(line, "CPU", t[i++], -1000000, 1000000));
       if (op_uses_work(op.kind)) {
@@ -223,16 +395,18 @@ Program parse_program(const std::string& text) {
         const std::string& v = t[i++];
         if (op.kind == OpKind::sleep) op.value = parse_int(line, "sleep (us)", v, 0, 1'000'000'000);
         else if (op.kind == OpKind::fail_spawns) op.value = parse_int(line, "fail_spawns count", v, 0, 1'000'000);
-        else op.value = parse_int(line, "delay (us)", v, -1'000'000'000, 1'000'000'000);
+        else if (op.kind == OpKind::fail_spawns_nth) op.value = parse_int(line, "fail_spawns_nth N", v, 0, 1'000'000);
+        else if (op.kind == OpKind::fail_spawns_pct) op.value = parse_int(line, "fail_spawns_pct percent", v, 0, 100);
+        else op.value = parse_us(line, "delay (us)", v, -1'000'000'000);
       }
       p.ops.push_back(op);
       op_lines.push_back(line);
       continue;
     }
     if (t.size() != 2) fail_line(line, "expected 'key value' or an operation like 'c0 queue_work_on 1 w0', got '" + raw + "'");
-    if (std::find(seen_keys.begin(), seen_keys.end(), head) != seen_keys.end())
-      fail_line(line, "'" + head + "' given twice");
-    seen_keys.push_back(head);
+    for (auto& [k, l] : seen_keys)
+      if (k == head) fail_line(line, "'" + head + "' given twice");
+    seen_keys.emplace_back(head, line);
     const std::string& v = t[1];
     if (head == "kind") {
       bool found = false;
@@ -249,11 +423,14 @@ Program parse_program(const std::string& text) {
     } else if (head == "callers") {
       p.callers = static_cast<int>(parse_int(line, "callers", v, 1, 16));
     } else if (head == "idle_us") {
-      p.idle_us = parse_int(line, "idle_us", v, 0, 1'000'000'000);
+      p.idle_us = parse_us(line, "idle_us", v, 0);
     } else if (head == "cooldown_us") {
-      p.cooldown_us = parse_int(line, "cooldown_us", v, 0, 1'000'000'000);
+      p.cooldown_us = parse_us(line, "cooldown_us", v, 0);
     } else if (head == "busy_us") {
       p.busy_us = parse_int(line, "busy_us", v, 0, 1'000'000'000);
+    } else if (head == "busy_sleep") {
+      if (v != "plain" && v != "engine") fail_line(line, "busy_sleep must be plain or engine, got '" + v + "'");
+      p.busy_in_engine = v == "engine";
     } else if (head == "seed") {
       try {
         p.seed = parse_seed(v);
@@ -268,8 +445,42 @@ Program parse_program(const std::string& text) {
       }
       if (v == "bytes") fail_line(line, "strategy 'bytes' needs a byte buffer: programs use random, pct or preempt");
       p.strategy = v;
+    } else if (head == "core_cpu") {
+      p.core_cpu = static_cast<int>(parse_int(line, "core_cpu", v, 0, 63));
+    } else if (head == "dependency_check") {
+      bool found = false;
+      for (DependencyCheck c : {DependencyCheck::off, DependencyCheck::report, DependencyCheck::error})
+        if (v == check_name(c)) {
+          p.dependency_check = c;
+          found = true;
+        }
+      if (!found) fail_line(line, "dependency_check must be off, report or error, got '" + v + "'");
+    } else if (head == "stall_us") {
+      p.stall_us = parse_us(line, "stall_us", v, 0);
+    } else if (head == "max_workers_per_pool") {
+      p.max_workers_per_pool = static_cast<int>(parse_int(line, "max_workers_per_pool", v, 1, 1'000'000));
+    } else if (head == "faults") {
+      try {
+        p.faults = parse_fault_spec(v);
+      } catch (const std::invalid_argument& e) {
+        fail_line(line, e.what());
+      }
+    } else if (head == "options") {
+      if (v != "none") {
+        size_t at = 0;
+        while (at <= v.size()) {
+          const size_t comma = std::min(v.find(',', at), v.size());
+          const std::string flag = v.substr(at, comma - at);
+          bool* field = flag == "highpri" ? &p.highpri : flag == "unbound" ? &p.unbound : flag == "ordered" ? &p.ordered : nullptr;
+          if (!field) fail_line(line, "options: expected highpri, unbound, ordered (comma-separated) or none, got '" + flag + "'");
+          if (*field) fail_line(line, "options: '" + flag + "' given twice");
+          *field = true;
+          at = comma + 1;
+        }
+      }
+    } else if (head == "max_active") {
+      p.max_active = static_cast<int>(parse_int(line, "max_active", v, 0, 1'000'000));
     } else if (head == "waits") {
-      waits_line = line;
       size_t at = 0;
       while (at <= v.size()) {
         const size_t comma = std::min(v.find(',', at), v.size());
@@ -285,17 +496,10 @@ Program parse_program(const std::string& text) {
       }
     } else {
       fail_line(line, "unknown key '" + head +
-                          "' (known: kind, ncpus, works, callers, idle_us, cooldown_us, busy_us, seed, strategy, waits; "
-                          "operations start with a caller, e.g. 'c0 queue_work_on 1 w0')");
+                          "' (known: kind, ncpus, works, callers, idle_us, cooldown_us, busy_us, seed, strategy, waits, "
+                          "core_cpu, dependency_check, stall_us, max_workers_per_pool, faults, options, max_active, "
+                          "busy_sleep; operations start with a caller, e.g. 'c0 queue_work_on 1 w0')");
     }
-  }
-  if (!p.waits.empty()) {
-    if (p.kind != WqKind::shared)
-      fail_line(waits_line, "waits needs kind shared: the other kinds run a CPU's works on one thread, where a wait "
-                            "for a work queued behind is a cycle");
-    for (auto [i, j] : p.waits)
-      if (j >= p.works)
-        fail_line(waits_line, "waits: w" + std::to_string(j) + " but the program has works " + std::to_string(p.works));
   }
   for (size_t i = 0; i < p.ops.size(); ++i) {
     if (p.ops[i].caller >= p.callers)
@@ -305,6 +509,13 @@ Program parse_program(const std::string& text) {
       fail_line(op_lines[i], "work w" + std::to_string(p.ops[i].work) + " but the program has works " +
                                  std::to_string(p.works) + " (w0..w" + std::to_string(p.works - 1) + ")");
   }
+  if (auto e = semantic_error(p)) {
+    int at = 0;
+    if (e->key.empty()) at = op_lines[e->op];
+    for (auto& [k, l] : seen_keys)
+      if (k == e->key) at = l;
+    fail_line(at, e->message);
+  }
   return p;
 }
 
@@ -313,10 +524,19 @@ void validate_program(const Program& p) {
   if (p.ncpus < 1 || p.ncpus > 64) bad("ncpus must be in 1..64");
   if (p.works < 1 || p.works > 64) bad("works must be in 1..64");
   if (p.callers < 1 || p.callers > 16) bad("callers must be in 1..16");
-  if (p.idle_us < 0 || p.cooldown_us < 0 || p.busy_us < 0) bad("idle_us, cooldown_us and busy_us must not be negative");
+  if (p.idle_us < 0 || p.cooldown_us < 0 || p.busy_us < 0 || p.stall_us < 0)
+    bad("idle_us, cooldown_us, stall_us and busy_us must not be negative");
+  if (p.core_cpu < 0) bad("core_cpu must not be negative");
+  if (p.max_workers_per_pool < 1) bad("max_workers_per_pool must be at least 1");
+  if (p.max_active < 0) bad("max_active must not be negative");
+  {
+    const FaultSpec& f = p.faults;
+    const bool counted = f.kind == FaultSpec::Kind::next || f.kind == FaultSpec::Kind::nth;
+    if ((counted && (f.n < 1 || f.n > 1'000'000)) || (f.kind == FaultSpec::Kind::pct && (f.n < 0 || f.n > 100)))
+      bad("faults: " + to_string(f) + " is out of range");
+  }
   (void)make_strategy(p.strategy, 0);
   if (p.strategy == "bytes") bad("strategy 'bytes' is not available for programs");
-  if (!p.waits.empty() && p.kind != WqKind::shared) bad("waits needs kind shared");
   for (auto [i, j] : p.waits)
     if (i < 0 || i >= j || j >= p.works) bad("waits: each pair must be wI>wJ with I < J < works");
   for (size_t i = 0; i < p.ops.size(); ++i) {
@@ -326,8 +546,13 @@ void validate_program(const Program& p) {
     if (op.caller < 0 || op.caller >= p.callers) bad(at + "caller out of range");
     if (op_uses_work(op.kind) && (op.work < 0 || op.work >= p.works)) bad(at + "work out of range");
     if (op.kind == OpKind::sleep && op.value < 0) bad(at + "negative sleep");
-    if (op.kind == OpKind::fail_spawns && (op.value < 0 || op.value > 1'000'000)) bad(at + "count out of range");
+    if ((op.kind == OpKind::fail_spawns || op.kind == OpKind::fail_spawns_nth) && (op.value < 0 || op.value > 1'000'000))
+      bad(at + "count out of range");
+    if (op.kind == OpKind::fail_spawns_pct && (op.value < 0 || op.value > 100)) bad(at + "percent out of range");
   }
+  if (auto e = semantic_error(p))
+    bad((e->key.empty() ? "operation #" + std::to_string(e->op) + " (" + write_op(p.ops[e->op]) + ")" : e->key) + ": " +
+        e->message);
 }
 
 // ---------------------------------------------------------------------------
@@ -367,7 +592,15 @@ struct Exec {
   int destroys_ok = 0;
   std::vector<std::string> log;
   std::vector<ModelViolation> violations;
+  // Errors thrown by the callbacks' waits (waits).
+  struct WaitError {
+    int work;  // the waiting one
+    Errc code;
+    std::string message;
+  };
+  std::vector<WaitError> wait_errors;
   SimEngine* eng = nullptr;
+  ScenarioContext* ctx = nullptr;  // knob recording
   std::vector<std::unique_ptr<SimDelayedWork>>* works = nullptr;
 
   explicit Exec(const Program& prog)
@@ -483,7 +716,7 @@ void Exec::run_op(int c, size_t index, const Op& op, SimWorkqueue& wq) {
     allowed.push_back(Errc::invalid_argument);
     must_throw = true;
   }
-  if (op.kind == OpKind::cpu_offline && op.cpu == 0) {
+  if (op.kind == OpKind::cpu_offline && op.cpu == p.core_cpu) {
     allowed.push_back(Errc::cpu_state);
     must_throw = true;
   }
@@ -503,29 +736,34 @@ void Exec::run_op(int c, size_t index, const Op& op, SimWorkqueue& wq) {
   std::string result;
   std::optional<Errc> thrown;
   bool r = false;
+  if (is_delayed_op(op.kind) && op.value >= 0) kit::drew(*ctx, "delay", duration_class(us_duration(op.value)));
+  auto faults = [&](FaultSpec f) { kit::set_faults(*ctx, e, spawn_faults_of(f, p.seed ^ (0xfa175eedULL + index))); };
   try {
     switch (op.kind) {
       case OpKind::queue_work_on: r = wq.queue_work_on(op.cpu, *work); break;
-      case OpKind::queue_delayed_work_on:
-        r = wq.queue_delayed_work_on(op.cpu, *work, std::chrono::microseconds(op.value));
-        break;
-      case OpKind::mod_delayed_work: r = wq.mod_delayed_work_on(op.cpu, *work, std::chrono::microseconds(op.value)); break;
+      case OpKind::queue_delayed_work_on: r = wq.queue_delayed_work_on(op.cpu, *work, us_duration(op.value)); break;
+      case OpKind::mod_delayed_work: r = wq.mod_delayed_work_on(op.cpu, *work, us_duration(op.value)); break;
       case OpKind::cancel_work: r = e.cancel_work(*work); break;
       case OpKind::cancel_work_sync: r = e.cancel_work_sync(*work); break;
       case OpKind::cancel_delayed_work_sync: r = e.cancel_delayed_work_sync(*work); break;
       case OpKind::flush_work: r = e.flush_work(*work); break;
+      case OpKind::flush_delayed_work: r = e.flush_delayed_work(*work); break;
       case OpKind::flush_workqueue: r = wq.flush(); break;
       case OpKind::drain_workqueue: wq.drain(); break;
       case OpKind::cpu_offline: r = e.cpu_offline(op.cpu); break;
       case OpKind::cpu_online: r = e.cpu_online(op.cpu); break;
       case OpKind::sleep: ScenarioContext::sleep_ns(op.value * 1000); break;
-      case OpKind::fail_spawns: e.set_spawn_faults({.fail_next = static_cast<uint64_t>(op.value)}); break;
+      case OpKind::fail_spawns: faults({op.value > 0 ? FaultSpec::Kind::next : FaultSpec::Kind::none, op.value}); break;
+      case OpKind::fail_spawns_nth: faults({op.value > 0 ? FaultSpec::Kind::nth : FaultSpec::Kind::none, op.value}); break;
+      case OpKind::fail_spawns_pct: faults({FaultSpec::Kind::pct, op.value}); break;
+      case OpKind::fail_spawns_always: faults({FaultSpec::Kind::always, 0}); break;
       case OpKind::destroy: wq.destroy(); break;
       case OpKind::count: break;
     }
     result = r ? "true" : "false";
     if (op.kind == OpKind::drain_workqueue || op.kind == OpKind::destroy || op.kind == OpKind::sleep ||
-        op.kind == OpKind::fail_spawns)
+        op.kind == OpKind::fail_spawns || op.kind == OpKind::fail_spawns_nth || op.kind == OpKind::fail_spawns_pct ||
+        op.kind == OpKind::fail_spawns_always)
       result = "done";
   } catch (const Error& err) {
     thrown = err.code();
@@ -607,10 +845,13 @@ void Exec::run_op(int c, size_t index, const Op& op, SimWorkqueue& wq) {
       }
       break;
     case OpKind::flush_work:
+    case OpKind::flush_delayed_work:
+      // flush_delayed_work fires an armed timer first, whatever its delay:
+      // afterwards every queueing has run, as after flush_work (C10, C12).
       if (exclusive) {
         if (m->quiet && r)
           violate("C10", what + " returned true (it waited), but nothing of " + wname(w) +
-                             " was queued or running since its last flush_work / cancel_work_sync",
+                             " was queued or running since its last flush_work / flush_delayed_work / cancel_work_sync",
                   w);
         check_settled(w, "C10", what);
         m->maybe_pending = false;
@@ -654,39 +895,103 @@ ProgramOutcome run_program(const Program& p, const ProgramOptions& opt) {
   Params params;
   ScenarioContext ctx(world, wc.seed, params, opt.bug);
   Exec x(p);
+  x.ctx = &ctx;
   std::vector<std::unique_ptr<SimDelayedWork>>* works_alive = nullptr;
 
   out.run = world.run([&] {
     EngineConfig cfg;
     cfg.ncpus = p.ncpus;
-    cfg.idle_timeout = std::chrono::microseconds(p.idle_us);
-    cfg.spawn_cooldown = std::chrono::microseconds(p.cooldown_us);
+    cfg.core_cpu = p.core_cpu;
+    cfg.idle_timeout = us_duration(p.idle_us);
+    cfg.spawn_cooldown = us_duration(p.cooldown_us);
+    cfg.stall_timeout = us_duration(p.stall_us);
+    cfg.max_workers_per_pool = p.max_workers_per_pool;
+    cfg.dependency_check = p.dependency_check;
+    cfg.spawn_faults = spawn_faults_of(p.faults, wc.seed ^ 0xfa175eedULL);
     cfg.record_events = true;
     cfg.planted_bug = opt.bug;
     ScopedEngine scoped(ctx, cfg);
     SimEngine& eng = *scoped;
     x.eng = &eng;
-    SimWorkqueue& wq = eng.create_workqueue("prog", p.kind);
+    // The queue's first creations (its core thread; the shared pools'
+    // manager and rescuer) fail if the header's faults say so, and then
+    // only with Error(spawn_failed) (C7, docs/CONTRACT.md "Errors").
+    SimWorkqueue* wqp = nullptr;
+    {
+      const FaultSpec& f = p.faults;
+      const int64_t first = p.kind == WqKind::shared ? 2 : 1;
+      const bool must_fail = f.kind == FaultSpec::Kind::always || f.kind == FaultSpec::Kind::next ||
+                             (f.kind == FaultSpec::Kind::nth && f.n <= first) ||
+                             (f.kind == FaultSpec::Kind::pct && f.n >= 100);
+      const bool may_fail = must_fail || (f.kind == FaultSpec::Kind::pct && f.n > 0);
+      std::string result;
+      try {
+        wqp = &kit::create_queue(ctx, eng, "prog", p.kind, p.options());
+      } catch (const Error& err) {
+        result = "Error(" + std::string(to_string(err.code())) + ")";
+        if (err.code() != Errc::spawn_failed || !may_fail)
+          x.violate(err.code() == Errc::spawn_failed ? "C7" : "C14",
+                    "create_workqueue threw " + result + " (faults " + to_string(f) + ")" +
+                        (err.code() == Errc::spawn_failed ? ": no injected fault could fail its first creations"
+                                                          : ", expected success or Error(spawn_failed)"),
+                    -1);
+      }
+      if (wqp && must_fail)
+        x.violate("C7", "create_workqueue returned, but faults " + to_string(f) +
+                            " fail the queue's first creations: expected Error(spawn_failed)",
+                  -1);
+      if (!wqp)
+        x.log.push_back("t=" + std::to_string(World::current()->now() / 1000) + "us create_workqueue " +
+                        std::string(to_string(p.kind)) + " -> " + result + " (nothing else runs)");
+    }
     const int64_t busy_ns = p.busy_us * 1000;
     std::vector<std::unique_ptr<SimDelayedWork>> works;
     for (int i = 0; i < p.works; ++i)
       works.push_back(std::make_unique<SimDelayedWork>(
           [&x, &ctx, &eng, &p, &works, i, busy_ns](SimWork&) {
             ++x.runs[static_cast<size_t>(i)];
-            if (busy_ns > 0) ScenarioContext::sleep_ns(ctx.rng.range(0, busy_ns));
+            if (p.busy_in_engine) {
+              // An engine wait: a pool thread stops counting as running.
+              const Duration d(busy_ns > 0 ? ctx.rng.range(0, busy_ns) : 0);
+              kit::drew(ctx, "sleep_for", duration_class(d));
+              eng.sleep_for(d);
+            } else if (busy_ns > 0) {
+              ScenarioContext::sleep_ns(ctx.rng.range(0, busy_ns));
+            }
             for (auto [a, b] : p.waits)
-              if (a == i) eng.flush_work(*works[static_cast<size_t>(b)]);
+              if (a == i) {
+                try {
+                  eng.flush_work(*works[static_cast<size_t>(b)]);
+                } catch (const Error& err) {
+                  // Judged after the run (C16; one-slot queues: C10).
+                  x.log.push_back("t=" + std::to_string(World::current()->now() / 1000) + "us w" + std::to_string(i) +
+                                  " (callback) flush_work w" + std::to_string(b) + " -> Error(" +
+                                  std::string(to_string(err.code())) + ")");
+                  x.wait_errors.push_back({i, err.code(),
+                                           "w" + std::to_string(i) + "'s flush_work(w" + std::to_string(b) +
+                                               ") threw Error(" + std::string(to_string(err.code())) + "): " +
+                                               err.what()});
+                  if (err.code() != Errc::deadlock) throw;
+                }
+              }
           },
           "w" + std::to_string(i)));
     x.works = &works;
     works_alive = &works;
+    if (!wqp) {  // the queue could not be created: nothing to run
+      x.works = nullptr;
+      works_alive = nullptr;
+      return;
+    }
+    SimWorkqueue& wq = *wqp;
     ctx.clients(p.callers, [&](int c) {
       for (size_t i = 0; i < p.ops.size(); ++i)
         if (p.ops[i].caller == c) x.run_op(c, i, p.ops[i], wq);
     });
     // Epilogue: every CPU back, no more faults, destroy (drains): from here
     // every accepted queueing must have run or been cancelled.
-    for (int c = 1; c < p.ncpus; ++c) eng.cpu_online(c);
+    for (int c = 0; c < p.ncpus; ++c)
+      if (c != p.core_cpu) eng.cpu_online(c);
     eng.set_spawn_faults({});
     if (!wq.destroyed()) wq.destroy();
     for (int w = 0; w < p.works; ++w) {
@@ -702,10 +1007,31 @@ ProgramOutcome run_program(const Program& p, const ProgramOptions& opt) {
                       (r < lo ? ": a queueing was lost" : ": a queueing ran twice"),
                   w);
     }
+    // C16: the program's wait graph is acyclic (works wait for higher
+    // works only; callers hold nothing): no wait may be refused and no
+    // cycle reported, but for a queue with one active slot, where a wait
+    // for a work behind the slot is Error(deadlock) in every mode (C10).
+    if (!p.one_slot()) {
+      for (auto& we : x.wait_errors)
+        x.violate("C16", we.message + ", although the program's wait graph is acyclic (and no wait is behind its caller)",
+                  we.work);
+      if (eng.stats().dependency_cycles > 0)
+        x.violate("C16",
+                  "the engine reported " + std::to_string(eng.stats().dependency_cycles) +
+                      " dependency cycle(s) although the program's wait graph is acyclic: " +
+                      (eng.dependency_cycles().empty() ? std::string("?") : eng.dependency_cycles().front().describe()),
+                  -1);
+    } else {
+      for (auto& we : x.wait_errors)
+        if (we.code != Errc::deadlock) x.violate("C10", we.message + ", expected success or Error(deadlock)", we.work);
+    }
     // Every wait in a program is an engine wait (callbacks flush, callers
     // call the engine, busy time is far below stall_timeout): the shared
-    // pools' stall watchdog must never have been needed (C16).
-    if (p.kind == WqKind::shared && eng.stats().watchdog_rescues > 0)
+    // pools' stall watchdog must never have been needed (C16). A small
+    // stall_timeout (under 100 ms) may fire during a callback's plain busy
+    // time, which the engine cannot see: not checked then.
+    const bool watchdog_checked = p.stall_us == 0 || p.stall_us >= 100'000;
+    if (p.kind == WqKind::shared && watchdog_checked && eng.stats().watchdog_rescues > 0)
       x.violate("C16",
                 "the stall watchdog rescued a pool " + std::to_string(eng.stats().watchdog_rescues) +
                     " time(s) although every wait was an engine wait: a blocked thread was still counted as running",
@@ -717,16 +1043,31 @@ ProgramOutcome run_program(const Program& p, const ProgramOptions& opt) {
 
   out.config_lines = {"kind=" + std::string(to_string(p.kind)), "ncpus=" + std::to_string(p.ncpus),
                       "works=" + std::to_string(p.works), "callers=" + std::to_string(p.callers),
-                      "idle_us=" + std::to_string(p.idle_us), "cooldown_us=" + std::to_string(p.cooldown_us),
+                      "idle_us=" + us_text(p.idle_us), "cooldown_us=" + us_text(p.cooldown_us),
                       "busy_us=" + std::to_string(p.busy_us), "ops=" + std::to_string(p.ops.size())};
   if (!p.waits.empty()) out.config_lines.push_back("waits=" + waits_text(p));
+  {
+    // The other header keys, when not at their defaults (as written).
+    const std::string text = write_program(p);
+    for (const char* key : {"core_cpu", "busy_sleep", "dependency_check", "stall_us", "max_workers_per_pool", "faults",
+                            "options", "max_active"}) {
+      const size_t at = text.find("\n" + std::string(key) + " ");
+      if (at == std::string::npos) continue;
+      const size_t end = text.find('\n', at + 1);
+      std::string kv = text.substr(at + 1, end - at - 1);
+      kv[kv.find(' ')] = '=';
+      out.config_lines.push_back(kv);
+    }
+  }
+  out.knobs = ctx.knobs;
   out.events = ctx.engine ? ctx.engine->events() : ctx.events;
   out.trace_hash = hash_events(out.events, out.run.schedule_hash);
   out.log = x.log;
 
   check::OracleOptions oo;
   oo.ncpus = p.ncpus;
-  oo.core_cpu = 0;
+  oo.core_cpu = p.core_cpu;
+  oo.max_workers_per_pool = p.max_workers_per_pool;
   oo.quiescent_end = out.run.status == RunStatus::ok || out.run.status == RunStatus::deadlock;
   out.violations = check::check_events(out.events, oo);
   for (const ModelViolation& mv : x.violations) {

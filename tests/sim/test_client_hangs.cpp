@@ -281,6 +281,106 @@ TEST(Coverage, PairsAreCountedAcrossThreadsOnly) {
   EXPECT_EQ(at(Activity::destroy, Activity::callback), 0);
 }
 
+// Found by the program properties once they drew a cooldown that never
+// ends and permanent creation failure (issue #13). W runs on CPU 1's pool;
+// queued again, it waits behind that run (C3); cpu_offline(1) moves the
+// queueing to the unbound pool, which can get no thread: the rescuer's
+// turn, but W still runs on the offline pool's thread, so the rescue does
+// nothing. Each rescue attempt woke the manager, and the manager wakes the
+// rescuer at each round while a pool can get no thread: the two woke each
+// other without end, a spin for as long as W's first run lasted (tens of
+// thousands of scheduling points over its 50 ms; under PCT, whose
+// priorities never let W's thread run, a livelock: C15). The rescuer now
+// wakes the manager only when its rescue changes what the manager decides
+// (it clears a fresh failure).
+TEST(ClientHangs, RescuerAndManagerDoNotSpinWhileTheWorkRunsOnAnOfflinePool) {
+  int bad = 0;
+  std::string first;
+  for (const char* strategy : {"random", "pct:3:400"}) {
+    for (uint64_t seed = 1; seed <= 60; ++seed) {
+      int runs = 0;
+      RunResult r = run_world(seed, strategy, [&] {
+        EngineConfig cfg;
+        cfg.ncpus = 2;
+        cfg.spawn_cooldown = Duration::max();  // a failed creation is never retried (C7)
+        SimEngine eng(cfg);
+        SimWorkqueue& q = eng.create_workqueue("q", WqKind::shared);
+        SimWork w(
+            [&](SimWork&) {
+              if (runs++ == 0) ScenarioContext::sleep_ns(50'000'000);  // 50 ms, blocked where the engine cannot see
+            },
+            "W");
+        q.queue_work_on(1, w);
+        while (runs == 0) ScenarioContext::sleep_ns(10'000);
+        q.queue_work_on(1, w);  // behind its run on CPU 1's pool (C3)
+        eng.set_spawn_faults({.fail_always = true});
+        eng.cpu_offline(1);
+        eng.flush_work(w);
+        eng.set_spawn_faults({});
+        eng.cpu_online(1);
+        q.destroy();
+      });
+      if (r.status != RunStatus::ok || runs != 2 || r.steps > 5000) {
+        if (bad++ == 0)
+          first = std::string(strategy) + " seed " + std::to_string(seed) + ": " + to_string(r.status) + " after " +
+                  std::to_string(r.steps) + " steps, " + std::to_string(runs) + " run(s)\n" + r.message;
+      }
+    }
+  }
+  EXPECT_EQ(bad, 0) << "the rescuer and the manager spun while the work ran on an offline CPU's pool; first: " << first;
+}
+
+// Found by the program properties with permanent creation failure (issue
+// #13). A runs on CPU 1's pool and, queued again, waits behind that run
+// (C3); cpu_offline(1) moves the queueing to the unbound pool, and B is
+// queued there behind it; A's run then flushes B. No thread can be had:
+// the rescuer's turn. It tried only the front of the pool's list, A,
+// which cannot run before A's run ends, and that run waits for B: a hang
+// (C7, C16: an acyclic wait graph). The rescuer now tries the works
+// behind a work that runs on another pool's thread.
+TEST(ClientHangs, RescuerRunsAWorkQueuedBehindOneThatRunsOnAnOfflinePool) {
+  int bad = 0;
+  std::string first;
+  for (const char* strategy : {"random", "pct:3:400"}) {
+    for (uint64_t seed = 1; seed <= 60; ++seed) {
+      int a_runs = 0, b_runs = 0;
+      RunResult r = run_world(seed, strategy, [&] {
+        EngineConfig cfg;
+        cfg.ncpus = 2;
+        SimEngine eng(cfg);
+        SimWorkqueue& q = eng.create_workqueue("q", WqKind::shared);
+        bool b_queued = false;
+        SimWork b([&](SimWork&) { ++b_runs; }, "B");
+        SimWork a(
+            [&](SimWork&) {
+              if (a_runs++ > 0) return;
+              while (!b_queued) ScenarioContext::sleep_ns(1000);
+              eng.flush_work(b);
+            },
+            "A");
+        q.queue_work_on(1, a);
+        while (a_runs == 0) ScenarioContext::sleep_ns(1000);
+        q.queue_work_on(1, a);  // behind its run on CPU 1's pool (C3)
+        eng.set_spawn_faults({.fail_always = true});
+        eng.cpu_offline(1);     // the queueing moves to the unbound pool, which can get no thread
+        q.queue_work_on(1, b);  // the unbound pool too, behind A
+        b_queued = true;
+        eng.flush_work(a);
+        eng.set_spawn_faults({});
+        eng.cpu_online(1);
+        q.destroy();
+      });
+      if (r.status != RunStatus::ok || a_runs != 2 || b_runs != 1) {
+        if (bad++ == 0)
+          first = std::string(strategy) + " seed " + std::to_string(seed) + ": " + to_string(r.status) + " after " +
+                  std::to_string(r.steps) + " steps, A ran " + std::to_string(a_runs) + ", B " + std::to_string(b_runs) +
+                  "\n" + r.message;
+      }
+    }
+  }
+  EXPECT_EQ(bad, 0) << "a work queued behind one that runs on an offline CPU's pool was never rescued; first: " << first;
+}
+
 // Every knob a user can set (EngineConfig, SpawnFaults, WqOptions, the
 // API's arguments: sim/knobs.cpp, docs/KNOBS.md) is drawn in every class
 // of its values by some scenario within the same small budget. A new

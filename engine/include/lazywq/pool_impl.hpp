@@ -444,12 +444,31 @@ bool BasicEngine<P>::rescue_step_locked(Worker<P>* r, bool& pending) {
     Work* front = p.worklist.front();
     // Before the callback, which may wait for long: from now on only the
     // cooldown holds creation back, and the manager must look again (it
-    // sleeps on no deadline for a fresh failure).
-    p.fresh_failure = false;
-    wake_manager_locked();
-    if (pool_dispatch_locked(r, &p, front, p.worklist, static_cast<int>(reason), false)) return true;
-    // Moved behind its run on a thread of the pool (C3): progress too.
-    if (p.worklist.empty() || p.worklist.front() != front) return true;
+    // sleeps on no deadline for a fresh failure). Only then: the manager
+    // wakes the rescuer at each of its rounds while the pool can get no
+    // thread, so a wake for a rescue that changes nothing (the front work
+    // still runs on a thread of another pool, C3: an offline CPU's pool
+    // thread finishing its run) had the two wake each other without end,
+    // a spin for as long as that run lasts (issue #13, found by the
+    // properties with a cooldown that never ends).
+    if (p.fresh_failure) {
+      p.fresh_failure = false;
+      wake_manager_locked();
+    }
+    // A work that still runs on a thread of another pool (C3: an offline
+    // CPU's pool thread finishing its run) cannot run before that run
+    // ends, and the rescuer does not wait for it; the works behind it need
+    // not wait either (no order between different works of a pool, C5;
+    // an ordered queue has one active work): try them. Stopping at the
+    // front hung a run that waits for a work queued behind it (issue #13,
+    // found by the properties with permanent creation failure).
+    for (Work* x = front; x;) {
+      Work* const next = detail::IntrusiveList<Work>::next(x);
+      if (pool_dispatch_locked(r, &p, x, p.worklist, static_cast<int>(reason), false)) return true;
+      // Moved behind its run on a thread of the pool (C3): progress too.
+      if (x->where_ != WorkLocation::pool_list) return true;
+      x = next;  // S held throughout: the list did not change
+    }
   }
   return false;
 }
