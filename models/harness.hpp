@@ -175,6 +175,7 @@ struct ModelBase : rl::test_suite<D, NStatic> {
       opt.ncpus = kNcpus;
       opt.core_cpu = 0;
       opt.quiescent_end = true;
+      opt.max_workers_per_pool = eng->config().max_workers_per_pool;
       const std::vector<Event> ev = eng->events();
       const std::vector<check::Violation> v = check::check_events(ev, opt);
       if (!v.empty()) {
