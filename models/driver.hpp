@@ -82,5 +82,6 @@ Outcome run_shared_hotplug(rl::test_params& p);
 Outcome run_nr_running(rl::test_params& p);
 Outcome run_ordered(rl::test_params& p);
 Outcome run_rescuer(rl::test_params& p);
+Outcome run_rescuer_chain(rl::test_params& p);
 
 }  // namespace lazywq::models

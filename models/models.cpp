@@ -97,6 +97,8 @@ const std::vector<ModelInfo>& models() {
        &run_ordered, 6000, 0},
       {"rescuer", "C7 C16", "shared pools whose worker creation always fails: the rescuer runs every work",
        &run_rescuer, 6000, 0},
+      {"rescuer_chain", "C7 C16 C12", "the rescuer's cancel_work_sync/flush_work of a run that waits for it: refused, V intact",
+       &run_rescuer_chain, 3000, 0},
   };
   return m;
 }

@@ -126,10 +126,91 @@ struct Rescuer : ModelBase<Rescuer, 2, 4> {
 };
 
 
+
+// ---------------------------------------------------------------------------
+// C7, C16 and C12: the rescuer's waits that can never end. One worker per
+// pool (max_workers_per_pool 1) and the watchdog off, so a pool whose
+// worker blocks is at its cap and only the rescuer runs its next work.
+// V (queued for CPU 1 by thread 0) runs on CPU 1's pool worker; its first
+// run queues U for CPU 1 and flushes it, so U runs on the rescuer while V
+// waits for it. U calls cancel_work_sync(V), then flush_work(V): both wait
+// for V's run, whose thread waits for U, a run on the rescuer's own stack.
+// Each must be refused with Error(deadlock) in every DependencyCheck mode
+// (here report, the default: the cycle is reported and then the rescuer
+// must still refuse), never hang, and the refused cancel must leave V as
+// it found it (C12, and "no Error leaves the engine in a bad state"):
+// thread 0 queues V again after its flush, which must be accepted, and the
+// teardown's cancel of V (its destructor) must not wait for ever. Thread 1
+// flushes V from outside meanwhile. If V itself ends up on the rescuer
+// (no worker could be had), U runs nested in V's flush on the same thread,
+// and both calls are the plain "from its own callback" Error(deadlock).
+struct RescuerChain : ModelBase<RescuerChain, 2, 5> {
+  int cancel_refused = 0;
+  int flush_refused = 0;
+  int not_refused = 0;  // a call that returned (it would have had to wait for V's end)
+  WqKind queue_kind() { return WqKind::shared; }
+  void configure(EngineConfig& cfg) {
+    cfg.stall_timeout = Duration::zero();
+    cfg.max_workers_per_pool = 1;
+  }
+  void setup() {
+    add_work([this](Work&) {  // V
+      if (tracks[0].starts != 1) return;
+      MODEL_CHECK(wq->queue_work_on(1, *works[1]), "C1: U was pending before V queued it");
+      eng->flush_work(*works[1]);
+      MODEL_CHECK(tracks[1].ends == 1, "C10: V's flush_work(U) returned before U's run ended");
+    });
+    add_work([this](Work&) {  // U
+      try {
+        eng->cancel_work_sync(*works[0]);
+        ++not_refused;
+      } catch (const Error& e) {
+        MODEL_CHECK(e.code() == Errc::deadlock, "C16: cancel_work_sync(V) from U failed with %s, not deadlock",
+                    std::string(to_string(e.code())).c_str());
+        ++cancel_refused;
+      }
+      try {
+        eng->flush_work(*works[0]);
+        ++not_refused;
+      } catch (const Error& e) {
+        MODEL_CHECK(e.code() == Errc::deadlock, "C16: flush_work(V) from U failed with %s, not deadlock",
+                    std::string(to_string(e.code())).c_str());
+        ++flush_refused;
+      }
+    });
+  }
+  void op(unsigned i) {
+    Work& v = *works[0];
+    if (i == 0) {
+      MODEL_CHECK(wq->queue_work_on(1, v), "C1: the first queueing of V returned false");
+      eng->flush_work(v);
+      MODEL_CHECK(tracks[0].ends >= 1, "C10: flush_work(V) returned before V's first run ended");
+      MODEL_CHECK(wq->queue_work_on(1, v),
+                  "C12/C16: V, neither pending nor queued since its run, refused a queueing: the cancel_work_sync "
+                  "refused with Error(deadlock) on the rescuer left it PENDING");
+      eng->flush_work(v);
+      MODEL_CHECK(tracks[0].ends == 2, "C10: flush_work(V) returned before V's second run ended");
+    } else {
+      eng->flush_work(v);
+      (void)eng->stats();
+    }
+  }
+  void check_end() {
+    MODEL_CHECK(tracks[0].starts == 2 && tracks[1].starts == 1, "C1: V ran %d times (not 2), U %d (not 1)",
+                tracks[0].starts, tracks[1].starts);
+    MODEL_CHECK(cancel_refused == 1 && flush_refused == 1 && not_refused == 0,
+                "C7/C16: U's cancel_work_sync(V) and flush_work(V) wait for a run on the rescuer's own stack, yet "
+                "%d of them returned (refused: cancel %d, flush %d)",
+                not_refused, cancel_refused, flush_refused);
+    MODEL_CHECK(!works[0]->pending(), "C12: V still PENDING at the end");
+  }
+};
+
 }  // namespace
 
 LAZYWQ_MODEL_RUNNER(nr_running, NrRunning)
 LAZYWQ_MODEL_RUNNER(ordered, Ordered)
 LAZYWQ_MODEL_RUNNER(rescuer, Rescuer)
+LAZYWQ_MODEL_RUNNER(rescuer_chain, RescuerChain)
 
 }  // namespace lazywq::models
