@@ -9,6 +9,8 @@
 //                      flush/drain, hotplug (lazy and shared)
 //   models_shared.cpp  shared pools: nr_running, the ordered queue's
 //                      inactive list, the rescuer
+//   models_waits.cpp   waits from callbacks (behind the caller, cycles in
+//                      DependencyCheck::error mode) and error paths
 #pragma once
 
 #include <chrono>
@@ -78,6 +80,14 @@ Outcome run_delayed(rl::test_params& p);
 Outcome run_flush_drain(rl::test_params& p);
 Outcome run_hotplug(rl::test_params& p);
 Outcome run_shared_hotplug(rl::test_params& p);
+Outcome run_per_cpu(rl::test_params& p);
+Outcome run_lazy_collision(rl::test_params& p);
+Outcome run_drain_timer(rl::test_params& p);
+// models_waits.cpp
+Outcome run_flush_behind(rl::test_params& p);
+Outcome run_cycle_per_cpu(rl::test_params& p);
+Outcome run_cycle_shared(rl::test_params& p);
+Outcome run_misuse(rl::test_params& p);
 // models_shared.cpp
 Outcome run_nr_running(rl::test_params& p);
 Outcome run_ordered(rl::test_params& p);

@@ -97,8 +97,26 @@ const std::vector<ModelInfo>& models() {
        &run_ordered, 6000, 0},
       {"rescuer", "C7 C16", "shared pools whose worker creation always fails: the rescuer runs every work",
        &run_rescuer, 6000, 0},
+      {"per_cpu", "C13 C4", "per_cpu queue: a worker per CPU at creation, again at once after cpu_online; no idle exit",
+       &run_per_cpu, 4000, 3000},
+      {"lazy_collision", "C3 C10", "lazy queue: works requeued for the other CPU while they run; the core skips, a worker waits",
+       &run_lazy_collision, 4000, 3000},
+      {"drain_timer", "C11 C14", "drain and destroy fire armed timers, one never due: each armed work runs once, after them",
+       &run_drain_timer, 4000, 3000},
+      // Random scheduler only, as nr_running: the context-bound search runs
+      // thread 1's function a second time after it finished (iteration 1,
+      // history: [THREAD FINISHED] then its queueings again), with the core,
+      // CPU 1's worker and a re-created one live.
+      {"flush_behind", "C10 C16", "callbacks flush works queued behind them (refused) and on the core (waited for): no cycle",
+       &run_flush_behind, 4000, 0},
+      {"cycle_per_cpu", "C16", "per_cpu queue, DependencyCheck::error: A flushes B, B flushes A: one wait refused, never a hang",
+       &run_cycle_per_cpu, 4000, 3000},
+      {"cycle_shared", "C16", "shared queue, DependencyCheck::error: A flushes B, B flushes A: one wait refused, never a hang",
+       &run_cycle_shared, 4000, 0},
+      {"misuse", "C10 C12 C14", "creation errors, self-flush/cancel, a throwing callback, works outliving the engine",
+       &run_misuse, 4000, 3000},
       {"rescuer_chain", "C7 C16 C12", "the rescuer's cancel_work_sync/flush_work of a run that waits for it: refused, V intact",
-       &run_rescuer_chain, 3000, 0},
+       &run_rescuer_chain, 4000, 0},
   };
   return m;
 }

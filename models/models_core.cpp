@@ -339,6 +339,143 @@ struct SharedHotplug : HotplugBase<SharedHotplug> {
 };
 
 
+
+// ---------------------------------------------------------------------------
+// The per_cpu kind (eager start, C13, C4): the queue creates a worker for
+// every online CPU with it, and cpu_online creates one again at once; its
+// workers never idle-exit (C8 is for lazy workers). Thread 0 queues A for
+// CPU 1 and takes CPU 1 offline and back online; thread 1 queues B for
+// CPU 1, flushes it and reads the queue's thread count. Every work runs
+// once; CPU 1 has its worker again as soon as cpu_online returns.
+struct PerCpu : ModelBase<PerCpu, 2, 4> {
+  WqKind queue_kind() { return WqKind::per_cpu; }
+  void setup() {
+    add_work();
+    add_work();
+    MODEL_CHECK(wq->cpus_with_worker() == std::vector<int>({0, 1}) && wq->live_threads() == 2,
+                "per_cpu: the queue was created without a worker for each online CPU (%zu cpus with one, %d threads)",
+                wq->cpus_with_worker().size(), wq->live_threads());
+  }
+  void op(unsigned i) {
+    if (i == 0) {
+      MODEL_CHECK(wq->queue_work_on(1, *works[0]), "C1: first queueing of A returned false");
+      MODEL_CHECK(eng->cpu_offline(1), "C13: cpu_offline(1) of an online CPU returned false");
+      const std::vector<int> off = wq->cpus_with_worker();
+      MODEL_CHECK(off == std::vector<int>({0}), "C13: CPU 1's worker still active after cpu_offline(1) returned");
+      MODEL_CHECK(eng->cpu_online(1), "C13: cpu_online(1) of an offline CPU returned false");
+      const std::vector<int> on = wq->cpus_with_worker();
+      MODEL_CHECK(on == std::vector<int>({0, 1}),
+                  "C13: a per_cpu queue has no worker for CPU 1 after cpu_online(1) returned (it creates it at once)");
+    } else {
+      MODEL_CHECK(wq->queue_work_on(1, *works[1]), "C1: first queueing of B returned false");
+      eng->flush_work(*works[1]);
+      MODEL_CHECK(tracks[1].ends == 1, "C10: flush_work returned before B's run ended");
+      const int live = wq->live_threads();
+      MODEL_CHECK(live >= 1 && live <= 2, "stats: %d live threads on a 2-CPU per_cpu queue", live);
+    }
+  }
+  void before_destroy() {
+    MODEL_CHECK(eng->stats().idle_exits == 0, "C8: a per_cpu worker idle-exited");
+  }
+  void check_end() {
+    for (size_t k = 0; k < 2; ++k)
+      MODEL_CHECK(tracks[k].starts == 1, "C13: work %zu ran %d times, not once", k, tracks[k].starts);
+  }
+};
+
+// ---------------------------------------------------------------------------
+// C3 on a lazy queue: a work queued for one CPU while it still runs on
+// another, then waited for. Wa (queued for CPU 1 by thread 0) requeues
+// itself for CPU 0 from its first run: the core finds it running on CPU
+// 1's worker, skips it and is woken when that run ends (core_waiter_).
+// Wb (queued for CPU 0 by thread 1, run by the core) queues X for CPU 1,
+// requeues itself for CPU 1 (behind X) and flushes X: when CPU 1's worker
+// is active it runs X, then takes Wb from its list while Wb may still run
+// on the core, and waits for that run (engine_waiters_; C16 then sees the
+// worker wait for Wb, which waited for that worker: a cycle, reported
+// lockdep style though it cannot hang here, X being ahead of Wb). With X
+// on the core list instead (no active worker), Wb's flush is refused:
+// X waits behind the core (C10). Each thread waits for both runs of its
+// work with two flush_work calls. Never two runs of one work at once (C3,
+// checked at every callback), each runs twice (C1, C2), each flush
+// returns after the runs it covers (C10), and the only cycle reported is
+// the one the C3 wait closes.
+struct LazyCollision : ModelBase<LazyCollision, 2, 5> {
+  enum { Wa, Wb, X };
+  void setup() {
+    add_work([this](Work& w) {  // Wa
+      if (tracks[Wa].starts == 1) MODEL_CHECK(wq->queue_work_on(0, w), "C2: Wa could not requeue itself from its run");
+    });
+    add_work([this](Work& w) {  // Wb
+      if (tracks[Wb].starts != 1) return;
+      MODEL_CHECK(wq->queue_work_on(1, *works[X]), "C1: first queueing of X returned false");
+      MODEL_CHECK(wq->queue_work_on(1, w), "C2: Wb could not requeue itself from its run");
+      try {
+        eng->flush_work(*works[X]);
+        MODEL_CHECK(tracks[X].ends == 1, "C10: Wb's flush_work(X) returned before X's run ended");
+      } catch (const Error& e) {
+        MODEL_CHECK(e.code() == Errc::deadlock, "C10: Wb's flush_work(X) failed with %s, not deadlock",
+                    std::string(to_string(e.code())).c_str());
+      }
+    });
+    add_work();  // X
+  }
+  void op(unsigned i) {
+    Work& w = *works[i];
+    MODEL_CHECK(wq->queue_work_on(i == 0 ? 1 : 0, w), "C1: first queueing of work %u returned false", i);
+    eng->flush_work(w);
+    MODEL_CHECK(tracks[i].ends >= 1, "C10: flush_work returned before work %u's first run ended", i);
+    eng->flush_work(w);
+    MODEL_CHECK(tracks[i].ends == 2, "C10: flush_work returned before work %u's second run (its requeue) ended", i);
+  }
+  void check_end() {
+    for (size_t k = 0; k < 2; ++k)
+      MODEL_CHECK(tracks[k].starts == 2, "C1/C3: work %zu ran %d times, not twice", k, tracks[k].starts);
+    MODEL_CHECK(tracks[X].starts == 1, "C1: X ran %d times, not once", tracks[X].starts);
+    for (const DependencyCycle& c : eng->dependency_cycles())
+      MODEL_CHECK(!c.chain.empty() && c.chain[0].find("C3 wait") != std::string::npos,
+                  "C16: a cycle reported by a wait that closes none: %s", c.describe().c_str());
+  }
+};
+
+// ---------------------------------------------------------------------------
+// Drain and destroy with timers still armed (C11, C14): A is armed with
+// Duration::max() ("never": only a flush, a drain or a destroy fires it),
+// B with 1 ms. Thread 0 arms A (a drain in progress refuses it); thread 1
+// arms B and drains. drain fires every armed timer and waits: B has run
+// when it returns, and so has A if it was armed before the drain began;
+// an A armed after it is fired by destroy's drain. A never runs before a
+// drain was called, and runs once if its arming was accepted.
+struct DrainTimer : ModelBase<DrainTimer, 2, 3> {
+  bool a_accepted = false;
+  int a_returned_tick = 0;
+  int drain_call_tick = 0;
+  void setup() {
+    add_delayed_work([](Work&) {});
+    add_delayed_work([](Work&) {});
+  }
+  void op(unsigned i) {
+    if (i == 0) {
+      a_accepted = wq->queue_delayed_work_on(1, *dworks[0], Duration::max());
+      a_returned_tick = ++tick;
+    } else {
+      MODEL_CHECK(wq->queue_delayed_work_on(0, *dworks[1], std::chrono::milliseconds(1)),
+                  "C1: first queueing of B returned false");
+      drain_call_tick = ++tick;
+      wq->drain();
+      MODEL_CHECK(tracks[1].ends == 1, "C11: drain_workqueue returned before B (armed before it) ran");
+      MODEL_CHECK(!(a_accepted && a_returned_tick < drain_call_tick) || tracks[0].ends == 1,
+                  "C11: drain_workqueue returned before A (armed, never due, before it) was fired and ran");
+    }
+  }
+  void check_end() {
+    MODEL_CHECK(tracks[0].starts == (a_accepted ? 1 : 0), "C14: A %s but ran %d times",
+                a_accepted ? "armed (never due): destroy fires it," : "refused by the drain,", tracks[0].starts);
+    MODEL_CHECK(tracks[0].starts == 0 || tracks[0].start_ticks[0] > drain_call_tick,
+                "Durations: A, armed with Duration::max() (never), ran before any drain or destroy fired it");
+  }
+};
+
 }  // namespace
 
 LAZYWQ_MODEL_RUNNER(creation_failure, CreationFailure)
@@ -353,5 +490,8 @@ LAZYWQ_MODEL_RUNNER(delayed, Delayed)
 LAZYWQ_MODEL_RUNNER(flush_drain, FlushDrain)
 LAZYWQ_MODEL_RUNNER(hotplug, Hotplug)
 LAZYWQ_MODEL_RUNNER(shared_hotplug, SharedHotplug)
+LAZYWQ_MODEL_RUNNER(per_cpu, PerCpu)
+LAZYWQ_MODEL_RUNNER(lazy_collision, LazyCollision)
+LAZYWQ_MODEL_RUNNER(drain_timer, DrainTimer)
 
 }  // namespace lazywq::models
