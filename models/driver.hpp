@@ -93,5 +93,9 @@ Outcome run_nr_running(rl::test_params& p);
 Outcome run_ordered(rl::test_params& p);
 Outcome run_rescuer(rl::test_params& p);
 Outcome run_rescuer_chain(rl::test_params& p);
+Outcome run_shared_collision(rl::test_params& p);
+Outcome run_watchdog(rl::test_params& p);
+Outcome run_rescuer_turn(rl::test_params& p);
+Outcome run_rescuer_slots(rl::test_params& p);
 
 }  // namespace lazywq::models

@@ -117,6 +117,14 @@ const std::vector<ModelInfo>& models() {
        &run_misuse, 4000, 3000},
       {"rescuer_chain", "C7 C16 C12", "the rescuer's cancel_work_sync/flush_work of a run that waits for it: refused, V intact",
        &run_rescuer_chain, 4000, 0},
+      {"shared_collision", "C3 C13 C5", "shared: a work requeued while it runs (scheduled lists), cpu 1 offline meanwhile",
+       &run_shared_collision, 4000, 0},
+      {"watchdog", "C16 C15", "shared: a callback blocks where the engine cannot see; the stall watchdog lets the next one in",
+       &run_watchdog, 4000, 0},
+      {"rescuer_turn", "C12 C7", "the rescuer's cancel_work_sync takes turns with another cancel and waits for the run",
+       &run_rescuer_turn, 4000, 0},
+      {"rescuer_slots", "C7 C5 C11", "creation failing: the rescuer runs the slot holder an ordered queue's work waits behind",
+       &run_rescuer_slots, 4000, 0},
   };
   return m;
 }
