@@ -91,6 +91,9 @@ struct ModelBase : rl::test_suite<D, NStatic> {
 
   void configure(EngineConfig&) {}
   void check_end() {}
+  // True: the engine is deleted before the works (works may outlive their
+  // engine, which detaches them: their destructors do nothing).
+  bool works_outlive_engine() { return false; }
   WqKind queue_kind() { return WqKind::lazy; }
   WqOptions queue_options() { return {}; }
 
@@ -143,10 +146,18 @@ struct ModelBase : rl::test_suite<D, NStatic> {
         t.start_ticks[n] = t.last_start_tick;
         t.cpus[n] = P::current_cpu();
       }
+      // Counted as ended even when `extra` throws (a model's callback may:
+      // the engine catches it, C2/C3 still hold for the next run).
+      struct End {
+        Track& t;
+        int& in;
+        ~End() {
+          --in;
+          --t.in_callback;
+          ++t.ends;
+        }
+      } end{t, in_callbacks};
       extra(w);
-      --in_callbacks;
-      --t.in_callback;
-      ++t.ends;
     });
   }
   int in_callbacks = 0;      // callbacks of any tracked work running now
@@ -175,12 +186,21 @@ struct ModelBase : rl::test_suite<D, NStatic> {
       opt.ncpus = kNcpus;
       opt.core_cpu = 0;
       opt.quiescent_end = true;
+      opt.max_workers_per_pool = eng->config().max_workers_per_pool;
       const std::vector<Event> ev = eng->events();
       const std::vector<check::Violation> v = check::check_events(ev, opt);
       if (!v.empty()) {
         const std::string why = check::explain(ev, v.front(), 40);
         MODEL_CHECK(v.empty(), "oracle: %s %s\n%s", v.front().rule.c_str(), v.front().message.c_str(), why.c_str());
       }
+    }
+    if (self().works_outlive_engine()) {
+      delete eng;
+      eng = nullptr;
+      for (size_t k = 0; k < works.size(); ++k)
+        MODEL_CHECK(works[k]->engine() == nullptr, "C14: work %zu outlived its engine but still names it", k);
+      for (size_t k = 0; k < dworks.size(); ++k)
+        MODEL_CHECK(dworks[k]->engine() == nullptr, "C14: delayed work %zu outlived its engine but still names it", k);
     }
     for (Work* w : works) delete w;
     works.clear();

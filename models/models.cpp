@@ -1,9 +1,11 @@
-// Relacy models of the admitted races (issue 4), on the engine's own code:
-// every model instantiates BasicEngine<RelacyPlatform> (engine/include/
-// lazywq/engine.hpp), a lazy queue (nr_running: a shared one) on 2 CPUs, 1-3 works and 2 static
-// threads, and lets Relacy's schedulers (random, and a context-bound tree
-// search) choose the interleavings, the values relaxed loads see, spurious
-// wake-ups and which timed waits time out (idle exit, creation cooldown).
+// lazywq_models: the driver and the one registry of the Relacy models of
+// the engine's own code. Every model (models_core.cpp, models_shared.cpp;
+// driver.hpp lists the files by theme) instantiates
+// BasicEngine<RelacyPlatform> (engine/include/lazywq/engine.hpp), a queue
+// on 2 CPUs, a few works and 2 static threads, and lets Relacy's
+// schedulers (random, and a context-bound tree search) choose the
+// interleavings, the values relaxed loads see, spurious wake-ups and which
+// timed waits time out (idle exit, creation cooldown, timers).
 //
 //   lazywq_models --list
 //   lazywq_models [--model NAME|all] [--sched random|bound|both]
@@ -27,6 +29,7 @@
 #include <CLI/CLI.hpp>
 
 #include "models/coverage_report.hpp"
+#include "models/driver.hpp"
 #include "models/harness.hpp"
 
 // <relacy/context.hpp> defines the replacement operator new/delete as
@@ -43,491 +46,10 @@ __attribute__((used)) void (*const lazywq_relacy_delete_array)(void*) noexcept =
 namespace lazywq::models {
 namespace {
 
-// ---------------------------------------------------------------------------
-// C7: creation failure. Thread creation always fails once the queue exists
-// (its core thread was created before the faults were set): works queued
-// for CPU 1 must still run, on the core (CPU 0), exactly once.
-struct CreationFailure : ModelBase<CreationFailure, 2, 3> {
-  void setup() {
-    add_work();
-    add_work();
-    SpawnFaults f;
-    f.fail_always = true;
-    eng->set_spawn_faults(f);
-  }
-  void op(unsigned i) {
-    const bool r = wq->queue_work_on(1, *works[i]);
-    MODEL_CHECK(r, "C1: first queueing of work %u returned false", i);
-  }
-  void check_end() {
-    for (size_t k = 0; k < 2; ++k) {
-      MODEL_CHECK(tracks[k].starts == 1, "C7: work %zu (cpu 1, creation failing) ran %d times, not once", k,
-                  tracks[k].starts);
-      MODEL_CHECK(tracks[k].cpus[0] == 0, "C7: work %zu ran on cpu %d, not on the core", k, tracks[k].cpus[0]);
-    }
-  }
-};
-
-// C7 with a retry: the first creation fails, the cooldown passes when
-// Relacy times a wait out, then creation is retried. Every work runs once,
-// on CPU 1 or (fallback) on the core.
-struct CreationRetry : ModelBase<CreationRetry, 2, 3> {
-  void setup() {
-    add_work();
-    add_work();
-    add_work();
-    SpawnFaults f;
-    f.fail_next = 1;
-    eng->set_spawn_faults(f);
-  }
-  void op(unsigned i) {
-    MODEL_CHECK(wq->queue_work_on(1, *works[i]), "C1: first queueing of work %u returned false", i);
-    if (i == 0) MODEL_CHECK(wq->queue_work_on(1, *works[2]), "C1: first queueing of work 2 returned false");
-  }
-  void check_end() {
-    for (size_t k = 0; k < 3; ++k)
-      MODEL_CHECK(tracks[k].starts == 1, "C7: work %zu ran %d times, not once", k, tracks[k].starts);
-  }
-};
-
-// ---------------------------------------------------------------------------
-// C8: idle exit during queueing. Thread 0 queues A for CPU 1, waits for it
-// (flush_work), so CPU 1's worker is idle, then queues A again; thread 1
-// queues B for CPU 1. Relacy times the idle worker's wait out whenever it
-// likes, so its exit races both queueings. Every accepted queueing runs.
-struct IdleExit : ModelBase<IdleExit, 2, 4> {
-  int trues_a = 0;
-  void setup() {
-    add_work();
-    add_work();
-  }
-  void op(unsigned i) {
-    if (i == 0) {
-      trues_a += wq->queue_work_on(1, *works[0]) ? 1 : 0;
-      eng->flush_work(*works[0]);
-      MODEL_CHECK(tracks[0].ends >= 1, "C10: flush_work(A) returned before A's run ended");
-      trues_a += wq->queue_work_on(1, *works[0]) ? 1 : 0;
-    } else {
-      MODEL_CHECK(wq->queue_work_on(1, *works[1]), "C1: first queueing of B returned false");
-    }
-  }
-  void check_end() {
-    MODEL_CHECK(trues_a == 2, "C1: A was not pending after its flush, yet a queueing returned false");
-    MODEL_CHECK(tracks[0].starts == 2, "C8: A was queued twice (accepted) but ran %d times", tracks[0].starts);
-    MODEL_CHECK(tracks[1].starts == 1, "C8: B ran %d times, not once", tracks[1].starts);
-  }
-};
-
-// ---------------------------------------------------------------------------
-// C9: migration from the core thread. Thread 0 queues A then B for CPU 1
-// (both land on the core list while CPU 1 has no worker); thread 1 queues
-// C for CPU 1. The core creates the worker and migrates them: none lost,
-// none run twice, and A starts before B (C5).
-struct Migration : ModelBase<Migration, 2, 3> {
-  void setup() {
-    add_work();
-    add_work();
-    add_work();
-  }
-  void op(unsigned i) {
-    if (i == 0) {
-      MODEL_CHECK(wq->queue_work_on(1, *works[0]), "C1: first queueing of A returned false");
-      MODEL_CHECK(wq->queue_work_on(1, *works[1]), "C1: first queueing of B returned false");
-    } else {
-      MODEL_CHECK(wq->queue_work_on(1, *works[2]), "C1: first queueing of C returned false");
-    }
-  }
-  void check_end() {
-    for (size_t k = 0; k < 3; ++k)
-      MODEL_CHECK(tracks[k].starts == 1, "C9: work %zu ran %d times, not once (lost or duplicated)", k,
-                  tracks[k].starts);
-    MODEL_CHECK(tracks[0].start_ticks[0] < tracks[1].start_ticks[0],
-                "C5/C9: B (queued after A for cpu 1) started before A");
-  }
-};
-
-// ---------------------------------------------------------------------------
-// C1, C2: the pending bit and clear-before-run. W requeues itself once from
-// its first run; thread 1 queues W concurrently. Every accepted queueing
-// runs exactly once (C1), and a queueing that returned false saw a pending
-// queueing whose run starts after the call (C2): so the last run starts
-// after the last queue_work call. With PENDING cleared after the callback,
-// the self-requeue returns false and no run follows it.
-struct Pending : ModelBase<Pending, 2, 3> {
-  int trues = 0;
-  int last_call_tick = 0;
-  int requeues_left = 1;
-  bool call(Work& w) {
-    last_call_tick = ++tick;
-    const bool r = wq->queue_work_on(1, w);
-    trues += r ? 1 : 0;
-    return r;
-  }
-  void setup() {
-    add_work([this](Work& w) {
-      if (requeues_left > 0) {
-        --requeues_left;
-        call(w);
-      }
-    });
-  }
-  void op(unsigned i) {
-    (void)i;
-    call(*works[0]);
-  }
-  void check_end() {
-    MODEL_CHECK(tracks[0].starts == trues, "C1: %d queueings accepted but %d runs", trues, tracks[0].starts);
-    MODEL_CHECK(tracks[0].last_start_tick > last_call_tick,
-                "C2: a queue_work call (tick %d) found W pending but no run started after it (last start %d)",
-                last_call_tick, tracks[0].last_start_tick);
-  }
-};
-
-// ---------------------------------------------------------------------------
-// C12: cancel racing queueing and a self-requeueing callback. W requeues
-// itself from each of its first 3 runs. Thread 0 queues W for CPU 1 and
-// cancels it; thread 1 queues W for CPU 0 and cancels it. A cancel returns
-// only once every run that started before it was called has ended; after
-// both cancels nothing is pending or running and nothing runs any more.
-struct Cancel : ModelBase<Cancel, 2, 3> {
-  int requeues_left = 3;
-  int starts_at_barrier = -1;
-  void setup() {
-    add_work([this](Work& w) {
-      if (requeues_left > 0) {
-        --requeues_left;
-        wq->queue_work_on(1, w);
-      }
-    });
-  }
-  void op(unsigned i) {
-    Work& w = *works[0];
-    wq->queue_work_on(i == 0 ? 1 : 0, w);
-    const int started_before = tracks[0].starts;
-    eng->cancel_work_sync(w);
-    MODEL_CHECK(!(tracks[0].in_callback > 0 && tracks[0].starts <= started_before),
-                "C12: cancel_work_sync returned while a run that started before it still runs");
-  }
-  void before_destroy() {
-    MODEL_CHECK(!works[0]->pending(), "C12: W pending after both cancels returned");
-    MODEL_CHECK(tracks[0].in_callback == 0, "C12: W running after both cancels returned");
-    starts_at_barrier = tracks[0].starts;
-  }
-  void check_end() {
-    MODEL_CHECK(tracks[0].starts == starts_at_barrier, "C12: W ran again after both cancels returned (%d -> %d)",
-                starts_at_barrier, tracks[0].starts);
-  }
-};
-
-// ---------------------------------------------------------------------------
-// C9 with C10: flush racing migration. Each thread queues its own work for
-// CPU 1 and flushes it while the core migrates (and creates CPU 1's worker,
-// which may also idle-exit); thread 1 also requeues A. flush_work returns
-// only after the run it covers ended; each accepted queueing runs once.
-struct FlushMigration : ModelBase<FlushMigration, 2, 3> {
-  int trues_a = 0;
-  void setup() {
-    add_work();
-    add_work();
-  }
-  void op(unsigned i) {
-    Work& mine = *works[i];
-    const bool r = wq->queue_work_on(1, mine);
-    if (i == 0) trues_a += r ? 1 : 0;
-    eng->flush_work(mine);
-    MODEL_CHECK(tracks[i].ends >= 1, "C10: flush_work returned before the run it covers ended (work %u)", i);
-    if (i == 1) trues_a += wq->queue_work_on(1, *works[0]) ? 1 : 0;
-  }
-  void check_end() {
-    MODEL_CHECK(tracks[0].starts == trues_a, "C9: A accepted %d times but ran %d times", trues_a, tracks[0].starts);
-    MODEL_CHECK(tracks[1].starts == 1, "C9: B ran %d times, not once", tracks[1].starts);
-  }
-};
-
-// ---------------------------------------------------------------------------
-// Plain fields: the engine's lock-guarded fields are P::Var, rl::var here,
-// so Relacy checks every access for a data race. Thread 0 queues for CPU 1
-// (the core creates the worker and counts it in live_threads_ under Q) and
-// then reads the count; thread 1 reads the count (Workqueue::live_threads,
-// the Stats path) at any moment. The count is never above the queue's
-// two possible threads. The planted bug stats_without_lock reads the field
-// without Q: Relacy must report a data race.
-struct Stats : ModelBase<Stats, 2, 3> {
-  void setup() { add_work(); }
-  void op(unsigned i) {
-    if (i == 0) {
-      MODEL_CHECK(wq->queue_work_on(1, *works[0]), "C1: first queueing returned false");
-      eng->flush_work(*works[0]);
-    }
-    const int live = wq->live_threads();
-    MODEL_CHECK(live >= 0 && live <= 2, "stats: %d live threads on a 2-CPU lazy queue", live);
-  }
-};
-
-// ---------------------------------------------------------------------------
-// C16 on the shared kind: the running-worker accounting (nr_running,
-// pool_impl.hpp). A shared queue on 2 CPUs with the stall watchdog off, so
-// only concurrency management can help: thread 0 queues A for CPU 1, whose
-// callback queues B for CPU 1 too (behind A, in the same pool) and waits
-// for it with flush_work; thread 1 queues C for CPU 1 and flushes it. A's
-// wait stops it counting as running, so the pool wakes or gets another
-// worker for B. Every work runs once; every flush returns after its run.
-// The planted bug blocked_worker_counted_running leaves A counted while it
-// waits: nobody runs B, and the teardown's drain waits forever (deadlock).
-struct NrRunning : ModelBase<NrRunning, 2, 4> {
-  WqKind queue_kind() { return WqKind::shared; }
-  void configure(EngineConfig& cfg) { cfg.stall_timeout = Duration::zero(); }
-  void setup() {
-    Work* b = add_work();
-    add_work([this, b](Work&) {
-      const bool accepted = wq->queue_work_on(1, *b);
-      MODEL_CHECK(accepted, "C1: B was pending before A queued it");
-      eng->flush_work(*b);
-      MODEL_CHECK(tracks[0].ends == 1, "C10/C16: A's flush_work(B) returned before B's run ended");
-    });
-    add_work();
-  }
-  void op(unsigned i) {
-    const size_t k = i == 0 ? 1 : 2;
-    const bool accepted = wq->queue_work_on(1, *works[k]);
-    MODEL_CHECK(accepted, "C1: a first queueing of work %zu returned false", k);
-    eng->flush_work(*works[k]);
-    MODEL_CHECK(tracks[k].ends == 1, "C10: flush_work returned before work %zu's run ended", k);
-  }
-  void check_end() {
-    for (size_t k = 0; k < tracks.size(); ++k) {
-      if (tracks[k].starts == 1) continue;
-      std::string ev;
-      for (const Event& e : eng->events()) ev += format_event(e) + "\n";
-      MODEL_CHECK(tracks[k].starts == 1, "C1: work %zu ran %d times, not once\n%s", k, tracks[k].starts, ev.c_str());
-    }
-  }
-};
-
-// ---------------------------------------------------------------------------
-// Delayed works (C1, C12, C10): timers armed, fired by the core (a Relacy
-// timeout moves the clock to the deadline), re-armed by mod_delayed_work,
-// taken away by cancel_delayed_work and fired early by flush_delayed_work,
-// racing each other. No sync cancel runs, so every mod queues: the runs
-// are the accepted queueings, minus those a mod or a cancel took back
-// (each returns true exactly when it took one), C1/C12 bookkeeping.
-struct Delayed : ModelBase<Delayed, 2, 3> {
-  int expected = 0;  // accepted queueings not taken back
-  void setup() { add_delayed_work([](Work&) {}); }
-  void op(unsigned i) {
-    DelayedWork& d = *dworks[0];
-    if (i == 0) {
-      expected += wq->queue_delayed_work_on(1, d, std::chrono::milliseconds(5)) ? 1 : 0;
-      expected += wq->mod_delayed_work_on(1, d, std::chrono::milliseconds(0)) ? 0 : 1;
-      const int started = tracks[0].starts;
-      const bool pending_before = d.pending();
-      eng->flush_delayed_work(d);
-      MODEL_CHECK(!pending_before || tracks[0].ends > 0 || tracks[0].starts == started,
-                  "C10: flush_delayed_work returned while the run it covers had not ended");
-    } else {
-      expected -= eng->cancel_delayed_work(d) ? 1 : 0;
-      expected += wq->queue_delayed_work_on(0, d, std::chrono::milliseconds(1)) ? 1 : 0;
-      expected -= eng->cancel_delayed_work(d) ? 1 : 0;
-    }
-  }
-  void check_end() {
-    MODEL_CHECK(tracks[0].starts == expected, "C1/C12: %d queueings not taken back but %d runs", expected,
-                tracks[0].starts);
-  }
-};
-
-// ---------------------------------------------------------------------------
-// flush_workqueue and drain_workqueue (C10, C11, C14) racing queueings:
-// thread 0 queues A (which a concurrent drain may reject), flushes the
-// queue (an accepted A's run has ended when it returns), then queues A
-// again;
-// thread 1 queues B and drains (B's run has ended when it returns). Every
-// accepted queueing runs once.
-struct FlushDrain : ModelBase<FlushDrain, 2, 3> {
-  int trues_a = 0;
-  void setup() {
-    add_work();
-    add_work();
-  }
-  void op(unsigned i) {
-    if (i == 0) {
-      const bool first = wq->queue_work_on(1, *works[0]);  // a drain in progress rejects it
-      trues_a += first ? 1 : 0;
-      wq->flush();
-      MODEL_CHECK(!first || tracks[0].ends >= 1, "C11: flush_workqueue returned before A's run ended");
-      trues_a += wq->queue_work_on(1, *works[0]) ? 1 : 0;
-    } else {
-      MODEL_CHECK(wq->queue_work_on(0, *works[1]), "C1: first queueing of B returned false");
-      wq->drain();
-      MODEL_CHECK(tracks[1].ends == 1, "C14: drain_workqueue returned before B's run ended");
-    }
-  }
-  void check_end() {
-    MODEL_CHECK(tracks[0].starts == trues_a, "C1: A accepted %d times but ran %d times", trues_a, tracks[0].starts);
-    MODEL_CHECK(tracks[1].starts == 1, "C1: B ran %d times, not once", tracks[1].starts);
-  }
-};
-
-// ---------------------------------------------------------------------------
-// CPU hotplug (C9, C13) racing queueing, on a lazy queue (Hotplug) and on a
-// shared one (SharedHotplug: the pools go unbound while CPU 1 is
-// offline): thread 0 queues A for CPU 1 and takes CPU 1 offline and back
-// online; thread 1 queues B for CPU 1 and flushes it, then reads the
-// statistics. Every work runs once; the flush returns after B's run.
-template <class D>
-struct HotplugBase : ModelBase<D, 2, 4> {
-  using B = ModelBase<D, 2, 4>;
-  void setup() {
-    this->add_work();
-    this->add_work();
-  }
-  void op(unsigned i) {
-    if (i == 0) {
-      MODEL_CHECK(this->wq->queue_work_on(1, *this->works[0]), "C1: first queueing of A returned false");
-      this->eng->cpu_offline(1);
-      this->eng->cpu_online(1);
-    } else {
-      MODEL_CHECK(this->wq->queue_work_on(1, *this->works[1]), "C1: first queueing of B returned false");
-      this->eng->flush_work(*this->works[1]);
-      MODEL_CHECK(this->tracks[1].ends == 1, "C10: flush_work returned before B's run ended");
-      const lazywq::Stats st = this->eng->stats();
-      MODEL_CHECK(st.live_threads >= 0, "stats: %d live threads", st.live_threads);
-      (void)this->wq->cpus_with_worker();
-      (void)this->wq->active_and_inactive();
-    }
-  }
-  void check_end() {
-    for (size_t k = 0; k < 2; ++k)
-      MODEL_CHECK(this->tracks[k].starts == 1, "C9/C13: work %zu ran %d times, not once", k, this->tracks[k].starts);
-  }
-};
-struct Hotplug : HotplugBase<Hotplug> {};
-struct SharedHotplug : HotplugBase<SharedHotplug> {
-  WqKind queue_kind() { return WqKind::shared; }
-};
-
-// ---------------------------------------------------------------------------
-// An ordered shared queue (max_active 1, C5): works beyond the one active
-// slot wait on the queue's inactive list. Thread 0 queues A then B;
-// thread 1 queues C and cancels it (cancel_work_sync, maybe off the
-// inactive list), then reads the statistics. Never two runs at once, A
-// before B, A and B once, C once unless the cancel took it (then never).
-struct Ordered : ModelBase<Ordered, 2, 4> {
-  bool c_cancelled = false;
-  WqKind queue_kind() { return WqKind::shared; }
-  WqOptions queue_options() {
-    WqOptions o;
-    o.ordered = true;
-    return o;
-  }
-  void setup() {
-    add_work();
-    add_work();
-    add_work();
-  }
-  void op(unsigned i) {
-    if (i == 0) {
-      MODEL_CHECK(wq->queue_work_on(1, *works[0]), "C1: first queueing of A returned false");
-      MODEL_CHECK(wq->queue_work_on(0, *works[1]), "C1: first queueing of B returned false");
-    } else {
-      MODEL_CHECK(wq->queue_work_on(1, *works[2]), "C1: first queueing of C returned false");
-      c_cancelled = eng->cancel_work_sync(*works[2]);
-      const std::pair<int, int> ai = wq->active_and_inactive();
-      MODEL_CHECK(ai.first >= 0 && ai.first <= 1, "max_active: %d works active on an ordered queue", ai.first);
-      (void)eng->stats();
-    }
-  }
-  void check_end() {
-    MODEL_CHECK(max_in_callbacks == 1, "C5: %d works of an ordered queue ran at once", max_in_callbacks);
-    MODEL_CHECK(tracks[0].starts == 1 && tracks[1].starts == 1, "C1: A ran %d, B %d times", tracks[0].starts,
-                tracks[1].starts);
-    MODEL_CHECK(tracks[0].start_ticks[0] < tracks[1].start_ticks[0], "C5: B started before A on an ordered queue");
-    MODEL_CHECK(tracks[2].starts == (c_cancelled ? 0 : 1), "C12: C %s but ran %d times",
-                c_cancelled ? "cancelled while pending" : "not cancelled", tracks[2].starts);
-  }
-};
-
-// ---------------------------------------------------------------------------
-// C7 on the shared kind: every pool worker creation fails once the queue
-// (and with it the manager and the rescuer) exists, so the rescuer runs
-// the works, the stall watchdog sees waiting work with no progress, and
-// A, whose callback queues B for its own CPU and flushes it, needs the
-// rescuer's nested run. Every work runs once; every flush returns after
-// its run.
-struct Rescuer : ModelBase<Rescuer, 2, 4> {
-  WqKind queue_kind() { return WqKind::shared; }
-  void setup() {
-    Work* b = add_work();
-    add_work([this, b](Work&) {
-      MODEL_CHECK(wq->queue_work_on(1, *b), "C1: B was pending before A queued it");
-      eng->flush_work(*b);
-      MODEL_CHECK(tracks[0].ends == 1, "C10: A's flush_work(B) returned before B's run ended");
-    });
-    add_work();
-    SpawnFaults f;
-    f.fail_always = true;
-    eng->set_spawn_faults(f);
-  }
-  void op(unsigned i) {
-    const size_t k = i == 0 ? 1 : 2;
-    MODEL_CHECK(wq->queue_work_on(1, *works[k]), "C1: a first queueing of work %zu returned false", k);
-    eng->flush_work(*works[k]);
-    MODEL_CHECK(tracks[k].ends == 1, "C10: flush_work returned before work %zu's run ended", k);
-  }
-  void check_end() {
-    for (size_t k = 0; k < tracks.size(); ++k)
-      MODEL_CHECK(tracks[k].starts == 1, "C7: work %zu ran %d times, not once", k, tracks[k].starts);
-  }
-};
-
-// ---------------------------------------------------------------------------
-// Driver
-
-struct Outcome {
-  rl::test_result_e result = rl::test_result_success;
-  uint64_t iterations = 0;  // completed (or up to the failing one)
-  uint64_t stop_iteration = 0;
-  std::string state;        // Relacy's final state (replay input)
-  double seconds = 0;
-  bool budget_hit = false;
-  std::string message;
-};
-
 class NullBuf : public std::streambuf {
  protected:
   int overflow(int c) override { return c; }
 };
-
-template <class T, class Sched>
-Outcome run_with(rl::test_params& p) {
-  Outcome o;
-  RunConfig& rc = run_config();
-  rc.iterations_started = 0;
-  rc.budget_hit = false;
-  rc.message[0] = 0;
-  rl::ostringstream oss;
-  const auto t0 = std::chrono::steady_clock::now();
-  o.result = rl::run_test<T, Sched>(p, oss, false);
-  o.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  o.stop_iteration = p.stop_iteration;
-  o.state = std::string(oss.str().c_str());
-  o.budget_hit = rc.budget_hit;
-  o.message = rc.message;
-  if (o.result == rl::test_result_until_condition_hit && o.budget_hit) {
-    o.result = rl::test_result_success;
-    o.iterations = rc.iterations_started - 1;
-  } else {
-    o.iterations = o.result == rl::test_result_success ? p.stop_iteration : rc.iterations_started;
-  }
-  return o;
-}
-
-template <class T>
-Outcome run_model(rl::test_params& p) {
-  if (p.search_type == rl::sched_bound)
-    return run_with<T, rl::context_bound_scheduler<T::params::thread_count>>(p);
-  return run_with<T, rl::random_scheduler<T::params::thread_count>>(p);
-}
 
 struct ModelInfo {
   const char* name;
@@ -541,40 +63,68 @@ struct ModelInfo {
 const std::vector<ModelInfo>& models() {
   static const std::vector<ModelInfo> m = {
       {"creation_failure", "C7", "creation always fails after queue creation: cpu-1 works run once, on the core",
-       &run_model<CreationFailure>, 30000, 30000},
+       &run_creation_failure, 30000, 30000},
       {"creation_retry", "C7", "first creation fails, retried after the cooldown: every work runs once",
-       &run_model<CreationRetry>, 30000, 30000},
+       &run_creation_retry, 30000, 30000},
       {"idle_exit", "C8", "idle worker exit (a Relacy timeout) races two queueings: every queueing runs",
-       &run_model<IdleExit>, 30000, 30000},
+       &run_idle_exit, 30000, 30000},
       {"migration", "C9 C5", "core migrates A, B, C to cpu 1's new worker: none lost or duplicated, A before B",
-       &run_model<Migration>, 30000, 30000},
+       &run_migration, 30000, 30000},
       {"pending", "C1 C2", "self-requeue + concurrent queue_work: runs == accepted, a run follows every call",
-       &run_model<Pending>, 30000, 30000},
+       &run_pending, 30000, 30000},
       {"cancel", "C12", "two queue+cancel_work_sync threads vs a self-requeueing work: nothing left afterwards",
-       &run_model<Cancel>, 30000, 30000},
+       &run_cancel, 30000, 30000},
       {"flush_migration", "C9 C10", "flush_work racing migration and worker creation: flush waits for the run",
-       &run_model<FlushMigration>, 30000, 30000},
+       &run_flush_migration, 30000, 30000},
       {"stats", "plain fields", "stats read racing worker creation: every lock-guarded field is an rl::var",
-       &run_model<Stats>, 20000, 20000},
+       &run_stats, 20000, 20000},
       // Random scheduler only: Debian's Relacy (2019) context_bound_scheduler
       // resumes a static thread that already finished when three dynamic
       // threads (the manager and two pool workers) are live, running its
       // thread function twice in one iteration (seen at iteration 1; the
       // random scheduler never does it in 20000 iterations).
       {"nr_running", "C16 C10", "shared pool: A flushes B queued behind it on its CPU; its wait lets another worker run B",
-       &run_model<NrRunning>, 20000, 0},
+       &run_nr_running, 20000, 0},
       {"delayed", "C1 C10 C12", "delayed work armed, re-armed, cancelled and flushed at once: runs == queueings kept",
-       &run_model<Delayed>, 6000, 6000},
+       &run_delayed, 6000, 6000},
       {"flush_drain", "C11 C14", "flush_workqueue and drain_workqueue racing queueings: each waits for its works",
-       &run_model<FlushDrain>, 6000, 6000},
+       &run_flush_drain, 6000, 6000},
       {"hotplug", "C9 C13", "cpu 1 offline and online racing queueing and flush_work on a lazy queue",
-       &run_model<Hotplug>, 6000, 6000},
+       &run_hotplug, 6000, 6000},
       {"shared_hotplug", "C9 C13", "cpu 1 offline and online racing queueing and flush_work on a shared queue",
-       &run_model<SharedHotplug>, 6000, 0},
+       &run_shared_hotplug, 6000, 0},
       {"ordered", "C5 C12", "ordered shared queue: inactive list, cancel_work_sync of a queued work, one run at a time",
-       &run_model<Ordered>, 6000, 0},
+       &run_ordered, 6000, 0},
       {"rescuer", "C7 C16", "shared pools whose worker creation always fails: the rescuer runs every work",
-       &run_model<Rescuer>, 6000, 0},
+       &run_rescuer, 6000, 0},
+      {"per_cpu", "C13 C4", "per_cpu queue: a worker per CPU at creation, again at once after cpu_online; no idle exit",
+       &run_per_cpu, 4000, 3000},
+      {"lazy_collision", "C3 C10", "lazy queue: works requeued for the other CPU while they run; the core skips, a worker waits",
+       &run_lazy_collision, 4000, 3000},
+      {"drain_timer", "C11 C14", "drain and destroy fire armed timers, one never due: each armed work runs once, after them",
+       &run_drain_timer, 4000, 3000},
+      // Random scheduler only, as nr_running: the context-bound search runs
+      // thread 1's function a second time after it finished (iteration 1,
+      // history: [THREAD FINISHED] then its queueings again), with the core,
+      // CPU 1's worker and a re-created one live.
+      {"flush_behind", "C10 C16", "callbacks flush works queued behind them (refused) and on the core (waited for): no cycle",
+       &run_flush_behind, 4000, 0},
+      {"cycle_per_cpu", "C16", "per_cpu queue, DependencyCheck::error: A flushes B, B flushes A: one wait refused, never a hang",
+       &run_cycle_per_cpu, 4000, 3000},
+      {"cycle_shared", "C16", "shared queue, DependencyCheck::error: A flushes B, B flushes A: one wait refused, never a hang",
+       &run_cycle_shared, 4000, 0},
+      {"misuse", "C10 C12 C14", "creation errors, self-flush/cancel, a throwing callback, works outliving the engine",
+       &run_misuse, 4000, 3000},
+      {"rescuer_chain", "C7 C16 C12", "the rescuer's cancel_work_sync/flush_work of a run that waits for it: refused, V intact",
+       &run_rescuer_chain, 4000, 0},
+      {"shared_collision", "C3 C13 C5", "shared: a work requeued while it runs (scheduled lists), cpu 1 offline meanwhile",
+       &run_shared_collision, 4000, 0},
+      {"watchdog", "C16 C15", "shared: a callback blocks where the engine cannot see; the stall watchdog lets the next one in",
+       &run_watchdog, 4000, 0},
+      {"rescuer_turn", "C12 C7", "the rescuer's cancel_work_sync takes turns with another cancel and waits for the run",
+       &run_rescuer_turn, 4000, 0},
+      {"rescuer_slots", "C7 C5 C11", "creation failing: the rescuer runs the slot holder an ordered queue's work waits behind",
+       &run_rescuer_slots, 4000, 0},
   };
   return m;
 }

@@ -227,6 +227,57 @@ TEST(ClientHangs, RescuerRefusesAWaitForARunOnItsOwnStack) {
   }
 }
 
+// The same refusal in cancel_work_sync (found by the Relacy model
+// rescuer_chain, issue #13): at the cap (one worker per pool) x runs on
+// CPU 1's worker and flushes y, which only the rescuer can run; y cancels
+// x, whose run waits for y on the rescuer's own stack. The cancel is
+// refused (Error(deadlock)), and must give back what it had taken: the
+// cancel's turn and PENDING. Before the fix both stayed taken, so every
+// later queueing of x returned false and x's destructor (a
+// cancel_work_sync) waited for ever.
+TEST(ClientHangs, RescuerRefusedCancelGivesTheWorkBack) {
+  for (DependencyCheck check : {DependencyCheck::off, DependencyCheck::report, DependencyCheck::error}) {
+    bool y_refused = false, requeued = false;
+    int x_runs = 0;
+    RunResult r = run_world(1, "random", [&] {
+      EngineConfig cfg;
+      cfg.ncpus = 2;
+      cfg.dependency_check = check;
+      cfg.max_workers_per_pool = 1;
+      cfg.stall_timeout = Duration::zero();
+      SimEngine eng(cfg);
+      SimWorkqueue& q = eng.create_workqueue("s", WqKind::shared);
+      SimWork* xp = nullptr;
+      SimWork y(
+          [&](SimWork&) {
+            try {
+              eng.cancel_work_sync(*xp);
+            } catch (const Error& e) {
+              y_refused = e.code() == Errc::deadlock;
+            }
+          },
+          "y");
+      SimWork x(
+          [&](SimWork&) {
+            if (++x_runs > 1) return;
+            q.queue_work_on(1, y);
+            eng.flush_work(y);
+          },
+          "x");
+      xp = &x;
+      q.queue_work_on(1, x);
+      eng.flush_work(x);
+      requeued = q.queue_work_on(1, x);
+      eng.flush_work(x);
+      q.destroy();
+    });
+    ASSERT_EQ(r.status, RunStatus::ok) << "check " << static_cast<int>(check) << ": " << r.message;
+    EXPECT_TRUE(y_refused) << "check " << static_cast<int>(check);
+    EXPECT_TRUE(requeued) << "check " << static_cast<int>(check) << ": the refused cancel left x PENDING";
+    EXPECT_EQ(x_runs, 2) << "check " << static_cast<int>(check);
+  }
+}
+
 // The pairwise coverage the gate checks: every pair of operations (one of
 // them with a duration) is in flight at once in some run of the explorer's
 // scenarios, within a small seed budget; and the counting has teeth.

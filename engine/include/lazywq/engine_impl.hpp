@@ -1354,7 +1354,26 @@ bool BasicEngine<P>::cancel_work_sync(Work& w) {
     break;
   }
   const bool was_pending = grab_pending(w, /*canceller=*/true) == GrabResult::was_pending;
-  if (rescuer) rescuer_wait(self, w, RescuerWait::run_end);
+  if (rescuer) {
+    try {
+      rescuer_wait(self, w, RescuerWait::run_end);
+    } catch (const Error&) {
+      // Refused (the run waits, through a chain, for a run on the
+      // rescuer's own stack: it ends only after this returns). The turn
+      // and PENDING go back, or every later cancel_work_sync of the work
+      // (its destructor's too) would wait for ever and every queueing
+      // would be refused; a pending queueing the grab took stays taken,
+      // as cancel_work would, and its flushers go on. The run goes on.
+      if (was_pending) resolve_after_grab(w);
+      {
+        detail::Guard wl(w.lock_);
+        w.canceling_ = false;
+        w.cv_.notify_all();
+      }
+      w.flags_.fetch_and(~Work::kPending, std::memory_order_release);
+      throw;
+    }
+  }
   {
     detail::Guard wl(w.lock_);
     // PENDING is ours: no new run can start and a self-requeue fails (C12).
