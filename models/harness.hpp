@@ -13,9 +13,18 @@
 #include <string>
 #include <vector>
 
-#include "lazywq/engine.hpp"
+#include "lazywq/engine_decl.hpp"
 #include "models/platform_relacy.hpp"
 #include "sim/oracle.hpp"
+
+// The engine on the Relacy platform is compiled once, in relacy_engine.cpp:
+// the model files do not recompile when the engine's code changes (a
+// mutant build, mutation/).
+namespace lazywq {
+extern template class BasicEngine<models::RelacyPlatform>;
+extern template class BasicWorkqueue<models::RelacyPlatform>;
+extern template class BasicWork<models::RelacyPlatform>;
+}  // namespace lazywq
 
 namespace lazywq::models {
 
