@@ -4,10 +4,12 @@
 #   2. the CI gate (scripts/gate.sh) with a default search budget of about
 #      two minutes: unit tests under TSan and ASan, Relacy models, fuzz
 #      regression, the simulator's explorer seeded from the commit, the
-#      torture test on real threads, and the planted bugs' teeth; its
-#      Markdown report (build/gate/summary.md) is printed at the end.
+#      torture test on real threads, the planted bugs' teeth, and a sample
+#      of engine mutants nobody planted (mutation/); its Markdown report
+#      (build/gate/summary.md) is printed at the end.
 # Budgets: GATE_BUDGET (explorer, default 45s), GATE_TORTURE (default 20s),
-# GATE_PLANTED_BUDGET (explorer per planted bug, default 10s).
+# GATE_PLANTED_BUDGET (explorer per planted bug, default 10s), GATE_MUTANTS
+# (mutants sampled from the commit, default 4).
 # Arguments go to the demo (see `bash scripts/main.sh --help`).
 # Exit status: non-zero if the demo's expectations or the gate fail.
 set -uo pipefail
@@ -26,7 +28,7 @@ build/release/tools/lazywq-demo "$@" || status=1
 echo
 echo "=== 2. the gate: every checker against the engine (scripts/gate.sh) ==="
 bash scripts/gate.sh --no-setup --budget "${GATE_BUDGET:-45s}" --torture "${GATE_TORTURE:-20s}" \
-  --planted-budget "${GATE_PLANTED_BUDGET:-10s}" --catch-runs 3 || status=1
+  --planted-budget "${GATE_PLANTED_BUDGET:-10s}" --catch-runs 3 --mutants "${GATE_MUTANTS:-4}" || status=1
 
 echo
 if [ "$status" -eq 0 ]; then echo "main job: PASS"; else echo "main job: FAIL"; fi
