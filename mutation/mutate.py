@@ -601,10 +601,15 @@ def write_report(out_dir, results, all_mutants, checkers) -> dict:
     for c in checkers:
         k, n = per_checker[c]
         md.append(f"| {c} | {k}/{n} | {pct(k, n)} | {CHECKER_TEXT[c]} |")
-    md += ["", "## Score per operator", "", "| operator | killed | score | what |", "|---|---:|---:|---|"]
+    md += ["", "## Score per operator", "",
+           "| operator | killed | score | equivalent | uncompilable (-Wthread-safety) | what |",
+           "|---|---:|---:|---:|---:|---|"]
     for o in ops:
         k, n = per_op[o]
-        md.append(f"| {o} | {k}/{n} | {pct(k, n)} | {sites.OPERATORS.get(o, '')} |")
+        eq = sum(1 for r in results if r["operator"] == o and r["class"].startswith("equivalent"))
+        unc = [r for r in results if r["operator"] == o and r["class"] == "uncompilable"]
+        tsa = sum(1 for r in unc if r.get("rejected_by") == "thread-safety analysis")
+        md.append(f"| {o} | {k}/{n} | {pct(k, n)} | {eq} | {len(unc)} ({tsa}) | {sites.OPERATORS.get(o, '')} |")
     md += ["", "## Kill matrix", "", "K killed (rule), . survived, - cannot see it (n/a), E error", "",
            "| mutant | class | " + " | ".join(checkers) + " |", "|---|---|" + "---|" * len(checkers)]
     for r in results:
