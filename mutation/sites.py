@@ -4,9 +4,10 @@ The engine's headers are parsed once through a translation unit that
 includes them (templates are parsed as written, uninstantiated), and every
 function body in the engine's own headers is walked for the sites of the
 operators below. A site is named by its operator, header, enclosing
-function and its rank among that operator's sites in that function
-(`drop_notify:engine_impl:BasicWorkqueue::end_run_locked#0`), never by a
-line number, so the mutant set follows the code as it changes.
+function and a digest of the site's text and replacement
+(`drop_notify:engine_impl:BasicWorkqueue::end_run_locked/2@1f3a9c`), never
+by a line number, so the mutant set follows the code as it changes and an
+edit elsewhere in the function renames nothing.
 
 Operators (the ConMAn concurrency operators of Bradbury, Cordy and Dingel,
 and Mull's C++ operators, narrowed to what breaks a workqueue):
@@ -208,15 +209,21 @@ class Finder:
 
     def _add(self, op: str, path: str, func: str, cursor, edits: list) -> None:
         header = self.headers[path]
-        key = (op, header, func)
-        k = self.rank.get(key, 0)
-        self.rank[key] = k + 1
         stem = header.rsplit(".", 1)[0]
         start = min(e.start for e in edits)
         end = max(e.end for e in edits)
+        original = self.texts[path].text(start, end)
+        # The id: operator, header, function and a digest of the site's own
+        # text and its replacement, so that an edit elsewhere in the function
+        # does not rename it; identical sites in one function get ~1, ~2...
+        digest = hashlib.sha1((" ".join(original.split()) + "\0" +
+                               "\0".join(" ".join(e.text.split()) for e in edits)).encode()).hexdigest()[:6]
+        key = (op, header, func, digest)
+        k = self.rank.get(key, 0)
+        self.rank[key] = k + 1
         self.mutants.append(Mutant(
-            id=f"{op}:{stem}:{func}#{k}", operator=op, header=header, function=func,
-            line=cursor.extent.start.line, original=self.texts[path].text(start, end), edits=edits))
+            id=f"{op}:{stem}:{func}@{digest}" + (f"~{k}" if k else ""), operator=op, header=header, function=func,
+            line=cursor.extent.start.line, original=original, edits=edits))
 
     # -- the walk --------------------------------------------------------
     def run(self) -> list:
