@@ -207,7 +207,7 @@ class Finder:
     def _excluded(self, text: str) -> bool:
         return any(x in text for x in EXCLUDE_TEXT)
 
-    def _add(self, op: str, path: str, func: str, cursor, edits: list) -> None:
+    def _add(self, op: str, path: str, func: str, cursor, edits: list, context: str = "") -> None:
         header = self.headers[path]
         stem = header.rsplit(".", 1)[0]
         start = min(e.start for e in edits)
@@ -216,7 +216,7 @@ class Finder:
         # The id: operator, header, function and a digest of the site's own
         # text and its replacement, so that an edit elsewhere in the function
         # does not rename it; identical sites in one function get ~1, ~2...
-        digest = hashlib.sha1((" ".join(original.split()) + "\0" +
+        digest = hashlib.sha1((" ".join((context or original).split()) + "\0" +
                                "\0".join(" ".join(e.text.split()) for e in edits)).encode()).hexdigest()[:6]
         key = (op, header, func, digest)
         k = self.rank.get(key, 0)
@@ -440,8 +440,13 @@ class Finder:
         t = next((t for t in toks if t.spelling in STRONG_ORDERS), None)
         if t is None:
             return
+        # The token alone names nothing: the digest takes its source line.
+        data = self.texts[path].data
+        a = data.rfind(b"\n", 0, t.extent.start.offset) + 1
+        b = data.find(b"\n", t.extent.end.offset)
         self._add("relax_order", path, func, c,
-                  [Edit(t.extent.start.offset, t.extent.end.offset, "memory_order_relaxed")])
+                  [Edit(t.extent.start.offset, t.extent.end.offset, "memory_order_relaxed")],
+                  context=data[a:b if b >= 0 else len(data)].decode())
 
 
 # The engine's statistics counters (n_created_, n_run_, ...): relaxed
