@@ -169,7 +169,11 @@ class Workspace:
                 continue
             os.makedirs(os.path.dirname(dst), exist_ok=True)
             if not os.path.exists(dst) or open(src, "rb").read() != open(dst, "rb").read():
-                shutil.copy2(src, dst)
+                # A fresh mtime (not copy2's): the checkout's file may be
+                # older than the objects the last run built from a mutant or
+                # an older version, and ninja must rebuild from it.
+                shutil.copyfile(src, dst)
+                shutil.copymode(src, dst)
         # Files deleted since the last copy.
         for dirpath, dirnames, filenames in os.walk(self.src):
             dirnames[:] = [d for d in dirnames if not (dirpath == self.src and d == "build")]
@@ -248,42 +252,58 @@ class Checkers:
         return getattr(self, "_" + name)(operator, tag)
 
     def _explorer(self, operator, tag) -> Verdict:
+        """wqcheck explore over every scenario in rounds of growing depth (25
+        seeds per scenario, then 250, then the rest of the budget): a mutant
+        most scenarios see is found in the first second, not after every
+        scenario has had its share of the whole budget."""
         a = self.args
-        out_json = os.path.join(self.ws.root, "tmp", f"explore-{tag}.json")
-        os.makedirs(os.path.dirname(out_json), exist_ok=True)
         wq = os.path.join(self.rel, "tools", "wqcheck")
-        cmd = [wq, "explore", "--seeds", f"{a.seed_num}+1000000", "--budget", a.explorer_budget, "--stop-after", "1",
-               "--run-timeout", "10", "--stop-after-timeouts", "1", "--json", out_json, "--quiet"]
-        rc, out, secs = sh(cmd, timeout=budget_seconds(a.explorer_budget) * 3 + 120)
-        v = Verdict("explorer", "survived", seconds=secs)
-        if rc == 0:
+        budget = budget_seconds(a.explorer_budget)
+        first, spent, runs_before = a.seed_num, 0.0, 0
+        v = Verdict("explorer", "survived")
+        for k, count in enumerate((25, 250, None)):
+            out_json = os.path.join(self.ws.root, "tmp", f"explore-{tag}-{k}.json")
+            os.makedirs(os.path.dirname(out_json), exist_ok=True)
+            left = max(budget - spent, 1.0)
+            seeds = f"{first}+{count if count else 10**7}"
+            cmd = [wq, "explore", "--seeds", seeds, "--stop-after", "1", "--run-timeout", "10",
+                   "--stop-after-timeouts", "1", "--json", out_json, "--quiet"]
+            if count is None:
+                cmd += ["--budget", f"{left:.1f}s"]
+            rc, out, secs = sh(cmd, timeout=left * 3 + 120)
+            v.seconds = spent + secs
+            if rc == 0:
+                spent += secs
+                first += count or 0
+                j = json.load(open(out_json)) if os.path.exists(out_json) else {}
+                runs_before += sum(sc.get("runs", 0) for sc in j.get("scenarios", []))
+                if spent >= budget:
+                    break
+                continue
+            if rc not in (1, 3) or not os.path.exists(out_json):
+                return Verdict("explorer", "error", seconds=spent + secs, detail=f"exit {rc}: {out[-500:]}")
+            j = json.load(open(out_json))
+            secs_before = 0.0
+            for sc in j.get("scenarios", []):
+                failed = sc.get("failed") or []
+                if failed:
+                    f = failed[0]
+                    idx = int(f["seed"]) - int(j["seeds"]["first"]) + 1
+                    rate = sc.get("executions_per_second") or 0
+                    v.status = "killed"
+                    v.rule = f.get("rule", "?")
+                    v.runs_to_detection = runs_before + idx
+                    v.seconds_to_detection = spent + secs_before + (idx / rate if rate else sc.get("seconds", 0))
+                    v.replay = f.get("replay", "")
+                    v.detail = f"{sc['scenario']}: {f.get('headline', '')[:300]}"
+                    break
+                runs_before += sc.get("runs", 0)
+                secs_before += sc.get("seconds", 0.0)
+            if v.status == "killed" and v.replay and v.rule not in ("crash", "timeout"):
+                v.replays_bit_for_bit = self._replays(v)
+            if rc == 3:
+                v.replays_bit_for_bit = False
             return v
-        if rc not in (1, 3) or not os.path.exists(out_json):
-            return Verdict("explorer", "error", seconds=secs, detail=f"exit {rc}: {out[-500:]}")
-        j = json.load(open(out_json))
-        runs_before, secs_before = 0, 0.0
-        for sc in j.get("scenarios", []):
-            failed = sc.get("failed") or []
-            if failed:
-                f = failed[0]
-                first = j["seeds"]["first"]
-                idx = int(f["seed"]) - int(first) + 1
-                rate = sc.get("executions_per_second") or 0
-                v.status = "killed"
-                v.rule = f.get("rule", "?")
-                v.runs_to_detection = runs_before + idx
-                v.seconds_to_detection = secs_before + (idx / rate if rate else sc.get("seconds", 0))
-                v.replay = f.get("replay", "")
-                v.detail = f"{sc['scenario']}: {f.get('headline', '')[:300]}"
-                break
-            runs_before += sc.get("runs", 0)
-            secs_before += sc.get("seconds", 0.0)
-        if v.status == "killed" and v.replay and v.rule not in ("crash", "timeout"):
-            v.replays_bit_for_bit = self._replays(v)
-        elif v.status == "killed":
-            v.replays_bit_for_bit = None
-        if rc == 3:
-            v.replays_bit_for_bit = False
         return v
 
     def _replays(self, v: Verdict) -> bool:
