@@ -61,7 +61,7 @@ CHECKER_TEXT = {
     "properties": "rapidcheck operation programs (simulator)",
     "models": "Relacy models (memory order, every interleaving up to a bound)",
     "fuzz": "fuzz_sim_ops smoke (libFuzzer, simulator)",
-    "torture": "lazywq-torture --workload both (real threads; ThreadSanitizer for memory-order mutants)",
+    "torture": "lazywq-torture --workload both (real threads; ThreadSanitizer for memory-order and lock mutants)",
 }
 
 
@@ -381,7 +381,7 @@ class Checkers:
                        detail=out[-300:])
 
     def _torture(self, operator, tag) -> Verdict:
-        tsan = operator in sites.MEMORY_ORDER_OPERATORS
+        tsan = operator in sites.TSAN_OPERATORS
         if tsan and not self.args.use_tsan:
             return Verdict("torture", "n/a", detail="no ThreadSanitizer build (--tsan off, or in place without build/tsan)")
         exe = os.path.join(self.tsan if tsan else self.rel, "tools", "lazywq-torture")
@@ -467,7 +467,7 @@ def cmd_run(args) -> int:
             r = json.loads(line)
             done[r["id"]] = r
     todo = [m for m in chosen if m.id not in done]
-    need_tsan = "torture" in checkers and any(m.operator in sites.MEMORY_ORDER_OPERATORS for m in todo)
+    need_tsan = "torture" in checkers and any(m.operator in sites.TSAN_OPERATORS for m in todo)
     if args.tsan == "off" or (args.tsan == "auto" and args.in_place and
                               not os.path.exists(os.path.join(ws.bdir("tsan"), "build.ninja"))):
         # No ThreadSanitizer build to reuse (the gate's mutation job on a fresh
@@ -534,7 +534,7 @@ def run_mutant(ws, ck, m, checkers, presets, base_objects, args) -> dict:
         with open(path, "wb") as f:
             f.write(sites.apply(original, m))
         build_s = 0.0
-        for p in presets if m.operator in sites.MEMORY_ORDER_OPERATORS else presets[:1]:
+        for p in presets if m.operator in sites.TSAN_OPERATORS else presets[:1]:
             ok, out, secs = ws.build(p, timeout=args.build_timeout)
             build_s += secs
             if not ok:
@@ -547,7 +547,7 @@ def run_mutant(ws, ck, m, checkers, presets, base_objects, args) -> dict:
                 return r
         r["build_seconds"] = round(build_s, 1)
         changed = {p: [o for o, h in ws.objects(p).items() if base_objects[p].get(o) != h]
-                   for p in (presets if m.operator in sites.MEMORY_ORDER_OPERATORS else presets[:1])}
+                   for p in (presets if m.operator in sites.TSAN_OPERATORS else presets[:1])}
         if not any(changed.values()):
             r["class"] = "equivalent-tce"
             return r
