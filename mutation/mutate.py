@@ -512,6 +512,15 @@ def cmd_run(args) -> int:
             kills = [c for c, v in r["checkers"].items() if v["status"] == "killed"]
             log(f"[{n}/{len(todo)}] {m.id}: {r['class']}" + (f" by {', '.join(kills)}" if kills else "") +
                 f" ({r['seconds']:.0f}s)")
+    if ws.in_place and todo:
+        # The checkout's build/<preset> holds the last mutant's objects:
+        # rebuild the unmutated engine, so nobody runs a mutant by mistake.
+        for p in presets:
+            ok, out, _ = ws.build(p)
+            if not ok:
+                log(f"rebuilding the unmutated {p} build failed:\n{out[-2000:]}")
+                return 3
+        log("rebuilt the unmutated engine in " + ", ".join(f"build/{p}" for p in presets))
     report = write_report(out_dir, [done[m.id] for m in chosen if m.id in done], mutants, checkers)
     log(f"report: {os.path.join(out_dir, 'report.md')}")
     print(report["summary_line"])
