@@ -407,7 +407,8 @@ class Finder:
             toks = _tokens(c)
             if toks and toks[0].spelling == "while":
                 t = toks[0]
-                self._add("while_to_if", path, func, c, [Edit(t.extent.start.offset, t.extent.end.offset, "if")])
+                self._add("while_to_if", path, func, c, [Edit(t.extent.start.offset, t.extent.end.offset, "if")],
+                          context=self._line(path, t))
         if cond is not None and not self._excluded(self._text(path, cond)):
             self._conjuncts(path, func, cond)
 
@@ -445,12 +446,16 @@ class Finder:
         if t is None:
             return
         # The token alone names nothing: the digest takes its source line.
-        data = self.texts[path].data
-        a = data.rfind(b"\n", 0, t.extent.start.offset) + 1
-        b = data.find(b"\n", t.extent.end.offset)
         self._add("relax_order", path, func, c,
                   [Edit(t.extent.start.offset, t.extent.end.offset, "memory_order_relaxed")],
-                  context=data[a:b if b >= 0 else len(data)].decode())
+                  context=self._line(path, t))
+
+    def _line(self, path, token) -> str:
+        """The source line of a token (the digest of a one-token site)."""
+        data = self.texts[path].data
+        a = data.rfind(b"\n", 0, token.extent.start.offset) + 1
+        b = data.find(b"\n", token.extent.end.offset)
+        return data[a:b if b >= 0 else len(data)].decode()
 
 
 # The engine's statistics counters (n_created_, n_run_, ...): relaxed
