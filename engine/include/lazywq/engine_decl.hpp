@@ -178,7 +178,6 @@ class BasicEngine {
   void worker_waking(Worker<P>* w, Work* was_awaiting) LAZYWQ_EXCLUDES(pool_lock_);
   void uncount_locked(Worker<P>* w) LAZYWQ_REQUIRES(pool_lock_);
   void pools_cpu_offline(int cpu) LAZYWQ_EXCLUDES(pool_lock_);
-  void pools_cpu_online(int cpu) LAZYWQ_EXCLUDES(pool_lock_);
   void stop_pools() LAZYWQ_EXCLUDES(pool_lock_);
   static DependencyNode slot_node(const Workqueue& q);
   // C3: with W held, waits until `work`'s run elsewhere ends, then drops

@@ -696,13 +696,6 @@ void BasicEngine<P>::pools_cpu_offline(int cpu) {
   kick_pool_locked(u);
 }
 
-template <class P>
-void BasicEngine<P>::pools_cpu_online(int cpu) {
-  detail::Guard g(pool_lock_);
-  if (pools_.empty()) return;
-  for (bool hp : {false, true}) pool_of_locked(cpu, hp).online = true;
-}
-
 // Stops and joins every pool thread and the manager (the engine's
 // destructor, after every queue was destroyed: the pools are empty).
 template <class P>
