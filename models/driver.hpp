@@ -97,5 +97,6 @@ Outcome run_shared_collision(rl::test_params& p);
 Outcome run_watchdog(rl::test_params& p);
 Outcome run_rescuer_turn(rl::test_params& p);
 Outcome run_rescuer_slots(rl::test_params& p);
+Outcome run_rescuer_behind(rl::test_params& p);
 
 }  // namespace lazywq::models

@@ -125,6 +125,8 @@ const std::vector<ModelInfo>& models() {
        &run_rescuer_turn, 4000, 0},
       {"rescuer_slots", "C7 C5 C11", "creation failing: the rescuer runs the slot holder an ordered queue's work waits behind",
        &run_rescuer_slots, 4000, 0},
+      {"rescuer_behind", "C7 C3 C15", "creation failing for good: the rescuer runs a work queued behind one still running on an offline CPU's pool",
+       &run_rescuer_behind, 4000, 0},
   };
   return m;
 }

@@ -436,6 +436,88 @@ struct RescuerSlots : ModelBase<RescuerSlots, 2, 3> {
   }
 };
 
+// ---------------------------------------------------------------------------
+// C7, C3 and C15: the rescuer passing a work that still runs on another
+// pool's thread (issue #13, ClientHangs.RescuerRunsAWorkQueuedBehindOne-
+// ThatRunsOnAnOfflinePool on the simulator). Watchdog off; a failed
+// creation is never retried (spawn_cooldown max). Thread 0 queues A for
+// CPU 1 and, once A's first run has started on CPU 1's pool thread (the
+// one thread creation that succeeds), queues A again (behind its run, C3)
+// and makes creation fail for good. Thread 1 then takes CPU 1 offline:
+// A's queueing moves to the unbound pool, which can get no thread. It
+// queues B for CPU 1 (the unbound pool too, behind A) and releases A's
+// first run, which blocks where the engine cannot see until then and then
+// flushes B. The rescuer's turn: A, at the front, cannot run before its
+// run on the offline CPU's pool thread ends, and that run waits for B, so
+// the rescuer must try the work behind A (C5: no order between different
+// works of a shared queue). Thread 0 flushes A, thread 1 flushes B, then
+// brings CPU 1 back. A ran twice, never at once with itself (C3, the
+// harness), B once (C7: with creation failing for good every queueing
+// still runs; C15); each flush returns after the runs it covers (C10). A
+// rescuer stopping at the front work leaves A's run waiting for B for
+// ever: a deadlock (or livelock) Relacy reports.
+struct RescuerBehind : ModelBase<RescuerBehind, 2, 5> {
+  enum { A, B };
+  P::Mutex gate_lock;
+  P::CondVar gate_cv;
+  bool a_started = false;  // A's first run has begun (thread 0 requeues A behind it)
+  bool a_requeued = false; // A queued again and creation failing (thread 1 takes CPU 1 offline)
+  bool b_queued = false;   // B queued behind A (A's first run goes on)
+  WqKind queue_kind() { return WqKind::shared; }
+  void configure(EngineConfig& cfg) {
+    cfg.stall_timeout = Duration::zero();
+    cfg.spawn_cooldown = Duration::max();  // a failed creation is never retried (C7)
+  }
+  void wait_for(bool& flag) {
+    gate_lock.lock();
+    while (!flag) gate_cv.wait(gate_lock);
+    gate_lock.unlock();
+  }
+  void set(bool& flag) {
+    gate_lock.lock();
+    flag = true;
+    gate_cv.notify_all();
+    gate_lock.unlock();
+  }
+  void setup() {
+    add_work([this](Work&) {  // A
+      if (tracks[A].starts != 1) return;
+      set(a_started);
+      wait_for(b_queued);  // blocked where the engine cannot see
+      eng->flush_work(*works[B]);
+      MODEL_CHECK(tracks[B].ends == 1, "C10/C7: A's flush_work(B) returned before B's run ended");
+    });
+    add_work();  // B
+  }
+  void op(unsigned i) {
+    if (i == 0) {
+      MODEL_CHECK(wq->queue_work_on(1, *works[A]), "C1: the first queueing of A returned false");
+      wait_for(a_started);
+      MODEL_CHECK(wq->queue_work_on(1, *works[A]), "C2: A, not pending once its run started, refused a queueing");
+      SpawnFaults f;
+      f.fail_always = true;
+      eng->set_spawn_faults(f);
+      set(a_requeued);
+      eng->flush_work(*works[A]);
+      MODEL_CHECK(tracks[A].ends == 2, "C10/C7: flush_work(A) returned after %d runs of A, not 2", tracks[A].ends);
+    } else {
+      wait_for(a_requeued);
+      MODEL_CHECK(eng->cpu_offline(1), "C13: cpu_offline(1) of an online CPU returned false");
+      MODEL_CHECK(wq->queue_work_on(1, *works[B]), "C1: the first queueing of B returned false");
+      set(b_queued);
+      eng->flush_work(*works[B]);
+      MODEL_CHECK(tracks[B].ends == 1, "C10/C7: flush_work(B) returned before B's run ended");
+      eng->set_spawn_faults(SpawnFaults{});
+      MODEL_CHECK(eng->cpu_online(1), "C13: cpu_online(1) of an offline CPU returned false");
+    }
+  }
+  void check_end() {
+    MODEL_CHECK(tracks[A].starts == 2 && tracks[B].starts == 1,
+                "C7/C15: with creation failing for good A ran %d times (not 2), B %d (not 1)", tracks[A].starts,
+                tracks[B].starts);
+  }
+};
+
 }  // namespace
 
 LAZYWQ_MODEL_RUNNER(nr_running, NrRunning)
@@ -446,5 +528,6 @@ LAZYWQ_MODEL_RUNNER(shared_collision, SharedCollision)
 LAZYWQ_MODEL_RUNNER(watchdog, Watchdog)
 LAZYWQ_MODEL_RUNNER(rescuer_turn, RescuerTurn)
 LAZYWQ_MODEL_RUNNER(rescuer_slots, RescuerSlots)
+LAZYWQ_MODEL_RUNNER(rescuer_behind, RescuerBehind)
 
 }  // namespace lazywq::models
