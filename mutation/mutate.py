@@ -54,7 +54,10 @@ import sites  # noqa: E402
 # can see at all: the simulator (explorer, properties, fuzz) is
 # sequentially consistent, so a relaxed memory order is invisible to it.
 SC_ONLY = "sequentially consistent: cannot see a memory-order mutant"
-CHECKERS = ["explorer", "unit", "properties", "models", "fuzz", "torture"]
+# Order: what kills fastest first (the explorer's rounds find most mutants
+# in well under a second), the slowest on a survivor (models, 20 s) last,
+# so that `--kills-enough 2` spends little on a mutant two checkers catch.
+CHECKERS = ["explorer", "properties", "fuzz", "unit", "torture", "models"]
 CHECKER_TEXT = {
     "explorer": "wqcheck explore, every scenario (simulator)",
     "unit": "ctest -L 'unit|sim|oracle' (real threads and simulator)",
@@ -466,6 +469,16 @@ def cmd_run(args) -> int:
         for line in open(results_path):
             r = json.loads(line)
             done[r["id"]] = r
+    if args.rerun_survivors:
+        again = [i for i, r in done.items() if r["class"] == "survived"]
+        for i in again:
+            del done[i]
+        if again:
+            # The kept records only; the reruns are appended again below.
+            with open(results_path, "w") as f:
+                for r in done.values():
+                    f.write(json.dumps(r) + "\n")
+        log(f"running {len(again)} survivor(s) again")
     todo = [m for m in chosen if m.id not in done]
     need_tsan = "torture" in checkers and any(m.operator in sites.TSAN_OPERATORS for m in todo)
     if args.tsan == "off" or (args.tsan == "auto" and args.in_place and
@@ -563,7 +576,8 @@ def run_mutant(ws, ck, m, checkers, presets, base_objects, args) -> dict:
         for c in checkers:
             v = ck.run(c, m.operator, m.id.replace("/", "_").replace(":", "_").replace("#", "_"))
             r["checkers"][c] = dataclasses.asdict(v)
-            if v.status == "killed" and args.stop_at_first_kill:
+            kills = sum(1 for x in r["checkers"].values() if x["status"] == "killed")
+            if args.kills_enough and kills >= args.kills_enough:
                 break
         if any(v["status"] == "killed" for v in r["checkers"].values()):
             r["class"] = "killed"
@@ -783,7 +797,13 @@ def main(argv=None) -> int:
     p.add_argument("--tsan", choices=["auto", "on", "off"], default="auto",
                    help="the torture of a memory-order mutant under ThreadSanitizer (auto: on, except in place "
                         "without a configured build/tsan)")
-    p.add_argument("--stop-at-first-kill", action="store_true", help="skip the remaining checkers once one kills")
+    p.add_argument("--stop-at-first-kill", dest="kills_enough", action="store_const", const=1,
+                   help="skip the remaining checkers once one kills (= --kills-enough 1)")
+    p.add_argument("--kills-enough", type=int, default=0, metavar="K",
+                   help="skip the remaining checkers once K have killed (the full run uses 2: the target is two "
+                        "techniques per kill; a checker not run is '-' in the matrix). 0: run them all (default)")
+    p.add_argument("--rerun-survivors", action="store_true",
+                   help="run again the survivors recorded in --out (after a new test, model or oracle check)")
     p.add_argument("--skip-baseline", action="store_true", help="do not check the unmutated engine first")
     p.add_argument("--fresh", action="store_true", help="forget earlier results in --out")
     p = sub.add_parser("report", help="rewrite report.md/json from OUT/results.jsonl")
