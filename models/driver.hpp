@@ -86,6 +86,7 @@ Outcome run_drain_timer(rl::test_params& p);
 // models_waits.cpp
 Outcome run_flush_behind(rl::test_params& p);
 Outcome run_cycle_per_cpu(rl::test_params& p);
+Outcome run_flush_own_pending(rl::test_params& p);
 Outcome run_cycle_shared(rl::test_params& p);
 Outcome run_misuse(rl::test_params& p);
 // models_shared.cpp

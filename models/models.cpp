@@ -111,6 +111,8 @@ const std::vector<ModelInfo>& models() {
        &run_flush_behind, 4000, 0},
       {"cycle_per_cpu", "C16", "per_cpu queue, DependencyCheck::error: A flushes B, B flushes A: one wait refused, never a hang",
        &run_cycle_per_cpu, 4000, 3000},
+      {"flush_own_pending", "C16", "DependencyCheck::error: W queues itself on Q2 and flushes Q2: refused, never a hang",
+       &run_flush_own_pending, 4000, 3000},
       {"cycle_shared", "C16", "shared queue, DependencyCheck::error: A flushes B, B flushes A: one wait refused, never a hang",
        &run_cycle_shared, 4000, 0},
       {"misuse", "C10 C12 C14", "creation errors, self-flush/cancel, a throwing callback, works outliving the engine",

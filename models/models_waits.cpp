@@ -179,6 +179,47 @@ struct CycleShared : CycleBase<CycleShared> {
 };
 
 // ---------------------------------------------------------------------------
+// C16, DependencyCheck::error: W (queued for CPU 1 by thread 0) queues
+// itself on a second queue Q2 from its first run and flushes Q2. Its
+// queueing there cannot start before this run ends (C3): a self-wait,
+// refused with Error(deadlock), never a hang. Thread 1 meanwhile queues X
+// on Q2 and flushes Q2 from outside the engine (no pseudo-locks: never
+// refused). W's queueing on Q2 still runs, after its first run (C2, C3).
+// The flush used to name only the queue and hung (session 7).
+struct FlushOwnPending : ModelBase<FlushOwnPending, 2, 6> {
+  Workqueue* q2 = nullptr;
+  int refused = 0;
+  void configure(EngineConfig& cfg) { cfg.dependency_check = DependencyCheck::error; }
+  void setup() {
+    q2 = &eng->create_workqueue("q2", WqKind::single_thread);
+    add_work([this](Work& w) {
+      if (tracks[0].starts != 1) return;
+      MODEL_CHECK(q2->queue_work_on(0, w), "C2: W could not queue itself on Q2 from its run");
+      if (refused_as_deadlock("flush_workqueue(Q2) from W, pending on Q2", [&] { (void)q2->flush(); })) ++refused;
+    });
+    add_work();
+  }
+  void op(unsigned i) {
+    if (i == 0) {
+      MODEL_CHECK(wq->queue_work_on(1, *works[0]), "C1: first queueing of W returned false");
+      eng->flush_work(*works[0]);
+      MODEL_CHECK(tracks[0].ends >= 1, "C10: flush_work returned before W's first run ended");
+      eng->flush_work(*works[0]);  // its queueing on Q2, made during the first run
+      MODEL_CHECK(tracks[0].ends == 2, "C10: flush_work returned before W's run on Q2 ended");
+    } else {
+      MODEL_CHECK(q2->queue_work_on(0, *works[1]), "C1: first queueing of X returned false");
+      (void)q2->flush();
+      MODEL_CHECK(tracks[1].ends == 1, "C11: flush_workqueue(Q2) returned before X's run ended");
+    }
+  }
+  void check_end() {
+    MODEL_CHECK(refused == 1, "C16: W's flush of Q2, where W itself is pending, was not refused (%d)", refused);
+    MODEL_CHECK(tracks[0].starts == 2 && tracks[1].starts == 1, "C1: W ran %d times (not 2), X %d (not 1)",
+                tracks[0].starts, tracks[1].starts);
+  }
+};
+
+// ---------------------------------------------------------------------------
 // Misuses that are errors, not crashes (docs/CONTRACT.md, "Errors").
 // Set up first: a lazy queue whose core thread cannot be created, and a
 // first shared queue whose manager cannot be, are Error(spawn_failed) and
@@ -255,6 +296,7 @@ struct Misuse : ModelBase<Misuse, 2, 4> {
 
 LAZYWQ_MODEL_RUNNER(flush_behind, FlushBehind)
 LAZYWQ_MODEL_RUNNER(cycle_per_cpu, CyclePerCpu)
+LAZYWQ_MODEL_RUNNER(flush_own_pending, FlushOwnPending)
 LAZYWQ_MODEL_RUNNER(cycle_shared, CycleShared)
 LAZYWQ_MODEL_RUNNER(misuse, Misuse)
 

@@ -502,6 +502,12 @@ void dependency(ScenarioContext& ctx) {
   const int nqueues = static_cast<int>(knob(ctx, "queues", 2, 3));
   const int nworks = static_cast<int>(knob(ctx, "works", 3, 6));
   const double uphill_p = knob_p(ctx, "uphill_p", {0.0, 0.1, 0.3});
+  // A stray queueing puts a work on a queue other than its home, where it
+  // may wait behind its own run on the home queue's thread: the wait for
+  // it then waits for that run too (C3 with C5), a wait-for edge no
+  // executor adds while the CPU's worker is busy elsewhere (mutation
+  // testing: drop_conjunct wait_targets/2@17ea25 survived without it).
+  const double stray_p = knob_p(ctx, "stray_p", {0.0, 0.3});
   std::vector<SimWorkqueue*> queues;
   for (int q = 0; q < nqueues; ++q) {
     const auto kind = static_cast<WqKind>(ctx.rng.range(0, 4));
@@ -547,6 +553,7 @@ void dependency(ScenarioContext& ctx) {
         [&, i](SimWork&) {
           Node& n = nodes[static_cast<size_t>(i)];
           if (n.runs++ >= 2) return;  // the plan runs twice at most: every chain ends
+          if (stray_p > 0 && ctx.rng.chance(0.3)) ScenarioContext::sleep_ns(ctx.rng.range(0, 20000));  // busy
           for (const Wait& w : n.plan) {
             try {
               SimWork& t = *works[static_cast<size_t>(w.target % nworks)];
@@ -571,9 +578,10 @@ void dependency(ScenarioContext& ctx) {
     const int nops = static_cast<int>(ctx.rng.range(2, 6));
     for (int k = 0; k < nops; ++k) {
       const int i = static_cast<int>(ctx.rng.below(static_cast<uint64_t>(nworks)));
+      const size_t q = stray_p > 0 && ctx.rng.chance(stray_p) ? ctx.rng.below(static_cast<uint64_t>(nqueues))
+                                                             : static_cast<size_t>(nodes[static_cast<size_t>(i)].home);
       try {
-        queues[static_cast<size_t>(nodes[static_cast<size_t>(i)].home)]->queue_work_on(on_cpu(),
-                                                                                      *works[static_cast<size_t>(i)]);
+        queues[q]->queue_work_on(on_cpu(), *works[static_cast<size_t>(i)]);
       } catch (const Error&) {
       }
       if (ctx.rng.chance(0.5)) ScenarioContext::sleep_ns(ctx.rng.range(0, 20000));
@@ -791,7 +799,7 @@ const std::vector<Scenario>& all_scenarios() {
       {"mixed", "every operation, swarm weights, creation faults and hotplug (C1-C15)",
        "ncpus=4 idle_us=50 cooldown_us=10 kind=0..4 fail_p=0|0.2|0.5 ops=8..24 works=2..6 clients=1..3", mixed, ""},
       {"dependency", "works wait for works and queues across every kind; cycles must be refused, never hang (C16)",
-       "ncpus=3 idle_us=100 cooldown_us=10 queues=2..3 works=3..6 uphill_p=0|0.1|0.3 clients=1..2", dependency,
+       "ncpus=3 idle_us=100 cooldown_us=10 queues=2..3 works=3..6 uphill_p=0|0.1|0.3 stray_p=0|0.3 clients=1..2", dependency,
        "C16", /*may_cycle=*/true},
       {"shared_deps", "shared pools: acyclic waits (engine waits, signals, self-requeue, waits behind a small "
        "max_active) must complete (C16, C3, C7)",

@@ -91,6 +91,11 @@ TEST(Regressions, SeedsThatOnceHungNowComplete) {
       // a queueing in between went to the unbound pool of a CPU the stream
       // called online (C4, session 6's 10^6-run sweep).
       {"mixed", 1075891, "", "cpu_online event before the pools' flip"},
+      // C16 in error mode, found once the dependency scenario queued works
+      // away from their home queue (session 7): each hung, no cycle named.
+      {"dependency", 188, "", "flush_workqueue of a queue the caller is itself pending on"},
+      {"dependency", 892, "", "a work ahead running on a shared pool thread holds the order too"},
+      {"dependency", 7693, "", "flush_workqueue of a shared queue: works on pool threads' scheduled lists"},
   };
   for (const Case& c : cases) {
     RunOptions o;

@@ -141,6 +141,115 @@ TEST(C16_Dependency, WaitBehindYourOwnCpuWorkerIsACycle) {
   expect_cycle_through_executor(WqKind::lazy, 1, "cpu 1 worker of workqueue 'q1'");
 }
 
+// A wait for w, queued on q1 behind y in the same order (a CPU list, or
+// the core list's order for that CPU: one order for a single_thread
+// queue), waits for y's run too when y runs elsewhere: C3 with C5, the
+// order waits for that run. Here q1's executor is still busy with z, so
+// it has not met y yet and adds no edge of its own: the only edge from
+// w's wait to y is the one the order scan adds. y then waits for the
+// waiter: a cycle, refused in error mode. Without the edge nothing is
+// refused and, once z ends, the waits chain for ever. Mutation testing
+// found the scan uncovered (drop_conjunct wait_targets/2@17ea25); the
+// dependency scenario then found the scan wrong for one-order queues
+// and for y running on a shared pool thread (session 7).
+void expect_wait_behind_run_elsewhere(WqKind order_kind, int y_cpu, int w_cpu, WqKind y_runs_on) {
+  Engine eng(config_with(DependencyCheck::error));
+  auto& q1 = eng.create_workqueue("q1", order_kind);
+  auto& q2 = eng.create_workqueue("q2", y_runs_on);
+  auto& q3 = eng.create_workqueue("q3", WqKind::per_cpu);
+  std::atomic<bool> release_z{false};
+  std::atomic<bool> release_y{false};
+  std::atomic<bool> armed{false};
+  std::atomic<int> y_runs{0};
+  std::atomic<bool> y_waited{false};
+  int a_code = -1;
+  int y_code = -1;
+  Work* a_ptr = nullptr;
+  Work z([&](Work&) { if (armed) wait_until([&] { return release_z.load(); }); }, "z");
+  Work w([](Work&) {}, "w");
+  Work y(
+      [&](Work&) {
+        if (y_runs.fetch_add(1) != 0 || !armed) return;  // the second run (on q1) is the one w waits behind
+        wait_until([&] { return release_y.load(); });
+        y_code = error_code_of([&] { eng.flush_work(*a_ptr); });
+        y_waited = true;
+      },
+      "y");
+  Work a([&](Work&) { if (armed) a_code = error_code_of([&] { eng.flush_work(w); }); }, "a");
+  a_ptr = &a;
+  give_identities(eng, q3, {&a, &w, &y, &z});
+  y_runs = 0;
+  armed = true;
+  Watchdog dog(kDeadline, "a wait behind a work running elsewhere must not hang");
+  ASSERT_TRUE(q1.queue_work_on(y_cpu, z));  // y's order's executor: busy until released
+  ASSERT_TRUE(wait_until([&] { return count_events(eng, EventType::exec_begin, z.id()) >= 2; }));
+  ASSERT_TRUE(q2.queue_work_on(2, y));  // y runs on q2...
+  ASSERT_TRUE(wait_until([&] { return y_runs.load() == 1; }));
+  ASSERT_TRUE(q1.queue_work_on(y_cpu, y));  // ...and is queued on q1, w behind it in the same order
+  ASSERT_TRUE(q1.queue_work_on(w_cpu, w));
+  const size_t flushes_of_w = count_events(eng, EventType::flush_begin, w.id());  // give_identities' one
+  ASSERT_TRUE(q3.queue_work_on(3, a));  // a waits for w: edges to w, q1's executor, y
+  ASSERT_TRUE(wait_until([&] { return count_events(eng, EventType::flush_begin, w.id()) > flushes_of_w; }));
+  // y waits for a: closes a -> y -> a. The flush_begin of a's wait comes
+  // before its edges, so either wait may be the one that closes the cycle:
+  // exactly one is refused. Until then y holds the order: z must not end.
+  release_y = true;
+  ASSERT_TRUE(wait_until([&] { return y_waited.load(); })) << dump_events(eng);
+  release_z = true;
+  eng.flush_work(a);
+  eng.flush_work(w);
+  eng.flush_work(y);
+  EXPECT_NE(a_code == code(Errc::deadlock), y_code == code(Errc::deadlock))
+      << "exactly one of the two waits is refused (a: " << a_code << ", y: " << y_code << ")\n"
+      << dump_events(eng);
+  EXPECT_EQ(y_runs.load(), 2);
+  ASSERT_EQ(eng.dependency_cycles().size(), 1u);
+  EXPECT_NE(eng.dependency_cycles()[0].describe().find("work 'y'"), std::string::npos)
+      << eng.dependency_cycles()[0].describe();
+}
+
+TEST(C16_Dependency, WaitBehindAWorkRunningElsewhereOnACpuListIsACycle) {
+  expect_wait_behind_run_elsewhere(WqKind::per_cpu, 1, 1, WqKind::per_cpu);
+}
+
+TEST(C16_Dependency, WaitBehindAWorkRunningElsewhereInASingleThreadOrderIsACycle) {
+  expect_wait_behind_run_elsewhere(WqKind::single_thread, 1, 2, WqKind::per_cpu);
+}
+
+TEST(C16_Dependency, WaitBehindAWorkRunningOnASharedPoolThreadIsACycle) {
+  expect_wait_behind_run_elsewhere(WqKind::per_cpu, 1, 1, WqKind::shared);
+}
+
+// A work that queues itself on another queue and flushes (or drains) that
+// queue waits for its own queueing there, which cannot start before the
+// running callback ends (C3): a self-wait, refused. It used to hang.
+void expect_flush_of_own_pending_queue_refused(WqKind kind, bool drain) {
+  Engine eng(config_with(DependencyCheck::error));
+  auto& q1 = eng.create_workqueue("q1", kind);
+  auto& q2 = eng.create_workqueue("q2", WqKind::shared);
+  std::atomic<int> runs{0};
+  int first_code = -1;
+  Work x(
+      [&](Work& self) {
+        if (runs.fetch_add(1) != 0) return;
+        EXPECT_TRUE(q1.queue_work_on(1, self));
+        first_code = error_code_of([&] { drain ? q1.drain() : (void)q1.flush(); });
+      },
+      "x");
+  Watchdog dog(kDeadline, "a flush of a queue the caller is pending on must not hang");
+  ASSERT_TRUE(q2.queue_work_on(1, x));
+  ASSERT_TRUE(wait_until([&] { return runs.load() == 2; })) << dump_events(eng);
+  eng.flush_work(x);
+  EXPECT_EQ(first_code, code(Errc::deadlock)) << dump_events(eng);
+  ASSERT_FALSE(eng.dependency_cycles().empty());
+}
+
+TEST(C16_Dependency, FlushOfAQueueYouArePendingOnIsRefused) {
+  expect_flush_of_own_pending_queue_refused(WqKind::lazy, false);
+  expect_flush_of_own_pending_queue_refused(WqKind::single_thread, true);
+  expect_flush_of_own_pending_queue_refused(WqKind::shared, false);
+}
+
 TEST(C16_Dependency, AcyclicChainCompletesWithoutReports) {
   Engine eng(config_with(DependencyCheck::error));
   auto& q1 = eng.create_workqueue("q1", WqKind::lazy);

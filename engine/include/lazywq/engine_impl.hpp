@@ -428,16 +428,58 @@ bool BasicWorkqueue<P>::wait_epoch_locked(uint64_t target) {
   return waited;
 }
 
+// What flush_workqueue and drain wait for (C16): the queue (held by every
+// worker of this queue), and each work pending here whose run is in
+// progress elsewhere: its queueing here cannot start before that run ends
+// (C3), so the flush waits for that run too. A work that flushes a queue
+// it is itself pending on waits for itself (found by the dependency
+// scenario once works were queued away from their home queue). Read in
+// the same critical section that closes the epoch: a queueing between the
+// two would be waited for and not named.
+template <class P>
+std::vector<DependencyNode> BasicWorkqueue<P>::flush_targets_locked() {
+  std::vector<DependencyNode> out{engine_.node_of(*this)};
+  Worker<P>* self = engine_.current_worker();
+  if (engine_.cfg_.dependency_check == DependencyCheck::off || !self) return out;
+  auto add_if_running = [&](Work* y) {
+    detail::Guard yl(y->lock_);
+    if (y->running_) out.push_back(engine_.node_of(*y));
+  };
+  // The caller's own run, pending here wherever it waits (on a pool
+  // thread's scheduled list too): the plainest self-wait.
+  BasicWork<P>* running = self->current;
+  if (running && running->home_.load(std::memory_order_relaxed) == this && running->where_ != WorkLocation::none)
+    out.push_back(engine_.node_of(*running));
+  if (is_shared()) {
+    engine_.assert_held_pool_lock();
+    auto scan = [&](const detail::IntrusiveList<Work>& list) {
+      for (Work* y = list.front(); y; y = detail::IntrusiveList<Work>::next(y))
+        if (y->home_.load(std::memory_order_relaxed) == this) add_if_running(y);
+    };
+    for (auto& pool : engine_.pools_) {
+      scan(pool->worklist);
+      for (auto& pw : pool->workers) scan(pw->scheduled);  // behind their own runs there (C3)
+    }
+    for (Work* y = inactive_.front(); y; y = detail::IntrusiveList<Work>::next(y)) add_if_running(y);
+  } else {
+    for (const Cwq& t : cwqs_)
+      for (Work* y = t.list.front(); y; y = detail::IntrusiveList<Work>::next(y)) add_if_running(y);
+  }
+  return out;
+}
+
 template <class P>
 bool BasicWorkqueue<P>::flush() {
   check_alive();
   if (caller_in_this_queue())
     throw Error(Errc::deadlock, "flush_workqueue('" + name_ + "') from one of its own works would wait for itself");
-  engine_.note_wait({engine_.node_of(*this)}, "flush_workqueue");
   typename BasicEngine<P>::BlockedScope blocked(engine_);
   detail::Guard g(lock_);
   if (dead_.load(std::memory_order_relaxed))  // destroyed since check_alive()
     throw Error(Errc::queue_destroyed, "workqueue '" + name_ + "' has been destroyed");
+  // Under Q (the graph's and the events' locks are leaves): may refuse
+  // with Error(deadlock) before anything changed.
+  engine_.note_wait(flush_targets_locked(), "flush_workqueue");
   engine_.record(EventType::flush_begin, -1, id_, 0, static_cast<int32_t>(FlushKind::workqueue));
   ++flushers_;
   bool waited = wait_epoch_locked(close_epoch_locked());
@@ -462,11 +504,11 @@ void BasicWorkqueue<P>::drain() {
   check_alive();
   if (caller_in_this_queue())
     throw Error(Errc::deadlock, "drain_workqueue('" + name_ + "') from one of its own works would wait for itself");
-  engine_.note_wait({engine_.node_of(*this)}, "drain_workqueue");
   typename BasicEngine<P>::BlockedScope blocked(engine_);
   detail::Guard g(lock_);
   if (dead_.load(std::memory_order_relaxed) || destroying_)
     throw Error(Errc::queue_destroyed, "workqueue '" + name_ + "' is destroyed or being destroyed");
+  engine_.note_wait(flush_targets_locked(), "drain_workqueue");  // as in flush()
   engine_.record(EventType::flush_begin, -1, id_, 0, static_cast<int32_t>(FlushKind::drain));
   // Counted with the flushes: a destroy that starts meanwhile lets this
   // drain return before its own destroy_end (C14).
@@ -1578,10 +1620,13 @@ std::vector<DependencyNode> BasicEngine<P>::wait_targets(Work& w, uint64_t pendi
       // the CPU, a CPU worker waits), so w waits for that run too.
       if (where == WorkLocation::core_list || where == WorkLocation::cpu_list) {
         const auto& list = h->cwqs_[static_cast<size_t>(where == WorkLocation::core_list ? h->core_cpu_ : cpu)].list;
+        // The core keeps one order per key (core_step_locked): one for a
+        // single_thread or ordered queue, and per target CPU otherwise.
+        const auto order_key = [h](int c) { return !h->uses_cpu_workers() || c == h->core_cpu_ ? h->core_cpu_ : c; };
         for (Work* y = list.front(); y && y != &w; y = detail::IntrusiveList<Work>::next(y)) {
-          if (where == WorkLocation::core_list && y->target_cpu_ != cpu) continue;
+          if (where == WorkLocation::core_list && order_key(y->target_cpu_) != order_key(cpu)) continue;
           detail::Guard yl(y->lock_);
-          if (y->running_ && y->runner_ && !y->runner_->shared_thread()) out.push_back(node_of(*y));
+          if (y->running_) out.push_back(node_of(*y));  // wherever it runs: its run holds the order
         }
       }
     }

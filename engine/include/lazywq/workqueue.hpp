@@ -141,6 +141,7 @@ class BasicWorkqueue {
   void check_alive() const;
   void check_cpu(int cpu) const;
   Worker<P>* caller_in_this_queue() const;
+  std::vector<DependencyNode> flush_targets_locked() LAZYWQ_REQUIRES(lock_);
 
   void start() LAZYWQ_EXCLUDES(lock_);
   bool queue_common(int cpu, Work& w, const DelayedWork* dw, Duration delay) LAZYWQ_EXCLUDES(lock_);
