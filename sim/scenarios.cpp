@@ -560,10 +560,14 @@ void dependency(ScenarioContext& ctx) {
               switch (w.kind) {
                 case wait_flush: eng.flush_work(t); break;
                 case wait_cancel_sync: eng.cancel_work_sync(t); break;
-                case wait_queue_flush:
-                  queues[static_cast<size_t>(nodes[static_cast<size_t>(w.target)].home)]->queue_work_on(on_cpu(), t);
+                case wait_queue_flush: {
+                  const size_t q = stray_p > 0 && ctx.rng.chance(stray_p)
+                                       ? ctx.rng.below(static_cast<uint64_t>(nqueues))
+                                       : static_cast<size_t>(nodes[static_cast<size_t>(w.target)].home);
+                  queues[q]->queue_work_on(on_cpu(), t);
                   eng.flush_work(t);
                   break;
+                }
                 case wait_flush_wq: queues[static_cast<size_t>(w.target)]->flush(); break;
                 case wait_kinds: break;
               }
