@@ -38,6 +38,20 @@ for m in ms:
     out = sites.apply(src, m)
     check(out != src, f"{m.id} changes nothing")
     check(m.function.split("::")[-1].split("/")[0] not in sites.EXCLUDE_FUNCTIONS, f"{m.id} is in a reporting function")
+# equivalent.txt and regressions.txt are reviewed like code: every entry
+# names a mutant the engine still has (an edit that moves or rewrites the
+# site gives it a new id: judge it again) and says why.
+known = set(ids)
+for name in ("equivalent.txt", "regressions.txt"):
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
+    for n, line in enumerate(open(path), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        mid, sep, reason = line.partition("||")
+        check(sep and len(reason.strip()) >= 20, f"{name}:{n}: `ID || reason` with a reason, got {line[:80]!r}")
+        check(mid.strip() in known, f"{name}:{n}: {mid.strip()} is no mutant of the engine any more (stale: judge "
+                                    "the site again under its new id, or drop the entry)")
 # The same code, the same mutants.
 check(sites.fingerprint(sites.find_mutants(include)) == sites.fingerprint(ms), "two walks disagree")
 print(f"{len(ms)} mutants: " + ", ".join(f"{o} {n}" for o, n in sorted(by_op.items())))
