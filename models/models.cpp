@@ -113,6 +113,8 @@ const std::vector<ModelInfo>& models() {
        &run_cycle_per_cpu, 4000, 3000},
       {"flush_own_pending", "C16", "DependencyCheck::error: W queues itself on Q2 and flushes Q2: refused, never a hang",
        &run_flush_own_pending, 4000, 3000},
+      {"flush_racing_queue", "C10 C16", "W flushes X while another thread queues X behind W: refused or returned, never a hang",
+       &run_flush_racing_queue, 4000, 3000},
       {"cycle_shared", "C16", "shared queue, DependencyCheck::error: A flushes B, B flushes A: one wait refused, never a hang",
        &run_cycle_shared, 4000, 0},
       {"misuse", "C10 C12 C14", "creation errors, self-flush/cancel, a throwing callback, works outliving the engine",

@@ -179,6 +179,43 @@ struct CycleShared : CycleBase<CycleShared> {
 };
 
 // ---------------------------------------------------------------------------
+// C10 and C16 across threads, DependencyCheck::error: W (queued for CPU 1
+// by thread 0) runs on CPU 1 and flushes X, which thread 1 queues for
+// CPU 1 at any moment. A queueing of X that the flush counts (its
+// queued_seq_) is placed behind W, on W's own executor: the flush must see
+// where it is (the queueing's home_, published before its count) and be
+// refused with Error(deadlock); waiting for it would hang. A flush that
+// returns waited for no queueing or for a run that ended. The count's
+// release and the flush's acquire are what order the two (mutation
+// testing: relax_order count_queueing_locked/2@ab1f5f survived every
+// checker, none of which has the queueing on another thread).
+struct FlushRacingQueue : ModelBase<FlushRacingQueue, 2, 4> {
+  int refused = 0;
+  int flush_returned = 0;
+  void configure(EngineConfig& cfg) { cfg.dependency_check = DependencyCheck::error; }
+  void setup() {
+    add_work([this](Work&) {
+      if (refused_as_deadlock("flush_work(X) from W, X queued behind W", [&] { eng->flush_work(*works[1]); }))
+        ++refused;
+      else
+        ++flush_returned;
+    });
+    add_work();
+  }
+  void op(unsigned i) {
+    MODEL_CHECK(wq->queue_work_on(1, *works[i]), "C1: first queueing of %s returned false", i == 0 ? "W" : "X");
+    eng->flush_work(*works[i]);
+    MODEL_CHECK(tracks[i].ends >= 1, "C10: flush_work returned before %s's run ended", i == 0 ? "W" : "X");
+  }
+  void check_end() {
+    MODEL_CHECK(tracks[0].starts == 1 && tracks[1].starts == 1, "C1: W ran %d times, X %d (not once each)",
+                tracks[0].starts, tracks[1].starts);
+    MODEL_CHECK(refused + flush_returned == 1, "W's flush neither returned nor was refused");
+    MODEL_CHECK(eng->dependency_cycles().empty(), "C16: a cycle was reported, but none exists here");
+  }
+};
+
+// ---------------------------------------------------------------------------
 // C16, DependencyCheck::error: W (queued for CPU 1 by thread 0) queues
 // itself on a second queue Q2 from its first run and flushes Q2. Its
 // queueing there cannot start before this run ends (C3): a self-wait,
@@ -297,6 +334,7 @@ struct Misuse : ModelBase<Misuse, 2, 4> {
 LAZYWQ_MODEL_RUNNER(flush_behind, FlushBehind)
 LAZYWQ_MODEL_RUNNER(cycle_per_cpu, CyclePerCpu)
 LAZYWQ_MODEL_RUNNER(flush_own_pending, FlushOwnPending)
+LAZYWQ_MODEL_RUNNER(flush_racing_queue, FlushRacingQueue)
 LAZYWQ_MODEL_RUNNER(cycle_shared, CycleShared)
 LAZYWQ_MODEL_RUNNER(misuse, Misuse)
 
