@@ -68,6 +68,14 @@ CHECKER_TEXT = {
 }
 
 
+# A lock mutant that Clang's -Wthread-safety rejects (most of unlock_early
+# and lock_late) is built once more without the analysis, in this build
+# directory, and checked there: what the dynamic checkers would catch where
+# no such analysis runs (GCC, or code without annotations). Reported apart;
+# the rejection itself is never a kill.
+NO_TSA = "release-nots"
+
+
 def log(msg: str) -> None:
     print(f"[mutation] {msg}", flush=True)
 
@@ -195,7 +203,12 @@ class Workspace:
             self.built.add(preset)  # keep the checkout's own configuration
             return
         launcher = ["-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"] if shutil.which("ccache") else []
-        rc, out, _ = sh(["cmake", "--preset", preset, *launcher], cwd=self.src, env=self.env)
+        if preset == NO_TSA:
+            # The release build without Clang's lock analysis (see run_mutant).
+            cmd = ["cmake", "--preset", "release", "-B", self.bdir(preset), "-DLAZYWQ_THREAD_SAFETY=OFF", *launcher]
+        else:
+            cmd = ["cmake", "--preset", preset, *launcher]
+        rc, out, _ = sh(cmd, cwd=self.src, env=self.env)
         if rc != 0:
             raise SystemExit(f"mutation: cmake --preset {preset} failed:\n{out[-3000:]}")
         self.built.add(preset)
@@ -243,11 +256,12 @@ def rule_of_test(name: str) -> str:
 
 
 class Checkers:
-    def __init__(self, ws: Workspace, args):
+    def __init__(self, ws: Workspace, args, rel_preset: str = "release"):
         self.ws = ws
         self.args = args
-        self.rel = ws.bdir("release")
+        self.rel = ws.bdir(rel_preset)
         self.tsan = ws.bdir("tsan")
+        self.no_tsan = rel_preset != "release"  # the tsan build has the analysis: the variant runs without it
 
     def run(self, name: str, operator: str, tag: str) -> Verdict:
         if operator in sites.MEMORY_ORDER_OPERATORS and name in ("explorer", "properties", "fuzz"):
@@ -384,8 +398,8 @@ class Checkers:
                        detail=out[-300:])
 
     def _torture(self, operator, tag) -> Verdict:
-        tsan = operator in sites.TSAN_OPERATORS
-        if tsan and not self.args.use_tsan:
+        tsan = operator in sites.TSAN_OPERATORS and not self.no_tsan
+        if operator in sites.TSAN_OPERATORS and not self.no_tsan and not self.args.use_tsan:
             return Verdict("torture", "n/a", detail="no ThreadSanitizer build (--tsan off, or in place without build/tsan)")
         exe = os.path.join(self.tsan if tsan else self.rel, "tools", "lazywq-torture")
         env = dict(os.environ, TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1") if tsan else None
@@ -566,6 +580,8 @@ def run_mutant(ws, ck, m, checkers, presets, base_objects, args) -> dict:
                 r["class"] = "uncompilable"
                 r["rejected_by"] = "thread-safety analysis" if re.search(r"-Werror,-Wthread-safety", out) else "compiler"
                 r["build_error"] = "\n".join(errs)[:1000]
+                if r["rejected_by"] == "thread-safety analysis" and args.without_tsa:
+                    r["without_tsa"] = run_without_tsa(ws, m, path, original, checkers, base_objects, args)
                 return r
         r["build_seconds"] = round(build_s, 1)
         changed = {p: [o for o, h in ws.objects(p).items() if base_objects[p].get(o) != h]
@@ -586,6 +602,46 @@ def run_mutant(ws, ck, m, checkers, presets, base_objects, args) -> dict:
         with open(path, "wb") as f:
             f.write(original)
         r["seconds"] = round(time.monotonic() - t0, 1)
+
+
+def run_without_tsa(ws, m, path, original, checkers, base_objects, args) -> dict:
+    """The mutant (already written at `path`) built and checked without
+    -Wthread-safety. The variant's unmutated objects are built first, once
+    (from `original`), as the reference of trivial compiler equivalence."""
+    sub = {"class": "survived", "checkers": {}}
+    mutated = open(path, "rb").read()
+    if NO_TSA not in base_objects:
+        log(f"building the unmutated engine without -Wthread-safety ({ws.bdir(NO_TSA)}; once)")
+        with open(path, "wb") as f:
+            f.write(original)
+        ok, out, _ = ws.build(NO_TSA, timeout=args.build_timeout * 4)
+        with open(path, "wb") as f:
+            f.write(mutated)
+        if not ok:
+            sub["class"] = "error"
+            sub["detail"] = out[-1000:]
+            return sub
+        base_objects[NO_TSA] = ws.objects(NO_TSA)
+    ok, out, secs = ws.build(NO_TSA, timeout=args.build_timeout)
+    sub["build_seconds"] = round(secs, 1)
+    if not ok:
+        sub["class"] = "uncompilable"
+        sub["build_error"] = "\n".join(line for line in out.splitlines() if "error:" in line)[:1000]
+        return sub
+    if not any(base_objects[NO_TSA].get(o) != h for o, h in ws.objects(NO_TSA).items()):
+        sub["class"] = "equivalent-tce"
+        return sub
+    ck = Checkers(ws, args, rel_preset=NO_TSA)
+    for c in checkers:
+        v = ck.run(c, m.operator, "notsa-" + m.id.replace("/", "_").replace(":", "_"))
+        v.replay = v.replay.replace("build/release/", f"build/{NO_TSA}/")
+        sub["checkers"][c] = dataclasses.asdict(v)
+        kills = sum(1 for x in sub["checkers"].values() if x["status"] == "killed")
+        if args.kills_enough and kills >= args.kills_enough:
+            break
+    if any(v["status"] == "killed" for v in sub["checkers"].values()):
+        sub["class"] = "killed"
+    return sub
 
 
 # ---------------------------------------------------------------------------
@@ -653,7 +709,23 @@ def write_report(out_dir, results, all_mutants, checkers) -> dict:
         unc = [r for r in results if r["operator"] == o and r["class"] == "uncompilable"]
         tsa = sum(1 for r in unc if r.get("rejected_by") == "thread-safety analysis")
         md.append(f"| {o} | {k}/{n} | {pct(k, n)} | {eq} | {len(unc)} ({tsa}) | {sites.OPERATORS.get(o, '')} |")
-    md += ["", "## Kill matrix", "", "K killed (rule), . survived, - cannot see it (n/a), E error", "",
+    notsa = [r for r in results if r.get("without_tsa")]
+    if notsa:
+        nk = [r for r in notsa if r["without_tsa"]["class"] == "killed"]
+        ns = [r for r in notsa if r["without_tsa"]["class"] == "survived"]
+        md += ["", "## Lock mutants -Wthread-safety rejects, checked without it", "",
+               "Clang's lock analysis rejects these at compile time (never counted as a kill above). Each is "
+               f"built once more without it (`build/{NO_TSA}`, as GCC would build it) and checked: "
+               f"**{len(nk)} of {len(nk) + len(ns)} killed** by the dynamic checkers "
+               f"({len(notsa) - len(nk) - len(ns)} equivalent or not compilable there).", "",
+               "| mutant | without -Wthread-safety | killed by |", "|---|---|---|"]
+        for r in notsa:
+            w = r["without_tsa"]
+            by = ", ".join(f"{c} ({v['rule']})" for c, v in w.get("checkers", {}).items() if v["status"] == "killed")
+            md.append(f"| `{r['id']}` | {w['class']} | {by} |")
+    md += ["", "## Kill matrix", "",
+           "K killed (rule), . survived, - cannot see it (n/a), E error, blank: not run (enough checkers had "
+           "killed it already: `--kills-enough`)", "",
            "| mutant | class | " + " | ".join(checkers) + " |", "|---|---|" + "---|" * len(checkers)]
     for r in results:
         cells = []
@@ -692,7 +764,11 @@ def write_report(out_dir, results, all_mutants, checkers) -> dict:
               "per_checker": {c: {"killed": k, "applicable": n} for c, (k, n) in per_checker.items()},
               "per_operator": {o: {"killed": k, "counted": n} for o, (k, n) in per_op.items()},
               "killed_by_two_or_more": len(two), "explorer_median_seconds_to_detection": median(ttd),
-              "explorer_replays_bit_for_bit": [sum(replay_ok), len(replay_ok)], "results": results}
+              "explorer_replays_bit_for_bit": [sum(replay_ok), len(replay_ok)],
+              "without_thread_safety": {"checked": len(notsa),
+                                        "killed": sum(1 for r in notsa if r["without_tsa"]["class"] == "killed"),
+                                        "survived": sum(1 for r in notsa if r["without_tsa"]["class"] == "survived")},
+              "results": results}
     with open(os.path.join(out_dir, "report.json"), "w") as f:
         json.dump(report, f, indent=1)
     return report
@@ -801,9 +877,12 @@ def main(argv=None) -> int:
                    help="skip the remaining checkers once one kills (= --kills-enough 1)")
     p.add_argument("--kills-enough", type=int, default=0, metavar="K",
                    help="skip the remaining checkers once K have killed (the full run uses 2: the target is two "
-                        "techniques per kill; a checker not run is '-' in the matrix). 0: run them all (default)")
+                        "techniques per kill; a checker not run is blank in the matrix). 0: run them all (default)")
     p.add_argument("--rerun-survivors", action="store_true",
                    help="run again the survivors recorded in --out (after a new test, model or oracle check)")
+    p.add_argument("--without-tsa", choices=["auto", "on", "off"], default="auto",
+                   help="build a lock mutant that -Wthread-safety rejects once more without the analysis and check it "
+                        f"(build/{NO_TSA}; auto: on, except in place)")
     p.add_argument("--skip-baseline", action="store_true", help="do not check the unmutated engine first")
     p.add_argument("--fresh", action="store_true", help="forget earlier results in --out")
     p = sub.add_parser("report", help="rewrite report.md/json from OUT/results.jsonl")
@@ -818,6 +897,7 @@ def main(argv=None) -> int:
                 args.seed_num = int(s, 16) % 2**63  # a commit hash, whole or abbreviated
             else:
                 args.seed_num = int(s, 0)
+            args.without_tsa = args.without_tsa == "on" or (args.without_tsa == "auto" and not args.in_place)
             budget_seconds(args.explorer_budget)
             budget_seconds(args.torture_duration)
             return cmd_run(args)
