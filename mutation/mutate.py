@@ -542,12 +542,12 @@ def cmd_run(args) -> int:
     if ws.in_place and todo:
         # The checkout's build/<preset> holds the last mutant's objects:
         # rebuild the unmutated engine, so nobody runs a mutant by mistake.
-        for p in presets:
+        for p in presets + ([NO_TSA] if NO_TSA in base_objects else []):
             ok, out, _ = ws.build(p)
             if not ok:
                 log(f"rebuilding the unmutated {p} build failed:\n{out[-2000:]}")
                 return 3
-        log("rebuilt the unmutated engine in " + ", ".join(f"build/{p}" for p in presets))
+        log("rebuilt the unmutated engine in " + ", ".join(f"build/{p}" for p in presets + ([NO_TSA] if NO_TSA in base_objects else [])))
     report = write_report(out_dir, [done[m.id] for m in chosen if m.id in done], mutants, checkers)
     log(f"report: {os.path.join(out_dir, 'report.md')}")
     print(report["summary_line"])
@@ -685,8 +685,13 @@ def write_report(out_dir, results, all_mutants, checkers) -> dict:
     replay_ok = [r["checkers"]["explorer"]["replays_bit_for_bit"] for r in killed
                  if r["checkers"].get("explorer", {}).get("status") == "killed"
                  and r["checkers"]["explorer"]["replays_bit_for_bit"] is not None]
+    notsa = [r for r in results if r.get("without_tsa")]
+    notsa_k = sum(1 for r in notsa if r["without_tsa"]["class"] == "killed")
+    notsa_n = notsa_k + sum(1 for r in notsa if r["without_tsa"]["class"] == "survived")
     summary = (f"mutation score {pct(len(killed), len(counted))} ({len(killed)} killed of {len(counted)} "
-               f"non-equivalent; {len(results)} run of {len(all_mutants)} mutants)")
+               f"non-equivalent; {len(results)} run of {len(all_mutants)} mutants)" +
+               (f"; lock mutants -Wthread-safety rejects, built without it: {notsa_k} of {notsa_n} killed"
+                if notsa_n else ""))
     md = ["# lazywq mutation report", "",
           f"**{summary}**", "",
           "| class | mutants |", "|---|---:|"]
@@ -709,7 +714,6 @@ def write_report(out_dir, results, all_mutants, checkers) -> dict:
         unc = [r for r in results if r["operator"] == o and r["class"] == "uncompilable"]
         tsa = sum(1 for r in unc if r.get("rejected_by") == "thread-safety analysis")
         md.append(f"| {o} | {k}/{n} | {pct(k, n)} | {eq} | {len(unc)} ({tsa}) | {sites.OPERATORS.get(o, '')} |")
-    notsa = [r for r in results if r.get("without_tsa")]
     if notsa:
         nk = [r for r in notsa if r["without_tsa"]["class"] == "killed"]
         ns = [r for r in notsa if r["without_tsa"]["class"] == "survived"]
