@@ -484,7 +484,10 @@ def cmd_run(args) -> int:
             r = json.loads(line)
             done[r["id"]] = r
     if args.rerun_survivors:
-        again = [i for i, r in done.items() if r["class"] == "survived"]
+        # Also a lock mutant rejected by -Wthread-safety and not yet checked
+        # without it (a run from before that existed, or with it off).
+        again = [i for i, r in done.items() if r["class"] == "survived" or
+                 (args.without_tsa and r.get("rejected_by") == "thread-safety analysis" and "without_tsa" not in r)]
         for i in again:
             del done[i]
         if again:
@@ -883,7 +886,8 @@ def main(argv=None) -> int:
                    help="skip the remaining checkers once K have killed (the full run uses 2: the target is two "
                         "techniques per kill; a checker not run is blank in the matrix). 0: run them all (default)")
     p.add_argument("--rerun-survivors", action="store_true",
-                   help="run again the survivors recorded in --out (after a new test, model or oracle check)")
+                   help="run again the survivors recorded in --out (after a new test, model or oracle check), and "
+                        "the lock mutants -Wthread-safety rejected that were not yet checked without it")
     p.add_argument("--without-tsa", choices=["auto", "on", "off"], default="auto",
                    help="build a lock mutant that -Wthread-safety rejects once more without the analysis and check it "
                         f"(build/{NO_TSA}; auto: on, except in place)")
