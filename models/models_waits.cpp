@@ -179,6 +179,38 @@ struct CycleShared : CycleBase<CycleShared> {
 };
 
 // ---------------------------------------------------------------------------
+// C1 and C2 across queues: W moves between two queues. Thread 0 queues it
+// on the model's queue for CPU 1, thread 1 on a second queue Q2 for CPU 0,
+// twice each. The Q fields of a work (where_, target_cpu_, epoch_, the
+// timer's) are guarded by the lock of whichever queue holds it, so two
+// owners on two queues are ordered by PENDING alone: the winner's acquire
+// (queue_common's fetch_or) against the last owner's release (the run's
+// clearing of PENDING, a cancel). A relaxed order there is a data race on
+// those Vars. Every queueing that returned true runs (C1); no run overlaps
+// another (C3). (Mutation testing: relaxing PENDING's orders was caught
+// by the ThreadSanitizer torture only, never by a model.)
+struct PendingHandoff : ModelBase<PendingHandoff, 2, 6> {
+  Workqueue* q2 = nullptr;
+  int accepted = 0;
+  void setup() {
+    q2 = &eng->create_workqueue("q2", WqKind::lazy);
+    add_work();
+  }
+  void op(unsigned i) {
+    Workqueue& q = i == 0 ? *wq : *q2;
+    for (int k = 0; k < 2; ++k) {
+      if (q.queue_work_on(i == 0 ? 1 : 0, *works[0])) ++accepted;
+      if (k == 0 && i == 1) (void)eng->cancel_work(*works[0]);  // a cancel's release too
+    }
+    eng->flush_work(*works[0]);
+  }
+  void check_end() {
+    MODEL_CHECK(tracks[0].starts >= 1 && tracks[0].starts <= accepted,
+                "C1: W ran %d times after %d accepted queueings", tracks[0].starts, accepted);
+  }
+};
+
+// ---------------------------------------------------------------------------
 // C10 and C16 across threads, DependencyCheck::error: W (queued for CPU 1
 // by thread 0) runs on CPU 1 and flushes X, which thread 1 queues for
 // CPU 1 at any moment. A queueing of X that the flush counts (its
@@ -335,6 +367,7 @@ LAZYWQ_MODEL_RUNNER(flush_behind, FlushBehind)
 LAZYWQ_MODEL_RUNNER(cycle_per_cpu, CyclePerCpu)
 LAZYWQ_MODEL_RUNNER(flush_own_pending, FlushOwnPending)
 LAZYWQ_MODEL_RUNNER(flush_racing_queue, FlushRacingQueue)
+LAZYWQ_MODEL_RUNNER(pending_handoff, PendingHandoff)
 LAZYWQ_MODEL_RUNNER(cycle_shared, CycleShared)
 LAZYWQ_MODEL_RUNNER(misuse, Misuse)
 
