@@ -592,14 +592,7 @@ def run_mutant(ws, ck, m, checkers, presets, base_objects, args) -> dict:
         if not any(changed.values()):
             r["class"] = "equivalent-tce"
             return r
-        for c in checkers:
-            v = ck.run(c, m.operator, m.id.replace("/", "_").replace(":", "_").replace("#", "_"))
-            r["checkers"][c] = dataclasses.asdict(v)
-            kills = sum(1 for x in r["checkers"].values() if x["status"] == "killed")
-            if args.kills_enough and kills >= args.kills_enough:
-                break
-        if any(v["status"] == "killed" for v in r["checkers"].values()):
-            r["class"] = "killed"
+        run_checkers(ck, m, checkers, args, r, m.id.replace("/", "_").replace(":", "_").replace("#", "_"))
         return r
     finally:
         with open(path, "wb") as f:
@@ -634,17 +627,23 @@ def run_without_tsa(ws, m, path, original, checkers, base_objects, args) -> dict
     if not any(base_objects[NO_TSA].get(o) != h for o, h in ws.objects(NO_TSA).items()):
         sub["class"] = "equivalent-tce"
         return sub
-    ck = Checkers(ws, args, rel_preset=NO_TSA)
+    run_checkers(Checkers(ws, args, rel_preset=NO_TSA), m, checkers, args, sub,
+                 "notsa-" + m.id.replace("/", "_").replace(":", "_"),
+                 lambda replay: replay.replace("build/release/", f"build/{NO_TSA}/"))
+    return sub
+
+
+def run_checkers(ck, m, checkers, args, into: dict, tag: str, fix_replay=lambda replay: replay) -> None:
+    """The checkers in order, into["checkers"]; stops after --kills-enough kills; into["class"] killed when one did."""
     for c in checkers:
-        v = ck.run(c, m.operator, "notsa-" + m.id.replace("/", "_").replace(":", "_"))
-        v.replay = v.replay.replace("build/release/", f"build/{NO_TSA}/")
-        sub["checkers"][c] = dataclasses.asdict(v)
-        kills = sum(1 for x in sub["checkers"].values() if x["status"] == "killed")
+        v = ck.run(c, m.operator, tag)
+        v.replay = fix_replay(v.replay)
+        into["checkers"][c] = dataclasses.asdict(v)
+        kills = sum(1 for x in into["checkers"].values() if x["status"] == "killed")
         if args.kills_enough and kills >= args.kills_enough:
             break
-    if any(v["status"] == "killed" for v in sub["checkers"].values()):
-        sub["class"] = "killed"
-    return sub
+    if any(v["status"] == "killed" for v in into["checkers"].values()):
+        into["class"] = "killed"
 
 
 # ---------------------------------------------------------------------------
