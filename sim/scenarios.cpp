@@ -203,6 +203,12 @@ using kit::knob_p;
 struct WorkSet {
   ScenarioContext& ctx;
   SimWorkqueue* wq = nullptr;
+  // A second queue the same works also go to (mixed, from a side stream:
+  // scenarios without it draw exactly what they drew before). Works move
+  // between queues as real clients move them: C1-C12 hold per work.
+  SimWorkqueue* wq2 = nullptr;
+  double stray_p = 0;
+  Rng stray_rng{0};
   std::vector<std::unique_ptr<SimWork>> works;
   std::vector<std::unique_ptr<SimDelayedWork>> delayed;
   std::vector<int> requeue_left;
@@ -233,6 +239,8 @@ struct WorkSet {
       }
     }
   }
+  // The queue of the next queueing: wq, or now and then wq2.
+  SimWorkqueue& pick() { return wq2 && stray_rng.chance(stray_p) ? *wq2 : *wq; }
   SimWork& any() { return *works[ctx.rng.below(works.size())]; }
   SimDelayedWork& any_delayed() { return *delayed[ctx.rng.below(delayed.size())]; }
   int any_cpu(bool include_core = true) {
@@ -280,7 +288,7 @@ Weights swarm_weights(ScenarioContext& ctx, std::initializer_list<std::pair<Op, 
 
 void run_op(ScenarioContext& ctx, WorkSet& ws, Op op, int64_t max_delay_ns, int64_t sleep_ns) {
   SimEngine& eng = *ctx.engine;
-  SimWorkqueue& wq = *ws.wq;
+  SimWorkqueue& wq = ws.pick();
   switch (op) {
     case op_queue: wq.queue_work_on(ws.any_cpu(), ws.any()); break;
     case op_flush_work: eng.flush_work(ws.any()); break;
@@ -463,6 +471,15 @@ void mixed(ScenarioContext& ctx) {
   SimEngine& eng = *scoped;
   WqKind kind = kind_knob(ctx, WqKind::lazy, true);
   auto& wq = kit::create_queue(ctx, eng, "mixed", kind);
+  // One run in three also has a second queue of another drawn kind, and
+  // a share of the queueings (plain, delayed, mod) and queue flushes go
+  // there: works move between two queues (side stream, see WorkSet).
+  Rng side2 = Rng(ctx.rng).fork(0x2ce2);
+  SimWorkqueue* wq2 = nullptr;  // before the faults: its creation must not fail
+  if (side2.below(3) == 0) {
+    const WqKind kind2 = static_cast<WqKind>(side2.below(5));
+    wq2 = &kit::create_queue(ctx, eng, "mixed2", kind2);
+  }
   double p = knob_p(ctx, "fail_p", {0.0, 0.0, 0.2, 0.5});
   SpawnFaults faults{.fail_probability = p, .seed = ctx.rng.next()};
   // The other ways to fail creations (SpawnFaults), from a side stream:
@@ -480,9 +497,19 @@ void mixed(ScenarioContext& ctx) {
                                   {op_flush_delayed, 2}, {op_sleep, 3}, {op_hotplug, 1}});
   int nops = static_cast<int>(knob(ctx, "ops", 8, 24));
   WorkSet ws(ctx, wq, static_cast<int>(knob(ctx, "works", 2, 6)), 2, 2, 0.3, 3000);
+  if (wq2) {
+    ws.wq2 = wq2;
+    ws.stray_p = side2.chance(0.5) ? 0.2 : 0.5;
+    ws.stray_rng = side2.fork(1);
+    ctx.note("queue2", std::string(to_string(wq2->kind())) + ",stray_p=" + (ws.stray_p < 0.3 ? "0.2" : "0.5"));
+  }
   ctx.clients(static_cast<int>(knob(ctx, "clients", 1, 3)), [&](int) {
     for (int i = 0; i < nops; ++i) run_op(ctx, ws, w.draw(ctx.rng), 60000, 60000);
   });
+  if (wq2) {
+    wq2->flush();
+    wq2->destroy();
+  }
   finish(ctx, wq);
 }
 
