@@ -830,7 +830,7 @@ const std::vector<Scenario>& all_scenarios() {
        "ncpus=3 idle_us=100 cooldown_us=10 kind=0..4 ops=8..24 works=2..5 clients=2..3", flush_cancel_storm, ""},
       {"delayed", "delayed works armed, re-armed, cancelled and flushed against their timers (C12, C10)",
        "ncpus=3 idle_us=100 cooldown_us=10 ops=8..20 delayed=1..4 max_delay_us=5..100", delayed_work, ""},
-      {"mixed", "every operation, swarm weights, creation faults and hotplug (C1-C15)",
+      {"mixed", "every operation, swarm weights, creation faults and hotplug; one run in three moves works between two queues (C1-C15)",
        "ncpus=4 idle_us=50 cooldown_us=10 kind=0..4 fail_p=0|0.2|0.5 ops=8..24 works=2..6 clients=1..3", mixed, ""},
       {"dependency", "works wait for works and queues across every kind; cycles must be refused, never hang (C16)",
        "ncpus=3 idle_us=100 cooldown_us=10 queues=2..3 works=3..6 uphill_p=0|0.1|0.3 stray_p=0|0.3 clients=1..2", dependency,
