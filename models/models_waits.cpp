@@ -187,8 +187,9 @@ struct CycleShared : CycleBase<CycleShared> {
 // owners on two queues are ordered by PENDING alone: the winner's acquire
 // (queue_common's fetch_or) against the last owner's release (the run's
 // clearing of PENDING, a cancel). A relaxed order there is a data race on
-// those Vars. Every queueing that returned true runs (C1); no run overlaps
-// another (C3). (Mutation testing: relaxing PENDING's orders was caught
+// those Vars. W runs at most once per accepted queueing and at least once
+// (each thread's last call is a queueing, after both cancels), and no run
+// overlaps another (C3, checked on every run). (Mutation testing: relaxing PENDING's orders was caught
 // by the ThreadSanitizer torture only, never by a model.)
 struct PendingHandoff : ModelBase<PendingHandoff, 2, 6> {
   Workqueue* q2 = nullptr;

@@ -441,9 +441,14 @@ std::vector<DependencyNode> BasicWorkqueue<P>::flush_targets_locked() {
   std::vector<DependencyNode> out{engine_.node_of(*this)};
   Worker<P>* self = engine_.current_worker();
   if (engine_.cfg_.dependency_check == DependencyCheck::off || !self) return out;
-  auto add_if_running = [&](Work* y) {
-    detail::Guard yl(y->lock_);
-    if (y->running_) out.push_back(engine_.node_of(*y));
+  // The works of this queue on `list` (the pools' lists hold every shared
+  // queue's) whose run is in progress elsewhere.
+  auto scan = [&](const detail::IntrusiveList<Work>& list) {
+    for (Work* y = list.front(); y; y = detail::IntrusiveList<Work>::next(y)) {
+      if (y->home_.load(std::memory_order_relaxed) != this) continue;
+      detail::Guard yl(y->lock_);
+      if (y->running_) out.push_back(engine_.node_of(*y));
+    }
   };
   // The caller's own run, pending here wherever it waits (on a pool
   // thread's scheduled list too): the plainest self-wait.
@@ -452,18 +457,13 @@ std::vector<DependencyNode> BasicWorkqueue<P>::flush_targets_locked() {
     out.push_back(engine_.node_of(*running));
   if (is_shared()) {
     engine_.assert_held_pool_lock();
-    auto scan = [&](const detail::IntrusiveList<Work>& list) {
-      for (Work* y = list.front(); y; y = detail::IntrusiveList<Work>::next(y))
-        if (y->home_.load(std::memory_order_relaxed) == this) add_if_running(y);
-    };
     for (auto& pool : engine_.pools_) {
       scan(pool->worklist);
       for (auto& pw : pool->workers) scan(pw->scheduled);  // behind their own runs there (C3)
     }
-    for (Work* y = inactive_.front(); y; y = detail::IntrusiveList<Work>::next(y)) add_if_running(y);
+    scan(inactive_);
   } else {
-    for (const Cwq& t : cwqs_)
-      for (Work* y = t.list.front(); y; y = detail::IntrusiveList<Work>::next(y)) add_if_running(y);
+    for (const Cwq& t : cwqs_) scan(t.list);
   }
   return out;
 }
