@@ -399,7 +399,7 @@ class Checkers:
 
     def _torture(self, operator, tag) -> Verdict:
         tsan = operator in sites.TSAN_OPERATORS and not self.no_tsan
-        if operator in sites.TSAN_OPERATORS and not self.no_tsan and not self.args.use_tsan:
+        if tsan and not self.args.use_tsan:
             return Verdict("torture", "n/a", detail="no ThreadSanitizer build (--tsan off, or in place without build/tsan)")
         exe = os.path.join(self.tsan if tsan else self.rel, "tools", "lazywq-torture")
         env = dict(os.environ, TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1") if tsan else None
@@ -486,7 +486,9 @@ def cmd_run(args) -> int:
     if args.rerun_survivors:
         # Also a lock mutant rejected by -Wthread-safety and not yet checked
         # without it (a run from before that existed, or with it off).
-        again = [i for i, r in done.items() if r["class"] == "survived" or
+        # A survivor judged equivalent stays as it is.
+        equivalent_ids = read_list(os.path.join(HERE, "equivalent.txt"))
+        again = [i for i, r in done.items() if (r["class"] == "survived" and i not in equivalent_ids) or
                  (args.without_tsa and r.get("rejected_by") == "thread-safety analysis" and "without_tsa" not in r)]
         for i in again:
             del done[i]
@@ -545,12 +547,13 @@ def cmd_run(args) -> int:
     if ws.in_place and todo:
         # The checkout's build/<preset> holds the last mutant's objects:
         # rebuild the unmutated engine, so nobody runs a mutant by mistake.
-        for p in presets + ([NO_TSA] if NO_TSA in base_objects else []):
+        rebuilt = presets + ([NO_TSA] if NO_TSA in base_objects else [])
+        for p in rebuilt:
             ok, out, _ = ws.build(p)
             if not ok:
                 log(f"rebuilding the unmutated {p} build failed:\n{out[-2000:]}")
                 return 3
-        log("rebuilt the unmutated engine in " + ", ".join(f"build/{p}" for p in presets + ([NO_TSA] if NO_TSA in base_objects else [])))
+        log("rebuilt the unmutated engine in " + ", ".join(f"build/{p}" for p in rebuilt))
     report = write_report(out_dir, [done[m.id] for m in chosen if m.id in done], mutants, checkers)
     log(f"report: {os.path.join(out_dir, 'report.md')}")
     print(report["summary_line"])
@@ -689,7 +692,8 @@ def write_report(out_dir, results, all_mutants, checkers) -> dict:
                  and r["checkers"]["explorer"]["replays_bit_for_bit"] is not None]
     notsa = [r for r in results if r.get("without_tsa")]
     notsa_k = sum(1 for r in notsa if r["without_tsa"]["class"] == "killed")
-    notsa_n = notsa_k + sum(1 for r in notsa if r["without_tsa"]["class"] == "survived")
+    notsa_s = sum(1 for r in notsa if r["without_tsa"]["class"] == "survived")
+    notsa_n = notsa_k + notsa_s
     summary = (f"mutation score {pct(len(killed), len(counted))} ({len(killed)} killed of {len(counted)} "
                f"non-equivalent; {len(results)} run of {len(all_mutants)} mutants)" +
                (f"; lock mutants -Wthread-safety rejects, built without it: {notsa_k} of {notsa_n} killed"
@@ -717,13 +721,11 @@ def write_report(out_dir, results, all_mutants, checkers) -> dict:
         tsa = sum(1 for r in unc if r.get("rejected_by") == "thread-safety analysis")
         md.append(f"| {o} | {k}/{n} | {pct(k, n)} | {eq} | {len(unc)} ({tsa}) | {sites.OPERATORS.get(o, '')} |")
     if notsa:
-        nk = [r for r in notsa if r["without_tsa"]["class"] == "killed"]
-        ns = [r for r in notsa if r["without_tsa"]["class"] == "survived"]
         md += ["", "## Lock mutants -Wthread-safety rejects, checked without it", "",
                "Clang's lock analysis rejects these at compile time (never counted as a kill above). Each is "
                f"built once more without it (`build/{NO_TSA}`, as GCC would build it) and checked: "
-               f"**{len(nk)} of {len(nk) + len(ns)} killed** by the dynamic checkers "
-               f"({len(notsa) - len(nk) - len(ns)} equivalent or not compilable there).", "",
+               f"**{notsa_k} of {notsa_n} killed** by the dynamic checkers "
+               f"({len(notsa) - notsa_n} equivalent or not compilable there).", "",
                "| mutant | without -Wthread-safety | killed by |", "|---|---|---|"]
         for r in notsa:
             w = r["without_tsa"]
@@ -771,9 +773,7 @@ def write_report(out_dir, results, all_mutants, checkers) -> dict:
               "per_operator": {o: {"killed": k, "counted": n} for o, (k, n) in per_op.items()},
               "killed_by_two_or_more": len(two), "explorer_median_seconds_to_detection": median(ttd),
               "explorer_replays_bit_for_bit": [sum(replay_ok), len(replay_ok)],
-              "without_thread_safety": {"checked": len(notsa),
-                                        "killed": sum(1 for r in notsa if r["without_tsa"]["class"] == "killed"),
-                                        "survived": sum(1 for r in notsa if r["without_tsa"]["class"] == "survived")},
+              "without_thread_safety": {"checked": len(notsa), "killed": notsa_k, "survived": notsa_s},
               "results": results}
     with open(os.path.join(out_dir, "report.json"), "w") as f:
         json.dump(report, f, indent=1)
@@ -899,6 +899,8 @@ def main(argv=None) -> int:
         if args.cmd == "run":
             if args.sample is not None and args.sample < 1:
                 ap.error("--sample must be at least 1")
+            if args.kills_enough is not None and args.kills_enough < 0:
+                ap.error("--kills-enough must be 0 (run every checker) or more")
             s = args.seed
             if re.fullmatch(r"[0-9a-f]{7,40}", s) and not s.isdigit():
                 args.seed_num = int(s, 16) % 2**63  # a commit hash, whole or abbreviated

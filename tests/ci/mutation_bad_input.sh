@@ -16,6 +16,7 @@ expect 2 "unknown mutant" -- /usr/bin/python3 $m show no_such_mutant
 expect 2 "unknown checker" -- /usr/bin/python3 $m run --ids x --checkers explorer,nope --out /tmp/mutation-bad-input --skip-baseline
 expect 2 "bad duration" -- /usr/bin/python3 $m run --sample 1 --explorer-budget soon --out /tmp/mutation-bad-input
 expect 2 "at least 1" -- /usr/bin/python3 $m run --sample 0 --out /tmp/mutation-bad-input
+expect 2 "kills-enough must be" -- /usr/bin/python3 $m run --sample 1 --kills-enough -1 --out /tmp/mutation-bad-input
 expect 2 "invalid choice" -- /usr/bin/python3 $m frobnicate
 expect 0 "Operators:" -- /usr/bin/python3 $m --help
 expect 2 "bad --shard" -- /usr/bin/python3 $m run --sample 1 --shard 4/4 --out /tmp/mutation-bad-input
