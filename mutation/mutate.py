@@ -359,12 +359,15 @@ class Checkers:
         # The properties save a failing program into the current directory.
         cwd = os.path.join(self.ws.root, "tmp", f"properties-{tag}")
         os.makedirs(cwd, exist_ok=True)
-        rc, out, secs = sh([exe, "--gtest_brief=1"], cwd=cwd, timeout=900, env=env)
+        # The unmutated properties take about 2 s: a mutant still running
+        # after 120 s hangs them (a kill; rule "hang").
+        rc, out, secs = sh([exe, "--gtest_brief=1"], cwd=cwd, timeout=120, env=env)
         if rc == 0:
             return Verdict("properties", "survived", seconds=secs)
         failed = re.findall(r"^\[  FAILED  \] (\S+)", out, re.M)
         rule = re.search(r"\b(C\d+)\b", out)
-        return Verdict("properties", "killed", rule=rule.group(1) if rule else "?", seconds=secs, seconds_to_detection=secs,
+        rule = "hang" if rc == 124 else rule.group(1) if rule else "?"
+        return Verdict("properties", "killed", rule=rule, seconds=secs, seconds_to_detection=secs,
                        replay=f"RC_PARAMS=\"seed={self.args.seed_num % 2**31}\" build/release/property/lazywq_property_tests"
                               f" --gtest_filter={failed[0] if failed else '*'}",
                        detail=(f"exit {rc}; " + ", ".join(failed[:4]))[:300])

@@ -245,6 +245,10 @@ class Oracle {
   std::unordered_map<uint32_t, QueueState> queues_;
   std::unordered_map<uint64_t, QcState> qcs_;
   std::unordered_map<uint64_t, std::map<uint64_t, uint64_t>> order_;  // C5: insertion seq -> work, not started
+  // C5, lazy and per_cpu queues: the run of each (queue, CPU) in progress,
+  // begin seq -> work. One CPU's works run one after the other, whichever
+  // thread runs them (its worker, or the core as a fallback).
+  std::unordered_map<uint64_t, std::pair<uint64_t, uint64_t>> cpu_run_;
   uint64_t any_pool_spawn_fail_ = kNone;  // first failed creation of a shared pool thread
   std::map<std::pair<int, bool>, int> live_pool_workers_;  // (cpu, high priority): spawned, not exited
   uint64_t any_pool_at_cap_ = kNone;  // first time a pool had max_workers_per_pool workers
@@ -1031,6 +1035,19 @@ class Oracle {
       run.q = p;
     }
 
+    // C5 (lazy / per_cpu): one work of a CPU at a time. A new queueing for
+    // a CPU whose work runs on the core must wait behind it, even when the
+    // CPU's worker is back (online again, created since).
+    if ((k == kLazy || k == kPerCpu) && run.has_q) {
+      auto [it, fresh] = cpu_run_.try_emplace(qc_key(e.queue, run.q.target), e.seq, w);
+      if (!fresh)
+        report(5, it->second.second, e.seq, -11,
+               W(w) + " started at " + at(e.seq) + " on " + thr(e.thread) + " while " + W(it->second.second) +
+                   ", queued for the same " + cpu_s(run.q.target) + " on " + wq(e.queue) + ", was still running (since " +
+                   at(it->second.first) + "): one CPU's works run one after the other",
+               {run.q.accept, it->second.first, e.seq});
+    }
+
     // C5 (single_thread / ordered): one work at a time.
     if (one_at_a_time(e.queue) && qs.open_execs > 0)
       report(5, w, e.queue, -7,
@@ -1133,6 +1150,10 @@ class Oracle {
     QueueState& qs = queue(r.queue);
     if (r.has_q && r.q.order) qs.inflight.erase(r.q.order);
     if (qs.open_execs > 0) --qs.open_execs;
+    if (r.has_q) {
+      auto cr = cpu_run_.find(qc_key(r.queue, r.q.target));
+      if (cr != cpu_run_.end() && cr->second.first == r.begin) cpu_run_.erase(cr);
+    }
     // C12: queueings accepted while a run the cancel waits for was still
     // going were accepted before the cancel released PENDING.
     for (OpenCancel& c : ws.cancels)

@@ -384,6 +384,22 @@ TEST(Oracle_C5, DetectsTwoAtOnceInSingleThreadQueue) {
   EXPECT_TRUE(Reports(s, "C5"));
 }
 
+TEST(Oracle_C5, CleanWhenWorksOfDifferentCpusOverlap) {
+  Stream s = per_cpu4();
+  s.queue(1, 1).queue(2, 2).begin(1, 2, 1, 1).begin(2, 3, 2, 2).end(1, 2, 1, 1).end(2, 3, 2, 2);
+  EXPECT_TRUE(Clean(s));
+}
+
+TEST(Oracle_C5, DetectsTwoWorksOfOneCpuAtOnce) {
+  // Found by the mutant that let a queueing go straight to a CPU's worker
+  // while the core still ran that CPU's older work as a fallback: the
+  // start order is right, but the two runs overlap.
+  Stream s = per_cpu4();
+  s.queue(1, 1).add(ET::fallback, CORE, 0, 1, 1, 1).begin(1, CORE, 0, 1).queue(2, 1).begin(2, 2, 1, 1)
+      .end(2, 2, 1, 1).end(1, CORE, 0, 1);
+  EXPECT_TRUE(Reports(s, "C5"));
+}
+
 // --------------------------------------------------------------------- C6
 
 TEST(Oracle_C6, CleanLazyCreationOnDemand) {
