@@ -56,6 +56,8 @@ const std::map<std::string, std::vector<FuzzKnob>>& knob_table() {
       {"teardown", with(engine_knobs(4), {list("check", {"0", "1", "2"}), range("queues", 2, 3), list("fail_p", {"0", "0.3"}),
                                           range("ops", 6, 16), range("clients", 1, 2)})},
       {"liveness", with(engine_knobs(4), {range("op", 0, 4), range("producers", 1, 2)})},
+      {"lifetime", with(engine_knobs(6), {list("check", {"0", "1", "2"}), list("fail_p", {"0", "0.3"}), range("clients", 1, 3),
+                                          range("slots", 1, 2), range("ops", 8, 24)})},
   };
   return table;
 }

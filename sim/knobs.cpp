@@ -49,10 +49,10 @@ const std::vector<KnobSpec>& knob_table() {
       {"SpawnFaults.when", {"before queues", "after queues"}, "creation_failure (before), scenarios' set_spawn_faults (after); programs (faults header: before, fail_spawns*: after)"},
       // Workqueues
       {"kind", {"per_cpu", "lazy", "single_thread", "ordered", "shared"}, "most scenarios; programs"},
-      {"WqOptions.highpri", {"true"}, "shared_deps, rpc_client, teardown, liveness; programs (options)"},
-      {"WqOptions.unbound", {"true"}, "shared_deps, rpc_client, teardown, liveness; programs (options)"},
-      {"WqOptions.ordered", {"true"}, "shared_deps, callback_waits, rpc_client, teardown, liveness; programs (options)"},
-      {"WqOptions.max_active", {"1", "2", "3-8", "default"}, "shared_deps, rpc_client, teardown, liveness; programs (max_active)"},
+      {"WqOptions.highpri", {"true"}, "shared_deps, rpc_client, teardown, liveness, lifetime; programs (options)"},
+      {"WqOptions.unbound", {"true"}, "shared_deps, rpc_client, teardown, liveness, lifetime; programs (options)"},
+      {"WqOptions.ordered", {"true"}, "shared_deps, callback_waits, rpc_client, teardown, liveness, lifetime; programs (options)"},
+      {"WqOptions.max_active", {"1", "2", "3-8", "default"}, "shared_deps, rpc_client, teardown, liveness, lifetime; programs (max_active)"},
       // Arguments of the API
       {"delay", {"0", "tiny", "normal", "huge"}, "delayed, mixed, callback_waits, rpc_client, teardown, liveness; programs"},
       {"sleep_for", {"0", "tiny", "normal"}, "callback_waits; programs (busy_sleep engine)"},

@@ -86,18 +86,35 @@ struct SimPlatform {
     T v_;
   };
 
+  // Misuse (destroyed while held or waited for, used after destruction) ends
+  // the run as a crash: World::sync_destroyed. Every check reads the world's
+  // record of this address before any member, which may be freed memory.
   class LAZYWQ_CAPABILITY("mutex") Mutex {
    public:
+    Mutex() {
+      if (World* w = World::current()) w->sync_created(this);
+    }
+    ~Mutex() {
+      if (World* w = World::current()) w->sync_destroyed(this, "mutex", owner_, waiters_);
+    }
+    Mutex(const Mutex&) = delete;
+    Mutex& operator=(const Mutex&) = delete;
     void lock() LAZYWQ_ACQUIRE() {
       World* w = World::current();
       if (!w) return;
+      check_alive(w, "locked");
       w->point("lock");
-      while (owner_ != kNoThread) w->block(waiters_, -1, "mutex lock");
+      check_alive(w, "locked");
+      while (owner_ != kNoThread) {
+        w->block(waiters_, -1, "mutex lock");
+        check_alive(w, "locked");
+      }
       owner_ = w->self();
     }
     void unlock() LAZYWQ_RELEASE() {
       World* w = World::current();
       if (!w) return;
+      check_alive(w, "unlocked");
       release_for_wait();
       w->point("unlock");
     }
@@ -108,19 +125,35 @@ struct SimPlatform {
     }
     void relock_after_wait() {
       World* w = World::current();
-      while (owner_ != kNoThread) w->block(waiters_, -1, "mutex relock after wait");
+      check_alive(w, "locked again after a wait");
+      while (owner_ != kNoThread) {
+        w->block(waiters_, -1, "mutex relock after wait");
+        check_alive(w, "locked again after a wait");
+      }
       owner_ = w->self();
     }
 
    private:
+    void check_alive(World* w, const char* what) const {
+      if (w->sync_dead(this)) w->misuse(std::string("a mutex was ") + what + " after it was destroyed (use after free)");
+    }
     uint32_t owner_ = kNoThread;
     WaitQueue waiters_;
   };
 
   class CondVar {
    public:
+    CondVar() {
+      if (World* w = World::current()) w->sync_created(this);
+    }
+    ~CondVar() {
+      if (World* w = World::current()) w->sync_destroyed(this, "condition variable", kNoThread, waiters_);
+    }
+    CondVar(const CondVar&) = delete;
+    CondVar& operator=(const CondVar&) = delete;
     void wait(Mutex& m) LAZYWQ_REQUIRES(m) {
       World* w = World::current();
+      check_alive(w, "waited on");
       m.release_for_wait();
       w->block(waiters_, -1, "condvar wait");
       m.relock_after_wait();
@@ -132,6 +165,7 @@ struct SimPlatform {
         return true;
       }
       World* w = World::current();
+      check_alive(w, "waited on");
       m.release_for_wait();
       bool notified = w->block(waiters_, deadline_ns < w->now() ? w->now() : deadline_ns, "condvar timed wait");
       m.relock_after_wait();
@@ -139,18 +173,23 @@ struct SimPlatform {
     }
     void notify_one() {
       if (World* w = World::current()) {
+        check_alive(w, "notified");
         w->wake_one(waiters_);
         w->point("notify");
       }
     }
     void notify_all() {
       if (World* w = World::current()) {
+        check_alive(w, "notified");
         w->wake_all(waiters_);
         w->point("notify");
       }
     }
 
    private:
+    void check_alive(World* w, const char* what) const {
+      if (w->sync_dead(this)) w->misuse(std::string("a condition variable was ") + what + " after it was destroyed (use after free)");
+    }
     WaitQueue waiters_;
   };
 

@@ -50,4 +50,5 @@ void callback_waits(ScenarioContext& ctx);
 void rpc_client(ScenarioContext& ctx);
 void teardown(ScenarioContext& ctx);
 void liveness(ScenarioContext& ctx);
+void lifetime(ScenarioContext& ctx);
 }  // namespace lazywq::sim

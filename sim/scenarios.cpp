@@ -854,6 +854,9 @@ const std::vector<Scenario>& all_scenarios() {
       {"liveness", "producers keep queueing until the operation under test returns: flush_work, flush_delayed_work, "
        "flush_workqueue, cancel_work_sync or drain must return anyway (C10, C11, C12)",
        "ncpus=3 idle_us=100 cooldown_us=10 op=0..4 producers=1..2", liveness, ""},
+      {"lifetime", "clients free and reallocate works while copies of them wait on other CPUs for their runs: "
+       "the destructor (cancel_work_sync, then the engine's waiters) must leave nothing using the freed work (C12, C3)",
+       "ncpus=4 idle_us=50 cooldown_us=10 check=0|1|2 fail_p=0|0.3 clients=1..3 slots=1..2 ops=8..24", lifetime, ""},
   };
   return list;
 }

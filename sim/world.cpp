@@ -1,3 +1,4 @@
+#include <cstdio>
 #include "sim/world.hpp"
 
 #include <sys/mman.h>
@@ -270,6 +271,29 @@ void World::fail(RunStatus s, std::string msg) {
   failed_ = true;
   result_.status = s;
   result_.message = std::move(msg);
+}
+
+void World::sync_destroyed(const void* obj, const char* what, uint32_t owner, const WaitQueue& waiters) {
+  auto name = [&](uint32_t id) { return "thread " + std::to_string(id) + " (" + threads_[id]->name + ")"; };
+  if (owner != kNoThread)
+    misuse(std::string("destroyed a ") + what + " that " + name(owner) + " held (the engine freed memory in use)");
+  if (!waiters.ids.empty())
+    misuse(std::string("destroyed a ") + what + " that " + name(waiters.ids.front()) + " waited for" +
+           (waiters.ids.size() > 1 ? " (and " + std::to_string(waiters.ids.size() - 1) + " more)" : "") +
+           " (the engine freed memory in use)");
+  dead_sync_.insert(obj);
+}
+
+void World::misuse(const std::string& msg) {
+  const std::string who = current_ == kNoThread ? std::string("outside the threads")
+                                                : "thread " + std::to_string(current_) + " (" + threads_[current_]->name + ")";
+  fail(RunStatus::crashed, who + ": " + msg);
+  if (current_ != kNoThread) {
+    next_ = kNoThread;
+    switch_to_hub();  // never resumed: the run is over
+  }
+  std::fprintf(stderr, "lazywq sim: %s\n", result_.message.c_str());
+  std::abort();
 }
 
 void World::window_enter(RaceWindow w) {

@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "lazywq/types.hpp"
@@ -95,6 +96,22 @@ class World {
   int cpu() const;
   void set_cpu(int cpu);
   const std::string& thread_name(uint32_t id) const;
+  // The simulated mutexes and condition variables report their misuse as a
+  // crash of the run: destroyed while held or waited for, or used after
+  // their destruction (the engine freed memory a thread still uses; the
+  // real build would read freed memory, which only ASan would see). A
+  // destroyed object's address is remembered until an object is built
+  // there again; it is only looked up, never iterated, so the run stays
+  // deterministic.
+  void sync_created(const void* obj) {
+    if (!dead_sync_.empty()) dead_sync_.erase(obj);
+  }
+  // `owner`: the thread holding it (kNoThread: none); `waiters`: threads
+  // blocked on it. Either makes the destruction a misuse.
+  void sync_destroyed(const void* obj, const char* what, uint32_t owner, const WaitQueue& waiters);
+  bool sync_dead(const void* obj) const { return !dead_sync_.empty() && dead_sync_.count(obj) != 0; }
+  // Ends the run as crashed with `msg` (naming the current thread); never returns.
+  [[noreturn]] void misuse(const std::string& msg);
   // Random stream for faults and workloads, independent of the strategy's.
   Rng& rng() { return rng_; }
   uint64_t steps() const { return steps_; }
@@ -127,6 +144,7 @@ class World {
   int64_t min_deadline_ = -1;  // earliest deadline of a timed waiter, -1 if none
   uint64_t hash_ = 0xcbf29ce484222325ull;
   bool failed_ = false;
+  std::unordered_set<const void*> dead_sync_;  // destroyed mutexes and condition variables (sync_destroyed)
   uint32_t threads_in_windows_ = 0;  // threads with a non-empty window mask
   WindowHits window_hits_{};
   bool ran_ = false;
