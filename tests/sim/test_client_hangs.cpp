@@ -469,3 +469,52 @@ TEST(ClientHangs, FlushDelayedWorkRacingAReArmWithAHugeDelayReturns) {
   }
   EXPECT_EQ(hung, 0) << "flush_delayed_work waited for a re-armed timer it did not fire";
 }
+
+// Found by mutation testing (drop_notify unlink_locked@b3a21a survived every
+// checker). W runs on queue B's thread; a copy of W is pending on queue A
+// (single_thread) with X behind it, so A's core skips both until W's run
+// ends (C3, C5). A client cancels the copy; W's run then flushes X. No
+// wait-for cycle exists any more, so X must run now: the cancel wakes A's
+// core. Without that wake-up A's core sleeps until W's run ends, which
+// waits for X: a hang with no cycle.
+TEST(ClientHangs, CancellingTheWorkTheCoreSkippedLetsTheWorksBehindItRun) {
+  for (DependencyCheck check : {DependencyCheck::off, DependencyCheck::report, DependencyCheck::error}) {
+    for (WqKind b_kind : {WqKind::single_thread, WqKind::lazy, WqKind::shared}) {
+      for (uint64_t seed = 1; seed <= 20; ++seed) {
+        bool started = false, cancelled = false, x_ran_before_flush_returned = false, x_ran = false;
+        RunResult r = run_world(seed, "random", [&] {
+          EngineConfig cfg;
+          cfg.ncpus = 2;
+          cfg.dependency_check = check;
+          SimEngine eng(cfg);
+          SimWorkqueue& a = eng.create_workqueue("a", WqKind::single_thread);
+          SimWorkqueue& b = eng.create_workqueue("b", b_kind);
+          SimWork x([&](SimWork&) { x_ran = true; }, "X");
+          SimWork w(
+              [&](SimWork&) {
+                if (started) return;  // a later run (none is expected)
+                started = true;
+                while (!cancelled) ScenarioContext::sleep_ns(10'000);
+                eng.flush_work(x);
+                x_ran_before_flush_returned = x_ran;
+              },
+              "W");
+          b.queue_work_on(0, w);
+          while (!started) ScenarioContext::sleep_ns(10'000);
+          a.queue_work_on(0, w);  // pending on A while it runs on B
+          a.queue_work_on(0, x);  // behind it
+          ScenarioContext::sleep_ns(200'000);  // A's core finds W running and skips both
+          EXPECT_TRUE(eng.cancel_work(w));
+          cancelled = true;
+          b.flush();
+          a.flush();
+          a.destroy();
+          b.destroy();
+        });
+        ASSERT_EQ(r.status, RunStatus::ok) << "check " << static_cast<int>(check) << ", queue B " << to_string(b_kind)
+                                           << ", seed " << seed << ": " << r.message;
+        EXPECT_TRUE(x_ran_before_flush_returned) << "flush_work(X) returned before X ran";
+      }
+    }
+  }
+}
