@@ -2,6 +2,8 @@
 // operations no other scenario overlapped (issue #13's pairwise coverage:
 // drain with everything, destroy with destroy, cancel and hotplug).
 #include <functional>
+#include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,10 +18,40 @@ using kit::drawn_queue;
 using kit::knob;
 using kit::knob_p;
 
+// C6 as a client sees it: every CPU q.cpus_with_worker() names had a live
+// worker of q (spawned, neither idle_exit nor thread_exit yet) at some
+// point of the event stream while the call ran. The converse does not
+// hold: hotplug and destroy take a worker off its CPU before they join it
+// and record its thread_exit.
+void check_cpus_with_worker(ScenarioContext& ctx, SimEngine& eng, SimWorkqueue& q) {
+  const uint64_t before = eng.event_count();
+  const std::vector<int> got = q.cpus_with_worker();
+  const std::vector<Event> ev = eng.events();
+  std::map<uint32_t, int> live;  // thread -> CPU
+  std::set<int> seen;            // CPUs with a live worker somewhere in the window
+  auto note_live = [&] {
+    for (auto& [thread, cpu] : live) seen.insert(cpu);
+  };
+  for (const Event& e : ev) {
+    if (e.seq == before) note_live();
+    if (e.queue != q.id()) continue;
+    if (e.type == EventType::spawn) live[e.thread] = e.cpu;
+    if (e.type == EventType::idle_exit || e.type == EventType::thread_exit) live.erase(e.thread);
+    if (e.seq >= before) note_live();
+  }
+  if (before >= ev.size()) note_live();
+  for (int c : got)
+    ctx.expect(seen.count(c) != 0, "C6",
+               "cpus_with_worker() of " + q.name() + " named cpu " + std::to_string(c) +
+                   ", which had no live worker of that queue while the call ran (events #" + std::to_string(before) +
+                   "..#" + std::to_string(ev.size()) + ")");
+}
+
 // Queues of drawn kinds, each with works that requeue themselves a few
 // times and a delayed work. Clients queue, arm, cancel (sync or not),
-// flush works, flush and drain queues; one does hotplug; two destroyers
-// destroy queues, sometimes the same one. A call on a destroyed queue is
+// flush works, flush and drain queues and ask a queue which CPUs have a
+// worker; one does hotplug; two destroyers destroy queues, sometimes the
+// same one. A call on a destroyed queue is
 // Error(queue_destroyed) (C14), a second destroy too; a queueing during a
 // drain from outside the queue returns false (C11). Nothing else may
 // fail; the oracle checks the stream (C11, C13, C14 above all).
@@ -77,7 +109,7 @@ void teardown(ScenarioContext& ctx) {
     };
     if (who < nclients) {
       for (int k = 0; k < nops; ++k) {
-        switch (ctx.rng.below(8)) {
+        switch (ctx.rng.below(9)) {
           case 0:
           case 1: on_queue([&](Q& q) { q.wq->queue_work_on(any_cpu(), *q.works[ctx.rng.below(q.works.size())]); }); break;
           case 2: on_queue([&](Q& q) { q.wq->queue_delayed_work_on(any_cpu(), *q.timer, kit::delay(ctx, 20000)); }); break;
@@ -85,6 +117,7 @@ void teardown(ScenarioContext& ctx) {
           case 4: on_queue([&](Q& q) { eng.cancel_work_sync(ctx.rng.chance(0.5) ? *q.works[0] : *q.timer); }); break;
           case 5: on_queue([&](Q& q) { eng.flush_work(*q.works[ctx.rng.below(q.works.size())]); }); break;
           case 6: on_queue([&](Q& q) { q.wq->flush(); }); break;
+          case 7: on_queue([&](Q& q) { check_cpus_with_worker(ctx, eng, *q.wq); }); break;
           default: on_queue([&](Q& q) { q.wq->drain(); }); break;
         }
         if (ctx.rng.chance(0.3)) ScenarioContext::sleep_ns(ctx.rng.range(0, 10000));
