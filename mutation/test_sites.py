@@ -38,11 +38,11 @@ for m in ms:
     out = sites.apply(src, m)
     check(out != src, f"{m.id} changes nothing")
     check(m.function.split("::")[-1].split("/")[0] not in sites.EXCLUDE_FUNCTIONS, f"{m.id} is in a reporting function")
-# equivalent.txt and regressions.txt are reviewed like code: every entry
+# equivalent.txt, regressions.txt and survivors.txt are reviewed like code: every entry
 # names a mutant the engine still has (an edit that moves or rewrites the
 # site gives it a new id: judge it again) and says why.
 known = set(ids)
-for name in ("equivalent.txt", "regressions.txt"):
+for name in ("equivalent.txt", "regressions.txt", "survivors.txt"):
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
     for n, line in enumerate(open(path), 1):
         line = line.strip()
@@ -52,6 +52,16 @@ for name in ("equivalent.txt", "regressions.txt"):
         check(sep and len(reason.strip()) >= 20, f"{name}:{n}: `ID || reason` with a reason, got {line[:80]!r}")
         check(mid.strip() in known, f"{name}:{n}: {mid.strip()} is no mutant of the engine any more (stale: judge "
                                     "the site again under its new id, or drop the entry)")
+# A mutant is in at most one of the lists: equivalent, killed now, or an
+# understood survivor.
+lists = {}
+for name in ("equivalent.txt", "regressions.txt", "survivors.txt"):
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
+    for line in open(path):
+        mid = line.partition("||")[0].strip()
+        if mid and not mid.startswith("#"):
+            check(mid not in lists, f"{mid} is in both {lists.get(mid)} and {name}")
+            lists[mid] = name
 # The same code, the same mutants.
 check(sites.fingerprint(sites.find_mutants(include)) == sites.fingerprint(ms), "two walks disagree")
 print(f"{len(ms)} mutants: " + ", ".join(f"{o} {n}" for o, n in sorted(by_op.items())))
