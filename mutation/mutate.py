@@ -57,7 +57,7 @@ SC_ONLY = "sequentially consistent: cannot see a memory-order mutant"
 # Order: what kills fastest first (the explorer's rounds find most mutants
 # in well under a second), the slowest on a survivor (models, 20 s) last,
 # so that `--kills-enough 2` spends little on a mutant two checkers catch.
-CHECKERS = ["explorer", "properties", "fuzz", "unit", "torture", "models"]
+CHECKERS = ["explorer", "properties", "fuzz", "unit", "torture", "models", "publication"]
 CHECKER_TEXT = {
     "explorer": "wqcheck explore, every scenario (simulator)",
     "unit": "ctest -L 'unit|sim|oracle' (real threads and simulator)",
@@ -65,6 +65,7 @@ CHECKER_TEXT = {
     "models": "Relacy models (memory order, every interleaving up to a bound)",
     "fuzz": "fuzz_sim_ops smoke (libFuzzer, simulator)",
     "torture": "lazywq-torture --workload both (real threads; ThreadSanitizer for memory-order and lock mutants)",
+    "publication": "ThreadSanitizer tests of what the public atomic getters publish (memory-order and lock mutants)",
 }
 
 
@@ -81,7 +82,10 @@ NO_TSA = "release-nots"
 # object, about 10 s of the 50 s of CPU that the five engine objects cost,
 # and most mutants are killed by those two.
 CHECKER_TARGETS = {"explorer": ["wqcheck"], "properties": ["lazywq_property_tests"], "fuzz": ["fuzz_sim_ops"],
-                   "unit": None, "torture": ["lazywq-torture"], "models": ["lazywq_models"]}
+                   "unit": None, "torture": ["lazywq-torture"], "models": ["lazywq_models"],
+                   "publication": []}  # TSan only: built with the tsan build (TSAN_TARGETS)
+# What the tsan build compiles for a memory-order or lock mutant.
+TSAN_TARGETS = ["lazywq-torture", "lazywq_publication_tests"]
 
 
 def log(msg: str) -> None:
@@ -222,10 +226,12 @@ class Workspace:
         self.built.add(preset)
 
     def build(self, preset: str, timeout=None, targets=None) -> tuple[bool, str, float]:
-        """Builds `targets` (None: everything; the tsan build: the torture only)."""
+        """Builds `targets` (None: everything; []: nothing; the tsan build: TSAN_TARGETS)."""
+        if targets is not None and not targets and preset != "tsan":
+            return True, "", 0.0
         self.configure(preset)
         if preset == "tsan":
-            targets = ["lazywq-torture"]
+            targets = TSAN_TARGETS
         flags = [x for t in targets or [] for x in ("--target", t)]
         rc, out, secs = sh(["nice", "cmake", "--build", self.bdir(preset), "-j", str(self.jobs), *flags],
                            cwd=self.src, timeout=timeout, env=self.env)
@@ -428,6 +434,22 @@ class Checkers:
         crash = re.search(r"Test unit written to (\S+)", out)
         return Verdict("fuzz", "killed", rule=rule.group(1) if rule else f"exit {rc}", seconds=secs, seconds_to_detection=secs,
                        replay=f"build/release/tools/wqcheck replay --fuzz-input {crash.group(1)}" if crash else "",
+                       detail=out[-300:])
+
+    def _publication(self, operator, tag) -> Verdict:
+        if operator not in sites.TSAN_OPERATORS or self.no_tsan or not self.args.use_tsan:
+            return Verdict("publication", "n/a", detail="ThreadSanitizer tests: memory-order and lock mutants, tsan build")
+        exe = os.path.join(self.tsan, "tests", "lazywq_publication_tests")
+        cmd = [exe]  # not brief: a TSan report aborts the test, and its [ RUN ] line names it
+        if needs_no_aslr():
+            cmd = ["setarch", os.uname().machine, "-R", *cmd]
+        rc, out, secs = sh(cmd, timeout=300, env=dict(os.environ, TSAN_OPTIONS="halt_on_error=1"))
+        if rc == 0:
+            return Verdict("publication", "survived", seconds=secs)
+        failed = re.findall(r"^\[ RUN      \] (\S+)", out, re.M)
+        return Verdict("publication", "killed", rule="TSan" if "ThreadSanitizer" in out else "hang" if rc == 124 else
+                       f"exit {rc}", seconds=secs, seconds_to_detection=secs,
+                       replay=f"build/tsan/tests/lazywq_publication_tests --gtest_filter={failed[-1] if failed else '*'}",
                        detail=out[-300:])
 
     def _torture(self, operator, tag) -> Verdict:
@@ -822,10 +844,15 @@ def write_report(out_dir, results, all_mutants, checkers) -> dict:
     surv = [r for r in results if r["class"] == "survived"]
     md += ["", f"## Survivors ({len(surv)})", "",
            "Each is a blind spot until a checker kills it, or a person judges it equivalent in "
-           "`mutation/equivalent.txt` with the reason.", ""]
+           "`mutation/equivalent.txt` with the reason. Those analysed but not killed say why in "
+           "`mutation/survivors.txt`; they still count against the score.", ""]
+    understood = read_list(os.path.join(HERE, "survivors.txt"))
     for r in surv:
         md += [f"### `{r['id']}`", "", f"{sites.OPERATORS.get(r['operator'], r['operator'])}, "
-               f"`{r['header']}` `{r['function']}` (line {r['line']} today)", "", "```diff", r["diff"].rstrip(), "```", ""]
+               f"`{r['header']}` `{r['function']}` (line {r['line']} today)", ""]
+        if r["id"] in understood:
+            md += [f"Why it survives (`mutation/survivors.txt`): {understood[r['id']]}", ""]
+        md += ["```diff", r["diff"].rstrip(), "```", ""]
     kills = [r for r in results if r["class"] == "killed"]
     if kills:
         md += ["## Replay of each kill (first checker)", ""]
