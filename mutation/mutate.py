@@ -613,6 +613,13 @@ def cmd_run(args) -> int:
     log(f"report: {os.path.join(out_dir, 'report.md')}")
     print(report["summary_line"])
     bad = [i for i in regressions if i in done and done[i]["class"] == "survived"]
+    # Without a TSan build (the gate's stage on a fresh clone) a memory-order
+    # or lock mutant meets the models only: one that TSan kills is not
+    # checked here, not a regression.
+    unchecked = [i for i in bad if not args.use_tsan and done[i]["operator"] in sites.TSAN_OPERATORS]
+    if unchecked:
+        log(f"not checked without a ThreadSanitizer build (--tsan): {', '.join(unchecked)}")
+        bad = [i for i in bad if i not in unchecked]
     if bad:
         log(f"REGRESSION: mutant(s) once killed now survive: {', '.join(bad)}")
         return 1
