@@ -748,6 +748,31 @@ void shared_deps(ScenarioContext& ctx) {
     }
   }
   ctx.note("waits", graph.empty() ? "none" : graph.substr(1));
+  // In a third of the runs (a third side stream: the other runs are as
+  // before), a leaf queue whose works never wait; some works queue a leaf
+  // and flush that whole queue (flush_workqueue) after their plan: a pool
+  // thread, or the rescuer, waiting for an epoch (mutation testing found
+  // that wait unchecked under creation faults).
+  Rng side3 = Rng(ctx.rng).fork(0xa3f1);
+  SimWorkqueue* leaf_q = nullptr;
+  std::vector<std::unique_ptr<SimWork>> leaves;
+  std::vector<bool> flushes_leaf(static_cast<size_t>(nworks), false);
+  if (side3.below(3) == 0) {
+    WqOptions lopts;
+    lopts.ordered = side3.chance(0.5);
+    leaf_q = &kit::create_queue(ctx, eng, "leaf", WqKind::shared, lopts);
+    const int nleaves = static_cast<int>(side3.range(1, 3));
+    for (int k = 0; k < nleaves; ++k) leaves.push_back(std::make_unique<SimWork>([](SimWork&) {}, "leaf" + std::to_string(k)));
+    std::string who;
+    for (int i = 0; i < nworks; ++i)
+      if (!small[static_cast<size_t>(nodes[static_cast<size_t>(i)].home)] && !ordered[static_cast<size_t>(nodes[static_cast<size_t>(i)].home)] &&
+          side3.chance(0.4)) {
+        flushes_leaf[static_cast<size_t>(i)] = true;
+        who += " w" + std::to_string(i);
+      }
+    ctx.note("leaf", std::string(lopts.ordered ? "ordered" : "plain") + " x" + std::to_string(nleaves) + ", flushed by" +
+                         (who.empty() ? std::string(" none") : who));
+  }
   kit::set_faults(ctx, eng, {.fail_probability = fail_p, .seed = ctx.rng.next()});
   SimPlatform::Mutex signal_lock;
   SimPlatform::CondVar signal_cv;
@@ -788,6 +813,10 @@ void shared_deps(ScenarioContext& ctx) {
               case wait_kinds: break;
             }
           }
+          if (flushes_leaf[static_cast<size_t>(i)]) {
+            for (auto& l : leaves) leaf_q->queue_work_on(on_cpu(), *l);
+            leaf_q->flush();
+          }
           {
             detail::Guard g(signal_lock);
             n.signalled = true;
@@ -805,6 +834,7 @@ void shared_deps(ScenarioContext& ctx) {
   });
   for (auto* q : queues) q->flush();
   for (auto* q : queues) q->destroy();
+  if (leaf_q) leaf_q->destroy();
   ctx.expect(eng.dependency_cycles().empty(), "C16",
              "an acyclic wait graph was reported as a cycle: " +
                  (eng.dependency_cycles().empty() ? std::string() : eng.dependency_cycles()[0].describe()));

@@ -98,6 +98,13 @@ TEST(Regressions, SeedsThatOnceHungNowComplete) {
       {"dependency", 188, "", "flush_workqueue of a queue the caller is itself pending on"},
       {"dependency", 892, "", "a work ahead running on a shared pool thread holds the order too"},
       {"dependency", 7693, "", "flush_workqueue of a shared queue: works on pool threads' scheduled lists"},
+      // A shared work flushing another shared queue (flush_workqueue) under
+      // permanent creation failure, or at a pool's cap: the rescuer, waiting
+      // for that work's run, ran only works of the chain of work waits, not
+      // the flushed queue's works it alone could run (C16 hang; session 8,
+      // once shared_deps' works flushed a leaf queue).
+      {"shared_deps", 529, "cap=64", "the rescuer ignored a queue flush in its wait chain"},
+      {"shared_deps", 239, "", "the rescuer ignored a queue flush in its wait chain (cap 1)"},
       // Not an engine bug: the run where a destructor that stops waiting
       // after the first of two engine waiters (mutant while_to_if
       // ~BasicWork@02d36d) frees a mutex a CPU worker still holds.

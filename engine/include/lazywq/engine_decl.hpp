@@ -157,7 +157,11 @@ class BasicEngine {
   static bool flush_done_locked(const Work& w, uint64_t target) LAZYWQ_REQUIRES(w.lock_) {
     return w.resolved_seq_ >= target && !(w.running_ && w.run_seq_ <= target);
   }
-  std::vector<Work*> wait_chain_locked(Worker<P>* r, Work& w) LAZYWQ_REQUIRES(pool_lock_);
+  // The chain's runners that wait in a shared queue's flush or drain:
+  // (queue, last epoch waited for).
+  using AwaitedQueues = std::vector<std::pair<Workqueue*, uint64_t>>;
+  std::vector<Work*> wait_chain_locked(Worker<P>* r, Work& w, AwaitedQueues* queues = nullptr)
+      LAZYWQ_REQUIRES(pool_lock_);
   // How often the rescuer looks again while it waits (a cooldown ending or
   // a creation failing elsewhere wakes nobody there): every cooldown, but
   // at least 1 ms apart (no spin) and at most 1 s: a cooldown that never

@@ -406,6 +406,24 @@ template <class P>
 bool BasicWorkqueue<P>::wait_epoch_locked(uint64_t target) {
   bool waited = false;
   Worker<P>* self = is_shared() ? engine_.current_worker() : nullptr;
+  // A pool thread that waits here publishes what for (lock_ is S): a
+  // rescuer waiting for this thread's run then runs these works as well,
+  // since it may be the only thread left to run them (C7, C16).
+  struct AwaitScope {
+    Worker<P>* w;
+    BasicWorkqueue<P>* q = nullptr;
+    uint64_t epoch = 0;
+    AwaitScope(Worker<P>* self, BasicWorkqueue<P>* queue, uint64_t target) : w(self && !self->is_rescuer ? self : nullptr) {
+      if (!w) return;
+      q = std::exchange(w->awaiting_queue, queue);
+      epoch = std::exchange(w->awaiting_epoch, target);
+    }
+    ~AwaitScope() {
+      if (!w) return;
+      w->awaiting_queue = q;
+      w->awaiting_epoch = epoch;
+    }
+  } await(self, this, target);
   while (epoch_base_ <= target) {
     waited = true;
     if (self && self->is_rescuer) {

@@ -527,17 +527,23 @@ bool BasicEngine<P>::rescue_wanted_locked(Worker<P>* r, Wanted wanted) {
 // The works a wait for `w` waits for, transitively: w, and while the last
 // one runs on a pool thread that waits in the engine for another work
 // (`awaiting`), that work, and so on (not through the rescuer itself: that
-// would be a cycle, reported by C16). REQUIRES S (so no runner met here
-// can exit meanwhile); each step reads under the work's lock.
+// would be a cycle, reported by C16). A runner that waits in a shared
+// queue's flush or drain instead adds that queue to `queues`: the chain
+// ends there, and the works it waits for are the queue's up to its epoch.
+// REQUIRES S (so no runner met here can exit meanwhile); each step reads
+// under the work's lock.
 template <class P>
-std::vector<BasicWork<P>*> BasicEngine<P>::wait_chain_locked(Worker<P>* r, Work& w) {
+std::vector<BasicWork<P>*> BasicEngine<P>::wait_chain_locked(Worker<P>* r, Work& w, AwaitedQueues* queues) {
   std::vector<Work*> chain{&w};
   for (Work* cur = &w; chain.size() < 64;) {
     Work* next = nullptr;
     {
       detail::Guard wl(cur->lock_);
       Worker<P>* runner = cur->running_ ? static_cast<Worker<P>*>(cur->runner_) : nullptr;
-      if (runner && runner != r && runner->shared_thread()) next = runner->awaiting;
+      if (runner && runner != r && runner->shared_thread()) {
+        next = runner->awaiting;
+        if (queues && runner->awaiting_queue) queues->emplace_back(runner->awaiting_queue, runner->awaiting_epoch);
+      }
     }
     if (!next || std::find(chain.begin(), chain.end(), next) != chain.end()) break;
     chain.push_back(next);
@@ -573,7 +579,8 @@ bool BasicEngine<P>::rescuer_wait(Worker<P>* r, Work& w, RescuerWait until, uint
     waited = true;
     {
       detail::Guard g(pool_lock_);
-      const std::vector<Work*> chain = wait_chain_locked(r, w);
+      AwaitedQueues awaited;
+      const std::vector<Work*> chain = wait_chain_locked(r, w, &awaited);
       // A run of the chain is on our own stack: nothing but this wait's
       // return resumes it. (A cancel's turn is held by a canceller, which
       // may be another thread: not certain, so not refused.)
@@ -616,7 +623,16 @@ bool BasicEngine<P>::rescuer_wait(Worker<P>* r, Work& w, RescuerWait until, uint
         BasicWorkqueue<P>* h = c->home_.load(std::memory_order_acquire);
         if (h && h->is_shared() && c->where_ == WorkLocation::inactive) slot_queues.push_back(h);
       }
-      auto in_chain = [&](Work& x) { return std::find(chain.begin(), chain.end(), &x) != chain.end(); };
+      // A work of the chain, or one a runner of the chain waits for in a
+      // flush or drain of its queue (found by the shared_deps scenario once
+      // works flushed a leaf queue: the rescuer waited for a run whose
+      // thread waited for that queue, whose works only it could run).
+      auto in_chain = [&](Work& x) {
+        if (std::find(chain.begin(), chain.end(), &x) != chain.end()) return true;
+        for (auto& [q, epoch] : awaited)
+          if (x.home_.load(std::memory_order_relaxed) == q && x.epoch_ <= epoch) return true;
+        return false;
+      };
       auto holds_slot = [&](Work& x) {
         return std::find(slot_queues.begin(), slot_queues.end(), x.home_.load(std::memory_order_relaxed)) !=
                slot_queues.end();

@@ -54,6 +54,11 @@ struct Worker {
   // S: pool threads and the rescuer: the work an engine wait of theirs waits
   // for (flush_work, cancel_work_sync), so the rescuer can follow a chain.
   detail::Var<P, BasicWork<P>*> awaiting = nullptr;
+  // S: pool threads: the shared queue whose flush or drain they wait in,
+  // and the last epoch that wait is for (wait_epoch_locked), so the
+  // rescuer can run those works too.
+  detail::Var<P, BasicWorkqueue<P>*> awaiting_queue = nullptr;
+  detail::Var<P, uint64_t> awaiting_epoch = 0;
 
   Worker(BasicEngine<P>* e, BasicWorkqueue<P>* q, Pool<P>* p, int c, uint32_t id, bool core)
       : eng(e), wq(q), pool(p), cpu(c), thread_id(id), is_core(core) {}
