@@ -133,6 +133,8 @@ const std::vector<ModelInfo>& models() {
        &run_rescuer_slots, 4000, 0},
       {"rescuer_behind", "C7 C3 C15", "creation failing for good: the rescuer runs a work queued behind one still running on an offline CPU's pool",
        &run_rescuer_behind, 4000, 0},
+      {"rescuer_queue_flush", "C7 C16 C11", "the rescuer waits for a run whose pool thread flushes a leaf queue: it runs the leaf's work",
+       &run_rescuer_queue_flush, 4000, 0},
   };
   return m;
 }

@@ -520,6 +520,46 @@ struct RescuerBehind : ModelBase<RescuerBehind, 2, 5> {
 
 }  // namespace
 
+// ---------------------------------------------------------------------------
+// C7, C16: the rescuer waits for a run whose pool thread waits in a queue
+// flush. One worker per pool, the watchdog off. A (CPU 1) queues R (CPU 1)
+// and then B on the leaf queue (CPU 1), and flushes the leaf queue
+// (flush_workqueue): A's thread blocks there, pool 1 is at its cap, so the
+// rescuer runs R, the front of pool 1's list. R flushes A: the rescuer
+// waits for A's run, whose thread waits for B, which only the rescuer can
+// run. It must run B nested in R's wait (found by the shared_deps scenario
+// once its works flushed a leaf queue: a hang before).
+struct RescuerQueueFlush : ModelBase<RescuerQueueFlush, 1, 5> {
+  enum { A, R, B };
+  Workqueue* leaf = nullptr;
+  WqKind queue_kind() { return WqKind::shared; }
+  void configure(EngineConfig& cfg) {
+    cfg.stall_timeout = Duration::zero();
+    cfg.max_workers_per_pool = 1;
+  }
+  void setup() {
+    leaf = &eng->create_workqueue("leaf", WqKind::shared);
+    add_work([this](Work&) {  // A
+      MODEL_CHECK(wq->queue_work_on(1, *works[R]), "C1: the first queueing of R returned false");
+      MODEL_CHECK(leaf->queue_work_on(1, *works[B]), "C1: the first queueing of B returned false");
+      leaf->flush();
+      MODEL_CHECK(tracks[B].ends == 1, "C11: A's flush_workqueue(leaf) returned before B's run ended");
+    });
+    add_work([this](Work&) {  // R
+      eng->flush_work(*works[A]);
+      MODEL_CHECK(tracks[A].ends == 1, "C10: R's flush_work(A) returned before A's run ended");
+    });
+    add_work();  // B
+  }
+  void op(unsigned) {
+    MODEL_CHECK(wq->queue_work_on(1, *works[A]), "C1: the first queueing of A returned false");
+    eng->flush_work(*works[A]);
+    eng->flush_work(*works[R]);
+    MODEL_CHECK(tracks[A].ends == 1 && tracks[R].ends == 1 && tracks[B].ends == 1,
+                "C7/C16: runs ended: A %d, R %d, B %d (each once)", tracks[A].ends, tracks[R].ends, tracks[B].ends);
+  }
+};
+
 LAZYWQ_MODEL_RUNNER(nr_running, NrRunning)
 LAZYWQ_MODEL_RUNNER(ordered, Ordered)
 LAZYWQ_MODEL_RUNNER(rescuer, Rescuer)
@@ -529,5 +569,6 @@ LAZYWQ_MODEL_RUNNER(watchdog, Watchdog)
 LAZYWQ_MODEL_RUNNER(rescuer_turn, RescuerTurn)
 LAZYWQ_MODEL_RUNNER(rescuer_slots, RescuerSlots)
 LAZYWQ_MODEL_RUNNER(rescuer_behind, RescuerBehind)
+LAZYWQ_MODEL_RUNNER(rescuer_queue_flush, RescuerQueueFlush)
 
 }  // namespace lazywq::models
