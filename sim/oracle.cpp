@@ -1057,9 +1057,18 @@ class Oracle {
 
     // C4: placement. A shared work runs on its CPU's pool, or the unbound
     // pool (unbound or ordered queue, offline CPU), or the pool of the run
-    // it was queued behind (C3), or on the manager after a `fallback`.
+    // it was queued behind (C3), or on the rescuer after a `fallback`.
     if (k == kShared && run.has_q) {
       const bool fb = t.seen && t.last_type == ET::fallback && t.last_work == w && t.last_queue == e.queue;
+      // Only the rescuer runs a shared work that no pool thread could be
+      // had for (a pool thread that ran one nested in its own flush slipped
+      // past this check: mutation testing, wait_epoch_locked@03c234).
+      if (fb && !t.rescuer)
+        report_work(4, w,
+                    W(w) + " of shared " + wq(e.queue) + " ran after a fallback on " + thr(e.thread) +
+                        " at " + at(e.seq) + ", which is not the rescuer: only the rescuer runs a shared work no "
+                        "pool thread can be had for",
+                    {t.last_seq, e.seq});
       // The unbound pool: for unbound and ordered queues always; for the
       // others only if the target CPU was offline when it was queued, or
       // went offline since (migrated, or activated after).

@@ -316,6 +316,18 @@ TEST(Oracle_C7, RescuerNestedRunInsideAFlushIsClean) {
   EXPECT_TRUE(Clean(s));
 }
 
+// Only the rescuer runs a shared work after a fallback: a pool thread that
+// ran one nested in its own flush got past the check before (mutation
+// testing, wait_epoch_locked@03c234).
+TEST(Oracle_C4, DetectsASharedFallbackOnAPoolThread) {
+  Stream s = shared_highpri_queue();
+  s.add(ET::spawn, 12, 1, 0, 0, 3);  // CPU 1's high-priority pool worker
+  s.add(ET::spawn_fail, 10, 1, 0, 0);
+  s.queue(1, 1);
+  s.add(ET::fallback, 12, 1, 1, 1, 0).run(1, 12, 1, 1);
+  EXPECT_TRUE(Reports(s, "C4"));
+}
+
 TEST(Oracle_C4, DetectsFallbackOffTheCore) {
   Stream s = lazy_with_worker2();
   s.queue(1, 3).add(ET::spawn_fail, CORE, 3, 1, 0).add(ET::fallback, 2, 2, 1, 1, 0).run(1, 2, 2, 3);
