@@ -155,7 +155,10 @@ struct SimPlatform {
       World* w = World::current();
       check_alive(w, "waited on");
       m.release_for_wait();
-      w->block(waiters_, -1, "condvar wait");
+      if (w->spurious_wakeup())
+        w->point("spurious wake-up");  // returns unnotified: a caller that does not re-check its condition is caught
+      else
+        w->block(waiters_, -1, "condvar wait");
       m.relock_after_wait();
     }
     // kNever: an untimed wait (the clock must never jump to "never").
@@ -167,7 +170,11 @@ struct SimPlatform {
       World* w = World::current();
       check_alive(w, "waited on");
       m.release_for_wait();
-      bool notified = w->block(waiters_, deadline_ns < w->now() ? w->now() : deadline_ns, "condvar timed wait");
+      bool notified = true;  // a spurious wake-up looks like a notify to the caller
+      if (w->spurious_wakeup())
+        w->point("spurious wake-up");
+      else
+        notified = w->block(waiters_, deadline_ns < w->now() ? w->now() : deadline_ns, "condvar timed wait");
       m.relock_after_wait();
       return notified;
     }

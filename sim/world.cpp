@@ -114,7 +114,7 @@ struct World::StackPool {
 };
 
 World::World(WorldConfig cfg)
-    : cfg_(std::move(cfg)), rng_(Rng(cfg_.seed).fork(0x5eed)) {
+    : cfg_(std::move(cfg)), rng_(Rng(cfg_.seed).fork(0x5eed)), spurious_rng_(Rng(cfg_.seed).fork(0x5b0c)) {
   static thread_local StackPool pool;
   stacks_ = &pool;
   strategy_ = make_strategy(cfg_.strategy, Rng(cfg_.seed).fork(0x5c4ed).next(), cfg_.bytes);

@@ -46,6 +46,10 @@ struct WorldConfig {
   uint64_t max_steps = 2'000'000;
   int64_t step_ns = 1000;             // virtual time of one scheduling point
   double delay_probability = 0.0;     // fault: a point also costs up to max_delay_ns
+  // Fault: a condition variable wait returns without a notify (a spurious
+  // wake-up, which the standard allows), with this probability per wait.
+  // Drawn from a stream of its own: the other draws of a run stay as they were.
+  double spurious_wakeup_probability = 0.0;
   int64_t max_delay_ns = 0;
 };
 
@@ -112,6 +116,14 @@ class World {
   bool sync_dead(const void* obj) const { return !dead_sync_.empty() && dead_sync_.count(obj) != 0; }
   // Ends the run as crashed with `msg` (naming the current thread); never returns.
   [[noreturn]] void misuse(const std::string& msg);
+  // A condition variable wait should return at once, spuriously
+  // (WorldConfig::spurious_wakeup_probability; never outside a run).
+  bool spurious_wakeup() {
+    if (cfg_.spurious_wakeup_probability <= 0 || !spurious_rng_.chance(cfg_.spurious_wakeup_probability)) return false;
+    ++spurious_wakeups_;
+    return true;
+  }
+  uint64_t spurious_wakeups() const { return spurious_wakeups_; }
   // Random stream for faults and workloads, independent of the strategy's.
   Rng& rng() { return rng_; }
   uint64_t steps() const { return steps_; }
@@ -145,6 +157,8 @@ class World {
   uint64_t hash_ = 0xcbf29ce484222325ull;
   bool failed_ = false;
   std::unordered_set<const void*> dead_sync_;  // destroyed mutexes and condition variables (sync_destroyed)
+  Rng spurious_rng_;  // spurious_wakeup() only
+  uint64_t spurious_wakeups_ = 0;
   uint32_t threads_in_windows_ = 0;  // threads with a non-empty window mask
   WindowHits window_hits_{};
   bool ran_ = false;
