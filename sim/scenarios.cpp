@@ -421,9 +421,19 @@ void hotplug(ScenarioContext& ctx) {
   auto& wq = kit::create_queue(ctx, eng, "hp", kind);
   int nops = static_cast<int>(knob(ctx, "ops", 8, 20));
   WorkSet ws(ctx, wq, 6, 0, 1, 0.2, 3000);
-  ctx.clients(3, [&](int who) {
+  // From a side stream (the other draws stay as they were): in half the
+  // runs a second hotplug client, so two threads may bring one CPU online
+  // at once, and in half creation faults, so the core and cpu_online may
+  // both want to create one CPU's worker (one creator at a time: mutation
+  // testing found that wait unchecked).
+  Rng side = Rng(ctx.rng).fork(0x407);
+  const bool two_pluggers = side.chance(0.5);
+  const double fail_p = side.chance(0.5) ? 0.3 : 0.0;
+  ctx.note("hotplug_clients", two_pluggers ? 2 : 1);
+  if (fail_p > 0) kit::set_faults(ctx, eng, {.fail_probability = fail_p, .seed = side.next()});
+  ctx.clients(two_pluggers ? 4 : 3, [&](int who) {
     for (int i = 0; i < nops; ++i) {
-      if (who == 0) {
+      if (who == 0 || who == 3) {
         run_op(ctx, ws, op_hotplug, 0, 0);
         ScenarioContext::sleep_ns(ctx.rng.range(0, 20000));
       } else {
