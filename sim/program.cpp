@@ -954,7 +954,12 @@ ProgramOutcome run_program(const Program& p, const ProgramOptions& opt) {
               // An engine wait: a pool thread stops counting as running.
               const Duration d(busy_ns > 0 ? ctx.rng.range(0, busy_ns) : 0);
               kit::drew(ctx, "sleep_for", duration_class(d));
+              const int64_t from = World::current()->now();
               eng.sleep_for(d);
+              const int64_t slept = World::current()->now() - from;
+              if (slept < d.count())
+                x.violate("C17", "work " + std::to_string(i) + ": sleep_for(" + std::to_string(d.count()) +
+                                     "ns) returned after " + std::to_string(slept) + "ns", i);
             } else if (busy_ns > 0) {
               ScenarioContext::sleep_ns(ctx.rng.range(0, busy_ns));
             }

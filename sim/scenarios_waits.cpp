@@ -61,7 +61,11 @@ void callback_waits(ScenarioContext& ctx) {
                   const uint64_t c = ctx.rng.below(3);
                   const Duration d = c == 0 ? Duration::zero() : Duration(ctx.rng.range(c == 1 ? 1 : 10000, c == 1 ? 9999 : 50000));
                   kit::drew(ctx, "sleep_for", c == 0 ? "0" : c == 1 ? "tiny" : "normal");
+                  const int64_t from = World::current()->now();
                   eng.sleep_for(d);
+                  const int64_t slept = World::current()->now() - from;
+                  ctx.expect(slept >= d.count(), "C17",
+                             "sleep_for(" + std::to_string(d.count()) + "ns) returned after " + std::to_string(slept) + "ns");
                   break;
                 }
                 case 0: eng.flush_work(leaf); break;
