@@ -423,21 +423,47 @@ void hotplug(ScenarioContext& ctx) {
   WorkSet ws(ctx, wq, 6, 0, 1, 0.2, 3000);
   // From a side stream (the other draws stay as they were): in half the
   // runs a second hotplug client, so two threads may bring one CPU online
-  // at once, and in half creation faults, so the core and cpu_online may
-  // both want to create one CPU's worker (one creator at a time: mutation
-  // testing found that wait unchecked).
+  // at once; in half creation faults; in half a client that creates and
+  // destroys per_cpu queues meanwhile, so a queue's start() and cpu_online
+  // may both want to create one CPU's worker (one creator at a time:
+  // mutation testing found that wait unchecked).
   Rng side = Rng(ctx.rng).fork(0x407);
   const bool two_pluggers = side.chance(0.5);
   const double fail_p = side.chance(0.5) ? 0.3 : 0.0;
+  const bool creator = side.chance(0.5);
   ctx.note("hotplug_clients", two_pluggers ? 2 : 1);
+  ctx.note("queue_creator", creator ? 1 : 0);
   if (fail_p > 0) kit::set_faults(ctx, eng, {.fail_probability = fail_p, .seed = side.next()});
-  ctx.clients(two_pluggers ? 4 : 3, [&](int who) {
+  enum Role { plugger, worker, queue_maker };
+  std::vector<Role> roles = {plugger, worker, worker};
+  if (two_pluggers) roles.push_back(plugger);
+  if (creator) roles.push_back(queue_maker);
+  const int ncpus = eng.config().ncpus;
+  ctx.clients(static_cast<int>(roles.size()), [&](int who) {
     for (int i = 0; i < nops; ++i) {
-      if (who == 0 || who == 3) {
-        run_op(ctx, ws, op_hotplug, 0, 0);
-        ScenarioContext::sleep_ns(ctx.rng.range(0, 20000));
-      } else {
-        run_op(ctx, ws, ctx.rng.chance(0.8) ? op_queue : op_flush_work, 0, 0);
+      switch (roles[static_cast<size_t>(who)]) {
+        case plugger:
+          run_op(ctx, ws, op_hotplug, 0, 0);
+          ScenarioContext::sleep_ns(ctx.rng.range(0, 20000));
+          break;
+        case worker: run_op(ctx, ws, ctx.rng.chance(0.8) ? op_queue : op_flush_work, 0, 0); break;
+        case queue_maker: {
+          if (i % 4 != 0) break;  // a few queues per run
+          SimWorkqueue* q = nullptr;
+          try {
+            q = &kit::create_queue(ctx, eng, "made" + std::to_string(i), WqKind::per_cpu);
+          } catch (const Error& e) {
+            // Creation faults may fail the queue's first creations (C7).
+            ctx.expect(e.code() == Errc::spawn_failed && fail_p > 0, "C7",
+                       std::string("create_workqueue threw Error(") + std::string(to_string(e.code())) + ")");
+            break;
+          }
+          SimWork mine([](SimWork&) {}, "made_work");
+          q->queue_work_on(static_cast<int>(ctx.rng.below(static_cast<uint64_t>(ncpus))), mine);
+          ScenarioContext::sleep_ns(ctx.rng.range(0, 10000));
+          q->destroy();
+          break;
+        }
       }
     }
   });

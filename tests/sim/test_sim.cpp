@@ -105,6 +105,12 @@ TEST(Regressions, SeedsThatOnceHungNowComplete) {
       // once shared_deps' works flushed a leaf queue).
       {"shared_deps", 529, "cap=64", "the rescuer ignored a queue flush in its wait chain"},
       {"shared_deps", 239, "", "the rescuer ignored a queue flush in its wait chain (cap 1)"},
+      // A per_cpu queue whose core thread could not be created, while
+      // cpu_online created one of its CPU workers: the failed creation
+      // left that thread running, the engine's destructor skipped the dead
+      // queue and freed it under the thread (crash; session 9, once the
+      // hotplug scenario created queues while CPUs came online).
+      {"hotplug", 11806, "", "a failed create_workqueue left cpu_online's worker running"},
       // Not an engine bug: the run where a destructor that stops waiting
       // after the first of two engine waiters (mutant while_to_if
       // ~BasicWork@02d36d) frees a mutex a CPU worker still holds.

@@ -143,6 +143,18 @@ void BasicWorkqueue<P>::start() {
   engine_.record(EventType::create, -1, id_, 0, static_cast<int32_t>(kind_));
   if (!spawn_worker_locked(core_cpu_)) {
     dead_.store(true, std::memory_order_release);
+    // While the lock was dropped to create the core, cpu_online may have
+    // created a CPU's worker of this per_cpu queue. Nobody destroys a queue
+    // whose creation failed: stop and join it here, or its thread outlives
+    // the queue (the engine's destructor skips dead queues). From here on
+    // dead_ turns every hotplug of this queue away.
+    std::vector<std::unique_ptr<Worker<P>>> orphans;
+    for (auto& c : cwqs_) {
+      while (c.state == CwqState::creating || c.retiring) state_cv_.wait(lock_);
+      if (c.worker) orphans.push_back(std::move(c.worker));
+      c.state = CwqState::none;
+    }
+    stop_and_join_locked(std::move(orphans), EventType::thread_exit);
     throw Error(Errc::spawn_failed, "could not create the core thread of workqueue '" + name_ + "'");
   }
   if (kind_ == WqKind::per_cpu)
