@@ -217,6 +217,8 @@ struct CpuState {
   uint64_t epoch = 0;
   bool ever_offline = false;
   bool onlining = false;  // a cpu_online call has not returned (the shared pools come online last)
+  uint64_t online_seq = kNone;       // the last cpu_online event
+  uint64_t online_done_seq = kNone;  // an event after that cpu_online call returned (every queue saw it)
   uint64_t first_offline_seq = 0;
   uint32_t done_below = 0;  // queues with a smaller id have processed the offline
 };
@@ -289,6 +291,7 @@ class Oracle {
     if (c < 0 || static_cast<size_t>(c) >= cpus_.size()) return nullptr;
     return &cpus_[static_cast<size_t>(c)];
   }
+  const CpuState* cpu_state(int c) const { return const_cast<Oracle*>(this)->cpu_state(c); }
   bool is_worker_of(uint32_t thread, uint32_t q) const {
     if (thread & kExternalThread) return false;
     auto it = threads_.find(thread);
@@ -495,7 +498,10 @@ class Oracle {
     // Its cpu_online call has returned (a creation failure of a per_cpu
     // worker is recorded by the call itself).
     if (t.pending_online_cpu >= 0 && e.type != ET::spawn_fail) {
-      if (CpuState* cs = cpu_state(t.pending_online_cpu)) cs->onlining = false;
+      if (CpuState* cs = cpu_state(t.pending_online_cpu)) {
+        if (cs->onlining) cs->online_done_seq = e.seq;
+        cs->onlining = false;
+      }
       t.pending_online_cpu = -1;
     }
     // Its cpu_offline call has returned (the call itself records the
@@ -882,6 +888,16 @@ class Oracle {
 
   // ------------------------------------------------------------------ runs
 
+  // A cooldown fallback is stale when a cpu_online of the CPU began after
+  // the queue's last failed creation there and had returned before the
+  // fallback (its reset of the cooldown came in between; a failure during
+  // the call may come before or after the reset: not judged).
+  bool stale_cooldown(const QcState& s, int cpu, uint64_t seq) const {
+    const CpuState* cs = cpu_state(cpu);
+    return cs && cs->online_seq != kNone && cs->online_done_seq != kNone && cs->online_done_seq > cs->online_seq &&
+           cs->online_done_seq < seq && s.last_spawn_fail < cs->online_seq;
+  }
+
   void on_fallback(const Event& e) {
     const int k = kind(e.queue);
     WorkState& ws = work(e.work);
@@ -922,6 +938,16 @@ class Oracle {
                       (e.arg == 0 ? "failure" : "cooldown") + " but no creation of " + cpu_s(p.target) +
                       "'s worker of " + wq(e.queue) + " ever failed",
                   {p.accept, e.seq});
+    } else if (e.arg == static_cast<int>(FallbackReason::spawn_cooldown) && stale_cooldown(*s, p.target, e.seq)) {
+      // C7/C13: cpu_online resets a CPU's creation cooldown in every queue
+      // (docs/CONTRACT.md, Durations: even one that would never end).
+      const CpuState* cs = cpu_state(p.target);
+      report_work(7, e.work,
+                  W(e.work) + " fell back to the core at " + at(e.seq) + " for a creation cooldown of " +
+                      cpu_s(p.target) + "'s worker of " + wq(e.queue) + " that cpu_online at " + at(cs->online_seq) +
+                      " reset (the call had returned by " + at(cs->online_done_seq) +
+                      ") with no creation failed since: the core should have tried to create it",
+                  {s->last_spawn_fail, cs->online_seq, p.accept, e.seq});
     } else if (e.arg == static_cast<int>(FallbackReason::cpu_offline)) {
       CpuState* cs = cpu_state(p.target);
       if (cs && !cs->ever_offline)
@@ -1363,15 +1389,17 @@ class Oracle {
 
   // ---------------------------------------------------------------- hotplug
 
-  void complete_all_offline() {
+  // At a hotplug event (calls are serialized): every earlier one returned.
+  void complete_all_offline(uint64_t seq) {
     for (CpuState& cs : cpus_) {
       if (cs.offline) cs.complete = true;
+      if (cs.onlining) cs.online_done_seq = seq;
       cs.onlining = false;
     }
   }
 
   void on_cpu_offline(const Event& e, ThreadState& t) {
-    complete_all_offline();  // hotplug calls are serialized
+    complete_all_offline(e.seq);  // hotplug calls are serialized
     if (e.cpu == opt_.core_cpu)
       report(13, 0, 0, e.cpu, "the core " + cpu_s(e.cpu) + " went offline at " + at(e.seq), {e.seq});
     CpuState* cs = cpu_state(e.cpu);
@@ -1388,12 +1416,13 @@ class Oracle {
   }
 
   void on_cpu_online(const Event& e, ThreadState& t) {
-    complete_all_offline();
+    complete_all_offline(e.seq);
     CpuState* cs = cpu_state(e.cpu);
     if (!cs) return;
     cs->offline = false;
     cs->complete = false;
     cs->onlining = true;
+    cs->online_seq = e.seq;
     t.pending_online_cpu = e.cpu;
   }
 

@@ -447,6 +447,39 @@ TEST(Oracle_C7, CleanCreationFailureRunsOnTheCore) {
   EXPECT_TRUE(Clean(s));
 }
 
+// cpu_online resets the CPU's creation cooldown (docs/CONTRACT.md,
+// Durations): once the call has returned (here: the hotplug thread's next
+// event), a cooldown fallback needs a creation that failed since.
+Stream failed_then_onlined() {
+  Stream s;
+  s.create(WqKind::lazy)
+      .queue(1, 2)
+      .add(ET::spawn_fail, CORE, 2, 1, 0)
+      .add(ET::fallback, CORE, 0, 1, 1, 0)
+      .run(1, CORE, 0, 2)
+      .add(ET::cpu_offline, X1, 2, 0, 0)
+      .add(ET::cpu_online, X1, 2, 0, 0);
+  return s;
+}
+
+TEST(Oracle_C7, DetectsACooldownThatCpuOnlineReset) {
+  Stream s = failed_then_onlined();
+  s.queue(1, 2).add(ET::fallback, CORE, 0, 1, 1, 1).run(1, CORE, 0, 2);
+  EXPECT_TRUE(Reports(s, "C7"));
+}
+
+TEST(Oracle_C7, CleanCooldownAfterAFailureSinceTheOnline) {
+  Stream s = failed_then_onlined();
+  s.queue(1, 2)
+      .add(ET::spawn_fail, CORE, 2, 1, 0)
+      .add(ET::fallback, CORE, 0, 1, 1, 0)
+      .run(1, CORE, 0, 2)
+      .queue(1, 2)
+      .add(ET::fallback, CORE, 0, 1, 1, 1)
+      .run(1, CORE, 0, 2);
+  EXPECT_TRUE(Clean(s));
+}
+
 TEST(Oracle_C7, DetectsWorkLostAfterCreationFailure) {
   Stream s;
   s.create(WqKind::lazy).queue(1, 2).add(ET::spawn_fail, CORE, 2, 1, 0);
