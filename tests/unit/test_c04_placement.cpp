@@ -66,26 +66,32 @@ TEST(C4_Placement, EachCpuHasItsOwnWorkerThread) {
 // queue_work without a CPU, from inside a callback, uses the CPU of the
 // worker that runs the callback.
 TEST(C4_Placement, QueueWorkInsideCallbackUsesWorkersCpu) {
+  // CPU 3 with the core on 0, and CPU 0 with the core elsewhere (a worker
+  // of CPU 0 is not the core: its CPU is 0, not core_cpu).
+  for (auto [cpu, core] : {std::pair{3, 0}, std::pair{0, 2}})
   for (WqKind kind : {WqKind::lazy, WqKind::per_cpu}) {
-    SCOPED_TRACE(std::string(lazywq::to_string(kind)));
+    SCOPED_TRACE(std::string(lazywq::to_string(kind)) + " on cpu " + std::to_string(cpu) + ", core " +
+                 std::to_string(core));
     std::atomic<int> inner_runs{0};
     std::atomic<int> accepted{-1};
-    Engine eng(test_config(4));
+    EngineConfig cfg = test_config(4);
+    cfg.core_cpu = core;
+    Engine eng(cfg);
     auto& wq = eng.create_workqueue("q", kind);
     Work inner([&](Work&) { inner_runs.fetch_add(1); }, "inner");
     Work outer([&](Work&) { accepted.store(lazywq::queue_work(wq, inner) ? 1 : 0); }, "outer");
-    ASSERT_TRUE(wq.queue_work_on(3, outer));
+    ASSERT_TRUE(wq.queue_work_on(cpu, outer));
     eng.flush_work(outer);
     ASSERT_EQ(accepted.load(), 1);
     eng.flush_work(inner);
     EXPECT_EQ(inner_runs.load(), 1);
     auto q = events_where(eng, EventType::queue, inner.id());
     ASSERT_EQ(q.size(), 1u);
-    EXPECT_EQ(q[0].arg, 3) << "queue_work inside a callback must target the worker's CPU";
+    EXPECT_EQ(q[0].arg, cpu) << "queue_work inside a callback must target the worker's CPU";
     auto b = events_where(eng, EventType::exec_begin, inner.id());
     ASSERT_EQ(b.size(), 1u);
-    EXPECT_EQ(b[0].cpu, 3);
-    EXPECT_EQ(b[0].arg, 3);
+    EXPECT_EQ(b[0].cpu, cpu);
+    EXPECT_EQ(b[0].arg, cpu);
   }
 }
 

@@ -49,6 +49,9 @@ TEST(Errors, MalformedEngineConfig) {
   c.ncpus = -3;
   EXPECT_LAZYWQ_ERROR(Engine{c}, Errc::invalid_argument);
   c = test_config(4);
+  c.core_cpu = -1;  // [0, ncpus): below as well as above
+  EXPECT_LAZYWQ_ERROR(Engine{c}, Errc::invalid_argument);
+  c = test_config(4);
   c.idle_timeout = -1ms;
   EXPECT_LAZYWQ_ERROR(Engine{c}, Errc::invalid_argument);
   c = test_config(4);

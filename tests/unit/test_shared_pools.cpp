@@ -440,6 +440,10 @@ TEST(Shared, OptionsAreForSharedQueuesOnly) {
   EXPECT_THROW(eng.create_workqueue("x", WqKind::lazy, WqOptions{.highpri = true}), Error);
   EXPECT_THROW(eng.create_workqueue("x", WqKind::shared, WqOptions{.max_active = -1}), Error);
   EXPECT_THROW(eng.create_workqueue("x", WqKind::shared, WqOptions{.ordered = true, .max_active = 2}), Error);
+  // max_active's range is [0, 1048576], both ends included.
+  EXPECT_THROW(eng.create_workqueue("x", WqKind::shared, WqOptions{.max_active = (1 << 20) + 1}), Error);
+  auto& widest = eng.create_workqueue("widest", WqKind::shared, WqOptions{.max_active = 1 << 20});
+  EXPECT_EQ(widest.max_active(), 1 << 20);
 }
 
 TEST(Shared, DelayedWorkIsFiredByTheManager) {

@@ -62,7 +62,8 @@ struct SpawnFaults {
   uint64_t fail_nth = 0;          // fail the Nth creation (1-based, counted from when set); 0 = off
   uint64_t fail_next = 0;         // fail the next N creations
   double fail_probability = 0.0;  // fail each creation with this probability...
-  uint64_t seed = 0;              // ...drawn from this seed
+  uint64_t seed = 0;              // ...drawn from this seed: which creations fail is a fixed function of
+                                  // the seed and the creation order (splitmix64), so a recorded seed replays
   bool fail_always = false;       // fail every creation
 };
 
