@@ -911,7 +911,7 @@ const std::vector<Scenario>& all_scenarios() {
        "ncpus=3 idle_us=100 cooldown_us=10 check=0|1|2 kind=0..4 waiters=1..2 leaves=1..3 ops=8..24 clients=1..3",
        callback_waits, "C10"},
       {"rpc_client", "a real client: bursty submitters, retransmit timers racing cancels, continuations, flushes of "
-       "other requests' works, periodic queue flushes, hotplug and faults, two queues of drawn kinds (C1-C16)",
+       "other requests' works, periodic queue flushes, hotplug and faults, two queues of drawn kinds (C1-C17)",
        "ncpus=4 idle_us=100 cooldown_us=10 check=0|1|2 fail_p=0|0.3|1 requests=2..6 ops=6..20 submitters=1..3",
        rpc_client, ""},
       {"teardown", "queues destroyed (sometimes twice at once) while others queue, cancel, flush, drain and hotplug "

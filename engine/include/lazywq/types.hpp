@@ -58,6 +58,10 @@ class Error : public std::logic_error {
 // Thread-creation fault injection. Applies to every thread the engine creates
 // (core threads and workers); decisions are deterministic for a given seed
 // and creation order.
+// The contract's rules are C1..kContractRules (docs/CONTRACT.md); the
+// harness's tools accept and report them by these names.
+inline constexpr int kContractRules = 17;
+
 struct SpawnFaults {
   uint64_t fail_nth = 0;          // fail the Nth creation (1-based, counted from when set); 0 = off
   uint64_t fail_next = 0;         // fail the next N creations
