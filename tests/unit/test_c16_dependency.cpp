@@ -57,6 +57,44 @@ TEST(C16_Dependency, CycleOfTwoWorksIsReportedWithItsChain) {
   EXPECT_EQ(count_events(eng, EventType::dependency_cycle, a.id()), 1u) << "the event names the waiter";
 }
 
+// The executors' keys once packed the CPU into 16 bits: CPU 65535's worker
+// of a queue had its core's key, so the core flushing a work queued for
+// that CPU was a "cycle" with itself (refused in error mode). Nothing
+// bounds ncpus: every CPU's worker is its own executor.
+TEST(C16_Dependency, ExecutorsOfHighCpusNeverShareAKey) {
+  EngineConfig cfg = config_with(DependencyCheck::error);
+  cfg.ncpus = 65537;
+  cfg.idle_timeout = lazywq::Duration::max();  // the two workers stay
+  Engine eng(cfg);
+  auto& wq = eng.create_workqueue("many", WqKind::lazy);
+  std::atomic<int> ran{0};
+  Work target([&](Work&) { ran.fetch_add(1); }, "target");
+  // Workers for CPUs 65535 and 65536 first: a queueing from the core for
+  // a CPU with no worker waits for the core (a true cycle, refused).
+  for (int cpu : {65535, 65536}) {
+    ASSERT_TRUE(wq.queue_work_on(cpu, target));
+    eng.flush_work(target);
+  }
+  std::string refused;
+  Work waiter(
+      [&](Work&) {
+        for (int cpu : {65535, 65536}) {
+          wq.queue_work_on(cpu, target);
+          try {
+            eng.flush_work(target);
+          } catch (const lazywq::Error& e) {
+            refused += "cpu " + std::to_string(cpu) + ": " + e.what() + "\n";
+          }
+        }
+      },
+      "waiter");
+  ASSERT_TRUE(wq.queue_work_on(0, waiter));  // on the core
+  eng.flush_work(waiter);
+  EXPECT_EQ(refused, "");
+  EXPECT_TRUE(eng.dependency_cycles().empty());
+  EXPECT_EQ(ran.load(), 4);
+}
+
 TEST(C16_Dependency, ErrorModeRefusesTheWaitThatClosesACycle) {
   Engine eng(config_with(DependencyCheck::error));
   auto& q1 = eng.create_workqueue("q1", WqKind::lazy);

@@ -1598,17 +1598,19 @@ void BasicEngine<P>::await_run_end_locked(Work& work) {
 // runs a work of q holds it; a pending work of q waits for it.
 template <class P>
 DependencyNode BasicEngine<P>::slot_node(const Workqueue& q) {
-  return {DependencyNode::Kind::executor, (static_cast<uint64_t>(q.id()) << 16) | 0xFFFEu,
+  return {DependencyNode::Kind::executor, (static_cast<uint64_t>(q.id()) << 32) | 0xFFFFFFFEu,
           "the active slot of workqueue '" + q.name() + "' #" + std::to_string(q.id()) + " (max_active 1)"};
 }
 
 // An executor: the core thread of q, or q's worker for `cpu`. Keyed by
 // slot, not by thread, so a worker that idle-exits and comes back is the
-// same pseudo-lock.
+// same pseudo-lock. The queue id takes the high 32 bits and the slot the
+// low 32 (a CPU is an int, never 0xFFFFFFFE or 0xFFFFFFFF): with 16 bits,
+// ncpus >= 65535 made different executors share a key (a false cycle).
 template <class P>
 DependencyNode BasicEngine<P>::executor_node(const Workqueue& q, int cpu, bool core) {
-  const uint64_t slot = core ? 0xFFFFu : static_cast<uint64_t>(cpu);
-  return {DependencyNode::Kind::executor, (static_cast<uint64_t>(q.id()) << 16) | slot,
+  const uint64_t slot = core ? 0xFFFFFFFFu : static_cast<uint64_t>(static_cast<uint32_t>(cpu));
+  return {DependencyNode::Kind::executor, (static_cast<uint64_t>(q.id()) << 32) | slot,
           (core ? "core thread" : "cpu " + std::to_string(cpu) + " worker") + std::string(" of workqueue '") +
               q.name() + "' #" + std::to_string(q.id())};
 }
