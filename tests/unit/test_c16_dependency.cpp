@@ -131,6 +131,44 @@ TEST(C16_Dependency, WaitForAWorkInactiveBehindAnOrderedSlotIsACycle) {
   EXPECT_EQ(b_runs.load(), 1);
 }
 
+// A queue's core fires its armed timers: a wait for an armed delayed work
+// waits for that core. A runs on single_thread q1's core and flushes C on
+// q2; C flushes D, armed on q1. A -> C -> q1's core (running A): a cycle.
+// Whichever wait comes second closes it and is refused in error mode (C's
+// flush of D, or A's flush of C when C got there first); D then fires and
+// runs once A has returned.
+TEST(C16_Dependency, WaitForATimerArmedOnTheWaitersCoreIsACycle) {
+  Watchdog dog(20s, "a cycle through the core that fires a timer");
+  Engine eng(config_with(DependencyCheck::error));
+  auto& q1 = eng.create_workqueue("q1", WqKind::single_thread);
+  auto& q2 = eng.create_workqueue("q2", WqKind::single_thread);
+  std::atomic<int> d_runs{0};
+  std::atomic<int> refused{0};
+  lazywq::DelayedWork d([&](Work&) { d_runs.fetch_add(1); }, "D");
+  auto refusing = [&](auto&& wait) {
+    try {
+      wait();
+    } catch (const lazywq::Error& e) {
+      if (e.code() == lazywq::Errc::deadlock) refused.fetch_add(1);
+    }
+  };
+  Work c([&](Work&) { refusing([&] { eng.flush_work(d); }); }, "C");
+  Work a(
+      [&](Work&) {
+        q1.queue_delayed_work(d, 2ms);
+        q2.queue_work(c);
+        refusing([&] { eng.flush_work(c); });
+      },
+      "A");
+  ASSERT_TRUE(q1.queue_work(a));
+  eng.flush_work(a);
+  eng.flush_work(c);
+  eng.flush_delayed_work(d);
+  EXPECT_EQ(refused.load(), 1) << "A waits for C, C for D, armed on q1: q1's core, which runs A";
+  EXPECT_FALSE(eng.dependency_cycles().empty());
+  EXPECT_EQ(d_runs.load(), 1);
+}
+
 TEST(C16_Dependency, ErrorModeRefusesTheWaitThatClosesACycle) {
   Engine eng(config_with(DependencyCheck::error));
   auto& q1 = eng.create_workqueue("q1", WqKind::lazy);
