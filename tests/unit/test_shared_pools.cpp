@@ -322,6 +322,46 @@ TEST(Shared, PermanentCreationFailureRunsWhatARescuedWorkWaitsFor) {
   EXPECT_EQ(order, (std::vector<uint64_t>{slot_holder.id(), behind_slot.id()}));
 }
 
+// A cancel_work_sync the rescuer must refuse still resolves the pending
+// queueing its grab took, as cancel_work would: that queueing never runs,
+// and a later flush_work of the work returns instead of waiting for it for
+// ever (C10). At the cap (one worker per pool) CPU 3's worker runs b, which
+// flushes y; y is rescued, requeues b (running, so now pending too) and
+// cancels it: b's run waits for y, on the rescuer's own stack, so the
+// cancel can never end and is refused.
+TEST(Shared, ARescuerCancelRefusedForItsOwnStackResolvesThePendingQueueing) {
+  EngineConfig cfg = shared_config();
+  cfg.max_workers_per_pool = 1;
+  Engine eng(cfg);
+  auto& q = eng.create_workqueue("s", WqKind::shared);
+  std::atomic<int> b_runs{0};
+  std::atomic<bool> requeued{false}, refused{false};
+  Work* bp = nullptr;
+  Work y([&](Work&) {
+    requeued = q.queue_work_on(3, *bp);
+    try {
+      eng.cancel_work_sync(*bp);
+    } catch (const Error& e) {
+      refused = e.code() == Errc::deadlock;
+    }
+  }, "y");
+  Work b([&](Work&) {
+    if (b_runs.fetch_add(1) > 0) return;
+    EXPECT_TRUE(q.queue_work_on(3, y));
+    eng.flush_work(y);
+  }, "b");
+  bp = &b;
+  Watchdog dog(kDeadline, "a flush after a refused rescuer cancel must not wait for the queueing it took");
+  ASSERT_TRUE(q.queue_work_on(3, b));
+  eng.flush_work(b);  // the first queueing's run (b's requeue comes during it)
+  ASSERT_TRUE(requeued.load()) << "b was running, not pending: the requeue must be taken";
+  ASSERT_TRUE(refused.load()) << "the rescuer cannot wait for a run on its own stack" << dump_events(eng);
+  eng.flush_work(b);  // the requeue: taken off its list by the refused cancel's grab
+  EXPECT_EQ(b_runs.load(), 1) << "the grab took the requeue, as cancel_work would" << dump_events(eng);
+  EXPECT_FALSE(b.pending());
+  EXPECT_FALSE(eng.cancel_work_sync(b)) << "nothing left to cancel";
+}
+
 // At the cap (one worker per pool) the rescuer runs a pool's works while
 // its worker blocks. Here the rescuer itself runs y, which flushes z; z
 // runs on CPU 3's worker and flushes t, queued on CPU 3, whose pool is at
