@@ -518,3 +518,64 @@ TEST(ClientHangs, CancellingTheWorkTheCoreSkippedLetsTheWorksBehindItRun) {
     }
   }
 }
+
+// Found by triage of a surviving mutant (cancel_work_sync@d12ebb, issue
+// #14): the rescuer's wait-chain check followed a pool thread's `awaiting`
+// work after that thread's flush was satisfied. At the cap, T (CPU 1's one
+// worker) runs b, which flushes y's first run; y is rescued, requeues
+// itself and ends: T's flush is satisfied, but until T runs again it still
+// named y as awaited. y's second run, on the rescuer, cancels b: b's run
+// ends as soon as T resumes, yet the chain b -> T -> y ended on the
+// rescuer's own stack and the cancel was refused with Error(deadlock),
+// with the dependency check off (a third of these runs, before the fix).
+TEST(ClientHangs, RescuerCancelOfAWorkWhoseFlushIsSatisfiedIsNotRefused) {
+  int refused_runs = 0, bad = 0, raced = 0;
+  std::string first;
+  for (uint64_t seed = 1; seed <= 3000; ++seed) {
+    bool refused = false;
+    RunResult r = run_world(seed, seed % 3 == 0 ? "random" : seed % 3 == 1 ? "pct:3" : "pct:2", [&] {
+      EngineConfig cfg;
+      cfg.ncpus = 2;
+      cfg.dependency_check = DependencyCheck::off;
+      cfg.max_workers_per_pool = 1;
+      cfg.stall_timeout = Duration::zero();
+      SimEngine eng(cfg);
+      SimWorkqueue& q = eng.create_workqueue("s", WqKind::shared);
+      SimWork* bp = nullptr;
+      int y_runs = 0;
+      bool b_running = false;
+      SimWork y(
+          [&](SimWork& self) {
+            if (++y_runs == 1) {
+              q.queue_work_on(1, self);
+              return;
+            }
+            if (b_running) ++raced;
+            try {
+              eng.cancel_work_sync(*bp);
+            } catch (const Error& e) {
+              refused = e.code() == Errc::deadlock;
+            }
+          },
+          "y");
+      SimWork b(
+          [&](SimWork&) {
+            b_running = true;
+            q.queue_work_on(1, y);
+            eng.flush_work(y);
+            b_running = false;
+          },
+          "b");
+      bp = &b;
+      q.queue_work_on(1, b);
+      eng.flush_work(b);
+      eng.flush_work(y);
+      q.destroy();
+    });
+    if (r.status != RunStatus::ok && ++bad == 1) first = "seed " + std::to_string(seed) + ": " + r.message;
+    if (refused && ++refused_runs == 1 && first.empty()) first = "seed " + std::to_string(seed) + " refused";
+  }
+  EXPECT_EQ(bad, 0) << first;
+  EXPECT_EQ(refused_runs, 0) << first;
+  EXPECT_GT(raced, 30) << "the cancel should often meet b's run";
+}

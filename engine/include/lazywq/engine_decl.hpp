@@ -133,6 +133,11 @@ class BasicEngine {
 
   // Shared pools (pool_impl.hpp, docs/SHARED.md). S = pool_lock_.
   class BlockedScope;  // an engine wait on a pool thread: not counted as running meanwhile
+  // What a pool thread's engine wait waits for (Worker::awaiting, _upto).
+  struct AwaitedRun {
+    Work* work = nullptr;
+    uint64_t upto = 0;  // a flush: the last queueing it waits for; 0: a cancel_work_sync (the run)
+  };
   void create_pools_locked() LAZYWQ_REQUIRES(lock_, pool_lock_);
   bool start_shared(Workqueue& q) LAZYWQ_EXCLUDES(pool_lock_);
   Pool<P>& pool_of_locked(int cpu, bool highpri) LAZYWQ_REQUIRES(pool_lock_);
@@ -178,8 +183,8 @@ class BasicEngine {
                             int fallback_reason, bool may_wait) LAZYWQ_REQUIRES(pool_lock_);
   void retire_pool_thread_locked(Worker<P>* w, EventType why) LAZYWQ_REQUIRES(pool_lock_);
   void join_pool_zombies_locked() LAZYWQ_REQUIRES(pool_lock_);
-  Work* worker_sleeping(Worker<P>* w, Work* awaiting) LAZYWQ_EXCLUDES(pool_lock_);
-  void worker_waking(Worker<P>* w, Work* was_awaiting) LAZYWQ_EXCLUDES(pool_lock_);
+  AwaitedRun worker_sleeping(Worker<P>* w, AwaitedRun awaiting) LAZYWQ_EXCLUDES(pool_lock_);
+  void worker_waking(Worker<P>* w, AwaitedRun was_awaiting) LAZYWQ_EXCLUDES(pool_lock_);
   void uncount_locked(Worker<P>* w) LAZYWQ_REQUIRES(pool_lock_);
   void pools_cpu_offline(int cpu) LAZYWQ_EXCLUDES(pool_lock_);
   void stop_pools() LAZYWQ_EXCLUDES(pool_lock_);

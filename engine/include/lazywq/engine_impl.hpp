@@ -1364,7 +1364,7 @@ bool BasicEngine<P>::flush_work_as(Work& w, FlushKind kind) {
       will_wait = !done();
     }
     std::optional<BlockedScope> blocked;
-    if (will_wait) blocked.emplace(*this, &w);
+    if (will_wait) blocked.emplace(*this, &w, target);
     detail::WindowScope<P> window(RaceWindow::flush_wait);
     if (will_wait && self && self->is_rescuer) {
       waited = rescuer_wait(self, w, RescuerWait::runs_up_to, target);

@@ -26,8 +26,10 @@ namespace lazywq {
 template <class P>
 class BasicEngine<P>::BlockedScope {
  public:
-  explicit BlockedScope(BasicEngine& e, Work* awaiting = nullptr) : e_(e), w_(e.current_worker()) {
-    if (w_ && w_->shared_thread()) was_awaiting_ = e_.worker_sleeping(w_, awaiting);
+  // `upto`: a flush's target (the last queueing of `awaiting` it waits
+  // for), 0 for a wait for its run (cancel_work_sync).
+  explicit BlockedScope(BasicEngine& e, Work* awaiting = nullptr, uint64_t upto = 0) : e_(e), w_(e.current_worker()) {
+    if (w_ && w_->shared_thread()) was_awaiting_ = e_.worker_sleeping(w_, {awaiting, upto});
   }
   ~BlockedScope() {
     if (w_ && w_->shared_thread()) e_.worker_waking(w_, was_awaiting_);
@@ -38,7 +40,7 @@ class BasicEngine<P>::BlockedScope {
  private:
   BasicEngine& e_;
   Worker<P>* w_;
-  Work* was_awaiting_ = nullptr;  // the rescuer's outer wait, around a nested one
+  AwaitedRun was_awaiting_;  // the rescuer's outer wait, around a nested one
 };
 
 template <class P>
@@ -212,9 +214,11 @@ void BasicEngine<P>::uncount_locked(Worker<P>* w) {
 }
 
 template <class P>
-typename BasicEngine<P>::Work* BasicEngine<P>::worker_sleeping(Worker<P>* w, Work* awaiting) {
+typename BasicEngine<P>::AwaitedRun BasicEngine<P>::worker_sleeping(Worker<P>* w, AwaitedRun awaiting) {
   detail::Guard g(pool_lock_);
-  Work* const was = std::exchange(w->awaiting, awaiting);
+  const AwaitedRun was{w->awaiting, w->awaiting_upto};
+  w->awaiting = awaiting.work;
+  w->awaiting_upto = awaiting.upto;
   if (!w->pool) return was;  // the rescuer (or the manager): never counted
   if (LAZYWQ_PLANTED(cfg_, blocked_worker_counted_running)) return was;
   if (!w->counted) return was;  // the watchdog uncounted it already
@@ -224,9 +228,10 @@ typename BasicEngine<P>::Work* BasicEngine<P>::worker_sleeping(Worker<P>* w, Wor
 }
 
 template <class P>
-void BasicEngine<P>::worker_waking(Worker<P>* w, Work* was_awaiting) {
+void BasicEngine<P>::worker_waking(Worker<P>* w, AwaitedRun was_awaiting) {
   detail::Guard g(pool_lock_);
-  w->awaiting = was_awaiting;
+  w->awaiting = was_awaiting.work;
+  w->awaiting_upto = was_awaiting.upto;
   if (!w->pool || !w->blocked) return;
   w->blocked = false;
   w->counted = true;
@@ -537,15 +542,25 @@ std::vector<BasicWork<P>*> BasicEngine<P>::wait_chain_locked(Worker<P>* r, Work&
   std::vector<Work*> chain{&w};
   for (Work* cur = &w; chain.size() < 64;) {
     Work* next = nullptr;
+    uint64_t upto = 0;
     {
       detail::Guard wl(cur->lock_);
       Worker<P>* runner = cur->running_ ? static_cast<Worker<P>*>(cur->runner_) : nullptr;
       if (runner && runner != r && runner->shared_thread()) {
         next = runner->awaiting;
+        upto = runner->awaiting_upto;
         if (queues && runner->awaiting_queue) queues->emplace_back(runner->awaiting_queue, runner->awaiting_epoch);
       }
     }
     if (!next || std::find(chain.begin(), chain.end(), next) != chain.end()) break;
+    // A flush already satisfied waits for nothing: its thread has not run
+    // since to clear `awaiting`, and `next` may be running again, a later
+    // queueing (on the rescuer's own stack, say: a false cycle, found by
+    // ClientHangs.RescuerCancelOfAWorkWhoseFlushIsSatisfiedIsNotRefused).
+    if (upto != 0) {
+      detail::Guard nl(next->lock_);
+      if (flush_done_locked(*next, upto)) break;
+    }
     chain.push_back(next);
     cur = next;
   }

@@ -54,6 +54,11 @@ struct Worker {
   // S: pool threads and the rescuer: the work an engine wait of theirs waits
   // for (flush_work, cancel_work_sync), so the rescuer can follow a chain.
   detail::Var<P, BasicWork<P>*> awaiting = nullptr;
+  // S: with `awaiting`, a flush's target (the last queueing it waits for,
+  // flush_done_locked), or 0 for a cancel_work_sync (it waits for the run).
+  // A satisfied flush names its work until its thread runs again: the
+  // rescuer must not follow it then (a false cycle, wait_chain_locked).
+  detail::Var<P, uint64_t> awaiting_upto = 0;
   // S: pool threads: the shared queue whose flush or drain they wait in,
   // and the last epoch that wait is for (wait_epoch_locked), so the
   // rescuer can run those works too.
