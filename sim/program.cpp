@@ -5,12 +5,12 @@
 
 #include <algorithm>
 #include <cctype>
-#include <limits>
 #include <memory>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
 
+#include "sim/delay_bounds.hpp"
 #include "sim/knobs.hpp"
 #include "sim/oracle.hpp"
 #include "sim/scenario.hpp"
@@ -600,12 +600,9 @@ struct Exec {
     std::string message;
   };
   std::vector<WaitError> wait_errors;
-  // [work]: C17 for delays: the engine time before which the work's next
-  // run may not start (an armed queueing of an exclusive work, delay > 0,
-  // that nothing may fire early: flush_delayed_work, drain and destroy
-  // fire timers, so those of this caller clear it and those of another
-  // caller keep it from being set); 0: none.
-  std::vector<int64_t> not_before;
+  // C17 for delays: every call on a work and every drain or destroy,
+  // checked against the event stream at the end (sim/delay_bounds.hpp).
+  DelayBounds delay_bounds;
   SimEngine* eng = nullptr;
   ScenarioContext* ctx = nullptr;  // knob recording
   std::vector<std::unique_ptr<SimDelayedWork>>* works = nullptr;
@@ -620,7 +617,7 @@ struct Exec {
         cancel_sync_other(static_cast<size_t>(prog.callers), std::vector<char>(static_cast<size_t>(prog.works), 0)),
         online(static_cast<size_t>(prog.ncpus), 1),
         destroyed_by(static_cast<size_t>(prog.callers), 0),
-        not_before(static_cast<size_t>(prog.works), 0) {
+        delay_bounds(static_cast<size_t>(prog.works)) {
     int hotplugger = -1;
     for (const Op& op : p.ops) {
       if (op_uses_work(op.kind)) {
@@ -677,15 +674,6 @@ struct Exec {
     m.maybe_pending = true;
     m.maybe_armed = armed;
     m.quiet = false;
-  }
-
-  // An accepted delayed queueing, made by a call that started at `call_ns`:
-  // its timer was armed after that, so its run starts no earlier than
-  // call_ns + delay (C17) when nothing else can fire it (`checkable`).
-  void arm_delay(int w, bool checkable, int64_t call_ns, int64_t delay_us) {
-    const int64_t d = us_duration(delay_us).count();  // Duration::max(): never fires by itself
-    not_before[static_cast<size_t>(w)] =
-        !checkable || d <= 0 ? 0 : d > std::numeric_limits<int64_t>::max() - call_ns ? std::numeric_limits<int64_t>::max() : call_ns + d;
   }
 
   void run_op(int c, size_t index, const Op& op, SimWorkqueue& wq);
@@ -755,13 +743,12 @@ void Exec::run_op(int c, size_t index, const Op& op, SimWorkqueue& wq) {
   bool r = false;
   if (is_delayed_op(op.kind) && op.value >= 0) kit::drew(*ctx, "delay", duration_class(us_duration(op.value)));
   auto faults = [&](FaultSpec f) { kit::set_faults(*ctx, e, spawn_faults_of(f, p.seed ^ (0xfa175eedULL + index))); };
-  // C17: what may fire a timer early forgets the delays it may cut short.
-  const int64_t call_ns = World::current()->now();
-  if (op.kind == OpKind::drain_workqueue || op.kind == OpKind::destroy)
-    std::fill(not_before.begin(), not_before.end(), 0);
-  if (op.kind == OpKind::flush_delayed_work || op.kind == OpKind::cancel_work ||
-      op.kind == OpKind::cancel_work_sync || op.kind == OpKind::cancel_delayed_work_sync)
-    not_before[static_cast<size_t>(w)] = 0;
+  // C17 for delays: the call's window, and whether it may fire timers.
+  const int64_t call_ns = e.now_ns();
+  const bool fires_all = op.kind == OpKind::drain_workqueue || op.kind == OpKind::destroy;
+  DelayBounds::Token delay_token;
+  if (fires_all) delay_bounds.drain_begin(call_ns);
+  if (work) delay_token = delay_bounds.call_begin(static_cast<size_t>(w), call_ns);
   try {
     switch (op.kind) {
       case OpKind::queue_work_on: r = wq.queue_work_on(op.cpu, *work); break;
@@ -792,6 +779,14 @@ void Exec::run_op(int c, size_t index, const Op& op, SimWorkqueue& wq) {
   } catch (const Error& err) {
     thrown = err.code();
     result = "Error(" + std::string(to_string(err.code())) + ")";
+  }
+  if (fires_all) delay_bounds.drain_end();
+  if (work) {
+    // Armed: an accepted delayed queueing, or a mod_delayed_work that did
+    // not throw (a rejected one, on a draining queue, runs nothing).
+    const bool armed = !thrown && ((op.kind == OpKind::queue_delayed_work_on && r) || op.kind == OpKind::mod_delayed_work);
+    delay_bounds.call_end(static_cast<size_t>(w), delay_token, e.now_ns(), armed, call_ns,
+                          armed ? us_duration(op.value).count() : 0);
   }
   log.push_back("t=" + std::to_string(World::current()->now() / 1000) + "us c" + std::to_string(c) + " #" +
                 std::to_string(index) + " " + call + " -> " + result);
@@ -826,7 +821,6 @@ void Exec::run_op(int c, size_t index, const Op& op, SimWorkqueue& wq) {
     case OpKind::queue_delayed_work_on:
       if (r) {
         accepted(w, true, op.kind == OpKind::queue_delayed_work_on && op.value > 0);
-        if (op.kind == OpKind::queue_delayed_work_on) arm_delay(w, exclusive && !drain_other, call_ns, op.value);
       } else if (surely_idle && !drain_other) {
         violate(idle_rule ? idle_rule : "C1",
                 what + " returned false, but " + wname(w) + " was not pending (" +
@@ -847,7 +841,6 @@ void Exec::run_op(int c, size_t index, const Op& op, SimWorkqueue& wq) {
       }
       const bool certain = !drain_other && (r || !cancel_sync_other[cu][static_cast<size_t>(w)]);
       accepted(w, certain, op.value > 0);
-      arm_delay(w, exclusive && !drain_other, call_ns, op.value);
       break;
     }
     case OpKind::cancel_work:
@@ -976,14 +969,6 @@ ProgramOutcome run_program(const Program& p, const ProgramOptions& opt) {
       works.push_back(std::make_unique<SimDelayedWork>(
           [&x, &ctx, &eng, &p, &works, i, busy_ns](SimWork&) {
             ++x.runs[static_cast<size_t>(i)];
-            if (int64_t& nb = x.not_before[static_cast<size_t>(i)]; nb > 0) {
-              if (World::current()->now() < nb)
-                x.violate("C17", "work " + std::to_string(i) + ": its delayed queueing ran " +
-                                     std::to_string(nb - World::current()->now()) +
-                                     "ns before its delay was over, and nothing fired it early",
-                          i);
-              nb = 0;
-            }
             if (p.busy_in_engine) {
               // An engine wait: a pool thread stops counting as running.
               const Duration d(busy_ns > 0 ? ctx.rng.range(0, busy_ns) : 0);
@@ -1032,8 +1017,12 @@ ProgramOutcome run_program(const Program& p, const ProgramOptions& opt) {
     for (int c = 0; c < p.ncpus; ++c)
       if (c != p.core_cpu) eng.cpu_online(c);
     eng.set_spawn_faults({});
-    std::fill(x.not_before.begin(), x.not_before.end(), 0);  // destroy fires every armed timer (C17 allows it)
+    x.delay_bounds.drain_begin(eng.now_ns());  // destroy fires every armed timer (C17 allows it)
     if (!wq.destroyed()) wq.destroy();
+    x.delay_bounds.drain_end();
+    for (const std::string& v : x.delay_bounds.check(
+             eng.events(), [&](size_t i) { return works[i]->id(); }, [](size_t i) { return "w" + std::to_string(i); }))
+      x.violate("C17", v, -1);
     for (int w = 0; w < p.works; ++w) {
       const WorkModel& m = x.model[static_cast<size_t>(w)];
       const int64_t r = x.runs[static_cast<size_t>(w)];

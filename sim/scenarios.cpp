@@ -5,6 +5,7 @@
 #include <memory>
 #include <stdexcept>
 
+#include "sim/delay_bounds.hpp"
 #include "sim/scenario.hpp"
 #include "sim/scenario_kit.hpp"
 
@@ -212,6 +213,9 @@ struct WorkSet {
   std::vector<std::unique_ptr<SimWork>> works;
   std::vector<std::unique_ptr<SimDelayedWork>> delayed;
   std::vector<int> requeue_left;
+  // C17 for delays: the calls on the delayed works (sim/delay_bounds.hpp),
+  // checked against the event stream at the end (check_delays).
+  DelayBounds delay_bounds{0};
   double requeue_p = 0;
   int64_t busy_ns = 0;
   int ncpus = 2;
@@ -224,6 +228,14 @@ struct WorkSet {
     }
     for (int i = 0; i < n_delayed; ++i)
       delayed.push_back(std::make_unique<SimDelayedWork>([this](SimWork&) { take_time(); }, "d" + std::to_string(i)));
+    delay_bounds = DelayBounds(delayed.size());
+  }
+  int64_t engine_now() const { return ctx.engine->now_ns(); }
+  // After the last destroy, with the engine's events: C17 for delays.
+  void check_delays() {
+    const auto late = delay_bounds.check(
+        ctx.engine->events(), [&](size_t i) { return delayed[i]->id(); }, [](size_t i) { return "d" + std::to_string(i); });
+    for (const std::string& v : late) ctx.expect(false, "C17", v);
   }
   void take_time() {
     if (busy_ns > 0) ScenarioContext::sleep_ns(ctx.rng.range(0, busy_ns));
@@ -242,7 +254,7 @@ struct WorkSet {
   // The queue of the next queueing: wq, or now and then wq2.
   SimWorkqueue& pick() { return wq2 && stray_rng.chance(stray_p) ? *wq2 : *wq; }
   SimWork& any() { return *works[ctx.rng.below(works.size())]; }
-  SimDelayedWork& any_delayed() { return *delayed[ctx.rng.below(delayed.size())]; }
+  int any_delayed() { return static_cast<int>(ctx.rng.below(delayed.size())); }
   int any_cpu(bool include_core = true) {
     return include_core ? static_cast<int>(ctx.rng.below(static_cast<uint64_t>(ncpus)))
                         : kit::non_core_cpu(ctx, *ctx.engine);
@@ -296,19 +308,47 @@ void run_op(ScenarioContext& ctx, WorkSet& ws, Op op, int64_t max_delay_ns, int6
     case op_cancel: eng.cancel_work(ws.any()); break;
     case op_flush_wq: wq.flush(); break;
     case op_delayed:
-      if (!ws.delayed.empty()) wq.queue_delayed_work_on(ws.any_cpu(), ws.any_delayed(), kit::delay(ctx, max_delay_ns));
-      break;
     case op_mod:
-      if (!ws.delayed.empty()) wq.mod_delayed_work_on(ws.any_cpu(), ws.any_delayed(), kit::delay(ctx, max_delay_ns));
+      if (!ws.delayed.empty()) {
+        // The draws in the order they always were: cpu, work, delay.
+        const int cpu = ws.any_cpu();
+        const int i = ws.any_delayed();
+        const Duration d = kit::delay(ctx, max_delay_ns);
+        SimDelayedWork& dw = *ws.delayed[static_cast<size_t>(i)];
+        const int64_t t0 = ws.engine_now();
+        const DelayBounds::Token token = ws.delay_bounds.call_begin(static_cast<size_t>(i), t0);
+        bool armed = false;
+        try {
+          armed = op == op_delayed ? wq.queue_delayed_work_on(cpu, dw, d) : (wq.mod_delayed_work_on(cpu, dw, d), true);
+        } catch (...) {
+          ws.delay_bounds.call_end(static_cast<size_t>(i), token, ws.engine_now(), false, t0, 0);
+          throw;
+        }
+        ws.delay_bounds.call_end(static_cast<size_t>(i), token, ws.engine_now(), armed, t0, d.count());
+      }
       break;
     case op_cancel_delayed:
       if (!ws.delayed.empty()) {
-        if (ctx.rng.chance(0.5)) eng.cancel_delayed_work_sync(ws.any_delayed());
-        else eng.cancel_delayed_work(ws.any_delayed());
+        if (ctx.rng.chance(0.5)) {
+          const int i = ws.any_delayed();
+          const DelayBounds::Token token = ws.delay_bounds.call_begin(static_cast<size_t>(i), ws.engine_now());
+          eng.cancel_delayed_work_sync(*ws.delayed[static_cast<size_t>(i)]);
+          ws.delay_bounds.call_end(static_cast<size_t>(i), token, ws.engine_now(), false, 0, 0);
+        } else {
+          const int i = ws.any_delayed();
+          const DelayBounds::Token token = ws.delay_bounds.call_begin(static_cast<size_t>(i), ws.engine_now());
+          eng.cancel_delayed_work(*ws.delayed[static_cast<size_t>(i)]);
+          ws.delay_bounds.call_end(static_cast<size_t>(i), token, ws.engine_now(), false, 0, 0);
+        }
       }
       break;
     case op_flush_delayed:
-      if (!ws.delayed.empty()) eng.flush_delayed_work(ws.any_delayed());
+      if (!ws.delayed.empty()) {
+        const int i = ws.any_delayed();
+        const DelayBounds::Token token = ws.delay_bounds.call_begin(static_cast<size_t>(i), ws.engine_now());
+        eng.flush_delayed_work(*ws.delayed[static_cast<size_t>(i)]);
+        ws.delay_bounds.call_end(static_cast<size_t>(i), token, ws.engine_now(), false, 0, 0);
+      }
       break;
     case op_sleep: ScenarioContext::sleep_ns(ctx.rng.range(0, sleep_ns)); break;
     case op_hotplug: {
@@ -498,7 +538,9 @@ void delayed_work(ScenarioContext& ctx) {
   ctx.clients(2, [&](int) {
     for (int i = 0; i < nops; ++i) run_op(ctx, ws, w.draw(ctx.rng), max_delay, max_delay);
   });
+  ws.delay_bounds.drain_begin(ws.engine_now());  // finish destroys the queue
   finish(ctx, wq);
+  ws.check_delays();
 }
 
 // Everything at once, with swarm weights and faults.
@@ -542,11 +584,13 @@ void mixed(ScenarioContext& ctx) {
   ctx.clients(static_cast<int>(knob(ctx, "clients", 1, 3)), [&](int) {
     for (int i = 0; i < nops; ++i) run_op(ctx, ws, w.draw(ctx.rng), 60000, 60000);
   });
+  ws.delay_bounds.drain_begin(ws.engine_now());  // the destroys fire what is armed
   if (wq2) {
     wq2->flush();
     wq2->destroy();
   }
   finish(ctx, wq);
+  ws.check_delays();
 }
 
 // C16: works wait for each other across queues of every kind. Each work
@@ -936,3 +980,4 @@ const Scenario& find_scenario(const std::string& name) {
 }
 
 }  // namespace lazywq::sim
+
