@@ -57,6 +57,34 @@ TEST(C16_Dependency, CycleOfTwoWorksIsReportedWithItsChain) {
   EXPECT_EQ(count_events(eng, EventType::dependency_cycle, a.id()), 1u) << "the event names the waiter";
 }
 
+// dependency_cycles() keeps the first 64 chains (engine_decl.hpp); the
+// count goes on. Seventy distinct two-work cycles, as above.
+TEST(C16_Dependency, TheFirstSixtyFourCyclesAreKeptAndAllCounted) {
+  Engine eng(config_with(DependencyCheck::report));
+  auto& q1 = eng.create_workqueue("q1", WqKind::lazy);
+  auto& q2 = eng.create_workqueue("q2", WqKind::lazy);
+  constexpr int kPairs = 70;
+  std::vector<std::unique_ptr<Work>> as, bs;
+  std::atomic<bool> armed{false};
+  for (int i = 0; i < kPairs; ++i) {
+    as.push_back(std::make_unique<Work>([&, i](Work&) { if (armed) eng.flush_work(*bs[static_cast<size_t>(i)]); },
+                                        "a" + std::to_string(i)));
+    bs.push_back(std::make_unique<Work>([&, i](Work&) { if (armed) eng.flush_work(*as[static_cast<size_t>(i)]); },
+                                        "b" + std::to_string(i)));
+    give_identities(eng, q1, {as.back().get(), bs.back().get()});
+  }
+  armed = true;
+  for (int i = 0; i < kPairs; ++i) {
+    run_once(eng, q2, *bs[static_cast<size_t>(i)]);
+    run_once(eng, q1, *as[static_cast<size_t>(i)]);
+  }
+  EXPECT_EQ(eng.stats().dependency_cycles, static_cast<uint64_t>(kPairs));
+  const auto cycles = eng.dependency_cycles();
+  ASSERT_EQ(cycles.size(), 64u) << "the first 64 are kept";
+  EXPECT_NE(cycles.front().describe().find("work 'a0'"), std::string::npos) << "oldest first";
+  EXPECT_NE(cycles.back().describe().find("work 'a63'"), std::string::npos) << cycles.back().describe();
+}
+
 // The executors' keys once packed the CPU into 16 bits: CPU 65535's worker
 // of a queue had its core's key, so the core flushing a work queued for
 // that CPU was a "cycle" with itself (refused in error mode). Nothing
