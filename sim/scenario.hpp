@@ -4,6 +4,7 @@
 // storm, delayed work and a mixed one.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -103,12 +104,26 @@ class ScopedEngine {
   }
   ~ScopedEngine() {
     ctx_.events = engine_.events();
+    check_cycle_reports();
     ctx_.engine = nullptr;
   }
   SimEngine& operator*() { return engine_; }
   SimEngine* operator->() { return &engine_; }
 
  private:
+  // C16's reports agree: every cycle counted in stats() has its
+  // dependency_cycle event, and dependency_cycles() keeps the first 64.
+  void check_cycle_reports() {
+    const uint64_t counted = engine_.stats().dependency_cycles;
+    const uint64_t kept = engine_.dependency_cycles().size();
+    uint64_t recorded = 0;
+    for (const Event& e : ctx_.events) recorded += e.type == EventType::dependency_cycle;
+    ctx_.expect(recorded == counted && kept == std::min<uint64_t>(counted, 64), "C16",
+                "the engine counted " + std::to_string(counted) + " wait-for cycle(s) (stats), recorded " +
+                    std::to_string(recorded) + " dependency_cycle event(s) and kept " + std::to_string(kept) +
+                    " chain(s) (dependency_cycles(): the first 64)");
+  }
+
   ScenarioContext& ctx_;
   SimEngine engine_;
 };
