@@ -579,3 +579,37 @@ TEST(ClientHangs, RescuerCancelOfAWorkWhoseFlushIsSatisfiedIsNotRefused) {
   EXPECT_EQ(refused_runs, 0) << first;
   EXPECT_GT(raced, 30) << "the cancel should often meet b's run";
 }
+
+// Found by mutation testing (drop_notify spawn_pool_thread_locked@c5bd4d
+// survived every checker): a shared queue created while another thread's
+// creation of the manager is under way waits for its outcome. When that
+// creation fails, the waiter must be woken to try again itself (C7: never
+// a hang): nothing else wakes it.
+TEST(ClientHangs, SharedQueuesCreatedWhileTheManagerCreationFailsAllReturn) {
+  int hung = 0, raced = 0;
+  std::string first;
+  for (uint64_t seed = 1; seed <= 300; ++seed) {
+    int failed = 0, created = 0;
+    RunResult r = run_world(seed, seed % 2 ? "random" : "pct:2", [&] {
+      EngineConfig cfg;
+      cfg.ncpus = 2;
+      cfg.spawn_faults = {.fail_nth = 1};  // the first creation fails: the manager's
+      SimEngine eng(cfg);
+      auto create = [&](const char* name) {
+        try {
+          eng.create_workqueue(name, WqKind::shared).destroy();
+          ++created;
+        } catch (const Error& e) {
+          if (e.code() == Errc::spawn_failed) ++failed;
+        }
+      };
+      SimPlatform::Thread other = *SimPlatform::spawn(1, "creator", [&] { create("b"); });
+      create("a");
+      other.join();
+    });
+    if (r.status != RunStatus::ok && ++hung == 1) first = "seed " + std::to_string(seed) + ": " + r.message;
+    raced += failed == 1 && created == 1;
+  }
+  EXPECT_EQ(hung, 0) << first;
+  EXPECT_GT(raced, 0) << "one creation should fail and the other succeed";
+}
