@@ -613,3 +613,44 @@ TEST(ClientHangs, SharedQueuesCreatedWhileTheManagerCreationFailsAllReturn) {
   EXPECT_EQ(hung, 0) << first;
   EXPECT_GT(raced, 0) << "one creation should fail and the other succeed";
 }
+
+// Found by mutation testing (drop_conjunct kick_pool_locked@48bcc1 survived
+// every checker): the stall watchdog times a pool's stall from when works
+// first wait behind its blocked thread. Restarting that watch at every
+// queueing kept it away for as long as works kept arriving faster than
+// stall_timeout: a thread blocked outside the engine then held its pool's
+// works for ever (C16's watchdog). Virtual time: no wall clock involved.
+TEST(ClientHangs, TheWatchdogFiresWhileWorksKeepArriving) {
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    bool ran_while_blocked = false, blocker_done = false;
+    RunResult r = run_world(seed, "random", [&] {
+      EngineConfig cfg;
+      cfg.ncpus = 2;
+      cfg.stall_timeout = 100us;
+      SimEngine eng(cfg);
+      WqOptions o;
+      o.max_active = 1 << 20;  // every arrival is active: each one kicks the pool
+      SimWorkqueue& q = eng.create_workqueue("s", WqKind::shared, o);
+      SimWork blocker([&](SimWork&) {
+        ScenarioContext::sleep_ns(20'000'000);  // 20 ms blocked outside the engine
+        blocker_done = true;
+      }, "blocker");
+      std::vector<std::unique_ptr<SimWork>> arrivals;
+      for (int i = 0; i < 1200; ++i)
+        arrivals.push_back(std::make_unique<SimWork>([&](SimWork&) { ran_while_blocked |= !blocker_done; },
+                                                     "a" + std::to_string(i)));
+      q.queue_work_on(1, blocker);
+      ScenarioContext::sleep_ns(10'000);
+      // One arrival every 20 us (five per stall_timeout) for as long as
+      // the blocker blocks.
+      for (auto& a : arrivals) {
+        if (ran_while_blocked || blocker_done) break;
+        q.queue_work_on(1, *a);
+        ScenarioContext::sleep_ns(20'000);
+      }
+      q.destroy();
+    });
+    ASSERT_EQ(r.status, RunStatus::ok) << "seed " << seed << ": " << r.message;
+    EXPECT_TRUE(ran_while_blocked) << "seed " << seed << ": no arrival ran behind a thread blocked for 200 stall_timeouts";
+  }
+}
