@@ -1453,6 +1453,7 @@ bool BasicEngine<P>::cancel_work_sync(Work& w) {
         w.canceling_ = false;
         w.cv_.notify_all();
       }
+      blocked.reset();  // before PENDING goes: see below
       w.flags_.fetch_and(~Work::kPending, std::memory_order_release);
       throw;
     }
@@ -1465,8 +1466,12 @@ bool BasicEngine<P>::cancel_work_sync(Work& w) {
     w.canceling_ = false;
     w.cv_.notify_all();
   }
-  w.flags_.fetch_and(~Work::kPending, std::memory_order_release);
+  // The thread stops naming `w` as awaited before PENDING goes: once it is
+  // clear, `w` can be queued and rescued again, and a rescuer following
+  // this thread would take that new run for one it still waits for (a
+  // false cycle, refused; the flush case: wait_chain_locked).
   blocked.reset();
+  w.flags_.fetch_and(~Work::kPending, std::memory_order_release);
   record(EventType::cancel_end, -1, 0, w.id(), was_pending ? 1 : 0);
   return was_pending;
 }
