@@ -543,8 +543,13 @@ def cmd_run(args) -> int:
         # without it (a run from before that existed, or with it off).
         # A survivor judged equivalent stays as it is.
         equivalent_ids = read_list(os.path.join(HERE, "equivalent.txt"))
-        again = [i for i, r in done.items() if (r["class"] == "survived" and i not in equivalent_ids) or
-                 (args.without_tsa and r.get("rejected_by") == "thread-safety analysis" and "without_tsa" not in r)]
+        # Only the chosen ones (--ids, --sample, --operator, --shard): the
+        # other survivors' records stay (they were dropped, and lost, before).
+        chosen_ids = {m.id for m in chosen}
+        again = [i for i, r in done.items()
+                 if i in chosen_ids and ((r["class"] == "survived" and i not in equivalent_ids) or
+                                         (args.without_tsa and r.get("rejected_by") == "thread-safety analysis" and
+                                          "without_tsa" not in r))]
         for i in again:
             del done[i]
         if again:
