@@ -10,8 +10,8 @@
 // callback after it, under a schedule that delays that thread. So the
 // clients only record their calls here, and the check reads the event
 // stream after the run: the armed queueing is the `timer_arm` of that work
-// inside the call's time window, and its run is the first `exec_begin` of
-// the work after it.
+// inside the call's time window, and the first `timer_fire` or
+// `exec_begin` of the work after it must not come before the bound.
 //
 // A bound is recorded only when the arming call ran alone: no other call
 // on that work (nor a drain or destroy) was in flight during it, since

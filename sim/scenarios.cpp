@@ -231,6 +231,22 @@ struct WorkSet {
     delay_bounds = DelayBounds(delayed.size());
   }
   int64_t engine_now() const { return ctx.engine->now_ns(); }
+  // Records a call on delayed work i around `call` (sim/delay_bounds.hpp):
+  // `call(dw)` returns whether it left dw armed for `delay_ns`.
+  template <class F>
+  void delay_call(int i, int64_t delay_ns, F&& call) {
+    const size_t k = static_cast<size_t>(i);
+    const int64_t t0 = engine_now();
+    const DelayBounds::Token token = delay_bounds.call_begin(k, t0);
+    bool armed = false;
+    try {
+      armed = call(*delayed[k]);
+    } catch (...) {
+      delay_bounds.call_end(k, token, engine_now(), false, t0, 0);
+      throw;
+    }
+    delay_bounds.call_end(k, token, engine_now(), armed, t0, delay_ns);
+  }
   // After the last destroy, with the engine's events: C17 for delays.
   void check_delays() {
     const auto late = delay_bounds.check(
@@ -314,40 +330,26 @@ void run_op(ScenarioContext& ctx, WorkSet& ws, Op op, int64_t max_delay_ns, int6
         const int cpu = ws.any_cpu();
         const int i = ws.any_delayed();
         const Duration d = kit::delay(ctx, max_delay_ns);
-        SimDelayedWork& dw = *ws.delayed[static_cast<size_t>(i)];
-        const int64_t t0 = ws.engine_now();
-        const DelayBounds::Token token = ws.delay_bounds.call_begin(static_cast<size_t>(i), t0);
-        bool armed = false;
-        try {
-          armed = op == op_delayed ? wq.queue_delayed_work_on(cpu, dw, d) : (wq.mod_delayed_work_on(cpu, dw, d), true);
-        } catch (...) {
-          ws.delay_bounds.call_end(static_cast<size_t>(i), token, ws.engine_now(), false, t0, 0);
-          throw;
-        }
-        ws.delay_bounds.call_end(static_cast<size_t>(i), token, ws.engine_now(), armed, t0, d.count());
+        ws.delay_call(i, d.count(), [&](SimDelayedWork& dw) {
+          return op == op_delayed ? wq.queue_delayed_work_on(cpu, dw, d) : (wq.mod_delayed_work_on(cpu, dw, d), true);
+        });
       }
       break;
     case op_cancel_delayed:
       if (!ws.delayed.empty()) {
-        if (ctx.rng.chance(0.5)) {
-          const int i = ws.any_delayed();
-          const DelayBounds::Token token = ws.delay_bounds.call_begin(static_cast<size_t>(i), ws.engine_now());
-          eng.cancel_delayed_work_sync(*ws.delayed[static_cast<size_t>(i)]);
-          ws.delay_bounds.call_end(static_cast<size_t>(i), token, ws.engine_now(), false, 0, 0);
-        } else {
-          const int i = ws.any_delayed();
-          const DelayBounds::Token token = ws.delay_bounds.call_begin(static_cast<size_t>(i), ws.engine_now());
-          eng.cancel_delayed_work(*ws.delayed[static_cast<size_t>(i)]);
-          ws.delay_bounds.call_end(static_cast<size_t>(i), token, ws.engine_now(), false, 0, 0);
-        }
+        const bool sync = ctx.rng.chance(0.5);  // drawn before the work, as always
+        ws.delay_call(ws.any_delayed(), 0, [&](SimDelayedWork& dw) {
+          sync ? eng.cancel_delayed_work_sync(dw) : eng.cancel_delayed_work(dw);
+          return false;
+        });
       }
       break;
     case op_flush_delayed:
       if (!ws.delayed.empty()) {
-        const int i = ws.any_delayed();
-        const DelayBounds::Token token = ws.delay_bounds.call_begin(static_cast<size_t>(i), ws.engine_now());
-        eng.flush_delayed_work(*ws.delayed[static_cast<size_t>(i)]);
-        ws.delay_bounds.call_end(static_cast<size_t>(i), token, ws.engine_now(), false, 0, 0);
+        ws.delay_call(ws.any_delayed(), 0, [&](SimDelayedWork& dw) {
+          eng.flush_delayed_work(dw);
+          return false;
+        });
       }
       break;
     case op_sleep: ScenarioContext::sleep_ns(ctx.rng.range(0, sleep_ns)); break;
@@ -980,4 +982,3 @@ const Scenario& find_scenario(const std::string& name) {
 }
 
 }  // namespace lazywq::sim
-
