@@ -580,6 +580,72 @@ TEST(ClientHangs, RescuerCancelOfAWorkWhoseFlushIsSatisfiedIsNotRefused) {
   EXPECT_GT(raced, 30) << "the cancel should often meet b's run";
 }
 
+// Found by triage of surviving mutants (issue #14), the cancel twin of the
+// test above: cancel_work_sync on a pool thread cleared PENDING before the
+// thread stopped naming the cancelled work as awaited. y, queued again in
+// that window, was rescued (at the cap, T counted as blocked), and its run
+// flushing b (which runs on T and whose cancel no longer waits for
+// anything) met b -> T -> y on the rescuer's own stack: a false
+// Error(deadlock), with the dependency check off. y is held pending on a
+// busy single-thread queue until the cancel takes it, so every queueing of
+// y on the shared queue comes after the cancel stopped waiting: no
+// refusal is ever right here.
+TEST(ClientHangs, RescuerFlushOfAPoolThreadWhoseCancelReturnedIsNotRefused) {
+  int refused_runs = 0, bad = 0;
+  std::string first;
+  for (uint64_t seed = 1; seed <= 3000; ++seed) {
+    bool refused = false;
+    RunResult r = run_world(seed, seed % 3 == 0 ? "random" : seed % 3 == 1 ? "pct:3" : "pct:2", [&] {
+      EngineConfig cfg;
+      cfg.ncpus = 2;
+      cfg.dependency_check = DependencyCheck::off;
+      cfg.max_workers_per_pool = 1;
+      cfg.stall_timeout = Duration::zero();
+      SimEngine eng(cfg);
+      SimWorkqueue& q = eng.create_workqueue("s", WqKind::shared);
+      SimWorkqueue& st = eng.create_workqueue("st", WqKind::single_thread);
+      bool release = false, b_running = false, cancel_called = false;
+      SimWork* bp = nullptr;
+      SimWork blocker([&](SimWork&) {
+        while (!release) ScenarioContext::sleep_ns(10'000);
+      }, "blocker");
+      SimWork y(
+          [&](SimWork&) {
+            if (!b_running) return;
+            try {
+              eng.flush_work(*bp);
+            } catch (const Error& e) {
+              refused = e.code() == Errc::deadlock;
+            }
+          },
+          "y");
+      SimWork b(
+          [&](SimWork&) {
+            b_running = true;
+            cancel_called = true;
+            EXPECT_TRUE(eng.cancel_work_sync(y));  // takes y's pending queueing on st
+            b_running = false;
+          },
+          "b");
+      bp = &b;
+      st.queue_work_on(0, blocker);
+      st.queue_work_on(0, y);  // pending behind the blocker until the cancel takes it
+      q.queue_work_on(1, b);
+      while (!cancel_called) ScenarioContext::sleep_ns(1'000);
+      while (!q.queue_work_on(1, y)) ScenarioContext::sleep_ns(1'000);  // succeeds once PENDING is clear
+      release = true;
+      eng.flush_work(b);
+      eng.flush_work(y);
+      st.destroy();
+      q.destroy();
+    });
+    if (r.status != RunStatus::ok && ++bad == 1) first = "seed " + std::to_string(seed) + ": " + r.message;
+    if (refused && ++refused_runs == 1 && first.empty()) first = "seed " + std::to_string(seed) + " refused";
+  }
+  EXPECT_EQ(bad, 0) << first;
+  EXPECT_EQ(refused_runs, 0) << first;
+}
+
 // Found by mutation testing (drop_notify spawn_pool_thread_locked@c5bd4d
 // survived every checker): a shared queue created while another thread's
 // creation of the manager is under way waits for its outcome. When that
