@@ -515,5 +515,40 @@ TEST(Shared, DestroyDrainsAndLaterCallsAreErrors) {
   EXPECT_THROW(q.destroy(), Error);
 }
 
+// An idle pool thread is the one the next work wakes (docs/SHARED.md: the
+// most recently idle): a thread that ran a work goes back on the pool's
+// idle list. Lost from that list, it waits for its idle timeout unseen,
+// and each later work gets a new thread, or the rescuer at the cap (a
+// fallback with no creation failure). The queueing of b needs the pool
+// lock, which the thread releases only in its idle wait, so it is always
+// idle by then. Kills pool_worker_loop_locked@6511c3 (issue #14).
+TEST(Shared, AThreadThatRanAWorkIsTheOneTheNextWorkWakes) {
+  for (int cap : {1, 16}) {
+    EngineConfig cfg = shared_config(2);
+    cfg.stall_timeout = lazywq::Duration::zero();
+    cfg.max_workers_per_pool = cap;
+    Engine eng(cfg);
+    auto& q = eng.create_workqueue("s", WqKind::shared);
+    Work a([](Work&) {}, "a");
+    Work b([](Work&) {}, "b");
+    auto runner = [&](const Work& w) {  // the engine thread of w's (only) run
+      for (const Event& e : eng.events())
+        if (e.type == EventType::exec_begin && e.work == w.id()) return e.thread;
+      return 0u;
+    };
+    ASSERT_TRUE(q.queue_work_on(1, a));
+    eng.flush_work(a);
+    ASSERT_TRUE(q.queue_work_on(1, b));
+    eng.flush_work(b);
+    EXPECT_EQ(runner(a), runner(b)) << "cap " << cap << ": b did not run on the idle thread that ran a";
+    const auto s = eng.stats();
+    EXPECT_EQ(s.fallbacks, 0u) << "cap " << cap;
+    EXPECT_EQ(count_events(eng, EventType::fallback), 0u) << "cap " << cap;
+    EXPECT_EQ(pool_stats(s, 1).workers, 1) << "cap " << cap;
+    EXPECT_EQ(pool_stats(s, 1).idle, 1) << "cap " << cap;
+    q.destroy();
+  }
+}
+
 }  // namespace
 }  // namespace lwqt

@@ -1,0 +1,175 @@
+// How the engine's own threads come and go when creations race each other
+// and fail: shared queues created concurrently (the manager and the
+// rescuer, one each), a queue whose creation fails while a CPU comes
+// online. Each test kills engine mutants that every other checker let
+// survive (issue #14, mutation/survivors.txt); all run on the simulator,
+// so each failure replays from its seed.
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "sim/platform_sim.hpp"
+#include "sim/scenario.hpp"
+#include "sim/world.hpp"
+
+using namespace lazywq;
+using namespace lazywq::sim;
+
+namespace {
+
+RunResult run_world(uint64_t seed, const std::string& strategy, const std::function<void()>& body) {
+  WorldConfig wc;
+  wc.seed = seed;
+  wc.strategy = strategy;
+  wc.max_steps = 400'000;
+  World world(wc);
+  return world.run(body);
+}
+
+const char* strategy_for(uint64_t seed) { return seed % 3 == 0 ? "random" : seed % 3 == 1 ? "pct:3" : "pct:2"; }
+
+// Spawn events of the engine's helpers (queue 0): arg 1 the manager, 2 the rescuer.
+size_t helper_spawns(const SimEngine& eng, int32_t arg) {
+  size_t n = 0;
+  for (const Event& e : eng.events()) n += e.type == EventType::spawn && e.queue == 0 && e.arg == arg;
+  return n;
+}
+
+}  // namespace
+
+// The first shared queue creates the manager and the rescuer, dropping the
+// pool lock around each creation; queues created meanwhile wait for their
+// outcome. Each must return only once both exist (C7 needs the rescuer),
+// none may create a second one (the first's Worker would be freed under
+// its creator: a use after free and a thread never joined), and none may
+// sleep through the creator's success (a client hang). Kills
+// start_shared@a72dea (a second rescuer), start_shared@48cfa6 (returning
+// before the rescuer is published) and spawn_pool_thread_locked@f077a7
+// (the waiters are not woken).
+TEST(ThreadLifecycle, SharedQueuesCreatedConcurrentlyShareOneManagerAndOneRescuer) {
+  int bad = 0;
+  std::string first;
+  for (uint64_t seed = 1; seed <= 300; ++seed) {
+    std::string problem;
+    RunResult r = run_world(seed, strategy_for(seed), [&] {
+      EngineConfig cfg;
+      cfg.ncpus = 2;
+      cfg.record_events = true;
+      SimEngine eng(cfg);
+      std::vector<SimWorkqueue*> qs(3, nullptr);
+      auto create = [&](int i) {
+        qs[static_cast<size_t>(i)] = &eng.create_workqueue("s" + std::to_string(i), WqKind::shared);
+        if (eng.stats().pool_threads < 2 && problem.empty())
+          problem = "queue s" + std::to_string(i) + " returned before the manager and the rescuer both existed";
+      };
+      SimPlatform::Thread t1 = *SimPlatform::spawn(1, "creator1", [&] { create(1); });
+      SimPlatform::Thread t2 = *SimPlatform::spawn(0, "creator2", [&] { create(2); });
+      create(0);
+      t1.join();
+      t2.join();
+      if (problem.empty() && eng.stats().pool_threads != 2)
+        problem = "pool_threads " + std::to_string(eng.stats().pool_threads) + " with no worker: expected 2";
+      if (problem.empty() && (helper_spawns(eng, 1) != 1 || helper_spawns(eng, 2) != 1))
+        problem = std::to_string(helper_spawns(eng, 1)) + " managers and " + std::to_string(helper_spawns(eng, 2)) +
+                  " rescuers created: expected one each";
+      for (SimWorkqueue* q : qs) q->destroy();
+    });
+    if (r.status != RunStatus::ok) problem = "run " + std::string(to_string(r.status)) + ": " + r.message;
+    if (!problem.empty() && ++bad == 1) first = "seed " + std::to_string(seed) + ": " + problem;
+  }
+  EXPECT_EQ(bad, 0) << first;
+}
+
+// The same race with the rescuer's first creation failing: the creator's
+// queue throws spawn_failed; a queue created meanwhile must create the
+// rescuer itself, so that with no pool thread creatable at all its works
+// still run (C7: a failed creation never hangs). Kills start_shared@48cfa6.
+TEST(ThreadLifecycle, AQueueCreatedWhileTheRescuerCreationFailsStillGetsARescuer) {
+  int bad = 0, raced = 0;
+  std::string first;
+  for (uint64_t seed = 1; seed <= 300; ++seed) {
+    int created = 0, failed = 0;
+    RunResult r = run_world(seed, strategy_for(seed), [&] {
+      EngineConfig cfg;
+      cfg.ncpus = 2;
+      cfg.spawn_faults = {.fail_nth = 2};  // the manager succeeds, the first rescuer fails
+      SimEngine eng(cfg);
+      std::vector<SimWorkqueue*> qs;
+      auto create = [&](const char* name) {
+        try {
+          qs.push_back(&eng.create_workqueue(name, WqKind::shared));
+          ++created;
+        } catch (const Error& e) {
+          if (e.code() != Errc::spawn_failed) throw;
+          ++failed;
+        }
+      };
+      SimPlatform::Thread other = *SimPlatform::spawn(1, "creator", [&] { create("b"); });
+      create("a");
+      other.join();
+      eng.set_spawn_faults({.fail_always = true});
+      for (SimWorkqueue* q : qs) {
+        bool ran = false;
+        SimWork w([&](SimWork&) { ran = true; }, "w");
+        q->queue_work_on(1, w);
+        eng.flush_work(w);
+        EXPECT_TRUE(ran);
+        q->destroy();
+      }
+    });
+    if (r.status != RunStatus::ok && ++bad == 1)
+      first = "seed " + std::to_string(seed) + ": " + to_string(r.status) + ": " + r.message;
+    raced += created == 1 && failed == 1;
+  }
+  EXPECT_EQ(bad, 0) << first;
+  EXPECT_GT(raced, 0) << "one creation should fail and the other create the rescuer";
+}
+
+// A per_cpu queue whose core creation fails (spawn_failed) while a client
+// brings a CPU online: cpu_online may be creating that queue's worker for
+// the CPU with the queue lock dropped. The failed creation must wait for
+// it before it frees the queue, and join it: no use after free, no thread
+// left behind. Kills start@7dfef4 and start@417c52 (with spurious
+// wake-ups, the simulator's fault that breaks a single wait).
+TEST(ThreadLifecycle, AFailedQueueCreationWaitsForTheWorkerACpuOnlineIsCreating) {
+  int bad = 0, raced = 0;
+  std::string first;
+  for (uint64_t seed = 1; seed <= 1000; ++seed) {
+    std::string problem;
+    bool creation_failed = false, onlined = false;
+    WorldConfig wc;
+    wc.seed = seed;
+    wc.strategy = strategy_for(seed);
+    wc.max_steps = 400'000;
+    if (seed % 2 == 0) wc.spurious_wakeup_probability = 0.5;
+    World world(wc);
+    RunResult r = world.run([&] {
+      EngineConfig cfg;
+      cfg.ncpus = 2;
+      SimEngine eng(cfg);
+      ASSERT_TRUE(eng.cpu_offline(1));
+      eng.set_spawn_faults({.fail_nth = 1});  // the first creation from now on: the core's, or cpu_online's
+      SimPlatform::Thread client = *SimPlatform::spawn(0, "hotplug", [&] { onlined = eng.cpu_online(1); });
+      try {
+        eng.create_workqueue("p", WqKind::per_cpu).destroy();
+      } catch (const Error& e) {
+        if (e.code() != Errc::spawn_failed) throw;
+        creation_failed = true;
+      }
+      client.join();
+      const Stats s = eng.stats();
+      if (s.live_threads != 0)
+        problem = std::to_string(s.live_threads) + " threads live after every queue is gone";
+      else if (s.threads_created != s.threads_exited)
+        problem = std::to_string(s.threads_created) + " threads created, " + std::to_string(s.threads_exited) +
+                  " joined";
+    });
+    if (r.status != RunStatus::ok) problem = std::string(to_string(r.status)) + ": " + r.message;
+    if (!problem.empty() && ++bad == 1) first = "seed " + std::to_string(seed) + ": " + problem;
+    raced += creation_failed && onlined;
+  }
+  EXPECT_EQ(bad, 0) << first;
+  EXPECT_GT(raced, 0) << "the core's creation should fail while the CPU comes online";
+}
