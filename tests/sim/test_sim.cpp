@@ -111,6 +111,10 @@ TEST(Regressions, SeedsThatOnceHungNowComplete) {
       // queue and freed it under the thread (crash; session 9, once the
       // hotplug scenario created queues while CPUs came online).
       {"hotplug", 11806, "", "a failed create_workqueue left cpu_online's worker running"},
+      // cpu_offline skipped a queue being destroyed before waiting for its
+      // core's creation in progress: the worker was created for a CPU
+      // already offline (C13; session 11, a 15000-seed pct:2 sweep).
+      {"teardown", 1080, "", "a worker created for an offline CPU on a queue being destroyed", "pct:2"},
       // Not an engine bug: the run where a destructor that stops waiting
       // after the first of two engine waiters (mutant while_to_if
       // ~BasicWork@02d36d) frees a mutex a CPU worker still holds.

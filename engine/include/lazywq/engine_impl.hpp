@@ -922,9 +922,14 @@ template <class P>
 void BasicWorkqueue<P>::cpu_offline(int cpu) {
   detail::WindowScope<P> window(RaceWindow::offline_retire);
   detail::Guard g(lock_);
-  if (dead_.load(std::memory_order_relaxed)) return;
   Cwq& t = cwqs_[static_cast<size_t>(cpu)];
+  // A creation in progress finishes first, on a queue being destroyed too
+  // (drained, its core may still be creating a worker for a work since
+  // cancelled): returned early, the call let that worker be created for a
+  // CPU already offline (C13; explorer, teardown seed 1080 pct:2).
+  // destroy() joins it.
   while (t.state == CwqState::creating) state_cv_.wait(lock_);
+  if (dead_.load(std::memory_order_relaxed)) return;
   t.online = false;
   if (!uses_cpu_workers()) return;
   // Move pending works to the front of the core list, oldest first: they
