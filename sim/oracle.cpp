@@ -871,9 +871,34 @@ class Oracle {
              thr(e.thread) + " idle-exited at " + at(e.seq) + " in the middle of running " + W(t.cur_work) +
                  " (started at " + at(t.cur_begin) + ")",
              {t.cur_begin, e.seq});
+    if (k == kLazy && c != opt_.core_cpu) idle_with_work_for_it(e, q, c);
     qc(q, c).last_idle_exit = e.seq;
     if (t.pool_worker) --live_pool_workers_[{t.cpu, t.highpri_pool}];
     thread_gone(e, t, 1);
+  }
+
+  // C8: a lazy worker is not idle while a work for its CPU waits on the
+  // core list to be migrated to it (the engine keeps it awake while that
+  // list holds any, `in_core`). Sound: the queueing (or the timer's
+  // firing), the migration, the core's fallback run, a cancel's dequeue
+  // and the exit are all recorded under the queue's lock, so a queueing
+  // accepted before the exit and none of those since was on the core list
+  // (its own list would have kept the worker too) when the worker decided.
+  void idle_with_work_for_it(const Event& e, uint32_t q, int c) {
+    std::pair<uint64_t, const Queueing*> first{kNone, nullptr};  // the oldest such queueing: a stable report
+    uint64_t first_work = 0;
+    for (const auto& [w, ws] : works_)
+      for (const Queueing& p : ws.pending)
+        if (p.queue == q && p.target == c && !p.armed && p.migrate == 0 && p.order < e.seq && p.order < first.first) {
+          first = {p.order, &p};
+          first_work = w;
+        }
+    if (!first.second) return;
+    report(8, first_work, q, -7,
+           "the worker of " + cpu_s(c) + " of lazy " + wq(q) + " idle-exited at " + at(e.seq) + " while " +
+               W(first_work) + ", queued for " + cpu_s(c) + " at " + at(first.second->accept) +
+               ", still waited on the core list to be migrated to it: a worker with work coming is not idle",
+           {first.second->order, e.seq});
   }
 
   void on_thread_exit(const Event& e, ThreadState& t) {

@@ -2,6 +2,7 @@
 // TigerBeetle's simulator does) unless a --param fixes them, and notes every
 // draw so the report prints the configuration under the seed.
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <stdexcept>
 
@@ -363,13 +364,66 @@ void run_op(ScenarioContext& ctx, WorkSet& ws, Op op, int64_t max_delay_ns, int6
   }
 }
 
+// C8's first half, "an idle worker exits": once nothing is queued, armed
+// or running, every CPU worker of a lazy queue exits within idle_timeout
+// (virtual time: a client's sleep lets every engine thread run first).
+// Inconclusive, so not judged, while anything is pending: a work that
+// keeps requeueing itself, an armed timer, a huge idle timeout.
+void check_idle_workers_exit(ScenarioContext& ctx, WorkSet& ws) {
+  SimEngine& eng = *ctx.engine;
+  SimWorkqueue& wq = *ws.wq;
+  const int64_t idle = std::chrono::duration_cast<std::chrono::nanoseconds>(eng.config().idle_timeout).count();
+  if (idle > 10'000'000) return;
+  auto busy = [&] {
+    for (const auto& w : ws.works)
+      if (w->pending()) return true;
+    for (const auto& d : ws.delayed)
+      if (d->pending()) return true;
+    return false;
+  };
+  for (int round = 0; round < 4; ++round) {
+    // Each flush waits for what was queued before it; requeues are bounded.
+    for (int i = 0; i < 64 && busy(); ++i) wq.flush();
+    if (busy()) return;
+    const uint64_t ran = eng.stats().works_run;  // counted as runs end
+    ScenarioContext::sleep_ns(2 * idle + 200'000);  // past every idle timeout
+    // A run under way when the sleep began (queued after the flush began)
+    // ended meanwhile, or requeued: its worker's idle time began late.
+    if (busy() || eng.stats().works_run != ran) continue;
+    int live = -1;
+    for (const QueueStats& qs : eng.stats().queues)
+      if (qs.id == wq.id()) live = qs.live_threads;
+    if (live == 1) return;
+    std::map<uint32_t, int> alive;  // the queue's CPU workers never exited: thread -> CPU
+    for (const Event& e : eng.events()) {
+      if (e.queue != wq.id()) continue;
+      if (e.type == EventType::spawn && e.cpu != eng.config().core_cpu) alive[e.thread] = e.cpu;
+      if (e.type == EventType::idle_exit || e.type == EventType::thread_exit) alive.erase(e.thread);
+    }
+    std::string which;
+    for (const auto& [thread, cpu] : alive)
+      which += (which.empty() ? "" : ", ") + std::string("cpu ") + std::to_string(cpu) + " (thread w" +
+               std::to_string(thread) + ")";
+    ctx.expect(false, "C8",
+               "lazy workqueue '" + wq.name() + "' still has " + std::to_string(live - 1) + " CPU worker(s) [" +
+                   which + "] after sitting idle for twice its idle_timeout (" + std::to_string(idle) +
+                   " ns) plus 200 us with nothing queued, armed or running: an idle worker exits (C8)");
+    return;
+  }
+}
+
 // Ends a scenario: bring CPUs back, flush, destroy (C14 drains everything,
 // so the oracle can demand that every queueing ran).
-void finish(ScenarioContext& ctx, SimWorkqueue& wq) {
+void finish(ScenarioContext& ctx, WorkSet& ws) {
+  SimWorkqueue& wq = *ws.wq;
   for (int c = 0; c < ctx.engine->ncpus(); ++c)
     if (c != ctx.engine->config().core_cpu) ctx.engine->cpu_online(c);
   kit::set_faults(ctx, *ctx.engine, {});
   wq.flush();
+  // From a side stream (every other draw stays as it was): in half the
+  // runs the queue first sits idle, for C8's first half; in the others
+  // destroy meets the last runs' requeues and idle exits.
+  if (wq.kind() == WqKind::lazy && Rng(ctx.rng).fork(0x1d1e).chance(0.5)) check_idle_workers_exit(ctx, ws);
   wq.destroy();
 }
 
@@ -403,7 +457,7 @@ void creation_failure(ScenarioContext& ctx) {
       if (ctx.rng.chance(0.3)) ScenarioContext::sleep_ns(ctx.rng.range(0, 40000));
     }
   });
-  finish(ctx, wq);
+  finish(ctx, ws);
 }
 
 // Admitted race 2: a lazy worker decides to exit while work is queued for it.
@@ -425,7 +479,7 @@ void idle_exit_race(ScenarioContext& ctx) {
       ScenarioContext::sleep_ns(idle + ctx.rng.range(-idle / 4, idle / 2));
     }
   });
-  finish(ctx, wq);
+  finish(ctx, ws);
 }
 
 // Admitted race 3: migration from the core thread, raced by flush and cancel.
@@ -451,7 +505,7 @@ void migration(ScenarioContext& ctx) {
       }
     }
   });
-  finish(ctx, wq);
+  finish(ctx, ws);
 }
 
 // CPU hotplug while work is queued, migrated and run.
@@ -509,7 +563,7 @@ void hotplug(ScenarioContext& ctx) {
       }
     }
   });
-  finish(ctx, wq);
+  finish(ctx, ws);
 }
 
 // Flushes and cancels against self-requeueing works.
@@ -524,7 +578,7 @@ void flush_cancel_storm(ScenarioContext& ctx) {
   ctx.clients(static_cast<int>(knob(ctx, "clients", 2, 3)), [&](int) {
     for (int i = 0; i < nops; ++i) run_op(ctx, ws, w.draw(ctx.rng), 0, 0);
   });
-  finish(ctx, wq);
+  finish(ctx, ws);
 }
 
 // Delayed works: arm, re-arm, cancel and flush them against their timers.
@@ -541,7 +595,7 @@ void delayed_work(ScenarioContext& ctx) {
     for (int i = 0; i < nops; ++i) run_op(ctx, ws, w.draw(ctx.rng), max_delay, max_delay);
   });
   ws.delay_bounds.drain_begin(ws.engine_now());  // finish destroys the queue
-  finish(ctx, wq);
+  finish(ctx, ws);
   ws.check_delays();
 }
 
@@ -591,7 +645,7 @@ void mixed(ScenarioContext& ctx) {
     wq2->flush();
     wq2->destroy();
   }
-  finish(ctx, wq);
+  finish(ctx, ws);
   ws.check_delays();
 }
 
