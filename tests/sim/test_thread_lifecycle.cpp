@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "sim/platform_sim.hpp"
+#include "sim/rng.hpp"
 #include "sim/scenario.hpp"
 #include "sim/world.hpp"
 
@@ -172,4 +173,43 @@ TEST(ThreadLifecycle, AFailedQueueCreationWaitsForTheWorkerACpuOnlineIsCreating)
   }
   EXPECT_EQ(bad, 0) << first;
   EXPECT_GT(raced, 0) << "the core's creation should fail while the CPU comes online";
+}
+
+// C8, "an idle worker exits": CPU 1's worker ran x and found y, queued
+// for CPU 1 behind z (CPU 2), still on the core list, so it waited for it
+// without a deadline while the core created CPU 2's worker. A cancel of y
+// then took the last work for CPU 1 off the core list: it must wake the
+// worker, or the worker never idle-exits. Kills dec_in_core_locked@4fe5a6.
+TEST(ThreadLifecycle, AWorkerWaitingForACancelledWorkStillIdleExits) {
+  int bad = 0, cancelled = 0;
+  std::string first;
+  for (uint64_t seed = 1; seed <= 2000; ++seed) {
+    int live = -1;
+    RunResult r = run_world(seed, strategy_for(seed), [&] {
+      EngineConfig cfg;
+      cfg.ncpus = 3;
+      cfg.idle_timeout = 10us;
+      SimEngine eng(cfg);
+      SimWorkqueue& q = eng.create_workqueue("lazy", WqKind::lazy);
+      SimWork x([](SimWork&) {}, "x"), y([](SimWork&) {}, "y"), z([](SimWork&) {}, "z");
+      Rng rng(seed);
+      q.queue_work_on(1, x);  // the core creates CPU 1's worker and migrates x,
+      q.queue_work_on(2, z);  // then creates CPU 2's, the lock dropped,
+      q.queue_work_on(1, y);  // while y waits on the core list
+      ScenarioContext::sleep_ns(static_cast<int64_t>(rng.below(80'000)));
+      cancelled += eng.cancel_work(y);
+      ScenarioContext::sleep_ns(1'000'000);  // a hundred idle timeouts, nothing queued
+      for (const QueueStats& s : eng.stats().queues)
+        if (s.id == q.id()) live = s.live_threads;
+      q.destroy();
+    });
+    std::string problem;
+    if (r.status != RunStatus::ok)
+      problem = std::string(to_string(r.status)) + ": " + r.message;
+    else if (live != 1)
+      problem = std::to_string(live - 1) + " CPU worker(s) still live after 100 idle timeouts";
+    if (!problem.empty() && ++bad == 1) first = "seed " + std::to_string(seed) + ": " + problem;
+  }
+  EXPECT_EQ(bad, 0) << first;
+  EXPECT_GT(cancelled, 0) << "some cancels should take y before it ran";
 }
