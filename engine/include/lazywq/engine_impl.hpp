@@ -592,11 +592,14 @@ bool BasicWorkqueue<P>::spawn_worker_locked(int cpu) {
     return false;
   }
   raw->thread = std::move(*th);
-  raw->last_active_ns = now();
   t.state = CwqState::active;
   ++live_threads_;
   engine_.n_created_.fetch_add(1, std::memory_order_relaxed);
   engine_.record_as(raw->thread_id, EventType::spawn, cpu, id_, 0, 0);
+  // Idle from now (C8), not from before the creation; read after the
+  // event's clock, so the stream never shows an idle period shorter than
+  // idle_timeout (the thread needs Q, held here, to look at it).
+  raw->last_active_ns = now();
   raw->cv.notify_one();
   state_cv_.notify_all();
   return true;

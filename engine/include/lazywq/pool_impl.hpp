@@ -170,7 +170,6 @@ bool BasicEngine<P>::spawn_pool_thread_locked(Pool<P>* p, bool rescuer) {
     return false;
   }
   raw->thread = std::move(*th);
-  raw->last_active_ns = now_ns();
   raw->published = true;
   if (p) {
     p->creating = false;
@@ -180,6 +179,7 @@ bool BasicEngine<P>::spawn_pool_thread_locked(Pool<P>* p, bool rescuer) {
   n_created_.fetch_add(1, std::memory_order_relaxed);
   // arg: 0 a normal pool's worker, 3 a high-priority pool's, 1 the manager, 2 the rescuer.
   record_as(raw->thread_id, EventType::spawn, cpu, 0, 0, p ? (p->highpri ? 3 : 0) : (rescuer ? 2 : 1));
+  raw->last_active_ns = now_ns();  // idle from after its spawn event (C8), as a queue's worker
   raw->cv.notify_one();
   if (!p) pool_state_cv_.notify_all();
   return true;
