@@ -156,6 +156,9 @@ struct ThreadState {
   uint64_t spawn_seq = 0;
   int exited = 0;  // 1 idle_exit, 2 thread_exit
   uint64_t exit_seq = 0;
+  // C8's idle period starts at its spawn or at the end of its last run.
+  int64_t active_ns = 0;
+  uint64_t active_seq = 0;
   bool exit_offline = false;  // its CPU was offline when it was stopped
   uint64_t cur_work = 0, cur_begin = 0;  // open callback
   uint32_t cur_queue = 0;                 // its queue (a shared pool thread serves many)
@@ -808,6 +811,8 @@ class Oracle {
     t.cpu = e.cpu;
     t.spawned = true;
     t.spawn_seq = e.seq;
+    t.active_ns = e.time_ns;
+    t.active_seq = e.seq;
     if (e.queue == 0) {  // a shared pool's thread, the manager or the rescuer: the engine's, no queue's
       t.pool_worker = e.arg == 0 || e.arg == 3;
       t.highpri_pool = e.arg == 3;
@@ -872,6 +877,15 @@ class Oracle {
                  " (started at " + at(t.cur_begin) + ")",
              {t.cur_begin, e.seq});
     if (k == kLazy && c != opt_.core_cpu) idle_with_work_for_it(e, q, c);
+    // C8: idle for idle_timeout, not less (a lower bound, as C17 makes
+    // every duration). The engine starts the period at or after the spawn
+    // event's and the last exec_end's clock readings.
+    if (opt_.idle_timeout_ns >= 0 && t.spawned && e.time_ns - t.active_ns < opt_.idle_timeout_ns)
+      report(8, 0, q, c - 100,
+             thr(e.thread) + " (" + cpu_s(c) + ") idle-exited at " + at(e.seq) + " after " +
+                 std::to_string(e.time_ns - t.active_ns) + " ns idle (since " + at(t.active_seq) +
+                 "): idle_timeout is " + std::to_string(opt_.idle_timeout_ns) + " ns",
+             {t.active_seq, e.seq});
     qc(q, c).last_idle_exit = e.seq;
     if (t.pool_worker) --live_pool_workers_[{t.cpu, t.highpri_pool}];
     thread_gone(e, t, 1);
@@ -1202,6 +1216,8 @@ class Oracle {
   }
 
   void on_exec_end(const Event& e, ThreadState& t) {
+    t.active_ns = e.time_ns;
+    t.active_seq = e.seq;
     WorkState& ws = work(e.work);
     auto it = std::find_if(ws.running.rbegin(), ws.running.rend(), [&](const Run& r) { return r.thread == e.thread; });
     if (it == ws.running.rend()) return;

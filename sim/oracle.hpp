@@ -42,6 +42,10 @@ struct OracleOptions {
   // work may be rescued once a pool thread's creation failed, or once a
   // pool had this many workers.
   int max_workers_per_pool = 0;
+  // The engine's idle_timeout in ns, if known (-1: not known, not judged).
+  // An idle_exit must come at least this long after the thread's spawn or
+  // its last run's end (C8).
+  int64_t idle_timeout_ns = -1;
 };
 
 // Every violation of the stream, in the order they were detected; at most

@@ -528,6 +528,41 @@ TEST(Oracle_C8, DetectsRunAfterIdleExit) {
   EXPECT_TRUE(Reports(s, "C8"));
 }
 
+// A lazy worker is not idle while a work for its CPU waits on the core
+// list: the work is not lost (a fresh worker runs it), yet the exit is.
+TEST(Oracle_C8, DetectsIdleExitWhileAWorkForItsCpuWaitsOnTheCoreList) {
+  Stream s = lazy_with_worker2();
+  s.queue(1, 2).add(ET::idle_exit, 2, 2, 1, 0).spawn(5, 2).migrate(1, 2).run(1, 5, 2, 2);
+  auto vs = check_events(s.ev, opts());
+  ASSERT_EQ(vs.size(), 1u) << describe(s.ev, vs);
+  EXPECT_EQ(vs[0].rule, "C8");
+  EXPECT_NE(vs[0].message.find("still waited on the core list"), std::string::npos) << vs[0].message;
+}
+
+TEST(Oracle_C8, CleanIdleExitOnceTheWorkForItsCpuWasMigratedAndRun) {
+  Stream s = lazy_with_worker2();
+  s.queue(1, 2).migrate(1, 2).run(1, 2, 2, 2).add(ET::idle_exit, 2, 2, 1, 0);
+  EXPECT_TRUE(Clean(s));
+}
+
+// C8's idle period is a lower bound: from the spawn or the last run's end
+// to the idle_exit, at least idle_timeout on the events' clock (10 ns a
+// step in these streams).
+TEST(Oracle_C8, DetectsAnIdleExitBeforeIdleTimeout) {
+  for (int steps : {2, 12}) {
+    Stream s = lazy_with_worker2();
+    s.queue(1, 2).migrate(1, 2).run(1, 2, 2, 2);
+    for (int i = 0; i < steps - 1; ++i) s.add(ET::flush_begin, X2, -1, 0, 9).add(ET::flush_end, X2, -1, 0, 9);
+    s.add(ET::idle_exit, 2, 2, 1, 0);
+    OracleOptions o = opts();
+    o.idle_timeout_ns = 200;
+    auto vs = check_events(s.ev, o);
+    bool early = false;
+    for (const Violation& v : vs) early |= v.rule == "C8" && v.message.find("ns idle") != std::string::npos;
+    EXPECT_EQ(early, steps == 2) << steps << " steps:\n" << describe(s.ev, vs);
+  }
+}
+
 // --------------------------------------------------------------------- C9
 
 TEST(Oracle_C9, CleanMigration) {
