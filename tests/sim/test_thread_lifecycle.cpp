@@ -213,3 +213,32 @@ TEST(ThreadLifecycle, AWorkerWaitingForACancelledWorkStillIdleExits) {
   EXPECT_EQ(bad, 0) << first;
   EXPECT_GT(cancelled, 0) << "some cancels should take y before it ran";
 }
+
+// CPU 0's pool threads run on CPU 0 and carry its pool's name, with the
+// core elsewhere: a callback that asks its CPU (or a tool listing threads)
+// must not see the core's CPU or the unbound pool's name. Kills
+// spawn_pool_thread_locked@8dce31 (named "wq/poolU") and @8dce31~1
+// (started on the core's CPU).
+TEST(ThreadLifecycle, CpuZerosPoolThreadsRunOnCpuZeroWhateverTheCore) {
+  int cpu = -2;
+  std::string name;
+  RunResult r = run_world(1, "random", [&] {
+    EngineConfig cfg;
+    cfg.ncpus = 2;
+    cfg.core_cpu = 1;
+    SimEngine eng(cfg);
+    SimWorkqueue& q = eng.create_workqueue("s", WqKind::shared);
+    SimWork w(
+        [&](SimWork&) {
+          cpu = SimPlatform::current_cpu();
+          name = World::current()->thread_name(World::current()->self());
+        },
+        "w");
+    q.queue_work_on(0, w);
+    eng.flush_work(w);
+    q.destroy();
+  });
+  ASSERT_EQ(r.status, RunStatus::ok) << r.message;
+  EXPECT_EQ(cpu, 0);
+  EXPECT_EQ(name, "wq/pool0");
+}

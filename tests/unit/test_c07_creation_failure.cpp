@@ -213,5 +213,31 @@ TEST(C7_CreationFailure, PermanentFailureDegradesToCore) {
   EXPECT_EQ(eng.stats().fallbacks, static_cast<uint64_t>(kWorks - kWorks / kCpus));
 }
 
+// After the core ran a work of CPU 1 as a fallback, later queueings for
+// CPU 1 go straight to its worker again, not through the core list: the
+// core's mark "running a work of this CPU" ends with that run. Stuck, every
+// later queueing for the CPU is migrated by the core (C4 and C5 still
+// hold, so only the migrations show it). Kills run_one_locked@90709f.
+TEST(C7_CreationFailure, AfterAFallbackQueueingsGoStraightToTheWorkerAgain) {
+  EngineConfig cfg = test_config(2);
+  cfg.spawn_cooldown = 0ms;
+  Engine eng(cfg);
+  auto& q = eng.create_workqueue("lazy", WqKind::lazy);
+  Work w([](Work&) {}, "w");
+  eng.set_spawn_faults({.fail_next = 1});
+  ASSERT_TRUE(q.queue_work_on(1, w));
+  eng.flush_work(w);  // the creation fails: the core runs it
+  ASSERT_EQ(eng.stats().fallbacks, 1u) << dump_events(eng);
+  ASSERT_TRUE(q.queue_work_on(1, w));
+  eng.flush_work(w);  // the worker is created and w migrated to it
+  const uint64_t migrations = eng.stats().migrations;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(q.queue_work_on(1, w));
+    eng.flush_work(w);
+  }
+  EXPECT_EQ(eng.stats().migrations, migrations) << "queueings for CPU 1 still went through the core\n"
+                                                << dump_events(eng);
+}
+
 }  // namespace
 }  // namespace lwqt

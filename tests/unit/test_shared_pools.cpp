@@ -550,5 +550,84 @@ TEST(Shared, AThreadThatRanAWorkIsTheOneTheNextWorkWakes) {
   }
 }
 
+// A CPU taken offline before the first shared queue exists: its pools are
+// created offline, so its works go to the unbound pool (C4, C13). Kills
+// create_pools_locked@346d13.
+TEST(Shared, ACpuOfflineBeforeTheFirstSharedQueueHasItsPoolsOffline) {
+  Engine eng(shared_config());
+  ASSERT_TRUE(eng.cpu_offline(2));
+  auto& q = eng.create_workqueue("s", WqKind::shared);
+  Work w([](Work&) {}, "w");
+  ASSERT_TRUE(q.queue_work_on(2, w));
+  eng.flush_work(w);
+  EXPECT_EQ(exec_cpus(eng, w.id()), std::vector<int>{-1}) << dump_events(eng);
+  EXPECT_EQ(pool_stats(eng.stats(), 2).workers, 0);
+  q.destroy();
+}
+
+// A pool thread stops counting as running only while it is blocked in an
+// engine wait (C16): once sleep_for returns it counts again, so a work
+// queued behind it waits for its callback to end rather than getting a
+// second thread. Kills worker_sleeping@95acb6.
+TEST(Shared, AThreadCountsAsRunningAgainOnceItsEngineWaitEnds) {
+  EngineConfig cfg = shared_config(2);
+  cfg.stall_timeout = lazywq::Duration::zero();  // only engine waits uncount
+  Engine eng(cfg);
+  auto& q = eng.create_workqueue("s", WqKind::shared);
+  std::atomic<bool> e_ran{false};
+  bool e_ran_during_a = false;
+  int running_after_wait = -1;
+  Work e([&](Work&) { e_ran = true; }, "e");
+  Work a(
+      [&](Work&) {
+        eng.sleep_for(1ms);
+        running_after_wait = pool_stats(eng.stats(), 1).running;
+        q.queue_work_on(1, e);
+        spin_for(50ms);  // outside the engine: still running
+        e_ran_during_a = e_ran.load();
+      },
+      "a");
+  ASSERT_TRUE(q.queue_work_on(1, a));
+  eng.flush_work(a);
+  eng.flush_work(e);
+  EXPECT_EQ(running_after_wait, 1);
+  EXPECT_FALSE(e_ran_during_a) << "e ran beside a callback that was not blocked";
+  q.destroy();
+}
+
+// A thread the stall watchdog stopped counting stays uncounted for the
+// rest of its callback, through later engine waits too: counted again, it
+// would hold the pool's next works behind a callback still blocked where
+// the engine cannot see, until a second watchdog round. Kills
+// worker_waking@842411 and @0ddbca (the first sleep_for leaves `blocked`
+// stale under the latter).
+TEST(Shared, AThreadTheWatchdogUncountedStaysUncountedThroughItsNextWait) {
+  Engine eng(shared_config(2));  // stall_timeout 20 ms
+  auto& q = eng.create_workqueue("s", WqKind::shared);
+  std::atomic<bool> d_ran{false}, e_ran{false};
+  int running_after_wait = -1;
+  Work d([&](Work&) { d_ran = true; }, "d");
+  Work e([&](Work&) { e_ran = true; }, "e");
+  Work a(
+      [&](Work&) {
+        eng.sleep_for(1ms);  // an ordinary engine wait first
+        q.queue_work_on(1, d);  // behind a, counted: only the watchdog lets it run
+        ASSERT_TRUE(wait_until([&] { return d_ran.load(); }));
+        ASSERT_TRUE(wait_until([&] { return pool_stats(eng.stats(), 1).idle == 1; }));
+        eng.sleep_for(1ms);
+        running_after_wait = pool_stats(eng.stats(), 1).running;
+        q.queue_work_on(1, e);  // the idle thread takes it
+        ASSERT_TRUE(wait_until([&] { return e_ran.load(); }));
+      },
+      "a");
+  ASSERT_TRUE(q.queue_work_on(1, a));
+  eng.flush_work(a);
+  eng.flush_work(d);
+  eng.flush_work(e);
+  EXPECT_EQ(running_after_wait, 0) << "the watchdog's uncounting was undone by a later engine wait";
+  EXPECT_EQ(eng.stats().watchdog_rescues, 1u);
+  q.destroy();
+}
+
 }  // namespace
 }  // namespace lwqt
