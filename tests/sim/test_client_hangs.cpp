@@ -239,6 +239,7 @@ TEST(ClientHangs, RescuerRefusedCancelGivesTheWorkBack) {
   for (DependencyCheck check : {DependencyCheck::off, DependencyCheck::report, DependencyCheck::error}) {
     bool y_refused = false, requeued = false;
     int x_runs = 0;
+    uint64_t counted = 0, kept = 0;
     RunResult r = run_world(1, "random", [&] {
       EngineConfig cfg;
       cfg.ncpus = 2;
@@ -269,9 +270,15 @@ TEST(ClientHangs, RescuerRefusedCancelGivesTheWorkBack) {
       eng.flush_work(x);
       requeued = q.queue_work_on(1, x);
       eng.flush_work(x);
+      counted = eng.stats().dependency_cycles;
+      kept = eng.dependency_cycles().size();
       q.destroy();
     });
     ASSERT_EQ(r.status, RunStatus::ok) << "check " << static_cast<int>(check) << ": " << r.message;
+    // The refusal is C16's report too, its chain kept (kills
+    // rescuer_wait@d5d99b: counted, its chain dropped).
+    EXPECT_GE(counted, 1u) << "check " << static_cast<int>(check);
+    EXPECT_EQ(kept, counted) << "check " << static_cast<int>(check);
     EXPECT_TRUE(y_refused) << "check " << static_cast<int>(check);
     EXPECT_TRUE(requeued) << "check " << static_cast<int>(check) << ": the refused cancel left x PENDING";
     EXPECT_EQ(x_runs, 2) << "check " << static_cast<int>(check);

@@ -629,5 +629,37 @@ TEST(Shared, AThreadTheWatchdogUncountedStaysUncountedThroughItsNextWait) {
   q.destroy();
 }
 
+// A thread the watchdog uncounted during a callback counts again for its
+// next run, the C3 requeue of that same work handed to it by another
+// thread of the pool: counted before that run starts, not after it ends.
+// Kills pool_worker_loop_locked@0acefb.
+TEST(Shared, AThreadUncountedByTheWatchdogCountsAgainForItsNextRun) {
+  Engine eng(shared_config(2));  // stall_timeout 20 ms
+  auto& q = eng.create_workqueue("s", WqKind::shared);
+  std::atomic<bool> d_ran{false};
+  std::atomic<int> runs{0};
+  int running_in_second_run = -1;
+  Work d([&](Work&) { d_ran = true; }, "d");
+  Work a(
+      [&](Work& self) {
+        if (++runs == 1) {
+          q.queue_work_on(1, self);  // C3: to this thread's scheduled list, via another thread
+          q.queue_work_on(1, d);
+          ASSERT_TRUE(wait_until([&] { return d_ran.load(); }));  // only the watchdog lets d run
+          return;
+        }
+        ASSERT_TRUE(wait_until([&] { return pool_stats(eng.stats(), 1).idle == 1; }));
+        running_in_second_run = pool_stats(eng.stats(), 1).running;
+      },
+      "a");
+  ASSERT_TRUE(q.queue_work_on(1, a));
+  ASSERT_TRUE(wait_until([&] { return runs.load() == 2; }));
+  eng.flush_work(a);
+  q.flush();
+  EXPECT_EQ(running_in_second_run, 1) << "the run of the scheduled work was not counted";
+  EXPECT_EQ(eng.stats().watchdog_rescues, 1u);
+  q.destroy();
+}
+
 }  // namespace
 }  // namespace lwqt
