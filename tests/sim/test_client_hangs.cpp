@@ -727,3 +727,60 @@ TEST(ClientHangs, TheWatchdogFiresWhileWorksKeepArriving) {
     EXPECT_TRUE(ran_while_blocked) << "seed " << seed << ": no arrival ran behind a thread blocked for 200 stall_timeouts";
   }
 }
+
+// Found by triage of a surviving mutant (worker_waking@533662, issue #14):
+// when a pool thread's engine wait ends it counts as running again, and
+// only then looks at the pool (kick): with works waiting behind it, that
+// starts the stall watch. Looking first, it saw nobody running, woke the
+// idle thread (which then found it running and went back to sleep) and
+// never started the watch: a callback that then blocks outside the engine
+// held the work queued behind it for ever. Here x is queued right as a's
+// second sleep_for ends, and a then waits outside the engine for x: x must
+// run, at once on the idle thread or after one stall_timeout.
+TEST(ClientHangs, AWorkQueuedAsAPoolThreadsWaitEndsRunsWhileItBlocksElsewhere) {
+  int bad = 0;
+  std::string first;
+  for (uint64_t seed = 1; seed <= 400; ++seed) {
+    bool x_ran_during_a = false;
+    RunResult r = run_world(seed, seed % 3 == 0 ? "random" : seed % 3 == 1 ? "pct:3" : "pct:2", [&] {
+      EngineConfig cfg;
+      cfg.ncpus = 2;
+      cfg.stall_timeout = 100us;
+      cfg.idle_timeout = 1s;
+      SimEngine eng(cfg);
+      SimWorkqueue& q = eng.create_workqueue("s", WqKind::shared);
+      bool x_ran = false;
+      int64_t second_wait_started = -1;
+      SimWork z([](SimWork&) {}, "z");
+      SimWork x([&](SimWork&) { x_ran = true; }, "x");
+      SimWork a(
+          [&](SimWork&) {
+            q.queue_work_on(1, z);  // a second pool thread runs it, then idles
+            eng.sleep_for(200us);
+            second_wait_started = eng.now_ns();
+            eng.sleep_for(100us);
+            for (int i = 0; i < 2000 && !x_ran; ++i) ScenarioContext::sleep_ns(10'000);  // blocked outside
+            x_ran_during_a = x_ran;
+          },
+          "a");
+      Rng rng(seed);
+      const int64_t jitter = static_cast<int64_t>(rng.below(11'000)) - 5'000;
+      SimPlatform::Thread client = *SimPlatform::spawn(0, "client", [&] {
+        while (second_wait_started < 0) ScenarioContext::sleep_ns(1'000);
+        const int64_t at = second_wait_started + 100'000 + jitter;
+        if (eng.now_ns() < at) ScenarioContext::sleep_ns(at - eng.now_ns());
+        q.queue_work_on(1, x);
+      });
+      q.queue_work_on(1, a);
+      client.join();
+      eng.flush_work(a);
+      eng.flush_work(x);
+      q.destroy();
+    });
+    std::string problem;
+    if (r.status != RunStatus::ok) problem = std::string(to_string(r.status)) + ": " + r.message;
+    else if (!x_ran_during_a) problem = "x never ran while a blocked outside the engine (20 ms, stall_timeout 100 us)";
+    if (!problem.empty() && ++bad == 1) first = "seed " + std::to_string(seed) + ": " + problem;
+  }
+  EXPECT_EQ(bad, 0) << first;
+}
