@@ -194,6 +194,7 @@ struct OpenQFlush {
   uint32_t thread;
   int kind;
   uint64_t begin;
+  bool busy_at_begin;  // some insertion of the queue had not finished at flush_begin
 };
 
 struct QueueState {
@@ -1263,7 +1264,7 @@ class Oracle {
       return;
     }
     QueueState& qs = queue(e.queue);
-    qs.flushes.push_back(OpenQFlush{e.thread, e.arg, e.seq});
+    qs.flushes.push_back(OpenQFlush{e.thread, e.arg, e.seq, !qs.inflight.empty()});
     if (e.arg == static_cast<int>(FlushKind::drain)) ++qs.drains;
   }
 
@@ -1318,6 +1319,18 @@ class Oracle {
     qs.flushes.erase(std::next(it).base());
     const bool drain = f.kind == static_cast<int>(FlushKind::drain);
     if (drain && qs.drains > 0) --qs.drains;
+    // C11: flush_workqueue returns whether it waited: whether some
+    // insertion of the queue had not finished (run or been dequeued) at
+    // its flush_begin. Exact: the insertion, the run's end with its epoch,
+    // a dequeue and both flush events are all recorded under the queue's
+    // lock.
+    if (f.kind == static_cast<int>(FlushKind::workqueue) && (e.arg != 0) != f.busy_at_begin)
+      report(11, 0, e.queue, -9,
+             "flush_workqueue of " + wq(e.queue) + " by " + thr(e.thread) + " (" + at(f.begin) + " to " + at(e.seq) +
+                 ") returned " + (e.arg ? "true" : "false") + " (\"waited\"), but at its flush_begin " +
+                 (f.busy_at_begin ? "some queueing of the queue had not finished"
+                                  : "every queueing of the queue had finished"),
+             {f.begin, e.seq});
     // C11: flush: every insertion before flush_begin has finished. drain:
     // the queue is empty (chained queueings included) and no timer is armed.
     for (const auto& [ins, w] : qs.inflight) {
