@@ -1163,7 +1163,7 @@ std::string program_failure_report(const Program& p, const ProgramOptions& opt, 
     }
   }
   if (out.run.status == RunStatus::deadlock || out.run.status == RunStatus::step_limit ||
-      out.run.status == RunStatus::crashed) {
+      out.run.status == RunStatus::crashed || out.run.status == RunStatus::spin) {
     r += "  threads at the end:\n";
     indent_lines(r, out.run.message, "    ");
   }

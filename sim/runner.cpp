@@ -93,6 +93,9 @@ Verdict judge(const RunResult& run, std::vector<check::Violation>& violations) {
     if (run.status == RunStatus::crashed) {
       out.rule = "crash";
       out.headline = "crash: " + run.message;
+    } else if (run.status == RunStatus::spin) {
+      out.rule = "C15";
+      out.headline = "C15: busy wait: " + run.message.substr(0, run.message.find('\n'));
     } else {
       out.rule = "C15";
       out.headline = std::string("C15: ") + (run.status == RunStatus::deadlock ? "deadlock" : "no progress") +
@@ -229,7 +232,7 @@ std::string failure_report(const RunOptions& opt, const Outcome& out) {
       r += "  (" + std::to_string(out.violations.size() - 1) + " more violation(s); replay prints them all)\n";
   }
   if (out.run.status == RunStatus::deadlock || out.run.status == RunStatus::step_limit ||
-      out.run.status == RunStatus::crashed) {
+      out.run.status == RunStatus::crashed || out.run.status == RunStatus::spin) {
     r += "  threads at the end:\n";
     std::string m = out.run.message;
     size_t start = 0;

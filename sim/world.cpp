@@ -34,6 +34,7 @@ const char* to_string(RunStatus s) {
     case RunStatus::deadlock: return "deadlock";
     case RunStatus::step_limit: return "step_limit";
     case RunStatus::crashed: return "crashed";
+    case RunStatus::spin: return "spin";
   }
   return "?";
 }
@@ -80,6 +81,7 @@ struct World::Thread {
   const char* why = "";
   void* context = nullptr;
   uint32_t windows = 0;  // bit i: inside RaceWindow i
+  uint64_t yields_in_a_row = 0;  // since it last blocked (the spin detector)
   // How deep inside each window: the rescuer's nested runs enter the
   // callback window again before leaving the outer one.
   std::array<uint8_t, 32> window_depth{};
@@ -352,6 +354,17 @@ void World::point(const char* why) {
 }
 
 void World::yield() {
+  if (current_ != kNoThread && cfg_.max_spin_yields > 0 &&
+      ++threads_[current_]->yields_in_a_row >= cfg_.max_spin_yields) {
+    const Thread& t = *threads_[current_];
+    fail(RunStatus::spin, "thread " + std::to_string(t.id) + " (" + t.name + ") yielded " +
+                              std::to_string(cfg_.max_spin_yields) +
+                              " times in a row without blocking: a busy wait, where it should sleep on a "
+                              "condition\n" + describe_blocked());
+    next_ = kNoThread;
+    switch_to_hub();  // never resumed: the run is over
+    std::abort();
+  }
   yielding_ = true;
   point("yield");
 }
@@ -363,6 +376,7 @@ bool World::block(WaitQueue& q, int64_t deadline_ns, const char* why) {
   t.deadline = deadline_ns;
   t.timed_out = false;
   t.why = why;
+  t.yields_in_a_row = 0;
   q.ids.push_back(t.id);
   runnable_.erase(std::remove(runnable_.begin(), runnable_.end(), t.id), runnable_.end());
   if (deadline_ns >= 0 && (min_deadline_ < 0 || deadline_ns < min_deadline_)) min_deadline_ = deadline_ns;

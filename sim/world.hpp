@@ -36,6 +36,7 @@ enum class RunStatus : uint8_t {
   deadlock,    // threads left, all blocked, no deadline pending
   step_limit,  // max_steps reached: livelock or a run far longer than expected
   crashed,     // an exception escaped a simulated thread
+  spin,        // a thread yielded max_spin_yields times in a row without blocking: a busy wait
 };
 const char* to_string(RunStatus s);
 
@@ -51,6 +52,12 @@ struct WorldConfig {
   // Drawn from a stream of its own: the other draws of a run stay as they were.
   double spurious_wakeup_probability = 0.0;
   int64_t max_delay_ns = 0;
+  // A busy wait: this many yields in a row by one thread, none blocking
+  // in between, end the run (RunStatus::spin; 0: never). The engine's
+  // yield loops wait for another thread's few steps (a binder storing an
+  // id, a queuer between its claim and its insertion); a wait for a
+  // callback, a sleep or a lock held across one must sleep on a condition.
+  uint64_t max_spin_yields = 100;
 };
 
 // window_hits[a][b]: scheduling points at which one thread was inside race

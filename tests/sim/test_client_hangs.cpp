@@ -784,3 +784,44 @@ TEST(ClientHangs, AWorkQueuedAsAPoolThreadsWaitEndsRunsWhileItBlocksElsewhere) {
   }
   EXPECT_EQ(bad, 0) << first;
 }
+
+// Two cancel_work_sync calls on a work whose run takes long take turns:
+// the second sleeps until the first is done, through spurious wake-ups
+// too. Woken spuriously, a single check let it take its turn while the
+// first still held PENDING, and it spun (yield) for the whole run: the
+// simulator reports a thread yielding 100 times in a row without
+// blocking (RunStatus::spin). Kills cancel_work_sync@0449c0.
+TEST(ClientHangs, ConcurrentCancelsOfALongRunSleepRatherThanSpin) {
+  int bad = 0;
+  std::string first;
+  for (uint64_t seed = 1; seed <= 200; ++seed) {
+    WorldConfig wc;
+    wc.seed = seed;
+    wc.strategy = seed % 2 ? "random" : "pct:2";
+    wc.max_steps = 400'000;
+    wc.spurious_wakeup_probability = 0.5;
+    World world(wc);
+    RunResult r = world.run([&] {
+      EngineConfig cfg;
+      cfg.ncpus = 2;
+      SimEngine eng(cfg);
+      SimWorkqueue& q = eng.create_workqueue("q", WqKind::lazy);
+      bool started = false;
+      SimWork w(
+          [&](SimWork&) {
+            started = true;
+            ScenarioContext::sleep_ns(2'000'000);
+          },
+          "w");
+      q.queue_work_on(1, w);
+      while (!started) ScenarioContext::sleep_ns(1'000);
+      SimPlatform::Thread other = *SimPlatform::spawn(1, "canceller", [&] { eng.cancel_work_sync(w); });
+      eng.cancel_work_sync(w);
+      other.join();
+      q.destroy();
+    });
+    if (r.status != RunStatus::ok && ++bad == 1)
+      first = "seed " + std::to_string(seed) + ": " + to_string(r.status) + ": " + r.message.substr(0, 300);
+  }
+  EXPECT_EQ(bad, 0) << first;
+}

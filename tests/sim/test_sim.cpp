@@ -216,6 +216,34 @@ TEST(World, ReportsDeadlockWithWhatEachThreadWaitsOn) {
   EXPECT_NE(r.message.find("condvar wait"), std::string::npos) << r.message;
 }
 
+// A busy wait: a thread that yields while the one it waits for sleeps is
+// reported (RunStatus::spin), naming it; a short wait for a thread that
+// runs meanwhile is not, nor is one that blocks now and then.
+TEST(World, ReportsABusyWaitButNotAShortOne) {
+  for (int64_t sleep_ns : {0, 50'000, 5'000'000}) {
+    World w(WorldConfig{});
+    auto r = w.run([&] {
+      bool done = false;
+      SimPlatform::Thread t = *SimPlatform::spawn(1, "sleeper", [&] {
+        if (sleep_ns) ScenarioContext::sleep_ns(sleep_ns);
+        done = true;
+      });
+      if (sleep_ns == 50'000) {
+        while (!done) ScenarioContext::sleep_ns(1'000);  // blocks: not a spin
+      } else {
+        while (!done) SimPlatform::yield();
+      }
+      t.join();
+    });
+    if (sleep_ns == 5'000'000) {
+      EXPECT_EQ(r.status, RunStatus::spin);
+      EXPECT_NE(r.message.find("(main) yielded 100 times"), std::string::npos) << r.message;
+    } else {
+      EXPECT_EQ(r.status, RunStatus::ok) << sleep_ns << ": " << r.message;
+    }
+  }
+}
+
 // Spurious wake-ups (a swarm fault in a third of the runs): a wait returns
 // unnotified, so a caller that waits with `if` instead of `while` goes on
 // with its condition false. Off by default.
