@@ -390,22 +390,22 @@ void check_idle_workers_exit(ScenarioContext& ctx, WorkSet& ws) {
     // A run under way when the sleep began (queued after the flush began)
     // ended meanwhile, or requeued: its worker's idle time began late.
     if (busy() || eng.stats().works_run != ran) continue;
-    int live = -1;
-    for (const QueueStats& qs : eng.stats().queues)
-      if (qs.id == wq.id()) live = qs.live_threads;
-    if (live == 1) return;
-    std::map<uint32_t, int> alive;  // the queue's CPU workers never exited: thread -> CPU
+    // From the events, not live_threads: an exited worker counts there
+    // until the core joins it, which may come a little after the exit.
+    std::map<uint32_t, int> alive;  // the queue's CPU workers not exited: thread -> CPU
     for (const Event& e : eng.events()) {
       if (e.queue != wq.id()) continue;
       if (e.type == EventType::spawn && e.cpu != eng.config().core_cpu) alive[e.thread] = e.cpu;
       if (e.type == EventType::idle_exit || e.type == EventType::thread_exit) alive.erase(e.thread);
     }
+    if (alive.empty()) return;
+    if (round < 3) continue;  // a slow exit (the swarm's delays) gets more time; a missing one does not end
     std::string which;
     for (const auto& [thread, cpu] : alive)
       which += (which.empty() ? "" : ", ") + std::string("cpu ") + std::to_string(cpu) + " (thread w" +
                std::to_string(thread) + ")";
     ctx.expect(false, "C8",
-               "lazy workqueue '" + wq.name() + "' still has " + std::to_string(live - 1) + " CPU worker(s) [" +
+               "lazy workqueue '" + wq.name() + "' still has " + std::to_string(alive.size()) + " CPU worker(s) [" +
                    which + "] after sitting idle for twice its idle_timeout (" + std::to_string(idle) +
                    " ns) plus 200 us with nothing queued, armed or running: an idle worker exits (C8)");
     return;

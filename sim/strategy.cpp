@@ -104,7 +104,19 @@ class BytesStrategy final : public Strategy {
   std::string spec() const override { return "bytes"; }
   uint32_t pick(const std::vector<uint32_t>& r, uint32_t cur, bool cur_runnable, bool yielding, uint64_t) override {
     if (r.size() == 1) return r[0];
-    if (pos_ < bytes_.size()) return r[bytes_[pos_++] % r.size()];
+    if (pos_ < bytes_.size()) {
+      const uint8_t b = bytes_[pos_++];
+      // A yield hands over to another thread, as in every strategy: a
+      // byte may not keep a spinner on the CPU while the thread it waits
+      // for is runnable (the world reports 100 yields in a row as a spin).
+      if (yielding && std::find(r.begin(), r.end(), cur) != r.end()) {
+        const size_t pick = b % (r.size() - 1);
+        size_t i = 0;
+        for (uint32_t id : r)
+          if (id != cur && i++ == pick) return id;
+      }
+      return r[b % r.size()];
+    }
     if (yielding) {
       // Round robin past the current thread, so spinners make progress.
       for (uint32_t id : r)

@@ -81,7 +81,11 @@ struct World::Thread {
   const char* why = "";
   void* context = nullptr;
   uint32_t windows = 0;  // bit i: inside RaceWindow i
-  uint64_t yields_in_a_row = 0;  // since it last blocked (the spin detector)
+  // The spin detector: yields since it last blocked, counting only yields
+  // a few scheduling points apart (one loop), and the points since its
+  // last yield.
+  uint64_t yields_in_a_row = 0;
+  uint64_t points_since_yield = 0;
   // How deep inside each window: the rescuer's nested runs enter the
   // callback window again before leaving the outer one.
   std::array<uint8_t, 32> window_depth{};
@@ -332,6 +336,7 @@ void World::point(const char* why) {
             }
   }
   ++steps_;
+  ++threads_[current_]->points_since_yield;
   now_ += cfg_.step_ns;
   if (cfg_.delay_probability > 0 && rng_.chance(cfg_.delay_probability))
     now_ += rng_.range(0, cfg_.max_delay_ns);
@@ -354,6 +359,14 @@ void World::point(const char* why) {
 }
 
 void World::yield() {
+  // Yields far apart are separate short waits (a caller queueing over and
+  // over, each time meeting a binder for a step or two), not one spin.
+  constexpr uint64_t kSpinLoopPoints = 50;
+  if (current_ != kNoThread) {
+    Thread& self = *threads_[current_];
+    if (self.points_since_yield > kSpinLoopPoints) self.yields_in_a_row = 0;
+    self.points_since_yield = 0;
+  }
   if (current_ != kNoThread && cfg_.max_spin_yields > 0 &&
       ++threads_[current_]->yields_in_a_row >= cfg_.max_spin_yields) {
     const Thread& t = *threads_[current_];
