@@ -1456,6 +1456,7 @@ void judge(const Options& opt, const std::vector<Event>& events, Report& r) {
   oo.ncpus = opt.cpus;
   oo.core_cpu = 0;
   oo.quiescent_end = true;
+  oo.idle_timeout_ns = opt.idle_timeout.count();  // C8's lower bound: the engine's clock is the events'
   std::vector<check::Violation> vs = check::check_events(events, oo);
   // As the simulator's judge: in a hung run, a work that never ran with no
   // more specific cause is a liveness failure (C15) — already said above.
