@@ -825,3 +825,54 @@ TEST(ClientHangs, ConcurrentCancelsOfALongRunSleepRatherThanSpin) {
   }
   EXPECT_EQ(bad, 0) << first;
 }
+
+// Found by triage of a surviving mutant (wait_chain_locked@950178, issue
+// #14): with creation failing for good, a rescued work x flushes w, which
+// runs on a single_thread queue's core and flushes a shared queue whose
+// work y only the rescuer can run. The rescuer followed only pool
+// threads' waits, so it never learnt that x's wait needs y: it polled for
+// ever (every seed hung, in every DependencyCheck mode; C7: permanent
+// failure never hangs). Queues' own workers now publish their waits too.
+TEST(ClientHangs, RescuedWaitThroughAQueueCoreFlushingASharedQueueCompletes) {
+  int bad = 0;
+  std::string first;
+  for (bool by_work : {false, true})  // w flushes the queue, or y itself
+  for (DependencyCheck check : {DependencyCheck::off, DependencyCheck::report, DependencyCheck::error}) {
+    for (uint64_t seed = 1; seed <= 20; ++seed) {
+      int y_runs = 0;
+      bool w_flushed = false, x_flushed = false;
+      RunResult r = run_world(seed, seed % 2 ? "random" : "pct:2", [&] {
+        EngineConfig cfg;
+        cfg.ncpus = 2;
+        cfg.dependency_check = check;
+        SimEngine eng(cfg);
+        SimWorkqueue& s = eng.create_workqueue("s", WqKind::shared);
+        SimWorkqueue& leaf = eng.create_workqueue("leaf", WqKind::shared);
+        SimWorkqueue& st = eng.create_workqueue("st", WqKind::single_thread);
+        eng.set_spawn_faults({.fail_always = true});
+        SimWork y([&](SimWork&) { ++y_runs; }, "y");
+        SimWork w([&](SimWork&) {
+          leaf.queue_work_on(1, y);
+          w_flushed = by_work ? eng.flush_work(y) : leaf.flush();
+        }, "w");
+        SimWork x([&](SimWork&) {
+          st.queue_work(w);
+          x_flushed = eng.flush_work(w);
+        }, "x");
+        s.queue_work_on(1, x);
+        eng.flush_work(x);
+        eng.set_spawn_faults({});
+        s.destroy();
+        leaf.destroy();
+        st.destroy();
+      });
+      std::string problem;
+      if (r.status != RunStatus::ok) problem = std::string(to_string(r.status)) + ": " + r.message.substr(0, 400);
+      else if (y_runs != 1 || !w_flushed || !x_flushed) problem = "y ran " + std::to_string(y_runs) + " times";
+      if (!problem.empty() && ++bad == 1)
+        first = std::string(by_work ? "flush_work(y)" : "leaf.flush()") + ", check " +
+                std::to_string(static_cast<int>(check)) + ", seed " + std::to_string(seed) + ": " + problem;
+    }
+  }
+  EXPECT_EQ(bad, 0) << first;
+}

@@ -1431,7 +1431,7 @@ bool BasicEngine<P>::cancel_work_sync(Work& w) {
   // It may wait for another cancel and for a run: on a pool thread it
   // stops counting as running meanwhile (C16). S before W: taken here.
   std::optional<BlockedScope> blocked;
-  if (self && self->shared_thread()) blocked.emplace(*this, &w);
+  if (self) blocked.emplace(*this, &w);
   // The rescuer runs what its waits here wait for (C7): the other cancel's
   // turn, then the run in progress.
   const bool rescuer = self && self->is_rescuer;

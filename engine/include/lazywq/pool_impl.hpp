@@ -20,19 +20,23 @@
 
 namespace lazywq {
 
-// An engine wait on a pool thread: the thread stops counting as running
-// for as long as the scope lives, and (pool threads and the rescuer) says
-// which work it waits for, if one. Construct with no engine lock held.
+// An engine wait on an engine thread: a pool thread stops counting as
+// running for as long as the scope lives, and every engine thread says
+// which work it waits for, if one, so that the rescuer can follow a chain
+// of waits through it (C7, C16): a queue's core or CPU worker too, which
+// may wait for a shared work only the rescuer can run. Construct with no
+// engine lock held.
 template <class P>
 class BasicEngine<P>::BlockedScope {
  public:
   // `upto`: a flush's target (the last queueing of `awaiting` it waits
   // for), 0 for a wait for its run (cancel_work_sync).
-  explicit BlockedScope(BasicEngine& e, Work* awaiting = nullptr, uint64_t upto = 0) : e_(e), w_(e.current_worker()) {
-    if (w_ && w_->shared_thread()) was_awaiting_ = e_.worker_sleeping(w_, {awaiting, upto});
+  explicit BlockedScope(BasicEngine& e, Work* awaiting = nullptr, uint64_t upto = 0)
+      : e_(e), w_(e.current_worker()), published_(w_ && (w_->shared_thread() || awaiting)) {
+    if (published_) was_awaiting_ = e_.worker_sleeping(w_, {awaiting, upto});
   }
   ~BlockedScope() {
-    if (w_ && w_->shared_thread()) e_.worker_waking(w_, was_awaiting_);
+    if (published_) e_.worker_waking(w_, was_awaiting_);
   }
   BlockedScope(const BlockedScope&) = delete;
   BlockedScope& operator=(const BlockedScope&) = delete;
@@ -40,6 +44,9 @@ class BasicEngine<P>::BlockedScope {
  private:
   BasicEngine& e_;
   Worker<P>* w_;
+  // A queue's worker publishes only a wait for a work (it counts nowhere):
+  // its other waits need no S.
+  bool published_;
   AwaitedRun was_awaiting_;  // the rescuer's outer wait, around a nested one
 };
 
@@ -530,13 +537,17 @@ bool BasicEngine<P>::rescue_wanted_locked(Worker<P>* r, Wanted wanted) {
 }
 
 // The works a wait for `w` waits for, transitively: w, and while the last
-// one runs on a pool thread that waits in the engine for another work
-// (`awaiting`), that work, and so on (not through the rescuer itself: that
-// would be a cycle, reported by C16). A runner that waits in a shared
-// queue's flush or drain instead adds that queue to `queues`: the chain
-// ends there, and the works it waits for are the queue's up to its epoch.
-// REQUIRES S (so no runner met here can exit meanwhile); each step reads
-// under the work's lock.
+// one runs on an engine thread (a pool thread, or a queue's core or CPU
+// worker) that waits in the engine for another work (`awaiting`), that
+// work, and so on (not through the rescuer itself: that would be a cycle,
+// reported by C16). A runner that waits in a shared queue's flush or drain
+// instead adds that queue to `queues`: the chain ends there, and the works
+// it waits for are the queue's up to its epoch. Following only pool
+// threads hung a rescued work that flushed a single_thread queue's work
+// which flushed a shared queue, creation failing for good (found by triage
+// of wait_chain_locked@950178). REQUIRES S (the fields read are S's); each
+// step reads under the work's lock, so the runner, inside that work's
+// callback, cannot exit meanwhile.
 template <class P>
 std::vector<BasicWork<P>*> BasicEngine<P>::wait_chain_locked(Worker<P>* r, Work& w, AwaitedQueues* queues) {
   std::vector<Work*> chain{&w};
@@ -546,7 +557,7 @@ std::vector<BasicWork<P>*> BasicEngine<P>::wait_chain_locked(Worker<P>* r, Work&
     {
       detail::Guard wl(cur->lock_);
       Worker<P>* runner = cur->running_ ? static_cast<Worker<P>*>(cur->runner_) : nullptr;
-      if (runner && runner != r && runner->shared_thread()) {
+      if (runner && runner != r) {
         next = runner->awaiting;
         upto = runner->awaiting_upto;
         if (queues && runner->awaiting_queue) queues->emplace_back(runner->awaiting_queue, runner->awaiting_epoch);

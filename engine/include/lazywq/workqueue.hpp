@@ -51,17 +51,18 @@ struct Worker {
   detail::Var<P, bool> published = false;  // S: the creator has made the thread known
   bool is_rescuer = false;  // I (set before the thread starts): the shared pools' rescuer
   detail::Var<P, int> nested_runs = 0;  // S: the rescuer: runs nested in a callback's wait, in progress
-  // S: pool threads and the rescuer: the work an engine wait of theirs waits
-  // for (flush_work, cancel_work_sync), so the rescuer can follow a chain.
+  // S: every engine thread (a queue's worker too): the work an engine wait
+  // of theirs waits for (flush_work, cancel_work_sync), so the rescuer can
+  // follow a chain (wait_chain_locked).
   detail::Var<P, BasicWork<P>*> awaiting = nullptr;
   // S: with `awaiting`, a flush's target (the last queueing it waits for,
   // flush_done_locked), or 0 for a cancel_work_sync (it waits for the run).
   // A satisfied flush names its work until its thread runs again: the
   // rescuer must not follow it then (a false cycle, wait_chain_locked).
   detail::Var<P, uint64_t> awaiting_upto = 0;
-  // S: pool threads: the shared queue whose flush or drain they wait in,
-  // and the last epoch that wait is for (wait_epoch_locked), so the
-  // rescuer can run those works too.
+  // S: the shared queue whose flush or drain an engine thread (a queue's
+  // worker too) waits in, and the last epoch that wait is for
+  // (wait_epoch_locked), so the rescuer can run those works too.
   detail::Var<P, BasicWorkqueue<P>*> awaiting_queue = nullptr;
   detail::Var<P, uint64_t> awaiting_epoch = 0;
 
