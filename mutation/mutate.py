@@ -770,6 +770,13 @@ def median(xs):
 
 def write_report(out_dir, results, all_mutants, checkers) -> dict:
     equivalent = read_list(os.path.join(HERE, "equivalent.txt"))
+    # A record whose mutant the engine no longer has (its site changed or
+    # went) says nothing about today's engine: left out, and counted.
+    current = {m.id for m in all_mutants}
+    stale = [r for r in results if r["id"] not in current]
+    results = [r for r in results if r["id"] in current]
+    if stale:
+        log(f"{len(stale)} record(s) of mutants the engine no longer has left out (sites changed since they ran)")
     for r in results:
         if r["class"] == "survived" and r["id"] in equivalent:
             r["class"] = "equivalent-judged"
