@@ -291,3 +291,41 @@ TEST(ThreadLifecycle, AQueueCreatedWhileItsCpuComesOnlineGetsOneWorkerForIt) {
   }
   EXPECT_EQ(bad, 0) << first;
 }
+
+// C13: an offline CPU's pool threads exit after their run, whatever the
+// idle timeout: with idle_timeout Duration::max() nothing else would ever
+// end them. Kills pools_cpu_offline@b5e64a (the threads were notified but
+// not stopped: they idled for ever, and served the pool again once back).
+TEST(ThreadLifecycle, AnOfflineCpusPoolThreadsExitEvenWithNoIdleTimeout) {
+  int bad = 0;
+  std::string first;
+  for (uint64_t seed = 1; seed <= 30; ++seed) {
+    std::string problem;
+    RunResult r = run_world(seed, strategy_for(seed), [&] {
+      EngineConfig cfg;
+      cfg.ncpus = 2;
+      cfg.idle_timeout = Duration::max();
+      cfg.record_events = true;
+      SimEngine eng(cfg);
+      SimWorkqueue& q = eng.create_workqueue("s", WqKind::shared);
+      SimWork w([](SimWork&) {}, "w");
+      q.queue_work_on(1, w);
+      eng.flush_work(w);  // CPU 1's pool has a thread, idle now
+      eng.cpu_offline(1);
+      int workers = -1;
+      for (int i = 0; i < 100; ++i) {
+        workers = -1;
+        for (const PoolStats& p : eng.stats().pools)
+          if (p.cpu == 1 && !p.highpri) workers = p.workers;
+        if (workers == 0) break;
+        ScenarioContext::sleep_ns(10'000);
+      }
+      if (workers != 0) problem = std::to_string(workers) + " pool thread(s) of offline CPU 1 still live after 1 ms";
+      eng.cpu_online(1);
+      q.destroy();
+    });
+    if (r.status != RunStatus::ok) problem = std::string(to_string(r.status)) + ": " + r.message;
+    if (!problem.empty() && ++bad == 1) first = "seed " + std::to_string(seed) + ": " + problem;
+  }
+  EXPECT_EQ(bad, 0) << first;
+}
