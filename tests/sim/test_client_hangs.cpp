@@ -876,3 +876,131 @@ TEST(ClientHangs, RescuedWaitThroughAQueueCoreFlushingASharedQueueCompletes) {
   }
   EXPECT_EQ(bad, 0) << first;
 }
+
+// The rescuer, waiting inside a rescued work a for b (queued behind a busy
+// thread of CPU 1's pool), runs nested only what a's wait waits for: not
+// c, a later work of the same queue on the rescued pool, which waits for
+// a itself (on the rescuer's stack it would be a false Error(deadlock)).
+// Kills rescuer_wait@48a6de (every queue with a chain work pending
+// counted as holding a max_active slot the wait needs).
+TEST(ClientHangs, TheRescuerRunsNestedOnlyWhatItsWaitWaitsFor) {
+  int bad = 0;
+  std::string first;
+  for (uint64_t seed = 1; seed <= 30; ++seed) {
+    bool c_after_a = false, c_refused = false, a_done = false;
+    RunResult r = run_world(seed, seed % 3 == 0 ? "random" : seed % 3 == 1 ? "pct:3" : "pct:2", [&] {
+      EngineConfig cfg;
+      cfg.ncpus = 2;
+      cfg.stall_timeout = Duration::zero();
+      cfg.spawn_cooldown = Duration::max();
+      SimEngine eng(cfg);
+      SimWorkqueue& q = eng.create_workqueue("q", WqKind::shared);
+      bool y_started = false, release = false;
+      SimWork y([&](SimWork&) {
+        y_started = true;
+        while (!release) ScenarioContext::sleep_ns(10'000);
+      }, "y");
+      SimWork b([](SimWork&) {}, "b");
+      SimWork* ap = nullptr;
+      SimWork c([&](SimWork&) {
+        c_after_a = a_done;
+        try {
+          eng.flush_work(*ap);
+        } catch (const Error& e) {
+          c_refused = e.code() == Errc::deadlock;
+        }
+      }, "c");
+      SimWork a([&](SimWork&) {
+        q.queue_work_on(0, c);
+        eng.flush_work(b);
+        a_done = true;
+      }, "a");
+      ap = &a;
+      q.queue_work_on(1, y);  // CPU 1's pool: one thread, busy outside the engine
+      while (!y_started) ScenarioContext::sleep_ns(1'000);
+      eng.set_spawn_faults({.fail_always = true});
+      q.queue_work_on(1, b);  // behind y
+      q.queue_work_on(0, a);  // CPU 0's pool can get no thread: rescued
+      ScenarioContext::sleep_ns(2'000'000);
+      release = true;
+      eng.flush_work(a);
+      eng.flush_work(c);
+      eng.set_spawn_faults({});
+      q.destroy();
+    });
+    std::string problem;
+    if (r.status != RunStatus::ok) problem = std::string(to_string(r.status)) + ": " + r.message.substr(0, 300);
+    else if (c_refused) problem = "c's flush_work(a) was refused: c ran nested in a's wait";
+    else if (!c_after_a) problem = "c ran before a ended";
+    if (!problem.empty() && ++bad == 1) first = "seed " + std::to_string(seed) + ": " + problem;
+  }
+  EXPECT_EQ(bad, 0) << first;
+}
+
+// The rescuer, waiting inside a rescued work a whose chain ends in a
+// queue flush (w, on a single_thread queue's core, flushing leaf), runs
+// nested only leaf's works up to the flush's epoch: not c, queued on leaf
+// after the flush began, which waits for a itself. Kills
+// rescuer_wait@bc2ce3 (every work of the flushed queue was wanted).
+TEST(ClientHangs, TheRescuerRunsNestedOnlyTheWorksAQueueFlushWaitsFor) {
+  int bad = 0;
+  std::string first;
+  for (uint64_t seed = 1; seed <= 30; ++seed) {
+    bool c_after_a = false, c_refused = false, a_done = false;
+    RunResult r = run_world(seed, seed % 3 == 0 ? "random" : seed % 3 == 1 ? "pct:3" : "pct:2", [&] {
+      EngineConfig cfg;
+      cfg.ncpus = 2;
+      cfg.stall_timeout = Duration::zero();
+      cfg.spawn_cooldown = 1ms;
+      SimEngine eng(cfg);
+      SimWorkqueue& s = eng.create_workqueue("s", WqKind::shared);
+      SimWorkqueue& leaf = eng.create_workqueue("leaf", WqKind::shared);
+      SimWorkqueue& st = eng.create_workqueue("st", WqKind::single_thread);
+      bool l1_running = false, release = false, w_flushing = false;
+      SimWork l1([&](SimWork&) {
+        l1_running = true;
+        while (!release) ScenarioContext::sleep_ns(10'000);
+      }, "l1");
+      SimWork w([&](SimWork&) {
+        w_flushing = true;
+        leaf.flush();
+      }, "w");
+      SimWork* ap = nullptr;
+      SimWork c([&](SimWork&) {
+        c_after_a = a_done;
+        try {
+          eng.flush_work(*ap);
+        } catch (const Error& e) {
+          c_refused = e.code() == Errc::deadlock;
+        }
+      }, "c");
+      SimWork a([&](SimWork&) {
+        st.queue_work(w);
+        eng.flush_work(w);
+        a_done = true;
+      }, "a");
+      ap = &a;
+      leaf.queue_work_on(1, l1);  // CPU 1's pool: one thread, busy outside the engine
+      while (!l1_running) ScenarioContext::sleep_ns(1'000);
+      eng.set_spawn_faults({.fail_always = true});
+      s.queue_work_on(0, a);  // rescued
+      while (!w_flushing) ScenarioContext::sleep_ns(1'000);
+      ScenarioContext::sleep_ns(1'000'000);  // w's flush has closed leaf's epoch
+      leaf.queue_work_on(0, c);
+      ScenarioContext::sleep_ns(5'000'000);
+      release = true;
+      eng.flush_work(a);
+      eng.flush_work(c);
+      eng.set_spawn_faults({});
+      s.destroy();
+      leaf.destroy();
+      st.destroy();
+    });
+    std::string problem;
+    if (r.status != RunStatus::ok) problem = std::string(to_string(r.status)) + ": " + r.message.substr(0, 300);
+    else if (c_refused) problem = "c's flush_work(a) was refused: c ran nested in a's wait";
+    else if (!c_after_a) problem = "c ran before a ended";
+    if (!problem.empty() && ++bad == 1) first = "seed " + std::to_string(seed) + ": " + problem;
+  }
+  EXPECT_EQ(bad, 0) << first;
+}
