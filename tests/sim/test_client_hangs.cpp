@@ -14,21 +14,12 @@
 #include "sim/rng.hpp"
 #include "sim/scenario.hpp"
 #include "sim/world.hpp"
+#include "tests/sim/sim_test_world.hpp"
 
 using namespace lazywq;
 using namespace lazywq::sim;
 
 namespace {
-
-// Runs `body` as the main thread of a simulated world with `seed`.
-RunResult run_world(uint64_t seed, const std::string& strategy, const std::function<void()>& body) {
-  WorldConfig wc;
-  wc.seed = seed;
-  wc.strategy = strategy;
-  wc.max_steps = 400'000;
-  World world(wc);
-  return world.run(body);
-}
 
 }  // namespace
 
@@ -540,7 +531,7 @@ TEST(ClientHangs, RescuerCancelOfAWorkWhoseFlushIsSatisfiedIsNotRefused) {
   std::string first;
   for (uint64_t seed = 1; seed <= 3000; ++seed) {
     bool refused = false;
-    RunResult r = run_world(seed, seed % 3 == 0 ? "random" : seed % 3 == 1 ? "pct:3" : "pct:2", [&] {
+    RunResult r = run_world(seed, strategy_for(seed), [&] {
       EngineConfig cfg;
       cfg.ncpus = 2;
       cfg.dependency_check = DependencyCheck::off;
@@ -602,7 +593,7 @@ TEST(ClientHangs, RescuerFlushOfAPoolThreadWhoseCancelReturnedIsNotRefused) {
   std::string first;
   for (uint64_t seed = 1; seed <= 3000; ++seed) {
     bool refused = false;
-    RunResult r = run_world(seed, seed % 3 == 0 ? "random" : seed % 3 == 1 ? "pct:3" : "pct:2", [&] {
+    RunResult r = run_world(seed, strategy_for(seed), [&] {
       EngineConfig cfg;
       cfg.ncpus = 2;
       cfg.dependency_check = DependencyCheck::off;
@@ -742,7 +733,7 @@ TEST(ClientHangs, AWorkQueuedAsAPoolThreadsWaitEndsRunsWhileItBlocksElsewhere) {
   std::string first;
   for (uint64_t seed = 1; seed <= 400; ++seed) {
     bool x_ran_during_a = false;
-    RunResult r = run_world(seed, seed % 3 == 0 ? "random" : seed % 3 == 1 ? "pct:3" : "pct:2", [&] {
+    RunResult r = run_world(seed, strategy_for(seed), [&] {
       EngineConfig cfg;
       cfg.ncpus = 2;
       cfg.stall_timeout = 100us;
@@ -795,13 +786,7 @@ TEST(ClientHangs, ConcurrentCancelsOfALongRunSleepRatherThanSpin) {
   int bad = 0;
   std::string first;
   for (uint64_t seed = 1; seed <= 200; ++seed) {
-    WorldConfig wc;
-    wc.seed = seed;
-    wc.strategy = seed % 2 ? "random" : "pct:2";
-    wc.max_steps = 400'000;
-    wc.spurious_wakeup_probability = 0.5;
-    World world(wc);
-    RunResult r = world.run([&] {
+    RunResult r = run_world(seed, seed % 2 ? "random" : "pct:2", [&] {
       EngineConfig cfg;
       cfg.ncpus = 2;
       SimEngine eng(cfg);
@@ -819,7 +804,7 @@ TEST(ClientHangs, ConcurrentCancelsOfALongRunSleepRatherThanSpin) {
       eng.cancel_work_sync(w);
       other.join();
       q.destroy();
-    });
+    }, 0.5);
     if (r.status != RunStatus::ok && ++bad == 1)
       first = "seed " + std::to_string(seed) + ": " + to_string(r.status) + ": " + r.message.substr(0, 300);
   }
@@ -888,7 +873,7 @@ TEST(ClientHangs, TheRescuerRunsNestedOnlyWhatItsWaitWaitsFor) {
   std::string first;
   for (uint64_t seed = 1; seed <= 30; ++seed) {
     bool c_after_a = false, c_refused = false, a_done = false;
-    RunResult r = run_world(seed, seed % 3 == 0 ? "random" : seed % 3 == 1 ? "pct:3" : "pct:2", [&] {
+    RunResult r = run_world(seed, strategy_for(seed), [&] {
       EngineConfig cfg;
       cfg.ncpus = 2;
       cfg.stall_timeout = Duration::zero();
@@ -947,7 +932,7 @@ TEST(ClientHangs, TheRescuerRunsNestedOnlyTheWorksAQueueFlushWaitsFor) {
   std::string first;
   for (uint64_t seed = 1; seed <= 30; ++seed) {
     bool c_after_a = false, c_refused = false, a_done = false;
-    RunResult r = run_world(seed, seed % 3 == 0 ? "random" : seed % 3 == 1 ? "pct:3" : "pct:2", [&] {
+    RunResult r = run_world(seed, strategy_for(seed), [&] {
       EngineConfig cfg;
       cfg.ncpus = 2;
       cfg.stall_timeout = Duration::zero();

@@ -14,22 +14,12 @@
 #include "sim/rng.hpp"
 #include "sim/scenario.hpp"
 #include "sim/world.hpp"
+#include "tests/sim/sim_test_world.hpp"
 
 using namespace lazywq;
 using namespace lazywq::sim;
 
 namespace {
-
-RunResult run_world(uint64_t seed, const std::string& strategy, const std::function<void()>& body) {
-  WorldConfig wc;
-  wc.seed = seed;
-  wc.strategy = strategy;
-  wc.max_steps = 400'000;
-  World world(wc);
-  return world.run(body);
-}
-
-const char* strategy_for(uint64_t seed) { return seed % 3 == 0 ? "random" : seed % 3 == 1 ? "pct:3" : "pct:2"; }
 
 // Spawn events of the engine's helpers (queue 0): arg 1 the manager, 2 the rescuer.
 size_t helper_spawns(const SimEngine& eng, int32_t arg) {
@@ -150,13 +140,7 @@ TEST(ThreadLifecycle, AFailedQueueCreationWaitsForTheWorkerACpuOnlineIsCreating)
   for (uint64_t seed = 1; seed <= 1000; ++seed) {
     std::string problem;
     bool creation_failed = false, onlined = false;
-    WorldConfig wc;
-    wc.seed = seed;
-    wc.strategy = strategy_for(seed);
-    wc.max_steps = 400'000;
-    if (seed % 2 == 0) wc.spurious_wakeup_probability = 0.5;
-    World world(wc);
-    RunResult r = world.run([&] {
+    RunResult r = run_world(seed, strategy_for(seed), [&] {
       EngineConfig cfg;
       cfg.ncpus = 2;
       SimEngine eng(cfg);
@@ -176,7 +160,7 @@ TEST(ThreadLifecycle, AFailedQueueCreationWaitsForTheWorkerACpuOnlineIsCreating)
       else if (s.threads_created != s.threads_exited)
         problem = std::to_string(s.threads_created) + " threads created, " + std::to_string(s.threads_exited) +
                   " joined";
-    });
+    }, seed % 2 == 0 ? 0.5 : 0.0);
     if (r.status != RunStatus::ok) problem = std::string(to_string(r.status)) + ": " + r.message;
     if (!problem.empty() && ++bad == 1) first = "seed " + std::to_string(seed) + ": " + problem;
     raced += creation_failed && onlined;
@@ -264,13 +248,7 @@ TEST(ThreadLifecycle, AQueueCreatedWhileItsCpuComesOnlineGetsOneWorkerForIt) {
   std::string first;
   for (uint64_t seed = 1; seed <= 1000; ++seed) {
     std::string problem;
-    WorldConfig wc;
-    wc.seed = seed;
-    wc.strategy = strategy_for(seed);
-    wc.max_steps = 400'000;
-    if (seed % 2 == 0) wc.spurious_wakeup_probability = 0.5;
-    World world(wc);
-    RunResult r = world.run([&] {
+    RunResult r = run_world(seed, strategy_for(seed), [&] {
       EngineConfig cfg;
       cfg.ncpus = 2;
       cfg.record_events = true;
@@ -285,7 +263,7 @@ TEST(ThreadLifecycle, AQueueCreatedWhileItsCpuComesOnlineGetsOneWorkerForIt) {
       p.destroy();
       if (problem.empty() && eng.stats().live_threads != 0)
         problem = std::to_string(eng.stats().live_threads) + " threads live after the queue is gone";
-    });
+    }, seed % 2 == 0 ? 0.5 : 0.0);
     if (r.status != RunStatus::ok) problem = std::string(to_string(r.status)) + ": " + r.message;
     if (!problem.empty() && ++bad == 1) first = "seed " + std::to_string(seed) + ": " + problem;
   }
