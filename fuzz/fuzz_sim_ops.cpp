@@ -22,11 +22,13 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <set>
 #include <string>
 
 #include "fuzz/fuzz_common.hpp"
 #include "sim/fuzz_input.hpp"
+#include "sim/isolate.hpp"
 #include "sim/runner.hpp"
 
 using namespace lazywq;
@@ -109,19 +111,33 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const RunOptions opt = decode_fuzz_input(data, size, g_bug);
+  // A run that crashes (an engine that corrupts memory, a harness bug)
+  // still says what it was and how to replay it; libFuzzer then writes
+  // the input as crash-<sha1>.
+  const std::string file = "crash-" + fuzz::sha1_hex(data, size);
+  std::optional<CrashNote> note;
+  note.emplace("\n==lazywq-fuzz== FAIL rule crash (the run died: a crash is never a pass)\n"
+               "==lazywq-fuzz== DEDUP rule=crash scenario=" + opt.scenario + " where=signal\n"
+               "==lazywq-fuzz== input: " + describe_fuzz_input(opt) + "\n" +
+               "  replay: " + fuzz_replay_command(opt, file) + "\n",
+               0, std::string{}, std::string{}, CrashNote::Hooks::signals_only);
+  test_fault(opt.scenario, opt.seed);  // test hook: nothing unless LAZYWQ_TEST_FAULT arms it
   Outcome out;
   try {
     out = run_scenario(opt);
   } catch (const std::exception& e) {
+    note.reset();  // a finding ends the process on purpose: not a crash
     fuzz::die("\n==lazywq-fuzz== FAIL rule decode: the decoder built invalid options (" + describe_fuzz_input(opt) +
               "): " + e.what() + "\n");
   }
   record_windows(out.run.window_hits);
   if (g_check_determinism) {
     const Outcome again = run_scenario(opt);
-    if (again.trace_hash != out.trace_hash || again.rule != out.rule)
+    if (again.trace_hash != out.trace_hash || again.rule != out.rule) {
+      note.reset();
       fuzz::die("\n==lazywq-fuzz== FAIL rule determinism: two runs of one input differ (" +
                 describe_fuzz_input(opt) + ")\n");
+    }
   }
   if (!out.failed) return 0;
   if (!g_expect.empty()) {
@@ -136,5 +152,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (run_scenario(clean).failed) return 0;
     }
   }
+  note.reset();
   fuzz::die(report(opt, out, data, size));
 }

@@ -197,7 +197,7 @@ void on_fatal(int sig, siginfo_t* si, void*) {
 void on_sanitizer_death() { fire_note("died of a sanitizer report (above)", ""); }
 #endif
 
-void install_handlers() {
+void install_handlers(bool sanitizer_callback) {
   static bool installed = false;
   if (installed) return;
   installed = true;
@@ -214,7 +214,9 @@ void install_handlers() {
     sigaction(sig, &sa, &g_old[sig]);
   }
 #if defined(LAZYWQ_ISOLATE_SANITIZER)
-  __sanitizer_set_death_callback(on_sanitizer_death);
+  if (sanitizer_callback) __sanitizer_set_death_callback(on_sanitizer_death);
+#else
+  (void)sanitizer_callback;
 #endif
 }
 
@@ -236,7 +238,8 @@ void CrashNote::fire(const char* why_a, const char* why_b) const noexcept {
   write_str(2, "\n");
 }
 
-CrashNote::CrashNote(std::string message, unsigned timeout_seconds, std::string save_path, std::string save_content)
+CrashNote::CrashNote(std::string message, unsigned timeout_seconds, std::string save_path, std::string save_content,
+                     Hooks hooks)
     : message_(std::move(message)),
       path_(std::move(save_path)),
       content_(std::move(save_content)),
@@ -245,7 +248,7 @@ CrashNote::CrashNote(std::string message, unsigned timeout_seconds, std::string 
   alarm_text_ = "timed out: it ran longer than its wall-clock limit of " + std::to_string(timeout_) +
                 " s (LAZYWQ_RUN_TIMEOUT; a harness verdict: the simulator's step limit never fired, so the code "
                 "under test spins without a scheduling point or is extremely slow)";
-  install_handlers();
+  install_handlers(hooks == Hooks::signals_and_sanitizer);
   g_note.store(this);
   if (timeout_ > 0) alarm(timeout_);
 }

@@ -47,9 +47,15 @@ std::string test_fault_setting();
 // `save_content` there first; then the process dies as it would have (the
 // previous handler, e.g. the sanitizer's, still runs). Notes do not nest:
 // the newest wins until it is destroyed.
+//
+// `Hooks::signals_only` leaves the sanitizer's death callback alone: a
+// libFuzzer binary needs its own there (it writes the crash input). The
+// first note of a process decides; a process uses one kind.
 class CrashNote {
  public:
-  CrashNote(std::string message, unsigned timeout_seconds, std::string save_path = {}, std::string save_content = {});
+  enum class Hooks { signals_and_sanitizer, signals_only };
+  CrashNote(std::string message, unsigned timeout_seconds, std::string save_path = {}, std::string save_content = {},
+            Hooks hooks = Hooks::signals_and_sanitizer);
   ~CrashNote();
   CrashNote(const CrashNote&) = delete;
   CrashNote& operator=(const CrashNote&) = delete;

@@ -5,8 +5,10 @@
 // the end of its run.
 #include <algorithm>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "sim/scenario.hpp"
@@ -30,6 +32,17 @@ using kit::knob_p;
 // condition variable afterwards ends the run as a crash (the simulated
 // platform remembers destroyed ones), and a run of a freed work breaks C12.
 void lifetime(ScenarioContext& ctx) {
+  // Freed works' storage, kept until the engine is gone (declared before
+  // it, so destroyed after it). A work the engine still runs after its
+  // destructor returned (a C3 or C12 bug) then reads a dead work's bytes,
+  // not memory malloc gave to something else: the run reports C12 by name
+  // instead of crashing the harness at a random later point.
+  struct KeepStorage {
+    std::vector<SimWork*> dead;
+    ~KeepStorage() {
+      for (SimWork* w : dead) ::operator delete(w);
+    }
+  } graveyard;
   EngineConfig cfg = ctx.engine_config(4, 50us, 10us, /*min_ncpus=*/2);
   cfg.dependency_check = check_knob(ctx, ctx.rng);
   ScopedEngine scoped(ctx, cfg);
@@ -61,28 +74,45 @@ void lifetime(ScenarioContext& ctx) {
   std::vector<std::vector<Slot>> slots(static_cast<size_t>(nclients));
   for (auto& mine : slots) mine.resize(static_cast<size_t>(nslots));
 
+  // What a work's body reaches, through one pointer: the body's closure is
+  // then a pointer and an index, trivially copyable and 16 bytes, which
+  // std::function keeps inside the work itself (libstdc++'s local storage)
+  // rather than in a heap block its destructor frees. With the work's
+  // storage kept (graveyard), a run after the destructor still finds it.
+  struct Shared {
+    ScenarioContext& ctx;
+    std::deque<Gen>& gens;
+    std::function<SimWorkqueue&()> any_queue;
+    std::function<int()> any_cpu;
+  } shared{ctx, gens, any_queue, any_cpu};
   auto allocate = [&](Slot& s, const std::string& base) {
     const size_t g = gens.size();
     gens.push_back(Gen{base + "g" + std::to_string(g), static_cast<int>(ctx.rng.range(0, 3))});
     s.gen = g;
-    s.work = std::make_unique<SimWork>(
-        [&, g](SimWork& self) {
-          Gen& me = gens[g];
-          ctx.expect(!me.freed, "C12", me.name + " ran after its destructor returned");
-          ctx.expect(++me.inside == 1, "C3", me.name + " ran twice at once");
-          // Long runs: queueings on other CPUs wait for them.
-          if (ctx.rng.chance(0.7)) ScenarioContext::sleep_ns(ctx.rng.range(50000, 400000));
-          if (me.requeues > 0 && ctx.rng.chance(0.5)) {
-            --me.requeues;
-            any_queue().queue_work_on(any_cpu(), self);
-          }
-          --me.inside;
-        },
-        gens[g].name);
+    auto body = [sh = &shared, g](SimWork& self) {
+      Gen& me = sh->gens[g];
+      ScenarioContext& c = sh->ctx;
+      c.expect(!me.freed, "C12", me.name + " ran after its destructor returned");
+      c.expect(++me.inside == 1, "C3", me.name + " ran twice at once");
+      // Long runs: queueings on other CPUs wait for them.
+      if (c.rng.chance(0.7)) ScenarioContext::sleep_ns(c.rng.range(50000, 400000));
+      if (me.requeues > 0 && c.rng.chance(0.5)) {
+        --me.requeues;
+        sh->any_queue().queue_work_on(sh->any_cpu(), self);
+      }
+      --me.inside;
+    };
+    static_assert(sizeof(body) <= 16 && std::is_trivially_copyable_v<decltype(body)>,
+                  "the body must fit std::function's local storage (see Shared)");
+    s.work = std::make_unique<SimWork>(body, gens[g].name);
   };
   auto free_work = [&](Slot& s) {
     Gen& old = gens[s.gen];
-    s.work.reset();  // cancel_work_sync, then wait for the engine's own waiters
+    // The destructor cancels, waits for the run in progress and for the
+    // engine's own waiters; the storage stays (graveyard).
+    SimWork* w = s.work.release();
+    w->~SimWork();
+    graveyard.dead.push_back(w);
     ctx.expect(old.inside == 0, "C12", old.name + "'s destructor returned while its run was in progress");
     old.freed = true;
   };
