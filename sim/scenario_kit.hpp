@@ -51,4 +51,5 @@ void rpc_client(ScenarioContext& ctx);
 void teardown(ScenarioContext& ctx);
 void liveness(ScenarioContext& ctx);
 void lifetime(ScenarioContext& ctx);
+void lifecycle(ScenarioContext& ctx);
 }  // namespace lazywq::sim

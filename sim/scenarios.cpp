@@ -1023,6 +1023,9 @@ const std::vector<Scenario>& all_scenarios() {
       {"lifetime", "clients free and reallocate works while copies of them wait on other CPUs for their runs: "
        "the destructor (cancel_work_sync, then the engine's waiters) must leave nothing using the freed work (C12, C3)",
        "ncpus=4 idle_us=50 cooldown_us=10 check=0|1|2 fail_p=0|0.3 clients=1..3 slots=1..2 ops=8..24", lifetime, ""},
+      {"lifecycle", "queues of every kind created at once by several clients while a CPU goes offline and online "
+       "and creation fails (once, sometimes, for good), then destroyed by two clients at once (C7, C10, C13, C14)",
+       "ncpus=3 idle_us=20 cooldown_us=10 faults=1..4 (none, nth, p=0.4, always) creators=2..3 queues=1..2", lifecycle, ""},
   };
   return list;
 }
