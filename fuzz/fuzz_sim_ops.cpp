@@ -117,7 +117,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string file = "crash-" + fuzz::sha1_hex(data, size);
   std::optional<CrashNote> note;
   note.emplace("\n==lazywq-fuzz== FAIL rule crash (the run died: a crash is never a pass)\n"
-               "==lazywq-fuzz== DEDUP rule=crash scenario=" + opt.scenario + " where=signal\n"
+               "==lazywq-fuzz== DEDUP rule=crash scenario=" + opt.scenario + " where=crash\n"
                "==lazywq-fuzz== input: " + describe_fuzz_input(opt) + "\n" +
                "  replay: " + fuzz_replay_command(opt, file) + "\n",
                0, std::string{}, std::string{}, CrashNote::Hooks::signals_only);

@@ -13,10 +13,11 @@
 
 #include "sim/world.hpp"
 
+#include <sanitizer/common_interface_defs.h>
+
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
 #define LAZYWQ_ISOLATE_SANITIZER 1
-#include <sanitizer/common_interface_defs.h>
 #endif
 #endif
 
@@ -177,6 +178,26 @@ static void fire_note(const char* why_a, const char* why_b) {
   if (!n) return;
   n->fire(why_a, why_b);
 }
+
+void write_summary_and_fire_note(const char* summary) {
+  write_str(2, summary);  // "SUMMARY: <tool>: ...", as the runtime's own definition prints it
+  write_str(2, "\n");
+  fire_note("hit a sanitizer report (above)", "");
+}
+
+}  // namespace lazywq::sim
+
+// Every sanitizer (ASan, UBSan, TSan) calls this weak hook with its
+// one-line summary just before it ends the process, whether or not a
+// signal is involved (UBSan's halt_on_error exits without one), and
+// whatever death callback someone else (libFuzzer) set. Prints the summary
+// as the runtime's own definition does, then the note. Never called in a
+// build without a sanitizer.
+extern "C" void __sanitizer_report_error_summary(const char* error_summary) {
+  lazywq::sim::write_summary_and_fire_note(error_summary);
+}
+
+namespace lazywq::sim {
 
 namespace {
 

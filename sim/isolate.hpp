@@ -68,6 +68,10 @@ class CrashNote {
   unsigned timeout_;
 };
 
+// What the sanitizer summary hook does (sim/isolate.cpp): prints the
+// summary line ("SUMMARY: <tool>: ...") and fires the current note, once.
+void write_summary_and_fire_note(const char* summary);
+
 // The wall-clock limit of one run for CrashNote users: LAZYWQ_RUN_TIMEOUT
 // (seconds, 0 = none) or 60.
 unsigned run_timeout_from_env();
