@@ -29,6 +29,13 @@ int helper_spawns(const SimEngine& eng, int32_t arg) {
   return n;
 }
 
+// The arg of the first helper spawn (1 the manager, 2 the rescuer; 0 none).
+int32_t first_helper_spawn(const SimEngine& eng) {
+  for (const Event& e : eng.events())
+    if (e.type == EventType::spawn && e.queue == 0 && (e.arg == 1 || e.arg == 2)) return e.arg;
+  return 0;
+}
+
 }  // namespace
 
 // C7 for the helpers: a shared queue's creation returns only once the
@@ -36,7 +43,8 @@ int helper_spawns(const SimEngine& eng, int32_t arg) {
 // pool thread can be had), and the engine never makes a second of either
 // (they live until the engine stops). C10: a work queued on a queue just
 // created and flushed has run when the flush returns, whatever creation
-// failed meanwhile. C14: a queue destroyed by two clients at once is
+// failed meanwhile. C13: once the runs are over, an offline CPU has no
+// worker and no pool thread. C14: a queue destroyed by two clients at once is
 // destroyed once; the other gets Error(queue_destroyed). The oracle checks
 // the stream (C4, C6, C7, C8, C13, C14 above all).
 void lifecycle(ScenarioContext& ctx) {
@@ -88,11 +96,16 @@ void lifecycle(ScenarioContext& ctx) {
                    std::to_string(runs[i]) + " times when flush_work returned: expected 1");
   };
 
+  // In half the runs a CPU starts offline, so that the hotplug thread's
+  // first move brings it online while queues are being created.
+  if (ctx.rng.chance(0.5)) eng.cpu_offline(kit::non_core_cpu(ctx, eng));
+
   // Phase 1: the creators race each other and the hotplug thread.
   ctx.clients(ncreators + 1, [&](int who) {
     if (who == ncreators) {  // hotplug, and maybe permanent failure, while queues are created
-      for (int k = 0; k < 3; ++k) {
-        ScenarioContext::sleep_ns(ctx.rng.range(0, 8000));
+      const int moves = static_cast<int>(ctx.rng.range(2, 6));
+      for (int k = 0; k < moves; ++k) {
+        ScenarioContext::sleep_ns(ctx.rng.range(0, 4000));
         const int c = kit::non_core_cpu(ctx, eng);
         if (eng.cpu_is_online(c)) eng.cpu_offline(c);
         else eng.cpu_online(c);
@@ -112,16 +125,39 @@ void lifecycle(ScenarioContext& ctx) {
         continue;
       }
       made.push_back(q);
-      if (kind == WqKind::shared)
+      if (kind == WqKind::shared) {
         ctx.expect(helper_spawns(eng, 1) >= 1 && helper_spawns(eng, 2) >= 1, "C7",
                    "create_workqueue(" + name +
                        ", shared) returned before the pools' manager and rescuer both existed: with no pool thread "
                        "to be had, its works would have nobody to run them");
+        ctx.expect(first_helper_spawn(eng) != 2, "C7",
+                   "the rescuer was created before the manager (docs/SHARED.md: the rescuer's creation waits for "
+                   "the manager's)");
+      }
       check_helpers("while queues were created");
       queue_and_flush(*q, name + "w0");
       if (ctx.rng.chance(0.5)) ScenarioContext::sleep_ns(ctx.rng.range(0, 30000));  // workers may go idle and exit
     }
   });
+  // C13: an offline CPU keeps no worker of any queue and no pool thread,
+  // whatever the idle timeout (huge in some runs), once the runs there
+  // are over (none is in progress now: every work was flushed).
+  auto offline_cpus_with_threads = [&] {
+    std::string found;
+    for (const PoolStats& p : eng.stats().pools)
+      if (p.cpu >= 0 && !eng.cpu_is_online(p.cpu) && p.workers > 0)
+        found += " cpu " + std::to_string(p.cpu) + (p.highpri ? " (highpri pool)" : " (pool)");
+    for (SimWorkqueue* q : made)
+      for (int c : q->cpus_with_worker())
+        if (!eng.cpu_is_online(c)) found += " cpu " + std::to_string(c) + " (" + q->name() + ")";
+    return found;
+  };
+  std::string left = offline_cpus_with_threads();
+  for (int i = 0; i < 100 && !left.empty(); ++i) {
+    ScenarioContext::sleep_ns(10'000);
+    left = offline_cpus_with_threads();
+  }
+  ctx.expect(left.empty(), "C13", "1 ms after the last run, offline CPUs still have threads:" + left);
   ctx.note("queues_created", static_cast<int64_t>(made.size()));
   ctx.note("creations_failed", failed_creations);
 
