@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <map>
 #include <set>
@@ -105,6 +106,7 @@ class ScopedEngine {
     observe_config(ctx_, cfg);
   }
   ~ScopedEngine() {
+    if (std::uncaught_exceptions() == 0) check_accounting();
     ctx_.events = engine_.events();
     check_cycle_reports();
     ctx_.engine = nullptr;
@@ -124,6 +126,37 @@ class ScopedEngine {
                 "the engine counted " + std::to_string(counted) + " wait-for cycle(s) (stats), recorded " +
                     std::to_string(recorded) + " dependency_cycle event(s) and kept " + std::to_string(kept) +
                     " chain(s) (dependency_cycles(): the first 64)");
+  }
+
+  // C18: stats() agrees with itself and with the events once no thread is
+  // being created or joined. The scenario is over, but pool threads may
+  // still idle out and be joined between stats()'s reads (it takes several
+  // locks): a mismatch is asked again, after 20 us, up to 50 times; a
+  // counter that is wrong stays wrong.
+  void check_accounting() {
+    std::string problem;
+    for (int attempt = 0; attempt < 50; ++attempt) {
+      if (attempt > 0) ScenarioContext::sleep_ns(20'000);
+      const Stats s = engine_.stats();
+      uint64_t spawns = 0, idle_exits = 0;
+      for (const Event& e : engine_.events()) {
+        spawns += e.type == EventType::spawn;
+        idle_exits += e.type == EventType::idle_exit;
+      }
+      problem.clear();
+      if (s.threads_created < s.threads_exited ||
+          static_cast<int64_t>(s.live_threads) != static_cast<int64_t>(s.threads_created - s.threads_exited))
+        problem += " live_threads " + std::to_string(s.live_threads) + " but threads_created - threads_exited = " +
+                   std::to_string(s.threads_created) + " - " + std::to_string(s.threads_exited) + ";";
+      if (s.threads_created != spawns)
+        problem += " threads_created " + std::to_string(s.threads_created) + " but " + std::to_string(spawns) +
+                   " spawn events;";
+      if (s.idle_exits != idle_exits)
+        problem += " idle_exits " + std::to_string(s.idle_exits) + " but " + std::to_string(idle_exits) +
+                   " idle_exit events;";
+      if (problem.empty()) return;
+    }
+    ctx_.expect(false, "C18", "the engine's stats() disagree at the end of the run, asked 50 times over 1 ms:" + problem);
   }
 
   ScenarioContext& ctx_;
