@@ -795,6 +795,11 @@ def write_report(out_dir, results, all_mutants, checkers) -> dict:
         k = [r for r in applicable if r["checkers"][c]["status"] == "killed"]
         per_checker[c] = (len(k), len(applicable))
     two = [r for r in killed if sum(1 for v in r["checkers"].values() if v["status"] == "killed") >= 2]
+    # Kills by a second technique added after a mutant's record (the file
+    # says which and how; rerunning the mutant records it properly).
+    second = read_list(os.path.join(HERE, "second_technique.txt"))
+    two_ids = {r["id"] for r in two}
+    two_since = [r for r in killed if r["id"] not in two_ids and r["id"] in second]
     ttd = [r["checkers"]["explorer"]["seconds_to_detection"] for r in killed
            if r["checkers"].get("explorer", {}).get("status") == "killed"]
     replay_ok = [r["checkers"]["explorer"]["replays_bit_for_bit"] for r in killed
@@ -813,7 +818,9 @@ def write_report(out_dir, results, all_mutants, checkers) -> dict:
           "| class | mutants |", "|---|---:|"]
     for cl in ("killed", "survived", "equivalent-judged", "equivalent-tce", "uncompilable"):
         md.append(f"| {cl} | {by_class.get(cl, 0)} |")
-    md += ["", f"Killed by at least two checkers: {len(two)} of {len(killed)}. "
+    md += ["", f"Killed by at least two checkers: {len(two) + len(two_since)} of {len(killed)}" +
+           (f" ({len(two)} in their records, {len(two_since)} by a second checker added since: "
+            f"mutation/second_technique.txt)" if two_since else "") + ". "
            f"Explorer time to first detection: median "
            f"{(f'{median(ttd):.2f} s' if ttd else '-')} over {len(ttd)} kills; "
            f"replays bit for bit: {sum(replay_ok)} of {len(replay_ok)}.", "",
@@ -886,7 +893,7 @@ def write_report(out_dir, results, all_mutants, checkers) -> dict:
               "classes": by_class, "score": (len(killed) / len(counted)) if counted else None,
               "per_checker": {c: {"killed": k, "applicable": n} for c, (k, n) in per_checker.items()},
               "per_operator": {o: {"killed": k, "counted": n} for o, (k, n) in per_op.items()},
-              "killed_by_two_or_more": len(two), "explorer_median_seconds_to_detection": median(ttd),
+              "killed_by_two_or_more": len(two) + len(two_since), "killed_twice_since_record": len(two_since), "explorer_median_seconds_to_detection": median(ttd),
               "explorer_replays_bit_for_bit": [sum(replay_ok), len(replay_ok)],
               "without_thread_safety": {"checked": len(notsa), "killed": notsa_k, "survived": notsa_s},
               "results": results}
