@@ -128,6 +128,14 @@ Outcome run_scenario(const RunOptions& opt) {
   // (The fork constant keeps it off for every seed the tests, docs and
   // regression cases name, so they replay exactly as they did before.)
   if (Rng(opt.seed).fork(0x1d93).below(3) == 0) wc.spurious_wakeup_probability = 0.05;
+  // Swarm fault, from a stream of its own: in a quarter of the runs the
+  // clock is coarse (WorldConfig::clock_tick_ns, 50 us): threads read the
+  // same time for a while, and one woken at its deadline reads that very
+  // time back. Boundary mutants of the engine's time comparisons (`<` for
+  // `<=` in a cooldown, a timer, a sleep) survived the explorer, whose
+  // clock moved at every step (issue #14).
+  const bool coarse_clock = Rng(opt.seed).fork(0xc0a25e).below(4) == 0;
+  if (coarse_clock) wc.clock_tick_ns = 50'000;
   Outcome out;
   World world(wc);  // throws std::invalid_argument on a bad strategy
   ScenarioContext ctx(world, opt.seed, opt.params, opt.bug);
@@ -145,6 +153,7 @@ Outcome run_scenario(const RunOptions& opt) {
   out.knobs = ctx.knobs;
   if (wc.delay_probability > 0)
     out.config_lines.push_back("delays=2%x" + std::to_string(wc.max_delay_ns / 1000) + "us");
+  if (coarse_clock) out.config_lines.push_back("clock=coarse (50 us ticks)");
   if (wc.spurious_wakeup_probability > 0)
     out.config_lines.push_back("spurious_wakeups=5% (" + std::to_string(world.spurious_wakeups()) + " in this run)");
   // A finished run left its events in ctx.events; a hung one left its engine

@@ -86,6 +86,8 @@ struct World::Thread {
   // last yield.
   uint64_t yields_in_a_row = 0;
   uint64_t points_since_yield = 0;
+  // Timed waits in a row that began past their deadline (WorldConfig::max_spin_yields).
+  uint64_t expired_waits_in_a_row = 0;
   // How deep inside each window: the rescuer's nested runs enter the
   // callback window again before leaving the outer one.
   std::array<uint8_t, 32> window_depth{};
@@ -337,9 +339,14 @@ void World::point(const char* why) {
   }
   ++steps_;
   ++threads_[current_]->points_since_yield;
-  now_ += cfg_.step_ns;
-  if (cfg_.delay_probability > 0 && rng_.chance(cfg_.delay_probability))
-    now_ += rng_.range(0, cfg_.max_delay_ns);
+  int64_t spent = cfg_.step_ns;
+  if (cfg_.delay_probability > 0 && rng_.chance(cfg_.delay_probability)) spent += rng_.range(0, cfg_.max_delay_ns);
+  if (cfg_.clock_tick_ns <= 0) {
+    now_ += spent;
+  } else if ((unseen_ns_ += spent) >= cfg_.clock_tick_ns) {
+    now_ += unseen_ns_;
+    unseen_ns_ = 0;
+  }
   if (steps_ > cfg_.max_steps) {
     fail(RunStatus::step_limit, "no end after " + std::to_string(cfg_.max_steps) +
                                     " scheduling points (livelock?)\n" + describe_blocked());
@@ -384,6 +391,18 @@ void World::yield() {
 
 bool World::block(WaitQueue& q, int64_t deadline_ns, const char* why) {
   Thread& t = *threads_[current_];
+  if (deadline_ns < 0 || deadline_ns > now_) {
+    t.expired_waits_in_a_row = 0;
+  } else if (cfg_.max_spin_yields > 0 && ++t.expired_waits_in_a_row >= cfg_.max_spin_yields) {
+    fail(RunStatus::spin, "thread " + std::to_string(t.id) + " (" + t.name + ") began " +
+                              std::to_string(cfg_.max_spin_yields) + " timed waits in a row (" + why +
+                              ") whose deadline the clock had already reached (t=" + std::to_string(now_) +
+                              "ns): it polls the clock, where it should sleep until a time still to come\n" +
+                              describe_blocked());
+    next_ = kNoThread;
+    switch_to_hub();  // never resumed: the run is over
+    std::abort();
+  }
   t.state = Thread::State::blocked;
   t.waiting = &q;
   t.deadline = deadline_ns;
@@ -439,6 +458,7 @@ RunResult World::run(std::function<void()> main) {
         if (all_done) break;
         if (min_deadline_ >= 0) {
           now_ = std::max(now_, min_deadline_);  // every thread waits: time jumps
+          unseen_ns_ = 0;
           wake_expired();
           continue;
         }

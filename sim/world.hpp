@@ -45,7 +45,14 @@ struct WorldConfig {
   std::string strategy = "random";
   std::vector<uint8_t> bytes;         // for the `bytes` strategy
   uint64_t max_steps = 2'000'000;
-  int64_t step_ns = 1000;             // virtual time of one scheduling point
+  int64_t step_ns = 1000;  // virtual time of one scheduling point
+  // A coarse clock (0: off): the time of the points adds up unseen and the
+  // clock moves by it only once it reaches this tick, so threads read the
+  // same time for a while, then a jump; a time jump (every thread waits)
+  // lands exactly on the deadline. A thread woken at its deadline reads
+  // that very time back, where `now < deadline` and `now <= deadline`
+  // differ: CLOCK_MONOTONIC_COARSE, a VM's clocksource, a fast CPU.
+  int64_t clock_tick_ns = 0;
   double delay_probability = 0.0;     // fault: a point also costs up to max_delay_ns
   // Fault: a condition variable wait returns without a notify (a spurious
   // wake-up, which the standard allows), with this probability per wait.
@@ -58,6 +65,9 @@ struct WorldConfig {
   // id, a queuer between its claim and its insertion); a wait for a
   // callback, a sleep or a lock held across one must sleep on a condition.
   uint64_t max_spin_yields = 100;
+  // The same limit for timed waits whose deadline has already passed when
+  // they begin (they return at once): a thread that keeps waiting until a
+  // time the clock has reached polls the clock, it does not sleep.
 };
 
 // window_hits[a][b]: scheduling points at which one thread was inside race
@@ -160,6 +170,7 @@ class World {
   bool yielding_ = false;
   uint64_t steps_ = 0;
   int64_t now_ = 0;
+  int64_t unseen_ns_ = 0;  // coarse clock: time spent since the clock last moved (WorldConfig::clock_tick_ns)
   int64_t min_deadline_ = -1;  // earliest deadline of a timed waiter, -1 if none
   uint64_t hash_ = 0xcbf29ce484222325ull;
   bool failed_ = false;

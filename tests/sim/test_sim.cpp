@@ -244,6 +244,62 @@ TEST(World, ReportsABusyWaitButNotAShortOne) {
   }
 }
 
+// A thread that keeps waiting until a time the clock has already reached
+// polls the clock: 100 such timed waits in a row end the run as a spin
+// (C15's busy wait), a few do not, nor do waits for times still to come.
+TEST(World, ReportsPollingAClockThatHasReachedTheDeadline) {
+  for (int waits : {3, 100}) {
+    World w(WorldConfig{});
+    auto r = w.run([&] {
+      SimPlatform::Mutex m;
+      SimPlatform::CondVar cv;
+      m.lock();
+      const int64_t deadline = SimPlatform::now_ns();
+      for (int i = 0; i < waits; ++i) cv.wait_until(m, deadline);  // returns at once
+      for (int i = 0; i < 200; ++i) cv.wait_until(m, SimPlatform::now_ns() + 1000);  // sleeps
+      m.unlock();
+    });
+    if (waits == 100) {
+      EXPECT_EQ(r.status, RunStatus::spin);
+      EXPECT_NE(r.message.find("(main) began 100 timed waits in a row"), std::string::npos) << r.message;
+    } else {
+      EXPECT_EQ(r.status, RunStatus::ok) << r.message;
+    }
+  }
+}
+
+// The coarse clock (a swarm fault in a quarter of the runs): reads do not
+// move within a tick, the clock then jumps by the time spent, and a thread
+// woken at its deadline reads that very time back (with the fine clock it
+// reads a later one: every scheduling point costs time).
+TEST(World, CoarseClockReadsTheDeadlineBackExactly) {
+  for (int64_t tick : {int64_t{0}, int64_t{50'000}}) {
+    WorldConfig cfg;
+    cfg.clock_tick_ns = tick;
+    World w(cfg);
+    int64_t first = 0, second = 0, woke = 0, deadline = 0;
+    auto r = w.run([&] {
+      first = SimPlatform::now_ns();
+      second = SimPlatform::now_ns();
+      SimPlatform::Mutex m;
+      SimPlatform::CondVar cv;
+      m.lock();
+      deadline = second + 123'456;
+      cv.wait_until(m, deadline);  // nobody else runs: the clock jumps to the deadline
+      m.unlock();
+      woke = SimPlatform::now_ns();
+    });
+    ASSERT_EQ(r.status, RunStatus::ok) << r.message;
+    if (tick == 0) {
+      EXPECT_LT(first, second);
+      EXPECT_GT(woke, deadline);
+    } else {
+      EXPECT_EQ(first, second);
+      EXPECT_EQ(woke, deadline);
+    }
+  }
+}
+
 // Spurious wake-ups (a swarm fault in a third of the runs): a wait returns
 // unnotified, so a caller that waits with `if` instead of `while` goes on
 // with its condition false. Off by default.
