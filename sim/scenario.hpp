@@ -129,7 +129,8 @@ class ScopedEngine {
   }
 
   // C18: stats() agrees with itself and with the events once no thread is
-  // being created or joined. The scenario is over, but pool threads may
+  // being created or joined, and with every queue gone no pool counts a
+  // running thread or a pending work. The scenario is over, but pool threads may
   // still idle out and be joined between stats()'s reads (it takes several
   // locks): a mismatch is asked again, after 20 us, up to 50 times; a
   // counter that is wrong stays wrong.
@@ -154,6 +155,17 @@ class ScopedEngine {
       if (s.idle_exits != idle_exits)
         problem += " idle_exits " + std::to_string(s.idle_exits) + " but " + std::to_string(idle_exits) +
                    " idle_exit events;";
+      // Every queue destroyed (drained): no callback runs and nothing waits,
+      // so no pool may count a running thread or a pending work.
+      bool all_destroyed = true;
+      for (const QueueStats& q : s.queues) all_destroyed = all_destroyed && q.destroyed;
+      if (all_destroyed)
+        for (const PoolStats& p : s.pools)
+          if (p.running != 0 || p.pending != 0 || p.idle > p.workers)
+            problem += " pool cpu " + std::to_string(p.cpu) + (p.highpri ? " highpri" : "") + ": running " +
+                       std::to_string(p.running) + ", pending " + std::to_string(p.pending) + ", idle " +
+                       std::to_string(p.idle) + " of " + std::to_string(p.workers) +
+                       " workers with every queue destroyed;";
       if (problem.empty()) return;
     }
     ctx_.expect(false, "C18", "the engine's stats() disagree at the end of the run, asked 50 times over 1 ms:" + problem);
