@@ -182,7 +182,7 @@ static void fire_note(const char* why_a, const char* why_b) {
 void write_summary_and_fire_note(const char* summary) {
   write_str(2, summary);  // "SUMMARY: <tool>: ...", as the runtime's own definition prints it
   write_str(2, "\n");
-  fire_note("hit a sanitizer report (above)", "");
+  fire_note("died of a sanitizer report (above)", "");
 }
 
 }  // namespace lazywq::sim
