@@ -52,4 +52,5 @@ void teardown(ScenarioContext& ctx);
 void liveness(ScenarioContext& ctx);
 void lifetime(ScenarioContext& ctx);
 void lifecycle(ScenarioContext& ctx);
+void rescue(ScenarioContext& ctx);
 }  // namespace lazywq::sim

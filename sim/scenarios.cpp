@@ -1026,6 +1026,10 @@ const std::vector<Scenario>& all_scenarios() {
       {"lifecycle", "queues of every kind created at once by several clients while a CPU goes offline and online "
        "and creation fails (once, sometimes, for good), then destroyed by two clients at once (C7, C10, C13, C14)",
        "ncpus=3 idle_us=20 cooldown_us=10 faults=1..4 (none, nth, p=0.4, always) creators=2..3 queues=1..2", lifecycle, ""},
+      {"rescue", "creation fails for good once shared queues exist: the rescuer runs works that flush, cancel and "
+       "requeue each other, nested in their waits; refusals only where a cycle can close (C7, C12, C16)",
+       "ncpus=2 idle_us=50 cooldown_us=10 check=0|1|2 cap=1..2 (1 or 64) queues=1..2 works=3..6 clients=1..2", rescue,
+       ""},
   };
   return list;
 }

@@ -1,0 +1,152 @@
+// The shared pools when no thread can be had: creation fails for good
+// once the queues exist (or after a few pool threads), so the rescuer runs
+// the shared works, nested in the waits of the works it runs. The
+// rescuer's paths (its wait chains, max_active slots freed by running
+// their holders, refusals of a wait on its own stack and what a refused
+// cancel gives back) were reached only by the hand-written shapes of
+// tests/sim/test_client_hangs.cpp (issue #14: their mutants were killed
+// by one unit test each). Here the shapes are drawn.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sim/scenario.hpp"
+#include "sim/scenario_kit.hpp"
+
+namespace lazywq::sim {
+
+using kit::knob;
+
+// Works 0..n-1 on one or two shared queues (the pools capped at 1 or 64
+// threads). On its first run a work may queue
+// fillers and flush a later work (which then waits inactive behind them),
+// flush or cancel_work_sync a later work, or requeue itself. Waits go to
+// later works only (no cycle can close), except with DependencyCheck
+// `error`, where a work may also wait for an earlier one: a wait that
+// closes a cycle is then refused, Error(deadlock), never a hang. Checks:
+// every wait returns; Error(deadlock) only where a cycle was possible
+// (C16); afterwards every work can be queued again (a refused cancel gives
+// the work back, C7/C12) and has run when its flush returns (C10).
+void rescue(ScenarioContext& ctx) {
+  EngineConfig cfg = ctx.engine_config(2, 50us, 10us, /*min_ncpus=*/2);
+  cfg.dependency_check = kit::check_knob(ctx, ctx.rng);
+  cfg.max_workers_per_pool = static_cast<int>(knob(ctx, "cap", 1, 2)) == 1 ? 1 : 64;
+  ScopedEngine scoped(ctx, cfg);
+  SimEngine& eng = *scoped;
+  const int ncpus = eng.ncpus();
+  const bool may_cycle = cfg.dependency_check == DependencyCheck::error;
+  ctx.note("may_cycle", may_cycle ? 1 : 0);
+
+  const int nq = static_cast<int>(knob(ctx, "queues", 1, 2));
+  std::vector<SimWorkqueue*> qs;
+  // The default max_active: with a small one, blocked waiters holding
+  // every slot make a queue-level cycle that later-only waits do not rule
+  // out (shared_deps and ClientHangs cover waits behind max_active).
+  for (int i = 0; i < nq; ++i) qs.push_back(&kit::create_queue(ctx, eng, "s" + std::to_string(i), WqKind::shared));
+  // Creation fails for good now, or after a few pool threads were made.
+  const bool some_threads_first = ctx.rng.chance(0.5);
+  if (some_threads_first) kit::set_faults(ctx, eng, {.fail_probability = 0.5, .seed = ctx.rng.next()});
+  else kit::set_faults(ctx, eng, {.fail_always = true});
+
+  enum class Act { nothing, fill_and_flush, flush, cancel_sync, requeue };
+  struct W {
+    std::unique_ptr<SimWork> work;
+    SimWorkqueue* q = nullptr;
+    Act act = Act::nothing;
+    int other = -1;  // the work it waits for
+    int runs = 0;
+    std::vector<std::unique_ptr<SimWork>> fillers;
+  };
+  const int n = static_cast<int>(knob(ctx, "works", 3, 6));
+  std::vector<W> ws(static_cast<size_t>(n));
+  int refusals = 0, unexpected_refusals = 0;
+  auto any_cpu = [&] { return static_cast<int>(ctx.rng.below(static_cast<uint64_t>(ncpus))); };
+  for (int i = 0; i < n; ++i) {
+    W& w = ws[static_cast<size_t>(i)];
+    w.q = qs[ctx.rng.below(qs.size())];
+    w.act = static_cast<Act>(ctx.rng.below(5));
+    const bool later = i + 1 < n && (!may_cycle || ctx.rng.chance(0.7));
+    if (w.act == Act::fill_and_flush || w.act == Act::flush || w.act == Act::cancel_sync) {
+      if (later) w.other = static_cast<int>(ctx.rng.range(i + 1, n - 1));
+      else if (may_cycle && n > 1) w.other = static_cast<int>((i + 1 + ctx.rng.below(static_cast<uint64_t>(n - 1))) % n);
+      else w.act = Act::nothing;
+    }
+    if (w.act == Act::fill_and_flush)
+      for (int f = 0; f < 2; ++f) w.fillers.push_back(std::make_unique<SimWork>([](SimWork&) {}, "f"));
+    w.work = std::make_unique<SimWork>(
+        [&, i](SimWork& self) {
+          W& me = ws[static_cast<size_t>(i)];
+          if (++me.runs > 1) return;  // acts on its first run only
+          try {
+            switch (me.act) {
+              case Act::nothing: break;
+              case Act::fill_and_flush: {
+                W& o = ws[static_cast<size_t>(me.other)];
+                for (auto& f : me.fillers) o.q->queue_work_on(any_cpu(), *f);
+                o.q->queue_work_on(any_cpu(), *o.work);
+                eng.flush_work(*o.work);
+                break;
+              }
+              case Act::flush: eng.flush_work(*ws[static_cast<size_t>(me.other)].work); break;
+              case Act::cancel_sync: eng.cancel_work_sync(*ws[static_cast<size_t>(me.other)].work); break;
+              case Act::requeue: me.q->queue_work_on(any_cpu(), self); break;
+            }
+          } catch (const Error& e) {
+            if (e.code() != Errc::deadlock) throw;
+            ++refusals;
+            if (!may_cycle) ++unexpected_refusals;
+          }
+        },
+        "w" + std::to_string(i));
+  }
+  const int nclients = static_cast<int>(knob(ctx, "clients", 1, 2));
+  ctx.clients(nclients, [&](int who) {
+    for (int i = who; i < n; i += nclients) {
+      W& w = ws[static_cast<size_t>(i)];
+      w.q->queue_work_on(any_cpu(), *w.work);
+      if (ctx.rng.chance(0.3)) ScenarioContext::sleep_ns(ctx.rng.range(0, 20000));
+    }
+    for (int i = who; i < n; i += nclients) eng.flush_work(*ws[static_cast<size_t>(i)].work);
+  });
+  // A first run may queue works after a flush began: flush until nothing
+  // is pending (first runs act once: a few rounds settle it).
+  auto any_pending = [&] {
+    for (const W& w : ws) {
+      if (w.work->pending()) return true;
+      for (const auto& f : w.fillers)
+        if (f->pending()) return true;
+    }
+    return false;
+  };
+  for (int round = 0; round < 8 && (round == 0 || any_pending()); ++round)
+    for (SimWorkqueue* q : qs) q->flush();
+  ctx.expect(unexpected_refusals == 0, "C16",
+             std::to_string(unexpected_refusals) +
+                 " wait(s) refused with Error(deadlock) although every wait went to a later work: no cycle could close");
+  ctx.note("refusals", refusals);
+  // Everything is given back: each work can be queued again and runs once more.
+  for (int i = 0; i < n; ++i) {
+    W& w = ws[static_cast<size_t>(i)];
+    // A run still in progress (a work's first run, nested in a wait) may
+    // queue it meanwhile: then wait for that queueing and try again. A
+    // work left PENDING for ever stays so (or its flush hangs).
+    const int before = w.runs;  // before the queueing: the run may end before the next statement
+    bool queued = w.q->queue_work_on(any_cpu(), *w.work);
+    if (!queued) {
+      eng.flush_work(*w.work);
+      queued = w.q->queue_work_on(any_cpu(), *w.work);
+    }
+    ctx.expect(queued, "C12",
+               w.work->name() + ": queue_work_on returned false twice, before and after a flush_work of it, once "
+                                "every client's wait had returned: the work was left PENDING (a refused cancel must "
+                                "give it back)");
+    if (!queued) continue;
+    eng.flush_work(*w.work);
+    ctx.expect(w.runs >= before + 1, "C10",
+               w.work->name() + " had not run since its queueing when flush_work returned");
+  }
+  kit::set_faults(ctx, eng, {});
+  for (SimWorkqueue* q : qs) q->destroy();
+}
+
+}  // namespace lazywq::sim
