@@ -34,8 +34,6 @@ void rescue(ScenarioContext& ctx) {
   ScopedEngine scoped(ctx, cfg);
   SimEngine& eng = *scoped;
   const int ncpus = eng.ncpus();
-  const bool may_cycle = cfg.dependency_check == DependencyCheck::error;
-  ctx.note("may_cycle", may_cycle ? 1 : 0);
 
   const int nq = static_cast<int>(knob(ctx, "queues", 1, 2));
   std::vector<SimWorkqueue*> qs;
@@ -47,6 +45,12 @@ void rescue(ScenarioContext& ctx) {
   const bool some_threads_first = ctx.rng.chance(0.5);
   if (some_threads_first) kit::set_faults(ctx, eng, {.fail_probability = 0.5, .seed = ctx.rng.next()});
   else kit::set_faults(ctx, eng, {.fail_always = true});
+  // A wait may close a cycle where the engine must refuse it: with
+  // DependencyCheck error, or when no pool thread can ever exist (creation
+  // failed for good before any): every run is then on the rescuer's stack,
+  // where a wait for a run below it is refused in every mode (C7).
+  const bool may_cycle = cfg.dependency_check == DependencyCheck::error || !some_threads_first;
+  ctx.note("may_cycle", may_cycle ? 1 : 0);
 
   enum class Act { nothing, fill_and_flush, flush, cancel_sync, requeue };
   struct W {
@@ -98,6 +102,18 @@ void rescue(ScenarioContext& ctx) {
           }
         },
         "w" + std::to_string(i));
+  }
+  // Where cycles may close, often a pair that closes one: i flushes j,
+  // which cancels (or flushes) i back (ClientHangs.RescuerRefusedCancel...).
+  if (may_cycle && n >= 2 && ctx.rng.chance(0.5)) {
+    const int i = static_cast<int>(ctx.rng.below(static_cast<uint64_t>(n - 1)));
+    const int j = static_cast<int>(ctx.rng.range(i + 1, n - 1));
+    ws[static_cast<size_t>(i)].act = Act::flush;
+    ws[static_cast<size_t>(i)].other = j;
+    ws[static_cast<size_t>(j)].act = ctx.rng.chance(0.7) ? Act::cancel_sync : Act::flush;
+    ws[static_cast<size_t>(j)].other = i;
+    ws[static_cast<size_t>(j)].fillers.clear();
+    ctx.note("cycle_pair", std::to_string(i) + "<->" + std::to_string(j));
   }
   const int nclients = static_cast<int>(knob(ctx, "clients", 1, 2));
   ctx.clients(nclients, [&](int who) {
