@@ -909,6 +909,7 @@ ProgramOutcome run_program(const Program& p, const ProgramOptions& opt) {
   wc.seed = opt.override_seed ? opt.seed : p.seed;
   wc.strategy = opt.strategy.empty() ? p.strategy : opt.strategy;
   wc.max_steps = opt.max_steps;
+  const bool coarse_clock = draw_clock_and_wakeup_faults(wc, wc.seed);
   ProgramOutcome out;
   World world(wc);  // throws std::invalid_argument on a bad strategy
   Params params;
@@ -1088,6 +1089,7 @@ ProgramOutcome run_program(const Program& p, const ProgramOptions& opt) {
       out.config_lines.push_back(kv);
     }
   }
+  note_clock_and_wakeup_faults(out.config_lines, wc, world, coarse_clock);
   out.knobs = ctx.knobs;
   out.events = ctx.engine ? ctx.engine->events() : ctx.events;
   out.trace_hash = hash_events(out.events, out.run.schedule_hash);

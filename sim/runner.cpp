@@ -105,6 +105,33 @@ Verdict judge(const RunResult& run, std::vector<check::Violation>& violations) {
   return out;
 }
 
+bool draw_clock_and_wakeup_faults(WorldConfig& wc, uint64_t seed) {
+  // Swarm fault, from a stream of its own: in a third of the runs, one
+  // condition variable wait in 20 wakes up spuriously, as the standard
+  // allows; a wait that does not re-check its condition then goes on too
+  // early (mutation testing: while-to-if mutants of the engine's waits
+  // survived, the simulator never woke a waiter unnotified).
+  // (The fork constant keeps it off for every seed the tests, docs and
+  // regression cases name, so they replay exactly as they did before.)
+  if (Rng(seed).fork(0x1d93).below(3) == 0) wc.spurious_wakeup_probability = 0.05;
+  // Swarm fault, from a stream of its own: in a quarter of the runs the
+  // clock is coarse (WorldConfig::clock_tick_ns, 50 us): threads read the
+  // same time for a while, and one woken at its deadline reads that very
+  // time back. Boundary mutants of the engine's time comparisons (`<` for
+  // `<=` in a cooldown, a timer, a sleep) survived the explorer, whose
+  // clock moved at every step (issue #14).
+  const bool coarse_clock = Rng(seed).fork(0xc0a25e).below(4) == 0;
+  if (coarse_clock) wc.clock_tick_ns = 50'000;
+  return coarse_clock;
+}
+
+void note_clock_and_wakeup_faults(std::vector<std::string>& lines, const WorldConfig& wc, const World& world,
+                                  bool coarse_clock) {
+  if (coarse_clock) lines.push_back("clock=coarse (50 us ticks)");
+  if (wc.spurious_wakeup_probability > 0)
+    lines.push_back("spurious_wakeups=5% (" + std::to_string(world.spurious_wakeups()) + " in this run)");
+}
+
 Outcome run_scenario(const RunOptions& opt) {
   const Scenario& sc = find_scenario(opt.scenario);
   WorldConfig wc;
@@ -120,22 +147,7 @@ Outcome run_scenario(const RunOptions& opt) {
     wc.delay_probability = 0.02;
     wc.max_delay_ns = swarm.range(1, 50) * 1000;
   }
-  // Swarm fault, from a stream of its own: in a third of the runs, one
-  // condition variable wait in 20 wakes up spuriously, as the standard
-  // allows; a wait that does not re-check its condition then goes on too
-  // early (mutation testing: while-to-if mutants of the engine's waits
-  // survived, the simulator never woke a waiter unnotified).
-  // (The fork constant keeps it off for every seed the tests, docs and
-  // regression cases name, so they replay exactly as they did before.)
-  if (Rng(opt.seed).fork(0x1d93).below(3) == 0) wc.spurious_wakeup_probability = 0.05;
-  // Swarm fault, from a stream of its own: in a quarter of the runs the
-  // clock is coarse (WorldConfig::clock_tick_ns, 50 us): threads read the
-  // same time for a while, and one woken at its deadline reads that very
-  // time back. Boundary mutants of the engine's time comparisons (`<` for
-  // `<=` in a cooldown, a timer, a sleep) survived the explorer, whose
-  // clock moved at every step (issue #14).
-  const bool coarse_clock = Rng(opt.seed).fork(0xc0a25e).below(4) == 0;
-  if (coarse_clock) wc.clock_tick_ns = 50'000;
+  const bool coarse_clock = draw_clock_and_wakeup_faults(wc, opt.seed);
   Outcome out;
   World world(wc);  // throws std::invalid_argument on a bad strategy
   ScenarioContext ctx(world, opt.seed, opt.params, opt.bug);
@@ -153,9 +165,7 @@ Outcome run_scenario(const RunOptions& opt) {
   out.knobs = ctx.knobs;
   if (wc.delay_probability > 0)
     out.config_lines.push_back("delays=2%x" + std::to_string(wc.max_delay_ns / 1000) + "us");
-  if (coarse_clock) out.config_lines.push_back("clock=coarse (50 us ticks)");
-  if (wc.spurious_wakeup_probability > 0)
-    out.config_lines.push_back("spurious_wakeups=5% (" + std::to_string(world.spurious_wakeups()) + " in this run)");
+  note_clock_and_wakeup_faults(out.config_lines, wc, world, coarse_clock);
   // A finished run left its events in ctx.events; a hung one left its engine
   // alive on an abandoned stack (read outside the world: no scheduling).
   out.events = ctx.engine ? ctx.engine->events() : ctx.events;

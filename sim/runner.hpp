@@ -55,6 +55,16 @@ uint64_t hash_events(const std::vector<Event>& events, uint64_t h);
 // strategy or parameter (before anything runs).
 Outcome run_scenario(const RunOptions& opt);
 
+// The world's swarm faults that every simulated run draws from its seed,
+// each from a stream of its own (the other draws stay as they were):
+// spurious wake-ups in a third of the runs, a coarse clock in a quarter.
+// Returns whether the clock is coarse. Used by run_scenario and
+// run_program, so the explorer and the properties search alike.
+bool draw_clock_and_wakeup_faults(WorldConfig& wc, uint64_t seed);
+// Their config lines ("clock=coarse ...", "spurious_wakeups=...").
+void note_clock_and_wakeup_faults(std::vector<std::string>& lines, const WorldConfig& wc, const World& world,
+                                  bool coarse_clock);
+
 // The exact command line that replays this execution.
 std::string replay_command(const RunOptions& opt);
 
