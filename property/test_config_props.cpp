@@ -196,3 +196,31 @@ RC_GTEST_PROP(Config, SpawnFaultsFollowTheirRule, ()) {
     }
   }
 }
+
+// C4 as a callback sees it: queue_work() without a CPU, from a work that
+// runs on CPU c's worker of a per_cpu queue (or CPU c's pool of a bound
+// shared queue), queues on c, whatever the core CPU: the second work runs
+// there (no creation fails, every CPU online: no fallback). Real threads;
+// the CPU of each run is read from its exec_begin event.
+RC_GTEST_PROP(Placement, QueueWorkFromACallbackStaysOnItsCpu, ()) {
+  EngineConfig c;
+  c.ncpus = one_of({2, 3, 4});
+  c.core_cpu = *rc::gen::resize(100, rc::gen::inRange(0, c.ncpus));
+  c.record_events = true;
+  c.stall_timeout = Duration::zero();  // no watchdog: a slow machine must not make the rescuer run `second`
+  const WqKind kind = one_of({WqKind::per_cpu, WqKind::shared});
+  const int cpu = *rc::gen::resize(100, rc::gen::inRange(0, c.ncpus));
+  RC_TAG(std::string(to_string(kind)) + (cpu == c.core_cpu ? " on the core cpu" : " on another cpu"));
+  Engine eng(c);
+  Workqueue& q = eng.create_workqueue("q", kind);
+  Work second([](Work&) {}, "second");
+  Work first([&](Work&) { q.queue_work(second); }, "first");
+  RC_ASSERT(q.queue_work_on(cpu, first));
+  eng.flush_work(first);
+  eng.flush_work(second);
+  q.destroy();
+  int ran_on = -2;
+  for (const Event& e : eng.events())
+    if (e.type == EventType::exec_begin && e.work == second.id()) ran_on = e.cpu;
+  RC_ASSERT(ran_on == cpu);
+}
