@@ -182,7 +182,8 @@ static void fire_note(const char* why_a, const char* why_b) {
 void write_summary_and_fire_note(const char* summary) {
   write_str(2, summary);  // "SUMMARY: <tool>: ...", as the runtime's own definition prints it
   write_str(2, "\n");
-  fire_note("died of a sanitizer report (above)", "");
+  const CrashNote* n = g_note.load();
+  if (n && n->signals_only()) fire_note("died of a sanitizer report (above)", "");
 }
 
 }  // namespace lazywq::sim
@@ -265,7 +266,8 @@ CrashNote::CrashNote(std::string message, unsigned timeout_seconds, std::string 
       path_(std::move(save_path)),
       content_(std::move(save_content)),
       previous_(g_note.load()),
-      timeout_(timeout_seconds) {
+      timeout_(timeout_seconds),
+      hooks_(hooks) {
   alarm_text_ = "timed out: it ran longer than its wall-clock limit of " + std::to_string(timeout_) +
                 " s (LAZYWQ_RUN_TIMEOUT; a harness verdict: the simulator's step limit never fired, so the code "
                 "under test spins without a scheduling point or is extremely slow)";

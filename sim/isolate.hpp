@@ -66,10 +66,18 @@ class CrashNote {
   std::string message_, path_, content_, alarm_text_;
   const CrashNote* previous_;
   unsigned timeout_;
+  Hooks hooks_;
+
+ public:
+  // Whether only the fatal signals report it (the summary hook then does
+  // too: UBSan's halt_on_error exits without a signal).
+  bool signals_only() const noexcept { return hooks_ == Hooks::signals_only; }
 };
 
 // What the sanitizer summary hook does (sim/isolate.cpp): prints the
-// summary line ("SUMMARY: <tool>: ...") and fires the current note, once.
+// summary line ("SUMMARY: <tool>: ...") and fires the current note if it
+// is a signals-only one (a note with the sanitizer's death callback is
+// fired there, only if the sanitizer really ends the process).
 void write_summary_and_fire_note(const char* summary);
 
 // The wall-clock limit of one run for CrashNote users: LAZYWQ_RUN_TIMEOUT

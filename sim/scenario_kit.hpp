@@ -38,6 +38,11 @@ void set_faults(ScenarioContext& ctx, SimEngine& eng, const SpawnFaults& f);
 Duration delay(ScenarioContext& ctx, int64_t max_ns);
 void drew(ScenarioContext& ctx, const std::string& knob, const std::string& cls);
 
+// Spawn events of the engine's helpers (queue 0): `arg` 1 the manager, 2
+// the rescuer. The first's arg (0: none yet).
+int helper_spawns(const SimEngine& eng, int32_t arg);
+int32_t first_helper_spawn(const SimEngine& eng);
+
 // A CPU other than the engine's core CPU (which cannot go offline); the
 // engine must have at least two.
 int non_core_cpu(ScenarioContext& ctx, const SimEngine& eng);

@@ -18,25 +18,25 @@
 
 namespace lazywq::sim {
 
+using kit::first_helper_spawn;
+using kit::helper_spawns;
 using kit::knob;
 
-namespace {
+namespace kit {
 
-// Spawn events of the engine's helpers (queue 0): arg 1 the manager, 2 the rescuer.
 int helper_spawns(const SimEngine& eng, int32_t arg) {
   int n = 0;
   for (const Event& e : eng.events()) n += e.type == EventType::spawn && e.queue == 0 && e.arg == arg;
   return n;
 }
 
-// The arg of the first helper spawn (1 the manager, 2 the rescuer; 0 none).
 int32_t first_helper_spawn(const SimEngine& eng) {
   for (const Event& e : eng.events())
     if (e.type == EventType::spawn && e.queue == 0 && (e.arg == 1 || e.arg == 2)) return e.arg;
   return 0;
 }
 
-}  // namespace
+}  // namespace kit
 
 // C7 for the helpers: a shared queue's creation returns only once the
 // manager and the rescuer both exist (its works need the rescuer when no

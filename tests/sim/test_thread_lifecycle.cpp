@@ -13,29 +13,15 @@
 #include "sim/platform_sim.hpp"
 #include "sim/rng.hpp"
 #include "sim/scenario.hpp"
+#include "sim/scenario_kit.hpp"
 #include "sim/world.hpp"
 #include "tests/sim/sim_test_world.hpp"
 
 using namespace lazywq;
 using namespace lazywq::sim;
 
-namespace {
-
-// Spawn events of the engine's helpers (queue 0): arg 1 the manager, 2 the rescuer.
-size_t helper_spawns(const SimEngine& eng, int32_t arg) {
-  size_t n = 0;
-  for (const Event& e : eng.events()) n += e.type == EventType::spawn && e.queue == 0 && e.arg == arg;
-  return n;
-}
-
-// The arg of the first helper spawn (1 the manager, 2 the rescuer; 0 none).
-int32_t first_helper_spawn(const SimEngine& eng) {
-  for (const Event& e : eng.events())
-    if (e.type == EventType::spawn && e.queue == 0 && (e.arg == 1 || e.arg == 2)) return e.arg;
-  return 0;
-}
-
-}  // namespace
+using kit::first_helper_spawn;
+using kit::helper_spawns;
 
 // The first shared queue creates the manager and the rescuer, dropping the
 // pool lock around each creation; queues created meanwhile wait for their
