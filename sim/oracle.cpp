@@ -432,6 +432,10 @@ class Oracle {
   // ------------------------------------------------------------ the replay
 
   void step(const Event& e) {
+    // C19's events (oracle_pools.cpp). A mayday carries the uncounted
+    // thread's id but is recorded by the manager, in the middle of that
+    // thread's callback: it must not count as "that thread's next event".
+    if (e.type == ET::wait_begin || e.type == ET::wait_end || e.type == ET::mayday) return;
     ThreadState& t = threads_[e.thread];
     pre_thread(e, t);
     if (e.work != 0) resolve_busy(e);
@@ -465,6 +469,9 @@ class Oracle {
       case ET::destroy_end: on_destroy_end(e); break;
       case ET::callback_threw: break;
       case ET::dependency_cycle: on_dependency_cycle(e, t); break;
+      case ET::wait_begin:
+      case ET::wait_end:
+      case ET::mayday: break;  // C19 (oracle_pools.cpp)
     }
     post_destroy_check(e);
 
@@ -1579,7 +1586,9 @@ class Oracle {
 
 std::vector<Violation> check_events(const std::vector<Event>& events, const OracleOptions& opt) {
   Oracle o(events, opt);
-  return o.run();
+  std::vector<Violation> out = o.run();
+  for (Violation& v : check_pool_concurrency(events)) out.push_back(std::move(v));
+  return out;
 }
 
 std::string explain(const std::vector<Event>& events, const Violation& v, size_t max_lines) {

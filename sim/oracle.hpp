@@ -1,5 +1,5 @@
 // The contract oracle: checks a recorded event stream against the rules of
-// docs/CONTRACT.md (C1-C15) and names the broken rule.
+// docs/CONTRACT.md (C1-C16, C19) and names the broken rule.
 //
 // It replays the stream once, keeping a model of every work (its pending
 // queueing, its running callbacks, the flushes and cancels waiting on it),
@@ -50,7 +50,13 @@ struct OracleOptions {
 
 // Every violation of the stream, in the order they were detected; at most
 // one per rule and work (or per rule and queue/CPU for queue-level rules).
+// Includes check_pool_concurrency's.
 std::vector<Violation> check_events(const std::vector<Event>& events, const OracleOptions& opt);
+
+// C19 alone (sim/oracle_pools.cpp): a shared pool starts a work only when
+// none of its threads counts as running, and the stall watchdog uncounts
+// only threads that count. At most one violation per pool and per thread.
+std::vector<Violation> check_pool_concurrency(const std::vector<Event>& events);
 
 // The events relevant to a violation (its own events plus every event of the
 // same works and queues, and the hotplug events, up to its last event), one

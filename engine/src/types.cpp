@@ -110,6 +110,9 @@ std::string_view to_string(EventType t) {
     case EventType::destroy: return "destroy";
     case EventType::callback_threw: return "callback_threw";
     case EventType::dependency_cycle: return "dependency_cycle";
+    case EventType::wait_begin: return "wait_begin";
+    case EventType::wait_end: return "wait_end";
+    case EventType::mayday: return "mayday";
   }
   return "?";
 }

@@ -223,6 +223,8 @@ void BasicEngine<P>::uncount_locked(Worker<P>* w) {
 template <class P>
 typename BasicEngine<P>::AwaitedRun BasicEngine<P>::worker_sleeping(Worker<P>* w, AwaitedRun awaiting) {
   detail::Guard g(pool_lock_);
+  // Under S, as the takes it orders (C19); whatever the bookkeeping below does.
+  if (w->pool) record(EventType::wait_begin, w->cpu, 0, awaiting.work ? awaiting.work->id() : 0);
   const AwaitedRun was{w->awaiting, w->awaiting_upto};
   w->awaiting = awaiting.work;
   w->awaiting_upto = awaiting.upto;
@@ -237,6 +239,7 @@ typename BasicEngine<P>::AwaitedRun BasicEngine<P>::worker_sleeping(Worker<P>* w
 template <class P>
 void BasicEngine<P>::worker_waking(Worker<P>* w, AwaitedRun was_awaiting) {
   detail::Guard g(pool_lock_);
+  if (w->pool) record(EventType::wait_end, w->cpu, 0, 0);  // under S (C19)
   w->awaiting = was_awaiting.work;
   w->awaiting_upto = was_awaiting.upto;
   if (!w->pool || !w->blocked) return;
@@ -429,7 +432,10 @@ bool BasicEngine<P>::manager_step_locked(Worker<P>* m, int64_t& deadline) {
       } else if (t - p.stalled_since_ns >= cfg_.stall_timeout.count()) {
         n_mayday_.fetch_add(1, std::memory_order_relaxed);
         for (auto& x : p.workers)
-          if (x->counted) uncount_locked(x.get());
+          if (x->counted) {
+            record_as(x->thread_id, EventType::mayday, x->cpu, 0, 0, 0);
+            uncount_locked(x.get());
+          }
         p.stalled_since_ns = -1;
         return true;
       }

@@ -174,9 +174,14 @@ enum class EventType : uint8_t {
   destroy_end,     // destroy returns: every thread of the queue is joined
   callback_threw,  // a callback let an exception escape (caught, counted)
   dependency_cycle,  // C16: a wait closed a wait-for cycle (queue/work: the waiter; arg: cycle length)
+  // C19: a shared pool's thread enters an engine wait inside a callback
+  // (it stops counting as running; work: the work it waits for, if one)...
+  wait_begin,
+  wait_end,  // ... and leaves it (it counts again if the wait uncounted it)
+  mayday,    // C19: the stall watchdog stopped counting a pool thread as running (thread: that thread)
 };
 // Number of event types (the last one + 1), for tables indexed by type.
-inline constexpr int kEventTypes = static_cast<int>(EventType::dependency_cycle) + 1;
+inline constexpr int kEventTypes = static_cast<int>(EventType::mayday) + 1;
 std::string_view to_string(EventType t);
 
 enum class FallbackReason : int32_t { spawn_failed = 0, spawn_cooldown = 1, cpu_offline = 2 };

@@ -1,0 +1,189 @@
+// C19, concurrency management of the shared pools (docs/CONTRACT.md): one
+// pass over the stream, separate from the main oracle because it needs only
+// the pool threads' events and a model of whether each one counts as
+// running (the engine's nr_running, as cmwq's concurrency management keeps
+// it).
+//
+// The engine records every event below under S, the lock that orders the
+// pools' takes, so the stream's order is the order of the transitions:
+// - a pool thread takes a work from its pool's worklist and records its
+//   exec_begin in one hold of S; it counts as running from the take on.
+// - wait_begin / wait_end: recorded first thing in worker_sleeping /
+//   worker_waking, in the same hold of S as the uncount / recount.
+// - mayday: recorded per thread the watchdog uncounts, in that hold.
+// Between two callbacks a thread still counts until it goes idle, which is
+// not recorded: the model does not judge it there ("unknown").
+//
+// A work queued while a run of it was in progress may legitimately start
+// beside a running thread (C3: it waits on that runner's scheduled list, or
+// on the taker's, which waited for the other run and counts again after),
+// so only the other starts are judged.
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "sim/oracle.hpp"
+
+namespace lazywq::check {
+namespace {
+
+using ET = EventType;
+
+enum class Count { unknown, counted, uncounted };
+
+struct PoolThread {
+  std::pair<int, bool> pool;  // (cpu, high priority); cpu -1: the unbound pool
+  uint64_t work = 0, begin_seq = 0;  // open callback (work 0: none)
+  Count count = Count::unknown;
+  bool blocked = false;          // uncounted by its current engine wait
+  int waits = 0;                 // open engine waits (wait_begin without wait_end)
+  uint64_t uncounted_seq = 0;    // the event that stopped it counting
+};
+
+struct WorkRuns {
+  int open = 0;                  // runs in progress (callbacks begun, not ended)
+  bool queued_while_running = false;  // its latest insertion came while one ran
+  uint64_t insert_seq = 0;
+};
+
+std::string pool_name(std::pair<int, bool> p) {
+  if (p.first < 0) return "the unbound pool";
+  return "cpu " + std::to_string(p.first) + "'s " + (p.second ? "high-priority " : "") + "pool";
+}
+std::string thr(uint32_t t) { return "thread " + std::to_string(t); }
+std::string at(uint64_t s) { return "#" + std::to_string(s); }
+
+class PoolConcurrency {
+ public:
+  std::vector<Violation> run(const std::vector<Event>& evs) {
+    for (const Event& e : evs) step(e);
+    return std::move(out_);
+  }
+
+ private:
+  std::unordered_map<uint32_t, PoolThread> threads_;  // pool threads only
+  std::unordered_map<uint64_t, WorkRuns> works_;
+  std::map<std::pair<int, bool>, std::vector<uint32_t>> members_;  // pool -> its threads, in spawn order
+  std::map<std::pair<int, bool>, bool> reported_take_;
+  std::unordered_map<uint32_t, bool> reported_mayday_;
+  std::vector<Violation> out_;
+
+  PoolThread* pool_thread(uint32_t t) {
+    auto it = threads_.find(t);
+    return it == threads_.end() ? nullptr : &it->second;
+  }
+
+  void step(const Event& e) {
+    switch (e.type) {
+      case ET::spawn:
+        // arg 0: a normal pool's thread, 3: a high-priority pool's (1 the
+        // manager, 2 the rescuer: they count nowhere).
+        if (e.queue == 0 && (e.arg == 0 || e.arg == 3)) {
+          threads_[e.thread].pool = {e.cpu, e.arg == 3};
+          members_[{e.cpu, e.arg == 3}].push_back(e.thread);
+        }
+        break;
+      case ET::queue:
+      case ET::timer_fire: {
+        WorkRuns& w = works_[e.work];
+        w.queued_while_running = w.open > 0;
+        w.insert_seq = e.seq;
+        break;
+      }
+      case ET::exec_begin: on_exec_begin(e); break;
+      case ET::exec_end:
+        if (works_[e.work].open > 0) --works_[e.work].open;
+        if (PoolThread* t = pool_thread(e.thread)) {
+          t->work = 0;
+          t->waits = 0;
+          t->blocked = false;
+          if (t->count != Count::uncounted) t->count = Count::unknown;  // still counts until it idles
+        }
+        break;
+      case ET::wait_begin:
+        if (PoolThread* t = pool_thread(e.thread)) {
+          ++t->waits;
+          if (t->count == Count::counted) {
+            t->count = Count::uncounted;
+            t->blocked = true;
+            t->uncounted_seq = e.seq;
+          }
+        }
+        break;
+      case ET::wait_end:
+        if (PoolThread* t = pool_thread(e.thread)) {
+          if (t->waits > 0) --t->waits;
+          // As worker_waking: the wait that uncounted it counts it again
+          // (a pool thread's engine waits do not nest).
+          if (t->blocked) {
+            t->blocked = false;
+            t->count = Count::counted;
+          }
+        }
+        break;
+      case ET::mayday: on_mayday(e); break;
+      default: break;
+    }
+  }
+
+  void on_exec_begin(const Event& e) {
+    WorkRuns& w = works_[e.work];
+    const bool exempt = w.queued_while_running;
+    ++w.open;
+    PoolThread* t = pool_thread(e.thread);
+    if (!t) return;  // a queue's thread, or the rescuer (which counts nowhere)
+    t->work = e.work;
+    t->begin_seq = e.seq;
+    t->count = Count::counted;
+    t->blocked = false;
+    t->waits = 0;
+    if (exempt) return;
+    for (uint32_t other : members_[t->pool]) {
+      if (other == e.thread) continue;
+      const PoolThread& u = threads_[other];
+      if (u.work == 0 || u.count != Count::counted) continue;
+      if (reported_take_[t->pool]) return;
+      reported_take_[t->pool] = true;
+      out_.push_back(Violation{
+          "C19",
+          pool_name(t->pool) + ": " + thr(e.thread) + " started work " + std::to_string(e.work) + " (queued at " +
+              at(w.insert_seq) + ", no run of it in progress) at " + at(e.seq) + " while " + thr(other) +
+              " was running work " + std::to_string(u.work) + " (since " + at(u.begin_seq) +
+              ") outside any engine wait: a pool starts its next work only when none of its threads counts as running",
+          {w.insert_seq, u.begin_seq, e.seq}});
+      return;
+    }
+  }
+
+  void on_mayday(const Event& e) {
+    PoolThread* t = pool_thread(e.thread);
+    if (!t) {
+      out_.push_back(Violation{"C19", "the stall watchdog uncounted " + thr(e.thread) + ", not a pool thread", {e.seq}});
+      return;
+    }
+    if (t->count == Count::uncounted && t->work != 0 && !reported_mayday_[e.thread]) {
+      reported_mayday_[e.thread] = true;
+      out_.push_back(Violation{
+          "C19",
+          "the stall watchdog uncounted " + thr(e.thread) + " of " + pool_name(t->pool) + " at " + at(e.seq) +
+              " inside its run of work " + std::to_string(t->work) + " (since " + at(t->begin_seq) +
+              "), which stopped counting as running at " + at(t->uncounted_seq) +
+              (t->waits > 0 ? " (it is in an engine wait)" : " and has not counted again since") +
+              ": a thread that does not count as running is not counted twice",
+          {t->begin_seq, t->uncounted_seq, e.seq}});
+    }
+    t->count = Count::uncounted;
+    t->blocked = false;
+    t->uncounted_seq = e.seq;
+  }
+};
+
+}  // namespace
+
+std::vector<Violation> check_pool_concurrency(const std::vector<Event>& events) {
+  return PoolConcurrency().run(events);
+}
+
+}  // namespace lazywq::check
