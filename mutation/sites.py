@@ -394,6 +394,14 @@ class Finder:
         text = self._text(path, cond)
         if self._excluded(text) or not text.strip():
             return
+        # `if (x) record(...)`: a guard of logging only is no state transition.
+        kids = list(c.get_children())
+        branches = [k for k in kids[kids.index(cond) + 1:]] if cond in kids else []
+        def logging_only(b):
+            stmts = list(b.get_children()) if _kind(b) == ci.CursorKind.COMPOUND_STMT else [b]
+            return bool(stmts) and all(self._excluded(self._text(path, x)) for x in stmts)
+        if branches and all(logging_only(b) for b in branches):
+            return
         self._add("negate_cond", path, func, cond,
                   [Edit(cond.extent.start.offset, cond.extent.end.offset, f"!({text})")])
         self._conjuncts(path, func, cond)

@@ -1587,7 +1587,7 @@ class Oracle {
 std::vector<Violation> check_events(const std::vector<Event>& events, const OracleOptions& opt) {
   Oracle o(events, opt);
   std::vector<Violation> out = o.run();
-  for (Violation& v : check_pool_concurrency(events)) out.push_back(std::move(v));
+  for (Violation& v : check_pool_concurrency(events, opt.stall_timeout_ns)) out.push_back(std::move(v));
   return out;
 }
 

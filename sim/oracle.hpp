@@ -46,6 +46,10 @@ struct OracleOptions {
   // An idle_exit must come at least this long after the thread's spawn or
   // its last run's end (C8).
   int64_t idle_timeout_ns = -1;
+  // The engine's stall_timeout in ns, if known (-1: not known, not judged;
+  // 0: no watchdog). C19: the watchdog uncounts a pool's threads only after
+  // the pool made no progress (no run began or ended) for this long.
+  int64_t stall_timeout_ns = -1;
 };
 
 // Every violation of the stream, in the order they were detected; at most
@@ -56,7 +60,7 @@ std::vector<Violation> check_events(const std::vector<Event>& events, const Orac
 // C19 alone (sim/oracle_pools.cpp): a shared pool starts a work only when
 // none of its threads counts as running, and the stall watchdog uncounts
 // only threads that count. At most one violation per pool and per thread.
-std::vector<Violation> check_pool_concurrency(const std::vector<Event>& events);
+std::vector<Violation> check_pool_concurrency(const std::vector<Event>& events, int64_t stall_timeout_ns = -1);
 
 // The events relevant to a violation (its own events plus every event of the
 // same works and queues, and the hotplug events, up to its last event), one

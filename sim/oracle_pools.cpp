@@ -13,6 +13,15 @@
 // - mayday: recorded per thread the watchdog uncounts, in that hold.
 // Between two callbacks a thread still counts until it goes idle, which is
 // not recorded: the model does not judge it there ("unknown").
+// The watchdog uncounts a pool's threads once the pool made no progress (a
+// run of one of its threads began or ended) since it started watching, at
+// least stall_timeout before. Judged on the runs' ends only: an exec_end
+// is recorded first in its hold of S and the progress counted after it,
+// so a watch that outlives it starts later in that hold or after, and the
+// mayday (whose clock reading comes after the watch's start) is at least
+// stall_timeout younger. A run's start counts its progress before the
+// kick that may start a watch in the same hold and records exec_begin
+// after it: the simulated clock may move in between, so it is not judged.
 //
 // A work queued while a run of it was in progress may legitimately start
 // beside a running thread (C3: it waits on that runner's scheduled list, or
@@ -42,6 +51,14 @@ struct PoolThread {
   uint64_t uncounted_seq = 0;    // the event that stopped it counting
 };
 
+struct PoolState {
+  std::vector<uint32_t> members;  // its threads, in spawn order
+  bool has_progress = false;
+  uint64_t progress_seq = 0;      // its last run's end
+  int64_t progress_ns = 0;
+  bool reported_take = false, reported_progress = false;
+};
+
 struct WorkRuns {
   int open = 0;                  // runs in progress (callbacks begun, not ended)
   bool queued_while_running = false;  // its latest insertion came while one ran
@@ -57,6 +74,8 @@ std::string at(uint64_t s) { return "#" + std::to_string(s); }
 
 class PoolConcurrency {
  public:
+  explicit PoolConcurrency(int64_t stall_timeout_ns) : stall_ns_(stall_timeout_ns) {}
+
   std::vector<Violation> run(const std::vector<Event>& evs) {
     for (const Event& e : evs) step(e);
     return std::move(out_);
@@ -65,9 +84,16 @@ class PoolConcurrency {
  private:
   std::unordered_map<uint32_t, PoolThread> threads_;  // pool threads only
   std::unordered_map<uint64_t, WorkRuns> works_;
-  std::map<std::pair<int, bool>, std::vector<uint32_t>> members_;  // pool -> its threads, in spawn order
-  std::map<std::pair<int, bool>, bool> reported_take_;
+  std::map<std::pair<int, bool>, PoolState> pools_;
   std::unordered_map<uint32_t, bool> reported_mayday_;
+  const int64_t stall_ns_;
+
+  void progress(const PoolThread& t, const Event& e) {
+    PoolState& p = pools_[t.pool];
+    p.has_progress = true;
+    p.progress_seq = e.seq;
+    p.progress_ns = e.time_ns;
+  }
   std::vector<Violation> out_;
 
   PoolThread* pool_thread(uint32_t t) {
@@ -82,7 +108,7 @@ class PoolConcurrency {
         // manager, 2 the rescuer: they count nowhere).
         if (e.queue == 0 && (e.arg == 0 || e.arg == 3)) {
           threads_[e.thread].pool = {e.cpu, e.arg == 3};
-          members_[{e.cpu, e.arg == 3}].push_back(e.thread);
+          pools_[{e.cpu, e.arg == 3}].members.push_back(e.thread);
         }
         break;
       case ET::queue:
@@ -96,6 +122,7 @@ class PoolConcurrency {
       case ET::exec_end:
         if (works_[e.work].open > 0) --works_[e.work].open;
         if (PoolThread* t = pool_thread(e.thread)) {
+          progress(*t, e);
           t->work = 0;
           t->waits = 0;
           t->blocked = false;
@@ -140,12 +167,13 @@ class PoolConcurrency {
     t->blocked = false;
     t->waits = 0;
     if (exempt) return;
-    for (uint32_t other : members_[t->pool]) {
+    PoolState& pool = pools_[t->pool];
+    for (uint32_t other : pool.members) {
       if (other == e.thread) continue;
       const PoolThread& u = threads_[other];
       if (u.work == 0 || u.count != Count::counted) continue;
-      if (reported_take_[t->pool]) return;
-      reported_take_[t->pool] = true;
+      if (pool.reported_take) return;
+      pool.reported_take = true;
       out_.push_back(Violation{
           "C19",
           pool_name(t->pool) + ": " + thr(e.thread) + " started work " + std::to_string(e.work) + " (queued at " +
@@ -174,6 +202,21 @@ class PoolConcurrency {
               ": a thread that does not count as running is not counted twice",
           {t->begin_seq, t->uncounted_seq, e.seq}});
     }
+    PoolState& pool = pools_[t->pool];
+    if (stall_ns_ >= 0 && !pool.reported_progress &&
+        (stall_ns_ == 0 || (pool.has_progress && e.time_ns - pool.progress_ns < stall_ns_))) {
+      pool.reported_progress = true;
+      out_.push_back(Violation{
+          "C19",
+          stall_ns_ == 0
+              ? "the stall watchdog uncounted " + thr(e.thread) + " of " + pool_name(t->pool) + " at " + at(e.seq) +
+                    " although stall_timeout is 0 (no watchdog)"
+              : "the stall watchdog uncounted " + thr(e.thread) + " of " + pool_name(t->pool) + " at " + at(e.seq) +
+                    " only " + std::to_string(e.time_ns - pool.progress_ns) + " ns after a run of the pool ended (" +
+                    at(pool.progress_seq) + "), less than stall_timeout (" + std::to_string(stall_ns_) +
+                    " ns): a pool that makes progress is not stalled",
+          {pool.progress_seq, e.seq}});
+    }
     t->count = Count::uncounted;
     t->blocked = false;
     t->uncounted_seq = e.seq;
@@ -182,8 +225,8 @@ class PoolConcurrency {
 
 }  // namespace
 
-std::vector<Violation> check_pool_concurrency(const std::vector<Event>& events) {
-  return PoolConcurrency().run(events);
+std::vector<Violation> check_pool_concurrency(const std::vector<Event>& events, int64_t stall_timeout_ns) {
+  return PoolConcurrency(stall_timeout_ns).run(events);
 }
 
 }  // namespace lazywq::check

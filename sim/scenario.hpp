@@ -60,6 +60,7 @@ struct ScenarioContext {
   int pool_cap = 0;                       // its max_workers_per_pool (for the oracle)
   int core_cpu = 0;                       // its core CPU (for the oracle)
   int64_t idle_timeout_ns = -1;           // its idle_timeout (for the oracle; -1 none)
+  int64_t stall_timeout_ns = -1;          // its stall_timeout (for the oracle; -1 none)
   std::vector<Event> events;              // the engine's events, copied when it goes away
   std::vector<std::string> config_lines;  // swarm draws, printed under the seed
   std::vector<std::pair<std::string, std::string>> failures;  // (rule, message) from the scenario itself
@@ -103,6 +104,7 @@ class ScopedEngine {
     ctx_.pool_cap = cfg.max_workers_per_pool;
     ctx_.core_cpu = cfg.core_cpu;
     ctx_.idle_timeout_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(cfg.idle_timeout).count();
+    ctx_.stall_timeout_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(cfg.stall_timeout).count();
     observe_config(ctx_, cfg);
   }
   ~ScopedEngine() {
