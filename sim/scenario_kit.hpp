@@ -58,4 +58,5 @@ void liveness(ScenarioContext& ctx);
 void lifetime(ScenarioContext& ctx);
 void lifecycle(ScenarioContext& ctx);
 void rescue(ScenarioContext& ctx);
+void watchdog(ScenarioContext& ctx);
 }  // namespace lazywq::sim

@@ -1030,6 +1030,11 @@ const std::vector<Scenario>& all_scenarios() {
        "requeue each other, nested in their waits; refusals only where a cycle can close (C7, C12, C16)",
        "ncpus=2 idle_us=50 cooldown_us=10 check=0|1|2 cap=1..2 (1 or 64) queues=1..2 works=3..6 clients=1..2", rescue,
        ""},
+      {"watchdog", "shared works block unseen (busy, or waiting for a later work's signal), wait in the engine, then "
+       "block unseen again with works queued behind them: one running thread per pool, the stall watchdog only when "
+       "no run ends (C19, C16)",
+       "ncpus=2 idle_us=200 cooldown_us=10 stall=1..2 (200 us or 1 ms) queues=1..2 works=3..7 clients=1..2", watchdog,
+       "C16"},
   };
   return list;
 }
