@@ -1,0 +1,170 @@
+// Tests of C19 (concurrency management) in the contract oracle
+// (sim/oracle_pools.cpp), on hand-built streams: for each part of the rule
+// one stream a correct engine can produce and one that breaks it.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "lazywq/lazywq.hpp"
+#include "sim/oracle.hpp"
+
+namespace {
+
+using lazywq::Event;
+using lazywq::kExternalThread;
+using lazywq::WqKind;
+using lazywq::check::check_events;
+using lazywq::check::OracleOptions;
+using lazywq::check::Violation;
+using ET = lazywq::EventType;
+
+constexpr uint32_t X1 = kExternalThread | 1;
+// Shared queue 1; the manager 10, the rescuer 11; CPU 1's normal pool has
+// threads 12 and 13, the unbound pool thread 14.
+constexpr uint32_t T12 = 12, T13 = 13, T14 = 14;
+
+struct Stream {
+  std::vector<Event> ev;
+  Stream() {
+    add(ET::create, X1, -1, 1, 0, static_cast<int>(WqKind::shared) | (0x7fff << 16));
+    add(ET::spawn, 10, 0, 0, 0, 1);
+    add(ET::spawn, 11, 0, 0, 0, 2);
+    add(ET::spawn, T12, 1, 0, 0, 0);
+    add(ET::spawn, T13, 1, 0, 0, 0);
+    add(ET::spawn, T14, -1, 0, 0, 0);
+  }
+  // Events 10 ns apart (later() leaves a gap).
+  Stream& add(ET t, uint32_t thread, int cpu, uint32_t q, uint64_t w, int arg = 0) {
+    Event e;
+    e.seq = ev.size();
+    e.time_ns = ev.empty() ? 0 : ev.back().time_ns + 10;
+    e.thread = thread;
+    e.cpu = cpu;
+    e.queue = q;
+    e.work = w;
+    e.type = t;
+    e.arg = arg;
+    ev.push_back(e);
+    return *this;
+  }
+  Stream& queue(uint64_t w, int cpu = 1) { return add(ET::queue, X1, -1, 1, w, cpu); }
+  Stream& begin(uint64_t w, uint32_t th, int cpu = 1) { return add(ET::exec_begin, th, cpu, 1, w, cpu); }
+  Stream& end(uint64_t w, uint32_t th, int cpu = 1) { return add(ET::exec_end, th, cpu, 1, w, cpu); }
+  Stream& wait_begin(uint32_t th, uint64_t awaited = 0) { return add(ET::wait_begin, th, 1, 0, awaited); }
+  Stream& wait_end(uint32_t th) { return add(ET::wait_end, th, 1, 0, 0); }
+  Stream& mayday(uint32_t th) { return add(ET::mayday, th, 1, 0, 0); }
+  // Time passes: a client's event far later.
+  Stream& later(int64_t ns) {
+    add(ET::queue_busy, X1, -1, 1, 999, 1);
+    ev.back().time_ns = ev[ev.size() - 2].time_ns + ns;
+    return *this;
+  }
+};
+
+std::vector<Violation> c19(const Stream& s, int64_t stall_ns) {
+  OracleOptions o;
+  o.ncpus = 4;
+  o.quiescent_end = false;  // the streams stop mid-run
+  o.stall_timeout_ns = stall_ns;
+  std::vector<Violation> out;
+  for (Violation& v : check_events(s.ev, o))
+    if (v.rule == "C19") out.push_back(v);
+  return out;
+}
+
+std::string describe(const std::vector<Violation>& vs) {
+  std::ostringstream os;
+  for (const Violation& v : vs) os << v.rule << ": " << v.message << "\n";
+  return os.str();
+}
+
+TEST(Oracle_C19, AThreadBlockedInAnEngineWaitLetsAnotherStart) {
+  Stream s;
+  s.queue(1).begin(1, T12).queue(2).wait_begin(T12, 2).begin(2, T13).end(2, T13).wait_end(T12).end(1, T12);
+  EXPECT_TRUE(c19(s, -1).empty()) << describe(c19(s, -1));
+}
+
+TEST(Oracle_C19, DetectsASecondStartBesideARunningThread) {
+  Stream s;
+  s.queue(1).begin(1, T12).queue(2).begin(2, T13);
+  auto vs = c19(s, -1);
+  ASSERT_EQ(vs.size(), 1u) << describe(vs);
+  EXPECT_NE(vs[0].message.find("thread 12 was running work 1"), std::string::npos) << vs[0].message;
+}
+
+// worker_sleeping@95acb6 (mutation testing): a thread back from its wait
+// did not count again, and another started beside it.
+TEST(Oracle_C19, DetectsAStartBesideAThreadBackFromItsWait) {
+  Stream s;
+  s.queue(1).begin(1, T12).wait_begin(T12).wait_end(T12).queue(2).begin(2, T13);
+  EXPECT_EQ(c19(s, -1).size(), 1u);
+}
+
+// Other pools' threads do not count: thread 14 is the unbound pool's.
+TEST(Oracle_C19, OtherPoolsRunTheirOwnWork) {
+  Stream s;
+  s.queue(1).begin(1, T12).queue(2, -1).begin(2, T14, -1);
+  EXPECT_TRUE(c19(s, -1).empty()) << describe(c19(s, -1));
+}
+
+// C3: work 1 queued while it ran on the unbound pool; a thread of CPU 1's
+// pool took it, waited for that run, and runs it beside thread 12.
+TEST(Oracle_C19, AWorkQueuedWhileItRanMayStartBesideARunningThread) {
+  Stream s;
+  s.queue(1, -1).begin(1, T14, -1).queue(1).queue(2).begin(2, T12).end(1, T14, -1).begin(1, T13);
+  EXPECT_TRUE(c19(s, -1).empty()) << describe(c19(s, -1));
+}
+
+TEST(Oracle_C19, AfterTheWatchdogUncountedAThreadAnotherStarts) {
+  Stream s;
+  s.queue(1).begin(1, T12).queue(2).later(5000).mayday(T12).begin(2, T13);
+  EXPECT_TRUE(c19(s, 1000).empty()) << describe(c19(s, 1000));
+}
+
+// worker_waking@842411: an engine wait counted again a thread the watchdog
+// had uncounted, and the watchdog uncounted it a second time.
+TEST(Oracle_C19, DetectsAThreadUncountedTwiceInOneRun) {
+  Stream s;
+  s.queue(1).begin(1, T12).queue(2).later(5000).mayday(T12).wait_begin(T12).wait_end(T12).later(5000).mayday(T12);
+  EXPECT_EQ(c19(s, 1000).size(), 1u) << describe(c19(s, 1000));
+}
+
+TEST(Oracle_C19, AThreadCountedAgainByItsWaitMayBeUncountedAgain) {
+  Stream s;
+  s.queue(1).begin(1, T12).wait_begin(T12).wait_end(T12).queue(2).later(5000).mayday(T12);
+  EXPECT_TRUE(c19(s, 1000).empty()) << describe(c19(s, 1000));
+}
+
+TEST(Oracle_C19, DetectsTheWatchdogUncountingAThreadInAnEngineWait) {
+  Stream s;
+  s.queue(1).begin(1, T12).wait_begin(T12).queue(2).later(5000).mayday(T12);
+  EXPECT_EQ(c19(s, 1000).size(), 1u) << describe(c19(s, 1000));
+}
+
+// manager_step_locked@460d51: the watchdog ignored the pool's progress.
+TEST(Oracle_C19, DetectsTheWatchdogUncountingAPoolWhoseRunsEnd) {
+  // Thread 13 started work 3 while 12 waited; both run once 12 is back.
+  auto both_running = [] {
+    Stream s;
+    s.queue(1).begin(1, T12).wait_begin(T12).queue(3).begin(3, T13).wait_end(T12).queue(2).later(5000);
+    return s;
+  };
+  Stream s = both_running();
+  s.end(3, T13).mayday(T12);
+  EXPECT_EQ(c19(s, 1000).size(), 1u) << describe(c19(s, 1000));
+  Stream ok = both_running();
+  ok.end(3, T13).later(1000).mayday(T12);
+  EXPECT_TRUE(c19(ok, 1000).empty()) << describe(c19(ok, 1000));
+}
+
+TEST(Oracle_C19, DetectsTheWatchdogWhenThereIsNone) {
+  Stream s;
+  s.queue(1).begin(1, T12).queue(2).later(5000).mayday(T12);
+  EXPECT_EQ(c19(s, 0).size(), 1u);
+  EXPECT_TRUE(c19(s, -1).empty());  // stall_timeout not known: not judged
+}
+
+}  // namespace
