@@ -34,7 +34,7 @@ const std::vector<PlantedCase>& planted_cases() {
       {PlantedBug::missing_wakeup, {"C15"}, std::nullopt},
       // Bugs of the shared kind: shared programs, whose callbacks flush
       // other works (Program::waits).
-      {PlantedBug::blocked_worker_counted_running, {"C16", "C15"}, WqKind::shared},
+      {PlantedBug::blocked_worker_counted_running, {"C16", "C15", "C19"}, WqKind::shared},
       {PlantedBug::collision_runs_concurrently, {"C3"}, WqKind::shared},
   };
   return cases;

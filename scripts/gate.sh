@@ -359,7 +359,7 @@ PLANTED_CASES=(
   "migrate_duplicates C1,C9"
   "clear_pending_after_run C2"
   "missing_wakeup C15"
-  "blocked_worker_counted_running C16"
+  "blocked_worker_counted_running C16,C19"
   "collision_runs_concurrently C3"
 )
 

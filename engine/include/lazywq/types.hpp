@@ -83,7 +83,7 @@ enum class PlantedBug : uint8_t {
   clear_pending_after_run,  // C2: PENDING cleared after the callback
   missing_wakeup,           // C15: queueing forgets to wake the worker
   stats_without_lock,       // data race: live_threads() reads a Q field unlocked
-  blocked_worker_counted_running,  // C16: a pool thread blocked in an engine wait still counts as running
+  blocked_worker_counted_running,  // C16, C19: a pool thread blocked in an engine wait still counts as running
   collision_runs_concurrently,     // C3: a shared work requeued while running runs again on another thread
 };
 std::string_view to_string(PlantedBug b);
