@@ -185,6 +185,8 @@ struct QcState {
   uint64_t first_queueing = kNone;
   uint64_t last_idle_exit = kNone;
   uint64_t last_spawn_fail = kNone;
+  int64_t last_spawn_fail_ns = 0;
+  uint64_t fresh_fallback = kNone;  // the fallback for a creation failure (one per failure, C7)
   uint32_t active = 0;  // thread id of the live worker, 0 = none
   uint64_t active_spawn = 0;
   uint64_t offline_done_epoch = 0;
@@ -225,6 +227,7 @@ struct CpuState {
   uint64_t online_done_seq = kNone;  // an event after that cpu_online call returned (every queue saw it)
   uint64_t first_offline_seq = 0;
   uint32_t done_below = 0;  // queues with a smaller id have processed the offline
+  uint64_t last_hotplug = kNone;  // its last cpu_offline or cpu_online event
 };
 
 class Oracle {
@@ -257,6 +260,7 @@ class Oracle {
   std::unordered_map<uint64_t, std::pair<uint64_t, uint64_t>> cpu_run_;
   uint64_t any_pool_spawn_fail_ = kNone;  // first failed creation of a shared pool thread
   std::map<std::pair<int, bool>, int> live_pool_workers_;  // (cpu, high priority): spawned, not exited
+  std::map<std::pair<int, bool>, std::pair<uint64_t, int64_t>> pool_spawn_fail_;  // (cpu, high priority): last failure (seq, ns)
   uint64_t any_pool_at_cap_ = kNone;  // first time a pool had max_workers_per_pool workers
   uint64_t first_callback_wait_ = kNone;  // first wait begun inside a callback (C16's detector check)
   std::vector<CpuState> cpus_;
@@ -449,11 +453,19 @@ class Oracle {
       case ET::timer_fire: on_timer_fire(e); break;
       case ET::dequeue: on_dequeue(e, t); break;
       case ET::migrate: on_migrate(e); break;
-      case ET::spawn: on_spawn(e, t); break;
-      case ET::spawn_fail:
-        qc(e.queue, e.cpu).last_spawn_fail = e.seq;
+      case ET::spawn:
+        creation_attempt(e);
+        on_spawn(e, t);
+        break;
+      case ET::spawn_fail: {
+        creation_attempt(e);
+        QcState& s = qc(e.queue, e.cpu);
+        s.last_spawn_fail = e.seq;
+        s.last_spawn_fail_ns = e.time_ns;
+        if (e.queue == 0 && (e.arg == 0 || e.arg == 3)) pool_spawn_fail_[{e.cpu, e.arg == 3}] = {e.seq, e.time_ns};
         if (e.queue == 0 && any_pool_spawn_fail_ == kNone) any_pool_spawn_fail_ = e.seq;
         break;
+      }
       case ET::fallback: on_fallback(e); break;
       case ET::exec_begin: on_exec_begin(e, t); break;
       case ET::exec_end: on_exec_end(e, t); break;
@@ -858,6 +870,46 @@ class Oracle {
     s.active_spawn = e.seq;
   }
 
+  // C7: creation is retried only after spawn_cooldown (a pool's: at least
+  // 1 ms), unless a hotplug of the CPU reset it (cpu_online, or the CPU is
+  // offline: its reset may come before its event). Sound on the clock: the
+  // engine records spawn_fail before it reads the clock for the cooldown,
+  // and decides a retry before it records the attempt. A queue's retries
+  // are its core thread's (a per_cpu queue's creation and cpu_online try
+  // every CPU regardless); a successful one is recorded as the new thread,
+  // so only the core's failed retries are judged. The pools' are all the
+  // manager's.
+  void creation_attempt(const Event& e) {
+    if (opt_.spawn_cooldown_ns <= 0) return;
+    uint64_t fail_seq = kNone;
+    int64_t fail_ns = 0, cooldown = opt_.spawn_cooldown_ns;
+    if (e.queue != 0) {
+      if (e.type != ET::spawn_fail) return;
+      auto qit = queues_.find(e.queue);
+      if (qit == queues_.end() || qit->second.threads.empty() || qit->second.threads.front() != e.thread) return;
+      const QcState* s = find_qc(e.queue, e.cpu);
+      if (!s || s->last_spawn_fail == kNone) return;
+      fail_seq = s->last_spawn_fail;
+      fail_ns = s->last_spawn_fail_ns;
+    } else {
+      if (e.arg != 0 && e.arg != 3) return;  // the manager and the rescuer: no cooldown
+      auto it = pool_spawn_fail_.find({e.cpu, e.arg == 3});
+      if (it == pool_spawn_fail_.end()) return;
+      std::tie(fail_seq, fail_ns) = it->second;
+      cooldown = std::max<int64_t>(cooldown, 1'000'000);
+    }
+    const CpuState* cs = cpu_state(e.cpu);
+    if (cs && (cs->offline || (cs->last_hotplug != kNone && cs->last_hotplug > fail_seq))) return;
+    if (e.time_ns - fail_ns >= cooldown) return;
+    const std::string who = e.queue != 0 ? cpu_s(e.cpu) + "'s worker of " + wq(e.queue)
+                                         : std::string(e.arg == 3 ? "a high-priority" : "a") + " pool thread for " +
+                                               (e.cpu < 0 ? std::string("the unbound pool") : cpu_s(e.cpu));
+    report(7, 1, e.queue, e.cpu,
+           "the creation of " + who + " was tried again at " + at(e.seq) + ", " + std::to_string(e.time_ns - fail_ns) +
+               " ns after it failed at " + at(fail_seq) + ": the creation cooldown is " + std::to_string(cooldown) + " ns",
+           {fail_seq, e.seq});
+  }
+
   void thread_gone(const Event& e, ThreadState& t, int how) {
     t.exited = how;
     t.exit_seq = e.seq;
@@ -976,7 +1028,20 @@ class Oracle {
                   {p.accept, e.seq});
       return;
     }
-    const QcState* s = find_qc(e.queue, p.target);
+    QcState* s = find_qc(e.queue, p.target) ? &qc(e.queue, p.target) : nullptr;
+    // C7: one work runs on the core per failed creation, then the cooldown's
+    // works; after it creation is tried again. A second fallback for the
+    // same failure is a core that never tries again.
+    if (s && e.arg == static_cast<int>(FallbackReason::spawn_failed) && s->last_spawn_fail != kNone) {
+      if (s->fresh_fallback != kNone && s->fresh_fallback > s->last_spawn_fail)
+        report_work(7, e.work,
+                    W(e.work) + " fell back to the core at " + at(e.seq) + " for the creation of " + cpu_s(p.target) +
+                        "'s worker of " + wq(e.queue) + " that failed at " + at(s->last_spawn_fail) +
+                        ", for which a work already fell back at " + at(s->fresh_fallback) +
+                        ": one work per failure, then the cooldown, then a new try",
+                    {s->last_spawn_fail, s->fresh_fallback, e.seq});
+      s->fresh_fallback = e.seq;
+    }
     if ((e.arg == static_cast<int>(FallbackReason::spawn_failed) ||
          e.arg == static_cast<int>(FallbackReason::spawn_cooldown)) &&
         (!s || s->last_spawn_fail == kNone)) {
@@ -1461,6 +1526,7 @@ class Oracle {
 
   void on_cpu_offline(const Event& e, ThreadState& t) {
     complete_all_offline(e.seq);  // hotplug calls are serialized
+    if (CpuState* c = cpu_state(e.cpu)) c->last_hotplug = e.seq;
     if (e.cpu == opt_.core_cpu)
       report(13, 0, 0, e.cpu, "the core " + cpu_s(e.cpu) + " went offline at " + at(e.seq), {e.seq});
     CpuState* cs = cpu_state(e.cpu);
@@ -1480,6 +1546,7 @@ class Oracle {
     complete_all_offline(e.seq);
     CpuState* cs = cpu_state(e.cpu);
     if (!cs) return;
+    cs->last_hotplug = e.seq;
     cs->offline = false;
     cs->complete = false;
     cs->onlining = true;

@@ -50,6 +50,9 @@ struct OracleOptions {
   // 0: no watchdog). C19: the watchdog uncounts a pool's threads only after
   // the pool made no progress (no run began or ended) for this long.
   int64_t stall_timeout_ns = -1;
+  // The engine's spawn_cooldown in ns, if known (-1: not known, not
+  // judged). C7: a failed creation is tried again no sooner.
+  int64_t spawn_cooldown_ns = -1;
 };
 
 // Every violation of the stream, in the order they were detected; at most

@@ -1101,6 +1101,7 @@ ProgramOutcome run_program(const Program& p, const ProgramOptions& opt) {
   oo.max_workers_per_pool = p.max_workers_per_pool;
   oo.idle_timeout_ns = ctx.idle_timeout_ns;
   oo.stall_timeout_ns = ctx.stall_timeout_ns;
+  oo.spawn_cooldown_ns = ctx.spawn_cooldown_ns;
   oo.quiescent_end = out.run.status == RunStatus::ok || out.run.status == RunStatus::deadlock;
   out.violations = check::check_events(out.events, oo);
   for (const ModelViolation& mv : x.violations) {

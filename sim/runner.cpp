@@ -178,6 +178,7 @@ Outcome run_scenario(const RunOptions& opt) {
   oo.max_workers_per_pool = ctx.pool_cap;
   oo.idle_timeout_ns = ctx.idle_timeout_ns;
   oo.stall_timeout_ns = ctx.stall_timeout_ns;
+  oo.spawn_cooldown_ns = ctx.spawn_cooldown_ns;
   // A run that ended normally destroyed its queue: every queueing must have
   // run or been cancelled. A hung run is judged the same way, so a work that
   // was stranded gets its precise rule rather than only "hang".

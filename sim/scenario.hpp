@@ -61,6 +61,7 @@ struct ScenarioContext {
   int core_cpu = 0;                       // its core CPU (for the oracle)
   int64_t idle_timeout_ns = -1;           // its idle_timeout (for the oracle; -1 none)
   int64_t stall_timeout_ns = -1;          // its stall_timeout (for the oracle; -1 none)
+  int64_t spawn_cooldown_ns = -1;         // its spawn_cooldown (for the oracle; -1 none)
   std::vector<Event> events;              // the engine's events, copied when it goes away
   std::vector<std::string> config_lines;  // swarm draws, printed under the seed
   std::vector<std::pair<std::string, std::string>> failures;  // (rule, message) from the scenario itself
@@ -105,6 +106,7 @@ class ScopedEngine {
     ctx_.core_cpu = cfg.core_cpu;
     ctx_.idle_timeout_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(cfg.idle_timeout).count();
     ctx_.stall_timeout_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(cfg.stall_timeout).count();
+    ctx_.spawn_cooldown_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(cfg.spawn_cooldown).count();
     observe_config(ctx_, cfg);
   }
   ~ScopedEngine() {

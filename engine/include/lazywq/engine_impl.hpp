@@ -582,12 +582,14 @@ bool BasicWorkqueue<P>::spawn_worker_locked(int cpu) {
     if (is_core) core_ = nullptr;
     t.worker.reset();
     t.state = CwqState::none;
+    // Recorded before the cooldown's clock read: the stream never shows a
+    // retry sooner after the failure than the cooldown (C7, the oracle).
+    engine_.record(EventType::spawn_fail, cpu, id_, 0);
     // A cooldown too large to add never ends: this CPU's works run on the
     // core until cpu_online() resets it (docs/CONTRACT.md, C7).
     t.cooldown_until_ns = detail::deadline_after(now(), engine_.cfg_.spawn_cooldown);
     t.fresh_failure = true;
     engine_.n_spawn_fail_.fetch_add(1, std::memory_order_relaxed);
-    engine_.record(EventType::spawn_fail, cpu, id_, 0);
     state_cv_.notify_all();
     return false;
   }

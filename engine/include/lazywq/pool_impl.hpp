@@ -157,7 +157,14 @@ bool BasicEngine<P>::spawn_pool_thread_locked(Pool<P>* p, bool rescuer) {
   }
   P::window_exit(RaceWindow::spawn_unlocked);
   pool_lock_.lock();
+  // arg: 0 a normal pool's worker, 3 a high-priority pool's, 1 the manager, 2 the rescuer.
+  const int32_t what = p ? (p->highpri ? 3 : 0) : (rescuer ? 2 : 1);
   if (!th) {
+    // Recorded before the cooldown's clock read (C7, as a queue's worker),
+    // with the pool's CPU even for the unbound pool's -1 (record() would
+    // put the caller's there, as for a call's own events).
+    Worker<P>* self = current_worker();
+    record_as(self ? self->thread_id : (kExternalThread | P::thread_tag()), EventType::spawn_fail, cpu, 0, 0, what);
     if (p) {
       p->creating = false;
       auto it = std::find_if(p->workers.begin(), p->workers.end(), [&](auto& x) { return x.get() == raw; });
@@ -173,7 +180,6 @@ bool BasicEngine<P>::spawn_pool_thread_locked(Pool<P>* p, bool rescuer) {
       pool_state_cv_.notify_all();
     }
     n_spawn_fail_.fetch_add(1, std::memory_order_relaxed);
-    record(EventType::spawn_fail, cpu, 0, 0);
     return false;
   }
   raw->thread = std::move(*th);
@@ -184,8 +190,7 @@ bool BasicEngine<P>::spawn_pool_thread_locked(Pool<P>* p, bool rescuer) {
   }
   ++pool_threads_;
   n_created_.fetch_add(1, std::memory_order_relaxed);
-  // arg: 0 a normal pool's worker, 3 a high-priority pool's, 1 the manager, 2 the rescuer.
-  record_as(raw->thread_id, EventType::spawn, cpu, 0, 0, p ? (p->highpri ? 3 : 0) : (rescuer ? 2 : 1));
+  record_as(raw->thread_id, EventType::spawn, cpu, 0, 0, what);
   raw->last_active_ns = now_ns();  // idle from after its spawn event (C8), as a queue's worker
   raw->cv.notify_one();
   if (!p) pool_state_cv_.notify_all();

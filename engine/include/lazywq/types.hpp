@@ -157,8 +157,8 @@ enum class EventType : uint8_t {
   timer_fire,      // armed delayed work inserted into its queue (arg: target cpu)
   dequeue,         // a cancel or mod_delayed_work removed a pending queueing (arg: 1 if it was an armed timer)
   migrate,         // moved from the core list to its CPU's worker (arg: target cpu)
-  spawn,           // thread created (cpu = its CPU)
-  spawn_fail,      // thread creation failed (cpu = the CPU it was for)
+  spawn,           // thread created (cpu = its CPU; queue 0, the pools: arg 0 a normal pool's thread, 3 a high-priority pool's, 1 the manager, 2 the rescuer)
+  spawn_fail,      // thread creation failed (cpu = the CPU it was for; queue 0: arg as for spawn)
   fallback,        // work run on the core instead of its CPU (arg: FallbackReason)
   exec_begin,      // callback starts (cpu = where it runs, arg: target cpu)
   exec_end,        // callback returned
