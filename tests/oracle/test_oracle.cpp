@@ -508,6 +508,64 @@ TEST(Oracle_C7, DetectsFallbackWithoutFailure) {
   EXPECT_TRUE(Reports(s, "C7"));
 }
 
+// C7's timing: with the engine's spawn_cooldown known, a core thread's
+// retry comes no sooner than the cooldown after the failure (events are
+// 10 ns apart here), unless a hotplug of the CPU reset it; and one work
+// falls back per failed creation (core_step_locked@fc7220, @247def and
+// spawn_worker_locked@d0e290 of mutation testing).
+std::vector<Violation> with_cooldown(const Stream& s, int64_t cooldown_ns) {
+  OracleOptions o = opts();
+  o.spawn_cooldown_ns = cooldown_ns;
+  return check_events(s.ev, o);
+}
+bool has_rule(const std::vector<Violation>& vs, const std::string& rule) {
+  for (const Violation& v : vs)
+    if (v.rule == rule) return true;
+  return false;
+}
+
+Stream failed_and_fell_back() {
+  Stream s;
+  s.create(WqKind::lazy)
+      .queue(1, 2)
+      .add(ET::spawn_fail, CORE, 2, 1, 0)
+      .add(ET::fallback, CORE, 0, 1, 1, 0)
+      .run(1, CORE, 0, 2)
+      .queue(1, 2);
+  return s;
+}
+
+TEST(Oracle_C7, DetectsTwoFallbacksForOneFailure) {
+  Stream s = failed_and_fell_back();
+  s.add(ET::fallback, CORE, 0, 1, 1, 0).run(1, CORE, 0, 2);
+  EXPECT_TRUE(Reports(s, "C7"));
+}
+
+TEST(Oracle_C7, DetectsARetryWithinTheCooldown) {
+  Stream s = failed_and_fell_back();
+  s.add(ET::spawn_fail, CORE, 2, 1, 0).add(ET::fallback, CORE, 0, 1, 1, 0).run(1, CORE, 0, 2);
+  EXPECT_TRUE(has_rule(with_cooldown(s, 1000), "C7")) << describe(s.ev, with_cooldown(s, 1000));
+  EXPECT_TRUE(with_cooldown(s, 50).empty()) << describe(s.ev, with_cooldown(s, 50));  // 50 ns: it was after
+  EXPECT_TRUE(Clean(s));                                                              // cooldown not known
+}
+
+TEST(Oracle_C7, ARetryAfterCpuOnlineNeedsNoCooldown) {
+  Stream s = failed_and_fell_back();
+  s.add(ET::cpu_offline, X1, 2, 0, 0).add(ET::cpu_online, X1, 2, 0, 0);
+  s.add(ET::spawn_fail, CORE, 2, 1, 0).add(ET::fallback, CORE, 0, 1, 1, 0).run(1, CORE, 0, 2);
+  EXPECT_TRUE(with_cooldown(s, 1000).empty()) << describe(s.ev, with_cooldown(s, 1000));
+}
+
+// A pool's cooldown is at least 1 ms; the normal and the high-priority
+// pool of a CPU have their own.
+TEST(Oracle_C7, DetectsAPoolThreadRetriedWithinTheCooldown) {
+  Stream s = shared_highpri_queue();
+  s.add(ET::spawn_fail, 10, 1, 0, 0, 0).add(ET::spawn, 12, 1, 0, 0, 3);
+  EXPECT_TRUE(with_cooldown(s, 10).empty()) << describe(s.ev, with_cooldown(s, 10));
+  s.add(ET::spawn, 13, 1, 0, 0, 0);
+  EXPECT_TRUE(has_rule(with_cooldown(s, 10), "C7")) << describe(s.ev, with_cooldown(s, 10));
+}
+
 // --------------------------------------------------------------------- C8
 
 TEST(Oracle_C8, CleanQueueingAfterIdleExitGetsAFreshWorker) {
