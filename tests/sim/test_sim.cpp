@@ -98,6 +98,11 @@ TEST(Regressions, SeedsThatOnceHungNowComplete) {
       {"dependency", 188, "", "flush_workqueue of a queue the caller is itself pending on"},
       {"dependency", 892, "", "a work ahead running on a shared pool thread holds the order too"},
       {"dependency", 7693, "", "flush_workqueue of a shared queue: works on pool threads' scheduled lists"},
+      // A work running on one single_thread queue, queued on another too,
+      // waited for a timer armed there: the timer fires behind that
+      // queueing, held up by the run (C3 with C5); no edge, no refusal
+      // (session 13, the dependency scenario's timers).
+      {"dependency", 1174, "shapes=1", "a timer armed behind a work running elsewhere", "pct:3"},
       // A shared work flushing another shared queue (flush_workqueue) under
       // permanent creation failure, or at a pool's cap: the rescuer, waiting
       // for that work's run, ran only works of the chain of work waits, not

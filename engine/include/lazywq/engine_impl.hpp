@@ -1676,6 +1676,23 @@ std::vector<DependencyNode> BasicEngine<P>::wait_targets(Work& w, uint64_t pendi
           if (y->running_) out.push_back(node_of(*y));  // wherever it runs: its run holds the order
         }
       }
+      // An armed timer fires w behind every work queued now in its order:
+      // one of them running elsewhere holds w up as well (found by the
+      // dependency scenario's timers: a work's stray queueing on another
+      // single_thread queue, then its callback waiting for a timer armed
+      // there, hung in error mode with no cycle reported).
+      if (where == WorkLocation::timer) {
+        const auto order_key = [h](int c) { return !h->uses_cpu_workers() || c == h->core_cpu_ ? h->core_cpu_ : c; };
+        auto running_ahead = [&](const detail::IntrusiveList<Work>& list, bool keyed) LAZYWQ_REQUIRES(h->lock_) {
+          for (Work* y = list.front(); y; y = detail::IntrusiveList<Work>::next(y)) {
+            if (y == &w || (keyed && order_key(y->target_cpu_) != order_key(cpu))) continue;
+            detail::Guard yl(y->lock_);
+            if (y->running_) out.push_back(node_of(*y));
+          }
+        };
+        running_ahead(h->cwqs_[static_cast<size_t>(h->core_cpu_)].list, true);
+        if (own_cpu) running_ahead(h->cwqs_[static_cast<size_t>(cpu)].list, false);
+      }
     }
   }
   return out;
