@@ -682,10 +682,11 @@ void dependency(ScenarioContext& ctx) {
   // other works flush_work while armed: a cycle through the executor that
   // fires the timer.
   // Off unless param shapes=1: with them the scenario finds cycles the
-  // detector misses, closed by a queueing or a timer's firing rather than
-  // by a wait (a core that skips an order held by a run elsewhere notes no
-  // edge), open in the issue tracker; the gate runs without them until
-  // they are fixed.
+  // detector misses, closed by a queueing or a timer's firing after every
+  // wait of the cycle began (a core that skips an order held by a run
+  // elsewhere notes no edge, and its one node per queue is too coarse for
+  // one: replays in issue #14's notes); the gate runs without them until
+  // they are fixed. Two misses they found are fixed (tests/sim Regressions).
   const bool shapes = ctx.params.get_int("shapes", 0) != 0;
   Rng shape_rng = Rng(ctx.rng).fork(0xd1a7);
   Rng timer_rng = Rng(ctx.rng).fork(0x7153);

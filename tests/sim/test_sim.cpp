@@ -103,6 +103,10 @@ TEST(Regressions, SeedsThatOnceHungNowComplete) {
       // queueing, held up by the run (C3 with C5); no edge, no refusal
       // (session 13, the dependency scenario's timers).
       {"dependency", 1174, "shapes=1", "a timer armed behind a work running elsewhere", "pct:3"},
+      // An ordered shared queue's slot held by a work whose run elsewhere
+      // (C3) holds it up: a wait for a work behind it named the slot only.
+      {"dependency", 334, "shapes=1", "an ordered shared slot held up by a run elsewhere"},
+      {"dependency", 3718, "shapes=1", "an ordered shared slot held up by a run elsewhere (and timers)"},
       // A shared work flushing another shared queue (flush_workqueue) under
       // permanent creation failure, or at a pool's cap: the rescuer, waiting
       // for that work's run, ran only works of the chain of work waits, not

@@ -1653,6 +1653,26 @@ std::vector<DependencyNode> BasicEngine<P>::wait_targets(Work& w, uint64_t pendi
       // thread is no resource to wait for; an ordered shared queue's one
       // active slot is (its holder may be waiting for the caller).
       if (h->max_active_ == 1 && w.where_ != WorkLocation::none) out.push_back(slot_node(*h));
+      // The slot's holder, an active work whose run elsewhere holds it up
+      // (C3: it waits on a pool thread's scheduled list, or on a worklist),
+      // holds w up as well (found by the dependency scenario's ordered
+      // shared queues: a work running on another queue and queued on the
+      // ordered one waited for a work behind that queueing, and hung in
+      // error mode with no cycle reported).
+      if (h->max_active_ == 1 && w.where_ == WorkLocation::inactive) {
+        assert_held_pool_lock();  // h's lock is S
+        auto running_holders = [&](const detail::IntrusiveList<Work>& list) LAZYWQ_REQUIRES(pool_lock_) {
+          for (Work* y = list.front(); y; y = detail::IntrusiveList<Work>::next(y)) {
+            if (y == &w || y->home_.load(std::memory_order_relaxed) != h) continue;
+            detail::Guard yl(y->lock_);
+            if (y->running_) out.push_back(node_of(*y));
+          }
+        };
+        for (auto& p : pools_) {
+          running_holders(p->worklist);
+          for (auto& x : p->workers) running_holders(x->scheduled);
+        }
+      }
     } else {
       // Who may run this queueing: the core takes its list (and runs a work
       // itself when its CPU's worker cannot be had), a CPU list is its
