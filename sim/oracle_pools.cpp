@@ -26,7 +26,12 @@
 // A work queued while a run of it was in progress may legitimately start
 // beside a running thread (C3: it waits on that runner's scheduled list, or
 // on the taker's, which waited for the other run and counts again after),
-// so only the other starts are judged.
+// so only the other starts are judged. The engine routes a queueing by the
+// work's running_, which its runner clears after recording exec_end (in
+// end_run_locked, under the work's lock only: a shared queueing fits in
+// between): a run counts as in progress until its runner begins another
+// run or exits (found by an independent review, reproduced with a
+// single_thread queue's run and a shared queueing under preempt:2).
 #include <map>
 #include <string>
 #include <unordered_map>
@@ -60,7 +65,7 @@ struct PoolState {
 };
 
 struct WorkRuns {
-  int open = 0;                  // runs in progress (callbacks begun, not ended)
+  int open = 0;                  // runs in progress (begun; ended only once the runner begins another or exits)
   bool queued_while_running = false;  // its latest insertion came while one ran
   uint64_t insert_seq = 0;
 };
@@ -84,6 +89,9 @@ class PoolConcurrency {
  private:
   std::unordered_map<uint32_t, PoolThread> threads_;  // pool threads only
   std::unordered_map<uint64_t, WorkRuns> works_;
+  // Runs whose exec_end was recorded, by runner: still in progress for
+  // the exemption until that runner begins another run or exits.
+  std::unordered_map<uint32_t, std::vector<uint64_t>> ended_;
   std::map<std::pair<int, bool>, PoolState> pools_;
   std::unordered_map<uint32_t, bool> reported_mayday_;
   const int64_t stall_ns_;
@@ -119,8 +127,10 @@ class PoolConcurrency {
         break;
       }
       case ET::exec_begin: on_exec_begin(e); break;
+      case ET::idle_exit:
+      case ET::thread_exit: close_ended(e.thread); break;
       case ET::exec_end:
-        if (works_[e.work].open > 0) --works_[e.work].open;
+        ended_[e.thread].push_back(e.work);
         if (PoolThread* t = pool_thread(e.thread)) {
           progress(*t, e);
           t->work = 0;
@@ -155,7 +165,16 @@ class PoolConcurrency {
     }
   }
 
+  void close_ended(uint32_t thread) {
+    auto it = ended_.find(thread);
+    if (it == ended_.end()) return;
+    for (uint64_t work : it->second)
+      if (works_[work].open > 0) --works_[work].open;
+    ended_.erase(it);
+  }
+
   void on_exec_begin(const Event& e) {
+    close_ended(e.thread);
     WorkRuns& w = works_[e.work];
     const bool exempt = w.queued_while_running;
     ++w.open;

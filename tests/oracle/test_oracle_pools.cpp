@@ -118,6 +118,20 @@ TEST(Oracle_C19, AWorkQueuedWhileItRanMayStartBesideARunningThread) {
   EXPECT_TRUE(c19(s, -1).empty()) << describe(c19(s, -1));
 }
 
+// The engine clears running_ after exec_end (end_run_locked): a shared
+// queueing just after a run's end on another queue's thread (20 here) may
+// still see the run and go the C3 way. Until that thread begins another
+// run, a start of the work is not judged.
+TEST(Oracle_C19, AWorkQueuedRightAfterItsRunElsewhereMayStartBesideARunningThread) {
+  constexpr uint32_t T20 = 20;
+  Stream s;
+  s.queue(1, 0).begin(1, T20, 0).end(1, T20, 0).queue(1).queue(2).begin(2, T12).begin(1, T13);
+  EXPECT_TRUE(c19(s, -1).empty()) << describe(c19(s, -1));
+  Stream late;
+  late.queue(1, 0).begin(1, T20, 0).end(1, T20, 0).queue(3, 0).begin(3, T20, 0).queue(1).queue(2).begin(2, T12).begin(1, T13);
+  EXPECT_EQ(c19(late, -1).size(), 1u) << describe(c19(late, -1));
+}
+
 TEST(Oracle_C19, AfterTheWatchdogUncountedAThreadAnotherStarts) {
   Stream s;
   s.queue(1).begin(1, T12).queue(2).later(5000).mayday(T12).begin(2, T13);
