@@ -95,9 +95,9 @@ TEST(Regressions, SeedsThatOnceHungNowComplete) {
       {"mixed", 1075891, "", "cpu_online event before the pools' flip"},
       // C16 in error mode, found once the dependency scenario queued works
       // away from their home queue (session 7): each hung, no cycle named.
-      {"dependency", 188, "", "flush_workqueue of a queue the caller is itself pending on"},
-      {"dependency", 892, "", "a work ahead running on a shared pool thread holds the order too"},
-      {"dependency", 7693, "", "flush_workqueue of a shared queue: works on pool threads' scheduled lists"},
+      {"dependency", 188, "shapes=0", "flush_workqueue of a queue the caller is itself pending on"},
+      {"dependency", 892, "shapes=0", "a work ahead running on a shared pool thread holds the order too"},
+      {"dependency", 7693, "shapes=0", "flush_workqueue of a shared queue: works on pool threads' scheduled lists"},
       // A work running on one single_thread queue, queued on another too,
       // waited for a timer armed there: the timer fires behind that
       // queueing, held up by the run (C3 with C5); no edge, no refusal
@@ -107,6 +107,15 @@ TEST(Regressions, SeedsThatOnceHungNowComplete) {
       // (C3) holds it up: a wait for a work behind it named the slot only.
       {"dependency", 334, "shapes=1", "an ordered shared slot held up by a run elsewhere"},
       {"dependency", 3718, "shapes=1", "an ordered shared slot held up by a run elsewhere (and timers)"},
+      // Cycles closed after every wait of them began, by a queueing or a
+      // timer's firing into the order of a core that skips a work running
+      // elsewhere (C3), and by a work activated into an ordered shared
+      // queue's slot while its run is elsewhere: no wait was left to name
+      // the edge, so nothing was reported (session 14).
+      {"dependency", 506, "shapes=1", "a timer fired into a core order held by a run elsewhere", "pct:3"},
+      {"dependency", 4500, "shapes=1", "a core order held by a run elsewhere", "pct:3"},
+      {"dependency", 4592, "shapes=1", "a core order held by a run elsewhere", "pct:3"},
+      {"dependency", 25675, "shapes=1", "a work running elsewhere activated into an ordered shared slot"},
       // A shared work flushing another shared queue (flush_workqueue) under
       // permanent creation failure, or at a pool's cap: the rescuer, waiting
       // for that work's run, ran only works of the chain of work waits, not

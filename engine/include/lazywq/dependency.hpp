@@ -39,9 +39,10 @@
 
 namespace lazywq {
 
-// A pseudo-lock: a work or a workqueue, by engine id.
+// A pseudo-lock: a work, a workqueue, an executor, or one of a core's
+// orders (the works of one key on its list, run in turn), by engine id.
 struct DependencyNode {
-  enum class Kind : uint8_t { work, queue, executor };
+  enum class Kind : uint8_t { work, queue, executor, order };
   Kind kind = Kind::work;
   uint64_t id = 0;
   std::string label;  // "work 'name' #id", "workqueue 'name' #id", "core of workqueue 'q' #id"...

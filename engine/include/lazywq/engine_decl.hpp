@@ -125,10 +125,13 @@ class BasicEngine {
   // `pending_too`) or run it now. Takes Q, then W (not nested).
   std::vector<DependencyNode> wait_targets(Work& w, uint64_t pending_upto);
   void expedite_timer(Work& w);
-  void note_executor_wait(const Worker<P>& waiter, const Work& work) LAZYWQ_REQUIRES(work.lock_);
+  void note_run_wait(const DependencyNode& held, const Work& work, const char* call, int cpu, uint32_t queue)
+      LAZYWQ_REQUIRES(work.lock_);
   static DependencyNode node_of(const Work& w);
   static DependencyNode node_of(const Workqueue& q);
   static DependencyNode executor_node(const Workqueue& q, int cpu, bool core);
+  static DependencyNode core_order_node(const Workqueue& q, int key);
+  void note_core_skip(const Workqueue& q, int key, const Work& work) LAZYWQ_REQUIRES(work.lock_);
   void record_as(uint32_t thread, EventType t, int cpu, uint32_t queue, uint64_t work, int32_t arg);
 
   // Shared pools (pool_impl.hpp, docs/SHARED.md). S = pool_lock_.

@@ -643,13 +643,15 @@ bool BasicWorkqueue<P>::run_one_locked(Worker<P>* w, Cwq& from, Work* work, int 
     // C3: never run a work concurrently with itself, even across CPUs.
     if (w->is_core) {
       work->core_waiter_ = this;
+      engine_.note_core_skip(*this, core_order_key(work->target_cpu_), *work);
       work->lock_.unlock();
       return false;
     }
     ++work->engine_waiters_;  // before dropping the locks: the work must outlive our wait
     // C16: this executor now waits for that run (and everything behind it
     // on this CPU waits for this executor).
-    engine_.note_executor_wait(*w, *work);
+    engine_.note_run_wait(BasicEngine<P>::executor_node(*this, w->cpu, false), *work, "C3 wait for its run elsewhere",
+                          w->cpu, id_);
     lock_.unlock();
     engine_.await_run_end_locked(*work);
     work->lock_.unlock();
@@ -1630,6 +1632,35 @@ DependencyNode BasicEngine<P>::executor_node(const Workqueue& q, int cpu, bool c
               q.name() + "' #" + std::to_string(q.id())};
 }
 
+// One of the core's orders (core_order_key): the works of that key on the
+// core list start in turn, so one that cannot start (C3: its run is in
+// progress elsewhere) holds up every work behind it, while the core goes on
+// with the other keys. That is why it is a pseudo-lock of its own and not
+// the core's executor: a wait on the core thread stalls every key, a
+// skipped work only its own.
+template <class P>
+DependencyNode BasicEngine<P>::core_order_node(const Workqueue& q, int key) {
+  const bool single = !q.uses_cpu_workers() || key == q.core_cpu_;
+  return {DependencyNode::Kind::order, (static_cast<uint64_t>(q.id()) << 32) | static_cast<uint32_t>(key),
+          "the core's order " + (single ? std::string("of its own works") : "for cpu " + std::to_string(key)) +
+              " on workqueue '" + q.name() + "' #" + std::to_string(q.id())};
+}
+
+// C16: the core skipped `work`, next in its order `key` on q's core list,
+// because a run of it is in progress elsewhere (C3): that order, and every
+// wait for a work behind it, now waits for that run. Noted when the skip
+// happens, not when a wait begins: a queueing or a timer's firing into the
+// order after every wait of a cycle began closes the cycle here (found by
+// the dependency scenario's timers: a timer fired behind a work queued
+// while it ran on another CPU's worker, whose run waited, through a second
+// work, for that timer, hung in error mode with no cycle reported). The
+// core cannot be refused, so the cycle is only reported. LOCKING: Q of q
+// and W of `work` held; the graph's lock is a leaf.
+template <class P>
+void BasicEngine<P>::note_core_skip(const Workqueue& q, int key, const Work& work) {
+  note_run_wait(core_order_node(q, key), work, "C3 wait: the core skips it while it runs elsewhere", q.core_cpu_, q.id());
+}
+
 // What a wait for `w` waits for (C16): the work's run, and, for its
 // pending queueing if that is one the wait waits for (queued_seq_ <=
 // `pending_upto`; a later queueing is not waited for), whoever must run it
@@ -1680,18 +1711,20 @@ std::vector<DependencyNode> BasicEngine<P>::wait_targets(Work& w, uint64_t pendi
       const int cpu = w.target_cpu_;
       const bool own_cpu = h->uses_cpu_workers() && cpu != h->core_cpu_;
       const WorkLocation where = w.where_;
-      if (where == WorkLocation::core_list || where == WorkLocation::timer) out.push_back(executor_node(*h, cpu, true));
+      if (where == WorkLocation::core_list || where == WorkLocation::timer) {
+        out.push_back(executor_node(*h, cpu, true));
+        // And its order there: a work the core skips in it (a run in
+        // progress elsewhere, note_core_skip) holds w up.
+        out.push_back(core_order_node(*h, h->core_order_key(cpu)));
+      }
       if (own_cpu && where != WorkLocation::none) out.push_back(executor_node(*h, cpu, false));
       // C3 with C5: a work ahead of w in its CPU's order that is running
       // elsewhere holds that order up until its run ends (the core skips
       // the CPU, a CPU worker waits), so w waits for that run too.
       if (where == WorkLocation::core_list || where == WorkLocation::cpu_list) {
         const auto& list = h->cwqs_[static_cast<size_t>(where == WorkLocation::core_list ? h->core_cpu_ : cpu)].list;
-        // The core keeps one order per key (core_step_locked): one for a
-        // single_thread or ordered queue, and per target CPU otherwise.
-        const auto order_key = [h](int c) { return !h->uses_cpu_workers() || c == h->core_cpu_ ? h->core_cpu_ : c; };
         for (Work* y = list.front(); y && y != &w; y = detail::IntrusiveList<Work>::next(y)) {
-          if (where == WorkLocation::core_list && order_key(y->target_cpu_) != order_key(cpu)) continue;
+          if (where == WorkLocation::core_list && h->core_order_key(y->target_cpu_) != h->core_order_key(cpu)) continue;
           detail::Guard yl(y->lock_);
           if (y->running_) out.push_back(node_of(*y));  // wherever it runs: its run holds the order
         }
@@ -1702,10 +1735,9 @@ std::vector<DependencyNode> BasicEngine<P>::wait_targets(Work& w, uint64_t pendi
       // single_thread queue, then its callback waiting for a timer armed
       // there, hung in error mode with no cycle reported).
       if (where == WorkLocation::timer) {
-        const auto order_key = [h](int c) { return !h->uses_cpu_workers() || c == h->core_cpu_ ? h->core_cpu_ : c; };
         auto running_ahead = [&](const detail::IntrusiveList<Work>& list, bool keyed) LAZYWQ_REQUIRES(h->lock_) {
           for (Work* y = list.front(); y; y = detail::IntrusiveList<Work>::next(y)) {
-            if (y == &w || (keyed && order_key(y->target_cpu_) != order_key(cpu))) continue;
+            if (y == &w || (keyed && h->core_order_key(y->target_cpu_) != h->core_order_key(cpu))) continue;
             detail::Guard yl(y->lock_);
             if (y->running_) out.push_back(node_of(*y));
           }
@@ -1718,23 +1750,23 @@ std::vector<DependencyNode> BasicEngine<P>::wait_targets(Work& w, uint64_t pendi
   return out;
 }
 
-// C16: the engine's own wait of C3 (a CPU worker waits for a run of its
-// next work elsewhere). Nothing can be refused here, so a cycle it closes
-// is only reported. LOCKING: Q of `waiter`'s queue and W of `work` held;
-// the graph's lock is a leaf.
+// C16: the engine's own waits of C3, which nothing can refuse, so a cycle
+// one closes is only reported: `held` waits for the run of `work` to end.
+// It waits for that run: the work's node, whose edges are what its
+// callback waits for. Not the runner's executor: that would chain this
+// wait to the runner's other waits, at other times (issue #13: two workers
+// of one queue waiting for each other's runs at different times made
+// "cycles" that can never be in force at once). `cpu` and `queue` go to the
+// dependency_cycle event. LOCKING: W of `work` held (and Q or S); the
+// graph's lock is a leaf.
 template <class P>
-void BasicEngine<P>::note_executor_wait(const Worker<P>& waiter, const Work& work) {
+void BasicEngine<P>::note_run_wait(const DependencyNode& held, const Work& work, const char* call, int cpu,
+                                   uint32_t queue) {
   if (cfg_.dependency_check == DependencyCheck::off) return;
-  // It waits for that run to end: the work's node, whose edges are what
-  // its callback waits for. Not the runner's executor: that would chain
-  // this wait to the runner's other waits, at other times (issue #13: two
-  // workers of one queue waiting for each other's runs at different times
-  // made "cycles" that can never be in force at once).
-  const std::vector<DependencyNode> held{executor_node(*waiter.wq, waiter.cpu, waiter.is_core)};
-  DependencyCycle c = deps_.add(held, node_of(work), "C3 wait for its run elsewhere");
+  DependencyCycle c = deps_.add({held}, node_of(work), call);
   if (c.chain.empty()) return;
   n_cycles_.fetch_add(1, std::memory_order_relaxed);
-  record(EventType::dependency_cycle, waiter.cpu, waiter.wq->id(), work.id(), static_cast<int32_t>(c.chain.size()));
+  record(EventType::dependency_cycle, cpu, queue, work.id(), static_cast<int32_t>(c.chain.size()));
   detail::Guard g(cycle_lock_);
   if (cycles_.size() < 64) cycles_.push_back(std::move(c));
 }

@@ -146,6 +146,10 @@ class BasicWorkqueue {
   };
 
   bool uses_cpu_workers() const { return kind_ == WqKind::lazy || kind_ == WqKind::per_cpu; }
+  // The core keeps one order per key (core_step_locked): a single_thread
+  // or ordered queue one global order, a lazy or per_cpu queue one per
+  // target CPU (its own CPU's works are the core's to run).
+  int core_order_key(int cpu) const { return !uses_cpu_workers() || cpu == core_cpu_ ? core_cpu_ : cpu; }
   // Tells the analysis that S, held by a pool thread, is this shared
   // queue's lock (it is the same mutex).
   void assert_shared_lock() const LAZYWQ_ASSERT_CAPABILITY(lock_) {}
