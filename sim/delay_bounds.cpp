@@ -13,14 +13,19 @@ void DelayBounds::close(size_t i, int64_t now) {
 DelayBounds::Token DelayBounds::call_begin(size_t i, int64_t now) {
   PerWork& w = works_[i];
   close(i, now);
+  const bool overlapped = w.in_flight > 0 || drains_in_flight_ > 0;
   ++w.in_flight;
-  return {++w.calls, drains_};
+  return {++w.calls, drains_, overlapped};
 }
 
 void DelayBounds::call_end(size_t i, Token t, int64_t now, bool armed, int64_t t0, int64_t delay_ns) {
   PerWork& w = works_[i];
   --w.in_flight;
-  const bool alone = w.in_flight == 0 && w.calls == t.work_calls && drains_in_flight_ == 0 && drains_ == t.drains;
+  // Alone from begin to end: nothing in flight when it began (t.overlapped:
+  // a call begun earlier may end before this one does, leaving no trace at
+  // the end), nothing begun since, nothing in flight now.
+  const bool alone = !t.overlapped && w.in_flight == 0 && w.calls == t.work_calls && drains_in_flight_ == 0 &&
+                     drains_ == t.drains;
   if (!armed || !alone || delay_ns <= 0) return;
   const int64_t nb = delay_ns > std::numeric_limits<int64_t>::max() - t0 ? std::numeric_limits<int64_t>::max()
                                                                           : t0 + delay_ns;

@@ -14,8 +14,10 @@
 // `exec_begin` of the work after it must not come before the bound.
 //
 // A bound is recorded only when the arming call ran alone: no other call
-// on that work (nor a drain or destroy) was in flight during it, since
-// then which of two racing arms won is unknown. It stays in force until
+// on that work (nor a drain or destroy) was in flight at any moment of it,
+// whether it began before the arming call or during it, since such a call
+// may fire the timer early (a flush_delayed_work begun before the arm may
+// expedite it), or race it so that which arm won is unknown. It stays in force until
 // the next call on that work, or the next drain or destroy, begins.
 #pragma once
 
@@ -37,6 +39,7 @@ class DelayBounds {
   struct Token {
     uint64_t work_calls = 0;
     uint64_t drains = 0;
+    bool overlapped = false;  // another call on the work, or a drain, was in flight when this one began
   };
   // Any call on work i that may arm, cancel or fire its timer begins, at
   // `now` (engine clock).
