@@ -880,7 +880,10 @@ class Oracle {
   // so only the core's failed retries are judged. The pools' are all the
   // manager's.
   void creation_attempt(const Event& e) {
-    if (opt_.spawn_cooldown_ns <= 0) return;
+    // Unknown (-1): not judged. Zero: a queue retries at once, but a pool
+    // still waits its 1 ms floor (an independent review: the floor went
+    // unjudged whenever spawn_cooldown was 0).
+    if (opt_.spawn_cooldown_ns < 0) return;
     uint64_t fail_seq = kNone;
     int64_t fail_ns = 0, cooldown = opt_.spawn_cooldown_ns;
     if (e.queue != 0) {

@@ -564,6 +564,16 @@ TEST(Oracle_C7, DetectsAPoolThreadRetriedWithinTheCooldown) {
   EXPECT_TRUE(with_cooldown(s, 10).empty()) << describe(s.ev, with_cooldown(s, 10));
   s.add(ET::spawn, 13, 1, 0, 0, 0);
   EXPECT_TRUE(has_rule(with_cooldown(s, 10), "C7")) << describe(s.ev, with_cooldown(s, 10));
+  // A zero spawn_cooldown leaves the pool's 1 ms floor in force.
+  EXPECT_TRUE(has_rule(with_cooldown(s, 0), "C7")) << describe(s.ev, with_cooldown(s, 0));
+  EXPECT_TRUE(Clean(s));  // cooldown not known: not judged
+}
+
+// A queue with a zero cooldown retries at once: fine.
+TEST(Oracle_C7, AZeroCooldownAllowsAQueueToRetryAtOnce) {
+  Stream s = failed_and_fell_back();
+  s.add(ET::spawn_fail, CORE, 2, 1, 0).add(ET::fallback, CORE, 0, 1, 1, 0).run(1, CORE, 0, 2);
+  EXPECT_TRUE(with_cooldown(s, 0).empty()) << describe(s.ev, with_cooldown(s, 0));
 }
 
 // --------------------------------------------------------------------- C8
