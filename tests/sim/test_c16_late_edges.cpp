@@ -35,11 +35,12 @@ struct Outcome {
 };
 
 template <class Untie>
-Outcome wait_then_untie(SimEngine& eng, const bool& first_done, const bool& second_done, Untie&& untie) {
-  for (int i = 0; i < 400 && !(first_done && second_done) && eng.stats().dependency_cycles == 0; ++i)
+Outcome wait_then_untie(SimEngine& eng, const bool& first_done, const bool& second_done, Untie&& untie,
+                        uint64_t before = 0) {  // `before`: the run's cycles that are not this one
+  for (int i = 0; i < 400 && !(first_done && second_done) && eng.stats().dependency_cycles == before; ++i)
     ScenarioContext::sleep_ns(50'000);
   Outcome o;
-  o.reported = eng.stats().dependency_cycles > 0;
+  o.reported = eng.stats().dependency_cycles > before;
   o.stuck = !first_done && !second_done;
   untie();
   return o;
@@ -63,6 +64,14 @@ struct Sweep {
       first_unreported = "seed " + std::to_string(seed) + " " + strategy;
     }
   }
+};
+
+// What a sweep of a shape that must never report saw.
+struct Tally {
+  int runs_with_report = 0;
+  uint64_t reports = 0;
+  int refused = 0;
+  std::string first;
 };
 
 }  // namespace
@@ -130,7 +139,7 @@ TEST(C16LateEdges, ACoreSkippingAWorkRunningElsewhereClosesACycle) {
 // passes to Y, whose run is elsewhere (C3): the slot now waits for Y's run,
 // which waits for B, behind the slot. That last edge is the pool's, when
 // a pool thread takes Y; it used to add none: Y hung, unreported.
-Outcome slot_handover(SimEngine& eng) {
+Outcome slot_handover(SimEngine& eng, uint64_t cycles_before = 0) {
   SimWorkqueue& ord = eng.create_workqueue("o", WqKind::shared, WqOptions{.ordered = true});
   SimWorkqueue& q2 = eng.create_workqueue("q2", WqKind::per_cpu);
   SimWork h([](SimWork&) { ScenarioContext::sleep_ns(100'000); }, "H");
@@ -152,7 +161,7 @@ Outcome slot_handover(SimEngine& eng) {
   ord.queue_work(h);
   q2.queue_work_on(1, y);
   // Y is the only waiter; untied by cancelling B, the work it waits for.
-  Outcome o = wait_then_untie(eng, y_done, y_done, [&] { eng.cancel_work(b); });
+  Outcome o = wait_then_untie(eng, y_done, y_done, [&] { eng.cancel_work(b); }, cycles_before);
   eng.flush_work(y);
   ord.flush();
   ord.destroy();
@@ -212,7 +221,7 @@ TEST(C16LateEdges, ACycleTheEngineClosesAfterSixtyFourIsCountedNotKept) {
         eng.flush_work(*w);
       }
     q.destroy();
-    o = slot_handover(eng);
+    o = slot_handover(eng, 64);
     counted = eng.stats().dependency_cycles;
     kept = eng.dependency_cycles().size();
   });
@@ -220,4 +229,280 @@ TEST(C16LateEdges, ACycleTheEngineClosesAfterSixtyFourIsCountedNotKept) {
   ASSERT_TRUE(o.stuck && o.reported) << "the hand-over did not close the 65th cycle: the test no longer reaches it";
   EXPECT_EQ(counted, 65u);
   EXPECT_EQ(kept, 64u) << "the first 64 are kept";
+}
+
+// No false cycle (found by an independent review of the first version, which
+// tied an order to the skipped run for good). X runs on CPU 1's worker of lazy q. It queues helper V
+// on CPU 0 (the core's own CPU), then itself on CPU 0 *behind* V, then
+// flushes V. V is ahead of X: the flush cannot wait for X's queueing, no
+// deadlock is possible. But the core, having run V, skips X (its first run
+// is still returning): order(q,0) -> X, and X -> order(q,0) from the flush.
+TEST(C16LateEdges, AWaitForAWorkAheadOfASkippedRunIsNoCycle) {
+  Tally t;
+  for (DependencyCheck check : {DependencyCheck::report, DependencyCheck::error}) {
+    for (uint64_t seed = 1; seed <= 200; ++seed) {
+      const char* strategy = strategy_for(seed);
+      uint64_t cycles = 0;
+      std::string text;
+      RunResult r = run_world(seed, strategy, [&] {
+        EngineConfig cfg;
+        cfg.ncpus = 2;
+        cfg.dependency_check = check;
+        SimEngine eng(cfg);
+        SimWorkqueue& q = eng.create_workqueue("q", WqKind::lazy);
+        SimWork v([](SimWork&) {}, "V");
+        int runs = 0;
+        SimWork x(
+            [&](SimWork& self) {
+              if (runs++ % 2 != 0) return;  // the continuation on CPU 0
+              q.queue_work_on(0, v);
+              q.queue_work_on(0, self);  // behind V
+              try {
+                eng.flush_work(v);
+              } catch (const Error&) {
+                ++t.refused;
+              }
+            },
+            "X");
+        for (int i = 0; i < 3; ++i) {
+          q.queue_work_on(1, x);
+          eng.flush_work(x);
+          eng.flush_work(x);
+        }
+        q.flush();
+        q.destroy();
+        cycles = eng.stats().dependency_cycles;
+        if (cycles) text = eng.dependency_cycles()[0].describe();
+      });
+      ASSERT_EQ(r.status, RunStatus::ok) << seed << ": " << r.message;
+      t.reports += cycles;
+      t.runs_with_report += cycles > 0;
+      if (cycles && t.first.empty()) t.first = "seed " + std::to_string(seed) + " " + strategy + ": " + text;
+    }
+  }
+  EXPECT_EQ(t.runs_with_report, 0) << t.reports << " reports, " << t.refused << " refusals; first: " << t.first;
+}
+
+// the same on a single_thread queue q: X runs on per_cpu
+// p, queues V on q then itself on q behind V, flushes V.
+TEST(C16LateEdges, AWaitForAWorkAheadOfASkippedRunOnASingleThreadQueueIsNoCycle) {
+  Tally t;
+  for (uint64_t seed = 1; seed <= 200; ++seed) {
+    const char* strategy = strategy_for(seed);
+    uint64_t cycles = 0;
+    std::string text;
+    RunResult r = run_world(seed, strategy, [&] {
+      EngineConfig cfg;
+      cfg.ncpus = 2;
+      cfg.dependency_check = DependencyCheck::error;
+      SimEngine eng(cfg);
+      SimWorkqueue& q = eng.create_workqueue("q", WqKind::single_thread);
+      SimWorkqueue& p = eng.create_workqueue("p", WqKind::per_cpu);
+      SimWork v([](SimWork&) {}, "V");
+      bool on_p = true;
+      SimWork x(
+          [&](SimWork& self) {
+            if (!on_p) return;
+            on_p = false;
+            q.queue_work(v);
+            q.queue_work(self);  // behind V
+            try {
+              eng.flush_work(v);
+            } catch (const Error&) {
+              ++t.refused;
+            }
+          },
+          "X");
+      for (int i = 0; i < 3; ++i) {
+        on_p = true;
+        p.queue_work_on(1, x);
+        eng.flush_work(x);
+        eng.flush_work(x);
+      }
+      q.destroy();
+      p.destroy();
+      cycles = eng.stats().dependency_cycles;
+      if (cycles) text = eng.dependency_cycles()[0].describe();
+    });
+    ASSERT_EQ(r.status, RunStatus::ok) << seed << ": " << r.message;
+    t.reports += cycles;
+    t.runs_with_report += cycles > 0;
+    if (cycles && t.first.empty()) t.first = "seed " + std::to_string(seed) + " " + strategy + ": " + text;
+  }
+  EXPECT_EQ(t.runs_with_report, 0) << t.reports << " reports, " << t.refused << " refusals; first: " << t.first;
+}
+
+// ordered shared queue o: X runs on per_cpu p, queues V on
+// o (V takes the slot), then itself on o behind V, flushes V. V runs first;
+// the slot then passes to X while X's first run is still returning.
+TEST(C16LateEdges, AWaitForAWorkAheadInAnOrderedSharedQueueIsNoCycle) {
+  Tally t;
+  for (uint64_t seed = 1; seed <= 200; ++seed) {
+    const char* strategy = strategy_for(seed);
+    uint64_t cycles = 0;
+    std::string text;
+    RunResult r = run_world(seed, strategy, [&] {
+      EngineConfig cfg;
+      cfg.ncpus = 2;
+      cfg.dependency_check = DependencyCheck::error;
+      SimEngine eng(cfg);
+      SimWorkqueue& o = eng.create_workqueue("o", WqKind::shared, WqOptions{.ordered = true});
+      SimWorkqueue& p = eng.create_workqueue("p", WqKind::per_cpu);
+      SimWork v([](SimWork&) {}, "V");
+      bool on_p = true;
+      SimWork x(
+          [&](SimWork& self) {
+            if (!on_p) return;
+            on_p = false;
+            o.queue_work(v);
+            o.queue_work(self);  // behind V
+            try {
+              eng.flush_work(v);
+            } catch (const Error&) {
+              ++t.refused;
+            }
+          },
+          "X");
+      for (int i = 0; i < 3; ++i) {
+        on_p = true;
+        p.queue_work_on(1, x);
+        eng.flush_work(x);
+        eng.flush_work(x);
+      }
+      o.destroy();
+      p.destroy();
+      cycles = eng.stats().dependency_cycles;
+      if (cycles) text = eng.dependency_cycles()[0].describe();
+    });
+    ASSERT_EQ(r.status, RunStatus::ok) << seed << ": " << r.message;
+    t.reports += cycles;
+    t.runs_with_report += cycles > 0;
+    if (cycles && t.first.empty()) t.first = "seed " + std::to_string(seed) + " " + strategy + ": " + text;
+  }
+  EXPECT_EQ(t.runs_with_report, 0) << t.reports << " reports, " << t.refused << " refusals; first: " << t.first;
+}
+
+// A miss the same review found (before session 14's ties). H, on single_thread r, drains q. A, q's own work, queues X on q
+// during the drain (chained queueing is accepted) while X runs on per_cpu p;
+// X flushes H. q's core skips X (or q's CPU worker waits for X): H -> q
+// (drain), X -> H, order/executor of q -> X. The drain waits for that order
+// but the queue node q has no edge to it: nothing reported, error mode hangs.
+void drain_chain(WqKind kind, const char* name) {
+  int stuck_unreported = 0, stuck_reported = 0, refused = 0;
+  std::string first;
+  for (uint64_t seed = 1; seed <= 150; ++seed) {
+    const char* strategy = strategy_for(seed);
+    RunResult r = run_world(seed, strategy, [&] {
+      EngineConfig cfg;
+      cfg.ncpus = 2;
+      cfg.dependency_check = DependencyCheck::error;
+      SimEngine eng(cfg);
+      SimWorkqueue& q = eng.create_workqueue("q", kind);
+      SimWorkqueue& p = eng.create_workqueue("p", WqKind::per_cpu);
+      SimWorkqueue& rq = eng.create_workqueue("r", WqKind::single_thread);
+      bool draining = false, x_done = false, h_done = false, x_running = false;
+      SimWork h(
+          [&](SimWork&) {
+            draining = true;
+            q.drain();
+            h_done = true;
+          },
+          "H");
+      SimWork x(
+          [&](SimWork&) {
+            x_running = true;
+            while (!draining) ScenarioContext::sleep_ns(5'000);
+            ScenarioContext::sleep_ns(30'000);  // A queues us on q meanwhile
+            try {
+              eng.flush_work(h);
+            } catch (const Error&) {
+              ++refused;
+            }
+            x_done = true;
+          },
+          "X");
+      SimWork a(
+          [&](SimWork&) {
+            while (!draining || !x_running) ScenarioContext::sleep_ns(5'000);
+            ScenarioContext::sleep_ns(10'000);  // the drain has begun
+            q.queue_work_on(1, x);              // chained: accepted during the drain
+          },
+          "A");
+      p.queue_work_on(0, x);
+      q.queue_work_on(1, a);
+      rq.queue_work(h);
+      for (int i = 0; i < 400 && !(x_done && h_done) && eng.stats().dependency_cycles == 0; ++i)
+        ScenarioContext::sleep_ns(50'000);
+      const bool stuck = !x_done && !h_done;
+      const bool rep = eng.stats().dependency_cycles > 0;
+      if (stuck && !rep && stuck_unreported++ == 0) first = "seed " + std::to_string(seed) + " " + strategy;
+      if (stuck && rep) ++stuck_reported;
+      eng.cancel_work(x);  // untie: take X's queueing on q
+      eng.flush_work(h);
+      eng.flush_work(x);
+      q.destroy();
+      p.destroy();
+      rq.destroy();
+    });
+    ASSERT_EQ(r.status, RunStatus::ok) << name << " seed " << seed << ": " << r.message;
+  }
+  EXPECT_EQ(stuck_unreported, 0) << name << ": drain hung, unreported; first " << first << " (reported " << stuck_reported
+                                 << ", refused " << refused << ")";
+}
+TEST(C16LateEdges, ADrainHeldUpByAChainedQueueingOfARunElsewhereIsReported_SingleThread) { drain_chain(WqKind::single_thread, "single_thread"); }
+TEST(C16LateEdges, ADrainHeldUpByAChainedQueueingOfARunElsewhereIsReported_Lazy) { drain_chain(WqKind::lazy, "lazy"); }
+
+// one real cycle closed by the core's skip is reported again
+// on every pass of the core over its list while the skip lasts (an edge
+// that closes a cycle is not kept). X on per_cpu p queues itself, then V,
+// on lazy q's CPU 0 and flushes V (a real deadlock, report mode); the
+// client queues 10 works for q's CPU 2 meanwhile, each waking the core.
+TEST(C16LateEdges, OneStallIsReportedOnceNotOncePerCorePass) {
+  uint64_t max_reports = 0;
+  std::string where;
+  for (uint64_t seed = 1; seed <= 60; ++seed) {
+    const char* strategy = strategy_for(seed);
+    uint64_t cycles = 0;
+    RunResult r = run_world(seed, strategy, [&] {
+      EngineConfig cfg;
+      cfg.ncpus = 3;
+      cfg.dependency_check = DependencyCheck::report;
+      SimEngine eng(cfg);
+      SimWorkqueue& q = eng.create_workqueue("q", WqKind::lazy);
+      SimWorkqueue& p = eng.create_workqueue("p", WqKind::per_cpu);
+      SimWork v([](SimWork&) {}, "V");
+      bool first = true, flushing = false;
+      SimWork x(
+          [&](SimWork& self) {
+            if (!first) return;
+            first = false;
+            q.queue_work_on(0, self);
+            q.queue_work_on(0, v);
+            flushing = true;
+            eng.flush_work(v);
+          },
+          "X");
+      std::vector<std::unique_ptr<SimWork>> others;
+      for (int i = 0; i < 10; ++i) others.push_back(std::make_unique<SimWork>([](SimWork&) {}, "o" + std::to_string(i)));
+      p.queue_work_on(1, x);
+      while (!flushing) ScenarioContext::sleep_ns(10'000);
+      ScenarioContext::sleep_ns(50'000);
+      for (auto& o : others) {
+        q.queue_work_on(2, *o);
+        eng.flush_work(*o);
+      }
+      eng.cancel_work(x);  // untie
+      eng.flush_work(x);
+      q.flush();
+      q.destroy();
+      p.destroy();
+      cycles = eng.stats().dependency_cycles;
+    });
+    ASSERT_EQ(r.status, RunStatus::ok) << seed << ": " << r.message;
+    if (cycles > max_reports) {
+      max_reports = cycles;
+      where = "seed " + std::to_string(seed) + " " + strategy;
+    }
+  }
+  EXPECT_LE(max_reports, 1u) << "one stall reported " << max_reports << " times (" << where << ")";
 }

@@ -2,16 +2,29 @@
 //
 // As in the kernel's workqueue.c, every work and every workqueue is a
 // pseudo-lock; so is every executor: a worker slot of a queue (the core
-// thread, or the worker of one CPU), which runs one work at a time. A
+// thread, or the worker of one CPU), which runs one work at a time; so is
+// an ordered shared queue's one active slot. A
 // worker running work A of queue Q as executor X "holds" Q, X and A. When it
 // waits for something, the engine adds an edge from each pseudo-lock it
 // holds to each one it waits for:
-//   flush_work(B)              B, and every executor that may run the
-//                              pending queueing the flush waits for (B may
-//                              sit behind whatever that executor waits in)
+//   flush_work(B)              B, and every executor or slot that must
+//                              take the pending queueing the flush waits
+//                              for (B may sit behind whatever that one
+//                              waits in), and the runs elsewhere of the
+//                              works ahead of B there
 //   cancel_work_sync(B)        B (a pending queueing is taken, not awaited)
-//   flush_workqueue(R), drain  R
+//   flush_workqueue(R), drain  R, and the runs elsewhere of R's pending works
 //   C3: a worker waits for B's run elsewhere   B
+// The engine's other C3 stalls hold up only the queueings behind B: a core
+// that skips B (its run is elsewhere) holds up the works behind B in that
+// order, a pool thread that takes B into an ordered queue's slot the works
+// inactive behind it, and a CPU worker waiting for B everything for its
+// CPU. Such a stall may close a cycle after every wait of it began (a
+// queueing or a timer's firing behind B), so it is noted when it happens:
+// each wait in progress for a held-up queueing (or a drain of that queue)
+// gets its edges to B then (BasicEngine::tie_waits). No pseudo-lock stands
+// for the order: a permanent "order waits for B" made a later wait for a
+// work *ahead* of B a false cycle (an independent review, session 14).
 // A run in progress is B's own node, never its runner's executor: the run
 // ends when B's callback returns, which depends only on what that callback
 // waits for (B's edges). An edge to the runner's executor would tie the
@@ -24,14 +37,16 @@
 // executor waiting for a work queued behind itself (a single_thread or
 // ordered queue flushing its own work, a lazy worker its own CPU's work).
 //
-// Locking: lock_ is a leaf; callers hold no engine lock when they call in.
+// Locking: lock_ is a leaf; callers may hold engine locks when they call in.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "lazywq/annotations.hpp"
@@ -72,8 +87,11 @@ class DependencyGraph {
   // empty chain. An edge that closes a cycle is not kept, so the same
   // mistake is reported at each occurrence, not turned into a permanent
   // cycle that blames later, correct waits.
-  DependencyCycle add(const std::vector<DependencyNode>& held, const DependencyNode& target, const char* call)
-      LAZYWQ_EXCLUDES(lock_) {
+  // With `once`, an edge that already closed a cycle is skipped: the
+  // engine's own C3 waits tie a wait to a run when they happen, and the
+  // wait may have reported that very edge itself (one stall, one report).
+  DependencyCycle add(const std::vector<DependencyNode>& held, const DependencyNode& target, const char* call,
+                      bool once = false) LAZYWQ_EXCLUDES(lock_) {
     detail::Guard g(lock_);
     for (const DependencyNode& h : held) {
       auto& out = out_[h.key()];
@@ -81,12 +99,14 @@ class DependencyGraph {
       // a cycle is ever kept, so seeing it again cannot close one: the
       // common case (the same wait again) costs one lookup.
       if (out.count(target.key())) continue;
+      if (once && closed_.count({h.key(), target.key()})) continue;
       std::string why = h.label + " waits for " + target.label + " (" + call + ")";
       std::vector<std::string> path;
       if (find_path_locked(target.key(), h.key(), path)) {
         DependencyCycle c;
         c.chain.push_back(std::move(why));
         for (auto& p : path) c.chain.push_back(std::move(p));
+        closed_.insert({h.key(), target.key()});
         return c;
       }
       out.emplace(target.key(), std::move(why));
@@ -145,6 +165,8 @@ class DependencyGraph {
   mutable typename P::Mutex lock_;
   // Edges: pseudo-lock -> (pseudo-lock it waited for -> first such wait).
   std::unordered_map<uint64_t, std::unordered_map<uint64_t, std::string>> out_ LAZYWQ_GUARDED_BY(lock_);
+  // The edges that closed a cycle (never kept in out_), for `once`.
+  std::set<std::pair<uint64_t, uint64_t>> closed_ LAZYWQ_GUARDED_BY(lock_);
 };
 
 }  // namespace lazywq

@@ -16,10 +16,12 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <list>
 #include <memory>
 #include <optional>
 #include <string>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "lazywq/dependency.hpp"
@@ -116,11 +118,62 @@ class BasicEngine {
   GrabResult grab_pending(Work& w, bool canceller);
   void resolve_after_grab(Work& w);
   void record(EventType t, int cpu, uint32_t queue, uint64_t work, int32_t arg = 0);
+  // C16: a wait from inside a work, in progress: what its worker holds and
+  // which queueing it waits for, so that a C3 wait of the engine's own
+  // that holds that queueing up later can tie it to the run it waits for
+  // (tie_waits). Guarded by waits_lock_, a leaf.
+  struct WaitInProgress {
+    std::vector<DependencyNode> held;
+    uint64_t work = 0;         // the waited work's id (0: none)
+    uint64_t upto = 0;         // its queueings waited for: queued_seq_ <= upto
+    uint32_t drained = 0;      // a drain's queue id (0: none): every queueing of it
+    std::vector<uint64_t> tied;  // the runs it was tied to (one report per stall)
+    std::vector<uint64_t> reported;  // those of them whose tie closed a cycle
+    uint64_t serial = 0;             // names it once waits_lock_ was dropped
+  };
+  using WaitList = std::list<WaitInProgress>;
+  // Ends a registered wait (note_wait) when it goes out of scope.
+  class WaitScope {
+   public:
+    WaitScope() = default;
+    WaitScope(BasicEngine* e, typename WaitList::iterator it) : engine_(e), it_(it) {}
+    WaitScope(WaitScope&& o) noexcept : engine_(std::exchange(o.engine_, nullptr)), it_(o.it_) {}
+    WaitScope& operator=(WaitScope&&) = delete;
+    // The wait's record, or null when none was registered.
+    const WaitInProgress* record() const { return engine_ ? &*it_ : nullptr; }
+    ~WaitScope() {
+      if (engine_) engine_->end_wait(it_);
+    }
+
+   private:
+    BasicEngine* engine_ = nullptr;
+    typename WaitList::iterator it_{};
+  };
   // C16: the calling worker (if any) is about to wait for each of
   // `targets`. Adds the dependencies; a cycle is recorded, and with
   // DependencyCheck::error thrown as Error(deadlock). Call with no engine
-  // lock held.
-  void note_wait(const std::vector<DependencyNode>& targets, const char* call);
+  // lock held, or Q only (flush_workqueue, drain).
+  // A cycle a tie of `registered` reported already (the same stall) is
+  // not counted again, but still refused.
+  void note_wait(const std::vector<DependencyNode>& targets, const char* call, const WaitScope* registered = nullptr);
+  // The pseudo-locks the calling worker holds (its queue, executor or
+  // slot, the work it runs).
+  std::vector<DependencyNode> held_by(Worker<P>* self) const;
+  // C16: registers the calling worker's wait (if it is one) for the
+  // queueings of work `work` up to `upto`, or for every queueing of queue
+  // `drained`, until the returned scope ends. Before its targets are
+  // computed: a C3 wait that holds the queueing up after that computation
+  // must find it registered (tie_waits).
+  WaitScope register_wait(uint64_t work, uint64_t upto, uint32_t drained);
+  void end_wait(typename WaitList::iterator it) LAZYWQ_EXCLUDES(waits_lock_);
+  // A queueing held up behind a run in progress elsewhere: (work id, queued_seq_).
+  using HeldUp = std::vector<std::pair<uint64_t, uint64_t>>;
+  // C16: the run of `x` now holds up the queueings `held_up` (and every
+  // queueing of queue `queue`): each wait in progress for one of them
+  // waits for that run. Adds the edges and reports the cycles they close
+  // (nothing can be refused: the waiters wait already).
+  void tie_waits(const HeldUp& held_up, uint32_t queue, const Work& x, const char* why, int cpu)
+      LAZYWQ_EXCLUDES(waits_lock_);
   // `w` and the executors that may run its pending queueing (if
   // `pending_too`) or run it now. Takes Q, then W (not nested).
   std::vector<DependencyNode> wait_targets(Work& w, uint64_t pending_upto);
@@ -130,8 +183,6 @@ class BasicEngine {
   static DependencyNode node_of(const Work& w);
   static DependencyNode node_of(const Workqueue& q);
   static DependencyNode executor_node(const Workqueue& q, int cpu, bool core);
-  static DependencyNode core_order_node(const Workqueue& q, int key);
-  void note_core_skip(const Workqueue& q, int key, const Work& work) LAZYWQ_REQUIRES(work.lock_);
   void record_as(uint32_t thread, EventType t, int cpu, uint32_t queue, uint64_t work, int32_t arg);
 
   // Shared pools (pool_impl.hpp, docs/SHARED.md). S = pool_lock_.
@@ -219,6 +270,9 @@ class BasicEngine {
   DependencyGraph<P> deps_;                // its own leaf lock
   mutable typename P::Mutex cycle_lock_;  // leaf
   std::vector<DependencyCycle> cycles_ LAZYWQ_GUARDED_BY(cycle_lock_);
+  mutable typename P::Mutex waits_lock_;  // leaf
+  WaitList waits_ LAZYWQ_GUARDED_BY(waits_lock_);
+  uint64_t wait_serial_ LAZYWQ_GUARDED_BY(waits_lock_) = 0;
 
   // S: the shared world. Also the Q lock of every shared queue. Order:
   // E -> S -> W; a lazy/per_cpu/single_thread/ordered queue's Q may be held

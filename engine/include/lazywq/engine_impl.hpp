@@ -499,6 +499,39 @@ std::vector<DependencyNode> BasicWorkqueue<P>::flush_targets_locked() {
 }
 
 template <class P>
+std::vector<std::pair<uint64_t, uint64_t>> BasicWorkqueue<P>::held_up_locked(const Work& x, Stall how) {
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  auto add = [&out](const Work& y) { out.emplace_back(y.id(), y.queued_seq_.load(std::memory_order_relaxed)); };
+  const int cpu = x.target_cpu_;
+  switch (how) {
+    case Stall::core_order: {
+      const int key = core_order_key(cpu);
+      bool behind = false;
+      for (Work* y = cwqs_[static_cast<size_t>(core_cpu_)].list.front(); y; y = detail::IntrusiveList<Work>::next(y)) {
+        if (y == &x) behind = true;
+        else if (behind && core_order_key(y->target_cpu_) == key) add(*y);
+      }
+      for (const auto& [k, dw] : timers_)
+        if (core_order_key(dw->target_cpu_) == key) add(*dw);
+      break;
+    }
+    case Stall::cpu_worker:
+      for (Work* y = cwqs_[static_cast<size_t>(cpu)].list.front(); y; y = detail::IntrusiveList<Work>::next(y))
+        if (y != &x) add(*y);  // x is at the front: the rest is behind it
+      for (Work* y = cwqs_[static_cast<size_t>(core_cpu_)].list.front(); y; y = detail::IntrusiveList<Work>::next(y))
+        if (y->target_cpu_ == cpu) add(*y);
+      for (const auto& [k, dw] : timers_)
+        if (dw->target_cpu_ == cpu) add(*dw);
+      break;
+    case Stall::ordered_slot:
+      for (Work* y = inactive_.front(); y; y = detail::IntrusiveList<Work>::next(y)) add(*y);
+      for (const auto& [k, dw] : timers_) add(*dw);
+      break;
+  }
+  return out;
+}
+
+template <class P>
 bool BasicWorkqueue<P>::flush() {
   check_alive();
   if (caller_in_this_queue())
@@ -538,7 +571,11 @@ void BasicWorkqueue<P>::drain() {
   detail::Guard g(lock_);
   if (dead_.load(std::memory_order_relaxed) || destroying_)
     throw Error(Errc::queue_destroyed, "workqueue '" + name_ + "' is destroyed or being destroyed");
-  engine_.note_wait(flush_targets_locked(), "drain_workqueue");  // as in flush()
+  // As in flush(); registered too: a drain waits for every queueing,
+  // chained ones included, so a run elsewhere that holds one up later
+  // holds the drain up (tie_waits).
+  const auto registered = engine_.register_wait(0, 0, id_);
+  engine_.note_wait(flush_targets_locked(), "drain_workqueue");
   engine_.record(EventType::flush_begin, -1, id_, 0, static_cast<int32_t>(FlushKind::drain));
   // Counted with the flushes: a destroy that starts meanwhile lets this
   // drain return before its own destroy_end (C14).
@@ -643,7 +680,10 @@ bool BasicWorkqueue<P>::run_one_locked(Worker<P>* w, Cwq& from, Work* work, int 
     // C3: never run a work concurrently with itself, even across CPUs.
     if (w->is_core) {
       work->core_waiter_ = this;
-      engine_.note_core_skip(*this, core_order_key(work->target_cpu_), *work);
+      // C16: that order waits for the run now, and so does every wait in
+      // progress for a queueing behind it.
+      engine_.tie_waits(held_up_locked(*work, Stall::core_order), id_, *work,
+                        "C3 wait: the core skips it while it runs elsewhere, and its order waits", core_cpu_);
       work->lock_.unlock();
       return false;
     }
@@ -652,6 +692,8 @@ bool BasicWorkqueue<P>::run_one_locked(Worker<P>* w, Cwq& from, Work* work, int 
     // on this CPU waits for this executor).
     engine_.note_run_wait(BasicEngine<P>::executor_node(*this, w->cpu, false), *work, "C3 wait for its run elsewhere",
                           w->cpu, id_);
+    engine_.tie_waits(held_up_locked(*work, Stall::cpu_worker), id_, *work,
+                      "C3 wait: its CPU's worker waits for its run elsewhere", w->cpu);
     lock_.unlock();
     engine_.await_run_end_locked(*work);
     work->lock_.unlock();
@@ -1364,7 +1406,9 @@ bool BasicEngine<P>::flush_work_as(Work& w, FlushKind kind) {
     if (w.running_ && w.runner_ == self)
       throw Error(Errc::deadlock, "flush_work('" + w.name() + "') from its own callback would wait for itself");
   }
-  note_wait(wait_targets(w, /*pending_upto=*/target), kind == FlushKind::delayed ? "flush_delayed_work" : "flush_work");
+  const WaitScope registered = register_wait(w.id(), target, 0);
+  note_wait(wait_targets(w, /*pending_upto=*/target), kind == FlushKind::delayed ? "flush_delayed_work" : "flush_work",
+            &registered);
   bool waited = false;
   {
     auto done = [&]() LAZYWQ_REQUIRES(w.lock_) { return flush_done_locked(w, target); };
@@ -1632,35 +1676,6 @@ DependencyNode BasicEngine<P>::executor_node(const Workqueue& q, int cpu, bool c
               q.name() + "' #" + std::to_string(q.id())};
 }
 
-// One of the core's orders (core_order_key): the works of that key on the
-// core list start in turn, so one that cannot start (C3: its run is in
-// progress elsewhere) holds up every work behind it, while the core goes on
-// with the other keys. That is why it is a pseudo-lock of its own and not
-// the core's executor: a wait on the core thread stalls every key, a
-// skipped work only its own.
-template <class P>
-DependencyNode BasicEngine<P>::core_order_node(const Workqueue& q, int key) {
-  const bool single = !q.uses_cpu_workers() || key == q.core_cpu_;
-  return {DependencyNode::Kind::order, (static_cast<uint64_t>(q.id()) << 32) | static_cast<uint32_t>(key),
-          "the core's order " + (single ? std::string("of its own works") : "for cpu " + std::to_string(key)) +
-              " on workqueue '" + q.name() + "' #" + std::to_string(q.id())};
-}
-
-// C16: the core skipped `work`, next in its order `key` on q's core list,
-// because a run of it is in progress elsewhere (C3): that order, and every
-// wait for a work behind it, now waits for that run. Noted when the skip
-// happens, not when a wait begins: a queueing or a timer's firing into the
-// order after every wait of a cycle began closes the cycle here (found by
-// the dependency scenario's timers: a timer fired behind a work queued
-// while it ran on another CPU's worker, whose run waited, through a second
-// work, for that timer, hung in error mode with no cycle reported). The
-// core cannot be refused, so the cycle is only reported. LOCKING: Q of q
-// and W of `work` held; the graph's lock is a leaf.
-template <class P>
-void BasicEngine<P>::note_core_skip(const Workqueue& q, int key, const Work& work) {
-  note_run_wait(core_order_node(q, key), work, "C3 wait: the core skips it while it runs elsewhere", q.core_cpu_, q.id());
-}
-
 // What a wait for `w` waits for (C16): the work's run, and, for its
 // pending queueing if that is one the wait waits for (queued_seq_ <=
 // `pending_upto`; a later queueing is not waited for), whoever must run it
@@ -1690,7 +1705,10 @@ std::vector<DependencyNode> BasicEngine<P>::wait_targets(Work& w, uint64_t pendi
       // shared queues: a work running on another queue and queued on the
       // ordered one waited for a work behind that queueing, and hung in
       // error mode with no cycle reported).
-      if (h->max_active_ == 1 && w.where_ == WorkLocation::inactive) {
+      // An armed timer fires behind that holder too (dependency 30858
+      // pct:3: a wait for a timer armed on an ordered shared queue whose
+      // slot a work running elsewhere held, hung unreported).
+      if (h->max_active_ == 1 && (w.where_ == WorkLocation::inactive || w.where_ == WorkLocation::timer)) {
         assert_held_pool_lock();  // h's lock is S
         auto running_holders = [&](const detail::IntrusiveList<Work>& list) LAZYWQ_REQUIRES(pool_lock_) {
           for (Work* y = list.front(); y; y = detail::IntrusiveList<Work>::next(y)) {
@@ -1711,12 +1729,7 @@ std::vector<DependencyNode> BasicEngine<P>::wait_targets(Work& w, uint64_t pendi
       const int cpu = w.target_cpu_;
       const bool own_cpu = h->uses_cpu_workers() && cpu != h->core_cpu_;
       const WorkLocation where = w.where_;
-      if (where == WorkLocation::core_list || where == WorkLocation::timer) {
-        out.push_back(executor_node(*h, cpu, true));
-        // And its order there: a work the core skips in it (a run in
-        // progress elsewhere, note_core_skip) holds w up.
-        out.push_back(core_order_node(*h, h->core_order_key(cpu)));
-      }
+      if (where == WorkLocation::core_list || where == WorkLocation::timer) out.push_back(executor_node(*h, cpu, true));
       if (own_cpu && where != WorkLocation::none) out.push_back(executor_node(*h, cpu, false));
       // C3 with C5: a work ahead of w in its CPU's order that is running
       // elsewhere holds that order up until its run ends (the core skips
@@ -1771,15 +1784,10 @@ void BasicEngine<P>::note_run_wait(const DependencyNode& held, const Work& work,
   if (cycles_.size() < 64) cycles_.push_back(std::move(c));
 }
 
-// C16. LOCKING: none held on entry (the graph and cycles_ have leaf locks).
-// CONTEXT: any thread; only a worker holds pseudo-locks (its queue, its
-// executor slot and the work it runs), so waits from outside the engine add
-// nothing.
+// What a worker holds while it waits (C16): its queue, its executor (or
+// an ordered shared queue's slot), the work it runs.
 template <class P>
-void BasicEngine<P>::note_wait(const std::vector<DependencyNode>& targets, const char* call) {
-  if (cfg_.dependency_check == DependencyCheck::off) return;
-  Worker<P>* self = current_worker();
-  if (!self) return;
+std::vector<DependencyNode> BasicEngine<P>::held_by(Worker<P>* self) const {
   std::vector<DependencyNode> held;
   BasicWorkqueue<P>* own = self->queue();
   if (own) held.push_back(node_of(*own));
@@ -1789,11 +1797,38 @@ void BasicEngine<P>::note_wait(const std::vector<DependencyNode>& targets, const
     held.push_back(slot_node(*own));
   // `current` is written only by this worker (under Q): reading our own
   // write needs no lock.
+  if (BasicWork<P>* running = self->current) held.push_back(node_of(*running));
+  return held;
+}
+
+// C16. LOCKING: none held on entry, or Q (the graph and cycles_ have leaf locks).
+// CONTEXT: any thread; only a worker holds pseudo-locks (its queue, its
+// executor slot and the work it runs), so waits from outside the engine add
+// nothing.
+template <class P>
+void BasicEngine<P>::note_wait(const std::vector<DependencyNode>& targets, const char* call,
+                               const WaitScope* registered) {
+  if (cfg_.dependency_check == DependencyCheck::off) return;
+  Worker<P>* self = current_worker();
+  if (!self) return;
+  const std::vector<DependencyNode> held = held_by(self);
+  BasicWorkqueue<P>* own = self->queue();
   BasicWork<P>* running = self->current;
-  if (running) held.push_back(node_of(*running));
   for (const DependencyNode& t : targets) {
     DependencyCycle c = deps_.add(held, t, call);
     if (c.chain.empty()) continue;
+    if (registered && registered->record() && t.kind == DependencyNode::Kind::work) {
+      bool tie_reported;
+      {
+        detail::Guard g(waits_lock_);
+        const auto& r = registered->record()->reported;
+        tie_reported = std::find(r.begin(), r.end(), t.id) != r.end();
+      }
+      if (tie_reported) {
+        if (cfg_.dependency_check == DependencyCheck::error) throw Error(Errc::deadlock, c.describe());
+        continue;
+      }
+    }
     n_cycles_.fetch_add(1, std::memory_order_relaxed);
     record(EventType::dependency_cycle, self->cpu, own ? own->id() : 0, running ? running->id() : 0,
            static_cast<int32_t>(c.chain.size()));
@@ -1803,6 +1838,65 @@ void BasicEngine<P>::note_wait(const std::vector<DependencyNode>& targets, const
       if (cycles_.size() < 64) cycles_.push_back(std::move(c));
     }
     if (cfg_.dependency_check == DependencyCheck::error) throw Error(Errc::deadlock, text);
+  }
+}
+
+template <class P>
+typename BasicEngine<P>::WaitScope BasicEngine<P>::register_wait(uint64_t work, uint64_t upto, uint32_t drained) {
+  if (cfg_.dependency_check == DependencyCheck::off) return {};
+  Worker<P>* self = current_worker();
+  if (!self) return {};
+  std::vector<DependencyNode> held = held_by(self);
+  detail::Guard g(waits_lock_);
+  waits_.push_back(WaitInProgress{std::move(held), work, upto, drained, {}, {}, ++wait_serial_});
+  return WaitScope(this, std::prev(waits_.end()));
+}
+
+template <class P>
+void BasicEngine<P>::end_wait(typename WaitList::iterator it) {
+  detail::Guard g(waits_lock_);
+  waits_.erase(it);
+}
+
+// C16: a C3 wait of the engine's own holds up queueings that waits in
+// progress wait for: a core skipping a work whose run is elsewhere holds up
+// the works behind it in that order, a CPU worker waiting for such a run
+// everything for its CPU, an ordered shared queue's slot taken by such a
+// work everything inactive behind it. That may close a cycle after every
+// wait of it began (a queueing or a timer's firing behind the run), so it
+// is tied here, when it happens: each such wait now waits for the run.
+// Only the waits held up now, never a pseudo-lock for the order: a
+// permanent "order waits for x" made a later wait for a work *ahead* of x
+// in that order a false cycle (an independent review). Report only: the
+// waiters wait already. LOCKING: any (Q, S, W); takes leaf locks only.
+template <class P>
+void BasicEngine<P>::tie_waits(const HeldUp& held_up, uint32_t queue, const Work& x, const char* why, int cpu) {
+  if (cfg_.dependency_check == DependencyCheck::off) return;
+  std::vector<std::pair<uint64_t, std::vector<DependencyNode>>> tied;  // (serial, held)
+  {
+    detail::Guard g(waits_lock_);
+    for (WaitInProgress& w : waits_) {
+      bool held = w.drained != 0 && w.drained == queue;
+      for (const auto& [id, seq] : held_up) held = held || (w.work == id && seq <= w.upto);
+      if (!held || std::find(w.tied.begin(), w.tied.end(), x.id()) != w.tied.end()) continue;
+      w.tied.push_back(x.id());
+      tied.emplace_back(w.serial, w.held);
+    }
+  }
+  for (const auto& [serial, held] : tied) {
+    DependencyCycle c = deps_.add(held, node_of(x), why, /*once=*/true);
+    if (c.chain.empty()) continue;
+    {
+      // By serial: the wait may have ended meanwhile (a cancel took the
+      // queueing it waited for), its record gone.
+      detail::Guard g(waits_lock_);
+      for (WaitInProgress& w : waits_)
+        if (w.serial == serial) w.reported.push_back(x.id());
+    }
+    n_cycles_.fetch_add(1, std::memory_order_relaxed);
+    record(EventType::dependency_cycle, cpu, queue, x.id(), static_cast<int32_t>(c.chain.size()));
+    detail::Guard g(cycle_lock_);
+    if (cycles_.size() < 64) cycles_.push_back(std::move(c));
   }
 }
 

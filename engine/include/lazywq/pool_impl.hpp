@@ -339,13 +339,13 @@ bool BasicEngine<P>::pool_dispatch_locked(Worker<P>* w, Pool<P>* p, Work* work, 
   if (runner && runner != w && !LAZYWQ_PLANTED(cfg_, collision_runs_concurrently)) {
     // C16: an ordered shared queue's one active slot, held by this work,
     // now waits for its run elsewhere, and so does every work of the queue
-    // behind it. Noted here, when it happens: a work activated into the
-    // slot after every wait of a cycle began closes the cycle (found by the
-    // dependency scenario's ordered shared queues: a work running on a
+    // behind it: tied when it happens, since a work activated into the
+    // slot after every wait of a cycle began may close the cycle (found by
+    // the dependency scenario's ordered shared queues: a work running on a
     // core, waiting for a work inactive behind its own queueing there).
     if (q->max_active_ == 1)
-      note_run_wait(slot_node(*q), *work, "C3 wait: it holds its queue's one active slot while it runs elsewhere", w->cpu,
-                    q->id());
+      tie_waits(q->held_up_locked(*work, BasicWorkqueue<P>::Stall::ordered_slot), q->id(), *work,
+                "C3 wait: it holds its queue's one active slot while it runs elsewhere", w->cpu);
     if (runner->pool && runner->pool == p) {
       work->lock_.unlock();
       from.remove(work);

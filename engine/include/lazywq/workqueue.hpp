@@ -157,6 +157,13 @@ class BasicWorkqueue {
   void check_cpu(int cpu) const;
   Worker<P>* caller_in_this_queue() const;
   std::vector<DependencyNode> flush_targets_locked() LAZYWQ_REQUIRES(lock_);
+  // C16: the queueings of this queue a run of `x` elsewhere holds up, as
+  // the engine waits for it (C3): behind x in its core order (the core
+  // skips x), for x's CPU (its worker waits, x at the front of its list),
+  // or behind an ordered shared queue's slot (x takes it). Timers that will
+  // fire there are held up too.
+  enum class Stall { core_order, cpu_worker, ordered_slot };
+  std::vector<std::pair<uint64_t, uint64_t>> held_up_locked(const Work& x, Stall how) LAZYWQ_REQUIRES(lock_);
 
   void start() LAZYWQ_EXCLUDES(lock_);
   bool queue_common(int cpu, Work& w, const DelayedWork* dw, Duration delay) LAZYWQ_EXCLUDES(lock_);
