@@ -391,15 +391,16 @@ struct PerCpu : ModelBase<PerCpu, 2, 4> {
 // Wb (queued for CPU 0 by thread 1, run by the core) queues X for CPU 1,
 // requeues itself for CPU 1 (behind X) and flushes X: when CPU 1's worker
 // is active it runs X, then takes Wb from its list while Wb may still run
-// on the core, and waits for that run (engine_waiters_; C16 then sees the
-// worker wait for Wb, which waited for that worker: a cycle, reported
-// lockdep style though it cannot hang here, X being ahead of Wb). With X
+// on the core, and waits for that run (engine_waiters_; no cycle: X, the
+// work Wb waits for, ran ahead of Wb, so nothing waited behind that run;
+// until session 14 a permanent edge from the worker to Wb made it one).
+// With X
 // on the core list instead (no active worker), Wb's flush is refused:
 // X waits behind the core (C10). Each thread waits for both runs of its
 // work with two flush_work calls. Never two runs of one work at once (C3,
 // checked at every callback), each runs twice (C1, C2), each flush
-// returns after the runs it covers (C10), and the only cycle reported is
-// the one the C3 wait closes.
+// returns after the runs it covers (C10), and the only cycle ever
+// reported is one an engine C3 wait closes.
 struct LazyCollision : ModelBase<LazyCollision, 2, 5> {
   enum { Wa, Wb, X };
   void setup() {

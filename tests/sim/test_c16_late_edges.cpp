@@ -382,6 +382,49 @@ TEST(C16LateEdges, AWaitForAWorkAheadInAnOrderedSharedQueueIsNoCycle) {
   EXPECT_EQ(t.runs_with_report, 0) << t.reports << " reports, " << t.refused << " refusals; first: " << t.first;
 }
 
+// The same on a CPU worker's list: X, running on CPU 1's worker of lazy q,
+// queues V on CPU 2, then itself behind V, and flushes V. CPU 2's worker
+// runs V, then waits for X's run (C3): no cycle. A permanent edge from that
+// worker to X made one until session 14 (71 of 200 runs).
+TEST(C16LateEdges, AWaitForAWorkAheadOfARunACpuWorkerWaitsForIsNoCycle) {
+  Tally t;
+  for (uint64_t seed = 1; seed <= 200; ++seed) {
+    const char* strategy = strategy_for(seed);
+    uint64_t cycles = 0;
+    std::string text;
+    RunResult r = run_world(seed, strategy, [&] {
+      EngineConfig cfg;
+      cfg.ncpus = 3;
+      cfg.dependency_check = DependencyCheck::report;
+      SimEngine eng(cfg);
+      SimWorkqueue& q = eng.create_workqueue("q", WqKind::per_cpu);
+      SimWork v([](SimWork&) {}, "V");
+      int runs = 0;
+      SimWork x(
+          [&](SimWork& self) {
+            if (runs++ % 2 != 0) return;
+            q.queue_work_on(2, v);
+            q.queue_work_on(2, self);
+            eng.flush_work(v);
+          },
+          "X");
+      for (int i = 0; i < 3; ++i) {
+        q.queue_work_on(1, x);
+        eng.flush_work(x);
+        eng.flush_work(x);
+      }
+      q.destroy();
+      cycles = eng.stats().dependency_cycles;
+      if (cycles) text = eng.dependency_cycles()[0].describe();
+    });
+    ASSERT_EQ(r.status, RunStatus::ok) << seed << ": " << r.message;
+    t.reports += cycles;
+    t.runs_with_report += cycles > 0;
+    if (cycles && t.first.empty()) t.first = "seed " + std::to_string(seed) + " " + strategy + ": " + text;
+  }
+  EXPECT_EQ(t.runs_with_report, 0) << t.reports << " reports; first: " << t.first;
+}
+
 // A miss the same review found (before session 14's ties). H, on single_thread r, drains q. A, q's own work, queues X on q
 // during the drain (chained queueing is accepted) while X runs on per_cpu p;
 // X flushes H. q's core skips X (or q's CPU worker waits for X): H -> q

@@ -14,17 +14,18 @@
 //                              works ahead of B there
 //   cancel_work_sync(B)        B (a pending queueing is taken, not awaited)
 //   flush_workqueue(R), drain  R, and the runs elsewhere of R's pending works
-//   C3: a worker waits for B's run elsewhere   B
-// The engine's other C3 stalls hold up only the queueings behind B: a core
+// The engine's own C3 stalls hold up only the queueings behind B: a core
 // that skips B (its run is elsewhere) holds up the works behind B in that
 // order, a pool thread that takes B into an ordered queue's slot the works
 // inactive behind it, and a CPU worker waiting for B everything for its
 // CPU. Such a stall may close a cycle after every wait of it began (a
 // queueing or a timer's firing behind B), so it is noted when it happens:
 // each wait in progress for a held-up queueing (or a drain of that queue)
-// gets its edges to B then (BasicEngine::tie_waits). No pseudo-lock stands
-// for the order: a permanent "order waits for B" made a later wait for a
-// work *ahead* of B a false cycle (an independent review, session 14).
+// gets its edges to B then (BasicEngine::tie_waits), and a wait that begins
+// later finds B among its targets (wait_targets). No edge from the order,
+// slot or executor to B: a permanent "executor waits for B" made a later
+// wait for a work *ahead* of B a false cycle (an independent review,
+// session 14; the model lazy_collision had one documented).
 // A run in progress is B's own node, never its runner's executor: the run
 // ends when B's callback returns, which depends only on what that callback
 // waits for (B's edges). An edge to the runner's executor would tie the
@@ -111,6 +112,35 @@ class DependencyGraph {
       }
       out.emplace(target.key(), std::move(why));
     }
+    return {};
+  }
+
+  // A wait that will be refused if it closes a cycle (DependencyCheck::
+  // error): all of its edges, "each of `held` waits for each of
+  // `targets`", are checked and added in one hold of the lock, or none of
+  // them. Edge by edge, two waits closing one cycle at once could each
+  // keep the edges the other's refusal then ran into: both refused
+  // (C16_Dependency.WaitOnASerialQueueBehindItsOwnWorkerIsACycle, once
+  // under ASan). A cycle through the wait's own new edges always has one
+  // of them end in a path back to a held node, so checking each pair
+  // against the kept edges is enough.
+  DependencyCycle add_all_or_none(const std::vector<DependencyNode>& held, const std::vector<DependencyNode>& targets,
+                                  const char* call) LAZYWQ_EXCLUDES(lock_) {
+    detail::Guard g(lock_);
+    for (const DependencyNode& t : targets)
+      for (const DependencyNode& h : held) {
+        auto it = out_.find(h.key());
+        if (it != out_.end() && it->second.count(t.key())) continue;
+        std::vector<std::string> path;
+        if (find_path_locked(t.key(), h.key(), path)) {
+          DependencyCycle c;
+          c.chain.push_back(h.label + " waits for " + t.label + " (" + call + ")");
+          for (auto& p : path) c.chain.push_back(std::move(p));
+          return c;
+        }
+      }
+    for (const DependencyNode& t : targets)
+      for (const DependencyNode& h : held) out_[h.key()].emplace(t.key(), h.label + " waits for " + t.label + " (" + call + ")");
     return {};
   }
 

@@ -178,8 +178,6 @@ class BasicEngine {
   // `pending_too`) or run it now. Takes Q, then W (not nested).
   std::vector<DependencyNode> wait_targets(Work& w, uint64_t pending_upto);
   void expedite_timer(Work& w);
-  void note_run_wait(const DependencyNode& held, const Work& work, const char* call, int cpu, uint32_t queue)
-      LAZYWQ_REQUIRES(work.lock_);
   static DependencyNode node_of(const Work& w);
   static DependencyNode node_of(const Workqueue& q);
   static DependencyNode executor_node(const Workqueue& q, int cpu, bool core);

@@ -688,16 +688,20 @@ bool BasicWorkqueue<P>::run_one_locked(Worker<P>* w, Cwq& from, Work* work, int 
       return false;
     }
     ++work->engine_waiters_;  // before dropping the locks: the work must outlive our wait
-    // C16: this executor now waits for that run (and everything behind it
-    // on this CPU waits for this executor).
-    engine_.note_run_wait(BasicEngine<P>::executor_node(*this, w->cpu, false), *work, "C3 wait for its run elsewhere",
-                          w->cpu, id_);
+    // C16: everything for this CPU now waits for that run: the waits in
+    // progress for it are tied to the run now, a later one finds it in
+    // c3_awaiting (wait_targets). Not a permanent edge from this executor
+    // to the run: a work running elsewhere that queued V here, then itself
+    // behind V, and flushed V, was a "cycle" though V runs first (the
+    // review of session 14; the model lazy_collision had it documented).
     engine_.tie_waits(held_up_locked(*work, Stall::cpu_worker), id_, *work,
                       "C3 wait: its CPU's worker waits for its run elsewhere", w->cpu);
+    w->c3_awaiting = work;
     lock_.unlock();
     engine_.await_run_end_locked(*work);
     work->lock_.unlock();
     lock_.lock();
+    w->c3_awaiting = nullptr;
     return false;
   }
   const uint64_t epoch = work->epoch_;
@@ -1730,7 +1734,13 @@ std::vector<DependencyNode> BasicEngine<P>::wait_targets(Work& w, uint64_t pendi
       const bool own_cpu = h->uses_cpu_workers() && cpu != h->core_cpu_;
       const WorkLocation where = w.where_;
       if (where == WorkLocation::core_list || where == WorkLocation::timer) out.push_back(executor_node(*h, cpu, true));
-      if (own_cpu && where != WorkLocation::none) out.push_back(executor_node(*h, cpu, false));
+      if (own_cpu && where != WorkLocation::none) {
+        out.push_back(executor_node(*h, cpu, false));
+        // That worker waiting for a run elsewhere (C3) holds w up until
+        // the run ends.
+        const Worker<P>* x = h->cwqs_[static_cast<size_t>(cpu)].worker.get();
+        if (x && x->c3_awaiting) out.push_back(node_of(*x->c3_awaiting));
+      }
       // C3 with C5: a work ahead of w in its CPU's order that is running
       // elsewhere holds that order up until its run ends (the core skips
       // the CPU, a CPU worker waits), so w waits for that run too.
@@ -1763,29 +1773,6 @@ std::vector<DependencyNode> BasicEngine<P>::wait_targets(Work& w, uint64_t pendi
   return out;
 }
 
-// C16: the engine's own waits of C3, which nothing can refuse, so a cycle
-// one closes is only reported: `held` waits for the run of `work` to end.
-// It waits for that run: the work's node, whose edges are what its
-// callback waits for. Not the runner's executor: that would chain this
-// wait to the runner's other waits, at other times (issue #13: two workers
-// of one queue waiting for each other's runs at different times made
-// "cycles" that can never be in force at once). `cpu` and `queue` go to the
-// dependency_cycle event. LOCKING: W of `work` held (and Q or S); the
-// graph's lock is a leaf.
-template <class P>
-void BasicEngine<P>::note_run_wait(const DependencyNode& held, const Work& work, const char* call, int cpu,
-                                   uint32_t queue) {
-  if (cfg_.dependency_check == DependencyCheck::off) return;
-  DependencyCycle c = deps_.add({held}, node_of(work), call);
-  if (c.chain.empty()) return;
-  n_cycles_.fetch_add(1, std::memory_order_relaxed);
-  record(EventType::dependency_cycle, cpu, queue, work.id(), static_cast<int32_t>(c.chain.size()));
-  detail::Guard g(cycle_lock_);
-  if (cycles_.size() < 64) cycles_.push_back(std::move(c));
-}
-
-// What a worker holds while it waits (C16): its queue, its executor (or
-// an ordered shared queue's slot), the work it runs.
 template <class P>
 std::vector<DependencyNode> BasicEngine<P>::held_by(Worker<P>* self) const {
   std::vector<DependencyNode> held;
@@ -1814,8 +1801,12 @@ void BasicEngine<P>::note_wait(const std::vector<DependencyNode>& targets, const
   const std::vector<DependencyNode> held = held_by(self);
   BasicWorkqueue<P>* own = self->queue();
   BasicWork<P>* running = self->current;
-  for (const DependencyNode& t : targets) {
-    DependencyCycle c = deps_.add(held, t, call);
+  // Error mode refuses the wait: all of its edges or none (add_all_or_none).
+  const bool refusing = cfg_.dependency_check == DependencyCheck::error;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    const DependencyNode& t = targets[i];
+    DependencyCycle c = refusing ? (i == 0 ? deps_.add_all_or_none(held, targets, call) : DependencyCycle{})
+                                 : deps_.add(held, t, call);
     if (c.chain.empty()) continue;
     if (registered && registered->record() && t.kind == DependencyNode::Kind::work) {
       bool tie_reported;

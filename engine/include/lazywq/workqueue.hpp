@@ -42,6 +42,10 @@ struct Worker {
   detail::Var<P, BasicWork<P>*> current = nullptr;  // Q: work whose callback runs now
   detail::Var<P, uint64_t> current_epoch = 0;   // Q: flush epoch of that run
   detail::Var<P, int64_t> last_active_ns = 0;   // Q: end of the last run (idle exit)
+  // Q: a CPU worker's C3 wait: the work whose run elsewhere it waits for
+  // (alive: the wait holds one of its engine_waiters_). Everything for its
+  // CPU waits behind that run (C16, wait_targets).
+  detail::Var<P, BasicWork<P>*> c3_awaiting = nullptr;
 
   // Pool workers and the manager only (S):
   detail::IntrusiveList<BasicWork<P>> scheduled;  // S: C3 collisions, run after the current work
