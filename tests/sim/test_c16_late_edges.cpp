@@ -190,8 +190,9 @@ TEST(C16LateEdges, AWorkRunningElsewhereTakingAnOrderedSlotClosesACycle) {
 // The engine keeps the first 64 chains and counts every cycle, those its
 // own waits close too: 64 cycles closed by callers' waits, then the slot's
 // hand-over's, is 65 counted and 64 kept (mutation testing: off_by_one
-// note_run_wait@8dce31, `<` to `<=`, kept a 65th and survived every
-// checker; it needed exactly this, 64 cycles then one the engine closes).
+// @8dce31, `<` to `<=`, in the engine's own C3 report kept a 65th and
+// survived every checker; it needed exactly this, 64 cycles then one the
+// engine closes; kills tie_waits@8dce31 and @d5d99b).
 TEST(C16LateEdges, ACycleTheEngineClosesAfterSixtyFourIsCountedNotKept) {
   uint64_t counted = 0, kept = 0;
   Outcome o;
