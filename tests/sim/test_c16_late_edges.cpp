@@ -3,7 +3,7 @@
 // itself makes a work wait behind a run elsewhere (C3): a queue's core
 // skipping a work of its order, a pool thread taking a work into an
 // ordered shared queue's one active slot. Each is noted when it happens
-// (note_core_skip, pool_dispatch_locked) and reported. Both hung in error
+// (BasicEngine::tie_waits) and reported. Both hung in error
 // mode with no cycle reported until session 14 (the dependency scenario's
 // shapes found them: seeds 506 and 25675 in tests/sim Regressions); here
 // each is pinned by hand, over every schedule the simulator draws.
@@ -515,4 +515,120 @@ TEST(C16LateEdges, OneStallIsReportedOnceNotOncePerCorePass) {
     }
   }
   EXPECT_LE(max_reports, 1u) << "one stall reported " << max_reports << " times (" << where << ")";
+}
+
+// The same deadlock twice in one engine is reported twice (an independent
+// review, session 14: a graph-wide "closed once" set silenced the second
+// occurrence of a cycle the engine's own stall closed; it hung, unreported).
+// The slot hand-over of slot_handover, twice, with the same queues and works.
+TEST(C16LateEdges, TheSameStallClosedCycleTwiceInOneEngineIsReportedTwice) {
+  int stuck_unreported = 0, second_stuck_reported = 0;
+  std::string first;
+  for (uint64_t seed = 1; seed <= 200; ++seed) {
+    const char* strategy = strategy_for(seed);
+    RunResult r = run_world(seed, strategy, [&] {
+      EngineConfig cfg;
+      cfg.ncpus = 2;
+      cfg.dependency_check = DependencyCheck::error;
+      SimEngine eng(cfg);
+      SimWorkqueue& ord = eng.create_workqueue("o", WqKind::shared, WqOptions{.ordered = true});
+      SimWorkqueue& q2 = eng.create_workqueue("q2", WqKind::per_cpu);
+      SimWork h([](SimWork&) { ScenarioContext::sleep_ns(100'000); }, "H");
+      SimWork b([](SimWork&) {}, "B");
+      bool y_done = false, y_first = true;
+      SimWork y(
+          [&](SimWork& self) {
+            if (!y_first) return;
+            y_first = false;
+            ord.queue_work(self);
+            ord.queue_work(b);
+            try {
+              eng.flush_work(b);
+            } catch (const Error&) {
+            }
+            y_done = true;
+          },
+          "Y");
+      for (int round = 0; round < 2; ++round) {
+        y_done = false;
+        y_first = true;
+        const uint64_t before = eng.stats().dependency_cycles;
+        ord.queue_work(h);
+        q2.queue_work_on(1, y);
+        Outcome o = wait_then_untie(eng, y_done, y_done, [&] { eng.cancel_work(b); }, before);
+        eng.flush_work(y);
+        ord.flush();
+        if (o.stuck && !o.reported && stuck_unreported++ == 0)
+          first = "seed " + std::to_string(seed) + " " + strategy + " round " + std::to_string(round);
+        if (round == 1 && o.stuck && o.reported) ++second_stuck_reported;
+      }
+      ord.destroy();
+      q2.destroy();
+    });
+    ASSERT_EQ(r.status, RunStatus::ok) << seed << ": " << r.message;
+  }
+  EXPECT_EQ(stuck_unreported, 0) << "a wait-for cycle hung, unreported; first: " << first;
+  EXPECT_GT(second_stuck_reported, 0) << "the second round never hung: the test no longer reaches it";
+}
+
+// A CPU worker's C3 wait names the work it waits for (c3_awaiting), which a
+// wait for that CPU's works reads (wait_targets). X, running on per_cpu p,
+// queues itself on q's CPU 1, whose worker then waits for X's run; the
+// client cancels that queueing once the run is over and frees X at once,
+// while F, on r, keeps flushing V, queued behind on q's CPU 1. The worker
+// cleared c3_awaiting only after dropping its claim on X: X's destructor
+// could return in between, and F's flush read the freed work (an
+// independent review, session 14). The teeth are the ASan stage's: a read
+// of freed memory there is a report (with the old order, seed 2372, pct:3:
+// the sweep is long because the window is two steps of the worker).
+TEST(C16LateEdges, AWorkFreedRightAfterTheRunACpuWorkerWaitedForIsNotReadAgain) {
+  int cancelled = 0;
+  for (uint64_t seed = 1; seed <= 3000; ++seed) {
+    const char* strategy = seed % 2 ? "random" : "pct:3";
+    RunResult r = run_world(seed, strategy, [&] {
+      EngineConfig cfg;
+      cfg.ncpus = 3;
+      cfg.dependency_check = DependencyCheck::report;
+      SimEngine eng(cfg);
+      SimWorkqueue& q = eng.create_workqueue("q", WqKind::per_cpu);
+      SimWorkqueue& p = eng.create_workqueue("p", WqKind::per_cpu);
+      SimWorkqueue& rq = eng.create_workqueue("r", WqKind::single_thread);
+      bool first = true, returned = false, stop = false;
+      auto x = std::make_unique<SimWork>(
+          [&](SimWork& self) {
+            if (!first) return;
+            first = false;
+            q.queue_work_on(1, self);
+            ScenarioContext::sleep_ns(20'000);  // q's CPU 1 worker takes it, and waits for this run
+            returned = true;
+          },
+          "X");
+      SimWork v([](SimWork&) {}, "V");
+      SimWork f(
+          [&](SimWork&) {
+            // Bounded: a strategy that keeps ranking F first (PCT) would
+            // starve the client of the rest of the run.
+            for (int i = 0; i < 200 && !stop; ++i) {
+              q.queue_work_on(1, v);
+              eng.flush_work(v);
+              ScenarioContext::sleep_ns(1'000);
+            }
+          },
+          "F");
+      p.queue_work_on(0, *x);
+      rq.queue_work(f);
+      while (!returned) ScenarioContext::sleep_ns(2'000);
+      cancelled += eng.cancel_work(*x);  // false: the worker ran it already
+      x.reset();                         // waits for the run, then for the worker's claim
+      ScenarioContext::sleep_ns(20'000);
+      stop = true;
+      eng.flush_work(f);
+      q.destroy();
+      p.destroy();
+      rq.destroy();
+      EXPECT_EQ(eng.stats().dependency_cycles, 0u) << "seed " << seed << " " << strategy;
+    });
+    ASSERT_EQ(r.status, RunStatus::ok) << seed << ": " << r.message;
+  }
+  EXPECT_GT(cancelled, 0) << "the worker always ran X's queueing first: the test no longer reaches the window";
 }

@@ -43,7 +43,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -87,12 +86,12 @@ class DependencyGraph {
   // "flush_work"). Returns the cycle one of the new edges closes, or an
   // empty chain. An edge that closes a cycle is not kept, so the same
   // mistake is reported at each occurrence, not turned into a permanent
-  // cycle that blames later, correct waits.
-  // With `once`, an edge that already closed a cycle is skipped: the
-  // engine's own C3 waits tie a wait to a run when they happen, and the
-  // wait may have reported that very edge itself (one stall, one report).
-  DependencyCycle add(const std::vector<DependencyNode>& held, const DependencyNode& target, const char* call,
-                      bool once = false) LAZYWQ_EXCLUDES(lock_) {
+  // cycle that blames later, correct waits. (One stall, one report is the
+  // caller's business, per wait: BasicEngine::tie_waits. A graph-wide
+  // "closed once" set silenced every later occurrence of the same
+  // deadlock: an independent review, session 14.)
+  DependencyCycle add(const std::vector<DependencyNode>& held, const DependencyNode& target, const char* call)
+      LAZYWQ_EXCLUDES(lock_) {
     detail::Guard g(lock_);
     for (const DependencyNode& h : held) {
       auto& out = out_[h.key()];
@@ -100,14 +99,12 @@ class DependencyGraph {
       // a cycle is ever kept, so seeing it again cannot close one: the
       // common case (the same wait again) costs one lookup.
       if (out.count(target.key())) continue;
-      if (once && closed_.count({h.key(), target.key()})) continue;
       std::string why = h.label + " waits for " + target.label + " (" + call + ")";
       std::vector<std::string> path;
       if (find_path_locked(target.key(), h.key(), path)) {
         DependencyCycle c;
         c.chain.push_back(std::move(why));
         for (auto& p : path) c.chain.push_back(std::move(p));
-        closed_.insert({h.key(), target.key()});
         return c;
       }
       out.emplace(target.key(), std::move(why));
@@ -123,12 +120,14 @@ class DependencyGraph {
   // (C16_Dependency.WaitOnASerialQueueBehindItsOwnWorkerIsACycle, once
   // under ASan). A cycle through the wait's own new edges always has one
   // of them end in a path back to a held node, so checking each pair
-  // against the kept edges is enough.
+  // against the kept edges is enough. `closing` is set to the index in
+  // `targets` of the edge that closes the reported cycle.
   DependencyCycle add_all_or_none(const std::vector<DependencyNode>& held, const std::vector<DependencyNode>& targets,
-                                  const char* call) LAZYWQ_EXCLUDES(lock_) {
+                                  const char* call, size_t& closing) LAZYWQ_EXCLUDES(lock_) {
     detail::Guard g(lock_);
-    for (const DependencyNode& t : targets)
+    for (size_t i = 0; i < targets.size(); ++i)
       for (const DependencyNode& h : held) {
+        const DependencyNode& t = targets[i];
         auto it = out_.find(h.key());
         if (it != out_.end() && it->second.count(t.key())) continue;
         std::vector<std::string> path;
@@ -136,6 +135,7 @@ class DependencyGraph {
           DependencyCycle c;
           c.chain.push_back(h.label + " waits for " + t.label + " (" + call + ")");
           for (auto& p : path) c.chain.push_back(std::move(p));
+          closing = i;
           return c;
         }
       }
@@ -195,8 +195,6 @@ class DependencyGraph {
   mutable typename P::Mutex lock_;
   // Edges: pseudo-lock -> (pseudo-lock it waited for -> first such wait).
   std::unordered_map<uint64_t, std::unordered_map<uint64_t, std::string>> out_ LAZYWQ_GUARDED_BY(lock_);
-  // The edges that closed a cycle (never kept in out_), for `once`.
-  std::set<std::pair<uint64_t, uint64_t>> closed_ LAZYWQ_GUARDED_BY(lock_);
 };
 
 }  // namespace lazywq

@@ -127,8 +127,13 @@ class BasicEngine {
     uint64_t work = 0;         // the waited work's id (0: none)
     uint64_t upto = 0;         // its queueings waited for: queued_seq_ <= upto
     uint32_t drained = 0;      // a drain's queue id (0: none): every queueing of it
-    std::vector<uint64_t> tied;  // the runs it was tied to (one report per stall)
-    std::vector<uint64_t> reported;  // those of them whose tie closed a cycle
+    // Set once the wait's own edges are in the graph (note_wait). A tie
+    // before that is deferred into them: in error mode the wait may still
+    // be refused, and a refused wait must leave no edge behind.
+    bool begun = false;
+    std::vector<DependencyNode> deferred;  // runs tied before `begun`
+    std::vector<uint64_t> tied;      // the runs it was tied to (one tie per run)
+    std::vector<uint64_t> reported;  // the runs whose edge from it closed a cycle (one report per stall)
     uint64_t serial = 0;             // names it once waits_lock_ was dropped
   };
   using WaitList = std::list<WaitInProgress>;
@@ -139,8 +144,8 @@ class BasicEngine {
     WaitScope(BasicEngine* e, typename WaitList::iterator it) : engine_(e), it_(it) {}
     WaitScope(WaitScope&& o) noexcept : engine_(std::exchange(o.engine_, nullptr)), it_(o.it_) {}
     WaitScope& operator=(WaitScope&&) = delete;
-    // The wait's record, or null when none was registered.
-    const WaitInProgress* record() const { return engine_ ? &*it_ : nullptr; }
+    // The wait's record (guarded by waits_lock_), or null when none was registered.
+    WaitInProgress* record() const { return engine_ ? &*it_ : nullptr; }
     ~WaitScope() {
       if (engine_) engine_->end_wait(it_);
     }
@@ -150,12 +155,13 @@ class BasicEngine {
     typename WaitList::iterator it_{};
   };
   // C16: the calling worker (if any) is about to wait for each of
-  // `targets`. Adds the dependencies; a cycle is recorded, and with
-  // DependencyCheck::error thrown as Error(deadlock). Call with no engine
-  // lock held, or Q only (flush_workqueue, drain).
-  // A cycle a tie of `registered` reported already (the same stall) is
-  // not counted again, but still refused.
-  void note_wait(const std::vector<DependencyNode>& targets, const char* call, const WaitScope* registered = nullptr);
+  // `targets` (and, for a `registered` wait, the runs tied to it before
+  // now). Adds the dependencies; a cycle is recorded, and with
+  // DependencyCheck::error thrown as Error(deadlock), no edge kept. Call
+  // with no engine lock held, or Q only (flush_workqueue, drain).
+  void note_wait(std::vector<DependencyNode> targets, const char* call, const WaitScope* registered = nullptr);
+  // Counts and keeps one cycle report (at most 64 kept).
+  void report_cycle(DependencyCycle c, int cpu, uint32_t queue, uint64_t work);
   // The pseudo-locks the calling worker holds (its queue, executor or
   // slot, the work it runs).
   std::vector<DependencyNode> held_by(Worker<P>* self) const;
@@ -243,7 +249,12 @@ class BasicEngine {
   static DependencyNode slot_node(const Workqueue& q);
   // C3: with W held, waits until `work`'s run elsewhere ends, then drops
   // the engine_waiters_ claim the caller took before releasing its locks.
-  static void await_run_end_locked(Work& work) LAZYWQ_REQUIRES(work.lock_);
+  // With `release_claim` false the caller releases it later
+  // (release_run_claim_locked): a CPU worker first clears what points at
+  // the work (Worker::c3_awaiting), since the work may be freed once the
+  // claim is gone.
+  static void await_run_end_locked(Work& work, bool release_claim = true) LAZYWQ_REQUIRES(work.lock_);
+  static void release_run_claim_locked(Work& work) LAZYWQ_REQUIRES(work.lock_);
   // Tells the analysis S is held where a shared queue's lock_ (the same
   // mutex) is.
   void assert_held_pool_lock() const LAZYWQ_ASSERT_CAPABILITY(pool_lock_) {}

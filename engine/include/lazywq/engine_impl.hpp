@@ -575,7 +575,7 @@ void BasicWorkqueue<P>::drain() {
   // chained ones included, so a run elsewhere that holds one up later
   // holds the drain up (tie_waits).
   const auto registered = engine_.register_wait(0, 0, id_);
-  engine_.note_wait(flush_targets_locked(), "drain_workqueue");
+  engine_.note_wait(flush_targets_locked(), "drain_workqueue", &registered);
   engine_.record(EventType::flush_begin, -1, id_, 0, static_cast<int32_t>(FlushKind::drain));
   // Counted with the flushes: a destroy that starts meanwhile lets this
   // drain return before its own destroy_end (C14).
@@ -698,10 +698,17 @@ bool BasicWorkqueue<P>::run_one_locked(Worker<P>* w, Cwq& from, Work* work, int 
                       "C3 wait: its CPU's worker waits for its run elsewhere", w->cpu);
     w->c3_awaiting = work;
     lock_.unlock();
-    engine_.await_run_end_locked(*work);
+    engine_.await_run_end_locked(*work, /*release_claim=*/false);
     work->lock_.unlock();
     lock_.lock();
+    // Cleared under Q while our claim still keeps the work alive:
+    // wait_targets reads it under Q, and the work may be freed as soon as
+    // the claim goes (an independent review, session 14: released first,
+    // a flush of this CPU's work could read a freed work).
     w->c3_awaiting = nullptr;
+    work->lock_.lock();
+    engine_.release_run_claim_locked(*work);
+    work->lock_.unlock();
     return false;
   }
   const uint64_t epoch = work->epoch_;
@@ -1652,9 +1659,16 @@ DependencyNode BasicEngine<P>::node_of(const Workqueue& q) {
 }
 
 template <class P>
-void BasicEngine<P>::await_run_end_locked(Work& work) {
-  detail::WindowScope<P> window(RaceWindow::reentrant_wait);
-  while (work.running_) work.cv_.wait(work.lock_);
+void BasicEngine<P>::await_run_end_locked(Work& work, bool release_claim) {
+  {
+    detail::WindowScope<P> window(RaceWindow::reentrant_wait);
+    while (work.running_) work.cv_.wait(work.lock_);
+  }
+  if (release_claim) release_run_claim_locked(work);
+}
+
+template <class P>
+void BasicEngine<P>::release_run_claim_locked(Work& work) {
   --work.engine_waiters_;
   work.cv_.notify_all();  // the work's destructor may wait for us
 }
@@ -1738,8 +1752,15 @@ std::vector<DependencyNode> BasicEngine<P>::wait_targets(Work& w, uint64_t pendi
         out.push_back(executor_node(*h, cpu, false));
         // That worker waiting for a run elsewhere (C3) holds w up until
         // the run ends.
+        // c3_awaiting is alive while set (cleared under Q before the
+        // worker's claim goes); its run may have ended already, the worker
+        // not yet awake: then it holds nothing up (and an edge to it could
+        // blame that work's next run, the caller perhaps).
         const Worker<P>* x = h->cwqs_[static_cast<size_t>(cpu)].worker.get();
-        if (x && x->c3_awaiting) out.push_back(node_of(*x->c3_awaiting));
+        if (Work* y = x ? static_cast<Work*>(x->c3_awaiting) : nullptr) {
+          detail::Guard yl(y->lock_);
+          if (y->running_) out.push_back(node_of(*y));
+        }
       }
       // C3 with C5: a work ahead of w in its CPU's order that is running
       // elsewhere holds that order up until its run ends (the core skips
@@ -1793,43 +1814,70 @@ std::vector<DependencyNode> BasicEngine<P>::held_by(Worker<P>* self) const {
 // executor slot and the work it runs), so waits from outside the engine add
 // nothing.
 template <class P>
-void BasicEngine<P>::note_wait(const std::vector<DependencyNode>& targets, const char* call,
-                               const WaitScope* registered) {
+void BasicEngine<P>::note_wait(std::vector<DependencyNode> targets, const char* call, const WaitScope* registered) {
   if (cfg_.dependency_check == DependencyCheck::off) return;
   Worker<P>* self = current_worker();
   if (!self) return;
   const std::vector<DependencyNode> held = held_by(self);
   BasicWorkqueue<P>* own = self->queue();
   BasicWork<P>* running = self->current;
-  // Error mode refuses the wait: all of its edges or none (add_all_or_none).
-  const bool refusing = cfg_.dependency_check == DependencyCheck::error;
-  for (size_t i = 0; i < targets.size(); ++i) {
-    const DependencyNode& t = targets[i];
-    DependencyCycle c = refusing ? (i == 0 ? deps_.add_all_or_none(held, targets, call) : DependencyCycle{})
-                                 : deps_.add(held, t, call);
-    if (c.chain.empty()) continue;
-    if (registered && registered->record() && t.kind == DependencyNode::Kind::work) {
-      bool tie_reported;
-      {
-        detail::Guard g(waits_lock_);
-        const auto& r = registered->record()->reported;
-        tie_reported = std::find(r.begin(), r.end(), t.id) != r.end();
-      }
-      if (tie_reported) {
-        if (cfg_.dependency_check == DependencyCheck::error) throw Error(Errc::deadlock, c.describe());
-        continue;
-      }
+  const int cpu = self->cpu;
+  const uint32_t own_id = own ? own->id() : 0;
+  const uint64_t running_id = running ? running->id() : 0;
+  WaitInProgress* rec = registered ? registered->record() : nullptr;
+  // The runs a stall tied this wait to before now are its targets too.
+  auto take_deferred = [&](std::vector<DependencyNode>& into, bool begin) {
+    detail::Guard g(waits_lock_);
+    for (DependencyNode& n : rec->deferred) into.push_back(std::move(n));
+    rec->deferred.clear();
+    if (begin && into.empty()) rec->begun = true;
+  };
+  if (rec) take_deferred(targets, false);
+  // A cycle through a run is this wait's report of it; a tie of the same
+  // wait to the same run later (the stall) does not report it again.
+  auto first_report = [&](const DependencyNode& t) {
+    if (!rec || t.kind != DependencyNode::Kind::work) return true;
+    detail::Guard g(waits_lock_);
+    if (std::find(rec->reported.begin(), rec->reported.end(), t.id) != rec->reported.end()) return false;
+    rec->reported.push_back(t.id);
+    return true;
+  };
+  if (cfg_.dependency_check == DependencyCheck::error) {
+    // Error mode refuses the wait: all of its edges or none.
+    size_t closing = 0;
+    DependencyCycle c = deps_.add_all_or_none(held, targets, call, closing);
+    if (!c.chain.empty()) {
+      std::string text = c.describe();
+      if (first_report(targets[closing])) report_cycle(std::move(c), cpu, own_id, running_id);
+      throw Error(Errc::deadlock, text);
     }
-    n_cycles_.fetch_add(1, std::memory_order_relaxed);
-    record(EventType::dependency_cycle, self->cpu, own ? own->id() : 0, running ? running->id() : 0,
-           static_cast<int32_t>(c.chain.size()));
-    std::string text = c.describe();
-    {
-      detail::Guard g(cycle_lock_);
-      if (cycles_.size() < 64) cycles_.push_back(std::move(c));
+  } else {
+    for (const DependencyNode& t : targets) {
+      DependencyCycle c = deps_.add(held, t, call);
+      if (!c.chain.empty() && first_report(t)) report_cycle(std::move(c), cpu, own_id, running_id);
     }
-    if (cfg_.dependency_check == DependencyCheck::error) throw Error(Errc::deadlock, text);
   }
+  if (!rec) return;
+  // Begun: later ties add their edges themselves. Ties that came while the
+  // edges above were being added were deferred; they are edges of a wait
+  // no longer refusable, reported as a tie's are.
+  for (;;) {
+    std::vector<DependencyNode> late;
+    take_deferred(late, true);
+    if (late.empty()) return;
+    for (const DependencyNode& t : late) {
+      DependencyCycle c = deps_.add(held, t, call);
+      if (!c.chain.empty() && first_report(t)) report_cycle(std::move(c), cpu, own_id, running_id);
+    }
+  }
+}
+
+template <class P>
+void BasicEngine<P>::report_cycle(DependencyCycle c, int cpu, uint32_t queue, uint64_t work) {
+  n_cycles_.fetch_add(1, std::memory_order_relaxed);
+  record(EventType::dependency_cycle, cpu, queue, work, static_cast<int32_t>(c.chain.size()));
+  detail::Guard g(cycle_lock_);
+  if (cycles_.size() < 64) cycles_.push_back(std::move(c));
 }
 
 template <class P>
@@ -1839,7 +1887,13 @@ typename BasicEngine<P>::WaitScope BasicEngine<P>::register_wait(uint64_t work, 
   if (!self) return {};
   std::vector<DependencyNode> held = held_by(self);
   detail::Guard g(waits_lock_);
-  waits_.push_back(WaitInProgress{std::move(held), work, upto, drained, {}, {}, ++wait_serial_});
+  WaitInProgress rec;
+  rec.held = std::move(held);
+  rec.work = work;
+  rec.upto = upto;
+  rec.drained = drained;
+  rec.serial = ++wait_serial_;
+  waits_.push_back(std::move(rec));
   return WaitScope(this, std::prev(waits_.end()));
 }
 
@@ -1871,23 +1925,31 @@ void BasicEngine<P>::tie_waits(const HeldUp& held_up, uint32_t queue, const Work
       for (const auto& [id, seq] : held_up) held = held || (w.work == id && seq <= w.upto);
       if (!held || std::find(w.tied.begin(), w.tied.end(), x.id()) != w.tied.end()) continue;
       w.tied.push_back(x.id());
+      if (!w.begun) {
+        // Its own edges are not in yet (it may still be refused): x joins them.
+        w.deferred.push_back(node_of(x));
+        continue;
+      }
       tied.emplace_back(w.serial, w.held);
     }
   }
   for (const auto& [serial, held] : tied) {
-    DependencyCycle c = deps_.add(held, node_of(x), why, /*once=*/true);
+    DependencyCycle c = deps_.add(held, node_of(x), why);
     if (c.chain.empty()) continue;
     {
-      // By serial: the wait may have ended meanwhile (a cancel took the
-      // queueing it waited for), its record gone.
+      // One stall, one report: the wait may have reported this very run
+      // itself (found among its targets). By serial: the wait may have
+      // ended meanwhile (a cancel took the queueing it waited for).
       detail::Guard g(waits_lock_);
-      for (WaitInProgress& w : waits_)
-        if (w.serial == serial) w.reported.push_back(x.id());
+      bool again = false;
+      for (WaitInProgress& w : waits_) {
+        if (w.serial != serial) continue;
+        again = std::find(w.reported.begin(), w.reported.end(), x.id()) != w.reported.end();
+        if (!again) w.reported.push_back(x.id());
+      }
+      if (again) continue;
     }
-    n_cycles_.fetch_add(1, std::memory_order_relaxed);
-    record(EventType::dependency_cycle, cpu, queue, x.id(), static_cast<int32_t>(c.chain.size()));
-    detail::Guard g(cycle_lock_);
-    if (cycles_.size() < 64) cycles_.push_back(std::move(c));
+    report_cycle(std::move(c), cpu, queue, x.id());
   }
 }
 
