@@ -439,7 +439,10 @@ class Oracle {
     // C19's events (oracle_pools.cpp). A mayday carries the uncounted
     // thread's id but is recorded by the manager, in the middle of that
     // thread's callback: it must not count as "that thread's next event".
-    if (e.type == ET::wait_begin || e.type == ET::wait_end || e.type == ET::mayday) return;
+    // stall_watch is recorded by whoever kicks the pool, in the middle of
+    // its call, likewise.
+    if (e.type == ET::wait_begin || e.type == ET::wait_end || e.type == ET::mayday || e.type == ET::stall_watch)
+      return;
     ThreadState& t = threads_[e.thread];
     pre_thread(e, t);
     if (e.work != 0) resolve_busy(e);
@@ -483,7 +486,8 @@ class Oracle {
       case ET::dependency_cycle: on_dependency_cycle(e, t); break;
       case ET::wait_begin:
       case ET::wait_end:
-      case ET::mayday: break;  // C19 (oracle_pools.cpp)
+      case ET::mayday:
+      case ET::stall_watch: break;  // C19 (oracle_pools.cpp)
     }
     post_destroy_check(e);
 

@@ -11,11 +11,16 @@
 // - wait_begin / wait_end: recorded first thing in worker_sleeping /
 //   worker_waking, in the same hold of S as the uncount / recount.
 // - mayday: recorded per thread the watchdog uncounts, in that hold.
+// - stall_watch: the watchdog starts watching a pool (a kick, or the
+//   manager seeing progress since its last look), recorded before the
+//   clock reading the watch starts from.
 // Between two callbacks a thread still counts until it goes idle, which is
 // not recorded: the model does not judge it there ("unknown").
 // The watchdog uncounts a pool's threads once the pool made no progress (a
 // run of one of its threads began or ended) since it started watching, at
-// least stall_timeout before. Judged on the runs' ends only: an exec_end
+// least stall_timeout before. Judged against the watch's start (its
+// stall_watch event: exact, since session 15; before it, a mayday before
+// the pool's first run ended was not judged at all), and on the runs' ends: an exec_end
 // is recorded first in its hold of S and the progress counted after it,
 // so a watch that outlives it starts later in that hold or after, and the
 // mayday (whose clock reading comes after the watch's start) is at least
@@ -61,6 +66,9 @@ struct PoolState {
   bool has_progress = false;
   uint64_t progress_seq = 0;      // its last run's end
   int64_t progress_ns = 0;
+  bool watching = false;          // a stall_watch seen (the latest is the watch in force)
+  uint64_t watch_seq = 0;
+  int64_t watch_ns = 0;
   bool reported_take = false, reported_progress = false;
 };
 
@@ -161,6 +169,13 @@ class PoolConcurrency {
         }
         break;
       case ET::mayday: on_mayday(e); break;
+      case ET::stall_watch: {
+        PoolState& p = pools_[{e.cpu, e.arg == 1}];
+        p.watching = true;
+        p.watch_seq = e.seq;
+        p.watch_ns = e.time_ns;
+        break;
+      }
       default: break;
     }
   }
@@ -222,6 +237,18 @@ class PoolConcurrency {
           {t->begin_seq, t->uncounted_seq, e.seq}});
     }
     PoolState& pool = pools_[t->pool];
+    if (stall_ns_ > 0 && !pool.reported_progress && (!pool.watching || e.time_ns - pool.watch_ns < stall_ns_)) {
+      pool.reported_progress = true;
+      out_.push_back(Violation{
+          "C19",
+          !pool.watching
+              ? "the stall watchdog uncounted " + thr(e.thread) + " of " + pool_name(t->pool) + " at " + at(e.seq) +
+                    " without ever watching the pool (no stall_watch before it)"
+              : "the stall watchdog uncounted " + thr(e.thread) + " of " + pool_name(t->pool) + " at " + at(e.seq) +
+                    " only " + std::to_string(e.time_ns - pool.watch_ns) + " ns after it began watching the pool (" +
+                    at(pool.watch_seq) + "), less than stall_timeout (" + std::to_string(stall_ns_) + " ns)",
+          {pool.watch_seq, e.seq}});
+    }
     if (stall_ns_ >= 0 && !pool.reported_progress &&
         (stall_ns_ == 0 || (pool.has_progress && e.time_ns - pool.progress_ns < stall_ns_))) {
       pool.reported_progress = true;

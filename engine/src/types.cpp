@@ -113,6 +113,7 @@ std::string_view to_string(EventType t) {
     case EventType::wait_begin: return "wait_begin";
     case EventType::wait_end: return "wait_end";
     case EventType::mayday: return "mayday";
+    case EventType::stall_watch: return "stall_watch";
   }
   return "?";
 }

@@ -56,6 +56,8 @@ struct Stream {
   Stream& wait_begin(uint32_t th, uint64_t awaited = 0) { return add(ET::wait_begin, th, 1, 0, awaited); }
   Stream& wait_end(uint32_t th) { return add(ET::wait_end, th, 1, 0, 0); }
   Stream& mayday(uint32_t th) { return add(ET::mayday, th, 1, 0, 0); }
+  // The watchdog starts watching CPU 1's normal pool (a kick: a client's queueing).
+  Stream& watch() { return add(ET::stall_watch, X1, 1, 0, 0, 0); }
   // Time passes: a client's event far later.
   Stream& later(int64_t ns) {
     add(ET::queue_busy, X1, -1, 1, 999, 1);
@@ -134,7 +136,7 @@ TEST(Oracle_C19, AWorkQueuedRightAfterItsRunElsewhereMayStartBesideARunningThrea
 
 TEST(Oracle_C19, AfterTheWatchdogUncountedAThreadAnotherStarts) {
   Stream s;
-  s.queue(1).begin(1, T12).queue(2).later(5000).mayday(T12).begin(2, T13);
+  s.queue(1).begin(1, T12).queue(2).watch().later(5000).mayday(T12).begin(2, T13);
   EXPECT_TRUE(c19(s, 1000).empty()) << describe(c19(s, 1000));
 }
 
@@ -142,19 +144,20 @@ TEST(Oracle_C19, AfterTheWatchdogUncountedAThreadAnotherStarts) {
 // had uncounted, and the watchdog uncounted it a second time.
 TEST(Oracle_C19, DetectsAThreadUncountedTwiceInOneRun) {
   Stream s;
-  s.queue(1).begin(1, T12).queue(2).later(5000).mayday(T12).wait_begin(T12).wait_end(T12).later(5000).mayday(T12);
+  s.queue(1).begin(1, T12).queue(2).watch().later(5000).mayday(T12).wait_begin(T12).wait_end(T12).watch().later(5000).mayday(
+      T12);
   EXPECT_EQ(c19(s, 1000).size(), 1u) << describe(c19(s, 1000));
 }
 
 TEST(Oracle_C19, AThreadCountedAgainByItsWaitMayBeUncountedAgain) {
   Stream s;
-  s.queue(1).begin(1, T12).wait_begin(T12).wait_end(T12).queue(2).later(5000).mayday(T12);
+  s.queue(1).begin(1, T12).wait_begin(T12).wait_end(T12).queue(2).watch().later(5000).mayday(T12);
   EXPECT_TRUE(c19(s, 1000).empty()) << describe(c19(s, 1000));
 }
 
 TEST(Oracle_C19, DetectsTheWatchdogUncountingAThreadInAnEngineWait) {
   Stream s;
-  s.queue(1).begin(1, T12).wait_begin(T12).queue(2).later(5000).mayday(T12);
+  s.queue(1).begin(1, T12).wait_begin(T12).queue(2).watch().later(5000).mayday(T12);
   EXPECT_EQ(c19(s, 1000).size(), 1u) << describe(c19(s, 1000));
 }
 
@@ -163,20 +166,44 @@ TEST(Oracle_C19, DetectsTheWatchdogUncountingAPoolWhoseRunsEnd) {
   // Thread 13 started work 3 while 12 waited; both run once 12 is back.
   auto both_running = [] {
     Stream s;
-    s.queue(1).begin(1, T12).wait_begin(T12).queue(3).begin(3, T13).wait_end(T12).queue(2).later(5000);
+    s.queue(1).begin(1, T12).wait_begin(T12).queue(3).begin(3, T13).wait_end(T12).queue(2).watch().later(5000);
     return s;
   };
   Stream s = both_running();
   s.end(3, T13).mayday(T12);
   EXPECT_EQ(c19(s, 1000).size(), 1u) << describe(c19(s, 1000));
   Stream ok = both_running();
-  ok.end(3, T13).later(1000).mayday(T12);
+  ok.end(3, T13).watch().later(1000).mayday(T12);  // the manager saw the progress: a new watch
   EXPECT_TRUE(c19(ok, 1000).empty()) << describe(c19(ok, 1000));
+}
+
+// Before the pool's first run ended, a mayday was judged against nothing
+// (the watch's start was not in the stream: session 14's note). Now against
+// the watch's own event: too soon, or with no watch at all, is C19.
+TEST(Oracle_C19, DetectsTheWatchdogUncountingSoonerThanStallTimeoutAfterItsWatchBegan) {
+  auto watched = [] {
+    Stream s;
+    s.queue(1).begin(1, T12).queue(2).watch();
+    return s;
+  };
+  Stream soon = watched();
+  soon.later(500).mayday(T12);
+  EXPECT_EQ(c19(soon, 1000).size(), 1u) << describe(c19(soon, 1000));
+  Stream on_time = watched();
+  on_time.later(1000).mayday(T12);  // exactly stall_timeout after: allowed
+  EXPECT_TRUE(c19(on_time, 1000).empty()) << describe(c19(on_time, 1000));
+  Stream unwatched;
+  unwatched.queue(1).begin(1, T12).queue(2).later(5000).mayday(T12);
+  EXPECT_EQ(c19(unwatched, 1000).size(), 1u) << describe(c19(unwatched, 1000));
+  // Another pool's watch is not this pool's (the unbound pool: cpu -1).
+  Stream elsewhere;
+  elsewhere.queue(1).begin(1, T12).queue(2).add(ET::stall_watch, X1, -1, 0, 0, 0).later(5000).mayday(T12);
+  EXPECT_EQ(c19(elsewhere, 1000).size(), 1u) << describe(c19(elsewhere, 1000));
 }
 
 TEST(Oracle_C19, DetectsTheWatchdogWhenThereIsNone) {
   Stream s;
-  s.queue(1).begin(1, T12).queue(2).later(5000).mayday(T12);
+  s.queue(1).begin(1, T12).queue(2).watch().later(5000).mayday(T12);
   EXPECT_EQ(c19(s, 0).size(), 1u);
   EXPECT_TRUE(c19(s, -1).empty());  // stall_timeout not known: not judged
 }

@@ -201,6 +201,7 @@ class BasicEngine {
   Pool<P>& pool_of_locked(int cpu, bool highpri) LAZYWQ_REQUIRES(pool_lock_);
   Pool<P>& unbound_pool_locked() LAZYWQ_REQUIRES(pool_lock_);
   void kick_pool_locked(Pool<P>& p) LAZYWQ_REQUIRES(pool_lock_);
+  void start_stall_watch_locked(Pool<P>& p) LAZYWQ_REQUIRES(pool_lock_);
   void wake_manager_locked() LAZYWQ_REQUIRES(pool_lock_);
   // p: a pool's worker; null: the manager, or the rescuer if `rescuer`.
   bool spawn_pool_thread_locked(Pool<P>* p, bool rescuer = false) LAZYWQ_REQUIRES(pool_lock_);

@@ -124,10 +124,21 @@ void BasicEngine<P>::kick_pool_locked(Pool<P>& p) {
     else
       wake_manager_locked();
   } else if (p.stalled_since_ns < 0 && cfg_.stall_timeout > Duration::zero()) {
-    p.stalled_since_ns = now_ns();
-    p.watched_progress = p.progress;
+    start_stall_watch_locked(p);
     wake_manager_locked();
   }
+}
+
+// C19: the watch starts from a clock reading taken after its stall_watch
+// event, so the stream never shows a mayday sooner than stall_timeout
+// after the watch's start (the oracle judges exactly that).
+template <class P>
+void BasicEngine<P>::start_stall_watch_locked(Pool<P>& p) {
+  Worker<P>* self = current_worker();
+  record_as(self ? self->thread_id : (kExternalThread | P::thread_tag()), EventType::stall_watch, p.cpu, 0, 0,
+            p.highpri ? 1 : 0);
+  p.stalled_since_ns = now_ns();
+  p.watched_progress = p.progress;
 }
 
 // Creates a thread for pool `p` (the manager when p is null), dropping S
@@ -441,8 +452,7 @@ bool BasicEngine<P>::manager_step_locked(Worker<P>* m, int64_t& deadline) {
     // or creates another thread.
     if (!p.worklist.empty() && p.nr_running > 0 && cfg_.stall_timeout > Duration::zero()) {
       if (p.stalled_since_ns < 0 || p.progress != p.watched_progress) {
-        p.watched_progress = p.progress;
-        p.stalled_since_ns = t;
+        start_stall_watch_locked(p);
       } else if (t - p.stalled_since_ns >= cfg_.stall_timeout.count()) {
         n_mayday_.fetch_add(1, std::memory_order_relaxed);
         for (auto& x : p.workers)

@@ -179,9 +179,14 @@ enum class EventType : uint8_t {
   wait_begin,
   wait_end,  // ... and leaves it (it counts again if the wait uncounted it)
   mayday,    // C19: the stall watchdog stopped counting a pool thread as running (thread: that thread)
+  // C19: the stall watchdog starts watching a pool (cpu: the pool's, -1
+  // the unbound pool; arg: 1 high priority). Recorded before the clock
+  // reading the watch starts from, so a mayday is at least stall_timeout
+  // after its watch's event (thread: whoever started it).
+  stall_watch,
 };
 // Number of event types (the last one + 1), for tables indexed by type.
-inline constexpr int kEventTypes = static_cast<int>(EventType::mayday) + 1;
+inline constexpr int kEventTypes = static_cast<int>(EventType::stall_watch) + 1;
 std::string_view to_string(EventType t);
 
 enum class FallbackReason : int32_t { spawn_failed = 0, spawn_cooldown = 1, cpu_offline = 2 };
