@@ -450,5 +450,57 @@ TEST(C16_Dependency, WaitsFromOutsideTheEngineAddNothing) {
   EXPECT_TRUE(eng.dependency_cycles().empty());
 }
 
+// A cycle the engine itself closes after every wait of it began (session
+// 14's late edges; the simulator's tests/sim/test_c16_late_edges.cpp sweeps
+// its schedules), here on real threads. H holds ordered shared queue o's
+// one slot for 200 ms. Y, on per_cpu q2, queues itself on o (behind H), then
+// B behind itself, and flushes B: no cycle yet. When H ends, the slot
+// passes to Y's queueing while Y still runs on q2 (C3): the slot waits for
+// Y, Y for B behind the slot. Nothing is left to refuse (Y waits already):
+// the hand-over reports it, and the test unties it by cancelling B.
+TEST(C16_Dependency, ACycleClosedByAnOrderedSlotHandOverIsReportedOnRealThreads) {
+  Watchdog dog(20s, "a cycle closed by an ordered shared queue's slot hand-over");
+  Engine eng(config_with(DependencyCheck::error));
+  auto& o = eng.create_workqueue("o", WqKind::shared, lazywq::WqOptions{.ordered = true});
+  auto& q2 = eng.create_workqueue("q2", WqKind::per_cpu);
+  std::atomic<bool> h_started{false}, y_done{false}, refused{false};
+  Work h(
+      [&](Work&) {
+        h_started = true;
+        std::this_thread::sleep_for(200ms);  // far beyond Y's two queueings, even under TSan
+      },
+      "H");
+  Work b([](Work&) {}, "B");
+  std::atomic<int> y_runs{0};
+  Work y(
+      [&](Work& self) {
+        if (y_runs.fetch_add(1) != 0) return;
+        o.queue_work(self);
+        o.queue_work(b);
+        try {
+          eng.flush_work(b);
+        } catch (const lazywq::Error&) {
+          refused = true;
+        }
+        y_done = true;
+      },
+      "Y");
+  ASSERT_TRUE(o.queue_work(h));
+  while (!h_started) std::this_thread::sleep_for(1ms);
+  ASSERT_TRUE(q2.queue_work_on(1, y));
+  const auto give_up = std::chrono::steady_clock::now() + kDeadline;
+  while (!y_done && eng.stats().dependency_cycles == 0 && std::chrono::steady_clock::now() < give_up)
+    std::this_thread::sleep_for(1ms);
+  const bool stuck = !y_done;
+  const uint64_t cycles = eng.stats().dependency_cycles;
+  eng.cancel_work(b);  // untie: Y's flush returns, then its queueing on o runs
+  eng.flush_work(y);
+  o.flush();
+  EXPECT_TRUE(stuck) << "Y's flush returned before H ended: the test no longer reaches the hand-over";
+  EXPECT_EQ(cycles, 1u) << "the slot's hand-over closed the cycle; reported once";
+  EXPECT_FALSE(refused.load()) << "the waits began before the cycle closed: nothing to refuse";
+  EXPECT_EQ(y_runs.load(), 2);
+}
+
 }  // namespace
 }  // namespace lwqt
