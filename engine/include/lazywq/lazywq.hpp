@@ -13,6 +13,7 @@
 
 #include "lazywq/engine_decl.hpp"  // the engine is compiled once, in the library (real_engine.cpp)
 #include "lazywq/platform_real.hpp"
+#include "lazywq/version.hpp"
 
 namespace lazywq {
 
