@@ -18,6 +18,7 @@
 
 #include "benchmarks.hpp"
 #include "suite.hpp"
+#include "tools/build_info.hpp"
 
 namespace {
 
@@ -45,6 +46,7 @@ int main(int argc, char** argv) {
   bool quick = false;
   int timeout_s = 0;
   CLI::App app{"lazywq-bench: lazywq against oneTBB, asio, GLib, Eigen and a mutex+cv pool"};
+  app.set_version_flag("--version", lazywq::tools::version_line("lazywq-bench"));
   app.add_flag("--quick", quick, "tiny sizes: checks that everything runs (the ctest smoke)");
   app.add_option("--threads", options.threads, "threads per pool (default: CPUs this process may use)")
       ->check(CLI::PositiveNumber);

@@ -31,6 +31,7 @@
 #include "models/coverage_report.hpp"
 #include "models/driver.hpp"
 #include "models/harness.hpp"
+#include "tools/build_info.hpp"
 
 // <relacy/context.hpp> defines the replacement operator new/delete as
 // inline functions. If every call in this file got inlined, the compiler
@@ -392,6 +393,7 @@ int main_impl(int argc, char** argv) {
       "lazywq_models: Relacy models of the engine's own protocol code (the real engine templates on a Relacy "
       "platform). Each model runs under Relacy's random scheduler and its context-bound search; a failure prints "
       "Relacy's verdict and the command that replays that iteration with the full execution history."};
+  app.set_version_flag("--version", lazywq::tools::version_line("lazywq_models"));
   app.add_flag("--list", o.list, "List the models and the contract rules each one checks, then exit");
   app.add_option("--model", o.model, "A model name (see --list), or all")->capture_default_str();
   app.add_option("--sched", o.sched, "Schedulers: random, bound (context-bound search) or both")

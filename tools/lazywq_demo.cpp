@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "lazywq/lazywq.hpp"
+#include "tools/build_info.hpp"
 
 namespace {
 
@@ -165,6 +166,7 @@ int main(int argc, char** argv) {
       "one thread per lazy queue once idle; shared (Weisbecker's answer, the\n"
       "engine's concurrency-managed pools) at most 2 workers per CPU under load\n"
       "and only the pools' manager and rescuer once idle. Exit 1 if a check fails."};
+  app.set_version_flag("--version", lazywq::tools::version_line("lazywq-demo"));
   app.add_option("--queues", o.queues, "Number of workqueues of each kind")
       ->capture_default_str()
       ->check(CLI::Range(1, 4096));

@@ -63,6 +63,7 @@
 #include "sim/oracle.hpp"
 #include "sim/rng.hpp"
 #include "sim/runner.hpp"  // parse_seed: the same seed syntax (and commit-hash folding) as wqcheck
+#include "tools/build_info.hpp"
 
 // The engine on the probed platform is compiled once, in probed_engine.cpp
 // (probed_platform.hpp declares it extern).
@@ -2119,6 +2120,7 @@ int main(int argc, char** argv) {
       "whole stream. A coverage table says which race windows were entered while another thread was inside one.\n"
       "--workload rpc runs an rpciod-shaped client instead (--workload both: the two at once), with its own checks.\n"
       "Built with -fsanitize=thread (the tsan preset) this is the ThreadSanitizer torture."};
+  app.set_version_flag("--version", lazywq::tools::version_line("lazywq-torture"));
   app.footer(
       "Operation names for --weights: " + known_op_names() +
       ".\n"

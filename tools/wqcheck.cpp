@@ -18,6 +18,7 @@
 #include "sim/program.hpp"
 #include "sim/runner.hpp"
 #include "sim/trace.hpp"
+#include "tools/build_info.hpp"
 
 using namespace lazywq;
 using namespace lazywq::sim;
@@ -198,6 +199,7 @@ int main(int argc, char** argv) {
       "and replays any execution from its seed.\n"
       "Every failure prints the broken contract rule (docs/CONTRACT.md), the smallest trace that shows it, and the "
       "command that replays it."};
+  app.set_version_flag("--version", lazywq::tools::version_line("wqcheck"));
   app.require_subcommand(1);
   app.footer(
       "Examples:\n"
