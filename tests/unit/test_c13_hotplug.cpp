@@ -120,7 +120,9 @@ TEST(C13_Hotplug, OfflineMovesPendingWorksAndRunningWorkFinishes) {
   EXPECT_EQ(bb[0].cpu, 3);
   EXPECT_EQ(be[0].cpu, 3) << "the running work finishes on its own worker";
   for (const Event& e : eng.events())
-    if (e.type == EventType::exec_begin && e.seq > moved_seq) EXPECT_NE(e.cpu, 3) << lazywq::format_event(e);
+    if (e.type == EventType::exec_begin && e.seq > moved_seq) {
+      EXPECT_NE(e.cpu, 3) << lazywq::format_event(e);
+    }
   EXPECT_TRUE(placement_ok(eng.events(), wq.id(), 0));
 }
 
@@ -237,7 +239,9 @@ TEST(C13_Hotplug, QueueCreationRacingHotplug) {
     auto b = events_where(eng, EventType::exec_begin, works.back()->id());
     ASSERT_EQ(b.size(), 1u);
     EXPECT_EQ(b[0].cpu, 2) << q->name() << " missed that CPU 2 is online again";
-    if (q->kind() == WqKind::per_cpu) EXPECT_EQ(q->live_threads(), 4) << q->name();
+    if (q->kind() == WqKind::per_cpu) {
+      EXPECT_EQ(q->live_threads(), 4) << q->name();
+    }
   }
   EXPECT_EQ(runs.load(), kQueues);
 }

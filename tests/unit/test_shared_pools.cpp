@@ -134,7 +134,9 @@ TEST(Shared, RequeueWhileRunningNeverRunsConcurrently) {
   Gate requeued;
   Work w([&](Work&) {
     if (inside.fetch_add(1) != 0) overlaps.fetch_add(1);
-    if (runs.fetch_add(1) == 0) EXPECT_TRUE(requeued.wait());
+    if (runs.fetch_add(1) == 0) {
+      EXPECT_TRUE(requeued.wait());
+    }
     inside.fetch_sub(1);
   }, "w");
   ASSERT_TRUE(q.queue_work_on(1, w));

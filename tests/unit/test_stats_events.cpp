@@ -36,7 +36,9 @@ TEST(StatsEvents, SequenceAndTimeAreMonotonic) {
   for (size_t i = 0; i < evs.size(); ++i) {
     EXPECT_EQ(evs[i].seq, i);
     EXPECT_GE(evs[i].time_ns, 0);
-    if (i) EXPECT_GE(evs[i].time_ns, evs[i - 1].time_ns) << lazywq::format_event(evs[i]);
+    if (i) {
+      EXPECT_GE(evs[i].time_ns, evs[i - 1].time_ns) << lazywq::format_event(evs[i]);
+    }
   }
   EXPECT_LE(evs.back().time_ns, eng.now_ns());
 }
