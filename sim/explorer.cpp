@@ -689,11 +689,23 @@ std::string window_table(const ExploreReport& r) {
   return out;
 }
 
-std::string report_json(const ExploreOptions& opt, const ExploreReport& r) {
+namespace {
+std::string hex16(uint64_t v) {
+  char b[17];
+  std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(v));
+  return b;
+}
+}  // namespace
+
+std::string report_json(const ExploreOptions& opt, const ExploreReport& r, const ReportOrigin& origin) {
   using nlohmann::json;
   json j;
+  j["schema_version"] = 2;
+  j["tool"] = origin.tool;
+  j["lazywq_version"] = origin.version;
+  j["commit"] = origin.commit;
   j["strategy"] = opt.strategy;
-  j["seeds"] = {{"first", opt.seed_first}, {"last", opt.seed_last}};
+  j["seeds"] = {{"first", std::to_string(opt.seed_first)}, {"last", std::to_string(opt.seed_last)}};
   j["shard"] = {{"index", opt.shard_index}, {"count", opt.shard_count}};
   j["planted_bug"] = std::string(to_string(opt.bug));
   j["isolation"] = {{"mode", opt.isolate ? "fork" : "in-process"},
@@ -714,8 +726,8 @@ std::string report_json(const ExploreOptions& opt, const ExploreReport& r) {
                {"failures_by_rule", s.failures_by_rule}};
     json fs = json::array();
     for (auto& [ro, out] : s.failed)
-      fs.push_back({{"seed", ro.seed}, {"rule", out.rule}, {"headline", out.headline},
-                    {"replay", replay_command(ro)}, {"trace_hash", out.trace_hash},
+      fs.push_back({{"seed", std::to_string(ro.seed)}, {"rule", out.rule}, {"headline", out.headline},
+                    {"replay", replay_command(ro)}, {"trace_hash", hex16(out.trace_hash)},
                     {"process_verdict", is_process_verdict(out)}});
     js["failed"] = fs;
     if (!s.strategy_report.empty()) js["strategy_report"] = s.strategy_report;

@@ -90,7 +90,15 @@ std::string summary_table(const ExploreReport& r);
 // Per race window: how often another thread was inside a window at the same
 // time, over all scenarios, and which windows were never hit.
 std::string window_table(const ExploreReport& r);
-std::string report_json(const ExploreOptions& opt, const ExploreReport& r);
+// Who wrote a report (every JSON report carries it, with its schema).
+struct ReportOrigin {
+  std::string tool;     // "wqcheck"
+  std::string version;  // the library's, LAZYWQ_VERSION_STRING
+  std::string commit;   // the build's commit ("unknown" outside git)
+};
+// The explore report as JSON (schema_version 2): 64-bit seeds and trace
+// hashes are strings (jq and JavaScript round numbers past 2^53).
+std::string report_json(const ExploreOptions& opt, const ExploreReport& r, const ReportOrigin& origin);
 // Over all scenarios: the pairwise operation table, and the possible pairs
 // that never overlapped.
 ActivityPairCounts total_activity_pairs(const ExploreReport& r);

@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "lazywq/version.hpp"
 #include "sim/explorer.hpp"
 #include "sim/fuzz_input.hpp"
 #include "sim/isolate.hpp"
@@ -319,18 +320,20 @@ int main(int argc, char** argv) {
       eo.bug = parse_bug(e_bug);
       (void)make_strategy(eo.strategy, 0);  // validate before starting
       if (e_json != "-") check_writable(e_json, "--json");
+      // With --json -, stdout is the JSON alone: the human report goes to stderr.
+      FILE* human = e_json == "-" ? stderr : stdout;
       const bool tty = !e_quiet && isatty(2);
-      std::printf("explore: strategy %s, seeds %llu..%llu, shard %d/%d%s%s\n", eo.strategy.c_str(),
+      std::fprintf(human, "explore: strategy %s, seeds %llu..%llu, shard %d/%d%s%s\n", eo.strategy.c_str(),
                   static_cast<unsigned long long>(eo.seed_first), static_cast<unsigned long long>(eo.seed_last),
                   eo.shard_index, eo.shard_count, eo.budget_seconds > 0 ? (", budget " + e_budget).c_str() : "",
                   eo.bug != PlantedBug::none ? (", planted bug " + e_bug).c_str() : "");
       if (eo.isolate)
-        std::printf("isolated: %llu runs per child process, a run killed after %g s of wall clock (--run-timeout); "
+        std::fprintf(human, "isolated: %llu runs per child process, a run killed after %g s of wall clock (--run-timeout); "
                     "crashes and timeouts are reported with their seeds\n",
                     static_cast<unsigned long long>(eo.batch), eo.run_timeout_seconds);
       else
-        std::printf("in-process: a crash or a spin in the engine takes the explorer down with it\n");
-      std::fflush(stdout);
+        std::fprintf(human, "in-process: a crash or a spin in the engine takes the explorer down with it\n");
+      std::fflush(human);
       auto report = explore(eo, [&](const std::string& sc, uint64_t done, uint64_t total, uint64_t fails) {
         if (!tty) return;
         const int width = 30;
@@ -341,16 +344,16 @@ int main(int argc, char** argv) {
         if (done == total) std::fprintf(stderr, "\n");
       });
       if (tty) std::fprintf(stderr, "\n");
-      std::printf("\n%s", summary_table(report).c_str());
-      std::printf("\n%s", window_table(report).c_str());
-      std::printf("\n%s", activity_pair_table(total_activity_pairs(report)).c_str());
+      std::fprintf(human, "\n%s", summary_table(report).c_str());
+      std::fprintf(human, "\n%s", window_table(report).c_str());
+      std::fprintf(human, "\n%s", activity_pair_table(total_activity_pairs(report)).c_str());
       for (auto& s : report.scenarios)
         if (!s.strategy_report.empty() && eo.strategy.rfind("pct", 0) == 0)
-          std::printf("%s: %s\n", s.scenario.c_str(), s.strategy_report.c_str());
+          std::fprintf(human, "%s: %s\n", s.scenario.c_str(), s.strategy_report.c_str());
       for (auto& s : report.scenarios)
-        for (auto& [r, out] : s.failed) std::printf("\n%s", explore_failure_report(eo, r, out).c_str());
+        for (auto& [r, out] : s.failed) std::fprintf(human, "\n%s", explore_failure_report(eo, r, out).c_str());
       if (!e_json.empty()) {
-        std::string j = report_json(eo, report);
+        std::string j = report_json(eo, report, {"wqcheck", LAZYWQ_VERSION_STRING, lazywq::tools::build_commit()});
         if (e_json == "-") {
           std::printf("%s\n", j.c_str());
         } else {
@@ -369,27 +372,27 @@ int main(int argc, char** argv) {
             for (auto& v : out.violations) has_rule = has_rule || v.rule == e_expect;
             if (!has_rule) continue;
             if (is_process_verdict(out)) {  // it killed its process: not replayed in this one
-              std::printf("\nEXPECTED: %s caught at seed %llu (the run's process verdict; not replayed here)\n",
+              std::fprintf(human, "\nEXPECTED: %s caught at seed %llu (the run's process verdict; not replayed here)\n",
                           e_expect.c_str(), static_cast<unsigned long long>(r.seed));
               return 0;
             }
             Outcome again = run_scenario(r);
             if (again.failed && again.trace_hash == out.trace_hash) {
-              std::printf("\nEXPECTED: %s caught at seed %llu and replayed identically (trace hash %016llx)\n",
+              std::fprintf(human, "\nEXPECTED: %s caught at seed %llu and replayed identically (trace hash %016llx)\n",
                           e_expect.c_str(), static_cast<unsigned long long>(r.seed),
                           static_cast<unsigned long long>(out.trace_hash));
               return 0;
             }
-            std::printf("\nreplay of seed %llu differs: rule %s hash %016llx vs %016llx\n",
+            std::fprintf(human, "\nreplay of seed %llu differs: rule %s hash %016llx vs %016llx\n",
                         static_cast<unsigned long long>(r.seed), again.rule.c_str(),
                         static_cast<unsigned long long>(again.trace_hash), static_cast<unsigned long long>(out.trace_hash));
             return 1;
           }
-        std::printf("\nNOT CAUGHT: no failure breaking %s in %llu failures\n", e_expect.c_str(),
+        std::fprintf(human, "\nNOT CAUGHT: no failure breaking %s in %llu failures\n", e_expect.c_str(),
                     static_cast<unsigned long long>(fails));
         return 1;
       }
-      std::printf("\n%llu failure(s)\n", static_cast<unsigned long long>(fails));
+      std::fprintf(human, "\n%llu failure(s)\n", static_cast<unsigned long long>(fails));
       return fails ? 1 : 0;
     }
 
