@@ -133,7 +133,7 @@ class BasicEngine {
     bool begun = false;
     std::vector<DependencyNode> deferred;  // runs tied before `begun`
     std::vector<uint64_t> tied;      // the runs it was tied to (one tie per run)
-    std::vector<uint64_t> reported;  // the runs whose edge from it closed a cycle (one report per stall)
+    std::vector<uint64_t> reported;  // keys of the targets whose edges closed a cycle (one report per stall)
     uint64_t serial = 0;             // names it once waits_lock_ was dropped
   };
   using WaitList = std::list<WaitInProgress>;

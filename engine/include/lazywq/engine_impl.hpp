@@ -1836,10 +1836,10 @@ void BasicEngine<P>::note_wait(std::vector<DependencyNode> targets, const char* 
   // A cycle through a run is this wait's report of it; a tie of the same
   // wait to the same run later (the stall) does not report it again.
   auto first_report = [&](const DependencyNode& t) {
-    if (!rec || t.kind != DependencyNode::Kind::work) return true;
+    if (!rec) return true;
     detail::Guard g(waits_lock_);
-    if (std::find(rec->reported.begin(), rec->reported.end(), t.id) != rec->reported.end()) return false;
-    rec->reported.push_back(t.id);
+    if (std::find(rec->reported.begin(), rec->reported.end(), t.key()) != rec->reported.end()) return false;
+    rec->reported.push_back(t.key());
     return true;
   };
   if (cfg_.dependency_check == DependencyCheck::error) {
@@ -1917,6 +1917,7 @@ void BasicEngine<P>::end_wait(typename WaitList::iterator it) {
 template <class P>
 void BasicEngine<P>::tie_waits(const HeldUp& held_up, uint32_t queue, const Work& x, const char* why, int cpu) {
   if (cfg_.dependency_check == DependencyCheck::off) return;
+  const DependencyNode run = node_of(x);
   std::vector<std::pair<uint64_t, std::vector<DependencyNode>>> tied;  // (serial, held)
   {
     detail::Guard g(waits_lock_);
@@ -1927,14 +1928,14 @@ void BasicEngine<P>::tie_waits(const HeldUp& held_up, uint32_t queue, const Work
       w.tied.push_back(x.id());
       if (!w.begun) {
         // Its own edges are not in yet (it may still be refused): x joins them.
-        w.deferred.push_back(node_of(x));
+        w.deferred.push_back(run);
         continue;
       }
       tied.emplace_back(w.serial, w.held);
     }
   }
   for (const auto& [serial, held] : tied) {
-    DependencyCycle c = deps_.add(held, node_of(x), why);
+    DependencyCycle c = deps_.add(held, run, why);
     if (c.chain.empty()) continue;
     {
       // One stall, one report: the wait may have reported this very run
@@ -1944,8 +1945,8 @@ void BasicEngine<P>::tie_waits(const HeldUp& held_up, uint32_t queue, const Work
       bool again = false;
       for (WaitInProgress& w : waits_) {
         if (w.serial != serial) continue;
-        again = std::find(w.reported.begin(), w.reported.end(), x.id()) != w.reported.end();
-        if (!again) w.reported.push_back(x.id());
+        again = std::find(w.reported.begin(), w.reported.end(), run.key()) != w.reported.end();
+        if (!again) w.reported.push_back(run.key());
       }
       if (again) continue;
     }
