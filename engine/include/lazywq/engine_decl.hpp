@@ -132,7 +132,6 @@ class BasicEngine {
     // be refused, and a refused wait must leave no edge behind.
     bool begun = false;
     std::vector<DependencyNode> deferred;  // runs tied before `begun`
-    std::vector<uint64_t> tied;      // the runs it was tied to (one tie per run)
     std::vector<uint64_t> reported;  // keys of the targets whose edges closed a cycle (one report per stall)
     uint64_t serial = 0;             // names it once waits_lock_ was dropped
   };
@@ -162,6 +161,12 @@ class BasicEngine {
   void note_wait(std::vector<DependencyNode> targets, const char* call, const WaitScope* registered = nullptr);
   // Counts and keeps one cycle report (at most 64 kept).
   void report_cycle(DependencyCycle c, int cpu, uint32_t queue, uint64_t work);
+  // Whether a cycle through `t` is the first the registered wait `serial`
+  // (0: none registered) reports through it; notes it. One stall, one report.
+  bool first_report(uint64_t serial, const DependencyNode& t) LAZYWQ_EXCLUDES(waits_lock_);
+  // "Each of `held` waits for `t`" (report only), as a tie or a warn-mode wait.
+  void add_and_report(const std::vector<DependencyNode>& held, const DependencyNode& t, const char* why,
+                      uint64_t serial, int cpu, uint32_t queue, uint64_t work) LAZYWQ_EXCLUDES(waits_lock_);
   // The pseudo-locks the calling worker holds (its queue, executor or
   // slot, the work it runs).
   std::vector<DependencyNode> held_by(Worker<P>* self) const;

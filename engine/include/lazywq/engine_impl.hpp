@@ -1825,51 +1825,58 @@ void BasicEngine<P>::note_wait(std::vector<DependencyNode> targets, const char* 
   const uint32_t own_id = own ? own->id() : 0;
   const uint64_t running_id = running ? running->id() : 0;
   WaitInProgress* rec = registered ? registered->record() : nullptr;
-  // The runs a stall tied this wait to before now are its targets too.
-  auto take_deferred = [&](std::vector<DependencyNode>& into, bool begin) {
+  const uint64_t serial = rec ? rec->serial : 0;  // written once, before the record was shared
+  // The runs a stall tied this wait to before now are its targets too:
+  // refused with it in error mode (the wait would hang behind them).
+  auto take_deferred = [&](std::vector<DependencyNode>& into) {
     detail::Guard g(waits_lock_);
     for (DependencyNode& n : rec->deferred) into.push_back(std::move(n));
     rec->deferred.clear();
-    if (begin && into.empty()) rec->begun = true;
   };
-  if (rec) take_deferred(targets, false);
-  // A cycle through a run is this wait's report of it; a tie of the same
-  // wait to the same run later (the stall) does not report it again.
-  auto first_report = [&](const DependencyNode& t) {
-    if (!rec) return true;
-    detail::Guard g(waits_lock_);
-    if (std::find(rec->reported.begin(), rec->reported.end(), t.key()) != rec->reported.end()) return false;
-    rec->reported.push_back(t.key());
-    return true;
-  };
+  if (rec) take_deferred(targets);
   if (cfg_.dependency_check == DependencyCheck::error) {
     // Error mode refuses the wait: all of its edges or none.
     size_t closing = 0;
     DependencyCycle c = deps_.add_all_or_none(held, targets, call, closing);
     if (!c.chain.empty()) {
       std::string text = c.describe();
-      if (first_report(targets[closing])) report_cycle(std::move(c), cpu, own_id, running_id);
+      if (first_report(serial, targets[closing])) report_cycle(std::move(c), cpu, own_id, running_id);
       throw Error(Errc::deadlock, text);
     }
   } else {
-    for (const DependencyNode& t : targets) {
-      DependencyCycle c = deps_.add(held, t, call);
-      if (!c.chain.empty() && first_report(t)) report_cycle(std::move(c), cpu, own_id, running_id);
-    }
+    for (const DependencyNode& t : targets) add_and_report(held, t, call, serial, cpu, own_id, running_id);
   }
   if (!rec) return;
-  // Begun: later ties add their edges themselves. Ties that came while the
-  // edges above were being added were deferred; they are edges of a wait
-  // no longer refusable, reported as a tie's are.
-  for (;;) {
-    std::vector<DependencyNode> late;
-    take_deferred(late, true);
-    if (late.empty()) return;
-    for (const DependencyNode& t : late) {
-      DependencyCycle c = deps_.add(held, t, call);
-      if (!c.chain.empty() && first_report(t)) report_cycle(std::move(c), cpu, own_id, running_id);
-    }
+  // Begun: from now on a tie adds its edges itself. One that came while
+  // the edges above were being added was deferred: added here, as a tie's
+  // (the wait can no longer be refused).
+  std::vector<DependencyNode> late;
+  {
+    detail::Guard g(waits_lock_);
+    late = std::move(rec->deferred);
+    rec->deferred.clear();
+    rec->begun = true;
   }
+  for (const DependencyNode& t : late) add_and_report(held, t, call, serial, cpu, own_id, running_id);
+}
+
+template <class P>
+bool BasicEngine<P>::first_report(uint64_t serial, const DependencyNode& t) {
+  if (serial == 0) return true;
+  detail::Guard g(waits_lock_);
+  for (WaitInProgress& w : waits_) {
+    if (w.serial != serial) continue;
+    if (std::find(w.reported.begin(), w.reported.end(), t.key()) != w.reported.end()) return false;
+    w.reported.push_back(t.key());
+  }
+  return true;  // the wait may have ended meanwhile (a cancel took what it waited for): report
+}
+
+template <class P>
+void BasicEngine<P>::add_and_report(const std::vector<DependencyNode>& held, const DependencyNode& t, const char* why,
+                                    uint64_t serial, int cpu, uint32_t queue, uint64_t work) {
+  DependencyCycle c = deps_.add(held, t, why);
+  if (!c.chain.empty() && first_report(serial, t)) report_cycle(std::move(c), cpu, queue, work);
 }
 
 template <class P>
@@ -1924,8 +1931,7 @@ void BasicEngine<P>::tie_waits(const HeldUp& held_up, uint32_t queue, const Work
     for (WaitInProgress& w : waits_) {
       bool held = w.drained != 0 && w.drained == queue;
       for (const auto& [id, seq] : held_up) held = held || (w.work == id && seq <= w.upto);
-      if (!held || std::find(w.tied.begin(), w.tied.end(), x.id()) != w.tied.end()) continue;
-      w.tied.push_back(x.id());
+      if (!held) continue;
       if (!w.begun) {
         // Its own edges are not in yet (it may still be refused): x joins them.
         w.deferred.push_back(run);
@@ -1934,24 +1940,10 @@ void BasicEngine<P>::tie_waits(const HeldUp& held_up, uint32_t queue, const Work
       tied.emplace_back(w.serial, w.held);
     }
   }
-  for (const auto& [serial, held] : tied) {
-    DependencyCycle c = deps_.add(held, run, why);
-    if (c.chain.empty()) continue;
-    {
-      // One stall, one report: the wait may have reported this very run
-      // itself (found among its targets). By serial: the wait may have
-      // ended meanwhile (a cancel took the queueing it waited for).
-      detail::Guard g(waits_lock_);
-      bool again = false;
-      for (WaitInProgress& w : waits_) {
-        if (w.serial != serial) continue;
-        again = std::find(w.reported.begin(), w.reported.end(), run.key()) != w.reported.end();
-        if (!again) w.reported.push_back(run.key());
-      }
-      if (again) continue;
-    }
-    report_cycle(std::move(c), cpu, queue, x.id());
-  }
+  // The same stall seen again (a core passing over its list once more)
+  // adds a kept edge again (nothing), or closes the cycle this wait
+  // reported already (first_report: one report per wait and run).
+  for (const auto& [serial, held] : tied) add_and_report(held, run, why, serial, cpu, queue, x.id());
 }
 
 }  // namespace lazywq
