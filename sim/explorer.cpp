@@ -597,6 +597,7 @@ ExploreReport explore(const ExploreOptions& opt,
   const uint64_t mine = span / static_cast<uint64_t>(opt.shard_count) +
                         (span % static_cast<uint64_t>(opt.shard_count) > static_cast<uint64_t>(opt.shard_index) ? 1 : 0);
   for (size_t si = 0; si < names.size(); ++si) {
+    if (opt.stop_on_first && report.failures() > 0) break;
     ScenarioSummary sum;
     sum.scenario = names[si];
     const auto sc_start = clock_type::now();

@@ -26,7 +26,10 @@ struct ExploreOptions {
   double budget_seconds = 0;  // wall-clock budget over all scenarios; 0 = none
   int shard_index = 0;        // this job runs seeds with (seed - first) % shard_count == shard_index
   int shard_count = 1;
-  int max_failures_per_scenario = 3;  // reports kept (every failure is counted)
+  int max_failures_per_scenario = 100;  // reports kept per scenario (every failure is counted)
+  // Stop the whole exploration at its first failure (the scenarios after
+  // it are not run): for runs that need one hit, as the gate's planted stage.
+  bool stop_on_first = false;
   // A scenario stops after this many failures (0: never). A failed run
   // cannot unwind its blocked fibers, so it keeps their stacks mapped for
   // good (World::~World); a planted bug that fails most runs would exhaust

@@ -237,6 +237,14 @@ int main(int argc, char** argv) {
   ex->add_option("--expect", e_expect,
                  "Invert the verdict: succeed only if a failure breaking this rule (e.g. C8) is found and its replay "
                  "reproduces it bit for bit (for planted-bug CI)");
+  ex->add_option("--keep-failures", eo.max_failures_per_scenario,
+                 "Failures kept with their report per scenario (every one is counted; the first 3 are printed in "
+                 "full, the rest one line each, all of them in --json)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  bool e_stop_on_first = false;
+  ex->add_flag("--stop-on-first", e_stop_on_first,
+               "Stop at the first failure: the rest of its scenario and the scenarios after it are not run");
   bool e_quiet = false;
   ex->add_flag("--quiet", e_quiet, "No progress bar");
   bool e_in_process = false;
@@ -318,6 +326,10 @@ int main(int argc, char** argv) {
       eo.isolate = !e_in_process;
       for (auto& p : e_params) eo.params.add(p);
       eo.bug = parse_bug(e_bug);
+      if (e_stop_on_first) {
+        eo.stop_on_first = true;
+        eo.stop_after_failures = 1;
+      }
       (void)make_strategy(eo.strategy, 0);  // validate before starting
       if (e_json != "-") check_writable(e_json, "--json");
       // With --json -, stdout is the JSON alone: the human report goes to stderr.
@@ -350,8 +362,22 @@ int main(int argc, char** argv) {
       for (auto& s : report.scenarios)
         if (!s.strategy_report.empty() && eo.strategy.rfind("pct", 0) == 0)
           std::fprintf(human, "%s: %s\n", s.scenario.c_str(), s.strategy_report.c_str());
+      // The first failures in full; the others a line each (all in --json).
+      constexpr int kFullReports = 3;
+      int shown = 0;
+      std::string more;
       for (auto& s : report.scenarios)
-        for (auto& [r, out] : s.failed) std::fprintf(human, "\n%s", explore_failure_report(eo, r, out).c_str());
+        for (auto& [r, out] : s.failed) {
+          if (shown++ < kFullReports) {
+            std::fprintf(human, "\n%s", explore_failure_report(eo, r, out).c_str());
+          } else {
+            more += "  " + out.rule + "  " + replay_command(r) + "\n";
+          }
+        }
+      if (!more.empty())
+        std::fprintf(human, "\n%d more failure(s) kept (--keep-failures), one line each:\n%s", shown - kFullReports,
+                     more.c_str());
+      if (eo.stop_on_first && report.failures() > 0) std::fprintf(human, "\nstopped at the first failure (--stop-on-first)\n");
       if (!e_json.empty()) {
         std::string j = report_json(eo, report, {"wqcheck", LAZYWQ_VERSION_STRING, lazywq::tools::build_commit()});
         if (e_json == "-") {

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# wqcheck explore --json -: stdout is one JSON document and nothing else
+# (jq parses it), it says who wrote it, and 64-bit seeds survive jq
+# exactly (strings). Issue #15.
+set -euo pipefail
+W=$1
+out=$("$W" explore --scenario idle_exit --seeds 18446744073709551000..18446744073709551002 --quiet --json - 2>/dev/null)
+echo "$out" | jq -e '.schema_version == 2 and .tool == "wqcheck" and (.lazywq_version | test("^[0-9]+[.][0-9]+[.][0-9]+$"))
+                     and (.commit | length > 0)
+                     and .seeds.first == "18446744073709551000" and .seeds.last == "18446744073709551002"
+                     and .failures == 0' > /dev/null \
+  || { echo "FAIL: unexpected JSON report:"; echo "$out" | head -c 2000; exit 1; }
+echo "ok: --json - is JSON alone, seeds exact"
