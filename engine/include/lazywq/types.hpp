@@ -71,6 +71,14 @@ struct SpawnFaults {
   bool fail_always = false;       // fail every creation
 };
 
+// ---------------------------------------------------------------------------
+// TEST HOOKS (PlantedBug, RaceWindow, EngineConfig::planted_bug): lazywq's own
+// harness uses them to prove its checkers have teeth and to measure which
+// races it reached. An application never needs them: leave planted_bug at
+// `none` (it is ignored anyway outside the planted build, which is never
+// installed) and ignore the race windows (markers the real platform compiles
+// to nothing).
+
 // Bugs that the planted-bug build (LAZYWQ_PLANTED_BUGS=ON) can switch on by
 // name, to prove the harness catches them. Production builds compile every
 // check to `false`.
@@ -111,6 +119,7 @@ enum class RaceWindow : uint8_t {
 };
 inline constexpr size_t kRaceWindows = static_cast<size_t>(RaceWindow::count);
 std::string_view to_string(RaceWindow w);
+// --------------------------------------------------------- end of test hooks
 
 // What the engine does when a wait closes a wait-for cycle between works
 // and queues (C16, engine/include/lazywq/dependency.hpp).
@@ -137,7 +146,7 @@ struct EngineConfig {
   Duration spawn_cooldown = 100ms;      // after a failed creation, retry after this
   bool record_events = false;           // keep the event stream (tests, oracle)
   SpawnFaults spawn_faults{};
-  PlantedBug planted_bug = PlantedBug::none;  // honoured only in the planted build
+  PlantedBug planted_bug = PlantedBug::none;  // TEST HOOK: honoured only in the planted build
   DependencyCheck dependency_check = DependencyCheck::report;
   // Shared pools (docs/SHARED.md): a pool whose works made no progress for
   // this long while work waits gets one more worker (the kernel's mayday),
