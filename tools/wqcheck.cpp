@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -346,13 +347,41 @@ int main(int argc, char** argv) {
       else
         std::fprintf(human, "in-process: a crash or a spin in the engine takes the explorer down with it\n");
       std::fflush(human);
+      // Progress (a terminal only): the bar follows the seeds, or the
+      // budget when one is set and it ends first; runs/s and time left.
+      // Wall clock is the explorer's own here, never the simulated world's.
+      const auto started = std::chrono::steady_clock::now();
+      std::string current;
+      auto sc_started = started;
+      const size_t n_scenarios = eo.scenarios.empty() ? all_scenarios().size() : eo.scenarios.size();
+      size_t sc_index = 0;
       auto report = explore(eo, [&](const std::string& sc, uint64_t done, uint64_t total, uint64_t fails) {
         if (!tty) return;
+        const auto now = std::chrono::steady_clock::now();
+        if (sc != current) {
+          current = sc;
+          sc_started = now;
+          ++sc_index;
+        }
+        const double sc_secs = std::chrono::duration<double>(now - sc_started).count();
+        const double rate = sc_secs > 0 ? static_cast<double>(done) / sc_secs : 0;
+        double left = rate > 0 ? static_cast<double>(total - done) / rate : 0;  // this scenario, by its seeds
+        double frac = total ? static_cast<double>(done) / static_cast<double>(total) : 1;
+        if (eo.budget_seconds > 0) {
+          // Each scenario gets an even share of the budget left.
+          const double spent = std::chrono::duration<double>(now - started).count();
+          const double share = std::max(eo.budget_seconds - spent, 0.0) / static_cast<double>(n_scenarios - sc_index + 1) + sc_secs;
+          if (share > 0 && share - sc_secs < left) {
+            left = share - sc_secs;
+            frac = std::min(1.0, sc_secs / share);
+          }
+        }
         const int width = 30;
-        int filled = total ? static_cast<int>(static_cast<double>(done) / static_cast<double>(total) * width) : width;
-        std::fprintf(stderr, "\r%-20s [%s%s] %llu/%llu runs, %llu failed ", sc.c_str(), std::string(static_cast<size_t>(filled), '#').c_str(),
+        const int filled = std::clamp(static_cast<int>(frac * width), 0, width);
+        std::fprintf(stderr, "\r%-20s [%s%s] %llu/%llu runs, %llu failed, %.0f runs/s, %.0fs left   ", sc.c_str(),
+                     std::string(static_cast<size_t>(filled), '#').c_str(),
                      std::string(static_cast<size_t>(width - filled), '.').c_str(), static_cast<unsigned long long>(done),
-                     static_cast<unsigned long long>(total), static_cast<unsigned long long>(fails));
+                     static_cast<unsigned long long>(total), static_cast<unsigned long long>(fails), rate, left);
         if (done == total) std::fprintf(stderr, "\n");
       });
       if (tty) std::fprintf(stderr, "\n");
