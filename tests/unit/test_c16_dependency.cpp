@@ -502,5 +502,50 @@ TEST(C16_Dependency, ACycleClosedByAnOrderedSlotHandOverIsReportedOnRealThreads)
   EXPECT_EQ(y_runs.load(), 2);
 }
 
+// A CPU worker waiting for a run elsewhere (C3) names it (Worker::
+// c3_awaiting, under Q) for the waits that begin meanwhile: F, a work of
+// single_thread r, flushes V, queued on q's CPU 1 behind X while q's CPU 1
+// worker waits for X's run on p. No cycle (F is not X), F's flush returns
+// once X has run twice, V once. Under ThreadSanitizer (the tsan preset) this
+// is also the test of the locking of c3_awaiting: F reads it during the
+// worker's wait, so a store to it outside Q is a data race (mutation
+// testing: run_one_locked@11fd94, the store moved before the lock).
+TEST(C16_Dependency, AWaitBehindACpuWorkersC3WaitCompletesWithoutACycle) {
+  Watchdog dog(20s, "a flush behind a CPU worker's C3 wait");
+  Engine eng(config_with(DependencyCheck::report));
+  auto& q = eng.create_workqueue("q", WqKind::per_cpu);
+  auto& p = eng.create_workqueue("p", WqKind::per_cpu);
+  auto& r = eng.create_workqueue("r", WqKind::single_thread);
+  std::atomic<bool> requeued{false};
+  std::atomic<int> x_runs{0}, v_runs{0};
+  Work v([&](Work&) { v_runs.fetch_add(1); }, "V");
+  Work x(
+      [&](Work& self) {
+        if (x_runs.fetch_add(1) != 0) return;
+        ASSERT_TRUE(q.queue_work_on(1, self));
+        requeued = true;
+        std::this_thread::sleep_for(100ms);  // q's CPU 1 worker takes the queueing and waits for this run
+      },
+      "X");
+  Work f(
+      [&](Work&) {
+        for (int i = 0; i < 20; ++i) {
+          q.queue_work_on(1, v);
+          eng.flush_work(v);  // behind X's queueing while the worker waits (the first time)
+          std::this_thread::sleep_for(2ms);
+        }
+      },
+      "F");
+  ASSERT_TRUE(p.queue_work_on(0, x));
+  while (!requeued) std::this_thread::sleep_for(1ms);
+  std::this_thread::sleep_for(10ms);
+  ASSERT_TRUE(r.queue_work(f));
+  eng.flush_work(f);
+  eng.flush_work(x);
+  EXPECT_EQ(x_runs.load(), 2);
+  EXPECT_GE(v_runs.load(), 1);
+  EXPECT_TRUE(eng.dependency_cycles().empty()) << eng.dependency_cycles()[0].describe();
+}
+
 }  // namespace
 }  // namespace lwqt
