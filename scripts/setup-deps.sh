@@ -10,7 +10,7 @@ PACKAGES=(
   googletest libgtest-dev libgmock-dev
   librapidcheck-dev relacy-dev libbenchmark-dev
   libboost-context1.81-dev
-  libcli11-dev nlohmann-json3-dev libfmt-dev
+  libcli11-dev nlohmann-json3-dev libfmt-dev libpugixml-dev
   jq python3-yaml  # the gate's reports; the workflow check (scripts/check_workflow.py)
   libtbb-dev libasio-dev libglib2.0-dev libeigen3-dev pkg-config  # bench/: the peers
   gnuplot-nox  # bench/: the plots

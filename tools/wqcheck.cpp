@@ -21,6 +21,7 @@
 #include "sim/runner.hpp"
 #include "sim/trace.hpp"
 #include "tools/build_info.hpp"
+#include "tools/junit_report.hpp"
 
 using namespace lazywq;
 using namespace lazywq::sim;
@@ -227,6 +228,13 @@ int main(int argc, char** argv) {
   ex->add_option("--param", e_params, "Scenario knob key=value (repeatable)");
   ex->add_option("--planted", e_bug, "Switch on a planted bug (planted build only)");
   ex->add_option("--json", e_json, "Write the report as JSON to this file ('-' for stdout)");
+  std::string e_junit;
+  lazywq::tools::JunitOptions e_junit_opt;
+  ex->add_option("--junit", e_junit, "Write a JUnit XML report to this file: a testcase per scenario and per failure kept");
+  ex->add_option("--junit-suite", e_junit_opt.suite, "The JUnit testsuite's name, e.g. 'explorer (release)'")
+      ->capture_default_str();
+  ex->add_option("--junit-traces", e_junit_opt.trace_prefix,
+                 "Name PREFIX<scenario>.trace.json as the trace of each scenario's first failure (where the gate puts it)");
   ex->add_option("--max-steps", eo.max_steps, "Scheduling points before a run counts as livelocked")
       ->check(CLI::Range(uint64_t{1}, UINT64_MAX))
       ->capture_default_str();
@@ -333,6 +341,7 @@ int main(int argc, char** argv) {
       }
       (void)make_strategy(eo.strategy, 0);  // validate before starting
       if (e_json != "-") check_writable(e_json, "--json");
+      check_writable(e_junit, "--junit");
       // With --json -, stdout is the JSON alone: the human report goes to stderr.
       FILE* human = e_json == "-" ? stderr : stdout;
       const bool tty = !e_quiet && isatty(2);
@@ -417,6 +426,8 @@ int main(int argc, char** argv) {
           f << j << "\n";
         }
       }
+      if (!e_junit.empty() && !lazywq::tools::write_junit(e_junit, eo, report, e_junit_opt))
+        throw std::invalid_argument("cannot write " + e_junit);
       const uint64_t fails = report.failures();
       if (!e_expect.empty()) {
         // Planted-bug CI: the failure must be found, with the rule, and its
