@@ -140,33 +140,54 @@ TEST(C16LateEdges, ACoreSkippingAWorkRunningElsewhereClosesACycle) {
 // passes to Y, whose run is elsewhere (C3): the slot now waits for Y's run,
 // which waits for B, behind the slot. That last edge is the pool's, when
 // a pool thread takes Y; it used to add none: Y hung, unreported.
+// The queues and works of that shape; round() plays it once (the same
+// objects may play it again).
+struct SlotHandover {
+  SimEngine& eng;
+  SimWorkqueue& ord;
+  SimWorkqueue& q2;
+  SimWork h{[](SimWork&) { ScenarioContext::sleep_ns(100'000); }, "H"};
+  SimWork b{[](SimWork&) {}, "B"};
+  bool y_done = false, y_first = true;
+  SimWork y{[this](SimWork& self) {
+              if (!y_first) return;
+              y_first = false;
+              ord.queue_work(self);
+              ord.queue_work(b);
+              try {
+                eng.flush_work(b);
+              } catch (const Error&) {
+              }
+              y_done = true;
+            },
+            "Y"};
+
+  explicit SlotHandover(SimEngine& e)
+      : eng(e),
+        ord(e.create_workqueue("o", WqKind::shared, WqOptions{.ordered = true})),
+        q2(e.create_workqueue("q2", WqKind::per_cpu)) {}
+  // `cycles_before`: the engine's cycles that are not this round's.
+  Outcome round(uint64_t cycles_before) {
+    y_done = false;
+    y_first = true;
+    ord.queue_work(h);
+    q2.queue_work_on(1, y);
+    // Y is the only waiter; untied by cancelling B, the work it waits for.
+    Outcome o = wait_then_untie(eng, y_done, y_done, [&] { eng.cancel_work(b); }, cycles_before);
+    eng.flush_work(y);
+    ord.flush();
+    return o;
+  }
+  void destroy() {
+    ord.destroy();
+    q2.destroy();
+  }
+};
+
 Outcome slot_handover(SimEngine& eng, uint64_t cycles_before = 0) {
-  SimWorkqueue& ord = eng.create_workqueue("o", WqKind::shared, WqOptions{.ordered = true});
-  SimWorkqueue& q2 = eng.create_workqueue("q2", WqKind::per_cpu);
-  SimWork h([](SimWork&) { ScenarioContext::sleep_ns(100'000); }, "H");
-  SimWork b([](SimWork&) {}, "B");
-  bool y_done = false;
-  int y_runs = 0;
-  SimWork y(
-      [&](SimWork& self) {
-        if (y_runs++ != 0) return;
-        ord.queue_work(self);
-        ord.queue_work(b);
-        try {
-          eng.flush_work(b);
-        } catch (const Error&) {
-        }
-        y_done = true;
-      },
-      "Y");
-  ord.queue_work(h);
-  q2.queue_work_on(1, y);
-  // Y is the only waiter; untied by cancelling B, the work it waits for.
-  Outcome o = wait_then_untie(eng, y_done, y_done, [&] { eng.cancel_work(b); }, cycles_before);
-  eng.flush_work(y);
-  ord.flush();
-  ord.destroy();
-  q2.destroy();
+  SlotHandover shape(eng);
+  Outcome o = shape.round(cycles_before);
+  shape.destroy();
   return o;
 }
 
@@ -531,39 +552,14 @@ TEST(C16LateEdges, TheSameStallClosedCycleTwiceInOneEngineIsReportedTwice) {
       cfg.ncpus = 2;
       cfg.dependency_check = DependencyCheck::error;
       SimEngine eng(cfg);
-      SimWorkqueue& ord = eng.create_workqueue("o", WqKind::shared, WqOptions{.ordered = true});
-      SimWorkqueue& q2 = eng.create_workqueue("q2", WqKind::per_cpu);
-      SimWork h([](SimWork&) { ScenarioContext::sleep_ns(100'000); }, "H");
-      SimWork b([](SimWork&) {}, "B");
-      bool y_done = false, y_first = true;
-      SimWork y(
-          [&](SimWork& self) {
-            if (!y_first) return;
-            y_first = false;
-            ord.queue_work(self);
-            ord.queue_work(b);
-            try {
-              eng.flush_work(b);
-            } catch (const Error&) {
-            }
-            y_done = true;
-          },
-          "Y");
+      SlotHandover shape(eng);
       for (int round = 0; round < 2; ++round) {
-        y_done = false;
-        y_first = true;
-        const uint64_t before = eng.stats().dependency_cycles;
-        ord.queue_work(h);
-        q2.queue_work_on(1, y);
-        Outcome o = wait_then_untie(eng, y_done, y_done, [&] { eng.cancel_work(b); }, before);
-        eng.flush_work(y);
-        ord.flush();
+        Outcome o = shape.round(eng.stats().dependency_cycles);
         if (o.stuck && !o.reported && stuck_unreported++ == 0)
           first = "seed " + std::to_string(seed) + " " + strategy + " round " + std::to_string(round);
         if (round == 1 && o.stuck && o.reported) ++second_stuck_reported;
       }
-      ord.destroy();
-      q2.destroy();
+      shape.destroy();
     });
     ASSERT_EQ(r.status, RunStatus::ok) << seed << ": " << r.message;
   }
