@@ -628,3 +628,70 @@ TEST(C16LateEdges, AWorkFreedRightAfterTheRunACpuWorkerWaitedForIsNotReadAgain) 
   }
   EXPECT_GT(cancelled, 0) << "the worker always ran X's queueing first: the test no longer reaches the window";
 }
+
+// No false cycle from a C3 wait that is over (an independent review,
+// session 15). q's CPU 1 worker waits for Y's first run (on p); once it
+// ends, and before the worker has looked again, the client cancels Y's
+// queueing on q and queues Y on single_thread g; that second run flushes
+// A, queued on q's CPU 1. The worker still named Y (c3_awaiting) and Y
+// runs again: "Y waits for Y", refused, though A runs as soon as the worker
+// looks. A C3 wait names one run (its run_seq_), not the work.
+TEST(C16LateEdges, AC3WaitThatIsOverDoesNotBlameTheWorksNextRun) {
+  Tally t;
+  int reached = 0;
+  for (uint64_t seed = 1; seed <= 3000; ++seed) {
+    const char* strategy = seed % 2 ? "random" : "pct:3";
+    uint64_t cycles = 0;
+    std::string text;
+    RunResult r = run_world(seed, strategy, [&] {
+      EngineConfig cfg;
+      cfg.ncpus = 3;
+      cfg.dependency_check = DependencyCheck::error;
+      SimEngine eng(cfg);
+      SimWorkqueue& q = eng.create_workqueue("q", WqKind::per_cpu);
+      SimWorkqueue& p = eng.create_workqueue("p", WqKind::per_cpu);
+      SimWorkqueue& g = eng.create_workqueue("g", WqKind::single_thread);
+      SimWork a([](SimWork&) {}, "A");
+      int stage = 0;
+      bool returned = false;
+      SimWork y(
+          [&](SimWork& self) {
+            if (stage == 0) {
+              stage = 1;
+              q.queue_work_on(1, self);
+              q.queue_work_on(1, a);
+              ScenarioContext::sleep_ns(20'000);  // q's CPU 1 worker waits for this run
+              returned = true;
+            } else if (stage == 2) {
+              stage = 3;
+              try {
+                eng.flush_work(a);
+              } catch (const Error&) {
+                ++t.refused;
+              }
+            }
+          },
+          "Y");
+      p.queue_work_on(0, y);
+      while (!returned) ScenarioContext::sleep_ns(1'000);
+      if (eng.cancel_work(y)) {  // the worker has not run it yet
+        ++reached;
+        stage = 2;
+        g.queue_work(y);
+      }
+      eng.flush_work(y);
+      q.flush();
+      q.destroy();
+      p.destroy();
+      g.destroy();
+      cycles = eng.stats().dependency_cycles;
+      if (cycles) text = eng.dependency_cycles()[0].describe();
+    });
+    ASSERT_EQ(r.status, RunStatus::ok) << seed << ": " << r.message;
+    t.reports += cycles;
+    t.runs_with_report += cycles > 0;
+    if (cycles && t.first.empty()) t.first = "seed " + std::to_string(seed) + " " + strategy + ": " + text;
+  }
+  EXPECT_EQ(t.runs_with_report, 0) << t.reports << " reports, " << t.refused << " refusals; first: " << t.first;
+  EXPECT_GT(reached, 0) << "the client never cancelled the queueing the worker waited on";
+}

@@ -93,6 +93,7 @@ class DependencyGraph {
   DependencyCycle add(const std::vector<DependencyNode>& held, const DependencyNode& target, const char* call)
       LAZYWQ_EXCLUDES(lock_) {
     detail::Guard g(lock_);
+    DependencyCycle first;
     for (const DependencyNode& h : held) {
       auto& out = out_[h.key()];
       // A kept edge was checked when it was added, and no edge that closes
@@ -102,14 +103,18 @@ class DependencyGraph {
       std::string why = h.label + " waits for " + target.label + " (" + call + ")";
       std::vector<std::string> path;
       if (find_path_locked(target.key(), h.key(), path)) {
-        DependencyCycle c;
-        c.chain.push_back(std::move(why));
-        for (auto& p : path) c.chain.push_back(std::move(p));
-        return c;
+        // Reported (the first); the other held nodes' edges are still
+        // added: returning here lost them, and with them a later, other
+        // cycle through them (an independent review, session 15).
+        if (first.chain.empty()) {
+          first.chain.push_back(std::move(why));
+          for (auto& p : path) first.chain.push_back(std::move(p));
+        }
+        continue;
       }
       out.emplace(target.key(), std::move(why));
     }
-    return {};
+    return first;
   }
 
   // A wait that will be refused if it closes a cycle (DependencyCheck::

@@ -253,13 +253,19 @@ class BasicEngine {
   void pools_cpu_offline(int cpu) LAZYWQ_EXCLUDES(pool_lock_);
   void stop_pools() LAZYWQ_EXCLUDES(pool_lock_);
   static DependencyNode slot_node(const Workqueue& q);
-  // C3: with W held, waits until `work`'s run elsewhere ends, then drops
-  // the engine_waiters_ claim the caller took before releasing its locks.
+  // C3: with W held, waits until `work`'s run elsewhere numbered `run_seq`
+  // (its run_seq_ when the caller saw it) ends, then drops the
+  // engine_waiters_ claim the caller took before releasing its locks. That
+  // run, not any run: once it ends, a cancel may take the queueing the
+  // caller stalled on and another run start elsewhere, which may wait for
+  // a work behind the caller (a hang, found in session 15: the loop waited
+  // while running_ was set, whichever run set it).
   // With `release_claim` false the caller releases it later
   // (release_run_claim_locked): a CPU worker first clears what points at
   // the work (Worker::c3_awaiting), since the work may be freed once the
   // claim is gone.
-  static void await_run_end_locked(Work& work, bool release_claim = true) LAZYWQ_REQUIRES(work.lock_);
+  static void await_run_end_locked(Work& work, uint64_t run_seq, bool release_claim = true)
+      LAZYWQ_REQUIRES(work.lock_);
   static void release_run_claim_locked(Work& work) LAZYWQ_REQUIRES(work.lock_);
   // Tells the analysis S is held where a shared queue's lock_ (the same
   // mutex) is.

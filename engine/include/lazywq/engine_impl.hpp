@@ -697,8 +697,9 @@ bool BasicWorkqueue<P>::run_one_locked(Worker<P>* w, Cwq& from, Work* work, int 
     engine_.tie_waits(held_up_locked(*work, Stall::cpu_worker), id_, *work,
                       "C3 wait: its CPU's worker waits for its run elsewhere", w->cpu);
     w->c3_awaiting = work;
+    w->c3_run_seq = work->run_seq_;
     lock_.unlock();
-    engine_.await_run_end_locked(*work, /*release_claim=*/false);
+    engine_.await_run_end_locked(*work, w->c3_run_seq, /*release_claim=*/false);
     work->lock_.unlock();
     lock_.lock();
     // Cleared under Q while our claim still keeps the work alive:
@@ -1659,10 +1660,10 @@ DependencyNode BasicEngine<P>::node_of(const Workqueue& q) {
 }
 
 template <class P>
-void BasicEngine<P>::await_run_end_locked(Work& work, bool release_claim) {
+void BasicEngine<P>::await_run_end_locked(Work& work, uint64_t run_seq, bool release_claim) {
   {
     detail::WindowScope<P> window(RaceWindow::reentrant_wait);
-    while (work.running_) work.cv_.wait(work.lock_);
+    while (work.running_ && work.run_seq_ == run_seq) work.cv_.wait(work.lock_);
   }
   if (release_claim) release_run_claim_locked(work);
 }
@@ -1753,13 +1754,15 @@ std::vector<DependencyNode> BasicEngine<P>::wait_targets(Work& w, uint64_t pendi
         // That worker waiting for a run elsewhere (C3) holds w up until
         // the run ends.
         // c3_awaiting is alive while set (cleared under Q before the
-        // worker's claim goes); its run may have ended already, the worker
-        // not yet awake: then it holds nothing up (and an edge to it could
-        // blame that work's next run, the caller perhaps).
+        // worker's claim goes); the run it waits for may have ended
+        // already, the worker not yet awake: then it holds nothing up, and
+        // a later run of that work (the caller perhaps) is not it (an
+        // independent review: "Y waits for Y", refused, for a run started
+        // after a cancel took the queueing the worker had waited on).
         const Worker<P>* x = h->cwqs_[static_cast<size_t>(cpu)].worker.get();
         if (Work* y = x ? static_cast<Work*>(x->c3_awaiting) : nullptr) {
           detail::Guard yl(y->lock_);
-          if (y->running_) out.push_back(node_of(*y));
+          if (y->running_ && y->run_seq_ == x->c3_run_seq) out.push_back(node_of(*y));
         }
       }
       // C3 with C5: a work ahead of w in its CPU's order that is running
@@ -1932,17 +1935,23 @@ void BasicEngine<P>::tie_waits(const HeldUp& held_up, uint32_t queue, const Work
       bool held = w.drained != 0 && w.drained == queue;
       for (const auto& [id, seq] : held_up) held = held || (w.work == id && seq <= w.upto);
       if (!held) continue;
+      auto has = [](const std::vector<DependencyNode>& v, const DependencyNode& n) {
+        return std::any_of(v.begin(), v.end(), [&](const DependencyNode& m) { return m.key() == n.key(); });
+      };
       if (!w.begun) {
         // Its own edges are not in yet (it may still be refused): x joins them.
-        w.deferred.push_back(run);
+        if (!has(w.deferred, run)) w.deferred.push_back(run);
         continue;
       }
+      // One report per wait and run: the same stall seen again (a core
+      // passing over its list once more) would search the graph again for
+      // a cycle this wait reported already, and report it twice once the
+      // wait ended (first_report finds no record then).
+      if (std::find(w.reported.begin(), w.reported.end(), run.key()) != w.reported.end()) continue;
       tied.emplace_back(w.serial, w.held);
     }
   }
-  // The same stall seen again (a core passing over its list once more)
-  // adds a kept edge again (nothing), or closes the cycle this wait
-  // reported already (first_report: one report per wait and run).
+  // An edge kept from an earlier pass costs one lookup (DependencyGraph::add).
   for (const auto& [serial, held] : tied) add_and_report(held, run, why, serial, cpu, queue, x.id());
 }
 

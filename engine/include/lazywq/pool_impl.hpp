@@ -378,8 +378,9 @@ bool BasicEngine<P>::pool_dispatch_locked(Worker<P>* w, Pool<P>* p, Work* work, 
     ++work->engine_waiters_;  // the work must outlive our wait
     const bool was_counted = w->counted;
     if (was_counted) uncount_locked(w);
+    const uint64_t awaited = work->run_seq_;  // that run: see await_run_end_locked
     pool_lock_.unlock();
-    await_run_end_locked(*work);
+    await_run_end_locked(*work, awaited);
     work->lock_.unlock();
     pool_lock_.lock();
     if (was_counted && !w->counted) {

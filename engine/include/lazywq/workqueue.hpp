@@ -46,6 +46,10 @@ struct Worker {
   // (alive: the wait holds one of its engine_waiters_). Everything for its
   // CPU waits behind that run (C16, wait_targets).
   detail::Var<P, BasicWork<P>*> c3_awaiting = nullptr;
+  // Q: that run's run_seq_: the work may end it and start another before
+  // this worker clears c3_awaiting (a cancel took the queueing it waited
+  // on), and that next run holds nothing up here.
+  detail::Var<P, uint64_t> c3_run_seq = 0;
 
   // Pool workers and the manager only (S):
   detail::IntrusiveList<BasicWork<P>> scheduled;  // S: C3 collisions, run after the current work
