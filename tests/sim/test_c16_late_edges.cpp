@@ -695,3 +695,54 @@ TEST(C16LateEdges, AC3WaitThatIsOverDoesNotBlameTheWorksNextRun) {
   EXPECT_EQ(t.runs_with_report, 0) << t.reports << " reports, " << t.refused << " refusals; first: " << t.first;
   EXPECT_GT(reached, 0) << "the client never cancelled the queueing the worker waited on";
 }
+
+// A core skipping a work holds up only that work's order: the works queued
+// behind it for other CPUs go on (mutation testing: held_up_locked@28301c
+// tied waits for them too, a false cycle). X, running on per_cpu p, queues
+// itself on lazy q for CPU 1 and Z for CPU 2 (both on the core list, the
+// workers not yet made), then W on r, and flushes W; W flushes Z. The core
+// skips X's queueing (its run is elsewhere) and goes on to Z: no cycle.
+TEST(C16LateEdges, ACoreSkipHoldsUpOnlyItsOwnOrder) {
+  Tally t;
+  for (uint64_t seed = 1; seed <= 600; ++seed) {
+    const char* strategy = strategy_for(seed);
+    uint64_t cycles = 0;
+    std::string text;
+    RunResult r = run_world(seed, strategy, [&] {
+      EngineConfig cfg;
+      cfg.ncpus = 3;
+      cfg.dependency_check = DependencyCheck::report;
+      SimEngine eng(cfg);
+      SimWorkqueue& q = eng.create_workqueue("q", WqKind::lazy);
+      SimWorkqueue& p = eng.create_workqueue("p", WqKind::per_cpu);
+      SimWorkqueue& rq = eng.create_workqueue("r", WqKind::single_thread);
+      SimWork z([](SimWork&) {}, "Z");
+      SimWork w([&](SimWork&) { eng.flush_work(z); }, "W");
+      bool first = true;
+      SimWork x(
+          [&](SimWork& self) {
+            if (!first) return;
+            first = false;
+            q.queue_work_on(1, self);
+            q.queue_work_on(2, z);
+            rq.queue_work(w);
+            eng.flush_work(w);
+          },
+          "X");
+      p.queue_work_on(0, x);
+      eng.flush_work(x);
+      eng.flush_work(x);
+      q.flush();
+      q.destroy();
+      p.destroy();
+      rq.destroy();
+      cycles = eng.stats().dependency_cycles;
+      if (cycles) text = eng.dependency_cycles()[0].describe();
+    });
+    ASSERT_EQ(r.status, RunStatus::ok) << seed << ": " << r.message;
+    t.reports += cycles;
+    t.runs_with_report += cycles > 0;
+    if (cycles && t.first.empty()) t.first = "seed " + std::to_string(seed) + " " + strategy + ": " + text;
+  }
+  EXPECT_EQ(t.runs_with_report, 0) << t.reports << " reports; first: " << t.first;
+}
