@@ -697,8 +697,11 @@ TEST(C16LateEdges, AC3WaitThatIsOverDoesNotBlameTheWorksNextRun) {
 }
 
 // A core skipping a work holds up only that work's order: the works queued
-// behind it for other CPUs go on (mutation testing: held_up_locked@28301c
-// tied waits for them too, a false cycle). X, running on per_cpu p, queues
+// behind it for other CPUs go on. (Written for the mutant
+// held_up_locked@28301c, which ties waits for those works too: it does not
+// kill it yet, since the core has moved Z on before W's wait for it begins;
+// it needs a core pass over X while W waits for a Z still on the core
+// list.) X, running on per_cpu p, queues
 // itself on lazy q for CPU 1 and Z for CPU 2 (both on the core list, the
 // workers not yet made), then W on r, and flushes W; W flushes Z. The core
 // skips X's queueing (its run is elsewhere) and goes on to Z: no cycle.
