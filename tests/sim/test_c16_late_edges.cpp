@@ -697,14 +697,12 @@ TEST(C16LateEdges, AC3WaitThatIsOverDoesNotBlameTheWorksNextRun) {
 }
 
 // A core skipping a work holds up only that work's order: the works queued
-// behind it for other CPUs go on. (Written for the mutant
-// held_up_locked@28301c, which ties waits for those works too: it does not
-// kill it yet, since the core has moved Z on before W's wait for it begins;
-// it needs a core pass over X while W waits for a Z still on the core
-// list.) X, running on per_cpu p, queues
-// itself on lazy q for CPU 1 and Z for CPU 2 (both on the core list, the
-// workers not yet made), then W on r, and flushes W; W flushes Z. The core
-// skips X's queueing (its run is elsewhere) and goes on to Z: no cycle.
+// behind it for other CPUs go on (mutation testing: held_up_locked@28301c
+// tied waits for them too, a false cycle). X, running on per_cpu p, queues
+// on lazy q L for CPU 0 (the core runs it: 50 us), itself for CPU 0 and Z
+// for CPU 2 (no worker yet: the core list), then W on r, and flushes W;
+// W flushes Z while the core runs L. Then the core skips X's queueing (its
+// run is elsewhere) and moves Z on: no cycle.
 TEST(C16LateEdges, ACoreSkipHoldsUpOnlyItsOwnOrder) {
   Tally t;
   for (uint64_t seed = 1; seed <= 600; ++seed) {
@@ -720,19 +718,21 @@ TEST(C16LateEdges, ACoreSkipHoldsUpOnlyItsOwnOrder) {
       SimWorkqueue& p = eng.create_workqueue("p", WqKind::per_cpu);
       SimWorkqueue& rq = eng.create_workqueue("r", WqKind::single_thread);
       SimWork z([](SimWork&) {}, "Z");
+      SimWork l([](SimWork&) { ScenarioContext::sleep_ns(50'000); }, "L");
       SimWork w([&](SimWork&) { eng.flush_work(z); }, "W");
       bool first = true;
       SimWork x(
           [&](SimWork& self) {
             if (!first) return;
             first = false;
-            q.queue_work_on(1, self);
+            q.queue_work_on(0, l);
+            q.queue_work_on(0, self);
             q.queue_work_on(2, z);
             rq.queue_work(w);
             eng.flush_work(w);
           },
           "X");
-      p.queue_work_on(0, x);
+      p.queue_work_on(1, x);
       eng.flush_work(x);
       eng.flush_work(x);
       q.flush();
