@@ -59,6 +59,7 @@
 #include <vector>
 
 #include "lazywq/lazywq.hpp"
+#include "lazywq/version.hpp"
 #include "probed_platform.hpp"
 #include "sim/oracle.hpp"
 #include "sim/rng.hpp"
@@ -1631,8 +1632,11 @@ void print_report(const Options& o, const Report& r) {
 
 json report_json(const Options& o, const Report& r) {
   json j;
+  j["schema_version"] = 2;  // 2: seed as a string (jq rounds numbers past 2^53), version and commit
   j["tool"] = "lazywq-torture";
-  j["seed"] = o.seed;
+  j["lazywq_version"] = LAZYWQ_VERSION_STRING;
+  j["commit"] = lazywq::tools::build_commit();
+  j["seed"] = std::to_string(o.seed);
   j["seed_text"] = o.seed_text;
   j["duration_s"] = std::chrono::duration<double>(o.duration).count();
   j["elapsed_s"] = r.total_seconds;
@@ -1742,10 +1746,16 @@ json report_json(const Options& o, const Report& r) {
 
 // False when the report could not be written (the caller then exits
 // non-zero: a lost report is never a clean run).
+// --json -: the process's original stdout, kept for the JSON alone while
+// stdout itself goes to stderr (main), so `... --json - | jq` parses.
+FILE* g_json_stdout = nullptr;
+
 bool write_json(const std::string& path, const json& j) {
   if (path.empty()) return true;
   if (path == "-") {
-    std::printf("%s\n", j.dump(2).c_str());
+    FILE* out = g_json_stdout ? g_json_stdout : stdout;
+    std::fprintf(out, "%s\n", j.dump(2).c_str());
+    std::fflush(out);
     return true;
   }
   std::ofstream f(path);
@@ -2221,6 +2231,12 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? kExitClean : kExitBadInput;
+  }
+  if (o.json_path == "-") {
+    // Everything a person reads goes to stderr; stdout carries the JSON.
+    std::fflush(stdout);
+    const int fd = dup(STDOUT_FILENO);
+    if (fd >= 0 && (g_json_stdout = fdopen(fd, "w")) != nullptr) dup2(STDERR_FILENO, STDOUT_FILENO);
   }
 
   try {

@@ -3,11 +3,19 @@
 # (jq parses it), it says who wrote it, and 64-bit seeds survive jq
 # exactly (strings). Issue #15.
 set -euo pipefail
-W=$1
+W=$1 T=${2:-}
 out=$("$W" explore --scenario idle_exit --seeds 18446744073709551000..18446744073709551002 --quiet --json - 2>/dev/null)
 echo "$out" | jq -e '.schema_version == 2 and .tool == "wqcheck" and (.lazywq_version | test("^[0-9]+[.][0-9]+[.][0-9]+$"))
                      and (.commit | length > 0)
                      and .seeds.first == "18446744073709551000" and .seeds.last == "18446744073709551002"
                      and .failures == 0' > /dev/null \
   || { echo "FAIL: unexpected JSON report:"; echo "$out" | head -c 2000; exit 1; }
-echo "ok: --json - is JSON alone, seeds exact"
+echo "ok: wqcheck --json - is JSON alone, seeds exact"
+if [ -n "$T" ]; then
+  # The torture too: its 64-bit seed (a commit hash folds into one) as a string.
+  out=$("$T" --duration 1s --seed 18446744073709551000 --quiet --json - 2>/dev/null)
+  echo "$out" | jq -e '.schema_version == 2 and .tool == "lazywq-torture" and .seed == "18446744073709551000"
+                       and (.commit | length > 0)' > /dev/null \
+    || { echo "FAIL: unexpected torture JSON:"; echo "$out" | head -c 2000; exit 1; }
+  echo "ok: lazywq-torture --json - is JSON alone, seed exact"
+fi
