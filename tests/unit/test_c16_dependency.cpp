@@ -453,24 +453,39 @@ TEST(C16_Dependency, WaitsFromOutsideTheEngineAddNothing) {
 // A cycle the engine itself closes after every wait of it began (session
 // 14's late edges; the simulator's tests/sim/test_c16_late_edges.cpp sweeps
 // its schedules), here on real threads. H holds ordered shared queue o's
-// one slot for 200 ms. Y, on per_cpu q2, queues itself on o (behind H), then
-// B behind itself, and flushes B: no cycle yet. When H ends, the slot
-// passes to Y's queueing while Y still runs on q2 (C3): the slot waits for
-// Y, Y for B behind the slot. Nothing is left to refuse (Y waits already):
-// the hand-over reports it, and the test unties it by cancelling B.
-TEST(C16_Dependency, ACycleClosedByAnOrderedSlotHandOverIsReportedOnRealThreads) {
-  Watchdog dog(20s, "a cycle closed by an ordered shared queue's slot hand-over");
+// one slot until Y's flush of B has begun. Y, on per_cpu q2, queues itself
+// on o (behind H), then B behind itself, and flushes B: no cycle yet. When
+// H ends, the slot passes to Y's queueing while Y still runs on q2 (C3):
+// the slot waits for Y, Y for B behind the slot. Nothing is left to refuse
+// (Y waits already): the hand-over reports it, and the test unties it by
+// cancelling B.
+//
+// The one thing no event shows is the moment Y's flush has added its
+// edges (a few instructions after flush_begin): H widens that window and,
+// should H still end first, Y's own wait closes the cycle and is refused,
+// a correct engine but not the shape this test is for: it tries again.
+struct HandOverAttempt {
+  bool stuck = false;      // Y's flush did not return until B was cancelled
+  uint64_t cycles = 0;     // C16 reports before the untie
+  bool refused = false;    // Y's flush closed the cycle itself (H ended first)
+  int y_runs = 0;
+  bool h_saw_flush = false;
+};
+
+HandOverAttempt attempt_slot_hand_over_cycle() {
   Engine eng(config_with(DependencyCheck::error));
   auto& o = eng.create_workqueue("o", WqKind::shared, lazywq::WqOptions{.ordered = true});
   auto& q2 = eng.create_workqueue("q2", WqKind::per_cpu);
-  std::atomic<bool> h_started{false}, y_done{false}, refused{false};
+  Gate h_started;
+  std::atomic<bool> y_done{false}, refused{false}, h_saw_flush{false};
+  Work b([](Work&) {}, "B");
   Work h(
       [&](Work&) {
-        h_started = true;
-        std::this_thread::sleep_for(200ms);  // far beyond Y's two queueings, even under TSan
+        h_started.open();
+        h_saw_flush = wait_until([&] { return count_events(eng, EventType::flush_begin, b.id()) > 0; });
+        spin_for(20ms);  // widens the window between flush_begin and the flush's edges
       },
       "H");
-  Work b([](Work&) {}, "B");
   std::atomic<int> y_runs{0};
   Work y(
       [&](Work& self) {
@@ -485,21 +500,33 @@ TEST(C16_Dependency, ACycleClosedByAnOrderedSlotHandOverIsReportedOnRealThreads)
         y_done = true;
       },
       "Y");
-  ASSERT_TRUE(o.queue_work(h));
-  while (!h_started) std::this_thread::sleep_for(1ms);
-  ASSERT_TRUE(q2.queue_work_on(1, y));
-  const auto give_up = std::chrono::steady_clock::now() + kDeadline;
-  while (!y_done && eng.stats().dependency_cycles == 0 && std::chrono::steady_clock::now() < give_up)
-    std::this_thread::sleep_for(1ms);
-  const bool stuck = !y_done;
-  const uint64_t cycles = eng.stats().dependency_cycles;
+  HandOverAttempt out;
+  if (!o.queue_work(h) || !h_started.wait()) return out;
+  if (!q2.queue_work_on(1, y)) return out;
+  wait_until([&] { return y_done || eng.stats().dependency_cycles > 0; });
+  out.stuck = !y_done;
+  out.cycles = eng.stats().dependency_cycles;
   eng.cancel_work(b);  // untie: Y's flush returns, then its queueing on o runs
   eng.flush_work(y);
   o.flush();
-  EXPECT_TRUE(stuck) << "Y's flush returned before H ended: the test no longer reaches the hand-over";
-  EXPECT_EQ(cycles, 1u) << "the slot's hand-over closed the cycle; reported once";
-  EXPECT_FALSE(refused.load()) << "the waits began before the cycle closed: nothing to refuse";
-  EXPECT_EQ(y_runs.load(), 2);
+  out.refused = refused;
+  out.y_runs = y_runs;
+  out.h_saw_flush = h_saw_flush;
+  return out;
+}
+
+TEST(C16_Dependency, ACycleClosedByAnOrderedSlotHandOverIsReportedOnRealThreads) {
+  Watchdog dog(60s, "a cycle closed by an ordered shared queue's slot hand-over");
+  HandOverAttempt a;
+  int attempts = 0;
+  do {
+    a = attempt_slot_hand_over_cycle();
+  } while (a.refused && ++attempts < 5);
+  ASSERT_FALSE(a.refused) << "H ended before Y's flush had added its edges, 5 times: the test no longer reaches the hand-over";
+  EXPECT_TRUE(a.h_saw_flush) << "Y's flush_begin never came while H held the slot";
+  EXPECT_TRUE(a.stuck) << "Y's flush returned before H ended: the test no longer reaches the hand-over";
+  EXPECT_EQ(a.cycles, 1u) << "the slot's hand-over closed the cycle; reported once";
+  EXPECT_EQ(a.y_runs, 2);
 }
 
 // A CPU worker waiting for a run elsewhere (C3) names it (Worker::
@@ -510,21 +537,27 @@ TEST(C16_Dependency, ACycleClosedByAnOrderedSlotHandOverIsReportedOnRealThreads)
 // is also the test of the locking of c3_awaiting: F reads it during the
 // worker's wait, so a store to it outside Q is a data race (mutation
 // testing: run_one_locked@11fd94, the store moved before the lock).
+//
+// X's first run lasts until F's first flush has begun; no event shows the
+// worker's C3 wait or F's read of c3_awaiting, so two spins widen those
+// windows (the test passes either way; they make the shape likely).
 TEST(C16_Dependency, AWaitBehindACpuWorkersC3WaitCompletesWithoutACycle) {
   Watchdog dog(20s, "a flush behind a CPU worker's C3 wait");
   Engine eng(config_with(DependencyCheck::report));
   auto& q = eng.create_workqueue("q", WqKind::per_cpu);
   auto& p = eng.create_workqueue("p", WqKind::per_cpu);
   auto& r = eng.create_workqueue("r", WqKind::single_thread);
-  std::atomic<bool> requeued{false};
+  Gate requeued;
   std::atomic<int> x_runs{0}, v_runs{0};
+  std::atomic<bool> x_saw_flush{false};
   Work v([&](Work&) { v_runs.fetch_add(1); }, "V");
   Work x(
       [&](Work& self) {
         if (x_runs.fetch_add(1) != 0) return;
         ASSERT_TRUE(q.queue_work_on(1, self));
-        requeued = true;
-        std::this_thread::sleep_for(100ms);  // q's CPU 1 worker takes the queueing and waits for this run
+        requeued.open();
+        x_saw_flush = wait_until([&] { return count_events(eng, EventType::flush_begin, v.id()) > 0; });
+        spin_for(10ms);  // F's flush reads the worker's c3_awaiting meanwhile
       },
       "X");
   Work f(
@@ -532,16 +565,16 @@ TEST(C16_Dependency, AWaitBehindACpuWorkersC3WaitCompletesWithoutACycle) {
         for (int i = 0; i < 20; ++i) {
           q.queue_work_on(1, v);
           eng.flush_work(v);  // behind X's queueing while the worker waits (the first time)
-          std::this_thread::sleep_for(2ms);
         }
       },
       "F");
   ASSERT_TRUE(p.queue_work_on(0, x));
-  while (!requeued) std::this_thread::sleep_for(1ms);
-  std::this_thread::sleep_for(10ms);
+  ASSERT_TRUE(requeued.wait());
+  spin_for(10ms);  // q's CPU 1 worker takes X's queueing and begins its C3 wait
   ASSERT_TRUE(r.queue_work(f));
   eng.flush_work(f);
   eng.flush_work(x);
+  EXPECT_TRUE(x_saw_flush.load()) << "F's flush never began while X's first run lasted";
   EXPECT_EQ(x_runs.load(), 2);
   EXPECT_GE(v_runs.load(), 1);
   EXPECT_TRUE(eng.dependency_cycles().empty()) << eng.dependency_cycles()[0].describe();
