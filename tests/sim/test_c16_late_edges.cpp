@@ -71,9 +71,43 @@ struct Sweep {
 struct Tally {
   int runs_with_report = 0;
   uint64_t reports = 0;
-  int refused = 0;
+  int refused = 0;  // counted by the shapes whose waits may be refused
+  std::string first;
+
+  std::string summary() const {
+    return std::to_string(reports) + " reports, " + std::to_string(refused) + " refusals; first: " + first;
+  }
+};
+
+// The cycles one run's engine reported, read before the engine goes.
+struct CyclesSeen {
+  uint64_t count = 0;
   std::string first;
 };
+
+CyclesSeen cycles_seen(const SimEngine& eng) {
+  CyclesSeen c;
+  c.count = eng.stats().dependency_cycles;
+  if (c.count) c.first = eng.dependency_cycles()[0].describe();
+  return c;
+}
+
+// Runs `shape` (it builds its engine, runs the shape, and returns
+// cycles_seen of that engine) over seeds 1..`seeds`, each in a fresh
+// world under `strategy(seed)`, and adds what it saw to `t`. Every run
+// must end ok (a hang is a failure of the test, not a tally).
+void sweep_no_cycle(Tally& t, uint64_t seeds, const std::function<CyclesSeen()>& shape,
+                    const std::function<const char*(uint64_t)>& strategy = strategy_for) {
+  for (uint64_t seed = 1; seed <= seeds; ++seed) {
+    const char* how = strategy(seed);
+    CyclesSeen seen;
+    RunResult r = run_world(seed, how, [&] { seen = shape(); });
+    ASSERT_EQ(r.status, RunStatus::ok) << "seed " << seed << " " << how << ": " << r.message;
+    t.reports += seen.count;
+    t.runs_with_report += seen.count > 0;
+    if (seen.count && t.first.empty()) t.first = "seed " + std::to_string(seed) + " " + how + ": " + seen.first;
+  }
+}
 
 }  // namespace
 
@@ -263,47 +297,37 @@ TEST(C16LateEdges, ACycleTheEngineClosesAfterSixtyFourIsCountedNotKept) {
 TEST(C16LateEdges, AWaitForAWorkAheadOfASkippedRunIsNoCycle) {
   Tally t;
   for (DependencyCheck check : {DependencyCheck::report, DependencyCheck::error}) {
-    for (uint64_t seed = 1; seed <= 200; ++seed) {
-      const char* strategy = strategy_for(seed);
-      uint64_t cycles = 0;
-      std::string text;
-      RunResult r = run_world(seed, strategy, [&] {
-        EngineConfig cfg;
-        cfg.ncpus = 2;
-        cfg.dependency_check = check;
-        SimEngine eng(cfg);
-        SimWorkqueue& q = eng.create_workqueue("q", WqKind::lazy);
-        SimWork v([](SimWork&) {}, "V");
-        int runs = 0;
-        SimWork x(
-            [&](SimWork& self) {
-              if (runs++ % 2 != 0) return;  // the continuation on CPU 0
-              q.queue_work_on(0, v);
-              q.queue_work_on(0, self);  // behind V
-              try {
-                eng.flush_work(v);
-              } catch (const Error&) {
-                ++t.refused;
-              }
-            },
-            "X");
-        for (int i = 0; i < 3; ++i) {
-          q.queue_work_on(1, x);
-          eng.flush_work(x);
-          eng.flush_work(x);
-        }
-        q.flush();
-        q.destroy();
-        cycles = eng.stats().dependency_cycles;
-        if (cycles) text = eng.dependency_cycles()[0].describe();
-      });
-      ASSERT_EQ(r.status, RunStatus::ok) << seed << ": " << r.message;
-      t.reports += cycles;
-      t.runs_with_report += cycles > 0;
-      if (cycles && t.first.empty()) t.first = "seed " + std::to_string(seed) + " " + strategy + ": " + text;
-    }
+    sweep_no_cycle(t, 200, [&]() -> CyclesSeen {
+      EngineConfig cfg;
+      cfg.ncpus = 2;
+      cfg.dependency_check = check;
+      SimEngine eng(cfg);
+      SimWorkqueue& q = eng.create_workqueue("q", WqKind::lazy);
+      SimWork v([](SimWork&) {}, "V");
+      int runs = 0;
+      SimWork x(
+          [&](SimWork& self) {
+            if (runs++ % 2 != 0) return;  // the continuation on CPU 0
+            q.queue_work_on(0, v);
+            q.queue_work_on(0, self);  // behind V
+            try {
+              eng.flush_work(v);
+            } catch (const Error&) {
+              ++t.refused;
+            }
+          },
+          "X");
+      for (int i = 0; i < 3; ++i) {
+        q.queue_work_on(1, x);
+        eng.flush_work(x);
+        eng.flush_work(x);
+      }
+      q.flush();
+      q.destroy();
+      return cycles_seen(eng);
+    });
   }
-  EXPECT_EQ(t.runs_with_report, 0) << t.reports << " reports, " << t.refused << " refusals; first: " << t.first;
+  EXPECT_EQ(t.runs_with_report, 0) << t.summary();
 }
 
 // X runs on per_cpu p, queues V on queue q (made by `make_q`), then itself
@@ -313,49 +337,39 @@ TEST(C16LateEdges, AWaitForAWorkAheadOfASkippedRunIsNoCycle) {
 // make that a cycle; a permanent edge to X did (reviewer, session 14).
 void expect_no_cycle_for_a_work_ahead(const std::function<SimWorkqueue&(SimEngine&)>& make_q) {
   Tally t;
-  for (uint64_t seed = 1; seed <= 200; ++seed) {
-    const char* strategy = strategy_for(seed);
-    uint64_t cycles = 0;
-    std::string text;
-    RunResult r = run_world(seed, strategy, [&] {
-      EngineConfig cfg;
-      cfg.ncpus = 2;
-      cfg.dependency_check = DependencyCheck::error;
-      SimEngine eng(cfg);
-      SimWorkqueue& q = make_q(eng);
-      SimWorkqueue& p = eng.create_workqueue("p", WqKind::per_cpu);
-      SimWork v([](SimWork&) {}, "V");
-      bool on_p = true;
-      SimWork x(
-          [&](SimWork& self) {
-            if (!on_p) return;
-            on_p = false;
-            q.queue_work(v);
-            q.queue_work(self);  // behind V
-            try {
-              eng.flush_work(v);
-            } catch (const Error&) {
-              ++t.refused;
-            }
-          },
-          "X");
-      for (int i = 0; i < 3; ++i) {
-        on_p = true;
-        p.queue_work_on(1, x);
-        eng.flush_work(x);
-        eng.flush_work(x);
-      }
-      q.destroy();
-      p.destroy();
-      cycles = eng.stats().dependency_cycles;
-      if (cycles) text = eng.dependency_cycles()[0].describe();
-    });
-    ASSERT_EQ(r.status, RunStatus::ok) << seed << ": " << r.message;
-    t.reports += cycles;
-    t.runs_with_report += cycles > 0;
-    if (cycles && t.first.empty()) t.first = "seed " + std::to_string(seed) + " " + strategy + ": " + text;
-  }
-  EXPECT_EQ(t.runs_with_report, 0) << t.reports << " reports, " << t.refused << " refusals; first: " << t.first;
+  sweep_no_cycle(t, 200, [&]() -> CyclesSeen {
+    EngineConfig cfg;
+    cfg.ncpus = 2;
+    cfg.dependency_check = DependencyCheck::error;
+    SimEngine eng(cfg);
+    SimWorkqueue& q = make_q(eng);
+    SimWorkqueue& p = eng.create_workqueue("p", WqKind::per_cpu);
+    SimWork v([](SimWork&) {}, "V");
+    bool on_p = true;
+    SimWork x(
+        [&](SimWork& self) {
+          if (!on_p) return;
+          on_p = false;
+          q.queue_work(v);
+          q.queue_work(self);  // behind V
+          try {
+            eng.flush_work(v);
+          } catch (const Error&) {
+            ++t.refused;
+          }
+        },
+        "X");
+    for (int i = 0; i < 3; ++i) {
+      on_p = true;
+      p.queue_work_on(1, x);
+      eng.flush_work(x);
+      eng.flush_work(x);
+    }
+    q.destroy();
+    p.destroy();
+    return cycles_seen(eng);
+  });
+  EXPECT_EQ(t.runs_with_report, 0) << t.summary();
 }
 
 TEST(C16LateEdges, AWaitForAWorkAheadOfASkippedRunOnASingleThreadQueueIsNoCycle) {
@@ -376,41 +390,31 @@ TEST(C16LateEdges, AWaitForAWorkAheadInAnOrderedSharedQueueIsNoCycle) {
 // worker to X made one until session 14 (71 of 200 runs).
 TEST(C16LateEdges, AWaitForAWorkAheadOfARunACpuWorkerWaitsForIsNoCycle) {
   Tally t;
-  for (uint64_t seed = 1; seed <= 200; ++seed) {
-    const char* strategy = strategy_for(seed);
-    uint64_t cycles = 0;
-    std::string text;
-    RunResult r = run_world(seed, strategy, [&] {
-      EngineConfig cfg;
-      cfg.ncpus = 3;
-      cfg.dependency_check = DependencyCheck::report;
-      SimEngine eng(cfg);
-      SimWorkqueue& q = eng.create_workqueue("q", WqKind::per_cpu);
-      SimWork v([](SimWork&) {}, "V");
-      int runs = 0;
-      SimWork x(
-          [&](SimWork& self) {
-            if (runs++ % 2 != 0) return;
-            q.queue_work_on(2, v);
-            q.queue_work_on(2, self);
-            eng.flush_work(v);
-          },
-          "X");
-      for (int i = 0; i < 3; ++i) {
-        q.queue_work_on(1, x);
-        eng.flush_work(x);
-        eng.flush_work(x);
-      }
-      q.destroy();
-      cycles = eng.stats().dependency_cycles;
-      if (cycles) text = eng.dependency_cycles()[0].describe();
-    });
-    ASSERT_EQ(r.status, RunStatus::ok) << seed << ": " << r.message;
-    t.reports += cycles;
-    t.runs_with_report += cycles > 0;
-    if (cycles && t.first.empty()) t.first = "seed " + std::to_string(seed) + " " + strategy + ": " + text;
-  }
-  EXPECT_EQ(t.runs_with_report, 0) << t.reports << " reports; first: " << t.first;
+  sweep_no_cycle(t, 200, [&]() -> CyclesSeen {
+    EngineConfig cfg;
+    cfg.ncpus = 3;
+    cfg.dependency_check = DependencyCheck::report;
+    SimEngine eng(cfg);
+    SimWorkqueue& q = eng.create_workqueue("q", WqKind::per_cpu);
+    SimWork v([](SimWork&) {}, "V");
+    int runs = 0;
+    SimWork x(
+        [&](SimWork& self) {
+          if (runs++ % 2 != 0) return;
+          q.queue_work_on(2, v);
+          q.queue_work_on(2, self);
+          eng.flush_work(v);
+        },
+        "X");
+    for (int i = 0; i < 3; ++i) {
+      q.queue_work_on(1, x);
+      eng.flush_work(x);
+      eng.flush_work(x);
+    }
+    q.destroy();
+    return cycles_seen(eng);
+  });
+  EXPECT_EQ(t.runs_with_report, 0) << t.summary();
 }
 
 // A miss the same review found (before session 14's ties). H, on single_thread r, drains q. A, q's own work, queues X on q
@@ -639,60 +643,50 @@ TEST(C16LateEdges, AWorkFreedRightAfterTheRunACpuWorkerWaitedForIsNotReadAgain) 
 TEST(C16LateEdges, AC3WaitThatIsOverDoesNotBlameTheWorksNextRun) {
   Tally t;
   int reached = 0;
-  for (uint64_t seed = 1; seed <= 3000; ++seed) {
-    const char* strategy = seed % 2 ? "random" : "pct:3";
-    uint64_t cycles = 0;
-    std::string text;
-    RunResult r = run_world(seed, strategy, [&] {
-      EngineConfig cfg;
-      cfg.ncpus = 3;
-      cfg.dependency_check = DependencyCheck::error;
-      SimEngine eng(cfg);
-      SimWorkqueue& q = eng.create_workqueue("q", WqKind::per_cpu);
-      SimWorkqueue& p = eng.create_workqueue("p", WqKind::per_cpu);
-      SimWorkqueue& g = eng.create_workqueue("g", WqKind::single_thread);
-      SimWork a([](SimWork&) {}, "A");
-      int stage = 0;
-      bool returned = false;
-      SimWork y(
-          [&](SimWork& self) {
-            if (stage == 0) {
-              stage = 1;
-              q.queue_work_on(1, self);
-              q.queue_work_on(1, a);
-              ScenarioContext::sleep_ns(20'000);  // q's CPU 1 worker waits for this run
-              returned = true;
-            } else if (stage == 2) {
-              stage = 3;
-              try {
-                eng.flush_work(a);
-              } catch (const Error&) {
-                ++t.refused;
-              }
+  sweep_no_cycle(t, 3000, [&]() -> CyclesSeen {
+    EngineConfig cfg;
+    cfg.ncpus = 3;
+    cfg.dependency_check = DependencyCheck::error;
+    SimEngine eng(cfg);
+    SimWorkqueue& q = eng.create_workqueue("q", WqKind::per_cpu);
+    SimWorkqueue& p = eng.create_workqueue("p", WqKind::per_cpu);
+    SimWorkqueue& g = eng.create_workqueue("g", WqKind::single_thread);
+    SimWork a([](SimWork&) {}, "A");
+    int stage = 0;
+    bool returned = false;
+    SimWork y(
+        [&](SimWork& self) {
+          if (stage == 0) {
+            stage = 1;
+            q.queue_work_on(1, self);
+            q.queue_work_on(1, a);
+            ScenarioContext::sleep_ns(20'000);  // q's CPU 1 worker waits for this run
+            returned = true;
+          } else if (stage == 2) {
+            stage = 3;
+            try {
+              eng.flush_work(a);
+            } catch (const Error&) {
+              ++t.refused;
             }
-          },
-          "Y");
-      p.queue_work_on(0, y);
-      while (!returned) ScenarioContext::sleep_ns(1'000);
-      if (eng.cancel_work(y)) {  // the worker has not run it yet
-        ++reached;
-        stage = 2;
-        g.queue_work(y);
-      }
-      eng.flush_work(y);
-      q.flush();
-      q.destroy();
-      p.destroy();
-      g.destroy();
-      cycles = eng.stats().dependency_cycles;
-      if (cycles) text = eng.dependency_cycles()[0].describe();
-    });
-    ASSERT_EQ(r.status, RunStatus::ok) << seed << ": " << r.message;
-    t.reports += cycles;
-    t.runs_with_report += cycles > 0;
-    if (cycles && t.first.empty()) t.first = "seed " + std::to_string(seed) + " " + strategy + ": " + text;
-  }
-  EXPECT_EQ(t.runs_with_report, 0) << t.reports << " reports, " << t.refused << " refusals; first: " << t.first;
+          }
+        },
+        "Y");
+    p.queue_work_on(0, y);
+    while (!returned) ScenarioContext::sleep_ns(1'000);
+    if (eng.cancel_work(y)) {  // the worker has not run it yet
+      ++reached;
+      stage = 2;
+      g.queue_work(y);
+    }
+    eng.flush_work(y);
+    q.flush();
+    q.destroy();
+    p.destroy();
+    g.destroy();
+    return cycles_seen(eng);
+  }, [](uint64_t seed) { return seed % 2 ? "random" : "pct:3"; });
+  EXPECT_EQ(t.runs_with_report, 0) << t.summary();
   EXPECT_GT(reached, 0) << "the client never cancelled the queueing the worker waited on";
 }
 
@@ -705,47 +699,37 @@ TEST(C16LateEdges, AC3WaitThatIsOverDoesNotBlameTheWorksNextRun) {
 // run is elsewhere) and moves Z on: no cycle.
 TEST(C16LateEdges, ACoreSkipHoldsUpOnlyItsOwnOrder) {
   Tally t;
-  for (uint64_t seed = 1; seed <= 600; ++seed) {
-    const char* strategy = strategy_for(seed);
-    uint64_t cycles = 0;
-    std::string text;
-    RunResult r = run_world(seed, strategy, [&] {
-      EngineConfig cfg;
-      cfg.ncpus = 3;
-      cfg.dependency_check = DependencyCheck::report;
-      SimEngine eng(cfg);
-      SimWorkqueue& q = eng.create_workqueue("q", WqKind::lazy);
-      SimWorkqueue& p = eng.create_workqueue("p", WqKind::per_cpu);
-      SimWorkqueue& rq = eng.create_workqueue("r", WqKind::single_thread);
-      SimWork z([](SimWork&) {}, "Z");
-      SimWork l([](SimWork&) { ScenarioContext::sleep_ns(50'000); }, "L");
-      SimWork w([&](SimWork&) { eng.flush_work(z); }, "W");
-      bool first = true;
-      SimWork x(
-          [&](SimWork& self) {
-            if (!first) return;
-            first = false;
-            q.queue_work_on(0, l);
-            q.queue_work_on(0, self);
-            q.queue_work_on(2, z);
-            rq.queue_work(w);
-            eng.flush_work(w);
-          },
-          "X");
-      p.queue_work_on(1, x);
-      eng.flush_work(x);
-      eng.flush_work(x);
-      q.flush();
-      q.destroy();
-      p.destroy();
-      rq.destroy();
-      cycles = eng.stats().dependency_cycles;
-      if (cycles) text = eng.dependency_cycles()[0].describe();
-    });
-    ASSERT_EQ(r.status, RunStatus::ok) << seed << ": " << r.message;
-    t.reports += cycles;
-    t.runs_with_report += cycles > 0;
-    if (cycles && t.first.empty()) t.first = "seed " + std::to_string(seed) + " " + strategy + ": " + text;
-  }
-  EXPECT_EQ(t.runs_with_report, 0) << t.reports << " reports; first: " << t.first;
+  sweep_no_cycle(t, 600, [&]() -> CyclesSeen {
+    EngineConfig cfg;
+    cfg.ncpus = 3;
+    cfg.dependency_check = DependencyCheck::report;
+    SimEngine eng(cfg);
+    SimWorkqueue& q = eng.create_workqueue("q", WqKind::lazy);
+    SimWorkqueue& p = eng.create_workqueue("p", WqKind::per_cpu);
+    SimWorkqueue& rq = eng.create_workqueue("r", WqKind::single_thread);
+    SimWork z([](SimWork&) {}, "Z");
+    SimWork l([](SimWork&) { ScenarioContext::sleep_ns(50'000); }, "L");
+    SimWork w([&](SimWork&) { eng.flush_work(z); }, "W");
+    bool first = true;
+    SimWork x(
+        [&](SimWork& self) {
+          if (!first) return;
+          first = false;
+          q.queue_work_on(0, l);
+          q.queue_work_on(0, self);
+          q.queue_work_on(2, z);
+          rq.queue_work(w);
+          eng.flush_work(w);
+        },
+        "X");
+    p.queue_work_on(1, x);
+    eng.flush_work(x);
+    eng.flush_work(x);
+    q.flush();
+    q.destroy();
+    p.destroy();
+    rq.destroy();
+    return cycles_seen(eng);
+  });
+  EXPECT_EQ(t.runs_with_report, 0) << t.summary();
 }
