@@ -475,7 +475,7 @@ class Checkers:
 
 
 def needs_no_aslr() -> bool:
-    script = os.path.join(ROOT, "scripts", "tsan_aslr.sh")
+    script = os.path.join(ROOT, "ci", "tsan_aslr.sh")
     if not os.path.exists(script):
         return False
     rc, out, _ = sh(["bash", "-c", f"source {script} && tsan_needs_no_aslr && echo yes || true"])

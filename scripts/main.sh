@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job: the harness against the engine, with a readable report.
 #   1. the thread-economy headline: per_cpu vs lazy (the 2009 patch) vs shared;
-#   2. the CI gate (scripts/gate.sh) with a default search budget of about
+#   2. the CI gate (ci/gate.sh) with a default search budget of about
 #      two minutes: unit tests under TSan and ASan, Relacy models, fuzz
 #      regression, the simulator's explorer seeded from the commit, the
 #      torture test on real threads, the planted bugs' teeth, and a sample
@@ -54,8 +54,8 @@ echo "=== 1. thread economy: per_cpu vs lazy (lazywq-demo) ==="
 build/release/tools/lazywq-demo "$@" || status=1
 
 echo
-echo "=== 2. the gate: every checker against the engine (scripts/gate.sh) ==="
-bash scripts/gate.sh --no-setup --budget "${GATE_BUDGET:-45s}" --torture "${GATE_TORTURE:-20s}" \
+echo "=== 2. the gate: every checker against the engine (ci/gate.sh) ==="
+bash ci/gate.sh --no-setup --budget "${GATE_BUDGET:-45s}" --torture "${GATE_TORTURE:-20s}" \
   --planted-budget "${GATE_PLANTED_BUDGET:-10s}" --catch-runs 3 --mutants "${GATE_MUTANTS:-4}" || status=1
 
 echo

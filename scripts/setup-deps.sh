@@ -11,7 +11,7 @@ PACKAGES=(
   librapidcheck-dev relacy-dev libbenchmark-dev
   libboost-context1.81-dev
   libcli11-dev nlohmann-json3-dev libfmt-dev libpugixml-dev
-  jq python3-yaml  # the gate's reports; the workflow check (scripts/check_workflow.py)
+  jq python3-yaml  # the gate's reports; the workflow check (ci/check_workflow.py)
   libtbb-dev libasio-dev libglib2.0-dev libeigen3-dev pkg-config  # bench/: the peers
   gnuplot-nox  # bench/: the plots
   python3-clang-14 ccache  # mutation/: the sites from the engine's syntax (libclang); incremental mutant builds

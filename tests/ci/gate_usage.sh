@@ -8,7 +8,7 @@ fail=0
 expect() {  # expect CODE PATTERN ARGS...: exit code and a line matching PATTERN
   local code=$1 pattern=$2; shift 2
   local out rc
-  out=$(bash scripts/gate.sh "$@" 2>&1); rc=$?
+  out=$(bash ci/gate.sh "$@" 2>&1); rc=$?
   if [ "$rc" -ne "$code" ] || ! grep -Eq "$pattern" <<<"$out"; then
     echo "FAIL: gate.sh $* -> exit $rc (want $code), output:"; echo "$out" | head -n 5; fail=1
   else

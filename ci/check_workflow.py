@@ -4,7 +4,7 @@
 YAML must parse (python3-yaml); `on` must name triggers; every job needs
 runs-on and steps; every step exactly one of `uses`/`run`; a matrix job's
 ${{ matrix.X }} references must be defined by every matrix entry; every
-`scripts/gate.sh --stages` value used must be a stage the gate knows.
+`ci/gate.sh --stages` value used must be a stage the gate knows.
 Exits 1 with one line per problem, 0 when the file is valid.
 """
 import re
@@ -35,12 +35,12 @@ def main(path: str) -> int:
         problems.append("no jobs")
         jobs = {}
     known_stages = set()
-    gate = subprocess.run(["bash", "scripts/gate.sh", "--help"], capture_output=True, text=True)
+    gate = subprocess.run(["bash", "ci/gate.sh", "--help"], capture_output=True, text=True)
     m = re.search(r"subset of: ([a-z, ]+)", gate.stdout)
     if m:
         known_stages = {s.strip() for s in m.group(1).split(",") if s.strip()}
     else:
-        problems.append("could not read the stages from `scripts/gate.sh --help`")
+        problems.append("could not read the stages from `ci/gate.sh --help`")
     for name, job in jobs.items():
         if not isinstance(job, dict):
             problems.append(f"job {name}: not a mapping")

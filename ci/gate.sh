@@ -3,10 +3,10 @@
 # engine and says, for a person at 2 a.m., what broke, which contract rule,
 # and the one command that replays it.
 #
-#   bash scripts/gate.sh                      # everything, ~2 min of search
-#   bash scripts/gate.sh --stages explorer --shard 1/4 --budget 5m
-#   bash scripts/gate.sh --planted migrate_reorders --stages explorer
-#   bash scripts/gate.sh --help
+#   bash ci/gate.sh                      # everything, ~2 min of search
+#   bash ci/gate.sh --stages explorer --shard 1/4 --budget 5m
+#   bash ci/gate.sh --planted migrate_reorders --stages explorer
+#   bash ci/gate.sh --help
 #
 # Stages (each builds the preset it needs, incrementally, in build/<preset>):
 #   tsan      unit, oracle, simulator and property tests under ThreadSanitizer
@@ -32,8 +32,8 @@ set -uo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-# shellcheck source=scripts/tsan_aslr.sh
-source scripts/tsan_aslr.sh
+# shellcheck source=ci/tsan_aslr.sh
+source ci/tsan_aslr.sh
 
 ALL_STAGES="tsan asan models fuzz explorer torture planted mutation"
 stages="$ALL_STAGES"
@@ -75,7 +75,7 @@ Exit status: 0 every stage passed, 1 a stage failed, 2 bad usage.
 EOF
 }
 
-die_usage() { echo "gate.sh: $*" >&2; echo "Try: bash scripts/gate.sh --help" >&2; exit 2; }
+die_usage() { echo "gate.sh: $*" >&2; echo "Try: bash ci/gate.sh --help" >&2; exit 2; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -390,7 +390,7 @@ stage_planted() {
       junit_case "$junit" planted-gate "gate fails on $bug with $rules" pass $((SECONDS - t1)) ""
     else
       verdict="NOT CAUGHT (exit $rc, rules '${found:-none}')"
-      add_failure "**planted** the gate did not fail on \`$bug\` with $rules (exit $rc, found '${found:-none}'): \`bash scripts/gate.sh --planted $bug --stages explorer\`"
+      add_failure "**planted** the gate did not fail on \`$bug\` with $rules (exit $rc, found '${found:-none}'): \`bash ci/gate.sh --planted $bug --stages explorer\`"
       junit_case "$junit" planted-gate "gate fails on $bug with $rules" fail $((SECONDS - t1)) "$verdict"
     fi
     # Real threads may miss a bug: the catch rate is reported, not gated.

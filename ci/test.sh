@@ -8,8 +8,8 @@ set -uo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-# shellcheck source=scripts/tsan_aslr.sh
-source scripts/tsan_aslr.sh
+# shellcheck source=ci/tsan_aslr.sh
+source ci/tsan_aslr.sh
 
 bash scripts/setup-deps.sh || { echo "test.sh: setup-deps failed" >&2; exit 2; }
 
