@@ -143,20 +143,10 @@ record() {  # record NAME pass|fail DETAIL SECONDS
 }
 add_failure() { failures_md+="- $1"$'\n'; }
 
-xml_escape() { sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g' -e 's/"/\&quot;/g'; }
-
 # junit_case FILE SUITE NAME pass|fail SECONDS MESSAGE: a one-case testsuite
-# for stages that are not ctest runs.
+# for stages that are not ctest runs (ci/junit.py: an XML library writes it).
 junit_case() {
-  local file=$1 suite=$2 name=$3 result=$4 secs=$5 msg=$6 fail=0
-  [ "$result" = pass ] || fail=1
-  {
-    echo "<testsuite name=\"$suite\" tests=\"1\" failures=\"$fail\" time=\"$secs\">"
-    echo "  <testcase classname=\"$suite\" name=\"$(echo "$name" | xml_escape)\" time=\"$secs\">"
-    [ "$fail" -eq 1 ] && echo "    <failure message=\"$(echo "$msg" | head -n 1 | xml_escape)\">$(echo "$msg" | xml_escape)</failure>"
-    echo "  </testcase>"
-    echo "</testsuite>"
-  } >>"$file"
+  /usr/bin/python3 ci/junit.py case "$@" || echo "gate.sh: could not write the JUnit case $3 to $1" >&2
 }
 
 # build PRESET [TARGET...]: configure (once) and build incrementally.
@@ -185,7 +175,7 @@ ctest_stage() {
   if ! build "$preset"; then
     record "$name" fail "build of preset $preset failed (log: logs/build-$preset.log)" $((SECONDS - t0))
     add_failure "**$name**: the \`$preset\` build failed; see \`logs/build-$preset.log\`."
-    junit_case "$junit" "$name" "build $preset" fail $((SECONDS - t0)) "build failed"
+    junit_case "$junit" "$name ($preset)" "build $preset" fail $((SECONDS - t0)) "build failed"
     return
   fi
   [ "$preset" = tsan ] && prefix=("${TSAN_PREFIX[@]}")
@@ -195,6 +185,8 @@ ctest_stage() {
     --output-junit "$junit" "${shard_args[@]}" "$@" >"$log" 2>&1
   local rc=$?
   local line failed
+  # ctest names its suite after the project: the stage and preset instead.
+  [ -s "$junit" ] && /usr/bin/python3 ci/junit.py rename "$junit" "$name ($preset)"
   line=$(grep -E '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1)
   if [ -z "$line" ] && grep -q "No tests were found" "$log"; then
     record "$name" pass "no tests in this shard" $((SECONDS - t0)); return
@@ -249,7 +241,7 @@ stage_explorer() {
   [ -n "$planted" ] && preset=planted
   if ! build "$preset" wqcheck; then
     record explorer fail "build failed" $((SECONDS - t0)); add_failure "**explorer**: build of $preset failed"
-    junit_case "$junit" explorer build fail 0 "build failed"; return
+    junit_case "$junit" "explorer ($preset)" build fail 0 "build failed"; return
   fi
   local args=()
   [ -n "$planted" ] && args=(--planted "$planted")
@@ -258,7 +250,7 @@ stage_explorer() {
   if [ ! -s "$ex_json" ]; then
     record explorer fail "wqcheck explore gave no report (exit $ex_rc): logs/explorer.log" $((SECONDS - t0))
     add_failure "**explorer**: no report; see \`logs/explorer.log\`"
-    junit_case "$junit" explorer "explore all scenarios" fail $((SECONDS - t0)) "no report"; return
+    junit_case "$junit" "explorer ($preset)" "explore all scenarios" fail $((SECONDS - t0)) "no report"; return
   fi
   runs=$(jq '[.scenarios[].runs] | add // 0' "$ex_json")
   failures=$(jq '.failures' "$ex_json")
@@ -273,7 +265,7 @@ stage_explorer() {
     record explorer pass "$detail" $((SECONDS - t0))
   else
     record explorer fail "$detail" $((SECONDS - t0))
-    [ -s "$junit" ] || junit_case "$junit" explorer "explore all scenarios" fail $((SECONDS - t0)) "rules broken: $rules"
+    [ -s "$junit" ] || junit_case "$junit" "explorer ($preset)" "explore all scenarios" fail $((SECONDS - t0)) "rules broken: $rules"
   fi
 }
 
@@ -283,7 +275,7 @@ stage_torture() {
   [ "$preset" = tsan ] && prefix=("${TSAN_PREFIX[@]}")
   if ! build "$preset" lazywq-torture; then
     record torture fail "build failed" $((SECONDS - t0)); add_failure "**torture**: build of $preset failed"
-    junit_case "$junit" torture build fail 0 "build failed"; return
+    junit_case "$junit" "torture ($preset)" build fail 0 "build failed"; return
   fi
   # Both workloads on one engine: the weighted operation stream and the
   # rpciod-shaped client (its durations, DependencyCheck and fault plan drawn
@@ -308,11 +300,11 @@ stage_torture() {
   fi
   if [ $rc -eq 0 ]; then
     record torture pass "$detail" $((SECONDS - t0))
-    junit_case "$junit" torture "torture on real threads" pass $((SECONDS - t0)) ""
+    junit_case "$junit" "torture ($preset)" "torture on real threads" pass $((SECONDS - t0)) ""
   else
     record torture fail "$detail${rules:+; broke $rules}" $((SECONDS - t0))
     add_failure "**torture** broke ${rules:-?} (real threads: not replayable step by step): see \`logs/torture.log\`; rerun the same operation stream: \`build/$preset/tools/lazywq-torture ${args[*]} --duration $torture_time --seed $seed\`; for a replayable search run \`wqcheck explore\`"
-    junit_case "$junit" torture "torture on real threads" fail $((SECONDS - t0)) "rules: ${rules:-?}; see logs/torture.log"
+    junit_case "$junit" "torture ($preset)" "torture on real threads" fail $((SECONDS - t0)) "rules: ${rules:-?}; see logs/torture.log"
   fi
 }
 
@@ -503,15 +495,10 @@ fi
   echo "Logs: \`$out/logs\`; artifacts (explorer JSON, Perfetto traces, crash files): \`$out/artifacts\`."
 } >"$out/summary.md"
 
-{
-  echo '<?xml version="1.0" encoding="UTF-8"?>'
-  echo "<testsuites name=\"lazywq gate\">"
-  for f in "$out"/junit/*.xml; do
-    [ -e "$f" ] || continue
-    grep -v '^<?xml' "$f"
-  done
-  echo "</testsuites>"
-} >"$out/junit.xml"
+shopt -s nullglob
+/usr/bin/python3 ci/junit.py merge "$out/junit.xml" "$out"/junit/*.xml ||
+  echo "gate.sh: could not merge the JUnit files of $out/junit" >&2
+shopt -u nullglob
 
 [ -n "${GITHUB_STEP_SUMMARY:-}" ] && cat "$out/summary.md" >>"$GITHUB_STEP_SUMMARY"
 
