@@ -1023,6 +1023,9 @@ def main(argv=None) -> int:
                 ap.error("--sample must be at least 1")
             if args.kills_enough is not None and args.kills_enough < 0:
                 ap.error("--kills-enough must be 0 (run every checker) or more")
+            if args.rerun_survivors and (args.fresh or not os.path.exists(os.path.join(args.out, "results.jsonl"))):
+                ap.error(f"--rerun-survivors: no earlier results in {args.out} (results.jsonl) to rerun "
+                         "the survivors of" + (" (--fresh forgets them)" if args.fresh else ""))
             s = args.seed
             if re.fullmatch(r"[0-9a-f]{7,40}", s) and not s.isdigit():
                 args.seed_num = int(s, 16) % 2**63  # a commit hash, whole or abbreviated
