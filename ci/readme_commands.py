@@ -16,6 +16,12 @@ for each of them, how it is exercised:
         FILE (from the repository root) contains TEXT: the command runs
         there (a workflow, the test command, the gate) or is tested there.
 
+An output shown in the README is checked too: a ``` block right after a
+line `<!-- output of: COMMAND (exit N) -->` is what COMMAND prints: ctest
+readme.commands runs COMMAND (in its preset's build, as above) and every
+line of the block must appear in its output, in that order; a line `...`
+stands for any lines left out.
+
 Subcommands:
     check                 ctest readme.table: every README command has a
                           line in the table, every line of the table is a
@@ -95,6 +101,47 @@ def readme_commands(path):
     return out
 
 
+def readme_outputs(path):
+    """(line number, command, exit status, expected lines) of every output
+    block: a ``` block right after `<!-- output of: COMMAND (exit N) -->`."""
+    out = []
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    for n, line in enumerate(lines):
+        m = re.fullmatch(r"<!-- output of: (.+?)(?: \(exit (\d+)\))? -->", line.strip())
+        if not m:
+            continue
+        if n + 1 >= len(lines) or not lines[n + 1].startswith("```"):
+            fail(f"README.md:{n + 1}: an `output of` comment must come right before its ``` block")
+        block = []
+        for body in lines[n + 2:]:
+            if body.startswith("```"):
+                break
+            block.append(body.rstrip())
+        out.append((n + 1, normalize(m.group(1)), int(m.group(2) or 0), block))
+    return out
+
+
+def output_matches(expected, actual):
+    """None when every expected line appears in `actual` in order (`...`:
+    any lines), else the first expected line that does not."""
+    got = [l.rstrip() for l in actual.split("\n")]
+    i = 0
+    skipping = True  # the block may start anywhere in the output
+    for line in expected:
+        if line.strip() == "...":
+            skipping = True
+            continue
+        if skipping:
+            while i < len(got) and got[i] != line:
+                i += 1
+        if i >= len(got) or got[i] != line:
+            return line
+        i += 1
+        skipping = False
+    return None
+
+
 def parse_table(path):
     """(stand-ins, entries): stand-ins map a preset the README names to the
     preset CI builds instead; entries map a normalized command to
@@ -151,11 +198,17 @@ def check(args):
                 problems.append(f"{where}: {fname} does not exist")
             elif text not in open(p, encoding="utf-8").read():
                 problems.append(f"{where}: {fname} does not contain `{text}`")
+    for n, cmd, _, _ in readme_outputs(args.readme):
+        if not preset_of(cmd):
+            problems.append(f"README.md:{n}: the output's command `{cmd}` names no build/<preset>/ tool: "
+                            f"readme.commands would never run it")
     runs = sum(1 for e in entries.values() if e[1] == "run")
     for p in problems:
         print(f"FAIL {p}")
     print(f"{len(commands)} README commands; {runs} run by ctest readme.commands, "
-          f"{len(entries) - runs} run or tested where the table says; {len(problems)} problem(s)")
+          f"{len(entries) - runs} run or tested where the table says; "
+          f"{len(readme_outputs(args.readme))} output(s) the README shows, checked by readme.commands; "
+          f"{len(problems)} problem(s)")
     return 1 if problems else 0
 
 
@@ -244,9 +297,16 @@ def run(args):
         if args.preset not in (preset, stand_ins.get(preset)):
             continue
         chosen.append((commands[cmd][0], cmd, localize(final, build_dir), expect))
+    outputs = []
+    for n, cmd, expect, block in readme_outputs(args.readme):
+        preset = preset_of(cmd)
+        if preset and args.preset in (preset, stand_ins.get(preset)):
+            outputs.append((n, cmd, localize(cmd, build_dir), expect, block))
     if args.list:
         for n, cmd, final, expect in chosen:
             print(f"README.md:{n}: {cmd}\n    runs as: {final}  (exit {expect})")
+        for n, cmd, final, expect, block in outputs:
+            print(f"README.md:{n}: the output of {cmd}\n    runs as: {final}  (exit {expect}), {len(block)} lines to find")
         return 0
     failures = 0
     for n, cmd, final, expect in chosen:
@@ -269,7 +329,26 @@ def run(args):
             why = f"no exit after {COMMAND_TIMEOUT_S} s" if rc is None else f"exit {rc}, expected {expect}"
             print(f"FAIL README.md:{n}: {why} ({took:.1f} s); the README's command no longer works as written.\n"
                   f"    its output's last lines:\n" + "\n".join("      " + l for l in tail.split("\n")))
-    print(f"{len(chosen)} README commands run in build {args.preset}: {len(chosen) - failures} passed, {failures} failed")
+    for n, cmd, final, expect, block in outputs:
+        print(f"--- README.md:{n}: the output of {cmd}", flush=True)
+        with tempfile.TemporaryDirectory(prefix="readme-out-") as cwd:
+            try:
+                r = subprocess.run(["bash", "-o", "pipefail", "-c", final], cwd=cwd, capture_output=True,
+                                   text=True, errors="replace", timeout=COMMAND_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                failures += 1
+                print(f"FAIL README.md:{n}: no exit after {COMMAND_TIMEOUT_S} s")
+                continue
+        missing = output_matches(block, r.stdout + r.stderr)
+        if r.returncode == expect and missing is None:
+            print(f"    ok: exit {r.returncode}, the README's {len(block)} lines found in order")
+            continue
+        failures += 1
+        why = f"exit {r.returncode}, expected {expect}" if r.returncode != expect else f"no line `{missing}` (in order)"
+        print(f"FAIL README.md:{n}: the README's output is stale: {why}. What it prints now:")
+        print("\n".join("      " + l for l in (r.stdout + r.stderr).rstrip().split("\n")[-30:]))
+    print(f"{len(chosen) + len(outputs)} README commands and outputs checked in build {args.preset}: "
+          f"{len(chosen) + len(outputs) - failures} passed, {failures} failed")
     return 1 if failures else 0
 
 
