@@ -15,6 +15,7 @@
 //            lazywq_models --model NAME --sched bound --context-bound K --state 'S' --history
 //
 // A failing model prints its iteration and the exact replay command.
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -27,6 +28,7 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "models/coverage_report.hpp"
 #include "models/driver.hpp"
@@ -173,7 +175,15 @@ struct Options {
   unsigned depth = 20000;
   bool coverage = false;
   std::string source_dir = LAZYWQ_MODELS_SOURCE_DIR;
+  std::string json_path;  // --json: FILE, or "-" for stdout (then the text goes to stderr)
 };
+
+// --json: one record per model and scheduler run, in the shape of the other
+// tools' reports (schema_version, tool, lazywq_version, commit).
+nlohmann::json& json_runs() {
+  static nlohmann::json runs = nlohmann::json::array();
+  return runs;
+}
 
 std::string quote(const std::string& s) {
   std::string out = "'";
@@ -255,6 +265,23 @@ Outcome run_one(const char* argv0, const ModelInfo& m, const Options& o, bool bo
     std::printf("  replay with full history: %s\n", replay_command(argv0, m, o, bound, r).c_str());
   }
   std::fflush(stdout);
+  nlohmann::json j = {{"model", m.name},
+                      {"rules", m.rules},
+                      {"scheduler", bound ? "bound" : "random"},
+                      {"result", r.result == rl::test_result_success ? "ok" : kind_name(r.result)},
+                      {"iterations", r.iterations},
+                      {"seconds", r.seconds}};
+  if (bound) {
+    j["context_bound"] = o.context_bound;
+    j["budget_hit"] = r.budget_hit;
+  }
+  if (r.result != rl::test_result_success) {
+    j["expected"] = expect_failure;
+    j["stop_iteration"] = std::to_string(r.stop_iteration);
+    j["message"] = r.message;
+    j["replay"] = replay_command(argv0, m, o, bound, r);
+  }
+  json_runs().push_back(std::move(j));
   return r;
 }
 
@@ -428,6 +455,9 @@ int main_impl(int argc, char** argv) {
                "not in models/coverage_allowlist.txt");
   app.add_option("--source-dir", o.source_dir, "The repository (engine sources and the allowlist), for --coverage")
       ->capture_default_str();
+  app.add_option("--json", o.json_path,
+                 "Write the runs as JSON to this file ('-' for stdout: the JSON alone, the text to stderr); "
+                 "model runs only (not --list, --coverage or a replay)");
   app.footer(
       "Examples:\n"
       "  lazywq_models --list\n"
@@ -478,6 +508,13 @@ int main_impl(int argc, char** argv) {
 
   if (o.coverage) return run_coverage(argv[0], chosen, o);
 
+  FILE* json_out = nullptr;
+  if (o.json_path == "-") {
+    json_out = lazywq::tools::take_stdout_for_json();
+  } else if (!o.json_path.empty() && !(json_out = std::fopen(o.json_path.c_str(), "w"))) {
+    std::fprintf(stderr, "--json: cannot write %s: %s\n", o.json_path.c_str(), std::strerror(errno));
+    return 2;
+  }
   const bool expect_failure = !o.planted.empty() && !o.expect.empty();
   int failures = 0;
   for (const ModelInfo* m : chosen) {
@@ -508,6 +545,18 @@ int main_impl(int argc, char** argv) {
         ++failures;
       }
     }
+  }
+  if (json_out) {
+    nlohmann::json j = {{"schema_version", 2},
+                        {"tool", "lazywq_models"},
+                        {"lazywq_version", lazywq::tools::lazywq_version()},
+                        {"commit", lazywq::tools::build_commit()},
+                        {"planted", o.planted},
+                        {"expect", o.expect},
+                        {"failures", failures},
+                        {"runs", json_runs()}};
+    std::fprintf(json_out, "%s\n", j.dump(2).c_str());
+    std::fclose(json_out);
   }
   return failures == 0 ? 0 : 1;
 }

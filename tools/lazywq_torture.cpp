@@ -2234,9 +2234,7 @@ int main(int argc, char** argv) {
   }
   if (o.json_path == "-") {
     // Everything a person reads goes to stderr; stdout carries the JSON.
-    std::fflush(stdout);
-    const int fd = dup(STDOUT_FILENO);
-    if (fd >= 0 && (g_json_stdout = fdopen(fd, "w")) != nullptr) dup2(STDERR_FILENO, STDOUT_FILENO);
+    g_json_stdout = lazywq::tools::take_stdout_for_json();
   }
 
   try {
