@@ -109,6 +109,25 @@ void sweep_no_cycle(Tally& t, uint64_t seeds, const std::function<CyclesSeen()>&
   }
 }
 
+// The step of a no-cycle shape: the running work queues V on `q`, then
+// itself behind V (on `cpu`, or q's own choice when -1), and flushes V: V
+// starts first, so the flush never waits behind the caller. A refusal is
+// counted (none may happen).
+void queue_ahead_then_flush(SimEngine& eng, SimWorkqueue& q, SimWork& v, SimWork& self, int& refused, int cpu = -1) {
+  if (cpu < 0) {
+    q.queue_work(v);
+    q.queue_work(self);
+  } else {
+    q.queue_work_on(cpu, v);
+    q.queue_work_on(cpu, self);
+  }
+  try {
+    eng.flush_work(v);
+  } catch (const Error&) {
+    ++refused;
+  }
+}
+
 }  // namespace
 
 // Y runs on per_cpu q2 and queues itself on single_thread q1 while it
@@ -308,13 +327,7 @@ TEST(C16LateEdges, AWaitForAWorkAheadOfASkippedRunIsNoCycle) {
       SimWork x(
           [&](SimWork& self) {
             if (runs++ % 2 != 0) return;  // the continuation on CPU 0
-            q.queue_work_on(0, v);
-            q.queue_work_on(0, self);  // behind V
-            try {
-              eng.flush_work(v);
-            } catch (const Error&) {
-              ++t.refused;
-            }
+            queue_ahead_then_flush(eng, q, v, self, t.refused, 0);
           },
           "X");
       for (int i = 0; i < 3; ++i) {
@@ -350,13 +363,7 @@ void expect_no_cycle_for_a_work_ahead(const std::function<SimWorkqueue&(SimEngin
         [&](SimWork& self) {
           if (!on_p) return;
           on_p = false;
-          q.queue_work(v);
-          q.queue_work(self);  // behind V
-          try {
-            eng.flush_work(v);
-          } catch (const Error&) {
-            ++t.refused;
-          }
+          queue_ahead_then_flush(eng, q, v, self, t.refused);
         },
         "X");
     for (int i = 0; i < 3; ++i) {
@@ -401,9 +408,7 @@ TEST(C16LateEdges, AWaitForAWorkAheadOfARunACpuWorkerWaitsForIsNoCycle) {
     SimWork x(
         [&](SimWork& self) {
           if (runs++ % 2 != 0) return;
-          q.queue_work_on(2, v);
-          q.queue_work_on(2, self);
-          eng.flush_work(v);
+          queue_ahead_then_flush(eng, q, v, self, t.refused, 2);
         },
         "X");
     for (int i = 0; i < 3; ++i) {
