@@ -187,6 +187,70 @@ TEST(C16LateEdges, ACoreSkippingAWorkRunningElsewhereClosesACycle) {
   EXPECT_GT(sw.stuck_reported, 0) << "the core's skip never closed the cycle: the test no longer reaches it";
 }
 
+// A lazy queue's CPU worker that waits (C3) for X's run elsewhere holds up
+// the works for its CPU still on the core list as well. X, running on
+// per_cpu p, queues itself on lazy q for CPU 1 (no worker yet: the core
+// creates it and moves X over), then Y for CPU 1 (on the core list while
+// X is, or behind X on CPU 1's list), then W on single_thread r, and
+// flushes W; W flushes Y. X's run -> W -> Y -> CPU 1's order -> X's run.
+// The last edge is X's flush or W's (refused in error mode), or the
+// worker's C3 wait on X. Its tie must cover the waits in progress for
+// CPU 1's works on the core list (mutation testing: held_up_locked@d364ec
+// tied those of the other CPUs instead: hung, unreported), and a wait that
+// begins during the stall must find the stalled run through the worker
+// (run_one_locked@b347b8 never named it in c3_awaiting: the same).
+TEST(C16LateEdges, AWorkOnTheCoreListIsHeldUpByItsCpuWorkersC3Wait) {
+  Sweep sw;
+  for (uint64_t seed = 1; seed <= 600; ++seed) {
+    const char* strategy = strategy_for(seed);
+    Outcome o;
+    RunResult r = run_world(seed, strategy, [&] {
+      EngineConfig cfg;
+      cfg.ncpus = 3;
+      cfg.dependency_check = DependencyCheck::error;
+      SimEngine eng(cfg);
+      SimWorkqueue& q = eng.create_workqueue("q", WqKind::lazy);
+      SimWorkqueue& p = eng.create_workqueue("p", WqKind::per_cpu);
+      SimWorkqueue& rq = eng.create_workqueue("r", WqKind::single_thread);
+      SimWork y([](SimWork&) {}, "Y");
+      bool x_done = false, w_done = false, first = true;
+      SimWork w(
+          [&](SimWork&) {
+            try {
+              eng.flush_work(y);
+            } catch (const Error&) {
+            }
+            w_done = true;
+          },
+          "W");
+      SimWork x(
+          [&](SimWork& self) {
+            if (!first) return;  // the run on q's CPU 1
+            first = false;
+            q.queue_work_on(1, self);
+            q.queue_work_on(1, y);
+            rq.queue_work(w);
+            try {
+              eng.flush_work(w);
+            } catch (const Error&) {
+            }
+            x_done = true;
+          },
+          "X");
+      p.queue_work_on(2, x);
+      o = wait_then_untie(eng, x_done, w_done, [&] { eng.cancel_work(y); });
+      eng.flush_work(x);
+      eng.flush_work(w);
+      q.destroy();
+      p.destroy();
+      rq.destroy();
+    });
+    sw.add(seed, strategy, r, o);
+  }
+  EXPECT_EQ(sw.stuck_unreported, 0) << "a wait-for cycle hung, unreported; first: " << sw.first_unreported;
+  EXPECT_GT(sw.stuck_reported, 0) << "the worker's C3 wait never closed the cycle: the test no longer reaches it";
+}
+
 // H holds ordered shared queue o's one active slot (a long run). Y, running
 // on per_cpu q2, queues itself on o (inactive behind H), then B behind
 // itself, and flushes B: B waits for the slot. When H ends, the slot
