@@ -190,15 +190,18 @@ TEST(C16LateEdges, ACoreSkippingAWorkRunningElsewhereClosesACycle) {
 // A lazy queue's CPU worker that waits (C3) for X's run elsewhere holds up
 // the works for its CPU still on the core list as well. X, running on
 // per_cpu p, queues itself on lazy q for CPU 1 (no worker yet: the core
-// creates it and moves X over), then Y for CPU 1 (on the core list while
-// X is, or behind X on CPU 1's list), then W on single_thread r, and
-// flushes W; W flushes Y. X's run -> W -> Y -> CPU 1's order -> X's run.
-// The last edge is X's flush or W's (refused in error mode), or the
-// worker's C3 wait on X. Its tie must cover the waits in progress for
-// CPU 1's works on the core list (mutation testing: held_up_locked@d364ec
-// tied those of the other CPUs instead: hung, unreported), and a wait that
-// begins during the stall must find the stalled run through the worker
-// (run_one_locked@b347b8 never named it in c3_awaiting: the same).
+// creates it and moves X over), L for CPU 0 (the core runs it, 50 us), and
+// Y for CPU 1 (on the core list behind L while CPU 1's worker already
+// holds X), then W on single_thread r, and flushes W; W flushes Y. X's
+// run -> W -> Y -> CPU 1's order -> X's run. The last edge is X's flush or
+// W's (refused in error mode), or the worker's C3 wait on X. Its tie must
+// cover the waits in progress for CPU 1's works, on its list and on the
+// core list, and a wait that begins during the stall must find the
+// stalled run through the worker. Mutation testing: held_up_locked@d364ec
+// (the core list's works of the other CPUs tied instead), @a8c631 (none of
+// its list's) and run_one_locked@b347b8 (c3_awaiting never set) hang
+// unreported here (seeds 122, 361 and 70 of 600); the tests before had no
+// work of the CPU on the core list during the stall.
 TEST(C16LateEdges, AWorkOnTheCoreListIsHeldUpByItsCpuWorkersC3Wait) {
   Sweep sw;
   for (uint64_t seed = 1; seed <= 600; ++seed) {
@@ -213,6 +216,7 @@ TEST(C16LateEdges, AWorkOnTheCoreListIsHeldUpByItsCpuWorkersC3Wait) {
       SimWorkqueue& p = eng.create_workqueue("p", WqKind::per_cpu);
       SimWorkqueue& rq = eng.create_workqueue("r", WqKind::single_thread);
       SimWork y([](SimWork&) {}, "Y");
+      SimWork l([](SimWork&) { ScenarioContext::sleep_ns(50'000); }, "L");
       bool x_done = false, w_done = false, first = true;
       SimWork w(
           [&](SimWork&) {
@@ -228,6 +232,7 @@ TEST(C16LateEdges, AWorkOnTheCoreListIsHeldUpByItsCpuWorkersC3Wait) {
             if (!first) return;  // the run on q's CPU 1
             first = false;
             q.queue_work_on(1, self);
+            q.queue_work_on(0, l);  // the core runs it between moving X and Y over
             q.queue_work_on(1, y);
             rq.queue_work(w);
             try {
