@@ -137,6 +137,7 @@ void queue_ahead_then_flush(SimEngine& eng, SimWorkqueue& q, SimWork& v, SimWork
 // Which edge comes last depends on the schedule: Y's flush or A's
 // (refused in error mode), or the core's skip, which nothing can refuse
 // and which used to add no edge: the two waits then hung, unreported.
+// The skip must tie the waits for the order's armed timers too.
 TEST(C16LateEdges, ACoreSkippingAWorkRunningElsewhereClosesACycle) {
   Sweep sw;
   for (uint64_t seed = 1; seed <= 300; ++seed) {
@@ -172,7 +173,14 @@ TEST(C16LateEdges, ACoreSkippingAWorkRunningElsewhereClosesACycle) {
             y_done = true;
           },
           "Y");
-      q1.queue_delayed_work(t, std::chrono::microseconds(200));
+      // Half the runs: T fires onto q1's list during the stall; the other
+      // half: after the untie, so that only the core's tie of the timer can
+      // report the cycle (mutation testing: held_up_locked@07c161, which
+      // tied the timers of the other orders, hung unreported then).
+      if (seed % 2)
+        q1.queue_delayed_work(t, std::chrono::microseconds(200));
+      else
+        q1.queue_delayed_work(t, std::chrono::milliseconds(50));
       q2.queue_work_on(0, a);
       q2.queue_work_on(1, y);
       o = wait_then_untie(eng, a_done, y_done, [&] { eng.cancel_delayed_work(t); });
