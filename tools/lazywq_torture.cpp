@@ -51,7 +51,6 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
-#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -65,6 +64,7 @@
 #include "sim/rng.hpp"
 #include "sim/runner.hpp"  // parse_seed: the same seed syntax (and commit-hash folding) as wqcheck
 #include "tools/build_info.hpp"
+#include "tools/duration.hpp"
 
 // The engine on the probed platform is compiled once, in probed_engine.cpp
 // (probed_platform.hpp declares it extern).
@@ -179,26 +179,7 @@ void parse_weights(const std::string& text, Weights& w) {
   if (total == 0) throw std::invalid_argument("every operation weight is 0: nothing to do");
 }
 
-// "5s", "500ms", "1m", "250us", "1.5s", "1h".
-std::chrono::nanoseconds parse_duration(const std::string& text, const char* what) {
-  auto bad = [&] {
-    return std::invalid_argument(std::string(what) + " '" + text + "' must be a duration like 5s, 500ms, 1m, 250us or 1h");
-  };
-  static const std::regex re(R"(^([0-9]+(\.[0-9]+)?)(ns|us|ms|s|m|h)$)");
-  std::smatch m;
-  if (!std::regex_match(text, m, re)) throw bad();
-  double v;
-  try {
-    v = std::stod(m[1].str());
-  } catch (const std::out_of_range&) {  // more digits than a double holds: was an uncaught abort
-    throw bad();
-  }
-  const std::string unit = m[3].str();
-  const double scale = unit == "ns" ? 1 : unit == "us" ? 1e3 : unit == "ms" ? 1e6 : unit == "s" ? 1e9 : unit == "m" ? 60e9 : 3600e9;
-  const double ns = v * scale;
-  if (!std::isfinite(ns) || ns > 1e18) throw bad();
-  return std::chrono::nanoseconds(static_cast<int64_t>(ns));
-}
+using lazywq::tools::parse_duration;  // tools/duration.hpp: the one duration syntax
 
 std::string fmt_duration(std::chrono::nanoseconds d) {
   if (d == std::chrono::nanoseconds::max()) return "Duration::max (never)";

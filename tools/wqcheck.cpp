@@ -21,6 +21,7 @@
 #include "sim/runner.hpp"
 #include "sim/trace.hpp"
 #include "tools/build_info.hpp"
+#include "tools/duration.hpp"
 #include "tools/junit_report.hpp"
 
 using namespace lazywq;
@@ -28,23 +29,10 @@ using namespace lazywq::sim;
 
 namespace {
 
+// The explorer's budget in seconds (tools/duration.hpp: the one duration
+// syntax of every tool).
 double parse_budget(const std::string& text) {
-  auto bad = [&] { return std::invalid_argument("budget '" + text + "' must look like 90s, 2m, 500ms or 1h"); };
-  if (text.empty()) throw bad();
-  size_t used = 0;
-  double v;
-  try {
-    v = std::stod(text, &used);
-  } catch (const std::exception&) {
-    throw bad();
-  }
-  std::string unit = text.substr(used);
-  if (v < 0) throw bad();
-  if (unit.empty() || unit == "s") return v;
-  if (unit == "ms") return v / 1000;
-  if (unit == "m") return v * 60;
-  if (unit == "h") return v * 3600;
-  throw bad();
+  return std::chrono::duration<double>(lazywq::tools::parse_duration(text, "--budget")).count();
 }
 
 // "A..B", "A+N" (N seeds from A) or "A" (just A). A may be a commit hash.

@@ -28,6 +28,11 @@ expect 2 "cannot read fuzz input" "$wqcheck" replay --fuzz-input "$tmp/missing"
 expect 2 "max-steps" "$wqcheck" explore --seeds 1 --max-steps 0
 expect 2 "max-steps" "$wqcheck" run-program "$program" --max-steps 0
 expect 2 "not a rule" "$wqcheck" explore --seeds 1 --expect C99
+# One duration syntax (tools/duration.hpp): a number and a unit, nothing else.
+expect 2 "must be a duration like 5s" "$wqcheck" explore --seeds 1 --budget 10
+expect 2 "must be a duration like 5s" "$wqcheck" explore --seeds 1 --budget -1s
+expect 2 "must be a duration like 5s" "$torture" --duration 5x
+expect 2 "must be a duration like 5s" "$torture" --hang-timeout 1e30h
 # A budget the user set that runs out is inconclusive (4), not C15.
 expect 4 "INCONCLUSIVE" "$wqcheck" run-program "$program" --max-steps 30 --no-trace
 expect 4 "INCONCLUSIVE" "$wqcheck" replay --scenario mixed --seed 3 --max-steps 40 --no-trace
