@@ -2,8 +2,8 @@
 // simulator, and replay any execution from its seed.
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -12,6 +12,9 @@
 #include <iostream>
 #include <stdexcept>
 #include <string>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "lazywq/version.hpp"
 #include "sim/explorer.hpp"
@@ -31,6 +34,50 @@ namespace {
 
 // The explorer's budget in seconds (tools/duration.hpp: the one duration
 // syntax of every tool).
+// --json FILE or '-' for a subcommand's report: '-' makes stdout the JSON
+// alone from here on (the text goes to stderr); a file is checked before
+// the run.
+class JsonSink {
+ public:
+  explicit JsonSink(const std::string& path) : path_(path) {
+    if (path_.empty()) return;
+    if (path_ == "-") {
+      out_ = lazywq::tools::take_stdout_for_json();
+    } else if (!(out_ = std::fopen(path_.c_str(), "w"))) {
+      throw std::invalid_argument("--json: cannot write " + path_ + ": " + std::strerror(errno));
+    }
+  }
+  ~JsonSink() {
+    if (out_ && out_ != stdout) std::fclose(out_);
+  }
+  JsonSink(const JsonSink&) = delete;
+  JsonSink& operator=(const JsonSink&) = delete;
+  explicit operator bool() const { return out_ != nullptr; }
+  void write(const nlohmann::json& j) {
+    std::fprintf(out_, "%s\n", j.dump(2).c_str());
+    std::fflush(out_);
+  }
+
+ private:
+  std::string path_;
+  FILE* out_ = nullptr;
+};
+
+// The header of every report (the explorer's too): schema, tool, version,
+// commit. 64-bit values go as strings (jq rounds numbers past 2^53).
+nlohmann::json report_header(const std::string& tool) {
+  return {{"schema_version", 2},
+          {"tool", tool},
+          {"lazywq_version", lazywq::tools::lazywq_version()},
+          {"commit", lazywq::tools::build_commit()}};
+}
+
+std::string hex64(uint64_t v) {
+  char buf[20];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
 double parse_budget(const std::string& text) {
   return std::chrono::duration<double>(lazywq::tools::parse_duration(text, "--budget")).count();
 }
@@ -276,6 +323,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   rp->add_option("--trace-out", r_trace_out, "Write a Chrome trace-event JSON timeline (Perfetto UI) to this file");
   rp->add_option("--events-out", r_events_out, "Write the text event trace to this file");
+  std::string r_json;
+  rp->add_option("--json", r_json,
+                 "Write the replay's verdict as JSON to this file ('-' for stdout: the JSON alone, the text to stderr)");
   rp->add_flag("--no-trace", r_no_trace, "Do not print the full event trace");
 
   std::string rpg_file, rpg_seed, rpg_bug = "none";
@@ -302,6 +352,9 @@ int main(int argc, char** argv) {
   auto* bn = app.add_subcommand("bench", "Print simulated executions per second for each scenario (one core)");
   bn->add_option("--runs", b_runs, "Executions per scenario")->capture_default_str()->check(CLI::Range(uint64_t{1}, UINT64_MAX));
   bn->add_option("--scenario", b_scen, "Scenario (default: all)")->delimiter(',');
+  std::string b_json;
+  bn->add_option("--json", b_json,
+                 "Write the figures as JSON to this file ('-' for stdout: the JSON alone, the table to stderr)");
 
   try {
     app.parse(argc, argv);
@@ -451,6 +504,7 @@ int main(int argc, char** argv) {
     }
 
     if (*rp) {
+      JsonSink json(r_json);  // first: with '-', every line after this goes to stderr
       if (!r_fuzz_input.empty()) {
         for (const char* o : {"--scenario", "--seed", "--strategy", "--param", "--max-steps"})
           if (rp->count(o))
@@ -507,6 +561,31 @@ int main(int argc, char** argv) {
       } else {
         std::printf("\nPASS: no rule broken\n");
       }
+      if (json) {
+        nlohmann::json j = report_header("wqcheck replay");
+        j["scenario"] = ro.scenario;
+        j["seed"] = std::to_string(ro.seed);
+        j["strategy"] = ro.strategy;
+        j["planted"] = ro.bug != PlantedBug::none ? r_bug : "";
+        j["fuzz_input"] = r_fuzz_input;
+        j["config"] = first.config_lines;
+        j["status"] = to_string(first.run.status);
+        j["steps"] = first.run.steps;
+        j["virtual_ns"] = first.run.virtual_ns;
+        j["threads"] = first.run.threads;
+        j["events"] = first.events.size();
+        j["trace_hash"] = hex64(first.trace_hash);
+        j["second_trace_hash"] = hex64(second.trace_hash);
+        j["deterministic"] = same;
+        j["failed"] = first.failed;
+        j["rule"] = first.rule;
+        j["headline"] = first.headline;
+        nlohmann::json vs = nlohmann::json::array();
+        for (const auto& v : first.violations) vs.push_back({{"rule", v.rule}, {"message", v.message}});
+        j["violations"] = vs;
+        j["replay"] = r_fuzz_input.empty() ? replay_command(ro) : fuzz_replay_command(ro, r_fuzz_input);
+        json.write(j);
+      }
       if (!same) return 3;
       return first.failed ? 1 : 0;
     }
@@ -526,6 +605,8 @@ int main(int argc, char** argv) {
       std::vector<std::string> names = b_scen;
       if (names.empty())
         for (auto& s : all_scenarios()) names.push_back(s.name);
+      JsonSink json(b_json);
+      nlohmann::json rows = nlohmann::json::array();
       std::printf("%-20s %8s %12s %12s %10s\n", "scenario", "runs", "exec/s", "steps/run", "failed");
       for (auto& n : names) {
         (void)find_scenario(n);
@@ -543,6 +624,17 @@ int main(int argc, char** argv) {
         std::printf("%-20s %8d %12.0f %12.0f %10llu\n", n.c_str(), b_runs, b_runs / secs,
                     static_cast<double>(steps) / b_runs, static_cast<unsigned long long>(fails));
         std::fflush(stdout);
+        rows.push_back({{"scenario", n},
+                        {"runs", b_runs},
+                        {"seconds", secs},
+                        {"exec_per_s", b_runs / secs},
+                        {"steps_per_run", static_cast<double>(steps) / b_runs},
+                        {"failed", fails}});
+      }
+      if (json) {
+        nlohmann::json j = report_header("wqcheck bench");
+        j["scenarios"] = rows;
+        json.write(j);
       }
       return 0;
     }

@@ -11,6 +11,20 @@ echo "$out" | jq -e '.schema_version == 2 and .tool == "wqcheck" and (.lazywq_ve
                      and .failures == 0' > /dev/null \
   || { echo "FAIL: unexpected JSON report:"; echo "$out" | head -c 2000; exit 1; }
 echo "ok: wqcheck --json - is JSON alone, seeds exact"
+# replay and bench: the same header; the replay's seed and trace hashes as
+# strings, its determinism and verdict.
+out=$("$W" replay --scenario migration --seed 18446744073709551000 --no-trace --json - 2>/dev/null) || true
+echo "$out" | jq -e '.schema_version == 2 and .tool == "wqcheck replay" and .seed == "18446744073709551000"
+                     and (.trace_hash | test("^[0-9a-f]{16}$")) and .trace_hash == .second_trace_hash
+                     and .deterministic == true and (.failed | type) == "boolean"
+                     and (.replay | test("--seed 18446744073709551000"))' > /dev/null \
+  || { echo "FAIL: unexpected replay JSON:"; echo "$out" | head -c 2000; exit 1; }
+echo "ok: wqcheck replay --json - is JSON alone, seed and hashes exact"
+out=$("$W" bench --runs 5 --scenario idle_exit,migration --json - 2>/dev/null)
+echo "$out" | jq -e '.schema_version == 2 and .tool == "wqcheck bench" and ([.scenarios[].scenario] == ["idle_exit","migration"])
+                     and all(.scenarios[]; .runs == 5 and .exec_per_s > 0)' > /dev/null \
+  || { echo "FAIL: unexpected bench JSON:"; echo "$out" | head -c 2000; exit 1; }
+echo "ok: wqcheck bench --json - is JSON alone"
 if [ -n "$T" ]; then
   # The torture too: its 64-bit seed (a commit hash folds into one) as a string.
   out=$("$T" --duration 1s --seed 18446744073709551000 --quiet --json - 2>/dev/null)
