@@ -17,6 +17,7 @@
 // error.
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -195,11 +196,22 @@ int main(int argc, char** argv) {
         }
         return std::string();
       });
+  std::string json_path;
+  app.add_option("--json", json_path,
+                 "Write the figures and the checks as JSON to this file ('-' for stdout: the JSON alone, the "
+                 "table to stderr)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);  // prints the help or the message
     return rc == 0 ? 0 : 2;
+  }
+  FILE* json_out = nullptr;
+  if (json_path == "-") {
+    json_out = lazywq::tools::take_stdout_for_json();
+  } else if (!json_path.empty() && !(json_out = std::fopen(json_path.c_str(), "w"))) {
+    std::fprintf(stderr, "lazywq-demo: --json: cannot write %s\n", json_path.c_str());
+    return 2;
   }
 
   try {
@@ -328,7 +340,51 @@ int main(int argc, char** argv) {
     std::printf("%s  shared falls back to the pools' manager and rescuer once idle (%d threads)\n",
                 ok_shared_idle ? "PASS" : "FAIL", shared.live_after_idle);
     std::fflush(stdout);
-    return ok_load && ok_idle && ok_shared && ok_shared_idle ? 0 : 1;
+    const bool pass = ok_load && ok_idle && ok_shared && ok_shared_idle;
+    if (json_out) {
+      auto kind = [&](const Run& r) {
+        const auto& st = r.final_stats;
+        return nlohmann::json{{"after_create", r.live_after_create},
+                              {"under_load", r.live_under_load},
+                              {"after_idle", r.live_after_idle},
+                              {"min_per_queue", r.min_per_queue},
+                              {"max_per_queue", r.max_per_queue},
+                              {"threads_created", st.threads_created},
+                              {"threads_exited", st.threads_exited},
+                              {"idle_exits", st.idle_exits},
+                              {"works_run", st.works_run},
+                              {"migrations", st.migrations},
+                              {"fallbacks", st.fallbacks},
+                              {"spawn_failures", st.spawn_failures},
+                              {"load_ms", r.load_ms}};
+      };
+      nlohmann::json j = {{"schema_version", 2},
+                          {"tool", "lazywq-demo"},
+                          {"lazywq_version", lazywq::tools::lazywq_version()},
+                          {"commit", lazywq::tools::build_commit()},
+                          {"config",
+                           {{"queues", o.queues},
+                            {"cpus", o.cpus},
+                            {"rounds", o.rounds},
+                            {"gap_ms", o.gap_ms},
+                            {"idle_timeout_ms", o.idle_timeout_ms},
+                            {"seed", std::to_string(o.seed)}}},
+                          {"waited_after_load_ms", waited_ms},
+                          {"per_cpu", kind(per_cpu)},
+                          {"lazy", kind(lazy)},
+                          {"shared", kind(shared)},
+                          {"shared_max_cpu_pool_workers", shared.max_cpu_pool_workers},
+                          {"seed_2009", {{"per_cpu", kSeedPerCpuThreads}, {"lazy", kSeedLazyThreads}}},
+                          {"checks",
+                           {{{"check", "lazy under load <= 53% of per_cpu"}, {"pass", ok_load}},
+                            {{"check", "lazy idle: one thread per queue"}, {"pass", ok_idle}},
+                            {{"check", "shared: at most 2 workers per CPU under load"}, {"pass", ok_shared}},
+                            {{"check", "shared idle: the manager and the rescuer"}, {"pass", ok_shared_idle}}}},
+                          {"pass", pass}};
+      std::fprintf(json_out, "%s\n", j.dump(2).c_str());
+      std::fclose(json_out);
+    }
+    return pass ? 0 : 1;
   } catch (const lazywq::Error& e) {
     std::fprintf(stderr, "lazywq-demo: engine error (%s): %s\n",
                  std::string(lazywq::to_string(e.code())).c_str(), e.what());

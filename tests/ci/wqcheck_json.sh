@@ -3,7 +3,7 @@
 # (jq parses it), it says who wrote it, and 64-bit seeds survive jq
 # exactly (strings). Issue #15.
 set -euo pipefail
-W=$1 T=${2:-}
+W=$1 T=${2:-} D=${3:-}
 out=$("$W" explore --scenario idle_exit --seeds 18446744073709551000..18446744073709551002 --quiet --json - 2>/dev/null)
 echo "$out" | jq -e '.schema_version == 2 and .tool == "wqcheck" and (.lazywq_version | test("^[0-9]+[.][0-9]+[.][0-9]+$"))
                      and (.commit | length > 0)
@@ -32,4 +32,13 @@ if [ -n "$T" ]; then
                        and (.commit | length > 0)' > /dev/null \
     || { echo "FAIL: unexpected torture JSON:"; echo "$out" | head -c 2000; exit 1; }
   echo "ok: lazywq-torture --json - is JSON alone, seed exact"
+fi
+if [ -n "$D" ]; then
+  # The demo: its figures and checks, the seed as a string.
+  out=$("$D" --queues 8 --cpus 4 --rounds 2 --seed 18446744073709551000 --json - 2>/dev/null) || true
+  echo "$out" | jq -e '.schema_version == 2 and .tool == "lazywq-demo" and .config.seed == "18446744073709551000"
+                       and (.lazy.under_load | type) == "number" and (.checks | length) == 4
+                       and .pass == all(.checks[]; .pass)' > /dev/null \
+    || { echo "FAIL: unexpected demo JSON:"; echo "$out" | head -c 2000; exit 1; }
+  echo "ok: lazywq-demo --json - is JSON alone, seed exact"
 fi
