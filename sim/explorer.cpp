@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -644,11 +645,8 @@ ExploreReport explore(const ExploreOptions& opt,
 }
 
 std::string summary_table(const ExploreReport& r) {
-  std::string out;
-  char line[256];
-  std::snprintf(line, sizeof line, "%-20s %8s %8s %10s %10s  %s\n", "scenario", "runs", "failed", "exec/s",
-                "steps/run", "rules broken");
-  out += line;
+  std::string out = fmt::format("{:<20} {:>8} {:>8} {:>10} {:>10}  {}\n", "scenario", "runs", "failed", "exec/s",
+                                "steps/run", "rules broken");
   for (auto& s : r.scenarios) {
     std::string rules;
     for (auto& [rule, n] : s.failures_by_rule) rules += (rules.empty() ? "" : ", ") + rule + " x" + std::to_string(n);
@@ -656,11 +654,9 @@ std::string summary_table(const ExploreReport& r) {
     if (s.budget_cut) rules += "  (budget reached)";
     if (s.stopped_early) rules += "  (stopped after " + std::to_string(s.failures) + " failures)";
     if (s.stopped_on_timeout) rules += "  (stopped after " + std::to_string(s.timeouts) + " wall-clock timeouts)";
-    std::snprintf(line, sizeof line, "%-20s %8llu %8llu %10.0f %10.0f  %s\n", s.scenario.c_str(),
-                  static_cast<unsigned long long>(s.runs), static_cast<unsigned long long>(s.failures),
-                  s.seconds > 0 ? static_cast<double>(s.runs) / s.seconds : 0.0,
-                  s.runs ? static_cast<double>(s.total_steps) / static_cast<double>(s.runs) : 0.0, rules.c_str());
-    out += line;
+    out += fmt::format("{:<20} {:>8} {:>8} {:>10.0f} {:>10.0f}  {}\n", s.scenario, s.runs, s.failures,
+                       s.seconds > 0 ? static_cast<double>(s.runs) / s.seconds : 0.0,
+                       s.runs ? static_cast<double>(s.total_steps) / static_cast<double>(s.runs) : 0.0, rules);
   }
   return out;
 }
@@ -671,7 +667,6 @@ std::string window_table(const ExploreReport& r) {
     for (size_t a = 0; a < kRaceWindows; ++a)
       for (size_t b = 0; b < kRaceWindows; ++b) tot[a][b] += s.window_hits[a][b];
   std::string out = "race window          hits with another thread inside   (top partner windows)\n";
-  char line[512];
   for (size_t a = 0; a < kRaceWindows; ++a) {
     uint64_t sum = 0;
     for (size_t b = 0; b < kRaceWindows; ++b) sum += tot[a][b];
@@ -683,19 +678,14 @@ std::string window_table(const ExploreReport& r) {
     for (size_t i = 0; i < partners.size() && i < 3; ++i)
       top += (top.empty() ? "" : ", ") + std::string(to_string(static_cast<RaceWindow>(partners[i].second))) + " " +
              std::to_string(partners[i].first);
-    std::snprintf(line, sizeof line, "%-20s %12llu %s %s\n", std::string(to_string(static_cast<RaceWindow>(a))).c_str(),
-                  static_cast<unsigned long long>(sum), sum ? "  " : "  NEVER HIT", top.c_str());
-    out += line;
+    out += fmt::format("{:<20} {:>12} {} {}\n", to_string(static_cast<RaceWindow>(a)), sum, sum ? "  " : "  NEVER HIT",
+                       top);
   }
   return out;
 }
 
 namespace {
-std::string hex16(uint64_t v) {
-  char b[17];
-  std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(v));
-  return b;
-}
+std::string hex16(uint64_t v) { return fmt::format("{:016x}", v); }
 }  // namespace
 
 std::string report_json(const ExploreOptions& opt, const ExploreReport& r, const ReportOrigin& origin) {

@@ -4,6 +4,8 @@
 #include <map>
 #include <utility>
 
+#include <fmt/format.h>
+
 namespace lazywq::sim {
 
 std::string_view to_string(Activity k) {
@@ -127,25 +129,19 @@ bool impossible(size_t a, size_t b) {
 
 std::string activity_pair_table(const ActivityPairCounts& counts) {
   std::string out = "operation pairs in flight at once (runs; '-' never, 'x' impossible by construction)\n";
-  char cell[32];
-  std::snprintf(cell, sizeof cell, "%-16s", "");
-  out += cell;
-  for (size_t b = 0; b < kActivities; ++b) {
-    // Column heads: the first 6 letters keep the table within a terminal.
-    std::snprintf(cell, sizeof cell, " %6.6s", std::string(to_string(static_cast<Activity>(b))).c_str());
-    out += cell;
-  }
+  out += fmt::format("{:<16}", "");
+  // Column heads: the first 6 letters keep the table within a terminal.
+  for (size_t b = 0; b < kActivities; ++b)
+    out += fmt::format(" {:>6.6}", to_string(static_cast<Activity>(b)));
   out += "\n";
   for (size_t a = 0; a < kDurationActivities; ++a) {
-    std::snprintf(cell, sizeof cell, "%-16s", std::string(to_string(static_cast<Activity>(a))).c_str());
-    out += cell;
+    out += fmt::format("{:<16}", to_string(static_cast<Activity>(a)));
     for (size_t b = 0; b < kActivities; ++b) {
       const uint64_t n = counts[a][b];
       if (n)
-        std::snprintf(cell, sizeof cell, " %6llu", static_cast<unsigned long long>(n));
+        out += fmt::format(" {:>6}", n);
       else
-        std::snprintf(cell, sizeof cell, " %6s", impossible(a, b) ? "x" : "-");
-      out += cell;
+        out += fmt::format(" {:>6}", impossible(a, b) ? "x" : "-");
     }
     out += "\n";
   }

@@ -14,6 +14,7 @@
 #include <string>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "lazywq/version.hpp"
@@ -607,7 +608,7 @@ int main(int argc, char** argv) {
         for (auto& s : all_scenarios()) names.push_back(s.name);
       JsonSink json(b_json);
       nlohmann::json rows = nlohmann::json::array();
-      std::printf("%-20s %8s %12s %12s %10s\n", "scenario", "runs", "exec/s", "steps/run", "failed");
+      fmt::print("{:<20} {:>8} {:>12} {:>12} {:>10}\n", "scenario", "runs", "exec/s", "steps/run", "failed");
       for (auto& n : names) {
         (void)find_scenario(n);
         uint64_t steps = 0, fails = 0;
@@ -621,8 +622,8 @@ int main(int argc, char** argv) {
           fails += o.failed ? 1 : 0;
         }
         double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        std::printf("%-20s %8d %12.0f %12.0f %10llu\n", n.c_str(), b_runs, b_runs / secs,
-                    static_cast<double>(steps) / b_runs, static_cast<unsigned long long>(fails));
+        fmt::print("{:<20} {:>8} {:>12.0f} {:>12.0f} {:>10}\n", n, b_runs, b_runs / secs,
+                   static_cast<double>(steps) / b_runs, fails);
         std::fflush(stdout);
         rows.push_back({{"scenario", n},
                         {"runs", b_runs},
