@@ -4,7 +4,7 @@
 The README's ```sh blocks are its commands. ci/readme_commands.txt says,
 for each of them, how it is exercised:
 
-    COMMAND  =>  run[@PRESET] [exit=N] [OPTION VALUE | NAME=VALUE ...]
+    COMMAND  =>  run[@PRESET] [exit=N] [--OPTION VALUE | --OPTION=VALUE | NAME=VALUE | argN=VALUE ...]
         ctest readme.commands runs it in the build of the preset its path
         names (or @PRESET; a `stand-in README-PRESET CI-PRESET` line of
         the table names the build CI has instead), in a fresh directory,
@@ -254,6 +254,16 @@ def apply_overrides(cmd, overrides):
             new, k = re.subn(r"(^|\s)" + name + r"=(\"[^\"]*\"|'[^']*'|\S+)", r"\g<1>" + shlex.quote(w).replace("\\", "\\\\"), cmd, count=1)
             if not k:
                 fail(f"override {w}: the command sets no {name}: {cmd}")
+            cmd = new
+            i += 1
+        elif w.startswith("--") and "=" in w:
+            # --option=value, for tools that take only that form (Google
+            # Benchmark's --benchmark_* flags).
+            name = w.split("=", 1)[0]
+            new, k = re.subn(r"(\s)" + re.escape(name) + r"=(\"[^\"]*\"|'[^']*'|\S+)", lambda m: m.group(1) + shlex.quote(w), cmd, count=1)
+            if not k:
+                head, sep, rest = cmd.partition(" | ")
+                new = f"{head} {shlex.quote(w)}{sep}{rest}"
             cmd = new
             i += 1
         elif w.startswith("--") and i + 1 < len(words):
