@@ -13,6 +13,8 @@
 
 #include <cstdio>
 #include <exception>
+#include <fstream>
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -70,6 +72,10 @@ int main(int argc, char** argv) {
   app.add_option("--rounds", suite.rounds, "suite: run the whole list this many times; values are medians")
       ->check(CLI::PositiveNumber);
   app.add_option("--gnuplot", suite.gnuplot, "suite: gnuplot executable for the plots ('' = no plots)");
+  std::string json_path;
+  app.add_option("--json", json_path,
+                 "write the results as JSON to this file ('-' for stdout: the JSON alone, the text to stderr); "
+                 "with --suite the suite's results.json, else Google Benchmark's JSON report");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -84,6 +90,13 @@ int main(int argc, char** argv) {
   // A hung pool must not hang CI: SIGALRM's default action ends the process.
   if (timeout_s > 0) alarm(static_cast<unsigned>(timeout_s));
 
+  FILE* json_out = nullptr;
+  if (json_path == "-") {
+    json_out = lazywq::tools::take_stdout_for_json();
+  } else if (!json_path.empty() && !(json_out = std::fopen(json_path.c_str(), "w"))) {
+    std::fprintf(stderr, "lazywq-bench: --json: cannot write %s\n", json_path.c_str());
+    return 2;
+  }
   try {
     const std::vector<BenchEntry> entries = register_benchmarks(options);
     if (!suite.out_dir.empty()) {
@@ -92,11 +105,23 @@ int main(int argc, char** argv) {
       suite.passthrough_args = {"--threads", std::to_string(options.threads), "--idle-timeout-ms",
                                 std::to_string(idle_timeout_ms), "--placement", placement};
       if (quick) suite.passthrough_args.emplace_back("--quick");
+      suite.json_out = json_out;
       return run_suite(suite, options, entries);
     }
     benchmark::AddCustomContext("pool_threads", std::to_string(options.threads));
     benchmark::AddCustomContext("lazywq_placement", placement);
-    benchmark::RunSpecifiedBenchmarks();
+    benchmark::AddCustomContext("lazywq_version", lazywq::tools::lazywq_version());
+    benchmark::AddCustomContext("commit", lazywq::tools::build_commit());
+    if (json_out) {
+      // Google Benchmark's JSON report, to the --json stream.
+      std::ofstream json_stream("/dev/fd/" + std::to_string(fileno(json_out)));
+      benchmark::JSONReporter reporter;
+      reporter.SetOutputStream(&json_stream);
+      reporter.SetErrorStream(&std::cerr);
+      benchmark::RunSpecifiedBenchmarks(&reporter);
+    } else {
+      benchmark::RunSpecifiedBenchmarks();
+    }
     benchmark::Shutdown();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "lazywq-bench: %s\n", e.what());

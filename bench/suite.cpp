@@ -8,6 +8,8 @@
 // driver then writes table.md, results.json and the plots.
 #include "suite.hpp"
 
+#include "tools/build_info.hpp"
+
 #include <fcntl.h>
 #include <glib.h>
 #include <spawn.h>
@@ -434,7 +436,13 @@ int run_suite(const SuiteOptions& suite, const BenchOptions& options, const std:
   };
 
   // --- results.json ---
-  json results = {{"machine", machine}, {"settings", settings}, {"failures", failures}};
+  json results = {{"schema_version", 2},
+                  {"tool", "lazywq-bench"},
+                  {"lazywq_version", lazywq::tools::lazywq_version()},
+                  {"commit", lazywq::tools::build_commit()},
+                  {"machine", machine},
+                  {"settings", settings},
+                  {"failures", failures}};
   for (const auto& p : pools)
     results["pools"].push_back({{"id", p.id}, {"name", p.display}, {"lazywq", p.is_lazywq}, {"process_wide", p.process_wide}});
   for (const MetricDef& m : metric_defs()) {
@@ -454,6 +462,10 @@ int run_suite(const SuiteOptions& suite, const BenchOptions& options, const std:
     results["targets"].push_back({{"target", t.name}, {"kind", t.kind}, {"measured", t.measured}, {"bound", t.bound},
                                   {"met", met(t)}, {"reads", t.shown}});
   write_text(out_dir / "results.json", results.dump(2) + "\n");
+  if (suite.json_out) {
+    std::fprintf(suite.json_out, "%s\n", results.dump(2).c_str());
+    std::fflush(suite.json_out);
+  }
 
   // --- table.md ---
   std::ostringstream md;

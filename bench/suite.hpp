@@ -4,6 +4,7 @@
 // DIR/results.json, and the plots.
 #pragma once
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,7 @@ struct SuiteOptions {
   std::string gnuplot = "gnuplot";            // '' = no plots
   std::vector<std::string> benchmark_flags;   // --benchmark_* flags for the children
   std::vector<std::string> passthrough_args;  // size options for the children
+  FILE* json_out = nullptr;                   // --json: results.json here too (stdout for '-')
 };
 
 // Returns the process exit status: 0 when every benchmark ran and the
