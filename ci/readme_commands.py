@@ -38,6 +38,7 @@ import argparse
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
@@ -57,6 +58,21 @@ def fail(msg):
 
 def normalize(cmd):
     return " ".join(cmd.split())
+
+
+def strip_comment(line):
+    """The line without its shell comment: a '#' at the start or after
+    whitespace, outside quotes."""
+    quote = None
+    for i, c in enumerate(line):
+        if quote:
+            if c == quote:
+                quote = None
+        elif c in "'\"":
+            quote = c
+        elif c == "#" and (i == 0 or line[i - 1].isspace()):
+            return line[:i].rstrip()
+    return line
 
 
 def readme_commands(path):
@@ -79,7 +95,7 @@ def readme_commands(path):
             continue
         if not in_block:
             continue
-        line = raw.rstrip()
+        line = strip_comment(raw.rstrip())
         if pending:
             line = pending + " " + line.strip()
         else:
@@ -88,14 +104,12 @@ def readme_commands(path):
             pending = line[:-1].rstrip()
             continue
         pending = ""
-        # A comment starts at a '#' after whitespace (no README command has
-        # a '#' of its own).
-        line = re.sub(r"(^|\s)#.*$", "", line).strip()
+        line = line.strip()
         if not line:
             continue
-        m = re.fullmatch(r"([A-Z][A-Z0-9_]*)=(\S+)", line)
+        m = re.fullmatch(r"(?:export\s+)?([A-Z][A-Z0-9_]*)=(\S+)", line)
         if m:
-            variables[m.group(1)] = m.group(2)
+            variables[m.group(1)] = m.group(2).strip("\"'")
             continue
         out.append((pending_line, normalize(line), dict(variables)))
     return out
@@ -123,29 +137,42 @@ def readme_outputs(path):
 
 
 def output_matches(expected, actual):
-    """None when every expected line appears in `actual` in order (`...`:
-    any lines), else the first expected line that does not."""
+    """None when the expected lines appear in `actual`: each run of lines
+    between `...` lines contiguously, the runs in order (the first may start
+    anywhere, `...` stands for any lines); else the first line of the first
+    run not found."""
     got = [l.rstrip() for l in actual.split("\n")]
-    i = 0
-    skipping = True  # the block may start anywhere in the output
+    runs, run = [], []
     for line in expected:
         if line.strip() == "...":
-            skipping = True
-            continue
-        if skipping:
-            while i < len(got) and got[i] != line:
-                i += 1
-        if i >= len(got) or got[i] != line:
-            return line
-        i += 1
-        skipping = False
+            if run:
+                runs.append(run)
+            run = []
+        else:
+            run.append(line)
+    if run:
+        runs.append(run)
+    pos = 0
+    for r in runs:
+        # The earliest place it fits leaves the most room for the runs after it.
+        at = next((i for i in range(pos, len(got) - len(r) + 1) if got[i:i + len(r)] == r), None)
+        if at is None:
+            # The first line that breaks the run where most of it matches.
+            best = 0
+            for i in range(pos, len(got)):
+                k = 0
+                while k < len(r) and i + k < len(got) and got[i + k] == r[k]:
+                    k += 1
+                best = max(best, k)
+            return r[min(best, len(r) - 1)]
+        pos = at + len(r)
     return None
 
 
 def parse_table(path):
     """(stand-ins, entries): stand-ins map a preset the README names to the
-    preset CI builds instead; entries map a normalized command to
-    (line number, action, argument text)."""
+    preset CI builds instead (and "(ci)" to the presets CI builds);
+    entries map a normalized command to (line number, action, argument)."""
     stand_ins = {}
     entries = {}
     with open(path, encoding="utf-8") as f:
@@ -157,14 +184,20 @@ def parse_table(path):
             if m:
                 stand_ins[m.group(1)] = m.group(2)
                 continue
-            if "=>" not in line:
+            m = re.fullmatch(r"ci-presets\s+(.+)", line)
+            if m:
+                stand_ins["(ci)"] = m.group(1).split()
+                continue
+            if " => " not in line:
                 fail(f"{path}:{n}: expected `COMMAND => run ...` or `COMMAND => in FILE: TEXT`")
-            cmd, how = (s.strip() for s in line.rsplit("=>", 1))
+            cmd, how = (s.strip() for s in line.split(" => ", 1))
             cmd = normalize(cmd)
             if cmd in entries:
                 fail(f"{path}:{n}: `{cmd}` is already on line {entries[cmd][0]}")
             m = re.fullmatch(r"run(?:@(\S+))?(?:\s+(.*))?", how)
             if m:
+                if re.search(r"(^|\s)exit=(?!\d+(\s|$))", m.group(2) or ""):
+                    fail(f"{path}:{n}: exit=N takes a number")
                 entries[cmd] = (n, "run", (m.group(1), m.group(2) or ""))
             elif how.startswith("in "):
                 m = re.fullmatch(r"in\s+(\S+):\s*(.+)", how)
@@ -181,6 +214,24 @@ def check(args):
     stand_ins, entries = parse_table(args.table)
     problems = []
     seen = set()
+    texts = {}
+    for n, cmd, variables in commands:
+        if cmd in texts and expand(cmd, variables) != expand(cmd, texts[cmd][1]):
+            problems.append(f"README.md:{n}: `{cmd}` is also on line {texts[cmd][0]} with other variables: "
+                            f"the table cannot tell the two apart (name the variables differently)")
+        texts.setdefault(cmd, (n, variables))
+    ci_presets = stand_ins.get("(ci)")
+    for cmd, (n, action, arg) in entries.items():
+        if action != "run" or cmd not in texts:
+            continue
+        final, _ = apply_overrides(expand(cmd, texts[cmd][1]), arg[1])
+        preset = arg[0] or preset_of(final)
+        where = f"{os.path.relpath(args.table, ROOT)}:{n}"
+        if not preset:
+            problems.append(f"{where}: `{cmd}` names no build/<preset>/: say run@PRESET")
+        elif ci_presets and preset not in ci_presets and stand_ins.get(preset) not in ci_presets:
+            problems.append(f"{where}: `{cmd}` would run in build `{preset}`, which CI does not build "
+                            f"({' '.join(ci_presets)}; add a stand-in line or say run@PRESET)")
     for n, cmd, _ in commands:
         seen.add(cmd)
         if cmd not in entries:
@@ -251,10 +302,11 @@ def apply_overrides(cmd, overrides):
             i += 1
         elif re.fullmatch(r"[A-Z][A-Z0-9_]*=.*", w):
             name = w.split("=", 1)[0]
-            new, k = re.subn(r"(^|\s)" + name + r"=(\"[^\"]*\"|'[^']*'|\S+)", r"\g<1>" + shlex.quote(w).replace("\\", "\\\\"), cmd, count=1)
-            if not k:
-                fail(f"override {w}: the command sets no {name}: {cmd}")
-            cmd = new
+            assignment = name + "=" + shlex.quote(w.split("=", 1)[1])  # quoted, it would be a command
+            new, k = re.subn(r"(^|\s)" + name + r"=(\"[^\"]*\"|'[^']*'|\S+)", lambda m: m.group(1) + assignment, cmd,
+                             count=1)
+            # Absent: set for the command (the environment it runs in).
+            cmd = new if k else f"{assignment} {cmd}"
             i += 1
         elif w.startswith("--") and "=" in w:
             # --option=value, for tools that take only that form (Google
@@ -287,6 +339,21 @@ def localize(cmd, build_dir):
     for d in REPO_DIRS:
         cmd = re.sub(r"(^|\s)" + re.escape(d), lambda m: m.group(1) + os.path.join(ROOT, d), cmd)
     return cmd
+
+
+def run_command(command, cwd):
+    """(exit status or None on timeout, output): stdout and stderr
+    interleaved as a person sees them; on a timeout the whole process group
+    is killed (a pipeline's other commands too)."""
+    p = subprocess.Popen(["bash", "-o", "pipefail", "-c", command], cwd=cwd, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        out, _ = p.communicate(timeout=COMMAND_TIMEOUT_S)
+        return p.returncode, out.decode(errors="replace")
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out, _ = p.communicate()
+        return None, out.decode(errors="replace")
 
 
 def run(args):
@@ -324,12 +391,7 @@ def run(args):
             final = final.replace("{cwd}", cwd)
             t0 = time.monotonic()
             print(f"--- README.md:{n}: {cmd}\n    runs as: {final}", flush=True)
-            try:
-                r = subprocess.run(["bash", "-o", "pipefail", "-c", final], cwd=cwd, capture_output=True,
-                                   text=True, errors="replace", timeout=COMMAND_TIMEOUT_S)
-                rc, out = r.returncode, r.stdout + r.stderr
-            except subprocess.TimeoutExpired as e:
-                rc, out = None, (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+            rc, out = run_command(final, cwd)
             took = time.monotonic() - t0
             if rc == expect:
                 print(f"    ok: exit {rc} in {took:.1f} s")
@@ -342,21 +404,19 @@ def run(args):
     for n, cmd, final, expect, block in outputs:
         print(f"--- README.md:{n}: the output of {cmd}", flush=True)
         with tempfile.TemporaryDirectory(prefix="readme-out-") as cwd:
-            try:
-                r = subprocess.run(["bash", "-o", "pipefail", "-c", final], cwd=cwd, capture_output=True,
-                                   text=True, errors="replace", timeout=COMMAND_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                failures += 1
-                print(f"FAIL README.md:{n}: no exit after {COMMAND_TIMEOUT_S} s")
-                continue
-        missing = output_matches(block, r.stdout + r.stderr)
-        if r.returncode == expect and missing is None:
-            print(f"    ok: exit {r.returncode}, the README's {len(block)} lines found in order")
+            rc, out = run_command(final, cwd)
+        if rc is None:
+            failures += 1
+            print(f"FAIL README.md:{n}: no exit after {COMMAND_TIMEOUT_S} s")
+            continue
+        missing = output_matches(block, out)
+        if rc == expect and missing is None:
+            print(f"    ok: exit {rc}, the README's {len(block)} lines found in order")
             continue
         failures += 1
-        why = f"exit {r.returncode}, expected {expect}" if r.returncode != expect else f"no line `{missing}` (in order)"
+        why = f"exit {rc}, expected {expect}" if rc != expect else f"no line `{missing}` (in order)"
         print(f"FAIL README.md:{n}: the README's output is stale: {why}. What it prints now:")
-        print("\n".join("      " + l for l in (r.stdout + r.stderr).rstrip().split("\n")[-30:]))
+        print("\n".join("      " + l for l in out.rstrip().split("\n")[-30:]))
     print(f"{len(chosen) + len(outputs)} README commands and outputs checked in build {args.preset}: "
           f"{len(chosen) + len(outputs) - failures} passed, {failures} failed")
     return 1 if failures else 0
