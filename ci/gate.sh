@@ -47,6 +47,7 @@ setup=1
 planted_budget="20s"
 catch_runs=5
 mutants=4
+stop_on=""
 
 usage() {
   sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'
@@ -67,6 +68,9 @@ Options:
   --catch-runs N      torture runs per planted bug for the catch rate ($catch_runs)
   --mutants N         engine mutants the mutation stage samples from the seed ($mutants;
                       mutation/mutate.py, README "Mutation testing")
+  --stop-on RULES     the explorer stops at its first failure breaking one of RULES
+                      (C5,C9): the planted stage's runs, which need one hit of the
+                      bug's own rule and not the whole budget
   --out DIR           report directory (default $out)
   --no-setup          do not run scripts/setup-deps.sh
   -h, --help          this text
@@ -89,6 +93,8 @@ while [ $# -gt 0 ]; do
     --catch-runs) [ $# -ge 2 ] || die_usage "--catch-runs needs a number"; catch_runs=$2; shift 2 ;;
     --mutants) [[ "${2:-}" =~ ^[1-9][0-9]*$ ]] || die_usage "--mutants needs a positive number"; mutants=$2; shift 2 ;;
     --out) [ $# -ge 2 ] || die_usage "--out needs a directory"; out=$2; shift 2 ;;
+    --stop-on) [[ "${2:-}" =~ ^C[0-9]+(,C[0-9]+)*$|^(crash|timeout)$ ]] || die_usage "--stop-on needs rules like C5,C9"
+      stop_on=$2; shift 2 ;;
     --no-setup) setup=0; shift ;;
     -h|--help) usage; exit 0 ;;
     *) die_usage "unknown argument '$1'" ;;
@@ -245,6 +251,7 @@ stage_explorer() {
   fi
   local args=()
   [ -n "$planted" ] && args=(--planted "$planted")
+  [ -n "$stop_on" ] && args+=(--stop-on "$stop_on")
   explorer_run explorer "$preset" "$budget" "${args[@]}"
   local runs failures rules
   if [ ! -s "$ex_json" ]; then
@@ -369,8 +376,9 @@ stage_planted() {
     bug=${c%% *} rules=${c#* }
     total=$((total + 1))
     local t1=$SECONDS sub="$out/planted/$bug"
+    # It stops at the first failure breaking the bug's rule: the budget is a bound, not a cost.
     bash "$0" --no-setup --planted "$bug" --stages explorer --budget "$planted_budget" --seed "$seed" \
-      --out "$sub" >"$out/logs/planted-$bug.log" 2>&1
+      --stop-on "$rules" --out "$sub" >"$out/logs/planted-$bug.log" 2>&1
     local rc=$? found=""
     [ -s "$sub/artifacts/explorer.json" ] &&
       found=$(jq -r '[.scenarios[].failures_by_rule // {} | to_entries[] | .key] | unique | join(",")' "$sub/artifacts/explorer.json")

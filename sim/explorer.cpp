@@ -52,8 +52,14 @@ Outcome run_one(const RunOptions& ro) {
   return run_scenario(ro);
 }
 
+// A failure that ends the exploration under stop_on_first.
+bool stops_exploration(const ExploreOptions& opt, const std::string& rule) {
+  return opt.stop_on_first &&
+         (opt.stop_rules.empty() || std::find(opt.stop_rules.begin(), opt.stop_rules.end(), rule) != opt.stop_rules.end());
+}
+
 // Folds one run into the summary; returns true when the scenario must stop
-// (stop_after_failures reached).
+// (stop_after_failures reached, or a failure that stops the exploration).
 bool add_run(ScenarioSummary& sum, const ExploreOptions& opt, const RunOptions& ro, Outcome&& out,
              const ActivityPairs& pairs) {
   ++sum.runs;
@@ -66,9 +72,10 @@ bool add_run(ScenarioSummary& sum, const ExploreOptions& opt, const RunOptions& 
   if (!out.failed) return false;
   ++sum.failures;
   ++sum.failures_by_rule[out.rule];
+  const bool stop_here = stops_exploration(opt, out.rule);
   if (static_cast<int>(sum.failed.size()) < opt.max_failures_per_scenario)
     sum.failed.emplace_back(ro, std::move(out));  // with its events: the report prints its trace
-  if (opt.stop_after_failures != 0 && sum.failures >= opt.stop_after_failures) {
+  if (stop_here || (opt.stop_after_failures != 0 && sum.failures >= opt.stop_after_failures)) {
     sum.stopped_early = true;
     return true;
   }
@@ -353,7 +360,7 @@ struct PendingVerdict {
     if (out.failed) {
       ++failures;
       kept += keep ? 1 : 0;
-      if (opt.stop_after_failures != 0 && failures >= opt.stop_after_failures) {
+      if (stops_exploration(opt, out.rule) || (opt.stop_after_failures != 0 && failures >= opt.stop_after_failures)) {
         flush();
         ::_exit(0);
       }
@@ -598,7 +605,11 @@ ExploreReport explore(const ExploreOptions& opt,
   const uint64_t mine = span / static_cast<uint64_t>(opt.shard_count) +
                         (span % static_cast<uint64_t>(opt.shard_count) > static_cast<uint64_t>(opt.shard_index) ? 1 : 0);
   for (size_t si = 0; si < names.size(); ++si) {
-    if (opt.stop_on_first && report.failures() > 0) break;
+    if (opt.stop_on_first && std::any_of(report.scenarios.begin(), report.scenarios.end(), [&](const ScenarioSummary& s) {
+          return std::any_of(s.failures_by_rule.begin(), s.failures_by_rule.end(),
+                             [&](const auto& kv) { return stops_exploration(opt, kv.first); });
+        }))
+      break;
     ScenarioSummary sum;
     sum.scenario = names[si];
     const auto sc_start = clock_type::now();

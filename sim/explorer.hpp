@@ -30,6 +30,10 @@ struct ExploreOptions {
   // Stop the whole exploration at its first failure (the scenarios after
   // it are not run): for runs that need one hit, as the gate's planted stage.
   bool stop_on_first = false;
+  // With stop_on_first: only a failure breaking one of these rules stops
+  // it (empty: any failure), as the gate's planted stage, which needs the
+  // planted bug's own rule.
+  std::vector<std::string> stop_rules;
   // A scenario stops after this many failures (0: never). A failed run
   // cannot unwind its blocked fibers, so it keeps their stacks mapped for
   // good (World::~World); a planted bug that fails most runs would exhaust

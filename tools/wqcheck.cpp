@@ -147,7 +147,7 @@ int cmd_list() {
   return 0;
 }
 
-// --expect takes a rule the harness can report: C1..C17 (lazywq::kContractRules), "crash" or "timeout".
+// --expect and --stop-on take a rule the harness can report: C1..C19 (lazywq::kContractRules), "crash" or "timeout".
 // An unsigned count: CLI11 would wrap "-1" to 2^64-1 silently.
 const CLI::Validator kCount(
     [](std::string& s) { return !s.empty() && s[0] == '-' ? "must be a count, 0 or more (got " + s + ")" : std::string(); },
@@ -162,11 +162,11 @@ void check_writable(const std::string& path, const char* option) {
   if (!probe) throw std::invalid_argument(std::string(option) + " " + path + ": cannot write there (" + std::strerror(errno) + ")");
 }
 
-void check_rule_name(const std::string& rule) {
+void check_rule_name(const std::string& rule, const std::string& option = "--expect") {
   for (int i = 1; i <= lazywq::kContractRules; ++i)
     if (rule == "C" + std::to_string(i)) return;
   if (rule == "crash" || rule == "timeout") return;
-  throw std::invalid_argument("--expect " + rule + ": not a rule the harness reports (C1..C" + std::to_string(lazywq::kContractRules) + ", crash, timeout; docs/CONTRACT.md)");
+  throw std::invalid_argument(option + " " + rule + ": not a rule the harness reports (C1..C" + std::to_string(lazywq::kContractRules) + ", crash, timeout; docs/CONTRACT.md)");
 }
 
 // The run stopped at the step budget while threads could still run, and
@@ -290,6 +290,11 @@ int main(int argc, char** argv) {
   bool e_stop_on_first = false;
   ex->add_flag("--stop-on-first", e_stop_on_first,
                "Stop at the first failure: the rest of its scenario and the scenarios after it are not run");
+  std::vector<std::string> e_stop_on;
+  ex->add_option("--stop-on", e_stop_on,
+                 "Stop at the first failure breaking one of these rules (comma-separated, e.g. C5,C9); other "
+                 "failures are counted and kept, and the search goes on")
+      ->delimiter(',');
   bool e_quiet = false;
   ex->add_flag("--quiet", e_quiet, "No progress bar");
   bool e_in_process = false;
@@ -377,9 +382,14 @@ int main(int argc, char** argv) {
       eo.isolate = !e_in_process;
       for (auto& p : e_params) eo.params.add(p);
       eo.bug = parse_bug(e_bug);
-      if (e_stop_on_first) {
+      if (e_stop_on_first && e_stop_on.empty()) {
         eo.stop_on_first = true;
         eo.stop_after_failures = 1;
+      }
+      if (!e_stop_on.empty()) {
+        for (const auto& r : e_stop_on) check_rule_name(r, "--stop-on");
+        eo.stop_on_first = true;
+        eo.stop_rules = e_stop_on;
       }
       (void)make_strategy(eo.strategy, 0);  // validate before starting
       if (e_json != "-") check_writable(e_json, "--json");
@@ -457,7 +467,10 @@ int main(int argc, char** argv) {
       if (!more.empty())
         std::fprintf(human, "\n%d more failure(s) kept (--keep-failures), one line each:\n%s", shown - kFullReports,
                      more.c_str());
-      if (eo.stop_on_first && report.failures() > 0) std::fprintf(human, "\nstopped at the first failure (--stop-on-first)\n");
+      if (eo.stop_on_first && std::any_of(report.scenarios.begin(), report.scenarios.end(),
+                                          [](const ScenarioSummary& s) { return s.stopped_early; }))
+        std::fprintf(human, "\nstopped at the first failure%s\n",
+                     eo.stop_rules.empty() ? " (--stop-on-first)" : " breaking a rule of --stop-on");
       if (!e_json.empty()) {
         std::string j = report_json(eo, report, {"wqcheck", LAZYWQ_VERSION_STRING, lazywq::tools::build_commit()});
         if (e_json == "-") {

@@ -24,4 +24,5 @@ expect 2 'must look like I/N' --no-setup --shard x
 expect 2 'durations look like' --no-setup --budget 10
 expect 2 'only the explorer and torture' --no-setup --planted missing_wakeup --stages tsan
 expect 2 "unknown argument '--bogus'" --no-setup --bogus
+expect 2 "stop-on needs rules" --no-setup --stop-on C5,,x
 exit $fail

@@ -28,6 +28,11 @@ expect 2 "cannot read fuzz input" "$wqcheck" replay --fuzz-input "$tmp/missing"
 expect 2 "max-steps" "$wqcheck" explore --seeds 1 --max-steps 0
 expect 2 "max-steps" "$wqcheck" run-program "$program" --max-steps 0
 expect 2 "not a rule" "$wqcheck" explore --seeds 1 --expect C99
+# Every rule of docs/CONTRACT.md is a name the tools take (kContractRules
+# was 17 while C18 and C19 existed: --expect C19 was refused), and no other.
+last=$(grep -oE '^\| C[0-9]+ \|' "$(dirname "$0")/../../docs/CONTRACT.md" | tr -dc '0-9\n' | sort -n | tail -n 1)
+expect 0 "0 failure" "$wqcheck" explore --scenario idle_exit --seeds 1..2 --stop-on "C$last" --quiet
+expect 2 "not a rule" "$wqcheck" explore --scenario idle_exit --seeds 1..2 --stop-on "C$((last + 1))" --quiet
 # One duration syntax (tools/duration.hpp): a number and a unit, nothing else.
 expect 2 "must be a duration like 5s" "$wqcheck" explore --seeds 1 --budget 10
 expect 2 "must be a duration like 5s" "$wqcheck" explore --seeds 1 --budget -1s

@@ -60,7 +60,7 @@ class Error : public std::logic_error {
 // and creation order.
 // The contract's rules are C1..kContractRules (docs/CONTRACT.md); the
 // harness's tools accept and report them by these names.
-inline constexpr int kContractRules = 17;
+inline constexpr int kContractRules = 19;
 
 struct SpawnFaults {
   uint64_t fail_nth = 0;          // fail the Nth creation (1-based, counted from when set); 0 = off
