@@ -15,6 +15,7 @@
 #include <exception>
 #include <fstream>
 #include <iostream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -91,10 +92,10 @@ int main(int argc, char** argv) {
   if (timeout_s > 0) alarm(static_cast<unsigned>(timeout_s));
 
   FILE* json_out = nullptr;
-  if (json_path == "-") {
-    json_out = lazywq::tools::take_stdout_for_json();
-  } else if (!json_path.empty() && !(json_out = std::fopen(json_path.c_str(), "w"))) {
-    std::fprintf(stderr, "lazywq-bench: --json: cannot write %s\n", json_path.c_str());
+  try {
+    json_out = lazywq::tools::open_json_output(json_path);
+  } catch (const std::runtime_error& e) {
+    std::fprintf(stderr, "lazywq-bench: %s\n", e.what());
     return 2;
   }
   try {

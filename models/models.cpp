@@ -24,6 +24,7 @@
 #include <functional>
 #include <iostream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -509,10 +510,10 @@ int main_impl(int argc, char** argv) {
   if (o.coverage) return run_coverage(argv[0], chosen, o);
 
   FILE* json_out = nullptr;
-  if (o.json_path == "-") {
-    json_out = lazywq::tools::take_stdout_for_json();
-  } else if (!o.json_path.empty() && !(json_out = std::fopen(o.json_path.c_str(), "w"))) {
-    std::fprintf(stderr, "--json: cannot write %s: %s\n", o.json_path.c_str(), std::strerror(errno));
+  try {
+    json_out = lazywq::tools::open_json_output(o.json_path);
+  } catch (const std::runtime_error& e) {
+    std::fprintf(stderr, "%s\n", e.what());
     return 2;
   }
   const bool expect_failure = !o.planted.empty() && !o.expect.empty();

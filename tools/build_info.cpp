@@ -2,7 +2,10 @@
 
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <iostream>
+#include <stdexcept>
 
 #include "lazywq/version.hpp"
 #include "lazywq_build_commit.hpp"  // generated at each build (cmake/build_info.cmake)
@@ -29,6 +32,14 @@ FILE* take_stdout_for_json() {
   }
   dup2(STDERR_FILENO, STDOUT_FILENO);
   return json;
+}
+
+FILE* open_json_output(const std::string& path) {
+  if (path.empty()) return nullptr;
+  if (path == "-") return take_stdout_for_json();
+  FILE* f = std::fopen(path.c_str(), "w");
+  if (!f) throw std::runtime_error("--json: cannot write " + path + ": " + std::strerror(errno));
+  return f;
 }
 
 }  // namespace lazywq::tools

@@ -21,4 +21,10 @@ const char* lazywq_version();
 // stdout itself when the descriptors cannot be duplicated.
 FILE* take_stdout_for_json();
 
+// --json PATH: nullptr for an empty PATH, take_stdout_for_json() for "-",
+// else the file, opened for writing. Throws std::runtime_error naming PATH
+// when it cannot be written (before any run: a report is never lost at the
+// end of one).
+FILE* open_json_output(const std::string& path);
+
 }  // namespace lazywq::tools

@@ -207,10 +207,10 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : 2;
   }
   FILE* json_out = nullptr;
-  if (json_path == "-") {
-    json_out = lazywq::tools::take_stdout_for_json();
-  } else if (!json_path.empty() && !(json_out = std::fopen(json_path.c_str(), "w"))) {
-    std::fprintf(stderr, "lazywq-demo: --json: cannot write %s\n", json_path.c_str());
+  try {
+    json_out = lazywq::tools::open_json_output(json_path);
+  } catch (const std::runtime_error& e) {
+    std::fprintf(stderr, "lazywq-demo: %s\n", e.what());
     return 2;
   }
 

@@ -40,12 +40,11 @@ namespace {
 // the run.
 class JsonSink {
  public:
-  explicit JsonSink(const std::string& path) : path_(path) {
-    if (path_.empty()) return;
-    if (path_ == "-") {
-      out_ = lazywq::tools::take_stdout_for_json();
-    } else if (!(out_ = std::fopen(path_.c_str(), "w"))) {
-      throw std::invalid_argument("--json: cannot write " + path_ + ": " + std::strerror(errno));
+  explicit JsonSink(const std::string& path) {
+    try {
+      out_ = lazywq::tools::open_json_output(path);
+    } catch (const std::runtime_error& e) {
+      throw std::invalid_argument(e.what());  // bad input: exit 2
     }
   }
   ~JsonSink() {
@@ -60,7 +59,6 @@ class JsonSink {
   }
 
  private:
-  std::string path_;
   FILE* out_ = nullptr;
 };
 

@@ -101,4 +101,16 @@ inline void sweep_no_cycle(Tally& t, uint64_t seeds, const std::function<CyclesS
   }
 }
 
+// Runs `shape` (it builds its engine, plays the cycle with
+// wait_then_untie, and returns that Outcome) over seeds 1..`seeds`, each in
+// a fresh world under strategy_for(seed), and adds each run to `sw`.
+inline void sweep_closing(Sweep& sw, uint64_t seeds, const std::function<Outcome()>& shape) {
+  for (uint64_t seed = 1; seed <= seeds; ++seed) {
+    const char* strategy = strategy_for(seed);
+    Outcome o;
+    RunResult r = run_world(seed, strategy, [&] { o = shape(); });
+    sw.add(seed, strategy, r, o);
+  }
+}
+
 }  // namespace lazywq::sim::c16

@@ -59,57 +59,54 @@ void queue_ahead_then_flush(SimEngine& eng, SimWorkqueue& q, SimWork& v, SimWork
 // The skip must tie the waits for the order's armed timers too.
 TEST(C16LateEdges, ACoreSkippingAWorkRunningElsewhereClosesACycle) {
   Sweep sw;
-  for (uint64_t seed = 1; seed <= 300; ++seed) {
-    const char* strategy = strategy_for(seed);
-    Outcome o;
-    RunResult r = run_world(seed, strategy, [&] {
-      EngineConfig cfg;
-      cfg.ncpus = 2;
-      cfg.dependency_check = DependencyCheck::error;
-      SimEngine eng(cfg);
-      SimWorkqueue& q1 = eng.create_workqueue("q1", WqKind::single_thread);
-      SimWorkqueue& q2 = eng.create_workqueue("q2", WqKind::per_cpu);
-      SimDelayedWork t([](SimWork&) {}, "T");
-      bool a_done = false, y_done = false;
-      SimWork a(
-          [&](SimWork&) {
-            try {
-              eng.flush_work(t);
-            } catch (const Error&) {
-            }
-            a_done = true;
-          },
-          "A");
-      int y_runs = 0;
-      SimWork y(
-          [&](SimWork& self) {
-            if (y_runs++ != 0) return;
-            q1.queue_work(self);
-            try {
-              eng.flush_work(a);
-            } catch (const Error&) {
-            }
-            y_done = true;
-          },
-          "Y");
-      // Half the runs: T fires onto q1's list during the stall; the other
-      // half: after the untie, so that only the core's tie of the timer can
-      // report the cycle (mutation testing: held_up_locked@07c161, which
-      // tied the timers of the other orders, hung unreported then).
-      if (seed % 2)
-        q1.queue_delayed_work(t, std::chrono::microseconds(200));
-      else
-        q1.queue_delayed_work(t, std::chrono::milliseconds(50));
-      q2.queue_work_on(0, a);
-      q2.queue_work_on(1, y);
-      o = wait_then_untie(eng, a_done, y_done, [&] { eng.cancel_delayed_work(t); });
-      eng.flush_work(y);
-      eng.flush_work(a);
-      q1.destroy();
-      q2.destroy();
-    });
-    sw.add(seed, strategy, r, o);
-  }
+  int round = 0;
+  sweep_closing(sw, 300, [&]() -> Outcome {
+    EngineConfig cfg;
+    cfg.ncpus = 2;
+    cfg.dependency_check = DependencyCheck::error;
+    SimEngine eng(cfg);
+    SimWorkqueue& q1 = eng.create_workqueue("q1", WqKind::single_thread);
+    SimWorkqueue& q2 = eng.create_workqueue("q2", WqKind::per_cpu);
+    SimDelayedWork t([](SimWork&) {}, "T");
+    bool a_done = false, y_done = false;
+    SimWork a(
+        [&](SimWork&) {
+          try {
+            eng.flush_work(t);
+          } catch (const Error&) {
+          }
+          a_done = true;
+        },
+        "A");
+    int y_runs = 0;
+    SimWork y(
+        [&](SimWork& self) {
+          if (y_runs++ != 0) return;
+          q1.queue_work(self);
+          try {
+            eng.flush_work(a);
+          } catch (const Error&) {
+          }
+          y_done = true;
+        },
+        "Y");
+    // Half the runs: T fires onto q1's list during the stall; the other
+    // half: after the untie, so that only the core's tie of the timer can
+    // report the cycle (mutation testing: held_up_locked@07c161, which
+    // tied the timers of the other orders, hung unreported then).
+    if (++round % 2)  // seeds 1, 3, 5...
+      q1.queue_delayed_work(t, std::chrono::microseconds(200));
+    else
+      q1.queue_delayed_work(t, std::chrono::milliseconds(50));
+    q2.queue_work_on(0, a);
+    q2.queue_work_on(1, y);
+    Outcome o = wait_then_untie(eng, a_done, y_done, [&] { eng.cancel_delayed_work(t); });
+    eng.flush_work(y);
+    eng.flush_work(a);
+    q1.destroy();
+    q2.destroy();
+    return o;
+  });
   EXPECT_EQ(sw.stuck_unreported, 0) << "a wait-for cycle hung, unreported; first: " << sw.first_unreported;
   EXPECT_GT(sw.stuck_reported, 0) << "the core's skip never closed the cycle: the test no longer reaches it";
 }
@@ -131,54 +128,50 @@ TEST(C16LateEdges, ACoreSkippingAWorkRunningElsewhereClosesACycle) {
 // work of the CPU on the core list during the stall.
 TEST(C16LateEdges, AWorkOnTheCoreListIsHeldUpByItsCpuWorkersC3Wait) {
   Sweep sw;
-  for (uint64_t seed = 1; seed <= 600; ++seed) {
-    const char* strategy = strategy_for(seed);
-    Outcome o;
-    RunResult r = run_world(seed, strategy, [&] {
-      EngineConfig cfg;
-      cfg.ncpus = 3;
-      cfg.dependency_check = DependencyCheck::error;
-      SimEngine eng(cfg);
-      SimWorkqueue& q = eng.create_workqueue("q", WqKind::lazy);
-      SimWorkqueue& p = eng.create_workqueue("p", WqKind::per_cpu);
-      SimWorkqueue& rq = eng.create_workqueue("r", WqKind::single_thread);
-      SimWork y([](SimWork&) {}, "Y");
-      SimWork l([](SimWork&) { ScenarioContext::sleep_ns(50'000); }, "L");
-      bool x_done = false, w_done = false, first = true;
-      SimWork w(
-          [&](SimWork&) {
-            try {
-              eng.flush_work(y);
-            } catch (const Error&) {
-            }
-            w_done = true;
-          },
-          "W");
-      SimWork x(
-          [&](SimWork& self) {
-            if (!first) return;  // the run on q's CPU 1
-            first = false;
-            q.queue_work_on(1, self);
-            q.queue_work_on(0, l);  // the core runs it between moving X and Y over
-            q.queue_work_on(1, y);
-            rq.queue_work(w);
-            try {
-              eng.flush_work(w);
-            } catch (const Error&) {
-            }
-            x_done = true;
-          },
-          "X");
-      p.queue_work_on(2, x);
-      o = wait_then_untie(eng, x_done, w_done, [&] { eng.cancel_work(y); });
-      eng.flush_work(x);
-      eng.flush_work(w);
-      q.destroy();
-      p.destroy();
-      rq.destroy();
-    });
-    sw.add(seed, strategy, r, o);
-  }
+  sweep_closing(sw, 600, [&]() -> Outcome {
+    EngineConfig cfg;
+    cfg.ncpus = 3;
+    cfg.dependency_check = DependencyCheck::error;
+    SimEngine eng(cfg);
+    SimWorkqueue& q = eng.create_workqueue("q", WqKind::lazy);
+    SimWorkqueue& p = eng.create_workqueue("p", WqKind::per_cpu);
+    SimWorkqueue& rq = eng.create_workqueue("r", WqKind::single_thread);
+    SimWork y([](SimWork&) {}, "Y");
+    SimWork l([](SimWork&) { ScenarioContext::sleep_ns(50'000); }, "L");
+    bool x_done = false, w_done = false, first = true;
+    SimWork w(
+        [&](SimWork&) {
+          try {
+            eng.flush_work(y);
+          } catch (const Error&) {
+          }
+          w_done = true;
+        },
+        "W");
+    SimWork x(
+        [&](SimWork& self) {
+          if (!first) return;  // the run on q's CPU 1
+          first = false;
+          q.queue_work_on(1, self);
+          q.queue_work_on(0, l);  // the core runs it between moving X and Y over
+          q.queue_work_on(1, y);
+          rq.queue_work(w);
+          try {
+            eng.flush_work(w);
+          } catch (const Error&) {
+          }
+          x_done = true;
+        },
+        "X");
+    p.queue_work_on(2, x);
+    Outcome o = wait_then_untie(eng, x_done, w_done, [&] { eng.cancel_work(y); });
+    eng.flush_work(x);
+    eng.flush_work(w);
+    q.destroy();
+    p.destroy();
+    rq.destroy();
+    return o;
+  });
   EXPECT_EQ(sw.stuck_unreported, 0) << "a wait-for cycle hung, unreported; first: " << sw.first_unreported;
   EXPECT_GT(sw.stuck_reported, 0) << "the worker's C3 wait never closed the cycle: the test no longer reaches it";
 }

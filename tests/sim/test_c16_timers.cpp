@@ -30,53 +30,49 @@ using namespace lazywq::sim::c16;
 // other CPUs' timers: hung, unreported).
 TEST(C16Timers, ATimerForACpuIsHeldUpByItsWorkersC3Wait) {
   Sweep sw;
-  for (uint64_t seed = 1; seed <= 400; ++seed) {
-    const char* strategy = strategy_for(seed);
-    Outcome o;
-    RunResult r = run_world(seed, strategy, [&] {
-      EngineConfig cfg;
-      cfg.ncpus = 3;
-      cfg.dependency_check = DependencyCheck::error;
-      SimEngine eng(cfg);
-      SimWorkqueue& q = eng.create_workqueue("q", WqKind::per_cpu);
-      SimWorkqueue& p = eng.create_workqueue("p", WqKind::per_cpu);
-      SimWorkqueue& rq = eng.create_workqueue("r", WqKind::single_thread);
-      SimDelayedWork t([](SimWork&) {}, "T");
-      bool x_done = false, f_done = false, first = true;
-      SimWork f(
-          [&](SimWork&) {
-            try {
-              eng.flush_work(t);
-            } catch (const Error&) {
-            }
-            f_done = true;
-          },
-          "F");
-      SimWork x(
-          [&](SimWork& self) {
-            if (!first) return;  // its run on q's CPU 1
-            first = false;
-            ScenarioContext::sleep_ns(20'000);  // F's flush begins meanwhile
-            q.queue_work_on(1, self);
-            try {
-              eng.flush_work(f);
-            } catch (const Error&) {
-            }
-            x_done = true;
-          },
-          "X");
-      q.queue_delayed_work_on(1, t, std::chrono::milliseconds(50));
-      rq.queue_work(f);
-      p.queue_work_on(0, x);
-      o = wait_then_untie(eng, x_done, f_done, [&] { eng.cancel_delayed_work(t); });
-      eng.flush_work(x);
-      eng.flush_work(f);
-      q.destroy();
-      p.destroy();
-      rq.destroy();
-    });
-    sw.add(seed, strategy, r, o);
-  }
+  sweep_closing(sw, 400, [&]() -> Outcome {
+    EngineConfig cfg;
+    cfg.ncpus = 3;
+    cfg.dependency_check = DependencyCheck::error;
+    SimEngine eng(cfg);
+    SimWorkqueue& q = eng.create_workqueue("q", WqKind::per_cpu);
+    SimWorkqueue& p = eng.create_workqueue("p", WqKind::per_cpu);
+    SimWorkqueue& rq = eng.create_workqueue("r", WqKind::single_thread);
+    SimDelayedWork t([](SimWork&) {}, "T");
+    bool x_done = false, f_done = false, first = true;
+    SimWork f(
+        [&](SimWork&) {
+          try {
+            eng.flush_work(t);
+          } catch (const Error&) {
+          }
+          f_done = true;
+        },
+        "F");
+    SimWork x(
+        [&](SimWork& self) {
+          if (!first) return;  // its run on q's CPU 1
+          first = false;
+          ScenarioContext::sleep_ns(20'000);  // F's flush begins meanwhile
+          q.queue_work_on(1, self);
+          try {
+            eng.flush_work(f);
+          } catch (const Error&) {
+          }
+          x_done = true;
+        },
+        "X");
+    q.queue_delayed_work_on(1, t, std::chrono::milliseconds(50));
+    rq.queue_work(f);
+    p.queue_work_on(0, x);
+    Outcome o = wait_then_untie(eng, x_done, f_done, [&] { eng.cancel_delayed_work(t); });
+    eng.flush_work(x);
+    eng.flush_work(f);
+    q.destroy();
+    p.destroy();
+    rq.destroy();
+    return o;
+  });
   EXPECT_EQ(sw.stuck_unreported, 0) << "a wait-for cycle hung, unreported; first: " << sw.first_unreported;
   EXPECT_GT(sw.stuck_reported, 0) << "the worker's C3 wait never closed the cycle: the test no longer reaches it";
 }
