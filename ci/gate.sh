@@ -454,12 +454,18 @@ window_table() {
   done
 }
 never_hit=""
-if [ -n "$coverage_explorer$coverage_torture" ]; then
+# Judged on the explorer's runs (the simulator must reach every window),
+# the torture's hits added. A torture run alone reports its hits but is not
+# judged: real threads rarely put another thread inside idle_exit_decision
+# (0 hits in 20 s under TSan), and the workflow runs that stage alone.
+if [ -n "$coverage_explorer" ]; then
   never_hit=$(echo "${coverage_explorer:-{\}} ${coverage_torture:-{\}}" |
     jq -rs 'map(to_entries) | add | group_by(.key) | map(select((map(.value) | add) == 0)) | map(.[0].key) | .[]')
   # A window the engine defines but no stage reported at all is never hit too.
 fi
-if [ -n "$never_hit" ] && [ -z "$planted" ]; then
+if [ -z "$coverage_explorer" ] && [ -n "$coverage_torture" ]; then
+  record coverage pass "torture's hits reported, not judged: every window is judged with the explorer's runs" 0
+elif [ -n "$never_hit" ] && [ -z "$planted" ]; then
   status=1
   for w in $never_hit; do
     add_failure "**coverage**: race window \`$w\` was never hit with another thread inside (by the explorer or the torture): a checker stopped reaching that race"
