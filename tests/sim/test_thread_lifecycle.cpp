@@ -194,6 +194,54 @@ TEST(ThreadLifecycle, AWorkerWaitingForACancelledWorkStillIdleExits) {
   EXPECT_GT(cancelled, 0) << "some cancels should take y before it ran";
 }
 
+// C8, "idle for idle_timeout": a lazy worker whose work was cancelled
+// before it moved over never runs anything; it must still wait its idle
+// timeout from its creation before it exits (the oracle judges idle
+// periods from the spawn event; no scenario had a worker that never ran).
+// Written for spawn_worker_locked@6ebf60, which turned out equivalent: the
+// creator sets the idle clock again after the spawn event, before the
+// worker may look (it waits for its CPU's state to become active).
+TEST(ThreadLifecycle, ALazyWorkerWhoseWorkWasCancelledWaitsItsIdleTimeoutFromItsCreation) {
+  int early = 0, reached = 0;
+  std::string first;
+  for (uint64_t seed = 1; seed <= 600; ++seed) {
+    std::vector<Event> events;
+    RunResult r = run_world(seed, strategy_for(seed), [&] {
+      EngineConfig cfg;
+      cfg.ncpus = 2;
+      cfg.idle_timeout = 200us;
+      cfg.record_events = true;
+      SimEngine eng(cfg);
+      SimWorkqueue& q = eng.create_workqueue("lazy", WqKind::lazy);
+      SimWork w([](SimWork&) {}, "w");
+      Rng rng(seed);
+      q.queue_work_on(1, w);  // the core creates CPU 1's worker for it
+      ScenarioContext::sleep_ns(static_cast<int64_t>(rng.below(30'000)));
+      eng.cancel_work(w);
+      ScenarioContext::sleep_ns(2'000'000);  // ten idle timeouts
+      events = eng.events();
+      q.destroy();
+    });
+    ASSERT_EQ(r.status, RunStatus::ok) << "seed " << seed << ": " << r.message;
+    // CPU 1's worker: created, ran nothing, idle-exited.
+    for (const Event& s : events) {
+      if (s.type != EventType::spawn || s.cpu != 1) continue;
+      bool ran = false;
+      for (const Event& e : events) {
+        if (e.thread != s.thread) continue;
+        if (e.type == EventType::exec_begin) ran = true;
+        if (e.type != EventType::idle_exit || ran) continue;
+        ++reached;
+        if (e.time_ns - s.time_ns < 200'000 && ++early == 1)
+          first = "seed " + std::to_string(seed) + ": idle-exited " + std::to_string(e.time_ns - s.time_ns) +
+                  " ns after its creation, having run nothing";
+      }
+    }
+  }
+  EXPECT_EQ(early, 0) << first;
+  EXPECT_GT(reached, 0) << "no worker idle-exited without running: the test no longer reaches the shape";
+}
+
 // CPU 0's pool threads run on CPU 0 and carry its pool's name, with the
 // core elsewhere: a callback that asks its CPU (or a tool listing threads)
 // must not see the core's CPU or the unbound pool's name. Kills
