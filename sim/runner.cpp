@@ -138,6 +138,8 @@ Outcome run_scenario(const RunOptions& opt) {
   wc.seed = opt.seed;
   wc.strategy = opt.strategy;
   wc.bytes = opt.bytes;
+  wc.schedule = opt.schedule;
+  wc.record_schedule = opt.record_schedule;
   wc.max_steps = opt.max_steps;
   // Swarm fault: in half the runs, scheduling points sometimes also cost a
   // random delay (a thread slowed down: preempted, a page fault, a slow
@@ -217,7 +219,12 @@ Outcome run_scenario(const RunOptions& opt) {
 
 std::string replay_command(const RunOptions& opt) {
   std::string cmd = "wqcheck replay --scenario " + opt.scenario + " --seed " +
-                    (opt.seed_text.empty() ? std::to_string(opt.seed) : opt.seed_text) + " --strategy " + opt.strategy;
+                    (opt.seed_text.empty() ? std::to_string(opt.seed) : opt.seed_text);
+  // A schedule is its own strategy: its decisions, quoted for the shell.
+  if (opt.strategy == "schedule")
+    cmd += " --schedule '" + schedule_to_text(opt.schedule) + "'";
+  else
+    cmd += " --strategy " + opt.strategy;
   if (!opt.params.all().empty()) {
     std::string p;
     for (auto& [k, v] : opt.params.all()) p += (p.empty() ? "" : ",") + k + "=" + v;

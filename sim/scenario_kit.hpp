@@ -15,6 +15,9 @@ namespace lazywq::sim::kit {
 constexpr int64_t kKnobMax = 10000;
 
 // A count in [lo, hi] unless the parameter fixes it (then in [1, kKnobMax]).
+// Parameter `cap.KEY=N` draws it as usual, then takes at most N: the
+// workload keeps every other draw, so a run with fewer operations or
+// clients is the same run cut short (what the shrinker tries, sim/shrink.hpp).
 int64_t knob(ScenarioContext& ctx, const std::string& key, int64_t lo, int64_t hi);
 // A probability among `choices` unless the parameter fixes it (0..1).
 double knob_p(ScenarioContext& ctx, const std::string& key, std::initializer_list<double> choices);

@@ -44,7 +44,9 @@ void liveness(ScenarioContext& ctx) {
   // work that never ends they starve the caller of the operation, a stall
   // of the strategy, not of the engine. There the producers stop after a
   // bound (the run is then a finite workload like the others).
-  const bool fair = ctx.world.config().strategy == "random";
+  // Param `fair` says it outright: a schedule replayed from a random run
+  // (sim/shrink.hpp) keeps that run's unbounded producers.
+  const bool fair = ctx.params.get_int("fair", ctx.world.config().strategy == "random" ? 1 : 0) != 0;
   const int bound = fair ? -1 : 40;
   ctx.note("producers_bound", bound);
   int produced = 0, requeued = 0;

@@ -76,6 +76,8 @@ EngineConfig ScenarioContext::engine_config(int default_ncpus, Duration default_
   };
   const int drawn_ncpus = swarm.chance(0.4) ? static_cast<int>(swarm.range(min_ncpus, 8)) : default_ncpus;
   cfg.ncpus = static_cast<int>(params.get_int("ncpus", drawn_ncpus));
+  if (params.has("cap.ncpus"))  // the shrinker's: at most N, the other draws as they were
+    cfg.ncpus = std::max(min_ncpus, std::min(cfg.ncpus, static_cast<int>(params.get_int("cap.ncpus", cfg.ncpus))));
   if (cfg.ncpus < min_ncpus || cfg.ncpus > 64)
     throw std::invalid_argument("parameter ncpus must be in " + std::to_string(min_ncpus) + "..64");
   const int drawn_core = cfg.ncpus > 1 && swarm.chance(0.2) ? static_cast<int>(swarm.range(1, cfg.ncpus - 1)) : 0;
@@ -137,6 +139,11 @@ int64_t knob(ScenarioContext& ctx, const std::string& key, int64_t lo, int64_t h
   if (v < 1 || v > kKnobMax)
     throw std::invalid_argument("parameter " + key + " must be in 1.." + std::to_string(kKnobMax) + ", got " +
                                 std::to_string(v));
+  if (ctx.params.has("cap." + key)) {
+    const int64_t cap = ctx.params.get_int("cap." + key, v);
+    if (cap < 1) throw std::invalid_argument("parameter cap." + key + " must be at least 1");
+    v = std::min(v, cap);
+  }
   ctx.note(key, v);
   return v;
 }
@@ -1072,7 +1079,7 @@ const std::vector<Scenario>& all_scenarios() {
        "ncpus=3 idle_us=50 cooldown_us=10 check=0|1|2 queues=2..3 fail_p=0|0.3 ops=6..16 clients=1..2", teardown, ""},
       {"liveness", "producers keep queueing until the operation under test returns: flush_work, flush_delayed_work, "
        "flush_workqueue, cancel_work_sync or drain must return anyway (C10, C11, C12)",
-       "ncpus=3 idle_us=100 cooldown_us=10 op=0..4 producers=1..2", liveness, ""},
+       "ncpus=3 idle_us=100 cooldown_us=10 op=0..4 producers=1..2 fair=0|1 (unbounded producers; default 1 under random)", liveness, ""},
       {"lifetime", "clients free and reallocate works while copies of them wait on other CPUs for their runs: "
        "the destructor (cancel_work_sync, then the engine's waiters) must leave nothing using the freed work (C12, C3)",
        "ncpus=4 idle_us=50 cooldown_us=10 check=0|1|2 fail_p=0|0.3 clients=1..3 slots=1..2 ops=8..24", lifetime, ""},

@@ -4,7 +4,9 @@
 #include <cmath>
 #include <cstdio>
 #include <stdexcept>
+#include <map>
 #include <unordered_map>
+#include <utility>
 
 namespace lazywq::sim {
 namespace {
@@ -132,6 +134,27 @@ class BytesStrategy final : public Strategy {
   size_t pos_ = 0;
 };
 
+// Replays explicit decisions; the default pick everywhere else.
+class ScheduleStrategy final : public Strategy {
+ public:
+  explicit ScheduleStrategy(const Schedule& s) {
+    for (const Decision& d : normalized(s)) to_[{d.thread, d.step}] = d.to;
+  }
+  std::string spec() const override { return "schedule"; }
+  void at(uint32_t current, uint64_t current_steps) override { key_ = {current, current_steps}; }
+  uint32_t pick(const std::vector<uint32_t>& r, uint32_t cur, bool cur_runnable, bool yielding, uint64_t) override {
+    if (r.size() < 2) return r[0];
+    auto it = to_.find(key_);
+    // A decision for a thread that cannot run here is void: the default.
+    if (it != to_.end() && std::binary_search(r.begin(), r.end(), it->second)) return it->second;
+    return default_pick(r, cur, cur_runnable, yielding);
+  }
+
+ private:
+  std::map<std::pair<uint32_t, uint64_t>, uint32_t> to_;
+  std::pair<uint32_t, uint64_t> key_{};
+};
+
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> out;
   size_t start = 0;
@@ -157,12 +180,14 @@ uint64_t parse_count(const std::string& text, const std::string& what, const std
 
 }  // namespace
 
-std::unique_ptr<Strategy> make_strategy(const std::string& spec, uint64_t seed, std::vector<uint8_t> bytes) {
-  const char* forms = " (expected one of: random, pct:D[:K], preempt:B[:K], bytes)";
+std::unique_ptr<Strategy> make_strategy(const std::string& spec, uint64_t seed, std::vector<uint8_t> bytes,
+                                        const Schedule& schedule) {
+  const char* forms = " (expected one of: random, pct:D[:K], preempt:B[:K], bytes, schedule)";
   auto parts = split(spec, ':');
   const std::string& kind = parts[0];
   if (kind == "random" && parts.size() == 1) return std::make_unique<RandomStrategy>(seed);
   if (kind == "bytes" && parts.size() == 1) return std::make_unique<BytesStrategy>(std::move(bytes));
+  if (kind == "schedule" && parts.size() == 1) return std::make_unique<ScheduleStrategy>(schedule);
   if ((kind == "pct" || kind == "preempt") && (parts.size() == 2 || parts.size() == 3)) {
     uint64_t n = parse_count(parts[1], kind == "pct" ? "depth D" : "bound B", spec);
     uint64_t k = parts.size() == 3 ? parse_count(parts[2], "expected steps K", spec) : 2000;

@@ -10,6 +10,9 @@
 //   bytes       every choice between two or more threads reads one byte of
 //               a buffer (libFuzzer input); past its end: the current
 //               thread, else the lowest id
+//   schedule    explicit decisions (sim/schedule.hpp): the default pick
+//               at every choice point the schedule does not list; what a
+//               shrunk counterexample replays
 #pragma once
 
 #include <cstdint>
@@ -18,6 +21,7 @@
 #include <vector>
 
 #include "sim/rng.hpp"
+#include "sim/schedule.hpp"
 
 namespace lazywq::sim {
 
@@ -28,6 +32,12 @@ class Strategy {
   virtual std::string spec() const = 0;
   // A new thread exists; ids are dense, in creation order.
   virtual void on_spawn(uint32_t id) { (void)id; }
+  // Called before each pick: the thread at the point and the steps it has
+  // taken (World::Thread::steps_taken). Only `schedule` needs it.
+  virtual void at(uint32_t current, uint64_t current_steps) {
+    (void)current;
+    (void)current_steps;
+  }
   // Picks the next thread. `runnable` is sorted and non-empty; `current`
   // reached the point and is in `runnable` iff `current_runnable`.
   // `yielding`: the current thread asked others to go first.
@@ -43,8 +53,9 @@ class Strategy {
 
 // Builds a strategy from its spec; throws std::invalid_argument with a
 // message naming the accepted forms. `bytes` feeds the `bytes` strategy.
+// `schedule` feeds the `schedule` strategy.
 std::unique_ptr<Strategy> make_strategy(const std::string& spec, uint64_t seed,
-                                        std::vector<uint8_t> bytes = {});
+                                        std::vector<uint8_t> bytes = {}, const Schedule& schedule = {});
 
 // Number of decisions a `bytes` strategy consumed, for fuzz minimisation.
 size_t bytes_consumed(const Strategy& s);

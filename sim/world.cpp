@@ -81,6 +81,10 @@ struct World::Thread {
   const char* why = "";
   void* context = nullptr;
   uint32_t windows = 0;  // bit i: inside RaceWindow i
+  // Every point, block and finish of this thread: with its id, it names a
+  // choice point in a way that changes elsewhere in the schedule leave
+  // alone (sim/schedule.hpp).
+  uint64_t steps_taken = 0;
   // The spin detector: yields since it last blocked, counting only yields
   // a few scheduling points apart (one loop), and the points since its
   // last yield.
@@ -125,7 +129,7 @@ World::World(WorldConfig cfg)
     : cfg_(std::move(cfg)), rng_(Rng(cfg_.seed).fork(0x5eed)), spurious_rng_(Rng(cfg_.seed).fork(0x5b0c)) {
   static thread_local StackPool pool;
   stacks_ = &pool;
-  strategy_ = make_strategy(cfg_.strategy, Rng(cfg_.seed).fork(0x5c4ed).next(), cfg_.bytes);
+  strategy_ = make_strategy(cfg_.strategy, Rng(cfg_.seed).fork(0x5c4ed).next(), cfg_.bytes, cfg_.schedule);
 }
 
 World::~World() {
@@ -169,6 +173,7 @@ void World::thread_main(Thread* t, void* hub_fctx) {
   }
   t->body = nullptr;
   t->state = Thread::State::finished;
+  ++t->steps_taken;
   w.runnable_.erase(std::remove(w.runnable_.begin(), w.runnable_.end(), t->id), w.runnable_.end());
   w.wake_all(t->joiners);
   w.next_ = kNoThread;
@@ -339,6 +344,7 @@ void World::point(const char* why) {
   }
   ++steps_;
   ++threads_[current_]->points_since_yield;
+  ++threads_[current_]->steps_taken;
   int64_t spent = cfg_.step_ns;
   if (cfg_.delay_probability > 0 && rng_.chance(cfg_.delay_probability)) spent += rng_.range(0, cfg_.max_delay_ns);
   if (cfg_.clock_tick_ns <= 0) {
@@ -358,8 +364,7 @@ void World::point(const char* why) {
   const bool yielding = yielding_;
   yielding_ = false;
   if (runnable_.size() == 1 && !failed_) return;
-  uint32_t next = strategy_->pick(runnable_, current_, true, yielding, steps_);
-  hash_ = (hash_ ^ next) * 0x100000001b3ull;
+  uint32_t next = choose(current_, true, yielding);
   if (next == current_ && !failed_) return;
   next_ = next;
   switch_to_hub();
@@ -413,6 +418,7 @@ bool World::block(WaitQueue& q, int64_t deadline_ns, const char* why) {
   runnable_.erase(std::remove(runnable_.begin(), runnable_.end(), t.id), runnable_.end());
   if (deadline_ns >= 0 && (min_deadline_ < 0 || deadline_ns < min_deadline_)) min_deadline_ = deadline_ns;
   ++steps_;
+  ++t.steps_taken;
   next_ = kNoThread;
   switch_to_hub();
   return !t.timed_out;
@@ -436,6 +442,25 @@ std::string World::describe_blocked() const {
     out += "\n";
   }
   return out;
+}
+
+uint32_t World::choose(uint32_t cur, bool cur_runnable, bool yielding) {
+  const uint64_t cur_steps = cur < threads_.size() ? threads_[cur]->steps_taken : steps_;
+  strategy_->at(cur, cur_steps);
+  const uint32_t next = strategy_->pick(runnable_, cur, cur_runnable, yielding, steps_);
+  hash_ = (hash_ ^ next) * 0x100000001b3ull;
+  if (runnable_.size() >= 2) {
+    const uint32_t def = default_pick(runnable_, cur, cur_runnable, yielding);
+    if (next != def) {
+      ++result_.decisions;
+      // The default keeps a runnable thread that did not yield: anything
+      // else switched away from it.
+      if (cur_runnable && !yielding) ++result_.preemptions;
+      if (cfg_.record_schedule) result_.schedule.push_back({cur, cur_steps, next});
+    }
+    ++result_.choice_points;
+  }
+  return next;
 }
 
 RunResult World::run(std::function<void()> main) {
@@ -466,8 +491,7 @@ RunResult World::run(std::function<void()> main) {
         break;
       }
       uint32_t cur = current_;
-      next = strategy_->pick(runnable_, cur, false, false, steps_);
-      hash_ = (hash_ ^ next) * 0x100000001b3ull;
+      next = choose(cur, false, false);
     }
     resume(*threads_[next]);
     Thread& t = *threads_[next];

@@ -44,6 +44,11 @@ struct WorldConfig {
   uint64_t seed = 0;
   std::string strategy = "random";
   std::vector<uint8_t> bytes;         // for the `bytes` strategy
+  Schedule schedule;                  // for the `schedule` strategy
+  // Keep the run's decisions (RunResult::schedule): what the shrinker
+  // starts from. Off in the explorer: a random run decides at almost
+  // every choice point.
+  bool record_schedule = false;
   uint64_t max_steps = 2'000'000;
   int64_t step_ns = 1000;  // virtual time of one scheduling point
   // A coarse clock (0: off): the time of the points adds up unseen and the
@@ -83,6 +88,13 @@ struct RunResult {
   uint64_t schedule_hash = 0;  // hash of every decision, for determinism checks
   std::string strategy_report;
   WindowHits window_hits{};
+  // The run seen as explicit decisions (sim/schedule.hpp): its choice
+  // points, how many did not take the default pick, and how many of those
+  // switched away from a thread that could have gone on (preemptions).
+  uint64_t choice_points = 0;
+  uint64_t decisions = 0;
+  uint64_t preemptions = 0;
+  Schedule schedule;  // the decisions themselves, with WorldConfig::record_schedule
 };
 
 class World {
@@ -157,6 +169,9 @@ class World {
   void make_runnable(uint32_t id);
   void wake_expired();
   void fail(RunStatus s, std::string msg);
+  // Asks the strategy for the next thread and keeps the books on it
+  // (schedule hash, choice points, decisions, preemptions).
+  uint32_t choose(uint32_t current, bool current_runnable, bool yielding);
   std::string describe_blocked() const;
 
   WorldConfig cfg_;

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lazywq/version.hpp"
+#include "sim/counterexample.hpp"
 #include "sim/explorer.hpp"
 #include "sim/fuzz_input.hpp"
 #include "sim/isolate.hpp"
@@ -27,6 +28,7 @@
 #include "tools/build_info.hpp"
 #include "tools/duration.hpp"
 #include "tools/junit_report.hpp"
+#include "tools/wqcheck_shrink.hpp"
 
 using namespace lazywq;
 using namespace lazywq::sim;
@@ -184,6 +186,77 @@ void print_inconclusive(uint64_t max_steps) {
               static_cast<unsigned long long>(max_steps), kExitInconclusive);
 }
 
+// Which run replay and shrink take: a scenario, seed and strategy (or an
+// explicit --schedule), a fuzz input, or a counterexample file.
+struct RunSelection {
+  RunOptions ro;
+  std::vector<std::string> params;
+  std::string seed = "1", bug = "none", schedule, fuzz_input, file;
+
+  void add_to(CLI::App* sub, const std::string& verb) {
+    sub->add_option("--scenario", ro.scenario, "Scenario name (required unless --fuzz-input or --file)");
+    sub->add_option("--seed", seed, "Seed (decimal, 0x-hex, or a 40-hex commit hash)")->capture_default_str();
+    sub->add_option("--strategy", ro.strategy, "random | pct:D[:K] | preempt:B[:K] | bytes")->capture_default_str();
+    sub->add_option("--schedule", schedule,
+                    "Explicit decisions 'POINT:ALT ...' (the schedule strategy: the default pick, no preemption, at "
+                    "every other choice point; what shrink prints)");
+    sub->add_option("--param", params, "Scenario knob key=value (repeatable)");
+    sub->add_option("--planted", bug, "Switch on a planted bug (planted build only)");
+    sub->add_option("--max-steps", ro.max_steps, "Scheduling points before a run counts as livelocked")
+        ->check(CLI::Range(uint64_t{1}, UINT64_MAX))
+        ->capture_default_str();
+    sub->add_option("--fuzz-input", fuzz_input,
+                    verb + " a fuzz_sim_ops input (crash or corpus file): it sets scenario, seed, knobs and schedule");
+    sub->add_option("--file", file, verb + " a counterexample file (wqcheck shrink): it sets scenario, seed, knobs, "
+                                    "planted bug and schedule");
+  }
+
+  // The run named; `source` says where it came from (empty: the options).
+  RunOptions resolve(CLI::App* sub, std::string& source, Counterexample* ce) {
+    RunOptions r = ro;
+    if (!fuzz_input.empty() && !file.empty()) throw std::invalid_argument("--fuzz-input and --file: give one");
+    const std::string given = !fuzz_input.empty() ? "--fuzz-input" : !file.empty() ? "--file" : "";
+    if (!given.empty()) {
+      for (const char* o : {"--scenario", "--seed", "--strategy", "--schedule", "--param", "--max-steps"})
+        if (sub->count(o))
+          throw std::invalid_argument(given + " sets scenario, seed, knobs, schedule and step limit: drop " + o);
+    }
+    if (!fuzz_input.empty()) {
+      r = decode_fuzz_input(read_fuzz_input_file(fuzz_input), parse_bug(bug));
+      source = "fuzz input " + fuzz_input + ": " + describe_fuzz_input(r);
+      return r;
+    }
+    if (!file.empty()) {
+      Counterexample c = read_counterexample(file);
+      if (sub->count("--planted")) {
+        if (parse_bug(bug) != c.run.bug)
+          throw std::invalid_argument("--file " + file + " names planted bug '" +
+                                      (c.run.bug == PlantedBug::none ? std::string("none") : std::string(to_string(c.run.bug))) +
+                                      "': drop --planted " + bug);
+      }
+      if (c.run.bug != PlantedBug::none) (void)parse_bug(std::string(to_string(c.run.bug)));  // a planted build?
+      source = "counterexample " + file + ": " + c.rule + ", " + std::to_string(c.run.schedule.size()) +
+               " decision(s), shrunk from: " + c.shrunk_from;
+      if (ce) *ce = c;
+      return c.run;
+    }
+    if (r.scenario.empty()) throw std::invalid_argument("give --scenario NAME (or --fuzz-input FILE, or --file FILE)");
+    (void)find_scenario(r.scenario);
+    r.seed = parse_seed(seed);
+    if (seed.size() == 40) r.seed_text = seed;
+    for (auto& p : params) r.params.add(p);
+    r.bug = parse_bug(bug);
+    if (sub->count("--schedule")) {
+      if (sub->count("--strategy")) throw std::invalid_argument("--schedule is the strategy: drop --strategy");
+      r.strategy = "schedule";
+      r.schedule = schedule_from_text(schedule);
+    } else {
+      (void)make_strategy(r.strategy, 0);  // validate before running
+    }
+    return r;
+  }
+};
+
 // run-program: an operation program (sim/program.hpp) through the same
 // executor as the rapidcheck properties, twice (determinism check).
 int cmd_run_program(const std::string& path, const std::string& seed, ProgramOptions po, bool no_trace) {
@@ -311,26 +384,37 @@ int main(int argc, char** argv) {
       ->check(kCount);
 
   RunOptions ro;
-  std::vector<std::string> r_params;
-  std::string r_seed = "1", r_bug = "none", r_trace_out, r_events_out, r_fuzz_input;
+  std::string r_trace_out, r_events_out;
   bool r_no_trace = false;
   auto* rp = app.add_subcommand("replay", "Run one execution twice (determinism check) and print its trace");
-  rp->add_option("--scenario", ro.scenario, "Scenario name (required unless --fuzz-input)");
-  rp->add_option("--fuzz-input", r_fuzz_input,
-                 "Replay a fuzz_sim_ops input (crash or corpus file): it sets scenario, seed, knobs and schedule");
-  rp->add_option("--seed", r_seed, "Seed (decimal, 0x-hex, or a 40-hex commit hash)")->capture_default_str();
-  rp->add_option("--strategy", ro.strategy, "random | pct:D[:K] | preempt:B[:K] | bytes")->capture_default_str();
-  rp->add_option("--param", r_params, "Scenario knob key=value (repeatable)");
-  rp->add_option("--planted", r_bug, "Switch on a planted bug (planted build only)");
-  rp->add_option("--max-steps", ro.max_steps, "Scheduling points before a run counts as livelocked")
-      ->check(CLI::Range(uint64_t{1}, UINT64_MAX))
-      ->capture_default_str();
+  RunSelection r_sel;
+  r_sel.add_to(rp, "replay");
   rp->add_option("--trace-out", r_trace_out, "Write a Chrome trace-event JSON timeline (Perfetto UI) to this file");
   rp->add_option("--events-out", r_events_out, "Write the text event trace to this file");
   std::string r_json;
   rp->add_option("--json", r_json,
                  "Write the replay's verdict as JSON to this file ('-' for stdout: the JSON alone, the text to stderr)");
   rp->add_flag("--no-trace", r_no_trace, "Do not print the full event trace");
+
+  auto* sh = app.add_subcommand("shrink",
+                                "Shrink a failing run to the fewest decisions that break the same rule; write a counterexample file");
+  RunSelection s_sel;
+  s_sel.add_to(sh, "shrink");
+  lazywq::tools::ShrinkCommand s_cmd;
+  std::string s_budget = "10s";
+  sh->add_option("--budget", s_budget, "Wall-clock budget of the shrink, e.g. 10s, 1m (0s: none)")->capture_default_str();
+  sh->add_option("--max-runs", s_cmd.shrink.max_runs, "Executions at most (0: no bound; a bound that is the same on every machine)")
+      ->capture_default_str();
+  sh->add_option("--out", s_cmd.out, "Counterexample file (default: counterexample-SCENARIO-SEED-RULE.json)");
+  sh->add_option("--trace-out", s_cmd.trace_out, "Write the shrunk run's timeline (Perfetto UI) to this file");
+  sh->add_option("--json", s_cmd.json, "Write the result as JSON to this file ('-' for stdout: the JSON alone, the text to stderr)");
+  sh->add_flag("--quiet", s_cmd.quiet, "No progress line");
+  sh->footer("Examples:\n"
+             "  wqcheck shrink --scenario idle_exit --seed 7 --planted idle_exit_strands_work --out c8.json\n"
+             "  wqcheck shrink --fuzz-input crash-1234 --budget 30s\n"
+             "  wqcheck replay --file c8.json --trace-out c8.trace.json\n"
+             "Exit codes: 0 shrunk (the same rule, replayed bit for bit), 1 the run breaks no rule, 2 bad usage or input, "
+             "3 the shrunk schedule did not replay identically.");
 
   std::string rpg_file, rpg_seed, rpg_bug = "none";
   ProgramOptions rpg;
@@ -517,26 +601,17 @@ int main(int argc, char** argv) {
 
     if (*rp) {
       JsonSink json(r_json);  // first: with '-', every line after this goes to stderr
-      if (!r_fuzz_input.empty()) {
-        for (const char* o : {"--scenario", "--seed", "--strategy", "--param", "--max-steps"})
-          if (rp->count(o))
-            throw std::invalid_argument(std::string("--fuzz-input sets scenario, seed, knobs, schedule and step limit: drop ") + o);
-        ro = decode_fuzz_input(read_fuzz_input_file(r_fuzz_input), parse_bug(r_bug));
-        std::printf("fuzz input %s: %s\n", r_fuzz_input.c_str(), describe_fuzz_input(ro).c_str());
-      } else {
-        if (ro.scenario.empty()) throw std::invalid_argument("replay needs --scenario NAME (or --fuzz-input FILE)");
-        ro.seed = parse_seed(r_seed);
-        if (r_seed.size() == 40) ro.seed_text = r_seed;
-        for (auto& p : r_params) ro.params.add(p);
-        ro.bug = parse_bug(r_bug);
-      }
+      std::string source;
+      Counterexample file;
+      ro = r_sel.resolve(rp, source, &file);
+      if (!source.empty()) std::printf("%s\n", source.c_str());
       check_writable(r_events_out, "--events-out");
       check_writable(r_trace_out, "--trace-out");
       Outcome first = run_scenario(ro);
       Outcome second = run_scenario(ro);
       std::printf("replay: scenario %s, seed %llu, strategy %s%s\n", ro.scenario.c_str(),
                   static_cast<unsigned long long>(ro.seed), ro.strategy.c_str(),
-                  ro.bug != PlantedBug::none ? (", planted bug " + r_bug).c_str() : "");
+                  ro.bug != PlantedBug::none ? (", planted bug " + std::string(to_string(ro.bug))).c_str() : "");
       std::printf("config:");
       for (auto& c : first.config_lines) std::printf(" %s", c.c_str());
       std::printf("\nrun: %s, %llu steps, %lld us virtual, %u threads, %zu events\n", to_string(first.run.status),
@@ -565,11 +640,21 @@ int main(int argc, char** argv) {
         print_inconclusive(ro.max_steps);
         return same ? kExitInconclusive : 3;
       }
+      if (!r_sel.file.empty() && file.trace_hash != 0) {
+        // A counterexample file says what its run broke: does this build agree?
+        if (first.rule == file.rule && first.trace_hash == file.trace_hash)
+          std::printf("counterexample: %s as recorded, trace hash identical to the file's\n", file.rule.c_str());
+        else
+          std::printf("counterexample: the file recorded %s (trace hash %016llx); this build gives %s (%016llx): "
+                      "the engine or the scenario changed since it was written\n",
+                      file.rule.c_str(), static_cast<unsigned long long>(file.trace_hash),
+                      first.failed ? first.rule.c_str() : "no failure", static_cast<unsigned long long>(first.trace_hash));
+      }
       if (first.failed) {
         for (size_t i = 1; i < first.violations.size(); ++i)
           std::printf("also %s: %s\n", first.violations[i].rule.c_str(), first.violations[i].message.c_str());
-        std::printf("\n%s", (r_fuzz_input.empty() ? failure_report(ro, first)
-                                                   : fuzz_failure_report(ro, first, r_fuzz_input)).c_str());
+        std::printf("\n%s", (r_sel.fuzz_input.empty() ? failure_report(ro, first)
+                                                        : fuzz_failure_report(ro, first, r_sel.fuzz_input)).c_str());
       } else {
         std::printf("\nPASS: no rule broken\n");
       }
@@ -578,8 +663,9 @@ int main(int argc, char** argv) {
         j["scenario"] = ro.scenario;
         j["seed"] = std::to_string(ro.seed);
         j["strategy"] = ro.strategy;
-        j["planted"] = ro.bug != PlantedBug::none ? r_bug : "";
-        j["fuzz_input"] = r_fuzz_input;
+        j["planted"] = ro.bug != PlantedBug::none ? std::string(to_string(ro.bug)) : "";
+        j["fuzz_input"] = r_sel.fuzz_input;
+        j["counterexample"] = r_sel.file;
         j["config"] = first.config_lines;
         j["status"] = to_string(first.run.status);
         j["steps"] = first.run.steps;
@@ -595,11 +681,20 @@ int main(int argc, char** argv) {
         nlohmann::json vs = nlohmann::json::array();
         for (const auto& v : first.violations) vs.push_back({{"rule", v.rule}, {"message", v.message}});
         j["violations"] = vs;
-        j["replay"] = r_fuzz_input.empty() ? replay_command(ro) : fuzz_replay_command(ro, r_fuzz_input);
+        j["replay"] = r_sel.fuzz_input.empty() ? replay_command(ro) : fuzz_replay_command(ro, r_sel.fuzz_input);
         json.write(j);
       }
       if (!same) return 3;
       return first.failed ? 1 : 0;
+    }
+
+    if (*sh) {
+      s_cmd.run = s_sel.resolve(sh, s_cmd.source, nullptr);
+      s_cmd.shrink.budget_seconds = parse_budget(s_budget);
+      if (!s_cmd.json.empty() && s_cmd.json != "-") check_writable(s_cmd.json, "--json");
+      if (!s_cmd.out.empty()) check_writable(s_cmd.out, "--out");
+      check_writable(s_cmd.trace_out, "--trace-out");
+      return lazywq::tools::cmd_shrink(s_cmd);
     }
 
     if (*rpgc) {

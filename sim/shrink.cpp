@@ -1,0 +1,349 @@
+#include "sim/shrink.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <chrono>
+#include <stdexcept>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace lazywq::sim {
+
+RunShape shape_of(const Outcome& o) {
+  RunShape s;
+  s.steps = o.run.steps;
+  s.choice_points = o.run.choice_points;
+  s.decisions = o.run.decisions;
+  s.preemptions = o.run.preemptions;
+  s.threads = o.run.threads;
+  s.events = o.events.size();
+  return s;
+}
+
+namespace {
+
+// What the shrinker needs of a candidate run.
+struct Candidate {
+  bool failed = false;
+  std::string rule;
+  RunStatus status = RunStatus::ok;
+  Schedule schedule;
+  std::vector<std::string> config_lines;
+};
+
+Candidate candidate_of(const Outcome& o) {
+  return {o.failed, o.rule, o.run.status, o.run.schedule, o.config_lines};
+}
+
+bool write_all(int fd, const std::string& data) {
+  size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// Runs `r` in a child process: a failed run leaves its blocked threads'
+// stacks mapped and its engine allocated for good (World::~World), and a
+// shrink fails thousands of runs. The child sends back the verdict and the
+// recorded schedule; a child that dies (a crash of the engine, or the
+// alarm after `timeout_s` of a spin with no scheduling point) is a run
+// that broke "crash" or "timeout".
+Candidate run_isolated(const RunOptions& r, unsigned timeout_s) {
+  int fds[2];
+  if (::pipe(fds) != 0) throw std::runtime_error(std::string("shrink: pipe: ") + std::strerror(errno));
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error(std::string("shrink: fork: ") + std::strerror(errno));
+  if (pid == 0) {
+    ::close(fds[0]);
+    if (timeout_s) ::alarm(timeout_s);
+    std::string out;
+    try {
+      const Outcome o = run_scenario(r);
+      nlohmann::json j = {{"failed", o.failed}, {"rule", o.rule}, {"status", static_cast<int>(o.run.status)}};
+      nlohmann::json sched = nlohmann::json::array();
+      for (const Decision& d : o.run.schedule) sched.push_back({d.thread, d.step, d.to});
+      j["schedule"] = sched;
+      j["config"] = o.config_lines;
+      out = j.dump();
+    } catch (const std::invalid_argument& e) {
+      out = nlohmann::json({{"invalid", e.what()}}).dump();
+    }
+    write_all(fds[1], out);
+    ::_exit(0);  // no atexit handlers, no leak check of the abandoned run
+  }
+  ::close(fds[1]);
+  std::string data;
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = ::read(fds[0], buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    data.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fds[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  Candidate c;
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || data.empty()) {
+    c.failed = true;
+    c.rule = WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM ? "timeout" : "crash";
+    c.status = RunStatus::crashed;
+    return c;
+  }
+  const nlohmann::json j = nlohmann::json::parse(data);
+  if (j.contains("invalid")) throw std::invalid_argument(j["invalid"].get<std::string>());
+  c.failed = j["failed"].get<bool>();
+  c.rule = j["rule"].get<std::string>();
+  c.status = static_cast<RunStatus>(j["status"].get<int>());
+  for (const auto& d : j["schedule"]) c.schedule.push_back({d[0].get<uint32_t>(), d[1].get<uint64_t>(), d[2].get<uint32_t>()});
+  c.config_lines = j["config"].get<std::vector<std::string>>();
+  return c;
+}
+
+class Shrinker {
+ public:
+  Shrinker(const RunOptions& failing, const ShrinkOptions& opt,
+           const std::function<void(const std::string&, uint64_t, uint64_t)>& progress)
+      : opt_(opt), progress_(progress), started_(std::chrono::steady_clock::now()) {
+    res_.original = failing;
+    RunOptions rec = failing;
+    rec.record_schedule = true;
+    res_.before = run_scenario(rec);
+    ++res_.runs;
+    if (!res_.before.failed) throw std::invalid_argument("the run breaks no rule: nothing to shrink (" + replay_command(failing) + ")");
+    res_.rule = res_.before.rule;
+    base_ = as_schedule_run(rec, res_.before);
+    base_.schedule.clear();
+    base_.record_schedule = true;
+    // A shrunk run may not end in a step limit the original did not meet:
+    // that is a schedule starving a thread, not the failure. The cap also
+    // bounds what a candidate costs.
+    hung_at_limit_ = res_.before.run.status == RunStatus::step_limit;
+    if (!hung_at_limit_) base_.max_steps = std::min(failing.max_steps, std::max<uint64_t>(res_.before.run.steps * 4, 100'000));
+    current_ = res_.before.run.schedule;
+    config_lines_ = res_.before.config_lines;
+    // The recorded decisions must give the very same run.
+    RunOptions again = base_;
+    again.schedule = current_;
+    Outcome o = run_scenario(again);
+    ++res_.runs;
+    if (o.trace_hash != res_.before.trace_hash || o.rule != res_.rule)
+      throw std::invalid_argument("the run's recorded schedule does not replay it (trace hash " +
+                                  fmt::format("{:016x} vs {:016x}", o.trace_hash, res_.before.trace_hash) +
+                                  "): a nondeterminism in the simulator or the scenario");
+  }
+
+  ShrinkResult run() {
+    try {
+      try_schedule({});
+      remove_decisions();
+      // A smaller workload, then the decisions it leaves; again while
+      // either moves.
+      while (shrink_workload()) remove_decisions();
+      lower_targets();
+    } catch (const OutOfBudget&) {
+      res_.cut = true;
+    }
+    res_.shrunk = base_;
+    res_.shrunk.record_schedule = false;
+    res_.shrunk.max_steps = res_.original.max_steps;
+    res_.shrunk.schedule = current_;
+    // The shrunk run once more, in this process, for its events and trace.
+    RunOptions last = res_.shrunk;
+    last.record_schedule = true;
+    res_.after = run_scenario(last);
+    ++res_.runs;
+    res_.shrunk.schedule = res_.after.run.schedule;
+    res_.seconds = elapsed();
+    return std::move(res_);
+  }
+
+ private:
+  struct OutOfBudget {};
+
+  double elapsed() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  }
+
+  // Runs `s` (with `params`, if given); if it breaks the same rule, it
+  // becomes the current schedule (as recorded: decisions that met their
+  // default or no point drop out) and the params the current ones.
+  bool try_schedule(const Schedule& s, const Params* params = nullptr) {
+    if ((opt_.max_runs && res_.runs >= opt_.max_runs) || (opt_.budget_seconds > 0 && elapsed() > opt_.budget_seconds))
+      throw OutOfBudget{};
+    RunOptions r = base_;
+    r.schedule = s;
+    if (params) r.params = *params;
+    Candidate o;
+    try {
+      o = opt_.isolate ? run_isolated(r, opt_.run_timeout_seconds) : candidate_of(run_scenario(r));
+    } catch (const std::invalid_argument&) {
+      return false;  // a cap the scenario refuses
+    }
+    ++res_.runs;
+    if (progress_ && res_.runs % 64 == 0) progress_(phase_, res_.runs, current_.size());
+    const bool starved = o.status == RunStatus::step_limit && !hung_at_limit_;
+    if (!o.failed || o.rule != res_.rule || starved) return false;
+    current_ = std::move(o.schedule);
+    config_lines_ = std::move(o.config_lines);
+    if (params) base_.params = *params;
+    return true;
+  }
+
+  // Delta debugging over the decisions: chunks of halving size, until a
+  // pass removes none.
+  void remove_decisions() {
+    bool progress = true;
+    while (progress && !current_.empty()) {
+      progress = false;
+      for (size_t k = std::max<size_t>(current_.size() / 2, 1);; k /= 2) {
+        progress |= remove_chunks(k);
+        if (k == 1) break;
+      }
+    }
+  }
+
+  // The workload's sizes (kit::knob's counts and the CPUs), each capped
+  // as low as the failure allows: `cap.KEY=N` keeps every other draw of
+  // the seed, so the run is the same one with less in it. True if any
+  // went down.
+  bool shrink_workload() {
+    static const char* const kSizes[] = {"ncpus",  "clients",  "ops",    "works",   "queues",     "rounds",
+                                         "burst",  "requests", "slots",  "waiters", "submitters", "producers",
+                                         "leaves", "delayed",  "creators"};
+    bool any = false;
+    for (const char* key : kSizes) {
+      const int64_t now = drawn_value(key);
+      if (now <= 1) continue;
+      phase_ = std::string("capping ") + key;
+      const Params before = base_.params;
+      // Lowest first: 1, then a quarter, a half, one less.
+      std::vector<int64_t> caps = {1, now / 4, now / 2, now - 1};
+      std::sort(caps.begin(), caps.end());
+      caps.erase(std::unique(caps.begin(), caps.end()), caps.end());
+      for (int64_t cap : caps) {
+        if (cap < 1 || cap >= now) continue;
+        Params p = base_.params;
+        p.add("cap." + std::string(key) + "=" + std::to_string(cap));
+        if (try_schedule(current_, &p)) {
+          // A cap the scenario takes no notice of (the CPUs at their
+          // minimum already) is no reduction.
+          if (drawn_value(key) < now)
+            any = true;
+          else
+            base_.params = before;
+          break;
+        }
+      }
+    }
+    return any;
+  }
+
+  // KEY's value in the current run's config lines ("ops=14"), or 0.
+  int64_t drawn_value(const std::string& key) const {
+    for (const std::string& line : config_lines_) {
+      if (line.rfind(key + "=", 0) != 0) continue;
+      try {
+        size_t used = 0;
+        const std::string v = line.substr(key.size() + 1);
+        const long long n = std::stoll(v, &used);
+        return used == v.size() ? n : 0;
+      } catch (const std::exception&) {
+        return 0;
+      }
+    }
+    return 0;
+  }
+
+  // One pass removing chunks of k decisions; true if any went.
+  bool remove_chunks(size_t k) {
+    phase_ = "removing chunks of " + std::to_string(k);
+    bool any = false;
+    size_t i = 0;
+    while (i < current_.size()) {
+      Schedule cand;
+      cand.reserve(current_.size());
+      cand.insert(cand.end(), current_.begin(), current_.begin() + static_cast<long>(i));
+      cand.insert(cand.end(), current_.begin() + static_cast<long>(std::min(i + k, current_.size())), current_.end());
+      if (try_schedule(cand))
+        any = true;  // the same i now names the decisions after the chunk
+      else
+        i += k;
+    }
+    return any;
+  }
+
+  // Each decision switches to the lowest thread id that still fails (the
+  // main thread and the first workers, which a reader knows best).
+  void lower_targets() {
+    phase_ = "lowering targets";
+    for (size_t i = 0; i < current_.size(); ++i)
+      for (uint32_t to = 0; i < current_.size() && to < current_[i].to; ++to) {
+        if (to == current_[i].thread) continue;
+        Schedule cand = current_;
+        cand[i].to = to;
+        if (try_schedule(cand)) break;
+      }
+  }
+
+  ShrinkOptions opt_;
+  std::function<void(const std::string&, uint64_t, uint64_t)> progress_;
+  std::chrono::steady_clock::time_point started_;
+  ShrinkResult res_;
+  RunOptions base_;
+  bool hung_at_limit_ = false;
+  Schedule current_;
+  std::vector<std::string> config_lines_;  // of the current run
+  std::string phase_ = "no decision at all";
+};
+
+}  // namespace
+
+RunOptions as_schedule_run(const RunOptions& original, const Outcome& recorded) {
+  RunOptions r = original;
+  r.strategy = "schedule";
+  r.bytes.clear();
+  r.schedule = recorded.run.schedule;
+  r.record_schedule = false;
+  if (original.params.used().count("fair") && !original.params.has("fair"))
+    r.params.add(std::string("fair=") + (original.strategy == "random" ? "1" : "0"));
+  return r;
+}
+
+ShrinkResult shrink_schedule(const RunOptions& failing, const ShrinkOptions& opt,
+                             const std::function<void(const std::string&, uint64_t, uint64_t)>& progress) {
+  Shrinker s(failing, opt, progress);
+  return s.run();
+}
+
+std::string shrink_table(const ShrinkResult& r) {
+  const RunShape b = shape_of(r.before), a = shape_of(r.after);
+  auto row = [](const char* what, uint64_t before, uint64_t after) {
+    const double pct = before ? 100.0 * static_cast<double>(after) / static_cast<double>(before) : 100.0;
+    return fmt::format("  {:<26} {:>10} {:>10} {:>6.0f}%\n", what, before, after, pct);
+  };
+  std::string out = fmt::format("  {:<26} {:>10} {:>10} {:>7}\n", "", "before", "after", "");
+  out += row("steps", b.steps, a.steps);
+  out += row("choice points", b.choice_points, a.choice_points);
+  out += row("decisions (not the default)", b.decisions, a.decisions);
+  out += row("preemptions", b.preemptions, a.preemptions);
+  out += row("threads", b.threads, a.threads);
+  out += row("events", b.events, a.events);
+  return out;
+}
+
+}  // namespace lazywq::sim

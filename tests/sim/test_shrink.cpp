@@ -1,0 +1,187 @@
+// Schedules as explicit decisions and the shrinker (issue #16): a recorded
+// run replays bit for bit from its decisions, a schedule with none never
+// preempts, the text form round-trips and refuses bad input, and each
+// planted bug's failure shrinks to a schedule that breaks the same rule
+// and replays bit for bit (in the planted build).
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "sim/counterexample.hpp"
+#include "sim/explorer.hpp"
+#include "sim/runner.hpp"
+#include "sim/schedule.hpp"
+#include "sim/shrink.hpp"
+
+using namespace lazywq;
+using namespace lazywq::sim;
+
+TEST(Schedule, TextRoundTripsAndRefusesBadInput) {
+  const Schedule s = {{3, 17, 5}, {0, 40, 2}, {12, 0, 1}};
+  EXPECT_EQ(schedule_to_text(s), "3@17>5 0@40>2 12@0>1");
+  EXPECT_EQ(schedule_from_text(schedule_to_text(s)), s);
+  EXPECT_EQ(schedule_from_text(" 3@17>5,0@40>2\n12@0>1 "), s);
+  EXPECT_TRUE(schedule_from_text("").empty());
+  for (const char* bad : {"3@17", "3>5", "@17>5", "3@>5", "3@17>", "a@1>2", "3@1>2>4", "-1@2>3", "99999999999@1>2"})
+    EXPECT_THROW((void)schedule_from_text(bad), std::invalid_argument) << bad;
+}
+
+TEST(Schedule, NormalizedKeepsTheLastDecisionPerPoint) {
+  const Schedule s = {{1, 4, 2}, {1, 4, 3}, {2, 9, 2}, {0, 1, 1}};
+  EXPECT_EQ(normalized(s), (Schedule{{1, 4, 3}, {2, 9, 2}, {0, 1, 1}}));
+}
+
+TEST(Schedule, DefaultPickKeepsTheCurrentThreadAndHandsOverInIdOrder) {
+  EXPECT_EQ(default_pick({0, 2, 5}, 2, true, false), 2u);   // goes on
+  EXPECT_EQ(default_pick({0, 2, 5}, 2, true, true), 5u);    // yields to the next id
+  EXPECT_EQ(default_pick({0, 2, 5}, 5, true, true), 0u);    // ... wrapping around
+  EXPECT_EQ(default_pick({0, 2, 5}, 7, false, false), 0u);  // blocked: the lowest id
+}
+
+// Every run, recorded as decisions, replays bit for bit from them alone.
+TEST(Schedule, ARecordedRunReplaysBitForBitFromItsDecisions) {
+  int checked = 0;
+  for (const auto& sc : all_scenarios()) {
+    for (const char* strategy : {"random", "pct:3"}) {
+      for (uint64_t seed = 1; seed <= 4; ++seed) {
+        RunOptions r;
+        r.scenario = sc.name;
+        r.seed = seed;
+        r.strategy = strategy;
+        r.record_schedule = true;
+        const Outcome a = run_scenario(r);
+        EXPECT_EQ(a.run.schedule.size(), a.run.decisions);
+        RunOptions again = as_schedule_run(r, a);
+        again.record_schedule = true;
+        const Outcome b = run_scenario(again);
+        EXPECT_EQ(a.trace_hash, b.trace_hash) << replay_command(r);
+        EXPECT_EQ(b.run.schedule, a.run.schedule) << replay_command(r);
+        EXPECT_EQ(b.run.preemptions, a.run.preemptions);
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GT(checked, 100);
+}
+
+// No decision: the current thread runs until it blocks, yields or ends.
+TEST(Schedule, AScheduleWithNoDecisionNeverPreempts) {
+  for (const auto& sc : all_scenarios()) {
+    RunOptions r;
+    r.scenario = sc.name;
+    r.seed = 5;
+    r.strategy = "schedule";
+    const Outcome o = run_scenario(r);
+    EXPECT_EQ(o.run.preemptions, 0u) << sc.name;
+    EXPECT_EQ(o.run.decisions, 0u) << sc.name;
+    EXPECT_GT(o.run.choice_points, 0u) << sc.name;
+  }
+}
+
+TEST(Shrink, ARunThatBreaksNoRuleIsRefused) {
+  RunOptions r;
+  r.scenario = "idle_exit";
+  r.seed = 1;
+  EXPECT_THROW((void)shrink_schedule(r, {}), std::invalid_argument);
+}
+
+TEST(Counterexample, FileRoundTripsAndRefusesBadInput) {
+  Counterexample c;
+  c.run.scenario = "migration";
+  c.run.seed = 0xfffffffffffffff1ull;  // past 2^53: a string in the file
+  c.run.strategy = "schedule";
+  c.run.params.add("cap.ops=3,ncpus=2");
+  c.run.schedule = {{3, 17, 5}};
+  c.rule = "C5";
+  c.trace_hash = 0x8000000000000001ull;
+  c.before.steps = 1000;
+  c.after.steps = 100;
+  const Counterexample d = counterexample_from_json(counterexample_to_json(c), "test");
+  EXPECT_EQ(d.run.scenario, "migration");
+  EXPECT_EQ(d.run.seed, c.run.seed);
+  EXPECT_EQ(d.run.params.all(), c.run.params.all());
+  EXPECT_EQ(d.run.schedule, c.run.schedule);
+  EXPECT_EQ(d.run.strategy, "schedule");
+  EXPECT_EQ(d.trace_hash, c.trace_hash);
+  EXPECT_EQ(d.before.steps, 1000u);
+  EXPECT_EQ(d.after.steps, 100u);
+  for (const char* bad : {"", "[]", "{\"kind\": \"lazywq counterexample\", \"schema_version\": 9}",
+                          "{\"kind\": \"something else\"}",
+                          "{\"kind\": \"lazywq counterexample\", \"schema_version\": 1, \"rule\": \"C5\"}",
+                          "{\"kind\": \"lazywq counterexample\", \"schema_version\": 1, \"rule\": \"C5\", "
+                          "\"scenario\": \"nope\", \"seed\": \"1\", \"schedule\": \"\"}",
+                          "{\"kind\": \"lazywq counterexample\", \"schema_version\": 1, \"rule\": \"C5\", "
+                          "\"scenario\": \"migration\", \"seed\": \"1\", \"schedule\": \"1@2\"}"})
+    EXPECT_THROW((void)counterexample_from_json(bad, "test"), std::invalid_argument) << bad;
+}
+
+#if defined(LAZYWQ_ENABLE_PLANTED_BUGS)
+namespace {
+
+struct PlantedCase {
+  const char* bug;
+  const char* scenario;
+  const char* rule;
+};
+
+// The first failure breaking `rule` over seeds 1..300 (as the planted tests find it).
+RunOptions first_failure(const PlantedCase& c) {
+  ExploreOptions eo;
+  eo.scenarios = {c.scenario};
+  eo.seed_first = 1;
+  eo.seed_last = 300;
+  eo.bug = planted_bug_from_string(c.bug);
+  eo.isolate = false;
+  eo.stop_on_first = true;
+  eo.stop_rules = {c.rule};
+  const ExploreReport rep = explore(eo, [](const std::string&, uint64_t, uint64_t, uint64_t) {});
+  for (const auto& s : rep.scenarios)
+    for (const auto& [r, out] : s.failed)
+      for (const auto& v : out.violations)
+        if (v.rule == c.rule) return r;
+  ADD_FAILURE() << c.bug << ": no failure breaking " << c.rule;
+  return {};
+}
+
+}  // namespace
+
+// Each planted bug's failure shrinks: the same rule, far fewer
+// preemptions, no more steps, a smaller or equal workload, and the shrunk
+// schedule replays bit for bit (twice). A fixed run bound keeps the shrink
+// the same on every machine.
+TEST(ShrinkPlanted, EveryPlantedBugShrinksToTheSameRuleAndReplaysBitForBit) {
+  const PlantedCase cases[] = {{"spawn_fail_loses_work", "creation_failure", "C7"},
+                               {"idle_exit_strands_work", "idle_exit", "C8"},
+                               {"migrate_reorders", "migration", "C5"},
+                               {"migrate_duplicates", "migration", "C1"},
+                               {"clear_pending_after_run", "flush_cancel_storm", "C2"},
+                               {"missing_wakeup", "mixed", "C15"},
+                               {"blocked_worker_counted_running", "shared_deps", "C16"},
+                               {"collision_runs_concurrently", "shared_deps", "C3"}};
+  for (const PlantedCase& c : cases) {
+    const RunOptions failing = first_failure(c);
+    if (failing.scenario.empty()) continue;
+    ShrinkOptions so;
+    so.budget_seconds = 0;
+    so.max_runs = 3000;
+    const ShrinkResult r = shrink_schedule(failing, so);
+    const RunShape b = shape_of(r.before), a = shape_of(r.after);
+    SCOPED_TRACE(std::string(c.bug) + ": " + replay_command(failing) + " -> " + replay_command(r.shrunk));
+    EXPECT_EQ(r.after.rule, r.before.rule);
+    EXPECT_TRUE(r.after.failed);
+    EXPECT_LE(a.preemptions * 10, b.preemptions);
+    EXPECT_LT(a.decisions, b.decisions);
+    EXPECT_LE(a.threads, b.threads);
+    EXPECT_EQ(r.shrunk.strategy, "schedule");
+    // The file's run: the same trace, twice.
+    const Counterexample ce = counterexample_from_json(
+        counterexample_to_json(counterexample_of(r, "test", "0", "test")), "test");
+    for (int i = 0; i < 2; ++i) {
+      const Outcome again = run_scenario(ce.run);
+      EXPECT_EQ(again.trace_hash, r.after.trace_hash);
+      EXPECT_EQ(again.rule, r.rule);
+    }
+  }
+}
+#endif
