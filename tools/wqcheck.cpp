@@ -136,7 +136,9 @@ int cmd_list() {
               "  random        uniform choice at every scheduling point\n"
               "  pct:D[:K]     PCT with depth D (K = expected steps, default 2000)\n"
               "  preempt:B[:K] run the current thread, preempt at most B times\n"
-              "  bytes         choices read from a byte buffer (libFuzzer)\n");
+              "  bytes         choices read from a byte buffer (libFuzzer)\n"
+              "  schedule      explicit decisions (replay/shrink --schedule 'T@N>U ...': when thread T reaches its\n"
+              "                step N, run thread U; the current thread goes on everywhere else)\n");
   std::printf("\nplanted bugs (--planted NAME, in a build with -DLAZYWQ_PLANTED_BUGS=ON):\n");
   for (auto b : all_planted_bugs()) std::printf("  %s\n", std::string(to_string(b)).c_str());
 #if defined(LAZYWQ_ENABLE_PLANTED_BUGS)
@@ -317,6 +319,7 @@ int main(int argc, char** argv) {
       "  wqcheck explore --scenario idle_exit --seeds 1..5000 --strategy pct:3 --budget 60s\n"
       "  wqcheck explore --seeds $(git rev-parse HEAD)+2000 --shard 0/4 --json out.json\n"
       "  wqcheck replay --scenario migration --seed 42 --trace-out trace.json   (open in ui.perfetto.dev)\n"
+      "  wqcheck shrink --scenario idle_exit --seed 7 --planted idle_exit_strands_work --out c8.json\n"
       "Exit codes: 0 no failure, 1 a failure was found (or, with --expect, not found), 2 bad usage or input, "
       "3 a replay was not deterministic, 4 inconclusive (a --max-steps budget you set ran out: the harness's limit).");
 

@@ -55,7 +55,7 @@ int cmd_shrink(const ShrinkCommand& c) {
     throw;
   }
   if (tty) std::fprintf(stderr, "\r%70s\r", "");
-  fmt::print(human, "the run breaks {}: {}\n\n", r.rule, r.before.headline);
+  fmt::print(human, "the run breaks {}\n\n", r.before.headline);
   fmt::print(human, "{}", shrink_table(r));
   fmt::print(human, "\nshrunk in {:.2f} s, {} runs{}; the same rule ({})\n", r.seconds, r.runs,
              r.cut ? " (cut by --budget/--max-runs: smaller may exist)" : ", nothing more to remove", r.rule);

@@ -28,6 +28,26 @@ expect 2 "cannot read fuzz input" "$wqcheck" replay --fuzz-input "$tmp/missing"
 expect 2 "max-steps" "$wqcheck" explore --seeds 1 --max-steps 0
 expect 2 "max-steps" "$wqcheck" run-program "$program" --max-steps 0
 expect 2 "not a rule" "$wqcheck" explore --seeds 1 --expect C99
+# Shrink and schedules (issue #16): bad decisions, bad or missing
+# counterexample files and options that contradict a file are exit 2; a run
+# that breaks no rule has nothing to shrink (exit 1, not an error).
+expect 2 "is not THREAD@STEP>THREAD" "$wqcheck" replay --scenario idle_exit --seed 1 --schedule "3@17"
+expect 2 "drop --strategy" "$wqcheck" replay --scenario idle_exit --seed 1 --schedule "3@17>5" --strategy random
+expect 2 "cannot read counterexample file" "$wqcheck" replay --file "$tmp/missing.json"
+echo '{"kind": "something"}' > "$tmp/bad.json"
+expect 2 "not a counterexample file" "$wqcheck" replay --file "$tmp/bad.json"
+echo 'not json' > "$tmp/notjson.json"
+expect 2 "not JSON" "$wqcheck" shrink --file "$tmp/notjson.json"
+cat > "$tmp/ce.json" <<'JSON'
+{"kind": "lazywq counterexample", "schema_version": 1, "rule": "C8", "scenario": "idle_exit", "seed": "1", "schedule": "0@3>1"}
+JSON
+expect 2 "drop --scenario" "$wqcheck" replay --file "$tmp/ce.json" --scenario migration
+expect 2 "give one" "$wqcheck" replay --file "$tmp/ce.json" --fuzz-input "$tmp/ce.json"
+expect 0 "this build gives no failure|PASS" "$wqcheck" replay --file "$tmp/ce.json" --no-trace
+expect 1 "breaks no rule: nothing to shrink" "$wqcheck" shrink --scenario idle_exit --seed 1 --out "$tmp/none.json"
+expect 2 "unknown scenario" "$wqcheck" shrink --scenario nope --seed 1
+expect 2 "cannot write" "$wqcheck" shrink --scenario idle_exit --seed 1 --out "$tmp/no/such/dir/ce.json"
+expect 2 "must be a duration like 5s" "$wqcheck" shrink --scenario idle_exit --seed 1 --budget 10
 # Every rule of docs/CONTRACT.md is a name the tools take (kContractRules
 # was 17 while C18 and C19 existed: --expect C19 was refused), and no other.
 last=$(grep -oE '^\| C[0-9]+ \|' "$(dirname "$0")/../../docs/CONTRACT.md" | tr -dc '0-9\n' | sort -n | tail -n 1)
