@@ -727,10 +727,26 @@ std::string report_json(const ExploreOptions& opt, const ExploreReport& r, const
                {"stopped_on_timeout", s.stopped_on_timeout},
                {"failures_by_rule", s.failures_by_rule}};
     json fs = json::array();
-    for (auto& [ro, out] : s.failed)
-      fs.push_back({{"seed", std::to_string(ro.seed)}, {"rule", out.rule}, {"headline", out.headline},
-                    {"replay", replay_command(ro)}, {"trace_hash", hex16(out.trace_hash)},
-                    {"process_verdict", is_process_verdict(out)}});
+    for (size_t i = 0; i < s.failed.size(); ++i) {
+      const auto& [ro, out] = s.failed[i];
+      json f = {{"seed", std::to_string(ro.seed)}, {"rule", out.rule}, {"headline", out.headline},
+                {"replay", replay_command(ro)}, {"trace_hash", hex16(out.trace_hash)},
+                {"process_verdict", is_process_verdict(out)}};
+      if (i < s.shrunk.size() && s.shrunk[i].done) {
+        const ShrunkFailure& sh = s.shrunk[i];
+        auto shape = [](const RunShape& x) {
+          return json{{"steps", x.steps},           {"choice_points", x.choice_points}, {"decisions", x.decisions},
+                      {"preemptions", x.preemptions}, {"threads", x.threads},         {"events", x.events}};
+        };
+        f["shrunk"] = {{"replay", replay_command(sh.run)}, {"schedule", schedule_to_text(sh.run.schedule)},
+                       {"file", sh.file},  {"trace_hash", hex16(sh.trace_hash)},
+                       {"before", shape(sh.before)}, {"after", shape(sh.after)},
+                       {"runs", sh.runs},   {"seconds", sh.seconds}, {"cut", sh.cut}};
+      } else if (i < s.shrunk.size()) {
+        f["shrunk"] = {{"not_shrunk", s.shrunk[i].note}};
+      }
+      fs.push_back(f);
+    }
     js["failed"] = fs;
     if (!s.strategy_report.empty()) js["strategy_report"] = s.strategy_report;
     json wh = json::object();

@@ -12,6 +12,7 @@
 
 #include "sim/op_coverage.hpp"
 #include "sim/runner.hpp"
+#include "sim/shrink.hpp"
 
 namespace lazywq::sim {
 
@@ -56,6 +57,19 @@ struct ExploreOptions {
   uint64_t stop_after_timeouts = 3;
 };
 
+// A failure of the explorer, shrunk (sim/explore_shrink.hpp).
+struct ShrunkFailure {
+  bool done = false;       // false: not shrunk (not asked, a process verdict, or the shrink failed)
+  std::string note;        // why not, when not done
+  RunOptions run;          // the shrunk run (strategy "schedule")
+  RunShape before, after;
+  uint64_t trace_hash = 0; // of the shrunk run
+  uint64_t runs = 0;
+  double seconds = 0;
+  bool cut = false;        // the budget ended it
+  std::string file;        // the counterexample file written ("" if none)
+};
+
 struct ScenarioSummary {
   std::string scenario;
   uint64_t runs = 0;
@@ -68,6 +82,7 @@ struct ScenarioSummary {
   uint64_t timeouts = 0;            // runs killed by the wall-clock timeout (also counted in failures)
   bool stopped_on_timeout = false;  // stopped after stop_after_timeouts timeouts
   std::vector<std::pair<RunOptions, Outcome>> failed;  // the first few
+  std::vector<ShrunkFailure> shrunk;  // empty, or one per entry of `failed` (shrink_failures)
   std::string strategy_report;  // of the last run (PCT prints its bound)
   // Sum over runs of RunResult::window_hits.
   std::array<std::array<uint64_t, kRaceWindows>, kRaceWindows> window_hits{};

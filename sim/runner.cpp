@@ -140,6 +140,7 @@ Outcome run_scenario(const RunOptions& opt) {
   wc.bytes = opt.bytes;
   wc.schedule = opt.schedule;
   wc.record_schedule = opt.record_schedule;
+  wc.record_choices = opt.record_choices;
   wc.max_steps = opt.max_steps;
   // Swarm fault: in half the runs, scheduling points sometimes also cost a
   // random delay (a thread slowed down: preempted, a page fault, a slow

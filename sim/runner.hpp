@@ -23,6 +23,7 @@ struct RunOptions {
   std::vector<uint8_t> bytes;  // for the `bytes` strategy
   Schedule schedule;           // for the `schedule` strategy (sim/schedule.hpp)
   bool record_schedule = false;  // keep the run's decisions in Outcome::run.schedule
+  bool record_choices = false;   // keep every choice point in Outcome::run.choices
   uint64_t max_steps = 2'000'000;
   // Empty: "wqcheck" front end defaults. Used in the replay command line.
   std::string seed_text;

@@ -32,6 +32,15 @@ struct Decision {
 // In the order the run met them.
 using Schedule = std::vector<Decision>;
 
+// A choice point as a run met it: who was there, after how many of its
+// steps, the default pick and every thread that could run.
+struct ChoicePoint {
+  uint32_t thread = 0;
+  uint64_t step = 0;
+  uint32_t def = 0;
+  std::vector<uint32_t> runnable;
+};
+
 // The default pick at a choice point (see above). `runnable` is sorted.
 uint32_t default_pick(const std::vector<uint32_t>& runnable, uint32_t current, bool current_runnable, bool yielding);
 

@@ -154,6 +154,8 @@ class Shrinker {
       // A smaller workload, then the decisions it leaves; again while
       // either moves.
       while (shrink_workload()) remove_decisions();
+      fewest_preemptions();
+      bounded_search();
       lower_targets();
     } catch (const OutOfBudget&) {
       res_.cut = true;
@@ -285,6 +287,91 @@ class Shrinker {
         i += k;
     }
     return any;
+  }
+
+  // Delta debugging stops where no single decision can go, which can
+  // leave a dozen where two would do (each kept only because the others
+  // are). Every subset of one, two, then three of them is tried, smallest
+  // first (CHESS's observation: most concurrency bugs need very few
+  // preemptions), while the budget lasts.
+  void fewest_preemptions() {
+    if (current_.size() <= 1) return;
+    phase_ = "subsets of 1-3 decisions";
+    const Schedule all = current_;
+    const size_t n = all.size();
+    for (size_t k = 1; k <= 3 && k < n; ++k) {
+      std::vector<size_t> idx(k);
+      for (size_t i = 0; i < k; ++i) idx[i] = i;
+      for (;;) {
+        Schedule cand;
+        for (size_t i : idx) cand.push_back(all[i]);
+        if (try_schedule(cand)) {
+          remove_decisions();
+          return;
+        }
+        // Next combination of k indices out of n, in lexicographic order.
+        size_t i = k;
+        while (i > 0 && idx[i - 1] == n - k + i - 1) --i;
+        if (i == 0) break;
+        ++idx[i - 1];
+        for (size_t j = i; j < k; ++j) idx[j] = idx[j - 1] + 1;
+      }
+    }
+  }
+
+  // CHESS's iterative context bounding, from the run with no decision:
+  // every schedule of one decision (each choice point of that run, each
+  // other thread that could run there), then of two, while the budget
+  // lasts and while the current schedule has more (pairs only where it
+  // has more than three). A probe run that lists
+  // the choice points runs in this process only for a schedule that has
+  // already run in a child without a crash (the run is deterministic).
+  void bounded_search() {
+    if (current_.size() <= 1) return;
+    phase_ = "one decision (bounded search)";
+    if (try_schedule({})) return;
+    const std::vector<ChoicePoint> level0 = probe({});
+    std::vector<Decision> firsts;
+    for (const ChoicePoint& cp : level0)
+      for (uint32_t u : cp.runnable) {
+        if (u == cp.def) continue;
+        const Decision d{cp.thread, cp.step, u};
+        if (try_schedule({d})) return;
+        firsts.push_back(d);
+      }
+    // Two decisions where more than three are left: three or fewer is
+    // already a counterexample a person reads at a glance, and the search
+    // of pairs costs the square of the choice points.
+    if (current_.size() <= 3) return;
+    phase_ = "two decisions (bounded search)";
+    for (const Decision& d1 : firsts) {
+      const std::vector<ChoicePoint> level1 = probe({d1});
+      bool after = false;
+      for (const ChoicePoint& cp : level1) {
+        if (!after) {
+          after = cp.thread == d1.thread && cp.step == d1.step;
+          continue;
+        }
+        for (uint32_t u : cp.runnable) {
+          if (u == cp.def) continue;
+          if (try_schedule({d1, Decision{cp.thread, cp.step, u}})) return;
+        }
+      }
+    }
+  }
+
+  // The choice points of schedule `s` (already run in a child: see above).
+  std::vector<ChoicePoint> probe(const Schedule& s) {
+    RunOptions r = base_;
+    r.schedule = s;
+    r.record_schedule = false;
+    r.record_choices = true;
+    ++res_.runs;
+    try {
+      return run_scenario(r).run.choices;
+    } catch (const std::invalid_argument&) {
+      return {};
+    }
   }
 
   // Each decision switches to the lowest thread id that still fails (the

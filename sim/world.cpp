@@ -458,6 +458,7 @@ uint32_t World::choose(uint32_t cur, bool cur_runnable, bool yielding) {
       if (cur_runnable && !yielding) ++result_.preemptions;
       if (cfg_.record_schedule) result_.schedule.push_back({cur, cur_steps, next});
     }
+    if (cfg_.record_choices) result_.choices.push_back({cur, cur_steps, def, runnable_});
     ++result_.choice_points;
   }
   return next;

@@ -49,6 +49,9 @@ struct WorldConfig {
   // starts from. Off in the explorer: a random run decides at almost
   // every choice point.
   bool record_schedule = false;
+  // Keep every choice point (RunResult::choices): where the shrinker's
+  // bounded search may put a decision.
+  bool record_choices = false;
   uint64_t max_steps = 2'000'000;
   int64_t step_ns = 1000;  // virtual time of one scheduling point
   // A coarse clock (0: off): the time of the points adds up unseen and the
@@ -95,6 +98,7 @@ struct RunResult {
   uint64_t decisions = 0;
   uint64_t preemptions = 0;
   Schedule schedule;  // the decisions themselves, with WorldConfig::record_schedule
+  std::vector<ChoicePoint> choices;  // every choice point, with WorldConfig::record_choices
 };
 
 class World {

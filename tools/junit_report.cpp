@@ -1,5 +1,7 @@
 #include "tools/junit_report.hpp"
 
+#include "sim/explore_shrink.hpp"
+
 #include <pugixml.hpp>
 
 #include <cstdio>
@@ -44,7 +46,8 @@ bool write_junit(const std::string& path, const sim::ExploreOptions& opt, const 
     }
     // Each failure kept: its own testcase.
     bool first = true;
-    for (const auto& [ro, out] : s.failed) {
+    for (size_t i = 0; i < s.failed.size(); ++i) {
+      const auto& [ro, out] = s.failed[i];
       auto fc = suite.append_child("testcase");
       fc.append_attribute("classname") = (jo.suite + "." + s.scenario).c_str();
       fc.append_attribute("name") = (s.scenario + " seed " + std::to_string(ro.seed) + ": " + out.rule).c_str();
@@ -55,6 +58,7 @@ bool write_junit(const std::string& path, const sim::ExploreOptions& opt, const 
       f.append_attribute("message") = out.headline.c_str();
       f.append_attribute("type") = out.rule.c_str();
       std::string text = "rule: " + out.rule + "\n" + out.headline + "\nreplay: " + sim::replay_command(ro) + "\n";
+      if (i < s.shrunk.size()) text += sim::shrunk_failure_lines(s.shrunk[i]);
       if (first && !jo.trace_prefix.empty())
         text += "trace: " + jo.trace_prefix + s.scenario + ".trace.json (open in ui.perfetto.dev)\n";
       f.append_child(pugi::node_pcdata).set_value(text.c_str());

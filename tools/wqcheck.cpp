@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <stdexcept>
@@ -19,6 +20,7 @@
 
 #include "lazywq/version.hpp"
 #include "sim/counterexample.hpp"
+#include "sim/explore_shrink.hpp"
 #include "sim/explorer.hpp"
 #include "sim/fuzz_input.hpp"
 #include "sim/isolate.hpp"
@@ -371,6 +373,13 @@ int main(int argc, char** argv) {
       ->delimiter(',');
   bool e_quiet = false;
   ex->add_flag("--quiet", e_quiet, "No progress bar");
+  std::string e_shrink = "5s", e_save_failures;
+  ex->add_option("--shrink", e_shrink,
+                 "Shrink budget per failure (wqcheck shrink): the failures printed in full, or every kept one with "
+                 "--save-failures; 0s: none")
+      ->capture_default_str();
+  ex->add_option("--save-failures", e_save_failures,
+                 "Write each kept failure, shrunk, as a counterexample file in this directory (wqcheck replay --file)");
   bool e_in_process = false;
   ex->add_flag("--in-process", e_in_process,
                "Run every seed in this process (debugging; a crash or a spin in the engine then takes the explorer "
@@ -412,6 +421,10 @@ int main(int argc, char** argv) {
   sh->add_option("--trace-out", s_cmd.trace_out, "Write the shrunk run's timeline (Perfetto UI) to this file");
   sh->add_option("--json", s_cmd.json, "Write the result as JSON to this file ('-' for stdout: the JSON alone, the text to stderr)");
   sh->add_flag("--quiet", s_cmd.quiet, "No progress line");
+  bool s_in_process = false;
+  sh->add_flag("--in-process", s_in_process,
+               "Run the candidates in this process (faster; a crash takes the shrinker down, and thousands of "
+               "failing runs can exhaust the memory maps)");
   sh->footer("Examples:\n"
              "  wqcheck shrink --scenario idle_exit --seed 7 --planted idle_exit_strands_work --out c8.json\n"
              "  wqcheck shrink --fuzz-input crash-1234 --budget 30s\n"
@@ -477,6 +490,25 @@ int main(int argc, char** argv) {
         eo.stop_rules = e_stop_on;
       }
       (void)make_strategy(eo.strategy, 0);  // validate before starting
+      ShrinkFailuresOptions shrink_opt;
+      shrink_opt.seconds_each = std::chrono::duration<double>(lazywq::tools::parse_duration(e_shrink, "--shrink")).count();
+      shrink_opt.save_dir = e_save_failures;
+      shrink_opt.count = e_save_failures.empty() ? 3 : 0;
+      shrink_opt.tool = "wqcheck explore";
+      shrink_opt.version = LAZYWQ_VERSION_STRING;
+      shrink_opt.commit = lazywq::tools::build_commit();
+      if (!e_save_failures.empty()) {
+        if (shrink_opt.seconds_each <= 0)
+          throw std::invalid_argument("--save-failures writes shrunk failures: give --shrink a budget above 0s");
+        // Before the search, not after it: a long exploration must not end in "cannot write".
+        std::error_code ec;
+        std::filesystem::create_directories(e_save_failures, ec);
+        if (ec || !std::filesystem::is_directory(e_save_failures))
+          throw std::invalid_argument("--save-failures " + e_save_failures + ": cannot create that directory" +
+                                      (ec ? " (" + ec.message() + ")" : ""));
+        check_writable(e_save_failures + "/.wqcheck-probe", "--save-failures");
+        std::filesystem::remove(e_save_failures + "/.wqcheck-probe", ec);
+      }
       if (e_json != "-") check_writable(e_json, "--json");
       check_writable(e_junit, "--junit");
       // With --json -, stdout is the JSON alone: the human report goes to stderr.
@@ -531,6 +563,12 @@ int main(int argc, char** argv) {
         if (done == total) std::fprintf(stderr, "\n");
       });
       if (tty) std::fprintf(stderr, "\n");
+      if (shrink_opt.seconds_each > 0 && report.failures() > 0) {
+        shrink_failures(report, shrink_opt, [&](size_t done, size_t total) {
+          if (tty) std::fprintf(stderr, "\rshrinking failures: %zu/%zu   ", done, total);
+        });
+        if (tty) std::fprintf(stderr, "\n");
+      }
       std::fprintf(human, "\n%s", summary_table(report).c_str());
       std::fprintf(human, "\n%s", window_table(report).c_str());
       std::fprintf(human, "\n%s", activity_pair_table(total_activity_pairs(report)).c_str());
@@ -542,11 +580,14 @@ int main(int argc, char** argv) {
       int shown = 0;
       std::string more;
       for (auto& s : report.scenarios)
-        for (auto& [r, out] : s.failed) {
+        for (size_t i = 0; i < s.failed.size(); ++i) {
+          const auto& [r, out] = s.failed[i];
+          const ShrunkFailure* sh = i < s.shrunk.size() ? &s.shrunk[i] : nullptr;
           if (shown++ < kFullReports) {
             std::fprintf(human, "\n%s", explore_failure_report(eo, r, out).c_str());
+            if (sh) std::fprintf(human, "%s", shrunk_failure_lines(*sh).c_str());
           } else {
-            more += "  " + out.rule + "  " + replay_command(r) + "\n";
+            more += "  " + out.rule + "  " + replay_command(r) + (sh && !sh->file.empty() ? "  (shrunk: " + sh->file + ")" : "") + "\n";
           }
         }
       if (!more.empty())
@@ -694,6 +735,7 @@ int main(int argc, char** argv) {
     if (*sh) {
       s_cmd.run = s_sel.resolve(sh, s_cmd.source, nullptr);
       s_cmd.shrink.budget_seconds = parse_budget(s_budget);
+      s_cmd.shrink.isolate = !s_in_process;
       if (!s_cmd.json.empty() && s_cmd.json != "-") check_writable(s_cmd.json, "--json");
       if (!s_cmd.out.empty()) check_writable(s_cmd.out, "--out");
       check_writable(s_cmd.trace_out, "--trace-out");
