@@ -223,23 +223,28 @@ explorer_run() {
   # JUnit from wqcheck itself: a testcase per scenario and per failure,
   # with its rule, replay command and (the first of a scenario) the trace
   # written below.
+  # Each failure kept is shrunk (5 s each; 5 kept per scenario) and saved
+  # as a counterexample file (issue #16): the fewest decisions that break
+  # the same rule, for `wqcheck replay --file`, or tests/corpus.
   "$wq" explore --seeds "${seed}+100000000" --shard "$shard_i/$shard_n" --budget "$bud" \
     --json "$ex_json" --junit "$out/junit/$name.xml" --junit-suite "$name ($preset)" \
-    --junit-traces "artifacts/$name-" --quiet "$@" >"$log" 2>&1
+    --junit-traces "artifacts/$name-" --keep-failures 5 --save-failures "$out/counterexamples" --quiet "$@" >"$log" 2>&1
   ex_rc=$?
   [ -s "$ex_json" ] || return
   # The first failure of each scenario: its rule, headline, replay command
   # and a Perfetto trace (seeds are 64-bit: jq would round them, so the
   # replay command, which wqcheck wrote, carries the seed).
-  while IFS=$'\t' read -r scenario count rule headline replay; do
+  while IFS=$'\t' read -r scenario count rule headline replay shrunk; do
     replay="$wq ${replay#wqcheck }"
     local trace="$out/artifacts/$name-$scenario.trace.json"
     # Bounded: the replay of a "timeout" (an engine spinning with no
     # scheduling point) spins too, and that of a "crash" dies; both are
     # reported by the explorer, which ran its seeds in child processes.
     (eval "timeout -k 10 120 $replay --trace-out '$trace'" >"$out/artifacts/$name-$scenario.replay.txt" 2>&1) || true
-    add_failure "**$name** rule **$rule** in \`$scenario\` ($count failing runs; the first): $headline"$'\n'"  replay: \`$replay\`"$'\n'"  trace: \`artifacts/$(basename "$trace")\` (open in ui.perfetto.dev), printout: \`artifacts/$name-$scenario.replay.txt\`"
-  done < <(jq -r '.scenarios[] | select(.failed | length > 0) | [.scenario, (.failures|tostring), .failed[0].rule, (.failed[0].headline|gsub("[\t\n]";" ")), .failed[0].replay] | @tsv' "$ex_json")
+    add_failure "**$name** rule **$rule** in \`$scenario\` ($count failing runs; the first): $headline"$'\n'"  replay: \`$replay\`"$'\n'"  trace: \`artifacts/$(basename "$trace")\` (open in ui.perfetto.dev), printout: \`artifacts/$name-$scenario.replay.txt\`"$'\n'"  shrunk: $shrunk"
+  done < <(jq -r '.scenarios[] | select(.failed | length > 0) | [.scenario, (.failures|tostring), .failed[0].rule, (.failed[0].headline|gsub("[\t\n]";" ")), .failed[0].replay,
+                  (.failed[0].shrunk as $s | if $s == null then "not shrunk" elif $s.not_shrunk then "not shrunk: \($s.not_shrunk)"
+                   else "\($s.after.preemptions) preemption(s) (from \($s.before.preemptions)), \($s.after.steps) steps (from \($s.before.steps)), \($s.after.threads) threads; file `\($s.file | sub(".*/counterexamples/"; "counterexamples/"))`: `wqcheck replay --file \($s.file | sub(".*/counterexamples/"; "counterexamples/"))`" end | gsub("[\t\n]";" "))] | @tsv' "$ex_json")
 }
 
 stage_explorer() {
@@ -370,7 +375,7 @@ stage_planted() {
   local t0=$SECONDS junit="$out/junit/planted-gate.xml"
   ctest_stage planted-checkers planted -L planted
   # The gate itself, run on each planted variant, must fail with the rule.
-  local bug rules ok=0 total=0 table="| bug | expected rule | gate (explorer, $planted_budget) | torture catch rate |"$'\n'"|---|---|---|---|"$'\n'
+  local bug rules ok=0 total=0 table="| bug | expected rule | gate (explorer, $planted_budget) | shrunk counterexample | torture catch rate |"$'\n'"|---|---|---|---|---|"$'\n'
   build planted wqcheck lazywq-torture >/dev/null || true
   for c in "${PLANTED_CASES[@]}"; do
     bug=${c%% *} rules=${c#* }
@@ -403,7 +408,11 @@ stage_planted() {
       done
       caught="$n/$catch_runs"
     fi
-    table+="| \`$bug\` | $rules | $verdict | $caught |"$'\n'
+    # The shrunk counterexample of its first failure (issue #16).
+    local shrunk="-"
+    [ -s "$sub/artifacts/explorer.json" ] &&
+      shrunk=$(jq -r '[.scenarios[].failed[]] | .[0].shrunk // {} | if .after then "\(.after.preemptions) preemption(s) (from \(.before.preemptions)), \(.after.steps) of \(.before.steps) steps: `planted/'"$bug"'/\(.file | sub(".*/counterexamples/"; "counterexamples/"))`" else (.not_shrunk // "-") end' "$sub/artifacts/explorer.json")
+    table+="| \`$bug\` | $rules | $verdict | $shrunk | $caught |"$'\n'
   done
   extra_md+=$'\n'"### Planted bugs"$'\n\n'"$table"
   if [ $ok -eq $total ]; then

@@ -2,6 +2,7 @@
 # A fuzzing campaign in a time budget.
 #
 #   bash fuzz/campaign.sh [TARGET...|all] [--budget 10m] [--jobs N] [--build DIR] [--work DIR] [--coverage]
+#                         [--add-to-corpus]
 #
 # For each target (default: fuzz_sim_ops; `all` = every target, the budget
 # split evenly): libFuzzer fork mode on all cores (-fork=N -ignore_crashes=1)
@@ -12,6 +13,11 @@
 # executions per second (total and per core), corpus size, coverage
 # features, crashes per group with the smallest input and its replay
 # command. --coverage also runs fuzz/coverage.sh over the merged corpus.
+# The smallest crash of each group is minimised (-minimize_crash=1, 30 s)
+# and, for fuzz_sim_ops, shrunk to a counterexample file (wqcheck shrink
+# --fuzz-input: the fewest scheduling decisions, issue #16) in
+# <target>/counterexamples; --add-to-corpus copies those files into
+# tests/corpus, the regression corpus ctest replays (commit them).
 #
 # Binaries: DIR/fuzz/<target> (default build/fuzz, configured and built
 # here with ASan+UBSan if missing). State: --work (default build/fuzz-campaign):
@@ -24,6 +30,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 build=$ROOT/build/fuzz
 work=$ROOT/build/fuzz-campaign
 coverage=0
+add_to_corpus=0
 while [ $# -gt 0 ]; do
   case $1 in
     --budget) budget=$2; shift 2 ;;
@@ -31,7 +38,8 @@ while [ $# -gt 0 ]; do
     --build) build=$(realpath -m "$2"); shift 2 ;;
     --work) work=$(realpath -m "$2"); shift 2 ;;
     --coverage) coverage=1; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    --add-to-corpus) add_to_corpus=1; shift ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     -*) echo "campaign.sh: unknown option $1" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
@@ -118,9 +126,31 @@ for t in "${targets[@]}"; do
   for k in "${!group_count[@]}"; do
     f=${group_file[$k]}
     summary+=("    ${group_count[$k]}x  $k")
-    summary+=("         smallest: $f")
+    # libFuzzer's own minimisation of the input, then (fuzz_sim_ops) the
+    # schedule's: a counterexample file with the fewest decisions.
+    min="$d/crashes/minimized-$(basename "$f")"
+    if (cd "$d/logs" && timeout 120 "$bin" -minimize_crash=1 -max_total_time=30 -exact_artifact_path="$min" "$f" \
+          >"$d/logs/minimize-$(basename "$f").log" 2>&1) && [ -s "$min" ] && [ "$(stat -c %s "$min")" -lt "$(stat -c %s "$f")" ]; then
+      summary+=("         smallest: $f, minimised to $(stat -c %s "$min") of $(stat -c %s "$f") bytes: $min")
+      f=$min
+    else
+      summary+=("         smallest: $f")
+    fi
     if [ "$t" = fuzz_sim_ops ]; then
       summary+=("         replay:   wqcheck replay --fuzz-input $f   (or: $bin $f)")
+      mkdir -p "$d/counterexamples"
+      ce="$d/counterexamples/$(basename "$f").json"
+      if timeout 300 "$build/tools/wqcheck" shrink --fuzz-input "$f" --budget 30s --quiet --out "$ce" >"$d/logs/shrink-$(basename "$f").log" 2>&1; then
+        summary+=("         shrunk:   $ce ($(grep -m1 -E '^schedule' "$d/logs/shrink-$(basename "$f").log"))")
+        if [ "$add_to_corpus" = 1 ]; then
+          cp "$ce" "$ROOT/tests/corpus/fuzz-$(basename "$ce")"
+          summary+=("         added to the regression corpus: tests/corpus/fuzz-$(basename "$ce") (commit it)")
+        else
+          summary+=("         keep it:  cp $ce $ROOT/tests/corpus/  (or rerun with --add-to-corpus)")
+        fi
+      else
+        summary+=("         not shrunk: see $d/logs/shrink-$(basename "$f").log")
+      fi
     else
       summary+=("         replay:   $bin $f")
     fi

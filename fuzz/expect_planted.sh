@@ -58,4 +58,20 @@ if ! "$wqcheck" replay --fuzz-input "$crash" --no-trace >"$work/replay-clean.log
   exit 1
 fi
 echo "replayed through wqcheck replay --fuzz-input: $(grep -E "^(FAIL|also) $rule:" "$work/replay-wqcheck.log" | head -n 1 | cut -c1-160)"
+# Shrunk (issue #16): the fuzz input's schedule becomes a counterexample
+# file with the fewest decisions, breaking the same first rule, and the
+# file replays with the bug (exit 0: same rule, bit for bit).
+if ! "$wqcheck" shrink --fuzz-input "$crash" --planted "$bug" --budget 20s --quiet --out "$work/shrunk.json" \
+     >"$work/shrink.log" 2>&1; then
+  echo "SHRINK FAILED for the crash file:"
+  tail -n 20 "$work/shrink.log"
+  exit 1
+fi
+first=$(grep -m1 '^the run breaks ' "$work/shrink.log" | sed -E 's/^the run breaks ([A-Za-z0-9]+):.*/\1/')
+if ! "$wqcheck" replay --file "$work/shrunk.json" --expect "$first" --no-trace >"$work/replay-shrunk.log" 2>&1; then
+  echo "SHRUNK FILE DOES NOT REPLAY with $first:"
+  tail -n 20 "$work/replay-shrunk.log"
+  exit 1
+fi
+echo "shrunk: $(grep -E '^  (steps|preemptions) ' "$work/shrink.log" | tr -s ' ' | paste -sd ';')"
 echo "EXPECTED: planted bug $bug caught by fuzz_sim_ops as $rule"

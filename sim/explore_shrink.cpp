@@ -14,7 +14,8 @@
 namespace lazywq::sim {
 
 std::string counterexample_file_name(const RunOptions& r, const std::string& rule) {
-  return fmt::format("{}-seed{}-{}.json", r.scenario, r.seed_text.empty() ? std::to_string(r.seed) : r.seed_text, rule);
+  return fmt::format("{}-seed{}-{}{}.json", r.scenario, r.seed_text.empty() ? std::to_string(r.seed) : r.seed_text, rule,
+                     r.bug == PlantedBug::none ? "" : "-" + std::string(to_string(r.bug)));
 }
 
 void shrink_failures(ExploreReport& r, const ShrinkFailuresOptions& opt,

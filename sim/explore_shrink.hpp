@@ -34,7 +34,7 @@ void shrink_failures(ExploreReport& r, const ShrinkFailuresOptions& opt,
 std::string shrunk_failure_lines(const ShrunkFailure& s);
 
 // File name of a failure in a counterexample directory:
-// SCENARIO-seedSEED-RULE.json.
+// SCENARIO-seedSEED-RULE[-PLANTED_BUG].json.
 std::string counterexample_file_name(const RunOptions& r, const std::string& rule);
 
 }  // namespace lazywq::sim

@@ -1,19 +1,14 @@
 #include "sim/shrink.hpp"
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <csignal>
-#include <cstdio>
-#include <cstring>
 #include <chrono>
+#include <cstdio>
 #include <stdexcept>
 #include <vector>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
+
+#include "sim/shrink_worker.hpp"
 
 namespace lazywq::sim {
 
@@ -30,101 +25,34 @@ RunShape shape_of(const Outcome& o) {
 
 namespace {
 
-// What the shrinker needs of a candidate run.
-struct Candidate {
-  bool failed = false;
-  std::string rule;
-  RunStatus status = RunStatus::ok;
-  Schedule schedule;
-  std::vector<std::string> config_lines;
-};
-
-Candidate candidate_of(const Outcome& o) {
-  return {o.failed, o.rule, o.run.status, o.run.schedule, o.config_lines};
-}
-
-bool write_all(int fd, const std::string& data) {
-  size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += static_cast<size_t>(n);
-  }
-  return true;
-}
-
-// Runs `r` in a child process: a failed run leaves its blocked threads'
-// stacks mapped and its engine allocated for good (World::~World), and a
-// shrink fails thousands of runs. The child sends back the verdict and the
-// recorded schedule; a child that dies (a crash of the engine, or the
-// alarm after `timeout_s` of a spin with no scheduling point) is a run
-// that broke "crash" or "timeout".
-Candidate run_isolated(const RunOptions& r, unsigned timeout_s) {
-  int fds[2];
-  if (::pipe(fds) != 0) throw std::runtime_error(std::string("shrink: pipe: ") + std::strerror(errno));
-  std::fflush(nullptr);
-  const pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error(std::string("shrink: fork: ") + std::strerror(errno));
-  if (pid == 0) {
-    ::close(fds[0]);
-    if (timeout_s) ::alarm(timeout_s);
-    std::string out;
-    try {
-      const Outcome o = run_scenario(r);
-      nlohmann::json j = {{"failed", o.failed}, {"rule", o.rule}, {"status", static_cast<int>(o.run.status)}};
-      nlohmann::json sched = nlohmann::json::array();
-      for (const Decision& d : o.run.schedule) sched.push_back({d.thread, d.step, d.to});
-      j["schedule"] = sched;
-      j["config"] = o.config_lines;
-      out = j.dump();
-    } catch (const std::invalid_argument& e) {
-      out = nlohmann::json({{"invalid", e.what()}}).dump();
-    }
-    write_all(fds[1], out);
-    ::_exit(0);  // no atexit handlers, no leak check of the abandoned run
-  }
-  ::close(fds[1]);
-  std::string data;
-  char buf[65536];
-  for (;;) {
-    const ssize_t n = ::read(fds[0], buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    data.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fds[0]);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  Candidate c;
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || data.empty()) {
-    c.failed = true;
-    c.rule = WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM ? "timeout" : "crash";
-    c.status = RunStatus::crashed;
-    return c;
-  }
-  const nlohmann::json j = nlohmann::json::parse(data);
-  if (j.contains("invalid")) throw std::invalid_argument(j["invalid"].get<std::string>());
-  c.failed = j["failed"].get<bool>();
-  c.rule = j["rule"].get<std::string>();
-  c.status = static_cast<RunStatus>(j["status"].get<int>());
-  for (const auto& d : j["schedule"]) c.schedule.push_back({d[0].get<uint32_t>(), d[1].get<uint64_t>(), d[2].get<uint32_t>()});
-  c.config_lines = j["config"].get<std::vector<std::string>>();
-  return c;
-}
-
 class Shrinker {
  public:
   Shrinker(const RunOptions& failing, const ShrinkOptions& opt,
            const std::function<void(const std::string&, uint64_t, uint64_t)>& progress)
-      : opt_(opt), progress_(progress), started_(std::chrono::steady_clock::now()) {
+      : opt_(opt), progress_(progress), started_(std::chrono::steady_clock::now()), worker_(opt.run_timeout_seconds) {
     res_.original = failing;
     RunOptions rec = failing;
     rec.record_schedule = true;
+    if (opt_.isolate) {
+      // In a child first: a run that kills its process (an engine crash, a
+      // spin) would take the shrinker down with it.
+      const Candidate c = worker_.run(rec);
+      ++res_.runs;
+      if (c.status == RunStatus::crashed && (c.rule == "crash" || c.rule == "timeout") && c.schedule.empty())
+        throw std::invalid_argument("the run kills its process (" + c.rule + "): the shrinker replays the original in "
+                                    "its own process; replay it under a debugger (" + replay_command(failing) + ")");
+    }
     res_.before = run_scenario(rec);
     ++res_.runs;
     if (!res_.before.failed) throw std::invalid_argument("the run breaks no rule: nothing to shrink (" + replay_command(failing) + ")");
+    // A step budget the user set ran out with nothing but the stall found:
+    // the harness's limit, not a failure (wqcheck replay says inconclusive).
+    if (res_.before.run.status == RunStatus::step_limit && failing.max_steps != RunOptions{}.max_steps &&
+        std::all_of(res_.before.violations.begin(), res_.before.violations.end(),
+                    [](const check::Violation& v) { return v.rule == "C15"; }))
+      throw std::invalid_argument("inconclusive: the step budget of " + std::to_string(failing.max_steps) +
+                                  " scheduling points ran out while threads could still run (a limit of the harness, "
+                                  "not a failure): nothing to shrink; rerun with a larger --max-steps");
     res_.rule = res_.before.rule;
     base_ = as_schedule_run(rec, res_.before);
     base_.schedule.clear();
@@ -154,8 +82,9 @@ class Shrinker {
       // A smaller workload, then the decisions it leaves; again while
       // either moves.
       while (shrink_workload()) remove_decisions();
+      one_decision();
       fewest_preemptions();
-      bounded_search();
+      two_decisions();
       lower_targets();
     } catch (const OutOfBudget&) {
       res_.cut = true;
@@ -192,7 +121,7 @@ class Shrinker {
     if (params) r.params = *params;
     Candidate o;
     try {
-      o = opt_.isolate ? run_isolated(r, opt_.run_timeout_seconds) : candidate_of(run_scenario(r));
+      o = opt_.isolate ? worker_.run(r) : candidate_of(run_scenario(r));
     } catch (const std::invalid_argument&) {
       return false;  // a cap the scenario refuses
     }
@@ -300,6 +229,11 @@ class Shrinker {
     const Schedule all = current_;
     const size_t n = all.size();
     for (size_t k = 1; k <= 3 && k < n; ++k) {
+      // A size whose subsets number more than a thousand is left to the
+      // bounded search (k=2 up to 45 decisions, k=3 up to 18).
+      uint64_t subsets = 1;
+      for (size_t i = 0; i < k; ++i) subsets = subsets * (n - i) / (i + 1);
+      if (subsets > 1000) break;
       std::vector<size_t> idx(k);
       for (size_t i = 0; i < k; ++i) idx[i] = i;
       for (;;) {
@@ -321,42 +255,55 @@ class Shrinker {
 
   // CHESS's iterative context bounding, from the run with no decision:
   // every schedule of one decision (each choice point of that run, each
-  // other thread that could run there), then of two, while the budget
-  // lasts and while the current schedule has more (pairs only where it
-  // has more than three). A probe run that lists
-  // the choice points runs in this process only for a schedule that has
+  // other thread that could run there), then, where more than three are
+  // left, of two, while the budget lasts. A probe run that lists the
+  // choice points runs in this process only for a schedule that has
   // already run in a child without a crash (the run is deterministic).
-  void bounded_search() {
+  void one_decision() {
     if (current_.size() <= 1) return;
     phase_ = "one decision (bounded search)";
     if (try_schedule({})) return;
-    const std::vector<ChoicePoint> level0 = probe({});
-    std::vector<Decision> firsts;
-    for (const ChoicePoint& cp : level0)
+    firsts_.clear();
+    for (const ChoicePoint& cp : probe({}))
       for (uint32_t u : cp.runnable) {
         if (u == cp.def) continue;
         const Decision d{cp.thread, cp.step, u};
         if (try_schedule({d})) return;
-        firsts.push_back(d);
+        firsts_.push_back(d);
       }
-    // Two decisions where more than three are left: three or fewer is
-    // already a counterexample a person reads at a glance, and the search
-    // of pairs costs the square of the choice points.
+  }
+
+  // Three or fewer is already a counterexample a person reads at a
+  // glance, and the pairs cost the square of the choice points.
+  void two_decisions() {
     if (current_.size() <= 3) return;
     phase_ = "two decisions (bounded search)";
-    for (const Decision& d1 : firsts) {
-      const std::vector<ChoicePoint> level1 = probe({d1});
+    // First the switches the shrunk schedule already makes (the same
+    // thread to the same thread), nearest to where it makes them: the
+    // failure needs them, only fewer of them.
+    auto distance = [&](const Decision& d) {
+      uint64_t best = UINT64_MAX;
+      for (const Decision& c : current_)
+        if (c.thread == d.thread && c.to == d.to) best = std::min(best, c.step > d.step ? c.step - d.step : d.step - c.step);
+      return best;
+    };
+    std::stable_sort(firsts_.begin(), firsts_.end(),
+                     [&](const Decision& a, const Decision& b) { return distance(a) < distance(b); });
+    for (const Decision& d1 : firsts_) {
+      std::vector<Decision> seconds;
       bool after = false;
-      for (const ChoicePoint& cp : level1) {
+      for (const ChoicePoint& cp : probe({d1})) {
         if (!after) {
           after = cp.thread == d1.thread && cp.step == d1.step;
           continue;
         }
-        for (uint32_t u : cp.runnable) {
-          if (u == cp.def) continue;
-          if (try_schedule({d1, Decision{cp.thread, cp.step, u}})) return;
-        }
+        for (uint32_t u : cp.runnable)
+          if (u != cp.def) seconds.push_back({cp.thread, cp.step, u});
       }
+      std::stable_sort(seconds.begin(), seconds.end(),
+                       [&](const Decision& a, const Decision& b) { return distance(a) < distance(b); });
+      for (const Decision& d2 : seconds)
+        if (try_schedule({d1, d2})) return;
     }
   }
 
@@ -395,6 +342,8 @@ class Shrinker {
   bool hung_at_limit_ = false;
   Schedule current_;
   std::vector<std::string> config_lines_;  // of the current run
+  std::vector<Decision> firsts_;           // the one-decision schedules tried (one_decision)
+  CandidateWorker worker_;
   std::string phase_ = "no decision at all";
 };
 

@@ -233,10 +233,17 @@ struct RunSelection {
     if (!file.empty()) {
       Counterexample c = read_counterexample(file);
       if (sub->count("--planted")) {
-        if (parse_bug(bug) != c.run.bug)
+        // `--planted none` replays the file's schedule on the engine as
+        // shipped (the regression corpus: the bug's schedule must pass there).
+        const PlantedBug b = parse_bug(bug);
+        if (b != PlantedBug::none && b != c.run.bug)
           throw std::invalid_argument("--file " + file + " names planted bug '" +
                                       (c.run.bug == PlantedBug::none ? std::string("none") : std::string(to_string(c.run.bug))) +
-                                      "': drop --planted " + bug);
+                                      "': drop --planted " + bug + " (or give --planted none: the engine without it)");
+        if (b == PlantedBug::none && c.run.bug != PlantedBug::none) {
+          c.run.bug = PlantedBug::none;
+          c.trace_hash = 0;  // another engine than the file's: no hash to compare
+        }
       }
       if (c.run.bug != PlantedBug::none) (void)parse_bug(std::string(to_string(c.run.bug)));  // a planted build?
       source = "counterexample " + file + ": " + c.rule + ", " + std::to_string(c.run.schedule.size()) +
@@ -396,11 +403,14 @@ int main(int argc, char** argv) {
       ->check(kCount);
 
   RunOptions ro;
-  std::string r_trace_out, r_events_out;
+  std::string r_trace_out, r_events_out, r_expect;
   bool r_no_trace = false;
   auto* rp = app.add_subcommand("replay", "Run one execution twice (determinism check) and print its trace");
   RunSelection r_sel;
   r_sel.add_to(rp, "replay");
+  rp->add_option("--expect", r_expect,
+                 "Exit 0 only if the run breaks this rule (C1..C19, crash), or breaks none with 'none'; else 1 "
+                 "(the regression corpus: tests/corpus)");
   rp->add_option("--trace-out", r_trace_out, "Write a Chrome trace-event JSON timeline (Perfetto UI) to this file");
   rp->add_option("--events-out", r_events_out, "Write the text event trace to this file");
   std::string r_json;
@@ -429,8 +439,18 @@ int main(int argc, char** argv) {
              "  wqcheck shrink --scenario idle_exit --seed 7 --planted idle_exit_strands_work --out c8.json\n"
              "  wqcheck shrink --fuzz-input crash-1234 --budget 30s\n"
              "  wqcheck replay --file c8.json --trace-out c8.trace.json\n"
-             "Exit codes: 0 shrunk (the same rule, replayed bit for bit), 1 the run breaks no rule, 2 bad usage or input, "
-             "3 the shrunk schedule did not replay identically.");
+             "Exit codes: 0 shrunk (the same rule, replayed bit for bit), 1 the run breaks no rule, 2 bad usage or input "
+             "(a run that kills its process: replay it under a debugger), 3 the shrunk schedule did not replay "
+             "identically, 4 inconclusive (a --max-steps budget you set ran out).");
+
+  auto* et = app.add_subcommand("export-test",
+                                "Write a GoogleTest case that replays a counterexample file's schedule (a permanent regression test)");
+  std::string et_file, et_out, et_suite = "Regression";
+  et->add_option("file", et_file, "Counterexample file (wqcheck shrink, explore --save-failures)")->required();
+  et->add_option("--out", et_out, "The .cpp to write (default: stdout)");
+  et->add_option("--suite", et_suite, "The GoogleTest suite name")->capture_default_str();
+  et->footer("Example:\n  wqcheck export-test c8.json --out tests/sim/test_regression_c8.cpp\n"
+             "The test links lazywq_sim and GTest (as tests/sim's tests do).");
 
   std::string rpg_file, rpg_seed, rpg_bug = "none";
   ProgramOptions rpg;
@@ -645,6 +665,7 @@ int main(int argc, char** argv) {
 
     if (*rp) {
       JsonSink json(r_json);  // first: with '-', every line after this goes to stderr
+      if (!r_expect.empty() && r_expect != "none") check_rule_name(r_expect);
       std::string source;
       Counterexample file;
       ro = r_sel.resolve(rp, source, &file);
@@ -729,7 +750,21 @@ int main(int argc, char** argv) {
         json.write(j);
       }
       if (!same) return 3;
+      if (!r_expect.empty()) {
+        bool met = r_expect == "none" ? !first.failed : false;
+        for (const auto& v : first.violations) met = met || v.rule == r_expect;
+        met = met || (first.failed && first.rule == r_expect);
+        std::printf("\n%s: expected %s, the run %s\n", met ? "EXPECTED" : "NOT AS EXPECTED",
+                    r_expect == "none" ? "no failure" : r_expect.c_str(),
+                    first.failed ? ("breaks " + first.rule).c_str() : "breaks no rule");
+        return met ? 0 : 1;
+      }
       return first.failed ? 1 : 0;
+    }
+
+    if (*et) {
+      if (!et_out.empty() && et_out != "-") check_writable(et_out, "--out");
+      return lazywq::tools::cmd_export_test(et_file, et_out, et_suite);
     }
 
     if (*sh) {

@@ -48,6 +48,13 @@ expect 1 "breaks no rule: nothing to shrink" "$wqcheck" shrink --scenario idle_e
 expect 2 "unknown scenario" "$wqcheck" shrink --scenario nope --seed 1
 expect 2 "cannot write" "$wqcheck" shrink --scenario idle_exit --seed 1 --out "$tmp/no/such/dir/ce.json"
 expect 2 "must be a duration like 5s" "$wqcheck" shrink --scenario idle_exit --seed 1 --budget 10
+# A step budget the user set that runs out is the harness's limit, not a
+# failure to shrink (exit 4); a run that kills its process (the test hook
+# crashes it in the shrinker's child) is refused with its replay command,
+# and the shrinker survives it.
+expect 4 "inconclusive" "$wqcheck" shrink --scenario idle_exit --seed 1 --max-steps 200 --quiet --out "$tmp/c15.json"
+expect 2 "kills its process \(crash\).*wqcheck replay --scenario idle_exit --seed 1" \
+  env LAZYWQ_TEST_FAULT=segv@idle_exit:1 "$wqcheck" shrink --scenario idle_exit --seed 1 --quiet --out "$tmp/x.json"
 # Every rule of docs/CONTRACT.md is a name the tools take (kContractRules
 # was 17 while C18 and C19 existed: --expect C19 was refused), and no other.
 last=$(grep -oE '^\| C[0-9]+ \|' "$(dirname "$0")/../../docs/CONTRACT.md" | tr -dc '0-9\n' | sort -n | tail -n 1)
