@@ -5,6 +5,7 @@
 //     "rule": "C8", "headline": "C8: ...",
 //     "scenario": "idle_exit", "seed": "7", "params": {"ncpus": "3"},
 //     "planted": "idle_exit_strands_work", "max_steps": "2000000",
+//     "prefix_steps": "204",            <- the run cut where the rule is broken (0: whole)
 //     "schedule": "12:1 40:2",          <- sim/schedule.hpp
 //     "trace_hash": "…",                <- of the shrunk run: a replay must match it
 //     "shrunk_from": "wqcheck replay …", "before": {…}, "after": {…},

@@ -141,7 +141,7 @@ Outcome run_scenario(const RunOptions& opt) {
   wc.schedule = opt.schedule;
   wc.record_schedule = opt.record_schedule;
   wc.record_choices = opt.record_choices;
-  wc.max_steps = opt.max_steps;
+  wc.max_steps = opt.prefix_steps ? std::min(opt.max_steps, opt.prefix_steps) : opt.max_steps;
   // Swarm fault: in half the runs, scheduling points sometimes also cost a
   // random delay (a thread slowed down: preempted, a page fault, a slow
   // CPU), which moves timeouts relative to the other threads.
@@ -189,7 +189,8 @@ Outcome run_scenario(const RunOptions& opt) {
   out.violations = check::check_events(out.events, oo);
   for (auto& [rule, msg] : ctx.failures) out.violations.push_back({rule, msg, {}});
 
-  const bool hung = out.run.status == RunStatus::deadlock || out.run.status == RunStatus::step_limit;
+  const bool cut = opt.prefix_steps != 0 && out.run.status == RunStatus::step_limit;
+  const bool hung = out.run.status == RunStatus::deadlock || (out.run.status == RunStatus::step_limit && !cut);
   const std::string hang_rule = !ctx.hang_rule.empty() ? ctx.hang_rule : sc.hang_rule;
   if (hung && !hang_rule.empty()) {
     // C16 asks that a cycle be reported before the hang, and refused where
@@ -211,10 +212,16 @@ Outcome run_scenario(const RunOptions& opt) {
                              {}});
     }
   }
+  if (cut && out.violations.empty()) return out;  // the prefix broke nothing: a pass
   Verdict v = judge(out.run, out.violations);
   out.failed = v.failed;
   out.rule = std::move(v.rule);
   out.headline = std::move(v.headline);
+  const std::string limit_note = " (the run ended in step_limit)";
+  if (cut && out.headline.size() > limit_note.size() &&
+      out.headline.compare(out.headline.size() - limit_note.size(), limit_note.size(), limit_note) == 0)
+    out.headline.replace(out.headline.size() - limit_note.size(), limit_note.size(),
+                         " (the run is cut at step " + std::to_string(opt.prefix_steps) + ", the rule already broken)");
   return out;
 }
 
@@ -233,6 +240,7 @@ std::string replay_command(const RunOptions& opt) {
   }
   if (opt.bug != PlantedBug::none) cmd += " --planted " + std::string(to_string(opt.bug));
   if (opt.max_steps != RunOptions{}.max_steps) cmd += " --max-steps " + std::to_string(opt.max_steps);
+  if (opt.prefix_steps) cmd += " --prefix-steps " + std::to_string(opt.prefix_steps);
   return cmd;
 }
 
@@ -243,7 +251,9 @@ std::string failure_report(const RunOptions& opt, const Outcome& out) {
   if (opt.bug != PlantedBug::none) r += ", planted bug " + std::string(to_string(opt.bug));
   r += "\n  config:";
   for (auto& c : out.config_lines) r += " " + c;
-  r += "\n  run: " + std::string(to_string(out.run.status)) + " after " + std::to_string(out.run.steps) +
+  const bool cut = opt.prefix_steps && out.run.status == RunStatus::step_limit;
+  r += "\n  run: " + (cut ? std::string("cut (--prefix-steps)") : std::string(to_string(out.run.status))) + " after " +
+       std::to_string(out.run.steps) +
        " steps, " + std::to_string(out.run.virtual_ns / 1000) + " us virtual, " + std::to_string(out.run.threads) +
        " threads\n";
   if (!out.violations.empty()) {
@@ -260,7 +270,7 @@ std::string failure_report(const RunOptions& opt, const Outcome& out) {
     if (out.violations.size() > 1)
       r += "  (" + std::to_string(out.violations.size() - 1) + " more violation(s); replay prints them all)\n";
   }
-  if (out.run.status == RunStatus::deadlock || out.run.status == RunStatus::step_limit ||
+  if (out.run.status == RunStatus::deadlock || (out.run.status == RunStatus::step_limit && !cut) ||
       out.run.status == RunStatus::crashed || out.run.status == RunStatus::spin) {
     r += "  threads at the end:\n";
     std::string m = out.run.message;

@@ -25,6 +25,11 @@ struct RunOptions {
   bool record_schedule = false;  // keep the run's decisions in Outcome::run.schedule
   bool record_choices = false;   // keep every choice point in Outcome::run.choices
   uint64_t max_steps = 2'000'000;
+  // A shrunk counterexample's cut (0: none): the run stops after this many
+  // scheduling points, where its rule is already broken. A cut is the
+  // harness's, never a hang: no hang rule, and a cut run that broke
+  // nothing passes.
+  uint64_t prefix_steps = 0;
   // Empty: "wqcheck" front end defaults. Used in the replay command line.
   std::string seed_text;
 };

@@ -93,6 +93,7 @@ class Shrinker {
     res_.shrunk.record_schedule = false;
     res_.shrunk.max_steps = res_.original.max_steps;
     res_.shrunk.schedule = current_;
+    res_.shrunk.prefix_steps = shortest_prefix();
     // The shrunk run once more, in this process, for its events and trace.
     RunOptions last = res_.shrunk;
     last.record_schedule = true;
@@ -127,12 +128,48 @@ class Shrinker {
     }
     ++res_.runs;
     if (progress_ && res_.runs % 64 == 0) progress_(phase_, res_.runs, current_.size());
-    const bool starved = o.status == RunStatus::step_limit && !hung_at_limit_;
+    // A hang the original did not have: a schedule starving a thread, not
+    // the failure. (A rule broken before the limit is still that rule.)
+    const bool starved = o.status == RunStatus::step_limit && !hung_at_limit_ && o.rule == "C15";
     if (!o.failed || o.rule != res_.rule || starved) return false;
     current_ = std::move(o.schedule);
     config_lines_ = std::move(o.config_lines);
     if (params) base_.params = *params;
     return true;
+  }
+
+  // The run ends at the step the rule is broken, not at the end of its
+  // workload: the shortest prefix (RunOptions::prefix_steps,
+  // --prefix-steps) in which the shrunk run still breaks it, by bisection
+  // (a run cut at step m is the same run up to m). A hang (C15) needs the
+  // whole run: its rule is that nothing more happens. About 21 runs,
+  // outside the budget.
+  uint64_t shortest_prefix() {
+    if (res_.rule == "C15" || res_.rule == "crash" || res_.rule == "timeout") return res_.original.prefix_steps;
+    RunOptions r = res_.shrunk;
+    r.record_schedule = false;
+    // Bisected from the original budget (the child does not send the run's
+    // length back): each probe costs at most the run, ~21 probes.
+    uint64_t lo = 1, hi = res_.original.max_steps;
+    if (res_.original.prefix_steps) hi = std::min(hi, res_.original.prefix_steps);
+    const uint64_t none = res_.original.prefix_steps;
+    while (lo < hi) {
+      const uint64_t mid = lo + (hi - lo) / 2;
+      r.prefix_steps = mid;
+      Candidate c;
+      try {
+        c = opt_.isolate ? worker_.run(r) : candidate_of(run_scenario(r));
+      } catch (const std::invalid_argument&) {
+        return none;
+      }
+      ++res_.runs;
+      if (c.failed && c.rule == res_.rule)
+        hi = mid;
+      else
+        lo = mid + 1;
+    }
+    // No cut if the bisection ended at the budget itself: the whole run.
+    return hi >= res_.original.max_steps ? none : hi;
   }
 
   // Delta debugging over the decisions: chunks of halving size, until a

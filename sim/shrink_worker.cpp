@@ -60,6 +60,7 @@ nlohmann::json request_of(const RunOptions& r) {
           {"strategy", r.strategy},
           {"bug", static_cast<int>(r.bug)},
           {"max_steps", std::to_string(r.max_steps)},
+          {"prefix_steps", std::to_string(r.prefix_steps)},
           {"params", r.params.all()},
           {"schedule", sched},
           {"record_schedule", r.record_schedule}};
@@ -73,6 +74,7 @@ RunOptions run_of(const nlohmann::json& j) {
   r.strategy = j["strategy"].get<std::string>();
   r.bug = static_cast<PlantedBug>(j["bug"].get<int>());
   r.max_steps = std::stoull(j["max_steps"].get<std::string>());
+  r.prefix_steps = std::stoull(j["prefix_steps"].get<std::string>());
   for (auto& [k, v] : j["params"].items()) r.params.add(k + "=" + v.get<std::string>());
   for (const auto& d : j["schedule"]) r.schedule.push_back({d[0].get<uint32_t>(), d[1].get<uint64_t>(), d[2].get<uint32_t>()});
   r.record_schedule = j["record_schedule"].get<bool>();

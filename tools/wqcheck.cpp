@@ -209,6 +209,10 @@ struct RunSelection {
     sub->add_option("--max-steps", ro.max_steps, "Scheduling points before a run counts as livelocked")
         ->check(CLI::Range(uint64_t{1}, UINT64_MAX))
         ->capture_default_str();
+    sub->add_option("--prefix-steps", ro.prefix_steps,
+                    "Cut the run after this many scheduling points (a shrunk counterexample's prefix, where its rule is "
+                    "already broken; a cut is never a hang)")
+        ->check(CLI::Range(uint64_t{1}, UINT64_MAX));
     sub->add_option("--fuzz-input", fuzz_input,
                     verb + " a fuzz_sim_ops input (crash or corpus file): it sets scenario, seed, knobs and schedule");
     sub->add_option("--file", file, verb + " a counterexample file (wqcheck shrink): it sets scenario, seed, knobs, "
@@ -221,7 +225,7 @@ struct RunSelection {
     if (!fuzz_input.empty() && !file.empty()) throw std::invalid_argument("--fuzz-input and --file: give one");
     const std::string given = !fuzz_input.empty() ? "--fuzz-input" : !file.empty() ? "--file" : "";
     if (!given.empty()) {
-      for (const char* o : {"--scenario", "--seed", "--strategy", "--schedule", "--param", "--max-steps"})
+      for (const char* o : {"--scenario", "--seed", "--strategy", "--schedule", "--param", "--max-steps", "--prefix-steps"})
         if (sub->count(o))
           throw std::invalid_argument(given + " sets scenario, seed, knobs, schedule and step limit: drop " + o);
     }

@@ -93,6 +93,7 @@ TEST(Counterexample, FileRoundTripsAndRefusesBadInput) {
   c.run.strategy = "schedule";
   c.run.params.add("cap.ops=3,ncpus=2");
   c.run.schedule = {{3, 17, 5}};
+  c.run.prefix_steps = 321;
   c.rule = "C5";
   c.trace_hash = 0x8000000000000001ull;
   c.before.steps = 1000;
@@ -103,6 +104,7 @@ TEST(Counterexample, FileRoundTripsAndRefusesBadInput) {
   EXPECT_EQ(d.run.params.all(), c.run.params.all());
   EXPECT_EQ(d.run.schedule, c.run.schedule);
   EXPECT_EQ(d.run.strategy, "schedule");
+  EXPECT_EQ(d.run.prefix_steps, 321u);
   EXPECT_EQ(d.trace_hash, c.trace_hash);
   EXPECT_EQ(d.before.steps, 1000u);
   EXPECT_EQ(d.after.steps, 100u);
