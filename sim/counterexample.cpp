@@ -10,11 +10,6 @@
 namespace lazywq::sim {
 namespace {
 
-nlohmann::json shape_json(const RunShape& s) {
-  return {{"steps", s.steps},         {"choice_points", s.choice_points}, {"decisions", s.decisions},
-          {"preemptions", s.preemptions}, {"threads", s.threads},         {"events", s.events}};
-}
-
 RunShape shape_from(const nlohmann::json& j) {
   RunShape s;
   if (!j.is_object()) return s;
@@ -51,6 +46,11 @@ Counterexample counterexample_of(const ShrinkResult& r, const std::string& tool,
   return c;
 }
 
+nlohmann::json run_shape_json(const RunShape& s) {
+  return {{"steps", s.steps},         {"choice_points", s.choice_points}, {"decisions", s.decisions},
+          {"preemptions", s.preemptions}, {"threads", s.threads},         {"events", s.events}};
+}
+
 std::string counterexample_to_json(const Counterexample& c) {
   nlohmann::ordered_json j;
   j["kind"] = "lazywq counterexample";
@@ -68,8 +68,8 @@ std::string counterexample_to_json(const Counterexample& c) {
   j["schedule"] = schedule_to_text(c.run.schedule);
   j["trace_hash"] = hex64(c.trace_hash);
   j["shrunk_from"] = c.shrunk_from;
-  j["before"] = shape_json(c.before);
-  j["after"] = shape_json(c.after);
+  j["before"] = run_shape_json(c.before);
+  j["after"] = run_shape_json(c.after);
   j["tool"] = c.tool;
   j["lazywq_version"] = c.version;
   j["commit"] = c.commit;

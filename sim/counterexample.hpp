@@ -17,6 +17,8 @@
 #include <cstdint>
 #include <string>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "sim/runner.hpp"
 #include "sim/shrink.hpp"
 
@@ -35,6 +37,9 @@ struct Counterexample {
 Counterexample counterexample_of(const ShrinkResult& r, const std::string& tool, const std::string& version,
                                  const std::string& commit);
 std::string counterexample_to_json(const Counterexample& c);
+// A run's shape (before and after) as the file, `shrink --json` and the
+// explorer's report write it: one object of six numbers.
+nlohmann::json run_shape_json(const RunShape& s);
 // Throws std::invalid_argument naming `where` and what is wrong.
 Counterexample counterexample_from_json(const std::string& text, const std::string& where);
 Counterexample read_counterexample(const std::string& path);

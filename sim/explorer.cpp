@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "sim/counterexample.hpp"
 #include "sim/isolate.hpp"
 
 namespace lazywq::sim {
@@ -734,13 +735,9 @@ std::string report_json(const ExploreOptions& opt, const ExploreReport& r, const
                 {"process_verdict", is_process_verdict(out)}};
       if (i < s.shrunk.size() && s.shrunk[i].done) {
         const ShrunkFailure& sh = s.shrunk[i];
-        auto shape = [](const RunShape& x) {
-          return json{{"steps", x.steps},           {"choice_points", x.choice_points}, {"decisions", x.decisions},
-                      {"preemptions", x.preemptions}, {"threads", x.threads},         {"events", x.events}};
-        };
         f["shrunk"] = {{"replay", replay_command(sh.run)}, {"schedule", schedule_to_text(sh.run.schedule)},
                        {"file", sh.file},  {"trace_hash", hex16(sh.trace_hash)},
-                       {"before", shape(sh.before)}, {"after", shape(sh.after)},
+                       {"before", run_shape_json(sh.before)}, {"after", run_shape_json(sh.after)},
                        {"runs", sh.runs},   {"seconds", sh.seconds}, {"cut", sh.cut}};
       } else if (i < s.shrunk.size()) {
         f["shrunk"] = {{"not_shrunk", s.shrunk[i].note}};

@@ -165,6 +165,7 @@ Outcome run_scenario(const RunOptions& opt) {
   if (!param_error.empty()) throw std::invalid_argument(param_error);
   if (out.run.status == RunStatus::ok) check_unknown_params(opt.params);
   out.config_lines = ctx.config_lines;
+  out.op_sites = ctx.op_sites;
   out.knobs = ctx.knobs;
   if (wc.delay_probability > 0)
     out.config_lines.push_back("delays=2%x" + std::to_string(wc.max_delay_ns / 1000) + "us");

@@ -42,6 +42,7 @@ struct Outcome {
   std::vector<check::Violation> violations;
   std::vector<Event> events;
   std::vector<std::string> config_lines;  // swarm draws of the scenario
+  std::vector<std::string> op_sites;      // operations it may leave out (ScenarioContext::op)
   std::set<std::string> knobs;            // "knob=class" drawn (sim/knobs.hpp)
   uint64_t trace_hash = 0;  // schedule and event stream: equal for equal runs
 };

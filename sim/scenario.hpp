@@ -42,6 +42,8 @@ class Params {
   double get_double(const std::string& key, double def) const;
   bool has(const std::string& key) const { return kv_.count(key) != 0; }
   const std::map<std::string, std::string>& all() const { return kv_; }
+  // The value as given (marked as read), or "" if none.
+  std::string get_string(const std::string& key) const;
   // Keys a scenario read: unknown keys are reported as errors.
   const std::map<std::string, bool>& used() const { return used_; }
 
@@ -72,6 +74,8 @@ struct ScenarioContext {
   // the explorer unions them so a test can see every knob drawn somewhere.
   std::set<std::string> knobs;
   int queues_created = 0;  // so fault settings know they come after the queues
+  // The operations this run did that the shrinker may leave out (op()).
+  std::vector<std::string> op_sites;
 
   ScenarioContext(World& w, uint64_t seed, const Params& p, PlantedBug b)
       : world(w), rng(Rng(seed).fork(0x5ce7a)), params(p), bug(b) {}
@@ -83,6 +87,13 @@ struct ScenarioContext {
   EngineConfig engine_config(int default_ncpus, Duration default_idle, Duration default_cooldown, int min_ncpus = 2);
   void note(const std::string& key, const std::string& value) { config_lines.push_back(key + "=" + value); }
   void note(const std::string& key, int64_t value) { note(key, std::to_string(value)); }
+  // An operation of the workload that a run can do without: false if
+  // param `skip` (sites joined by '+', "c0.r2+c1.r0") leaves it out. The
+  // caller makes the operation's draws either way, so the rest of the
+  // seed's workload stays as it was; the shrinker (sim/shrink.cpp) leaves
+  // out what the failure does not need. `site` names it the same in every
+  // run of the seed (client and index, never an address or a time).
+  bool op(const std::string& site);
   void expect(bool ok, const std::string& rule, const std::string& message) {
     if (!ok) failures.emplace_back(rule, message);
   }

@@ -31,6 +31,23 @@ void Params::add(const std::string& assignment) {
   }
 }
 
+std::string Params::get_string(const std::string& key) const {
+  used_[key] = true;
+  auto it = kv_.find(key);
+  return it == kv_.end() ? std::string() : it->second;
+}
+
+bool ScenarioContext::op(const std::string& site) {
+  const std::string skip = params.get_string("skip");
+  for (size_t start = 0; start < skip.size();) {
+    const size_t plus = std::min(skip.find('+', start), skip.size());
+    if (skip.compare(start, plus - start, site) == 0 && plus - start == site.size()) return false;
+    start = plus + 1;
+  }
+  op_sites.push_back(site);
+  return true;
+}
+
 int64_t Params::get_int(const std::string& key, int64_t def) const {
   used_[key] = true;
   auto it = kv_.find(key);
@@ -156,6 +173,14 @@ double knob_p(ScenarioContext& ctx, const std::string& key, std::initializer_lis
     std::vector<double> c(choices);
     v = c[ctx.rng.below(c.size())];
     ctx.params.get_double(key, v);
+  }
+  // The shrinker's `cap.KEY=P`, as for counts: drawn as usual, then at
+  // most P. Rng::chance draws whatever p is, so a run with p capped to 0
+  // is the same run without what p made happen.
+  if (ctx.params.has("cap." + key)) {
+    const double cap = ctx.params.get_double("cap." + key, v);
+    if (!(cap >= 0.0 && cap <= 1.0)) throw std::invalid_argument("parameter cap." + key + " is a probability: 0..1");
+    v = std::min(v, cap);
   }
   ctx.note(key, std::to_string(v).substr(0, 5));
   return v;
@@ -322,15 +347,38 @@ Weights swarm_weights(ScenarioContext& ctx, std::initializer_list<std::pair<Op, 
   return ws;
 }
 
-void run_op(ScenarioContext& ctx, WorkSet& ws, Op op, int64_t max_delay_ns, int64_t sleep_ns) {
+// `site` names the operation for the shrinker (ScenarioContext::op): a
+// skipped one makes its draws and nothing else.
+void run_op(ScenarioContext& ctx, WorkSet& ws, Op op, int64_t max_delay_ns, int64_t sleep_ns,
+            const std::string& site = "") {
   SimEngine& eng = *ctx.engine;
   SimWorkqueue& wq = ws.pick();
+  const bool live = site.empty() || ctx.op(site);
   switch (op) {
-    case op_queue: wq.queue_work_on(ws.any_cpu(), ws.any()); break;
-    case op_flush_work: eng.flush_work(ws.any()); break;
-    case op_cancel_sync: eng.cancel_work_sync(ws.any()); break;
-    case op_cancel: eng.cancel_work(ws.any()); break;
-    case op_flush_wq: wq.flush(); break;
+    case op_queue: {
+      const int cpu = ws.any_cpu();
+      SimWork& w = ws.any();
+      if (live) wq.queue_work_on(cpu, w);
+      break;
+    }
+    case op_flush_work: {
+      SimWork& w = ws.any();
+      if (live) eng.flush_work(w);
+      break;
+    }
+    case op_cancel_sync: {
+      SimWork& w = ws.any();
+      if (live) eng.cancel_work_sync(w);
+      break;
+    }
+    case op_cancel: {
+      SimWork& w = ws.any();
+      if (live) eng.cancel_work(w);
+      break;
+    }
+    case op_flush_wq:
+      if (live) wq.flush();
+      break;
     case op_delayed:
     case op_mod:
       if (!ws.delayed.empty()) {
@@ -338,31 +386,41 @@ void run_op(ScenarioContext& ctx, WorkSet& ws, Op op, int64_t max_delay_ns, int6
         const int cpu = ws.any_cpu();
         const int i = ws.any_delayed();
         const Duration d = kit::delay(ctx, max_delay_ns);
-        ws.delay_call(i, d.count(), [&](SimDelayedWork& dw) {
-          return op == op_delayed ? wq.queue_delayed_work_on(cpu, dw, d) : (wq.mod_delayed_work_on(cpu, dw, d), true);
-        });
+        if (live)
+          ws.delay_call(i, d.count(), [&](SimDelayedWork& dw) {
+            return op == op_delayed ? wq.queue_delayed_work_on(cpu, dw, d) : (wq.mod_delayed_work_on(cpu, dw, d), true);
+          });
       }
       break;
     case op_cancel_delayed:
       if (!ws.delayed.empty()) {
         const bool sync = ctx.rng.chance(0.5);  // drawn before the work, as always
-        ws.delay_call(ws.any_delayed(), 0, [&](SimDelayedWork& dw) {
-          sync ? eng.cancel_delayed_work_sync(dw) : eng.cancel_delayed_work(dw);
-          return false;
-        });
+        const int i = ws.any_delayed();
+        if (live)
+          ws.delay_call(i, 0, [&](SimDelayedWork& dw) {
+            sync ? eng.cancel_delayed_work_sync(dw) : eng.cancel_delayed_work(dw);
+            return false;
+          });
       }
       break;
     case op_flush_delayed:
       if (!ws.delayed.empty()) {
-        ws.delay_call(ws.any_delayed(), 0, [&](SimDelayedWork& dw) {
-          eng.flush_delayed_work(dw);
-          return false;
-        });
+        const int i = ws.any_delayed();
+        if (live)
+          ws.delay_call(i, 0, [&](SimDelayedWork& dw) {
+            eng.flush_delayed_work(dw);
+            return false;
+          });
       }
       break;
-    case op_sleep: ScenarioContext::sleep_ns(ctx.rng.range(0, sleep_ns)); break;
+    case op_sleep: {
+      const int64_t ns = ctx.rng.range(0, sleep_ns);
+      if (live) ScenarioContext::sleep_ns(ns);
+      break;
+    }
     case op_hotplug: {
       int c = ws.any_cpu(false);
+      if (!live) break;
       if (eng.cpu_is_online(c)) eng.cpu_offline(c);
       else eng.cpu_online(c);
       break;
@@ -370,6 +428,9 @@ void run_op(ScenarioContext& ctx, WorkSet& ws, Op op, int64_t max_delay_ns, int6
     case op_count: break;
   }
 }
+
+// The shrinker's name for client `who`'s operation `i`.
+std::string op_site(int who, int i) { return "c" + std::to_string(who) + "." + std::to_string(i); }
 
 // C8's first half, "an idle worker exits": once nothing is queued, armed
 // or running, every CPU worker of a lazy queue exits within idle_timeout
@@ -457,10 +518,15 @@ void creation_failure(ScenarioContext& ctx) {
   int nclients = static_cast<int>(knob(ctx, "clients", 1, 3));
   int nops = static_cast<int>(knob(ctx, "ops", 6, 20));
   WorkSet ws(ctx, wq, static_cast<int>(knob(ctx, "works", 2, 6)), 0, 2, 0.3, 3000);
-  ctx.clients(nclients, [&](int) {
+  ctx.clients(nclients, [&](int who) {
     for (int i = 0; i < nops; ++i) {
-      wq.queue_work_on(ws.any_cpu(false), ws.any());
-      if (ctx.rng.chance(0.2)) eng.flush_work(ws.any());
+      const int cpu = ws.any_cpu(false);
+      SimWork& w = ws.any();
+      if (ctx.op(op_site(who, i))) wq.queue_work_on(cpu, w);
+      if (ctx.rng.chance(0.2)) {
+        SimWork& f = ws.any();
+        if (ctx.op(op_site(who, i) + "f")) eng.flush_work(f);
+      }
       if (ctx.rng.chance(0.3)) ScenarioContext::sleep_ns(ctx.rng.range(0, 40000));
     }
   });
@@ -479,9 +545,11 @@ void idle_exit_race(ScenarioContext& ctx) {
   int rounds = static_cast<int>(knob(ctx, "rounds", 4, 12));
   int nclients = static_cast<int>(knob(ctx, "clients", 1, 2));
   WorkSet ws(ctx, wq, 4, 0, 0, 0, 0);
-  ctx.clients(nclients, [&](int) {
+  ctx.clients(nclients, [&](int who) {
     for (int r = 0; r < rounds; ++r) {
-      wq.queue_work_on(ws.any_cpu(false), ws.any());
+      const int cpu = ws.any_cpu(false);
+      SimWork& w = ws.any();
+      if (ctx.op(op_site(who, r))) wq.queue_work_on(cpu, w);
       // Come back right around the moment the worker's idle timeout fires.
       ScenarioContext::sleep_ns(idle + ctx.rng.range(-idle / 4, idle / 2));
     }
@@ -582,8 +650,8 @@ void flush_cancel_storm(ScenarioContext& ctx) {
   Weights w = swarm_weights(ctx, {{op_queue, 8}, {op_flush_work, 3}, {op_cancel_sync, 3}, {op_cancel, 3}, {op_flush_wq, 2}});
   int nops = static_cast<int>(knob(ctx, "ops", 8, 24));
   WorkSet ws(ctx, wq, static_cast<int>(knob(ctx, "works", 2, 5)), 0, 3, 0.5, 2000);
-  ctx.clients(static_cast<int>(knob(ctx, "clients", 2, 3)), [&](int) {
-    for (int i = 0; i < nops; ++i) run_op(ctx, ws, w.draw(ctx.rng), 0, 0);
+  ctx.clients(static_cast<int>(knob(ctx, "clients", 2, 3)), [&](int who) {
+    for (int i = 0; i < nops; ++i) run_op(ctx, ws, w.draw(ctx.rng), 0, 0, op_site(who, i));
   });
   finish(ctx, ws);
 }
@@ -598,8 +666,8 @@ void delayed_work(ScenarioContext& ctx) {
   int nops = static_cast<int>(knob(ctx, "ops", 8, 20));
   WorkSet ws(ctx, wq, 2, static_cast<int>(knob(ctx, "delayed", 1, 4)), 0, 0, 1000);
   const int64_t max_delay = knob(ctx, "max_delay_us", 5, 100) * 1000;
-  ctx.clients(2, [&](int) {
-    for (int i = 0; i < nops; ++i) run_op(ctx, ws, w.draw(ctx.rng), max_delay, max_delay);
+  ctx.clients(2, [&](int who) {
+    for (int i = 0; i < nops; ++i) run_op(ctx, ws, w.draw(ctx.rng), max_delay, max_delay, op_site(who, i));
   });
   ws.delay_bounds.drain_begin(ws.engine_now());  // finish destroys the queue
   finish(ctx, ws);
@@ -644,8 +712,8 @@ void mixed(ScenarioContext& ctx) {
     ws.stray_rng = side2.fork(1);
     ctx.note("queue2", std::string(to_string(wq2->kind())) + ",stray_p=" + (ws.stray_p < 0.3 ? "0.2" : "0.5"));
   }
-  ctx.clients(static_cast<int>(knob(ctx, "clients", 1, 3)), [&](int) {
-    for (int i = 0; i < nops; ++i) run_op(ctx, ws, w.draw(ctx.rng), 60000, 60000);
+  ctx.clients(static_cast<int>(knob(ctx, "clients", 1, 3)), [&](int who) {
+    for (int i = 0; i < nops; ++i) run_op(ctx, ws, w.draw(ctx.rng), 60000, 60000, op_site(who, i));
   });
   ws.delay_bounds.drain_begin(ws.engine_now());  // the destroys fire what is armed
   if (wq2) {
@@ -1019,11 +1087,13 @@ void shared_deps(ScenarioContext& ctx) {
           signal_cv.notify_all();
         },
         "w" + std::to_string(i)));
-  ctx.clients(static_cast<int>(knob(ctx, "clients", 1, 2)), [&](int) {
+  ctx.clients(static_cast<int>(knob(ctx, "clients", 1, 2)), [&](int who) {
     const int nops = static_cast<int>(ctx.rng.range(2, 6));
     for (int k = 0; k < nops; ++k) {
       const int i = static_cast<int>(ctx.rng.below(static_cast<uint64_t>(nworks)));
-      home_of(i).queue_work_on(on_cpu(), *works[static_cast<size_t>(i)]);
+      const int cpu = on_cpu();
+      if (ctx.op(op_site(who, k)))
+        home_of(i).queue_work_on(cpu, *works[static_cast<size_t>(i)]);
       if (ctx.rng.chance(0.5)) ScenarioContext::sleep_ns(ctx.rng.range(0, 20000));
     }
   });

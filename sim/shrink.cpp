@@ -1,8 +1,11 @@
 #include "sim/shrink.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
@@ -24,6 +27,10 @@ RunShape shape_of(const Outcome& o) {
 }
 
 namespace {
+
+// The workload's sizes the shrinker caps (kit::knob's counts, the CPUs).
+const char* const kSizes[] = {"ncpus", "clients",  "ops",      "works",     "queues", "rounds",  "burst",   "requests",
+                              "slots", "waiters",  "submitters", "producers", "leaves", "delayed", "creators"};
 
 class Shrinker {
  public:
@@ -63,7 +70,10 @@ class Shrinker {
     hung_at_limit_ = res_.before.run.status == RunStatus::step_limit;
     if (!hung_at_limit_) base_.max_steps = std::min(failing.max_steps, std::max<uint64_t>(res_.before.run.steps * 4, 100'000));
     current_ = res_.before.run.schedule;
+    current_preemptions_ = res_.before.run.preemptions;
+    current_steps_ = res_.before.run.steps;
     config_lines_ = res_.before.config_lines;
+    op_sites_ = res_.before.op_sites;
     // The recorded decisions must give the very same run.
     RunOptions again = base_;
     again.schedule = current_;
@@ -81,11 +91,14 @@ class Shrinker {
       remove_decisions();
       // A smaller workload, then the decisions it leaves; again while
       // either moves.
-      while (shrink_workload()) remove_decisions();
+      while (smaller_workload()) remove_decisions();
       one_decision();
       fewest_preemptions();
       two_decisions();
       lower_targets();
+      while (reschedule_smaller_workload(500))
+        while (smaller_workload()) remove_decisions();
+      earlier_violation();
     } catch (const OutOfBudget&) {
       res_.cut = true;
     }
@@ -114,62 +127,145 @@ class Shrinker {
   // Runs `s` (with `params`, if given); if it breaks the same rule, it
   // becomes the current schedule (as recorded: decisions that met their
   // default or no point drop out) and the params the current ones.
-  bool try_schedule(const Schedule& s, const Params* params = nullptr) {
-    if ((opt_.max_runs && res_.runs >= opt_.max_runs) || (opt_.budget_seconds > 0 && elapsed() > opt_.budget_seconds))
-      throw OutOfBudget{};
+  bool try_schedule(const Schedule& s, const Params* params = nullptr, uint64_t max_preemptions = UINT64_MAX) {
+    Candidate o = evaluate(s, params);
+    if (!accepts(o, max_preemptions)) return false;
+    commit(std::move(o), params);
+    return true;
+  }
+
+  // Runs `s` (with `params`, if given) and nothing more.
+  Candidate evaluate(const Schedule& s, const Params* params) {
+    check_budget();
     RunOptions r = base_;
     r.schedule = s;
     if (params) r.params = *params;
+    return run_candidate(r);
+  }
+
+  // The same rule broken, with no more preemptions than `max_preemptions`.
+  // A hang the original did not have is a schedule starving a thread, not
+  // the failure. (A rule broken before the limit is still that rule.)
+  bool accepts(const Candidate& o, uint64_t max_preemptions = UINT64_MAX) const {
+    const bool starved = o.status == RunStatus::step_limit && !hung_at_limit_ && o.rule == "C15";
+    return o.failed && o.rule == res_.rule && !starved && o.preemptions <= max_preemptions;
+  }
+
+  // `o` (as recorded: decisions that met their default or no point drop
+  // out) becomes the current run, and `params` the current params.
+  void commit(Candidate&& o, const Params* params) {
+    current_ = std::move(o.schedule);
+    current_preemptions_ = o.preemptions;
+    current_steps_ = o.steps;
+    config_lines_ = std::move(o.config_lines);
+    op_sites_ = std::move(o.op_sites);
+    if (params) base_.params = *params;
+  }
+
+  // Runs `s` cut after `limit` steps: true, and `s` the current schedule,
+  // if the rule is broken within them with no more preemptions than now.
+  // The config lines stay the whole run's (a cut run notes less).
+  bool try_cut(const Schedule& s, uint64_t limit) {
+    check_budget();
+    RunOptions r = base_;
+    r.schedule = s;
+    r.prefix_steps = limit;
+    const Candidate o = run_candidate(r);
+    if (!o.failed || o.rule != res_.rule || o.preemptions > current_preemptions_) return false;
+    current_ = o.schedule;
+    current_preemptions_ = o.preemptions;
+    return true;
+  }
+
+  void check_budget() const {
+    if ((opt_.max_runs && res_.runs >= opt_.max_runs) || (opt_.budget_seconds > 0 && elapsed() > opt_.budget_seconds))
+      throw OutOfBudget{};
+  }
+
+  // One candidate, in the child unless in-process; counted. A run the
+  // scenario refuses (a cap it does not take) is no failure.
+  Candidate run_candidate(const RunOptions& r) {
     Candidate o;
     try {
       o = opt_.isolate ? worker_.run(r) : candidate_of(run_scenario(r));
     } catch (const std::invalid_argument&) {
-      return false;  // a cap the scenario refuses
+      o = Candidate{};
     }
     ++res_.runs;
     if (progress_ && res_.runs % 64 == 0) progress_(phase_, res_.runs, current_.size());
-    // A hang the original did not have: a schedule starving a thread, not
-    // the failure. (A rule broken before the limit is still that rule.)
-    const bool starved = o.status == RunStatus::step_limit && !hung_at_limit_ && o.rule == "C15";
-    if (!o.failed || o.rule != res_.rule || starved) return false;
-    current_ = std::move(o.schedule);
-    config_lines_ = std::move(o.config_lines);
-    if (params) base_.params = *params;
-    return true;
+    return o;
+  }
+
+  // The rules whose run cannot be cut: a hang (C15) is that nothing more
+  // happens, a crash or a spin ends the process.
+  bool needs_whole_run() const { return res_.rule == "C15" || res_.rule == "crash" || res_.rule == "timeout"; }
+
+  // The first step m <= hi such that schedule `s` cut after m steps breaks
+  // the rule, or 0 if none does (a rule checked only at the run's end):
+  // bisection, a run cut at step m being the same run up to m.
+  uint64_t violation_step(const Schedule& s, uint64_t hi, const Params* params = nullptr) {
+    RunOptions r = base_;
+    r.schedule = s;
+    if (params) r.params = *params;
+    r.record_schedule = false;
+    uint64_t lo = 1, none = hi + 1;
+    uint64_t top = none;
+    while (lo < top) {
+      r.prefix_steps = lo + (top - lo) / 2;
+      const Candidate c = run_candidate(r);
+      if (c.failed && c.rule == res_.rule)
+        top = r.prefix_steps;
+      else
+        lo = r.prefix_steps + 1;
+    }
+    return top == none ? 0 : top;
+  }
+
+  // Fewer steps, the target's second measure: a schedule with no more
+  // preemptions whose run breaks the rule earlier. Each decision in turn
+  // moves to every other choice point of the run without it (before the
+  // step the rule is broken at now), to each other thread there. A
+  // candidate runs cut a step before the current violation, so it costs
+  // one run and passes only if it is earlier. The bounded searches put
+  // a decision at the first point that fails, not the earliest failure.
+  void earlier_violation() {
+    if (current_.empty() || needs_whole_run()) return;
+    phase_ = "an earlier violation";
+    uint64_t at = violation_step(current_, current_steps_);
+    violation_at_ = at;
+    for (bool moved = true; moved && at > 1;) {
+      moved = false;
+      for (size_t i = 0; i < current_.size() && !moved; ++i) {
+        Schedule rest = current_;
+        rest.erase(rest.begin() + static_cast<long>(i));
+        for (const ChoicePoint& cp : probe(rest, at)) {
+          for (uint32_t u : cp.runnable) {
+            if (u == cp.def) continue;
+            Schedule cand = rest;
+            cand.push_back({cp.thread, cp.step, u});
+            if (try_cut(normalized(cand), at - 1)) {
+              moved = true;
+              break;
+            }
+          }
+          if (moved) break;
+        }
+      }
+      if (moved) violation_at_ = at = violation_step(current_, at - 1);
+    }
   }
 
   // The run ends at the step the rule is broken, not at the end of its
   // workload: the shortest prefix (RunOptions::prefix_steps,
   // --prefix-steps) in which the shrunk run still breaks it, by bisection
   // (a run cut at step m is the same run up to m). A hang (C15) needs the
-  // whole run: its rule is that nothing more happens. About 21 runs,
-  // outside the budget.
+  // whole run: its rule is that nothing more happens. About 10 runs,
+  // outside the budget; none if earlier_violation() found it already.
   uint64_t shortest_prefix() {
-    if (res_.rule == "C15" || res_.rule == "crash" || res_.rule == "timeout") return res_.original.prefix_steps;
-    RunOptions r = res_.shrunk;
-    r.record_schedule = false;
-    // Bisected from the original budget (the child does not send the run's
-    // length back): each probe costs at most the run, ~21 probes.
-    uint64_t lo = 1, hi = res_.original.max_steps;
-    if (res_.original.prefix_steps) hi = std::min(hi, res_.original.prefix_steps);
-    const uint64_t none = res_.original.prefix_steps;
-    while (lo < hi) {
-      const uint64_t mid = lo + (hi - lo) / 2;
-      r.prefix_steps = mid;
-      Candidate c;
-      try {
-        c = opt_.isolate ? worker_.run(r) : candidate_of(run_scenario(r));
-      } catch (const std::invalid_argument&) {
-        return none;
-      }
-      ++res_.runs;
-      if (c.failed && c.rule == res_.rule)
-        hi = mid;
-      else
-        lo = mid + 1;
-    }
-    // No cut if the bisection ended at the budget itself: the whole run.
-    return hi >= res_.original.max_steps ? none : hi;
+    if (needs_whole_run()) return res_.original.prefix_steps;
+    if (violation_at_) return violation_at_;
+    const uint64_t at = violation_step(current_, current_steps_);
+    return at ? at : res_.original.prefix_steps;
   }
 
   // Delta debugging over the decisions: chunks of halving size, until a
@@ -189,41 +285,194 @@ class Shrinker {
   // as low as the failure allows: `cap.KEY=N` keeps every other draw of
   // the seed, so the run is the same one with less in it. True if any
   // went down.
+  //
+  // Best improvement, not first: every size's lowest cap that still fails
+  // and every probability at 0 are run, and the one whose run breaks the
+  // rule soonest (violation_step) is kept, then again (capping the works first can forbid capping the
+  // rounds, which would have cut more: migrate_reorders ended at twice
+  // the steps). A cap the scenario takes no notice of (the CPUs at their
+  // minimum already) is no reduction.
   bool shrink_workload() {
-    static const char* const kSizes[] = {"ncpus",  "clients",  "ops",    "works",   "queues",     "rounds",
-                                         "burst",  "requests", "slots",  "waiters", "submitters", "producers",
-                                         "leaves", "delayed",  "creators"};
     bool any = false;
-    for (const char* key : kSizes) {
-      const int64_t now = drawn_value(key);
-      if (now <= 1) continue;
-      phase_ = std::string("capping ") + key;
-      const Params before = base_.params;
-      // Lowest first: 1, then a quarter, a half, one less.
-      std::vector<int64_t> caps = {1, now / 4, now / 2, now - 1};
-      std::sort(caps.begin(), caps.end());
-      caps.erase(std::unique(caps.begin(), caps.end()), caps.end());
-      for (int64_t cap : caps) {
-        if (cap < 1 || cap >= now) continue;
-        Params p = base_.params;
-        p.add("cap." + std::string(key) + "=" + std::to_string(cap));
-        if (try_schedule(current_, &p)) {
-          // A cap the scenario takes no notice of (the CPUs at their
-          // minimum already) is no reduction.
-          if (drawn_value(key) < now)
-            any = true;
-          else
-            base_.params = before;
+    for (;;) {
+      std::optional<std::pair<Candidate, Params>> best;
+      uint64_t best_at = 0;
+      auto consider = [&](Candidate&& c, Params&& p) {
+        // Shortest up to the violation (a hang: the whole run).
+        const uint64_t at = needs_whole_run() ? c.steps : violation_step(c.schedule, c.steps, &p);
+        const uint64_t key = at ? at : c.steps;
+        if (!best || key < best_at) {
+          best.emplace(std::move(c), std::move(p));
+          best_at = key;
+        }
+      };
+      for (const char* key : kSizes) {
+        const int64_t now = drawn_value(config_lines_, key);
+        if (now <= 1) continue;
+        phase_ = std::string("capping ") + key;
+        for (int64_t cap : caps_below(now)) {
+          Params p = base_.params;
+          p.add("cap." + std::string(key) + "=" + std::to_string(cap));
+          Candidate c = evaluate(current_, &p);
+          if (!accepts(c)) continue;
+          if (drawn_value(c.config_lines, key) < now) consider(std::move(c), std::move(p));
           break;
         }
       }
+      // The probabilities (kit::knob_p's, "fail_p=0.300"): each to 0, the
+      // rest of the seed's draws as they were (Rng::chance always draws).
+      for (const std::string& line : config_lines_) {
+        const size_t eq = line.find('=');
+        if (eq == std::string::npos || eq < 2 || line.compare(eq - 2, 2, "_p") != 0) continue;
+        const std::string key = line.substr(0, eq);
+        if (std::strtod(line.c_str() + eq + 1, nullptr) <= 0.0 || base_.params.has("cap." + key)) continue;
+        phase_ = "capping " + key;
+        Params p = base_.params;
+        p.add("cap." + key + "=0");
+        Candidate c = evaluate(current_, &p);
+        if (accepts(c)) consider(std::move(c), std::move(p));
+      }
+      if (!best) return any;
+      commit(std::move(best->first), &best->second);
+      any = true;
+    }
+  }
+
+  // Both kinds of workload reduction, each tried: true if either went.
+  bool smaller_workload() {
+    const bool capped = shrink_workload();
+    const bool skipped = skip_operations();
+    return capped || skipped;
+  }
+
+  // The workload's operations the failure does without (the scenario's
+  // op sites, param `skip`), delta debugging style: chunks of halving
+  // size, the current decisions kept. True if any went.
+  bool skip_operations() {
+    bool any = false;
+    for (size_t k = std::max<size_t>(op_sites_.size() / 2, 1); !op_sites_.empty(); k /= 2) {
+      phase_ = "leaving out operations, " + std::to_string(k) + " at a time";
+      size_t i = 0;
+      while (i < op_sites_.size()) {
+        std::string chunk;
+        for (size_t j = i; j < std::min(i + k, op_sites_.size()); ++j) chunk += (chunk.empty() ? "" : "+") + op_sites_[j];
+        Params p = base_.params;
+        p.add("skip=" + with_skipped(chunk));
+        // Success leaves the run's own sites: the ones after i move down.
+        if (try_schedule(current_, &p))
+          any = true;
+        else
+          i += k;
+      }
+      if (k == 1) break;
     }
     return any;
   }
 
-  // KEY's value in the current run's config lines ("ops=14"), or 0.
-  int64_t drawn_value(const std::string& key) const {
-    for (const std::string& line : config_lines_) {
+  // Lowest first: 1, 2, 3 (a race needs two of something, seldom more),
+  // then a quarter, a half, one less.
+  static std::vector<int64_t> caps_below(int64_t now) {
+    std::vector<int64_t> caps;
+    for (int64_t c : {int64_t{1}, int64_t{2}, int64_t{3}, now / 4, now / 2, now - 1})
+      if (c >= 1 && c < now) caps.push_back(c);
+    std::sort(caps.begin(), caps.end());
+    caps.erase(std::unique(caps.begin(), caps.end()), caps.end());
+    return caps;
+  }
+
+  // A cap the current decisions do not fail under may fail under others:
+  // a smaller workload moves every thread's steps. Each cap still open,
+  // lowest first, gets the bounded one-decision search of its own run (at
+  // most `per_cap` runs): a schedule of one decision has no more
+  // preemptions than any the shrinker keeps. True if a cap went down.
+  bool reschedule_smaller_workload(uint64_t per_cap) {
+    if (current_preemptions_ == 0) return false;
+    for (const char* key : kSizes) {
+      const int64_t now = drawn_value(config_lines_, key);
+      for (int64_t cap : caps_below(now)) {
+        phase_ = std::string("capping ") + key + ", new schedule";
+        Params p = base_.params;
+        p.add("cap." + std::string(key) + "=" + std::to_string(cap));
+        if (one_decision_with(p, per_cap) && drawn_value(config_lines_, key) < now) return true;
+      }
+    }
+    // So with each operation left out: its thread's steps move, and the
+    // decisions that named them name others.
+    for (const std::string& site : std::vector<std::string>(op_sites_)) {
+      phase_ = "leaving out " + site + ", new schedule";
+      Params p = base_.params;
+      p.add("skip=" + with_skipped(site));
+      if (one_decision_with(p, per_cap)) return true;
+    }
+    return false;
+  }
+
+  // Param `skip`'s value with `more` ('+'-joined sites) added, in the
+  // order the run does them (client, then index, numbers as numbers).
+  std::string with_skipped(const std::string& more) const {
+    std::vector<std::string> sites;
+    const std::string all = (base_.params.has("skip") ? base_.params.all().at("skip") + "+" : "") + more;
+    for (size_t start = 0; start < all.size();) {
+      const size_t plus = std::min(all.find('+', start), all.size());
+      if (plus > start) sites.push_back(all.substr(start, plus - start));
+      start = plus + 1;
+    }
+    std::sort(sites.begin(), sites.end(), natural_less);
+    std::string out;
+    for (const std::string& x : sites) out += (out.empty() ? "" : "+") + x;
+    return out;
+  }
+
+  static bool natural_less(const std::string& a, const std::string& b) {
+    size_t i = 0, j = 0;
+    while (i < a.size() && j < b.size()) {
+      if (std::isdigit(static_cast<unsigned char>(a[i])) && std::isdigit(static_cast<unsigned char>(b[j]))) {
+        size_t ei = i, ej = j;
+        while (ei < a.size() && std::isdigit(static_cast<unsigned char>(a[ei]))) ++ei;
+        while (ej < b.size() && std::isdigit(static_cast<unsigned char>(b[ej]))) ++ej;
+        const uint64_t x = std::stoull(a.substr(i, ei - i)), y = std::stoull(b.substr(j, ej - j));
+        if (x != y) return x < y;
+        i = ei;
+        j = ej;
+      } else {
+        if (a[i] != b[j]) return a[i] < b[j];
+        ++i;
+        ++j;
+      }
+    }
+    return a.size() - i < b.size() - j;
+  }
+
+  // Under params `p`: no decision, then one decision, then the current
+  // decisions and one more (where the current run needs more than one),
+  // at most `limit` runs each, never more preemptions than now.
+  bool one_decision_with(const Params& p, uint64_t limit) {
+    const uint64_t bound = current_preemptions_;
+    if (try_schedule({}, &p, bound)) return true;
+    const Params saved = base_.params;
+    base_.params = p;
+    std::vector<Schedule> bases = {Schedule{}};
+    if (current_.size() > 1) bases.push_back(current_);
+    for (const Schedule& keep : bases) {
+      base_.params = p;
+      const std::vector<ChoicePoint> cps = probe(keep);
+      base_.params = saved;
+      uint64_t spent = 0;
+      for (const ChoicePoint& cp : cps)
+        for (uint32_t u : cp.runnable) {
+          if (u == cp.def) continue;
+          if (++spent > limit) break;
+          Schedule cand = keep;
+          cand.push_back({cp.thread, cp.step, u});
+          if (try_schedule(normalized(cand), &p, bound)) return true;
+        }
+    }
+    return false;
+  }
+
+  // KEY's value in a run's config lines ("ops=14"), or 0.
+  static int64_t drawn_value(const std::vector<std::string>& config_lines, const std::string& key) {
+    for (const std::string& line : config_lines) {
       if (line.rfind(key + "=", 0) != 0) continue;
       try {
         size_t used = 0;
@@ -345,9 +594,10 @@ class Shrinker {
   }
 
   // The choice points of schedule `s` (already run in a child: see above).
-  std::vector<ChoicePoint> probe(const Schedule& s) {
+  std::vector<ChoicePoint> probe(const Schedule& s, uint64_t prefix_steps = 0) {
     RunOptions r = base_;
     r.schedule = s;
+    r.prefix_steps = prefix_steps;
     r.record_schedule = false;
     r.record_choices = true;
     ++res_.runs;
@@ -378,7 +628,11 @@ class Shrinker {
   RunOptions base_;
   bool hung_at_limit_ = false;
   Schedule current_;
+  uint64_t current_preemptions_ = 0;  // of the current schedule's run
+  uint64_t current_steps_ = 0;        // its length, as a whole run
+  uint64_t violation_at_ = 0;         // the step it breaks the rule by (0: not known)
   std::vector<std::string> config_lines_;  // of the current run
+  std::vector<std::string> op_sites_;      // its operations the shrinker may skip
   std::vector<Decision> firsts_;           // the one-decision schedules tried (one_decision)
   CandidateWorker worker_;
   std::string phase_ = "no decision at all";

@@ -10,9 +10,15 @@
 // preempts, so the decisions left are the preemptions and hand-overs the
 // failure needs. Between passes the workload shrinks too: each of its
 // sizes (CPUs, clients, operations, works, queues...) is capped as low as
-// the failure allows (`--param cap.ops=3`: drawn as before, then cut), and
-// the decisions are shrunk again. The seed still draws the rest of the
-// workload and the world's faults.
+// the failure allows (`--param cap.ops=3`: drawn as before, then cut),
+// each probability knob goes to 0, the reduction whose run breaks the rule
+// soonest kept at each round; the operations the failure does without
+// are left out (`--param skip=c0.1+c1.4`, ScenarioContext::op: they make
+// their draws and do nothing); and the decisions are shrunk again. The
+// seed still draws the rest of the workload and the world's faults. A
+// smaller workload that fails only under other decisions gets a bounded
+// search of its own, then each decision moves to where the rule breaks
+// soonest, and the run is cut there (RunOptions::prefix_steps).
 #pragma once
 
 #include <cstdint>

@@ -51,9 +51,20 @@ bool recv_msg(int fd, std::string& out) {
   return recv_exact(fd, out.data(), n);
 }
 
+// Decisions as [thread, step, to] triples, both ways.
+nlohmann::json json_of(const Schedule& s) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const Decision& d : s) out.push_back({d.thread, d.step, d.to});
+  return out;
+}
+Schedule schedule_of(const nlohmann::json& j) {
+  Schedule s;
+  for (const auto& d : j) s.push_back({d[0].get<uint32_t>(), d[1].get<uint64_t>(), d[2].get<uint32_t>()});
+  return s;
+}
+
 nlohmann::json request_of(const RunOptions& r) {
-  nlohmann::json sched = nlohmann::json::array();
-  for (const Decision& d : r.schedule) sched.push_back({d.thread, d.step, d.to});
+  const nlohmann::json sched = json_of(r.schedule);
   return {{"scenario", r.scenario},
           {"seed", std::to_string(r.seed)},
           {"seed_text", r.seed_text},
@@ -76,7 +87,7 @@ RunOptions run_of(const nlohmann::json& j) {
   r.max_steps = std::stoull(j["max_steps"].get<std::string>());
   r.prefix_steps = std::stoull(j["prefix_steps"].get<std::string>());
   for (auto& [k, v] : j["params"].items()) r.params.add(k + "=" + v.get<std::string>());
-  for (const auto& d : j["schedule"]) r.schedule.push_back({d[0].get<uint32_t>(), d[1].get<uint64_t>(), d[2].get<uint32_t>()});
+  r.schedule = schedule_of(j["schedule"]);
   r.record_schedule = j["record_schedule"].get<bool>();
   return r;
 }
@@ -92,10 +103,14 @@ RunOptions run_of(const nlohmann::json& j) {
       const RunOptions r = run_of(nlohmann::json::parse(req));
       test_fault(r.scenario, r.seed);  // test hook: nothing unless LAZYWQ_TEST_FAULT arms it
       const Outcome o = run_scenario(r);
-      nlohmann::json sched = nlohmann::json::array();
-      for (const Decision& d : o.run.schedule) sched.push_back({d.thread, d.step, d.to});
-      reply = {{"failed", o.failed}, {"rule", o.rule}, {"status", static_cast<int>(o.run.status)},
-               {"schedule", sched}, {"config", o.config_lines}};
+      reply = {{"failed", o.failed},
+               {"rule", o.rule},
+               {"status", static_cast<int>(o.run.status)},
+               {"schedule", json_of(o.run.schedule)},
+               {"config", o.config_lines},
+               {"op_sites", o.op_sites},
+               {"steps", std::to_string(o.run.steps)},
+               {"preemptions", std::to_string(o.run.preemptions)}};
       failed += o.run.status != RunStatus::ok;  // its blocked threads' stacks stay mapped
     } catch (const std::invalid_argument& e) {
       reply = {{"invalid", e.what()}};
@@ -110,7 +125,9 @@ RunOptions run_of(const nlohmann::json& j) {
 
 }  // namespace
 
-Candidate candidate_of(const Outcome& o) { return {o.failed, o.rule, o.run.status, o.run.schedule, o.config_lines}; }
+Candidate candidate_of(const Outcome& o) {
+  return {o.failed, o.rule, o.run.status, o.run.schedule, o.config_lines, o.op_sites, o.run.steps, o.run.preemptions};
+}
 
 CandidateWorker::~CandidateWorker() { stop(); }
 
@@ -169,8 +186,11 @@ Candidate CandidateWorker::run(const RunOptions& r) {
   c.failed = j["failed"].get<bool>();
   c.rule = j["rule"].get<std::string>();
   c.status = static_cast<RunStatus>(j["status"].get<int>());
-  for (const auto& d : j["schedule"]) c.schedule.push_back({d[0].get<uint32_t>(), d[1].get<uint64_t>(), d[2].get<uint32_t>()});
+  c.schedule = schedule_of(j["schedule"]);
   c.config_lines = j["config"].get<std::vector<std::string>>();
+  c.op_sites = j["op_sites"].get<std::vector<std::string>>();
+  c.steps = std::stoull(j["steps"].get<std::string>());
+  c.preemptions = std::stoull(j["preemptions"].get<std::string>());
   return c;
 }
 

@@ -26,6 +26,9 @@ struct Candidate {
   RunStatus status = RunStatus::ok;
   Schedule schedule;  // as recorded (RunOptions::record_schedule)
   std::vector<std::string> config_lines;
+  std::vector<std::string> op_sites;
+  uint64_t steps = 0;        // the run's length (a cut run's: its prefix)
+  uint64_t preemptions = 0;  // switches away from a runnable thread
 };
 
 Candidate candidate_of(const Outcome& o);

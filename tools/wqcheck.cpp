@@ -596,7 +596,10 @@ int main(int argc, char** argv) {
                   ro.bug != PlantedBug::none ? (", planted bug " + std::string(to_string(ro.bug))).c_str() : "");
       std::printf("config:");
       for (auto& c : first.config_lines) std::printf(" %s", c.c_str());
-      std::printf("\nrun: %s, %llu steps, %lld us virtual, %u threads, %zu events\n", to_string(first.run.status),
+      // A run cut by --prefix-steps ends at the harness's limit, not in one of its own.
+      const bool cut = ro.prefix_steps != 0 && first.run.status == RunStatus::step_limit;
+      std::printf("\nrun: %s, %llu steps, %lld us virtual, %u threads, %zu events\n",
+                  cut ? "cut (--prefix-steps)" : to_string(first.run.status),
                   static_cast<unsigned long long>(first.run.steps), static_cast<long long>(first.run.virtual_ns / 1000),
                   first.run.threads, first.events.size());
       if (!first.run.strategy_report.empty()) std::printf("%s\n", first.run.strategy_report.c_str());

@@ -25,11 +25,6 @@ std::string default_file_name(const RunOptions& r, const std::string& rule) {
                      rule);
 }
 
-nlohmann::json shape(const RunShape& s) {
-  return {{"steps", s.steps},         {"choice_points", s.choice_points}, {"decisions", s.decisions},
-          {"preemptions", s.preemptions}, {"threads", s.threads},         {"events", s.events}};
-}
-
 }  // namespace
 
 int cmd_shrink(const ShrinkCommand& c) {
@@ -99,8 +94,8 @@ int cmd_shrink(const ShrinkCommand& c) {
     j["replay"] = replay_command(ce.run);
     j["file"] = path;
     j["schedule"] = schedule_to_text(ce.run.schedule);
-    j["before"] = shape(shape_of(r.before));
-    j["after"] = shape(shape_of(r.after));
+    j["before"] = run_shape_json(shape_of(r.before));
+    j["after"] = run_shape_json(shape_of(r.after));
     j["runs"] = r.runs;
     j["seconds"] = r.seconds;
     j["cut"] = r.cut;

@@ -5,6 +5,7 @@
 // and replays bit for bit (in the planted build).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -84,6 +85,79 @@ TEST(Shrink, ARunThatBreaksNoRuleIsRefused) {
   r.scenario = "idle_exit";
   r.seed = 1;
   EXPECT_THROW((void)shrink_schedule(r, {}), std::invalid_argument);
+}
+
+namespace {
+size_t count_type(const Outcome& o, EventType t) {
+  return static_cast<size_t>(std::count_if(o.events.begin(), o.events.end(), [t](const Event& e) { return e.type == t; }));
+}
+}  // namespace
+
+// The shrinker's workload reductions keep the rest of the seed's run:
+// a skipped operation (param skip) still makes its draws, so the others
+// do what they did; a site that is not there changes nothing at all.
+// (One client: clients draw from one stream, so with two a change of
+// timing also changes which client draws what. The shrinker judges each
+// candidate by its run; this checks the draws themselves.)
+TEST(Shrink, ASkippedOperationKeepsTheSeedsOtherDraws) {
+  for (const char* scenario : {"idle_exit", "shared_deps", "mixed", "creation_failure", "flush_cancel_storm"}) {
+    SCOPED_TRACE(scenario);
+    RunOptions r;
+    r.scenario = scenario;
+    r.seed = 11;
+    r.params.add("clients=1");
+    r.strategy = "schedule";  // the default pick everywhere: the same threads, in the same order
+    const Outcome whole = run_scenario(r);
+    ASSERT_FALSE(whole.failed) << whole.headline;
+    ASSERT_GE(whole.op_sites.size(), 2u);
+    RunOptions none = r;
+    none.params.add("skip=c9.99");
+    EXPECT_EQ(run_scenario(none).trace_hash, whole.trace_hash);
+    // The first operation left out: one site fewer, the same draws.
+    RunOptions skip = r;
+    skip.params.add("skip=" + whole.op_sites.front());
+    const Outcome less = run_scenario(skip);
+    EXPECT_EQ(less.config_lines, whole.config_lines);
+    // creation_failure's works requeue themselves on draws from the
+    // clients' stream: a queueing left out moves the draws after it.
+    if (std::string(scenario) != "creation_failure") EXPECT_EQ(less.op_sites.size() + 1, whole.op_sites.size());
+    EXPECT_EQ(std::count(less.op_sites.begin(), less.op_sites.end(), whole.op_sites.front()), 0);
+    EXPECT_NE(less.trace_hash, whole.trace_hash);
+  }
+  // In idle_exit every operation is a queueing: one fewer.
+  RunOptions r;
+  r.scenario = "idle_exit";
+  r.seed = 11;
+  r.params.add("clients=1");
+  r.strategy = "schedule";
+  const Outcome whole = run_scenario(r);
+  r.params.add("skip=" + whole.op_sites.back());
+  EXPECT_EQ(count_type(run_scenario(r), EventType::queue) + 1, count_type(whole, EventType::queue));
+}
+
+// `cap.KEY=P` on a probability: drawn as before, then at most P; the
+// other draws stay (Rng::chance draws whatever p is).
+TEST(Shrink, AProbabilityCapKeepsTheOtherDraws) {
+  RunOptions r;
+  r.scenario = "shared_deps";
+  r.strategy = "schedule";
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    r.seed = seed;
+    r.params = Params{};
+    const Outcome whole = run_scenario(r);
+    if (std::find(whole.config_lines.begin(), whole.config_lines.end(), "requeue_p=0.300") == whole.config_lines.end())
+      continue;
+    r.params.add("cap.requeue_p=0");
+    const Outcome capped = run_scenario(r);
+    std::vector<std::string> expected = whole.config_lines;
+    std::replace(expected.begin(), expected.end(), std::string("requeue_p=0.300"), std::string("requeue_p=0.000"));
+    EXPECT_EQ(capped.config_lines, expected) << seed;
+    r.params = Params{};
+    r.params.add("cap.requeue_p=2");
+    EXPECT_THROW((void)run_scenario(r), std::invalid_argument);
+    return;
+  }
+  FAIL() << "no seed of 1..40 drew requeue_p=0.3";
 }
 
 TEST(Counterexample, FileRoundTripsAndRefusesBadInput) {
@@ -174,6 +248,14 @@ TEST(ShrinkPlanted, EveryPlantedBugShrinksToTheSameRuleAndReplaysBitForBit) {
     // Issue #16's target: at most 3 preemptions (from 17 to 787).
     EXPECT_LE(a.preemptions, 3u);
     EXPECT_LT(a.decisions, b.decisions);
+    EXPECT_LT(a.steps, b.steps);
+    EXPECT_LE(a.events, b.events);
+    // The collision needs one client's one queueing of the work: the
+    // others are left out (param skip), and its run is cut at a third.
+    if (std::string(c.bug) == "collision_runs_concurrently") {
+      EXPECT_TRUE(r.shrunk.params.has("skip"));
+      EXPECT_LE(a.steps * 100, b.steps * 33);
+    }
     EXPECT_EQ(r.shrunk.strategy, "schedule");
     // The file's run: the same trace, twice.
     const Counterexample ce = counterexample_from_json(
