@@ -15,10 +15,10 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
 #include "lazywq/types.hpp"
+#include "sim/address_set.hpp"
 #include "sim/rng.hpp"
 #include "sim/strategy.hpp"
 
@@ -146,7 +146,7 @@ class World {
   // `owner`: the thread holding it (kNoThread: none); `waiters`: threads
   // blocked on it. Either makes the destruction a misuse.
   void sync_destroyed(const void* obj, const char* what, uint32_t owner, const WaitQueue& waiters);
-  bool sync_dead(const void* obj) const { return !dead_sync_.empty() && dead_sync_.count(obj) != 0; }
+  bool sync_dead(const void* obj) const { return dead_sync_.contains(obj); }
   // Ends the run as crashed with `msg` (naming the current thread); never returns.
   [[noreturn]] void misuse(const std::string& msg);
   // A condition variable wait should return at once, spuriously
@@ -193,7 +193,7 @@ class World {
   int64_t min_deadline_ = -1;  // earliest deadline of a timed waiter, -1 if none
   uint64_t hash_ = 0xcbf29ce484222325ull;
   bool failed_ = false;
-  std::unordered_set<const void*> dead_sync_;  // destroyed mutexes and condition variables (sync_destroyed)
+  AddressSet dead_sync_;  // destroyed mutexes and condition variables (sync_destroyed)
   Rng spurious_rng_;  // spurious_wakeup() only
   uint64_t spurious_wakeups_ = 0;
   uint32_t threads_in_windows_ = 0;  // threads with a non-empty window mask
