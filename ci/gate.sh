@@ -234,17 +234,19 @@ explorer_run() {
   # The first failure of each scenario: its rule, headline, replay command
   # and a Perfetto trace (seeds are 64-bit: jq would round them, so the
   # replay command, which wqcheck wrote, carries the seed).
-  while IFS=$'\t' read -r scenario count rule headline replay shrunk; do
+  while IFS=$'\t' read -r scenario count rule headline replay shrunk others; do
     replay="$wq ${replay#wqcheck }"
     local trace="$out/artifacts/$name-$scenario.trace.json"
     # Bounded: the replay of a "timeout" (an engine spinning with no
     # scheduling point) spins too, and that of a "crash" dies; both are
     # reported by the explorer, which ran its seeds in child processes.
     (eval "timeout -k 10 120 $replay --trace-out '$trace'" >"$out/artifacts/$name-$scenario.replay.txt" 2>&1) || true
-    add_failure "**$name** rule **$rule** in \`$scenario\` ($count failing runs; the first): $headline"$'\n'"  replay: \`$replay\`"$'\n'"  trace: \`artifacts/$(basename "$trace")\` (open in ui.perfetto.dev), printout: \`artifacts/$name-$scenario.replay.txt\`"$'\n'"  shrunk: $shrunk"
+    add_failure "**$name** rule **$rule** in \`$scenario\` ($count failing runs; the first): $headline"$'\n'"  replay: \`$replay\`"$'\n'"  trace: \`artifacts/$(basename "$trace")\` (open in ui.perfetto.dev), printout: \`artifacts/$name-$scenario.replay.txt\`"$'\n'"  shrunk: $shrunk${others:+$'\n'"  the other failures kept, shrunk: $others"}"
   done < <(jq -r '.scenarios[] | select(.failed | length > 0) | [.scenario, (.failures|tostring), .failed[0].rule, (.failed[0].headline|gsub("[\t\n]";" ")), .failed[0].replay,
                   (.failed[0].shrunk as $s | if $s == null then "not shrunk" elif $s.not_shrunk then "not shrunk: \($s.not_shrunk)"
-                   else "\($s.after.preemptions) preemption(s) (from \($s.before.preemptions)), \($s.after.steps) steps (from \($s.before.steps)), \($s.after.threads) threads; file `\($s.file | sub(".*/counterexamples/"; "counterexamples/"))`: `wqcheck replay --file \($s.file | sub(".*/counterexamples/"; "counterexamples/"))`" end | gsub("[\t\n]";" "))] | @tsv' "$ex_json")
+                   else "\($s.after.preemptions) preemption(s) (from \($s.before.preemptions)), \($s.after.steps) steps (from \($s.before.steps)), \($s.after.threads) threads; file `\($s.file | sub(".*/counterexamples/"; "counterexamples/"))`: `wqcheck replay --file \($s.file | sub(".*/counterexamples/"; "counterexamples/"))`" end | gsub("[\t\n]";" ")),
+                  ([.failed[1:][] | "\(.rule) seed \(.seed): " + (.shrunk as $s | if $s == null then "not shrunk" elif $s.not_shrunk then "not shrunk"
+                   else "\($s.after.preemptions) preemption(s), `\($s.file | sub(".*/counterexamples/"; "counterexamples/"))`" end)] | join("; "))] | @tsv' "$ex_json")
 }
 
 stage_explorer() {
