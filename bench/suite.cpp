@@ -179,6 +179,14 @@ double real_time_ns(const json& run) {
   return t;
 }
 
+// One figure of one pool: the median and the spread of its samples (the
+// rounds; a first task: the processes), and each round's value.
+struct Figure {
+  double median = 0, min = 0, max = 0;
+  std::size_t samples = 0;
+  std::map<int, double> rounds;
+};
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   const std::size_t n = v.size();
@@ -250,6 +258,7 @@ int run_suite(const SuiteOptions& suite, const BenchOptions& options, const std:
   struct Job {
     BenchEntry entry;
     std::string tag;
+    int round = 0;
   };
   std::vector<Job> jobs;
   // Rounds: the whole list again, so a burst of outside load lands on
@@ -261,9 +270,9 @@ int run_suite(const SuiteOptions& suite, const BenchOptions& options, const std:
     for (const auto& e : entries) {
       if (e.metric.starts_with("first_task")) {
         for (int run = round; run < first_task_runs; run += rounds)
-          jobs.push_back({e, fmt::format(".r{}.{}", round, run)});
+          jobs.push_back({e, fmt::format(".r{}.{}", round, run), round});
       } else {
-        jobs.push_back({e, fmt::format(".r{}", round)});
+        jobs.push_back({e, fmt::format(".r{}", round), round});
       }
     }
   std::vector<std::string> failures;
@@ -283,6 +292,14 @@ int run_suite(const SuiteOptions& suite, const BenchOptions& options, const std:
     const bool has_min_time = std::any_of(suite.benchmark_flags.begin(), suite.benchmark_flags.end(),
                                           [](const std::string& f) { return f.starts_with("--benchmark_min_time"); });
     if (suite.quick && !has_min_time) args.emplace_back("--benchmark_min_time=0.01");
+    // Warm-up for the steady-state figures (caches, the pool's threads
+    // created and parked): never for a first task, an idle pool or a
+    // thread timeline, which measure the pool's start and its wind-down.
+    const bool steady = job.entry.metric.starts_with("burst") || job.entry.metric == "roundtrip" ||
+                        job.entry.metric.starts_with("requeue");
+    const bool has_warmup = std::any_of(suite.benchmark_flags.begin(), suite.benchmark_flags.end(),
+                                        [](const std::string& f) { return f.starts_with("--benchmark_min_warmup_time"); });
+    if (steady && !suite.quick && !has_warmup) args.emplace_back("--benchmark_min_warmup_time=0.2");
     fmt::print("[{:3}/{}] {}/{}{} ", i + 1, jobs.size(), job.entry.metric, job.entry.pool, job.tag);
     std::fflush(stdout);
     const auto start = std::chrono::steady_clock::now();
@@ -306,11 +323,14 @@ int run_suite(const SuiteOptions& suite, const BenchOptions& options, const std:
   const std::string load_after = read_first_line("/proc/loadavg");
 
   // --- collect ---
-  // results[metric id][pool id] = value in the metric's unit
-  std::map<std::string, std::map<std::string, double>> values;
+  // values[metric id][pool id]: the median in the metric's unit, its
+  // spread over the rounds (a first task: over the processes) and each
+  // round's value, for ratios taken round by round.
+  std::map<std::string, std::map<std::string, Figure>> values;
   json context;
   for (const MetricDef& m : metric_defs()) {
     std::map<std::string, std::vector<double>> per_pool;
+    std::map<std::string, std::map<int, std::vector<double>>> per_round;
     for (const Job& job : jobs) {
       if (job.entry.metric != m.bench) continue;
       const fs::path path = raw_dir / fmt::format("{}__{}{}.gb.json", job.entry.metric, job.entry.pool, job.tag);
@@ -327,9 +347,11 @@ int run_suite(const SuiteOptions& suite, const BenchOptions& options, const std:
         else
           continue;
         per_pool[job.entry.pool].push_back(raw);
+        per_round[job.entry.pool][job.round].push_back(raw);
       }
     }
     for (auto& [pool, samples] : per_pool) {
+      Figure f;
       double v;
       if (m.over_runs)
         v = m.percentile_max ? *std::max_element(samples.begin(), samples.end()) : median(samples);
@@ -337,69 +359,134 @@ int run_suite(const SuiteOptions& suite, const BenchOptions& options, const std:
         v = median(samples);  // over the rounds
       // "gone after -1 ms" means the threads never went: keep it as NaN.
       if (m.id == "idle_threads_gone" && v < 0) v = std::nan("");
-      values[m.id][pool] = v * m.scale;
+      f.median = v * m.scale;
+      f.min = *std::min_element(samples.begin(), samples.end()) * m.scale;
+      f.max = *std::max_element(samples.begin(), samples.end()) * m.scale;
+      if (m.over_runs && m.percentile_max) f.min = f.max = f.median;  // the worst run: one number
+      f.samples = samples.size();
+      for (auto& [round, xs] : per_round[pool]) {
+        const double r = m.over_runs && m.percentile_max ? *std::max_element(xs.begin(), xs.end()) : median(xs);
+        f.rounds[round] = r * m.scale;
+      }
+      values[m.id][pool] = f;
     }
   }
 
   const auto& pools = pool_infos();
   std::vector<const PoolInfo*> kinds, peers;
   for (const auto& p : pools) (p.is_lazywq ? kinds : peers).push_back(&p);
-  auto value_of = [&](const std::string& metric, const std::string& pool) -> std::optional<double> {
+  auto figure_of = [&](const std::string& metric, const std::string& pool) -> const Figure* {
     auto m = values.find(metric);
-    if (m == values.end()) return std::nullopt;
+    if (m == values.end()) return nullptr;
     auto v = m->second.find(pool);
-    if (v == m->second.end()) return std::nullopt;
-    return v->second;
+    if (v == m->second.end()) return nullptr;
+    return &v->second;
+  };
+  auto value_of = [&](const std::string& metric, const std::string& pool) -> std::optional<double> {
+    const Figure* f = figure_of(metric, pool);
+    if (!f) return std::nullopt;
+    return f->median;
+  };
+  // a / b round by round (rounds where both ran), summarised as a figure.
+  auto ratio_of = [&](const std::string& metric, const std::string& a, const std::string& b) -> std::optional<Figure> {
+    const Figure *fa = figure_of(metric, a), *fb = figure_of(metric, b);
+    if (!fa || !fb) return std::nullopt;
+    std::vector<double> rs;
+    Figure r;
+    for (const auto& [round, va] : fa->rounds) {
+      auto vb = fb->rounds.find(round);
+      if (vb == fb->rounds.end() || vb->second == 0 || std::isnan(va) || std::isnan(vb->second)) continue;
+      rs.push_back(va / vb->second);
+      r.rounds[round] = rs.back();
+    }
+    if (rs.empty()) return std::nullopt;
+    r.median = median(rs);
+    r.min = *std::min_element(rs.begin(), rs.end());
+    r.max = *std::max_element(rs.begin(), rs.end());
+    r.samples = rs.size();
+    return r;
   };
 
-  // --- targets (issue #9), per lazywq kind ---
+  // --- targets (issue #17), per lazywq kind ---
+  // A target against a peer counts as met only when it holds on the
+  // median and the spreads do not overlap: the kind's worst sample
+  // against the peer's best, the factor applied. An absolute bound holds
+  // on the median (the spread is shown).
   struct Target {
     std::string name;
     std::string kind;
-    double measured;   // what is compared
+    double measured;   // what is compared: a ratio, or a value in its unit
     double bound;      // against this
     bool higher_ok;    // measured >= bound passes (else <=)
+    bool spread_ok;    // the spreads do not overlap (true for an absolute bound)
     std::string shown; // how the measurement reads
   };
   std::vector<Target> targets;
-  for (const PoolInfo* k : kinds) {
-    const auto burst = value_of("burst_1p", k->id);
-    const auto asio_burst = value_of("burst_1p", "asio");
-    if (burst && asio_burst)
-      targets.push_back({"burst 1 producer >= 1.5 x asio", k->display, *burst / *asio_burst, 1.5, true,
-                         fmt::format("{:.2f} x asio ({} vs {} M/s)", *burst / *asio_burst, format_value(*burst), format_value(*asio_burst))});
-    double best = 0;
-    std::string best_name;
-    for (const PoolInfo* p : peers)
-      if (auto v = value_of("burst_1p", p->id); v && *v > best) best = *v, best_name = p->display;
-    if (burst && best > 0)
-      targets.push_back({"burst 1 producer >= best peer", k->display, *burst / best, 1.0, true,
-                         fmt::format("{:.2f} x {} ({} vs {} M/s)", *burst / best, best_name, format_value(*burst), format_value(best))});
-    const auto wake = value_of("trickle_wake_p50", k->id);
-    for (const char* peer : {"asio", "glib"}) {
-      const auto pw = value_of("trickle_wake_p50", peer);
-      if (wake && pw) {
-        const std::string peer_name = peer == std::string("asio") ? "asio" : "GLib";
-        targets.push_back({fmt::format("trickle wake p50 <= 0.5 x {}", peer_name), k->display, *wake / *pw, 0.5, false,
-                           fmt::format("{:.2f} x {} ({} vs {} us)", *wake / *pw, peer_name, format_value(*wake), format_value(*pw))});
-      }
+  auto spread_text = [](const Figure& f) {
+    return f.samples > 1 && f.min != f.max ? fmt::format(" [{}, {}]", format_value(f.min), format_value(f.max)) : std::string();
+  };
+  // The peer with the best median of `metric` (the yardstick of "the best peer").
+  auto best_peer = [&](const std::string& metric, Better better) -> const PoolInfo* {
+    const PoolInfo* best = nullptr;
+    for (const PoolInfo* p : peers) {
+      const Figure* f = figure_of(metric, p->id);
+      if (!f || std::isnan(f->median)) continue;
+      const Figure* b = best ? figure_of(metric, best->id) : nullptr;
+      if (!b || (better == Better::higher ? f->median > b->median : f->median < b->median)) best = p;
     }
-    if (auto ft = value_of("first_task_p50", k->id))
-      targets.push_back({"first task < 50 us (median of runs), for the core's CPU", k->display, *ft, 50, false,
-                         fmt::format("{} us", format_value(*ft))});
-    if (auto ft = value_of("first_task_other_cpu_p50", k->id))
-      targets.push_back({"first task < 50 us (median of runs), for another CPU", k->display, *ft, 50, false,
-                         fmt::format("{} us", format_value(*ft))});
+    return best;
+  };
+  // kind's metric against factor x peer's (a peer id, or the best peer).
+  auto against = [&](const PoolInfo* k, const std::string& metric, Better better, double factor, const PoolInfo* peer,
+                     const std::string& name) {
+    const Figure* a = figure_of(metric, k->id);
+    if (!a || !peer) return;
+    const Figure* b = figure_of(metric, peer->id);
+    if (!b || b->median == 0) return;
+    const auto r = ratio_of(metric, k->id, peer->id);
+    const double ratio = r ? r->median : a->median / b->median;
+    const bool higher = better == Better::higher;
+    const bool apart = higher ? a->min >= factor * b->max : a->max <= factor * b->min;
+    targets.push_back({name, k->display, ratio, factor, higher, apart,
+                       fmt::format("{:.2f} x {}{} ({}{} vs {}{})", ratio, peer->display,
+                                   r && r->samples > 1 ? fmt::format(" [{:.2f}, {:.2f}]", r->min, r->max) : std::string(),
+                                   format_value(a->median), spread_text(*a), format_value(b->median), spread_text(*b))});
+  };
+  auto absolute = [&](const PoolInfo* k, const std::string& metric, double bound, const std::string& unit,
+                      const std::string& name) {
+    const Figure* a = figure_of(metric, k->id);
+    if (!a) return;
+    targets.push_back({name, k->display, a->median, bound, false, true,
+                       fmt::format("{} {}{}", format_value(a->median), unit, spread_text(*a))});
+  };
+  const PoolInfo* tbb = nullptr;
+  const PoolInfo* asio = nullptr;
+  for (const PoolInfo* p : peers) {
+    if (p->id == "tbb") tbb = p;
+    if (p->id == "asio") asio = p;
+  }
+  for (const PoolInfo* k : kinds) {
+    against(k, "burst_1p", Better::higher, 1.5, best_peer("burst_1p", Better::higher), "burst, 1 producer >= 1.5 x the best peer");
+    against(k, "burst_2p", Better::higher, 1.5, best_peer("burst_2p", Better::higher), "burst, 2 producers >= 1.5 x the best peer");
+    absolute(k, "first_task_p50", 50, "us", "first task after creation, core's CPU: median <= 50 us");
+    absolute(k, "first_task_other_cpu_p50", 100, "us", "first task for another CPU: median <= 100 us");
+    against(k, "trickle_wake_p50", Better::lower, 1.0, best_peer("trickle_wake_p50", Better::lower),
+            "trickle wake-up p50 <= the best peer's");
+    against(k, "trickle_wake_p99", Better::lower, 2.0, best_peer("trickle_wake_p99", Better::lower),
+            "trickle wake-up p99 <= 2 x the best peer's");
+    against(k, "roundtrip_p50", Better::lower, 2.0, tbb, "hot round trip p50 <= 2 x TBB's");
+    absolute(k, "roundtrip_p99", 30, "us", "hot round trip p99 <= 30 us");
+    against(k, "trickle_cpu", Better::lower, 1.5, asio, "trickle CPU <= 1.5 x asio's");
     if (auto rq = value_of("requeue_pending", k->id))
-      targets.push_back({"re-queue of a pending work < 20 ns", k->display, *rq, 20, false, fmt::format("{} ns", format_value(*rq))});
+      targets.push_back({"re-queue of a pending work < 20 ns", k->display, *rq, 20, false, true, fmt::format("{} ns", format_value(*rq))});
     // "Indistinguishable from zero": the pool's threads used under 10 us of
     // CPU per second (0.001% of a CPU) once idle.
     if (auto idle = value_of("idle_cpu", k->id))
-      targets.push_back({"idle CPU ~ 0 (< 10 us per s)", k->display, *idle, 10, false,
+      targets.push_back({"idle CPU ~ 0 (< 10 us per s)", k->display, *idle, 10, false, true,
                          fmt::format("{} us/s, {} wake-ups/s", format_value(*idle),
                                      format_value(value_of("idle_switches", k->id).value_or(std::nan(""))))});
   }
-  auto met = [](const Target& t) { return t.higher_ok ? t.measured >= t.bound : t.measured <= t.bound; };
+  auto met = [](const Target& t) { return (t.higher_ok ? t.measured >= t.bound : t.measured <= t.bound) && t.spread_ok; };
 
   // --- machine ---
   utsname uts{};
@@ -448,19 +535,25 @@ int run_suite(const SuiteOptions& suite, const BenchOptions& options, const std:
   for (const MetricDef& m : metric_defs()) {
     json jm = {{"title", m.title}, {"unit", m.unit}, {"better", m.better == Better::higher ? "higher" : "lower"}};
     jm["values"] = json::object();
+    auto num = [](double v) { return std::isnan(v) ? json(nullptr) : json(v); };
     for (const auto& p : pools)
-      if (auto v = value_of(m.id, p.id)) jm["values"][p.id] = std::isnan(*v) ? json(nullptr) : json(*v);
+      if (const Figure* f = figure_of(m.id, p.id)) {
+        jm["values"][p.id] = num(f->median);
+        jm["spread"][p.id] = {{"min", num(f->min)}, {"max", num(f->max)}, {"samples", f->samples}};
+        for (const auto& [round, v] : f->rounds) jm["rounds"][p.id].push_back(num(v));
+      }
     if (!m.lazywq_only)
       for (const PoolInfo* k : kinds)
-        for (const PoolInfo* p : peers) {
-          auto a = value_of(m.id, k->id), b = value_of(m.id, p->id);
-          if (a && b && *b != 0 && !std::isnan(*a) && !std::isnan(*b)) jm["ratios"][k->id][p->id] = *a / *b;
-        }
+        for (const PoolInfo* p : peers)
+          if (auto r = ratio_of(m.id, k->id, p->id)) {
+            jm["ratios"][k->id][p->id] = r->median;  // the median of the per-round ratios
+            jm["ratio_spread"][k->id][p->id] = {{"min", r->min}, {"max", r->max}, {"rounds", r->samples}};
+          }
     results["metrics"][m.id] = jm;
   }
   for (const Target& t : targets)
     results["targets"].push_back({{"target", t.name}, {"kind", t.kind}, {"measured", t.measured}, {"bound", t.bound},
-                                  {"met", met(t)}, {"reads", t.shown}});
+                                  {"spreads_apart", t.spread_ok}, {"met", met(t)}, {"reads", t.shown}});
   write_text(out_dir / "results.json", results.dump(2) + "\n");
   if (suite.json_out) {
     std::fprintf(suite.json_out, "%s\n", results.dump(2).c_str());
@@ -476,8 +569,11 @@ int run_suite(const SuiteOptions& suite, const BenchOptions& options, const std:
                     suite.quick ? " **Quick (smoke) sizes: not a measurement.**" : "");
   md << fmt::format("Peers: oneTBB {}, asio {}, GLib {}, Eigen {}. Every pool runs tasks on {} threads; "
                     "lazywq: one engine with ncpus = {}, works queued with `{}`; "
-                    "idle timeout {} ms (lazywq lazy and GLib). Each benchmark ran in a fresh process, {} round(s); "
-                    "each value is the median over the rounds (first task: over {} processes), plots from round 0.\n\n",
+                    "idle timeout {} ms (lazywq lazy and GLib). Each benchmark ran in a fresh process, {} round(s), every pool once "
+                    "per round in turn; each value is the median [min, max] over the rounds (first task: over {} processes), "
+                    "after a 0.2 s warm-up for the steady-state figures (burst, round trip, re-queue). lazywq's per-CPU "
+                    "threads are pinned to their CPU (its shared pools' unbound ones and every peer's threads are not); "
+                    "plots from round 0.\n\n",
                     TBB_VERSION_STRING, machine["libraries"]["asio"].get<std::string>(),
                     machine["libraries"]["GLib"].get<std::string>(), machine["libraries"]["Eigen"].get<std::string>(),
                     options.threads, options.threads,
@@ -488,9 +584,12 @@ int run_suite(const SuiteOptions& suite, const BenchOptions& options, const std:
                       load1_before, options.threads);
   if (!failures.empty()) md << fmt::format("**Failed runs:** {}\n\n", fmt::join(failures, ", "));
 
-  md << "## Targets\n\n| target | kind | measured | met |\n|---|---|---|---|\n";
+  md << "## Targets\n\nA target against a peer is met when it holds on the median and the spreads do not overlap "
+        "(the kind's worst round against the peer's best, the factor applied).\n\n"
+        "| target | kind | measured: median [min, max] | met |\n|---|---|---|---|\n";
   for (const Target& t : targets)
-    md << fmt::format("| {} | {} | {} | {} |\n", t.name, t.kind, t.shown, met(t) ? "yes" : "**no**");
+    md << fmt::format("| {} | {} | {} | {} |\n", t.name, t.kind, t.shown,
+                      met(t) ? "yes" : (t.higher_ok ? t.measured >= t.bound : t.measured <= t.bound) ? "**no** (spreads overlap)" : "**no**");
 
   md << "\n## Values\n\n| metric | unit | better |";
   for (const auto& p : pools) md << ' ' << p.display << " |";
@@ -501,13 +600,16 @@ int run_suite(const SuiteOptions& suite, const BenchOptions& options, const std:
     if (values.find(m.id) == values.end()) continue;
     md << fmt::format("| {} | {} | {} |", m.title, m.unit, m.better == Better::higher ? "higher" : "lower");
     for (const auto& p : pools) {
-      auto v = value_of(m.id, p.id);
-      md << ' ' << (v ? (std::isnan(*v) ? std::string("never") : format_value(*v)) : std::string("-")) << " |";
+      const Figure* f = figure_of(m.id, p.id);
+      md << ' ' << (f ? (std::isnan(f->median) ? std::string("never") : format_value(f->median) + spread_text(*f)) : std::string("-"))
+         << " |";
     }
     md << '\n';
   }
 
-  md << "\n## Ratios lazywq / peer\n\nAbove 1 is better for throughput, below 1 for times, CPU and threads.\n\n| metric | kind |";
+  md << "\n## Ratios lazywq / peer\n\nAbove 1 is better for throughput, below 1 for times, CPU and threads. Each ratio is "
+        "taken round by round (both pools measured in the same round), then summarised: the median [min, max] over the "
+        "rounds.\n\n| metric | kind |";
   for (const PoolInfo* p : peers) md << ' ' << p->display << " |";
   md << "\n|---|---|";
   for (std::size_t i = 0; i < peers.size(); ++i) md << "---:|";
@@ -517,9 +619,8 @@ int run_suite(const SuiteOptions& suite, const BenchOptions& options, const std:
     for (const PoolInfo* k : kinds) {
       md << fmt::format("| {} | {} |", m.title, k->display);
       for (const PoolInfo* p : peers) {
-        auto a = value_of(m.id, k->id), b = value_of(m.id, p->id);
-        if (a && b && *b != 0 && !std::isnan(*a) && !std::isnan(*b))
-          md << fmt::format(" {:.2f} |", *a / *b);
+        if (auto r = ratio_of(m.id, k->id, p->id))
+          md << fmt::format(" {:.2f}{} |", r->median, r->samples > 1 ? fmt::format(" [{:.2f}, {:.2f}]", r->min, r->max) : "");
         else
           md << " - |";
       }

@@ -15,7 +15,7 @@ namespace lazywq_bench {
 struct SuiteOptions {
   std::string out_dir;                        // report directory
   bool quick = false;                         // the ctest smoke: tiny sizes
-  int rounds = 3;                             // the whole suite this many times (median)
+  int rounds = 5;                             // the whole suite this many times (median and spread)
   int first_task_runs = 15;                   // fresh processes per first-task benchmark, over all rounds
   std::string gnuplot = "gnuplot";            // '' = no plots
   std::vector<std::string> benchmark_flags;   // --benchmark_* flags for the children

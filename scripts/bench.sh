@@ -7,7 +7,7 @@
 #   build/bench-report/plots/        threads over time, latency distributions (SVG, PNG)
 # Arguments go to lazywq-bench, e.g. --quick (a smoke at tiny sizes),
 # --rounds 1, --first-task-runs 30, --benchmark_min_time=2. LAZYWQ_BENCH_OUT changes
-# the report directory. The full suite (3 rounds) takes about 6 minutes;
+# the report directory. The full suite (5 rounds) takes about 10 minutes;
 # run it on a quiet machine (the report shows the load average).
 set -euo pipefail
 
