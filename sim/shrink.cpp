@@ -311,6 +311,7 @@ class Shrinker {
         }
       };
       for (const char* key : kSizes) {
+        if (first_improvement_ && best) break;
         const int64_t now = drawn_value(config_lines_, key);
         if (now <= 1) continue;
         phase_ = std::string("capping ") + key;
@@ -326,6 +327,7 @@ class Shrinker {
       // The probabilities (kit::knob_p's, "fail_p=0.300"): each to 0, the
       // rest of the seed's draws as they were (Rng::chance always draws).
       for (const std::string& line : config_lines_) {
+        if (first_improvement_ && best) break;
         const size_t eq = line.find('=');
         if (eq == std::string::npos || eq < 2 || line.compare(eq - 2, 2, "_p") != 0) continue;
         const std::string key = line.substr(0, eq);
@@ -502,11 +504,9 @@ class Shrinker {
   bool one_decision_with(const Params& p, uint64_t limit) {
     const uint64_t bound = current_preemptions_;
     if (try_schedule({}, &p, bound)) return true;
-    const Params saved = base_.params;
-    base_.params = p;
-    std::vector<Schedule> bases = {Schedule{}};
-    if (current_.size() > 1) bases.push_back(current_);
-    for (const Schedule& keep : bases) {
+    // `keep` and one more decision, at most `limit` of them.
+    auto one_more = [&](const Schedule& keep) {
+      const Params saved = base_.params;
       base_.params = p;
       const std::vector<ChoicePoint> cps = probe(keep);
       base_.params = saved;
@@ -514,13 +514,15 @@ class Shrinker {
       for (const ChoicePoint& cp : cps)
         for (uint32_t u : cp.runnable) {
           if (u == cp.def) continue;
-          if (++spent > limit) break;
+          if (++spent > limit) return false;
           Schedule cand = keep;
           cand.push_back({cp.thread, cp.step, u});
           if (try_schedule(normalized(cand), &p, bound)) return true;
         }
-    }
-    return false;
+      return false;
+    };
+    if (one_more({})) return true;
+    return current_.size() > 1 && one_more(Schedule(current_));
   }
 
   // KEY's value in a run's config lines ("ops=14"), or 0.
