@@ -171,7 +171,7 @@ class Shrinker {
     r.schedule = s;
     r.prefix_steps = limit;
     const Candidate o = run_candidate(r);
-    if (!o.failed || o.rule != res_.rule || o.preemptions > current_preemptions_) return false;
+    if (!accepts(o, current_preemptions_)) return false;
     current_ = o.schedule;
     current_preemptions_ = o.preemptions;
     return true;

@@ -9,6 +9,12 @@ namespace lazywq::tools {
 
 using namespace lazywq::sim;
 
+CLI::Option* add_max_steps_option(CLI::App* sub, uint64_t& max_steps) {
+  return sub->add_option("--max-steps", max_steps, "Scheduling points before a run counts as livelocked")
+      ->check(CLI::Range(uint64_t{1}, UINT64_MAX))
+      ->capture_default_str();
+}
+
 PlantedBug parse_bug(const std::string& name) {
   PlantedBug b = planted_bug_from_string(name);
 #if !defined(LAZYWQ_ENABLE_PLANTED_BUGS)
@@ -27,9 +33,7 @@ void RunSelection::add_to(CLI::App* sub, const std::string& verb) {
                   "strategy: the current thread goes on at every other choice point; what shrink prints)");
   sub->add_option("--param", params, "Scenario knob key=value (repeatable)");
   sub->add_option("--planted", bug, "Switch on a planted bug (planted build only)");
-  sub->add_option("--max-steps", ro.max_steps, "Scheduling points before a run counts as livelocked")
-      ->check(CLI::Range(uint64_t{1}, UINT64_MAX))
-      ->capture_default_str();
+  add_max_steps_option(sub, ro.max_steps);
   sub->add_option("--prefix-steps", ro.prefix_steps,
                   "Cut the run after this many scheduling points (a shrunk counterexample's prefix, where its rule is "
                   "already broken; a cut is never a hang)")

@@ -18,6 +18,10 @@ namespace lazywq::tools {
 // std::invalid_argument (exit 2) naming the preset that has them.
 PlantedBug parse_bug(const std::string& name);
 
+// `--max-steps N` (N >= 1, the default shown) on any subcommand that runs
+// the simulator: explore, replay, shrink, run-program.
+CLI::Option* add_max_steps_option(CLI::App* sub, uint64_t& max_steps);
+
 struct RunSelection {
   sim::RunOptions ro;
   std::vector<std::string> params;

@@ -35,6 +35,7 @@
 
 using namespace lazywq;
 using namespace lazywq::sim;
+using lazywq::tools::add_max_steps_option;
 using lazywq::tools::parse_bug;
 using lazywq::tools::RunSelection;
 
@@ -271,9 +272,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   ex->add_option("--junit-traces", e_junit_opt.trace_prefix,
                  "Name PREFIX<scenario>.trace.json as the trace of each scenario's first failure (where the gate puts it)");
-  ex->add_option("--max-steps", eo.max_steps, "Scheduling points before a run counts as livelocked")
-      ->check(CLI::Range(uint64_t{1}, UINT64_MAX))
-      ->capture_default_str();
+  add_max_steps_option(ex, eo.max_steps);
   ex->add_option("--stop-after", eo.stop_after_failures,
                  "Move on to the next scenario after this many failures (0: never; a failed run keeps its "
                  "fibers' stacks mapped)")
@@ -378,9 +377,7 @@ int main(int argc, char** argv) {
   rpgc->add_option("--seed", rpg_seed, "Override the program's scheduler seed");
   rpgc->add_option("--strategy", rpg.strategy, "Override the program's strategy: random | pct:D[:K] | preempt:B[:K]");
   rpgc->add_option("--planted", rpg_bug, "Switch on a planted bug (planted build only)");
-  rpgc->add_option("--max-steps", rpg.max_steps, "Scheduling points before a run counts as livelocked")
-      ->check(CLI::Range(uint64_t{1}, UINT64_MAX))
-      ->capture_default_str();
+  add_max_steps_option(rpgc, rpg.max_steps);
   rpgc->add_flag("--no-trace", rpg_no_trace, "Do not print the full event trace");
   double rpg_run_timeout = -1;
   rpgc->add_option("--run-timeout", rpg_run_timeout,
