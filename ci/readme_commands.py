@@ -269,7 +269,11 @@ def head_commit():
 
 
 def expand(cmd, variables):
-    for name, value in variables.items():
+    # A command that sets a variable itself (`W=build/planted/tools/wqcheck;
+    # $W shrink ...`) means its own value, not the section's: the build it
+    # names is the build it runs in (the section's $W ran it in release).
+    own = dict(re.findall(r"(?:^|;\s*)([A-Za-z_][A-Za-z0-9_]*)=(\S+?);", cmd))
+    for name, value in {**variables, **own}.items():
         cmd = re.sub(r"\$" + name + r"\b", value, cmd)
     return cmd.replace("$(git rev-parse HEAD)", head_commit())
 
