@@ -166,6 +166,10 @@ struct ThreadState {
   bool highpri_pool = false;              // ... of a high-priority pool
   bool rescuer = false;                   // the shared pools' rescuer
   uint64_t open_cancel_work = 0, open_flush_work = 0;
+  // The open flush_work's queueings: those accepted before the thread's
+  // first event after its flush_begin (wait_begin on a pool thread), when
+  // the engine had read what it waits for; kNone until then.
+  uint64_t open_flush_read_by = kNone;
   // The rescuer runs works nested in its own waits (C7 under permanent
   // creation failure): the callbacks (and their open calls) it returns to.
   struct Frame {
@@ -441,6 +445,12 @@ class Oracle {
     // thread's callback: it must not count as "that thread's next event".
     // stall_watch is recorded by whoever kicks the pool, in the middle of
     // its call, likewise.
+    if (e.type != ET::mayday && e.type != ET::stall_watch) {
+      auto it = threads_.find(e.thread);
+      if (it != threads_.end() && it->second.open_flush_work && it->second.open_flush_read_by == kNone &&
+          e.type != ET::flush_begin)
+        it->second.open_flush_read_by = e.seq;
+    }
     if (e.type == ET::wait_begin || e.type == ET::wait_end || e.type == ET::mayday || e.type == ET::stall_watch)
       return;
     ThreadState& t = threads_[e.thread];
@@ -484,6 +494,7 @@ class Oracle {
       case ET::destroy_end: on_destroy_end(e); break;
       case ET::callback_threw: break;
       case ET::dependency_cycle: on_dependency_cycle(e, t); break;
+      case ET::wait_refused: on_wait_refused(e, t); break;
       case ET::wait_begin:
       case ET::wait_end:
       case ET::mayday:
@@ -552,14 +563,16 @@ class Oracle {
     // A cancel_work_sync / flush_work records nothing between its begin and
     // end except the dequeue of its work (and, for a shared queue, the
     // migration of the inactive work that dequeue let into a slot of an
-    // offline pool): anything else means it threw.
-    if (t.open_cancel_work && e.type != ET::migrate &&
+    // offline pool) and the report of a cycle its wait closes (C16):
+    // anything else means it threw (a refusal's wait_refused, say).
+    if (t.open_cancel_work && e.type != ET::migrate && e.type != ET::dependency_cycle &&
         !(e.work == t.open_cancel_work && (e.type == ET::dequeue || e.type == ET::cancel_end))) {
       auto& v = work(t.open_cancel_work).cancels;
       v.erase(std::remove_if(v.begin(), v.end(), [&](const OpenCancel& c) { return c.thread == e.thread; }), v.end());
       t.open_cancel_work = 0;
     }
-    if (t.open_flush_work && !(e.work == t.open_flush_work && e.type == ET::flush_end)) {
+    if (t.open_flush_work && e.type != ET::dependency_cycle &&
+        !(e.work == t.open_flush_work && e.type == ET::flush_end)) {
       auto& v = work(t.open_flush_work).flushes;
       v.erase(std::remove_if(v.begin(), v.end(), [&](const OpenFlush& f) { return f.thread == e.thread; }), v.end());
       t.open_flush_work = 0;
@@ -1340,6 +1353,7 @@ class Oracle {
         v.erase(std::remove_if(v.begin(), v.end(), [&](const OpenFlush& f) { return f.thread == e.thread; }), v.end());
       v.push_back(OpenFlush{e.thread, e.seq});
       t.open_flush_work = e.work;
+      t.open_flush_read_by = kNone;
       return;
     }
     QueueState& qs = queue(e.queue);
@@ -1455,6 +1469,155 @@ class Oracle {
                thr(e.thread) + ", but no work has waited in a callback so far: no wait-for cycle can exist, the "
                "detector's report is false",
            {e.seq});
+  }
+
+  // C16 judges every refusal (wait_refused, recorded before the engine
+  // throws Error(deadlock)) against the state the stream shows then: a
+  // refused wait that could have returned turns a legitimate program into
+  // an error (issue #13's false deadlocks; issue #14: the rescuer's
+  // refusals were judged by one unit test each). Every refusal comes from
+  // inside a callback (a thread that runs no work holds nothing, so no
+  // cycle passes through it), and for its reason:
+  //   own_run        the awaited work's run in progress is on the caller
+  //   own_queue      the caller runs a work of the queue it would flush,
+  //                  drain or destroy
+  //   behind_caller  the awaited work is pending in the caller's queue
+  //   rescuer_chain  the caller is the rescuer, and the chain of waits from
+  //                  the awaited work (its runner waits for another work,
+  //                  whose runner waits...) reaches a run on its own stack,
+  //                  or a callback it is nested in is cancelling that work
+  //                  (the cancel turn it waits for may be its own)
+  //   cycle          DependencyCheck::error: only the first rule (the
+  //                  graph keeps every edge ever seen: a cycle need not be
+  //                  in force at once, see dependency.hpp)
+  void on_wait_refused(const Event& e, const ThreadState& t) {
+    const auto reason = static_cast<RefusalReason>(e.arg);
+    const std::string what = std::string("a wait for ") + (e.work ? W(e.work) : wq(e.queue)) + " by " +
+                             thr(e.thread) + " refused with Error(deadlock) at " + at(e.seq) + " (" +
+                             refusal_name(reason) + ")";
+    if ((e.thread & kExternalThread) || t.cur_work == 0) {
+      report(16, e.work, e.queue, -20,
+             what + ", but that thread runs no callback: it holds nothing, no wait-for cycle can pass through it",
+             {e.seq});
+      return;
+    }
+    switch (reason) {
+      case RefusalReason::own_run: {
+        const WorkState& ws = work(e.work);
+        const bool mine = std::any_of(ws.running.begin(), ws.running.end(),
+                                      [&](const Run& r) { return r.thread == e.thread; });
+        if (!mine)
+          report(16, e.work, 0, -20,
+                 what + ", but " + W(e.work) + "'s run in progress is not that thread's: " +
+                     (ws.running.empty() ? std::string("it is not running")
+                                         : "it runs on " + thr(ws.running.front().thread)),
+                 {e.seq});
+        break;
+      }
+      case RefusalReason::own_queue:
+        if (t.cur_queue != e.queue)
+          report(16, 0, e.queue, -20,
+                 what + ", but the callback it comes from (" + W(t.cur_work) + ") is of " + wq(t.cur_queue), {e.seq});
+        break;
+      case RefusalReason::behind_caller: {
+        const WorkState& ws = work(e.work);
+        const bool queued_here = std::any_of(ws.pending.begin(), ws.pending.end(),
+                                             [&](const Queueing& p) { return p.queue == t.cur_queue; });
+        if (!queued_here)
+          report(16, e.work, e.queue, -20,
+                 what + ", but " + W(e.work) + " has no pending queueing in the caller's " + wq(t.cur_queue) +
+                     ": nothing of it waits behind the caller",
+                 {e.seq});
+        break;
+      }
+      case RefusalReason::rescuer_chain: {
+        std::string chain;
+        if (!t.rescuer)
+          report(16, e.work, 0, -20, what + ", a refusal only the rescuer makes, by a thread that is not it", {e.seq});
+        else if (!chain_reaches(e.thread, e.work, chain) && !own_cancel_turn(t, e.work))
+          report(16, e.work, 0, -20,
+                 what + ", but its chain of waits never reaches a run on the rescuer's own stack: " + chain +
+                     " (the wait could have returned)",
+                 {e.seq});
+        break;
+      }
+      case RefusalReason::cycle: break;
+    }
+  }
+
+  // A cancel_work_sync of `w` in a callback the rescuer's current one is
+  // nested in: it may hold w's cancel turn, released only when it returns
+  // (whether it took the turn yet is not in the stream: taken as held).
+  static bool own_cancel_turn(const ThreadState& t, uint64_t w) {
+    return std::any_of(t.outer.begin(), t.outer.end(),
+                       [&](const ThreadState::Frame& f) { return f.open_cancel_work == w; });
+  }
+
+  static const char* refusal_name(RefusalReason r) {
+    switch (r) {
+      case RefusalReason::own_run: return "own run";
+      case RefusalReason::behind_caller: return "behind the caller";
+      case RefusalReason::own_queue: return "own queue";
+      case RefusalReason::cycle: return "cycle";
+      case RefusalReason::rescuer_chain: return "rescuer chain";
+    }
+    return "unknown reason";
+  }
+
+  // The rescuer's wait chain rebuilt from the stream (pool_impl.hpp's
+  // wait_chain_locked, independently): from `w`, while the work runs on a
+  // thread other than the rescuer that waits in flush_work or
+  // cancel_work_sync for another work (a flush only while some queueing it
+  // read is unfinished), that work. True when a work of the chain runs on
+  // the rescuer; `text` says where the chain ends otherwise.
+  bool chain_reaches(uint32_t rescuer, uint64_t w, std::string& text) {
+    std::vector<uint64_t> chain{w};
+    text = W(w);
+    for (uint64_t cur = w;;) {
+      const WorkState& ws = work(cur);
+      if (std::any_of(ws.running.begin(), ws.running.end(), [&](const Run& r) { return r.thread == rescuer; }))
+        return true;
+      if (chain.size() >= 64) {  // the engine's bound too
+        text += " (the chain's 64th work)";
+        return false;
+      }
+      if (ws.running.empty()) {
+        text += ", which is not running";
+        return false;
+      }
+      const uint32_t runner = ws.running.front().thread;
+      const ThreadState& rt = threads_[runner];
+      uint64_t next = 0;
+      if (rt.open_flush_work) {
+        next = rt.open_flush_work;
+        const WorkState& nx = work(next);
+        const auto fit = std::find_if(nx.flushes.rbegin(), nx.flushes.rend(),
+                                      [&](const OpenFlush& f) { return f.thread == runner; });
+        const uint64_t read_by = rt.open_flush_read_by;  // kNone: any queueing so far may be awaited
+        const uint64_t begin = fit == nx.flushes.rend() ? 0 : fit->begin;
+        const bool unfinished =
+            std::any_of(nx.running.begin(), nx.running.end(),
+                        [&](const Run& r) { return r.has_q && r.q.accept < read_by; }) ||
+            std::any_of(nx.pending.begin(), nx.pending.end(), [&](const Queueing& p) { return p.accept < read_by; });
+        if (!unfinished) {
+          text += ", which runs on " + thr(runner) + " in a flush_work(" + W(next) + ") begun at " + at(begin) +
+                  " that is satisfied (every queueing it waits for has finished)";
+          return false;
+        }
+      } else if (rt.open_cancel_work) {
+        next = rt.open_cancel_work;
+      } else {
+        text += ", which runs on " + thr(runner) + ", waiting for no work";
+        return false;
+      }
+      if (std::find(chain.begin(), chain.end(), next) != chain.end()) {
+        text += ", which runs on " + thr(runner) + " waiting for " + W(next) + " again (a cycle without the rescuer)";
+        return false;
+      }
+      text += ", which runs on " + thr(runner) + " waiting for " + W(next);
+      chain.push_back(next);
+      cur = next;
+    }
   }
 
   void on_cancel_begin(const Event& e, ThreadState& t) {

@@ -114,6 +114,7 @@ std::string_view to_string(EventType t) {
     case EventType::wait_end: return "wait_end";
     case EventType::mayday: return "mayday";
     case EventType::stall_watch: return "stall_watch";
+    case EventType::wait_refused: return "wait_refused";
   }
   return "?";
 }

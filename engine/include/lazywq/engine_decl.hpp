@@ -158,7 +158,9 @@ class BasicEngine {
   // now). Adds the dependencies; a cycle is recorded, and with
   // DependencyCheck::error thrown as Error(deadlock), no edge kept. Call
   // with no engine lock held, or Q only (flush_workqueue, drain).
-  void note_wait(std::vector<DependencyNode> targets, const char* call, const WaitScope* registered = nullptr);
+  // awaited_queue / awaited_work: what the wait is for (the wait_refused event's, when it is refused).
+  void note_wait(std::vector<DependencyNode> targets, const char* call, const WaitScope* registered = nullptr,
+                 uint32_t awaited_queue = 0, uint64_t awaited_work = 0);
   // Counts and keeps one cycle report (at most 64 kept).
   void report_cycle(DependencyCycle c, int cpu, uint32_t queue, uint64_t work);
   // Whether a cycle through `t` is the first the registered wait `serial`

@@ -534,15 +534,17 @@ std::vector<std::pair<uint64_t, uint64_t>> BasicWorkqueue<P>::held_up_locked(con
 template <class P>
 bool BasicWorkqueue<P>::flush() {
   check_alive();
-  if (caller_in_this_queue())
+  if (caller_in_this_queue()) {
+    engine_.record(EventType::wait_refused, -1, id_, 0, static_cast<int32_t>(RefusalReason::own_queue));
     throw Error(Errc::deadlock, "flush_workqueue('" + name_ + "') from one of its own works would wait for itself");
+  }
   typename BasicEngine<P>::BlockedScope blocked(engine_);
   detail::Guard g(lock_);
   if (dead_.load(std::memory_order_relaxed))  // destroyed since check_alive()
     throw Error(Errc::queue_destroyed, "workqueue '" + name_ + "' has been destroyed");
   // Under Q (the graph's and the events' locks are leaves): may refuse
   // with Error(deadlock) before anything changed.
-  engine_.note_wait(flush_targets_locked(), "flush_workqueue");
+  engine_.note_wait(flush_targets_locked(), "flush_workqueue", nullptr, id_);
   engine_.record(EventType::flush_begin, -1, id_, 0, static_cast<int32_t>(FlushKind::workqueue));
   ++flushers_;
   bool waited = wait_epoch_locked(close_epoch_locked());
@@ -565,8 +567,10 @@ void BasicWorkqueue<P>::drain_locked() {
 template <class P>
 void BasicWorkqueue<P>::drain() {
   check_alive();
-  if (caller_in_this_queue())
+  if (caller_in_this_queue()) {
+    engine_.record(EventType::wait_refused, -1, id_, 0, static_cast<int32_t>(RefusalReason::own_queue));
     throw Error(Errc::deadlock, "drain_workqueue('" + name_ + "') from one of its own works would wait for itself");
+  }
   typename BasicEngine<P>::BlockedScope blocked(engine_);
   detail::Guard g(lock_);
   if (dead_.load(std::memory_order_relaxed) || destroying_)
@@ -575,7 +579,7 @@ void BasicWorkqueue<P>::drain() {
   // chained ones included, so a run elsewhere that holds one up later
   // holds the drain up (tie_waits).
   const auto registered = engine_.register_wait(0, 0, id_);
-  engine_.note_wait(flush_targets_locked(), "drain_workqueue", &registered);
+  engine_.note_wait(flush_targets_locked(), "drain_workqueue", &registered, id_);
   engine_.record(EventType::flush_begin, -1, id_, 0, static_cast<int32_t>(FlushKind::drain));
   // Counted with the flushes: a destroy that starts meanwhile lets this
   // drain return before its own destroy_end (C14).
@@ -1033,8 +1037,10 @@ void BasicWorkqueue<P>::cpu_online(int cpu) {
 
 template <class P>
 void BasicWorkqueue<P>::destroy() {
-  if (caller_in_this_queue())
+  if (caller_in_this_queue()) {
+    engine_.record(EventType::wait_refused, -1, id_, 0, static_cast<int32_t>(RefusalReason::own_queue));
     throw Error(Errc::deadlock, "destroy of workqueue '" + name_ + "' from one of its own works");
+  }
   // It drains and joins: on a pool thread that is an engine wait (C16).
   typename BasicEngine<P>::BlockedScope blocked(engine_);
   detail::Guard g(lock_);
@@ -1411,16 +1417,20 @@ bool BasicEngine<P>::flush_work_as(Work& w, FlushKind kind) {
           case WorkLocation::none: break;
         }
       }
-      if (behind_caller)
+      if (behind_caller) {
+        record(EventType::wait_refused, -1, h->id(), w.id(), static_cast<int32_t>(RefusalReason::behind_caller));
         throw Error(Errc::deadlock, "flush_work('" + w.name() + "') waits for a work that can only run after the caller returns");
+      }
     }
     detail::Guard wl(w.lock_);
-    if (w.running_ && w.runner_ == self)
+    if (w.running_ && w.runner_ == self) {
+      record(EventType::wait_refused, -1, 0, w.id(), static_cast<int32_t>(RefusalReason::own_run));
       throw Error(Errc::deadlock, "flush_work('" + w.name() + "') from its own callback would wait for itself");
+    }
   }
   const WaitScope registered = register_wait(w.id(), target, 0);
   note_wait(wait_targets(w, /*pending_upto=*/target), kind == FlushKind::delayed ? "flush_delayed_work" : "flush_work",
-            &registered);
+            &registered, 0, w.id());
   bool waited = false;
   {
     auto done = [&]() LAZYWQ_REQUIRES(w.lock_) { return flush_done_locked(w, target); };
@@ -1478,15 +1488,17 @@ bool BasicEngine<P>::cancel_work_sync(Work& w) {
   Worker<P>* self = current_worker();
   {
     detail::Guard wl(w.lock_);
-    if (self && w.running_ && w.runner_ == self)
+    if (self && w.running_ && w.runner_ == self) {
+      record(EventType::wait_refused, -1, 0, w.id(), static_cast<int32_t>(RefusalReason::own_run));
       throw Error(Errc::deadlock, "cancel_work_sync('" + w.name() + "') from its own callback would wait for itself");
+    }
   }
   // Only a run: a pending queueing is taken off its list, never waited
   // for, and one that starts before the grab is the work's run (its node).
   // Naming the pending queueing's executor made a cancel of a work queued
   // behind the caller a "cycle" (refused in error mode) though it never
   // waits (issue #13).
-  note_wait(wait_targets(w, /*pending_upto=*/0), "cancel_work_sync");
+  note_wait(wait_targets(w, /*pending_upto=*/0), "cancel_work_sync", nullptr, 0, w.id());
   record(EventType::cancel_begin, -1, 0, w.id(), 1);
   // It may wait for another cancel and for a run: on a pool thread it
   // stops counting as running meanwhile (C16). S before W: taken here.
@@ -1502,6 +1514,7 @@ bool BasicEngine<P>::cancel_work_sync(Work& w) {
     if (rescuer && w.canceling_) continue;  // another took its turn first
     while (w.canceling_) w.cv_.wait(w.lock_);
     w.canceling_ = true;
+    w.canceller_ = self;
     break;
   }
   const bool was_pending = grab_pending(w, /*canceller=*/true) == GrabResult::was_pending;
@@ -1519,6 +1532,7 @@ bool BasicEngine<P>::cancel_work_sync(Work& w) {
       {
         detail::Guard wl(w.lock_);
         w.canceling_ = false;
+        w.canceller_ = nullptr;
         w.cv_.notify_all();
       }
       blocked.reset();  // before PENDING goes: see below
@@ -1532,6 +1546,7 @@ bool BasicEngine<P>::cancel_work_sync(Work& w) {
     while (w.running_) w.cv_.wait(w.lock_);
     w.resolved_seq_ = std::max<uint64_t>(w.resolved_seq_, w.queued_seq_.load(std::memory_order_relaxed));
     w.canceling_ = false;
+    w.canceller_ = nullptr;
     w.cv_.notify_all();
   }
   // The thread stops naming `w` as awaited before PENDING goes: once it is
@@ -1817,7 +1832,8 @@ std::vector<DependencyNode> BasicEngine<P>::held_by(Worker<P>* self) const {
 // executor slot and the work it runs), so waits from outside the engine add
 // nothing.
 template <class P>
-void BasicEngine<P>::note_wait(std::vector<DependencyNode> targets, const char* call, const WaitScope* registered) {
+void BasicEngine<P>::note_wait(std::vector<DependencyNode> targets, const char* call, const WaitScope* registered,
+                               uint32_t awaited_queue, uint64_t awaited_work) {
   if (cfg_.dependency_check == DependencyCheck::off) return;
   Worker<P>* self = current_worker();
   if (!self) return;
@@ -1844,6 +1860,7 @@ void BasicEngine<P>::note_wait(std::vector<DependencyNode> targets, const char* 
     if (!c.chain.empty()) {
       std::string text = c.describe();
       if (first_report(serial, targets[closing])) report_cycle(std::move(c), cpu, own_id, running_id);
+      record(EventType::wait_refused, cpu, awaited_queue, awaited_work, static_cast<int32_t>(RefusalReason::cycle));
       throw Error(Errc::deadlock, text);
     }
   } else {

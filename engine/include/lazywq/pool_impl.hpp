@@ -639,28 +639,48 @@ bool BasicEngine<P>::rescuer_wait(Worker<P>* r, Work& w, RescuerWait until, uint
       AwaitedQueues awaited;
       const std::vector<Work*> chain = wait_chain_locked(r, w, &awaited);
       // A run of the chain is on our own stack: nothing but this wait's
-      // return resumes it. (A cancel's turn is held by a canceller, which
-      // may be another thread: not certain, so not refused.)
-      if (until != RescuerWait::cancel_turn) {
+      // return resumes it. A cancel's turn too: its holder waits for the
+      // run of `w` to end (the turn is taken after every refusal but the
+      // rescuer's own), and the turn may be the rescuer's own, taken by a
+      // cancel_work_sync of `w` this wait is nested in. Not refusing those
+      // hung the rescuer for ever (found by the rescue scenario once one
+      // pool of one thread let cycles be drawn with pool threads alive).
+      {
         const Work* stuck = nullptr;
         for (Work* c : chain) {
           detail::Guard cl(c->lock_);
           if (c->running_ && c->runner_ == r) stuck = c;
         }
-        if (stuck) {
+        bool own_turn = false;
+        if (until == RescuerWait::cancel_turn) {
+          detail::Guard wl(w.lock_);
+          own_turn = w.canceling_ && w.canceller_ == r;
+        }
+        if (stuck || own_turn) {
           DependencyCycle cycle;
           cycle.chain.push_back("the rescuer waits for " + node_of(w).label + " (" +
-                                (until == RescuerWait::runs_up_to ? "flush" : "cancel_work_sync") + ")");
-          for (size_t i = 1; i < chain.size(); ++i)
-            cycle.chain.push_back(node_of(*chain[i - 1]).label + " runs on a pool thread that waits for " +
-                                  node_of(*chain[i]).label);
-          cycle.chain.push_back(node_of(*stuck).label +
-                                " runs on the rescuer itself, in a callback this wait is nested in: it resumes only "
-                                "after the wait returns");
+                                (until == RescuerWait::runs_up_to  ? "flush"
+                                 : until == RescuerWait::run_end ? "cancel_work_sync"
+                                                                 : "its turn to cancel_work_sync it") +
+                                ")");
+          if (own_turn) {
+            cycle.chain.push_back("the turn is the rescuer's own, taken by a cancel_work_sync of " + node_of(w).label +
+                                  " this wait is nested in: it is released only after the wait returns");
+          } else {
+            if (until == RescuerWait::cancel_turn)
+              cycle.chain.push_back("the turn's holder waits for the run of " + node_of(w).label);
+            for (size_t i = 1; i < chain.size(); ++i)
+              cycle.chain.push_back(node_of(*chain[i - 1]).label + " runs on a pool thread that waits for " +
+                                    node_of(*chain[i]).label);
+            cycle.chain.push_back(node_of(*stuck).label +
+                                  " runs on the rescuer itself, in a callback this wait is nested in: it resumes only "
+                                  "after the wait returns");
+          }
           n_cycles_.fetch_add(1, std::memory_order_relaxed);
           Work* const running = r->current;  // our own write (under S)
           record(EventType::dependency_cycle, r->cpu, r->cur_wq ? r->cur_wq->id() : 0, running ? running->id() : 0,
                  static_cast<int32_t>(cycle.chain.size()));
+          record(EventType::wait_refused, r->cpu, 0, w.id(), static_cast<int32_t>(RefusalReason::rescuer_chain));
           std::string text = cycle.describe();
           {
             detail::Guard cg(cycle_lock_);

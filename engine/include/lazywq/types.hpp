@@ -193,13 +193,25 @@ enum class EventType : uint8_t {
   // reading the watch starts from, so a mayday is at least stall_timeout
   // after its watch's event (thread: whoever started it).
   stall_watch,
+  // C16: a wait refused with Error(deadlock), recorded before the throw by
+  // the caller (queue/work: what it would have waited for, 0 if not one;
+  // arg: RefusalReason). The oracle judges each one (sim/oracle.cpp).
+  wait_refused,
 };
 // Number of event types (the last one + 1), for tables indexed by type.
-inline constexpr int kEventTypes = static_cast<int>(EventType::stall_watch) + 1;
+inline constexpr int kEventTypes = static_cast<int>(EventType::wait_refused) + 1;
 std::string_view to_string(EventType t);
 
 enum class FallbackReason : int32_t { spawn_failed = 0, spawn_cooldown = 1, cpu_offline = 2 };
 enum class FlushKind : int32_t { work = 0, workqueue = 1, drain = 2, delayed = 3 };
+// Why a wait was refused with Error(deadlock) (the wait_refused event's arg).
+enum class RefusalReason : int32_t {
+  own_run = 0,        // flush_work / cancel_work_sync of a work whose run in progress is the caller's own
+  behind_caller = 1,  // flush_work of a queueing only the caller's thread (or slot) runs, after it returns
+  own_queue = 2,      // flush_workqueue / drain_workqueue / destroy from a work of that queue
+  cycle = 3,          // DependencyCheck::error: the wait's edges close a wait-for cycle
+  rescuer_chain = 4,  // the rescuer's wait chain ends in a run on its own stack (every mode)
+};
 
 // Threads outside the engine (tests, users) carry this bit in Event::thread.
 inline constexpr uint32_t kExternalThread = 0x80000000u;

@@ -114,6 +114,7 @@ class BasicWork {
   detail::Var<P, uint64_t> run_seq_ LAZYWQ_GUARDED_BY(lock_) = 0;         // queued_seq_ covered by the current run
   detail::Var<P, uint64_t> resolved_seq_ LAZYWQ_GUARDED_BY(lock_) = 0;    // queueings <= this have run or were cancelled
   detail::Var<P, bool> canceling_ LAZYWQ_GUARDED_BY(lock_) = false;       // a cancel_work_sync holds PENDING
+  detail::Var<P, Worker<P>*> canceller_ LAZYWQ_GUARDED_BY(lock_) = nullptr;  // ... from this worker (null: outside the engine)
   detail::Var<P, int> engine_waiters_ LAZYWQ_GUARDED_BY(lock_) = 0;       // workers waiting for running_ to clear (C3)
   // A core that skipped this work because it was running elsewhere (C3);
   // woken when that run ends.

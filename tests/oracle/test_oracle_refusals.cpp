@@ -1,0 +1,173 @@
+// Tests of C16's judge of refusals in the contract oracle (sim/oracle.cpp,
+// on_wait_refused): every wait the engine refuses with Error(deadlock) is
+// recorded (wait_refused) and judged against what the stream shows then.
+// For each reason, one stream a correct engine can produce and one where
+// the refusal was false: a wait that could have returned, turned into an
+// error for a legitimate program.
+#include <gtest/gtest.h>
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "lazywq/lazywq.hpp"
+#include "sim/oracle.hpp"
+#include "tests/oracle/pool_stream.hpp"
+
+namespace {
+
+using lazywq::RefusalReason;
+using lazywq::check::check_events;
+using lazywq::check::OracleOptions;
+using lazywq::check::Violation;
+using lazywq::tests::kRescuer;
+using lazywq::tests::Stream;
+using lazywq::tests::T12;
+using lazywq::tests::X1;
+using ET = lazywq::EventType;
+
+std::vector<Violation> c16(const Stream& s) {
+  OracleOptions o;
+  o.ncpus = 4;
+  o.quiescent_end = false;  // the streams stop mid-run
+  std::vector<Violation> out;
+  for (Violation& v : check_events(s.ev, o))
+    if (v.rule == "C16") out.push_back(v);
+  return out;
+}
+
+std::string describe(const std::vector<Violation>& vs) {
+  std::ostringstream os;
+  for (const Violation& v : vs) os << v.rule << ": " << v.message << "\n";
+  return os.str();
+}
+
+Stream& refused(Stream& s, uint32_t by, uint64_t work, RefusalReason why, uint32_t queue = 0) {
+  return s.add(ET::wait_refused, by, 1, queue, work, static_cast<int>(why));
+}
+// The rescuer starts work w (creation failed first, so it may).
+Stream& rescue(Stream& s, uint64_t w) {
+  return s.add(ET::fallback, kRescuer, 1, 1, w, 0).add(ET::exec_begin, kRescuer, 1, 1, w, 1);
+}
+// Pool thread 12 runs work 1, which flushes work 2 and waits (wait_begin:
+// the engine has read what the flush waits for).
+Stream pool_thread_flushes_2() {
+  Stream s;
+  s.add(ET::spawn_fail, 10, 1, 0, 0, 0);
+  s.queue(1).queue(2).begin(1, T12);
+  s.add(ET::flush_begin, T12, 1, 0, 2, 0).wait_begin(T12, 2);
+  return s;
+}
+
+// The rescuer runs work 2; inside, cancel_work_sync(1): work 1 runs on
+// thread 12, which waits for work 2, on the rescuer's own stack.
+TEST(Oracle_C16_refusals, ARescuerChainEndingOnItsOwnStackIsAccepted) {
+  Stream s = pool_thread_flushes_2();
+  rescue(s, 2).add(ET::cancel_begin, kRescuer, 1, 0, 1, 1).add(ET::dependency_cycle, kRescuer, 1, 1, 2, 3);
+  refused(s, kRescuer, 1, RefusalReason::rescuer_chain);
+  EXPECT_TRUE(c16(s).empty()) << describe(c16(s));
+}
+
+// The same refusal after thread 12's flush returned: nothing waits for the
+// rescuer, the cancel could have waited for work 1's run to end.
+TEST(Oracle_C16_refusals, DetectsARescuerRefusalWhoseChainEndsElsewhere) {
+  Stream s = pool_thread_flushes_2();
+  s.end(2, T12).add(ET::flush_end, T12, 1, 0, 2, 1);  // (a run elsewhere ended: taken as the flushed one)
+  s.queue(2);
+  rescue(s, 2).add(ET::cancel_begin, kRescuer, 1, 0, 1, 1);
+  refused(s, kRescuer, 1, RefusalReason::rescuer_chain);
+  const auto vs = c16(s);
+  ASSERT_EQ(vs.size(), 1u) << describe(vs);
+  EXPECT_NE(vs[0].message.find("waiting for no work"), std::string::npos) << vs[0].message;
+}
+
+// wait_chain_locked@f346dc (mutation testing): thread 12's flush of work 2
+// is satisfied (the queueing it read ran and ended) but the thread has not
+// run since; work 2, queued again, runs on the rescuer. Following that
+// flush makes a false cycle.
+TEST(Oracle_C16_refusals, DetectsARescuerRefusalThroughASatisfiedFlush) {
+  Stream s;
+  s.add(ET::spawn_fail, 10, 1, 0, 0, 0);
+  s.queue(1).queue(2).begin(1, T12);
+  s.add(ET::flush_begin, T12, 1, 0, 2, 0).wait_begin(T12, 2);
+  rescue(s, 2).add(ET::exec_end, kRescuer, 1, 1, 2, 1);  // the queueing thread 12 waits for: done
+  s.queue(2);
+  rescue(s, 2).add(ET::cancel_begin, kRescuer, 1, 0, 1, 1);
+  refused(s, kRescuer, 1, RefusalReason::rescuer_chain);
+  const auto vs = c16(s);
+  ASSERT_EQ(vs.size(), 1u) << describe(vs);
+  EXPECT_NE(vs[0].message.find("satisfied"), std::string::npos) << vs[0].message;
+}
+
+// A cancel_work_sync of work 3 by the rescuer, nested in a callback of its
+// own that is cancelling work 3: the turn may be its own.
+TEST(Oracle_C16_refusals, ARescuerWaitingForItsOwnCancelTurnIsAccepted) {
+  Stream s;
+  s.add(ET::spawn_fail, 10, 1, 0, 0, 0);
+  s.queue(1).queue(2);
+  rescue(s, 1).add(ET::cancel_begin, kRescuer, 1, 0, 3, 1);
+  rescue(s, 2).add(ET::cancel_begin, kRescuer, 1, 0, 3, 1);
+  refused(s, kRescuer, 3, RefusalReason::rescuer_chain);
+  EXPECT_TRUE(c16(s).empty()) << describe(c16(s));
+}
+
+TEST(Oracle_C16_refusals, OnlyTheRescuerRefusesForItsChain) {
+  Stream s = pool_thread_flushes_2();
+  refused(s, T12, 2, RefusalReason::rescuer_chain);
+  EXPECT_EQ(c16(s).size(), 1u);
+}
+
+// Its own run: work 1 runs on the rescuer (an outer frame), and a callback
+// nested in it flushes work 1.
+TEST(Oracle_C16_refusals, AWaitForARunOnTheCallersStackIsAccepted) {
+  Stream s;
+  s.add(ET::spawn_fail, 10, 1, 0, 0, 0);
+  s.queue(1).queue(2);
+  rescue(s, 1).add(ET::flush_begin, kRescuer, 1, 0, 2, 0);
+  rescue(s, 2).add(ET::flush_begin, kRescuer, 1, 0, 1, 0);
+  refused(s, kRescuer, 1, RefusalReason::own_run);
+  EXPECT_TRUE(c16(s).empty()) << describe(c16(s));
+}
+
+TEST(Oracle_C16_refusals, DetectsAnOwnRunRefusalOfARunElsewhere) {
+  Stream s;
+  s.queue(1).queue(2).begin(1, T12).begin(2, lazywq::tests::T13);
+  refused(s, T12, 2, RefusalReason::own_run);
+  const auto vs = c16(s);
+  ASSERT_EQ(vs.size(), 1u) << describe(vs);
+  EXPECT_NE(vs[0].message.find("runs on thread w13"), std::string::npos) << vs[0].message;
+}
+
+// Nothing is held outside a callback: a client's wait is never refused.
+TEST(Oracle_C16_refusals, DetectsARefusalOutsideAnyCallback) {
+  Stream s;
+  s.queue(1);
+  refused(s, X1, 1, RefusalReason::cycle);
+  EXPECT_EQ(c16(s).size(), 1u);
+  Stream idle;
+  idle.queue(1).begin(1, T12).end(1, T12);
+  refused(idle, T12, 1, RefusalReason::own_run);
+  EXPECT_EQ(c16(idle).size(), 1u) << "a pool thread between runs holds nothing either";
+}
+
+TEST(Oracle_C16_refusals, OwnQueueMeansTheCallbacksQueue) {
+  Stream s;
+  s.queue(1).begin(1, T12);
+  refused(s, T12, 0, RefusalReason::own_queue, 1);
+  EXPECT_TRUE(c16(s).empty()) << describe(c16(s));
+  refused(s, T12, 0, RefusalReason::own_queue, 2);
+  EXPECT_EQ(c16(s).size(), 1u) << "a flush of queue 2 from a work of queue 1";
+}
+
+TEST(Oracle_C16_refusals, BehindTheCallerNeedsAQueueingInTheCallersQueue) {
+  Stream s;
+  s.queue(1).begin(1, T12).queue(2);
+  refused(s, T12, 2, RefusalReason::behind_caller, 1);
+  EXPECT_TRUE(c16(s).empty()) << describe(c16(s));
+  Stream none;
+  none.queue(1).begin(1, T12);
+  refused(none, T12, 2, RefusalReason::behind_caller, 1);
+  EXPECT_EQ(c16(none).size(), 1u) << "work 2 is not pending anywhere";
+}
+
+}  // namespace
