@@ -519,6 +519,7 @@ class Oracle {
       t.cur_work = t.cur_begin = 0;
       t.cur_queue = 0;
       t.open_cancel_work = t.open_flush_work = 0;
+      judge_nested_rescue(e, t);
     }
     // An exited worker records nothing any more (C8 idle exit; C13/C14 for
     // workers stopped by hotplug or destroy: thread_exit is recorded after
@@ -1568,21 +1569,38 @@ class Oracle {
   // wait_chain_locked, independently): from `w`, while the work runs on a
   // thread other than the rescuer that waits in flush_work or
   // cancel_work_sync for another work (a flush only while some queueing it
-  // read is unfinished), that work. True when a work of the chain runs on
-  // the rescuer; `text` says where the chain ends otherwise.
-  bool chain_reaches(uint32_t rescuer, uint64_t w, std::string& text) {
-    std::vector<uint64_t> chain{w};
-    text = W(w);
+  // read is unfinished), that work. A runner waiting in a flush or drain of
+  // a queue ends the chain: its (queue, flush_begin) goes to `qflushes`.
+  // True when a work of the chain runs on the rescuer; `text` says where
+  // the chain ends otherwise.
+  struct Chain {
+    std::vector<uint64_t> works;
+    std::vector<std::pair<uint32_t, uint64_t>> qflushes;
+    std::string text;
+  };
+  const OpenQFlush* open_qflush_of(uint32_t thread, uint32_t& q) const {
+    const OpenQFlush* latest = nullptr;
+    for (const auto& [id, qs] : queues_)
+      for (const OpenQFlush& f : qs.flushes)
+        if (f.thread == thread && (!latest || f.begin > latest->begin)) {
+          latest = &f;
+          q = id;
+        }
+    return latest;
+  }
+  bool walk_chain(uint32_t rescuer, uint64_t w, Chain& c) {
+    c.works = {w};
+    c.text = W(w);
     for (uint64_t cur = w;;) {
       const WorkState& ws = work(cur);
       if (std::any_of(ws.running.begin(), ws.running.end(), [&](const Run& r) { return r.thread == rescuer; }))
         return true;
-      if (chain.size() >= 64) {  // the engine's bound too
-        text += " (the chain's 64th work)";
+      if (c.works.size() >= 64) {  // the engine's bound too
+        c.text += " (the chain's 64th work)";
         return false;
       }
       if (ws.running.empty()) {
-        text += ", which is not running";
+        c.text += ", which is not running";
         return false;
       }
       const uint32_t runner = ws.running.front().thread;
@@ -1600,24 +1618,89 @@ class Oracle {
                         [&](const Run& r) { return r.has_q && r.q.accept < read_by; }) ||
             std::any_of(nx.pending.begin(), nx.pending.end(), [&](const Queueing& p) { return p.accept < read_by; });
         if (!unfinished) {
-          text += ", which runs on " + thr(runner) + " in a flush_work(" + W(next) + ") begun at " + at(begin) +
-                  " that is satisfied (every queueing it waits for has finished)";
+          c.text += ", which runs on " + thr(runner) + " in a flush_work(" + W(next) + ") begun at " + at(begin) +
+                    " that is satisfied (every queueing it waits for has finished)";
           return false;
         }
       } else if (rt.open_cancel_work) {
         next = rt.open_cancel_work;
       } else {
-        text += ", which runs on " + thr(runner) + ", waiting for no work";
+        uint32_t q = 0;
+        if (const OpenQFlush* f = open_qflush_of(runner, q)) {
+          c.qflushes.emplace_back(q, f->begin);
+          c.text += ", which runs on " + thr(runner) + " in a flush of " + wq(q) + " begun at " + at(f->begin);
+        } else {
+          c.text += ", which runs on " + thr(runner) + ", waiting for no work";
+        }
         return false;
       }
-      if (std::find(chain.begin(), chain.end(), next) != chain.end()) {
-        text += ", which runs on " + thr(runner) + " waiting for " + W(next) + " again (a cycle without the rescuer)";
+      if (std::find(c.works.begin(), c.works.end(), next) != c.works.end()) {
+        c.text += ", which runs on " + thr(runner) + " waiting for " + W(next) + " again (a cycle without the rescuer)";
         return false;
       }
-      text += ", which runs on " + thr(runner) + " waiting for " + W(next);
-      chain.push_back(next);
+      c.text += ", which runs on " + thr(runner) + " waiting for " + W(next);
+      c.works.push_back(next);
       cur = next;
     }
+  }
+  bool chain_reaches(uint32_t rescuer, uint64_t w, std::string& text) {
+    Chain c;
+    const bool reached = walk_chain(rescuer, w, c);
+    text = std::move(c.text);
+    return reached;
+  }
+
+  // C7: the rescuer runs nested, in a callback's engine wait, only what
+  // that wait waits for (pool_impl.hpp's rescuer_wait and the queue flush's
+  // wait_epoch_locked): a work of the wait's chain; a work of a queue a
+  // runner of the chain (or the rescuer itself) flushes, queued before
+  // that flush began; or, permissively, any pending work of a queue where
+  // a chain work may wait inactive (more insertions in flight than
+  // max_active: the slots' holders, which the stream does not tell apart)
+  // or of a max_active 1 queue the flush waits on.
+  // Another work run there may wait for a run on the rescuer's own stack:
+  // refused or hung for nothing (rescuer_wait@bc2ce3, issue #14). Called
+  // as the nested run starts (the waiting frame is t.outer.back()).
+  void judge_nested_rescue(const Event& e, const ThreadState& t) {
+    const ThreadState::Frame& f = t.outer.back();
+    Chain c;
+    const uint64_t target = f.open_flush_work ? f.open_flush_work : f.open_cancel_work;
+    std::string waits;
+    if (target) {
+      if (walk_chain(e.thread, target, c)) return;  // a refusal comes (judged then)
+      waits = std::string(f.open_flush_work ? "flush_work(" : "cancel_work_sync(") + W(target) + "): " + c.text;
+    } else {
+      uint32_t q = 0;
+      const OpenQFlush* qf = open_qflush_of(e.thread, q);
+      if (!qf) return;  // a wait the stream does not name: not judged
+      c.qflushes.emplace_back(q, qf->begin);
+      waits = "a flush of " + wq(q) + " begun at " + at(qf->begin);
+    }
+    const uint64_t x = e.work;
+    if (std::find(c.works.begin(), c.works.end(), x) != c.works.end()) return;
+    const WorkState& xs = work(x);
+    auto pending_in = [&](uint32_t q, uint64_t before) {
+      return std::any_of(xs.pending.begin(), xs.pending.end(),
+                         [&](const Queueing& p) { return !p.armed && p.queue == q && p.accept < before; });
+    };
+    for (const auto& [q, begin] : c.qflushes) {
+      if (pending_in(q, begin)) return;
+      if (queue(q).max_active == 1 && pending_in(q, kNone)) return;  // the slot's holder
+    }
+    // A chain work may wait inactive only while its queue has more
+    // insertions in flight than max_active.
+    for (uint64_t cw : c.works) {
+      for (const Queueing& p : work(cw).pending) {
+        const QueueState& pq = queue(p.queue);
+        if (pq.kind == kShared && static_cast<int>(pq.inflight.size()) > pq.max_active && pending_in(p.queue, kNone))
+          return;  // a slot's holder
+      }
+    }
+    report(7, x, e.thread, -21,
+           "the rescuer (" + thr(e.thread) + ") started " + W(x) + " at " + at(e.seq) + " nested in " +
+               W(f.cur_work) + "'s wait for " + waits + ", but that wait does not wait for " + W(x) +
+               ": a work run there for nothing may wait for a run on the rescuer's own stack",
+           {e.seq});
   }
 
   void on_cancel_begin(const Event& e, ThreadState& t) {

@@ -1,5 +1,6 @@
 // Tests of C16's judge of refusals in the contract oracle (sim/oracle.cpp,
-// on_wait_refused): every wait the engine refuses with Error(deadlock) is
+// on_wait_refused), and of C7's judge of what the rescuer runs nested in
+// a wait (judge_nested_rescue): every wait the engine refuses with Error(deadlock) is
 // recorded (wait_refused) and judged against what the stream shows then.
 // For each reason, one stream a correct engine can produce and one where
 // the refusal was false: a wait that could have returned, turned into an
@@ -26,15 +27,16 @@ using lazywq::tests::T12;
 using lazywq::tests::X1;
 using ET = lazywq::EventType;
 
-std::vector<Violation> c16(const Stream& s) {
+std::vector<Violation> only(const Stream& s, const std::string& rule) {
   OracleOptions o;
   o.ncpus = 4;
   o.quiescent_end = false;  // the streams stop mid-run
   std::vector<Violation> out;
   for (Violation& v : check_events(s.ev, o))
-    if (v.rule == "C16") out.push_back(v);
+    if (v.rule == rule) out.push_back(v);
   return out;
 }
+std::vector<Violation> c16(const Stream& s) { return only(s, "C16"); }
 
 std::string describe(const std::vector<Violation>& vs) {
   std::ostringstream os;
@@ -168,6 +170,42 @@ TEST(Oracle_C16_refusals, BehindTheCallerNeedsAQueueingInTheCallersQueue) {
   none.queue(1).begin(1, T12);
   refused(none, T12, 2, RefusalReason::behind_caller, 1);
   EXPECT_EQ(c16(none).size(), 1u) << "work 2 is not pending anywhere";
+}
+
+// C7: the rescuer runs nested only what its wait waits for. Work 1,
+// rescued, flushes work 2: the rescuer may run 2 nested, not 3.
+TEST(Oracle_C7_nested_rescue, TheAwaitedWorkIsRunNested) {
+  Stream s;
+  s.add(ET::spawn_fail, 10, 1, 0, 0, 0);
+  s.queue(1).queue(2).queue(3);
+  rescue(s, 1).add(ET::flush_begin, kRescuer, 1, 0, 2, 0);
+  rescue(s, 2);
+  EXPECT_TRUE(only(s, "C7").empty()) << describe(only(s, "C7"));
+}
+
+// rescuer_wait@bc2ce3 (mutation testing) ran works its wait did not wait
+// for; one that waits for a run on the rescuer's stack is then refused (or
+// hangs) for nothing.
+TEST(Oracle_C7_nested_rescue, DetectsAWorkRunNestedForNothing) {
+  Stream s;
+  s.add(ET::spawn_fail, 10, 1, 0, 0, 0);
+  s.queue(1).queue(2).queue(3);
+  rescue(s, 1).add(ET::flush_begin, kRescuer, 1, 0, 2, 0);
+  rescue(s, 3);
+  const auto vs = only(s, "C7");
+  ASSERT_EQ(vs.size(), 1u) << describe(vs);
+  EXPECT_NE(vs[0].message.find("does not wait for work 3"), std::string::npos) << vs[0].message;
+}
+
+// Through a chain: work 1 on thread 12 flushes work 4; the rescuer's wait
+// for work 1 may run work 4 nested.
+TEST(Oracle_C7_nested_rescue, AWorkAChainRunnerWaitsForIsRunNested) {
+  Stream s;
+  s.add(ET::spawn_fail, 10, 1, 0, 0, 0);
+  s.queue(1).queue(2).queue(4).begin(1, T12).add(ET::flush_begin, T12, 1, 0, 4, 0).wait_begin(T12, 4);
+  rescue(s, 2).add(ET::cancel_begin, kRescuer, 1, 0, 1, 1);
+  rescue(s, 4);
+  EXPECT_TRUE(only(s, "C7").empty()) << describe(only(s, "C7"));
 }
 
 }  // namespace
