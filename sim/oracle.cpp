@@ -1491,7 +1491,7 @@ class Oracle {
   //   cycle          DependencyCheck::error: only the first rule (the
   //                  graph keeps every edge ever seen: a cycle need not be
   //                  in force at once, see dependency.hpp)
-  void on_wait_refused(const Event& e, const ThreadState& t) {
+  void on_wait_refused(const Event& e, ThreadState& t) {
     const auto reason = static_cast<RefusalReason>(e.arg);
     const std::string what = std::string("a wait for ") + (e.work ? W(e.work) : wq(e.queue)) + " by " +
                              thr(e.thread) + " refused with Error(deadlock) at " + at(e.seq) + " (" +
@@ -1535,6 +1535,8 @@ class Oracle {
         std::string chain;
         if (!t.rescuer)
           report(16, e.work, 0, -20, what + ", a refusal only the rescuer makes, by a thread that is not it", {e.seq});
+        else if (e.work == 0)
+          judge_refused_queue_wait(e, t, what);
         else if (!chain_reaches(e.thread, e.work, chain) && !own_cancel_turn(t, e.work))
           report(16, e.work, 0, -20,
                  what + ", but its chain of waits never reaches a run on the rescuer's own stack: " + chain +
@@ -1552,6 +1554,33 @@ class Oracle {
   static bool own_cancel_turn(const ThreadState& t, uint64_t w) {
     return std::any_of(t.outer.begin(), t.outer.end(),
                        [&](const ThreadState::Frame& f) { return f.open_cancel_work == w; });
+  }
+
+  // The rescuer's flush, drain or destroy of queue q refused: a run of q
+  // in progress is on its own stack, or waits through a chain for one
+  // there. The refused flush's open record goes (it began in the current
+  // callback; a destroy is refused before it begins).
+  void judge_refused_queue_wait(const Event& e, ThreadState& t, const std::string& what) {
+    QueueState& qs = queue(e.queue);
+    for (auto it = qs.flushes.rbegin(); it != qs.flushes.rend(); ++it) {
+      if (it->thread != e.thread) continue;
+      if (it->begin > t.cur_begin) {
+        if (it->kind == static_cast<int>(FlushKind::drain) && qs.drains > 0) --qs.drains;
+        qs.flushes.erase(std::next(it).base());
+      }
+      break;
+    }
+    std::string chain, ends;
+    for (const auto& [id, ws] : works_)
+      for (const Run& r : ws.running) {
+        if (r.queue != e.queue) continue;
+        if (r.thread == e.thread || chain_reaches(e.thread, id, chain)) return;
+        ends += (ends.empty() ? "" : "; ") + chain;
+      }
+    report(16, 0, e.queue, -20,
+           what + ", but no run of " + wq(e.queue) + " in progress is on the rescuer's stack or waits for one there" +
+               (ends.empty() ? std::string(" (none is in progress)") : ": " + ends),
+           {e.seq});
   }
 
   static const char* refusal_name(RefusalReason r) {
@@ -1643,9 +1672,34 @@ class Oracle {
       cur = next;
     }
   }
+  // Beyond the chain: every queue a runner of it flushes waits for that
+  // queue's runs queued before the flush began; a run of it on the
+  // rescuer closes the chain, and the chains of its runs elsewhere go on
+  // (the queues they flush in turn, up to 16: the engine's
+  // awaited_queue_chains_locked). True if one reaches the rescuer.
+  bool expand_chain(uint32_t rescuer, Chain& c) {
+    bool reached = false;
+    for (size_t i = 0; i < c.qflushes.size() && i < 16; ++i) {
+      const auto [q, begin] = c.qflushes[i];
+      for (const auto& [id, ws] : works_)
+        for (const Run& r : ws.running) {
+          if (r.queue != q || (r.has_q && r.q.accept >= begin)) continue;
+          if (r.thread == rescuer) {
+            reached = true;
+            continue;
+          }
+          Chain more;
+          reached |= walk_chain(rescuer, id, more);
+          c.works.insert(c.works.end(), more.works.begin(), more.works.end());
+          c.qflushes.insert(c.qflushes.end(), more.qflushes.begin(), more.qflushes.end());
+        }
+    }
+    return reached;
+  }
   bool chain_reaches(uint32_t rescuer, uint64_t w, std::string& text) {
     Chain c;
-    const bool reached = walk_chain(rescuer, w, c);
+    bool reached = walk_chain(rescuer, w, c);
+    if (!reached) reached = expand_chain(rescuer, c);
     text = std::move(c.text);
     return reached;
   }
@@ -1654,7 +1708,7 @@ class Oracle {
   // that wait waits for (pool_impl.hpp's rescuer_wait and the queue flush's
   // wait_epoch_locked): a work of the wait's chain; a work of a queue a
   // runner of the chain (or the rescuer itself) flushes, queued before
-  // that flush began; or, permissively, any pending work of a queue where
+  // that flush began, or of the chains of that queue's runs elsewhere; or, permissively, any pending work of a queue where
   // a chain work may wait inactive (more insertions in flight than
   // max_active: the slots' holders, which the stream does not tell apart)
   // or of a max_active 1 queue the flush waits on.
@@ -1676,6 +1730,7 @@ class Oracle {
       c.qflushes.emplace_back(q, qf->begin);
       waits = "a flush of " + wq(q) + " begun at " + at(qf->begin);
     }
+    expand_chain(e.thread, c);  // what the flushed queues' runs elsewhere wait for
     const uint64_t x = e.work;
     if (std::find(c.works.begin(), c.works.end(), x) != c.works.end()) return;
     const WorkState& xs = work(x);

@@ -64,7 +64,7 @@ void rescue(ScenarioContext& ctx) {
   const bool may_cycle = cfg.dependency_check == DependencyCheck::error || !some_threads_first || one_pool;
   ctx.note("may_cycle", may_cycle ? 1 : 0);
 
-  enum class Act { nothing, fill_and_flush, flush, cancel_sync, requeue };
+  enum class Act { nothing, fill_and_flush, flush, cancel_sync, requeue, flush_queue };
   struct W {
     std::unique_ptr<SimWork> work;
     SimWorkqueue* q = nullptr;
@@ -115,6 +115,7 @@ void rescue(ScenarioContext& ctx) {
               case Act::flush: eng.flush_work(*ws[static_cast<size_t>(me.other)].work); break;
               case Act::cancel_sync: eng.cancel_work_sync(*ws[static_cast<size_t>(me.other)].work); break;
               case Act::requeue: me.q->queue_work_on(any_cpu(), self); break;
+              case Act::flush_queue: (me.q == qs[0] ? qs[1] : qs[0])->flush(); break;
             }
           } catch (const Error& e) {
             if (e.code() != Errc::deadlock) throw;
@@ -135,6 +136,17 @@ void rescue(ScenarioContext& ctx) {
     ws[static_cast<size_t>(j)].other = i;
     ws[static_cast<size_t>(j)].fillers.clear();
     ctx.note("cycle_pair", std::to_string(i) + "<->" + std::to_string(j));
+  }
+  // Where cycles may close, with two queues: a work flushes the other
+  // queue. The rescuer then runs nested only that queue's works queued
+  // before the flush began (C7, judged by the oracle), not those after,
+  // and refuses the flush when a run of that queue waits for its own
+  // stack (C16).
+  if (may_cycle && nq == 2 && ctx.rng.chance(0.5)) {
+    const int i = static_cast<int>(ctx.rng.below(static_cast<uint64_t>(n)));
+    ws[static_cast<size_t>(i)].act = Act::flush_queue;
+    ws[static_cast<size_t>(i)].second_run = false;
+    ctx.note("flush_queue", i);
   }
   const int nclients = static_cast<int>(knob(ctx, "clients", 1, 2));
   ctx.clients(nclients, [&](int who) {

@@ -172,6 +172,36 @@ TEST(Oracle_C16_refusals, BehindTheCallerNeedsAQueueingInTheCallersQueue) {
   EXPECT_EQ(c16(none).size(), 1u) << "work 2 is not pending anywhere";
 }
 
+// The rescuer's flush of a queue (work 0, queue q): refused only while a
+// run of that queue is on its stack, or waits for one there.
+TEST(Oracle_C16_refusals, ARescuerQueueFlushCountingItsOwnRunIsRefused) {
+  Stream s;
+  s.add(ET::create, X1, -1, 2, 0, static_cast<int>(lazywq::WqKind::shared) | (0x7fff << 16));
+  s.add(ET::spawn_fail, 10, 1, 0, 0, 0);
+  s.queue(1).add(ET::queue, X1, -1, 2, 2, 1);
+  rescue(s, 1).add(ET::flush_begin, kRescuer, 1, 0, 2, 0);
+  s.add(ET::fallback, kRescuer, 1, 2, 2, 0).add(ET::exec_begin, kRescuer, 1, 2, 2, 1);
+  s.add(ET::flush_begin, kRescuer, 1, 1, 0, 1);  // work 2 flushes queue 1, which counts work 1's run
+  refused(s, kRescuer, 0, RefusalReason::rescuer_chain, 1);
+  EXPECT_TRUE(c16(s).empty()) << describe(c16(s));
+  // Its open flush went with the refusal: a later queueing is no
+  // queueing "during a drain".
+  EXPECT_TRUE(only(s, "C11").empty()) << describe(only(s, "C11"));
+}
+
+TEST(Oracle_C16_refusals, DetectsARescuerQueueFlushRefusedWithNoRunOfItsOwn) {
+  Stream s;
+  s.add(ET::create, X1, -1, 2, 0, static_cast<int>(lazywq::WqKind::shared) | (0x7fff << 16));
+  s.add(ET::spawn_fail, 10, 1, 0, 0, 0);
+  s.add(ET::queue, X1, -1, 2, 2, 1);
+  s.add(ET::fallback, kRescuer, 1, 2, 2, 0).add(ET::exec_begin, kRescuer, 1, 2, 2, 1);
+  s.add(ET::flush_begin, kRescuer, 1, 1, 0, 1);
+  refused(s, kRescuer, 0, RefusalReason::rescuer_chain, 1);
+  const auto vs = c16(s);
+  ASSERT_EQ(vs.size(), 1u) << describe(vs);
+  EXPECT_NE(vs[0].message.find("none is in progress"), std::string::npos) << vs[0].message;
+}
+
 // C7: the rescuer runs nested only what its wait waits for. Work 1,
 // rescued, flushes work 2: the rescuer may run 2 nested, not 3.
 TEST(Oracle_C7_nested_rescue, TheAwaitedWorkIsRunNested) {

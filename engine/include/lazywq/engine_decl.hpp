@@ -222,15 +222,31 @@ class BasicEngine {
   // The rescuer waits in flush_work / cancel_work_sync on `w`, running
   // what that wait waits for, until: its runs up to queueing `target` are
   // over (flush_work), no run is in progress, or no other cancel is.
+  // The chain's runners that wait in a shared queue's flush or drain:
+  // (queue, last epoch waited for).
+  using AwaitedQueues = std::vector<std::pair<Workqueue*, uint64_t>>;
   enum class RescuerWait { runs_up_to, run_end, cancel_turn };
   bool rescuer_wait(Worker<P>* r, Work& w, RescuerWait until, uint64_t target = 0) LAZYWQ_EXCLUDES(pool_lock_);
+  // The rescuer is about to wait in a flush or drain of shared queue q for
+  // its runs up to epoch `target`: refused (Error(deadlock), C16) if one of
+  // them runs on its own stack, or on a thread whose wait chain ends there.
+  void refuse_rescuer_queue_wait_locked(Worker<P>* r, Workqueue& q, uint64_t target) LAZYWQ_REQUIRES(pool_lock_);
+  // What such a wait waits for beyond q's own works: the wait chains of
+  // q's runs in progress on other threads (their works; the queues their
+  // runners flush go to `awaited`).
+  std::vector<Work*> queue_wait_chains_locked(Worker<P>* r, Workqueue& q, uint64_t target, AwaitedQueues* awaited)
+      LAZYWQ_REQUIRES(pool_lock_);
+  // The same for every queue of `awaited`, and for the queues those chains
+  // add to it in turn (up to 16 queues).
+  std::vector<Work*> awaited_queue_chains_locked(Worker<P>* r, AwaitedQueues& awaited) LAZYWQ_REQUIRES(pool_lock_);
+  // Reports the rescuer's refused wait (a cycle, its wait_refused event)
+  // and throws Error(deadlock).
+  [[noreturn]] void refuse_rescuer_wait_locked(Worker<P>* r, DependencyCycle cycle, uint32_t queue, uint64_t work)
+      LAZYWQ_REQUIRES(pool_lock_);
   // C10: the runs of `w` up to queueing `target` are over.
   static bool flush_done_locked(const Work& w, uint64_t target) LAZYWQ_REQUIRES(w.lock_) {
     return w.resolved_seq_ >= target && !(w.running_ && w.run_seq_ <= target);
   }
-  // The chain's runners that wait in a shared queue's flush or drain:
-  // (queue, last epoch waited for).
-  using AwaitedQueues = std::vector<std::pair<Workqueue*, uint64_t>>;
   std::vector<Work*> wait_chain_locked(Worker<P>* r, Work& w, AwaitedQueues* queues = nullptr)
       LAZYWQ_REQUIRES(pool_lock_);
   // How often the rescuer looks again while it waits (a cooldown ending or

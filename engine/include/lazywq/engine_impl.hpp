@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <limits>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -415,7 +416,7 @@ uint64_t BasicWorkqueue<P>::close_epoch_locked() {
 
 // Waits until epoch `target` and all before it have drained.
 template <class P>
-bool BasicWorkqueue<P>::wait_epoch_locked(uint64_t target) {
+bool BasicWorkqueue<P>::wait_epoch_locked(uint64_t target, bool refusable) {
   bool waited = false;
   Worker<P>* self = is_shared() ? engine_.current_worker() : nullptr;
   // A pool thread that waits here publishes what for (lock_ is S): a
@@ -442,12 +443,24 @@ bool BasicWorkqueue<P>::wait_epoch_locked(uint64_t target) {
       // The rescuer runs the works it waits for while only a rescue
       // could (see rescue_wanted_locked). lock_ is S here.
       engine_.assert_held_pool_lock();
+      if (refusable) engine_.refuse_rescuer_queue_wait_locked(self, *this, target);
       // Works of this queue the flush waits for, or, while one of those
       // waits for the one active slot of an ordered (max_active 1) queue,
-      // the work that holds it (see rescuer_wait).
+      // the work that holds it (see rescuer_wait); and what this queue's
+      // runs on other threads wait for, through their chains: a pool
+      // thread's run of ours waiting for a work only a rescue can run hung
+      // the flush (found by the rescue scenario, issue #14).
       const bool slot_wait = max_active_ == 1 && !inactive_.empty() && inactive_.front()->epoch_ <= target;
+      typename BasicEngine<P>::AwaitedQueues awaited;
+      awaited.emplace_back(this, target);
+      const std::vector<BasicWork<P>*> chains = engine_.awaited_queue_chains_locked(self, awaited);
       if (engine_.rescue_wanted_locked(self, [&](Work& x) {
-            return x.home_.load(std::memory_order_relaxed) == this && (x.epoch_ <= target || slot_wait);
+            BasicWorkqueue<P>* const home = x.home_.load(std::memory_order_relaxed);
+            if (home == this && (x.epoch_ <= target || slot_wait)) return true;
+            if (std::find(chains.begin(), chains.end(), &x) != chains.end()) return true;
+            for (auto& [q, epoch] : awaited)
+              if (home == q && x.epoch_ <= epoch) return true;
+            return false;
           }))
         continue;
       state_cv_.wait_until(lock_, detail::deadline_after(P::now_ns(), engine_.rescue_poll_ns()));
@@ -547,18 +560,29 @@ bool BasicWorkqueue<P>::flush() {
   engine_.note_wait(flush_targets_locked(), "flush_workqueue", nullptr, id_);
   engine_.record(EventType::flush_begin, -1, id_, 0, static_cast<int32_t>(FlushKind::workqueue));
   ++flushers_;
-  bool waited = wait_epoch_locked(close_epoch_locked());
+  bool waited;
+  try {
+    waited = wait_epoch_locked(close_epoch_locked(), /*refusable=*/true);
+  } catch (...) {  // refused: leaves flush_begin without its flush_end, as every refusal
+    if (--flushers_ == 0) state_cv_.notify_all();
+    throw;
+  }
   engine_.record(EventType::flush_end, -1, id_, 0, waited ? 1 : 0);
   if (--flushers_ == 0) state_cv_.notify_all();
   return waited;
 }
 
 template <class P>
-void BasicWorkqueue<P>::drain_locked() {
+void BasicWorkqueue<P>::drain_locked(bool refusable) {
   ++draining_;
   for (;;) {
     expedite_timers_locked();
-    wait_epoch_locked(close_epoch_locked());
+    try {
+      wait_epoch_locked(close_epoch_locked(), refusable);
+    } catch (...) {
+      --draining_;
+      throw;
+    }
     if (total_inflight_ == 0 && timers_.empty()) break;
   }
   --draining_;
@@ -584,7 +608,12 @@ void BasicWorkqueue<P>::drain() {
   // Counted with the flushes: a destroy that starts meanwhile lets this
   // drain return before its own destroy_end (C14).
   ++flushers_;
-  drain_locked();
+  try {
+    drain_locked(/*refusable=*/true);
+  } catch (...) {
+    if (--flushers_ == 0) state_cv_.notify_all();
+    throw;
+  }
   engine_.record(EventType::flush_end, -1, id_, 0, 1);
   if (--flushers_ == 0) state_cv_.notify_all();
 }
@@ -1046,10 +1075,18 @@ void BasicWorkqueue<P>::destroy() {
   detail::Guard g(lock_);
   if (destroying_ || dead_.load(std::memory_order_relaxed))
     throw Error(Errc::queue_destroyed, "workqueue '" + name_ + "' is already destroyed");
+  // The rescuer refuses before anything changed (its drain below cannot
+  // be undone half-way): a run of this queue in progress on its own stack,
+  // or waiting through a chain for one there (a cycle that closes during
+  // the drain still hangs it: not seen here).
+  if (Worker<P>* self = is_shared() ? engine_.current_worker() : nullptr; self && self->is_rescuer) {
+    engine_.assert_held_pool_lock();
+    engine_.refuse_rescuer_queue_wait_locked(self, *this, std::numeric_limits<uint64_t>::max());
+  }
   destroying_ = true;
   detail::WindowScope<P> window(RaceWindow::destroy_drain);
   engine_.record(EventType::destroy, -1, id_, 0);
-  drain_locked();
+  drain_locked(/*refusable=*/false);
   // Drained, still under the lock: from here every call is refused.
   dead_.store(true, std::memory_order_release);
   if (is_shared()) {

@@ -556,7 +556,9 @@ bool BasicEngine<P>::rescue_wanted_locked(Worker<P>* r, Wanted wanted) {
       Workqueue* const outer_wq = r->cur_wq;
       const uint64_t outer_epoch = r->current_epoch;
       ++r->nested_runs;
+      r->outer_runs.push_back({outer, outer_wq, outer_epoch});
       const bool ran = pool_dispatch_locked(r, &p, x, p.worklist, static_cast<int>(reason), false);
+      r->outer_runs.pop_back();
       --r->nested_runs;
       r->current = outer;
       r->cur_wq = outer_wq;
@@ -637,7 +639,11 @@ bool BasicEngine<P>::rescuer_wait(Worker<P>* r, Work& w, RescuerWait until, uint
     {
       detail::Guard g(pool_lock_);
       AwaitedQueues awaited;
-      const std::vector<Work*> chain = wait_chain_locked(r, w, &awaited);
+      std::vector<Work*> chain = wait_chain_locked(r, w, &awaited);
+      // And what the runs of the queues the chain's runners flush wait for
+      // elsewhere (a pool thread's run there waiting for a work only a
+      // rescue can run hung this wait: found by the rescue scenario).
+      const std::vector<Work*> beyond = awaited_queue_chains_locked(r, awaited);
       // A run of the chain is on our own stack: nothing but this wait's
       // return resumes it. A cancel's turn too: its holder waits for the
       // run of `w` to end (the turn is taken after every refusal but the
@@ -650,6 +656,27 @@ bool BasicEngine<P>::rescuer_wait(Worker<P>* r, Work& w, RescuerWait until, uint
         for (Work* c : chain) {
           detail::Guard cl(c->lock_);
           if (c->running_ && c->runner_ == r) stuck = c;
+        }
+        // A runner of the chain waits in a flush or drain of a shared
+        // queue that counts a run on our own stack (an outer frame, or the
+        // callback that waits here).
+        const Work* stuck_in_queue = nullptr;
+        Workqueue* flushed = nullptr;
+        for (auto& [q, epoch] : awaited) {
+          if (r->current && r->cur_wq == q && r->current_epoch <= epoch) stuck_in_queue = r->current, flushed = q;
+          for (const auto& o : r->outer_runs)
+            if (o.work && o.wq == q && o.epoch <= epoch) stuck_in_queue = o.work, flushed = q;
+        }
+        if (!stuck && stuck_in_queue) stuck = stuck_in_queue;
+        else flushed = nullptr;
+        Work* stuck_beyond = nullptr;
+        for (Work* c : beyond) {
+          detail::Guard cl(c->lock_);
+          if (c->running_ && c->runner_ == r) stuck_beyond = c;
+        }
+        if (!stuck && stuck_beyond) {
+          stuck = stuck_beyond;
+          chain.push_back(stuck_beyond);  // named in the report below
         }
         bool own_turn = false;
         if (until == RescuerWait::cancel_turn) {
@@ -672,21 +699,14 @@ bool BasicEngine<P>::rescuer_wait(Worker<P>* r, Work& w, RescuerWait until, uint
             for (size_t i = 1; i < chain.size(); ++i)
               cycle.chain.push_back(node_of(*chain[i - 1]).label + " runs on a pool thread that waits for " +
                                     node_of(*chain[i]).label);
+            if (flushed)
+              cycle.chain.push_back(node_of(*chain.back()).label + " runs on a thread that waits in a flush of " +
+                                    node_of(*flushed).label + ", which waits for " + node_of(*stuck).label);
             cycle.chain.push_back(node_of(*stuck).label +
                                   " runs on the rescuer itself, in a callback this wait is nested in: it resumes only "
                                   "after the wait returns");
           }
-          n_cycles_.fetch_add(1, std::memory_order_relaxed);
-          Work* const running = r->current;  // our own write (under S)
-          record(EventType::dependency_cycle, r->cpu, r->cur_wq ? r->cur_wq->id() : 0, running ? running->id() : 0,
-                 static_cast<int32_t>(cycle.chain.size()));
-          record(EventType::wait_refused, r->cpu, 0, w.id(), static_cast<int32_t>(RefusalReason::rescuer_chain));
-          std::string text = cycle.describe();
-          {
-            detail::Guard cg(cycle_lock_);
-            if (cycles_.size() < 64) cycles_.push_back(std::move(cycle));
-          }
-          throw Error(Errc::deadlock, text);
+          refuse_rescuer_wait_locked(r, std::move(cycle), 0, w.id());
         }
       }
       // Or, while a work of the chain waits on its queue's inactive list
@@ -706,6 +726,7 @@ bool BasicEngine<P>::rescuer_wait(Worker<P>* r, Work& w, RescuerWait until, uint
       // thread waited for that queue, whose works only it could run).
       auto in_chain = [&](Work& x) {
         if (std::find(chain.begin(), chain.end(), &x) != chain.end()) return true;
+        if (std::find(beyond.begin(), beyond.end(), &x) != beyond.end()) return true;
         for (auto& [q, epoch] : awaited)
           if (x.home_.load(std::memory_order_relaxed) == q && x.epoch_ <= epoch) return true;
         return false;
@@ -720,6 +741,92 @@ bool BasicEngine<P>::rescuer_wait(Worker<P>* r, Work& w, RescuerWait until, uint
     detail::Guard wl(w.lock_);
     if (!done()) w.cv_.wait_until(w.lock_, detail::deadline_after(P::now_ns(), rescue_poll_ns()));
   }
+}
+
+template <class P>
+void BasicEngine<P>::refuse_rescuer_wait_locked(Worker<P>* r, DependencyCycle cycle, uint32_t queue, uint64_t work) {
+  n_cycles_.fetch_add(1, std::memory_order_relaxed);
+  Work* const running = r->current;  // our own write (under S)
+  record(EventType::dependency_cycle, r->cpu, r->cur_wq ? r->cur_wq->id() : 0, running ? running->id() : 0,
+         static_cast<int32_t>(cycle.chain.size()));
+  record(EventType::wait_refused, r->cpu, queue, work, static_cast<int32_t>(RefusalReason::rescuer_chain));
+  std::string text = cycle.describe();
+  {
+    detail::Guard cg(cycle_lock_);
+    if (cycles_.size() < 64) cycles_.push_back(std::move(cycle));
+  }
+  throw Error(Errc::deadlock, text);
+}
+
+// A flush or drain of a shared queue waits for every run of the queue up
+// to its epoch, runs in progress included. On the rescuer, one of those on
+// its own stack (an outer frame) resumes only after the wait returns, and
+// so does one on another thread whose wait chain ends there: the wait can
+// never end, and a hung rescuer stops every rescue (C7). Found by the
+// rescue scenario once a work could flush the other queue (issue #14):
+// the rescuer ran a, nested in a's flush_work(b) ran b, and b flushed a's
+// queue: a hang, with the dependency check off and in error mode alike
+// (through a pool thread the graph had not seen yet).
+template <class P>
+void BasicEngine<P>::refuse_rescuer_queue_wait_locked(Worker<P>* r, Workqueue& q, uint64_t target) {
+  const Work* stuck = nullptr;
+  std::vector<Work*> chain;
+  for (const auto& o : r->outer_runs)
+    if (o.wq == &q && o.work && o.epoch <= target) stuck = o.work;
+  for (auto& owned : pools_) {
+    if (stuck) break;
+    for (auto& t : owned->workers) {
+      Work* const x = t->current;
+      if (t.get() == r || !x || t->cur_wq != &q || t->current_epoch > target) continue;
+      chain = wait_chain_locked(r, *x);
+      for (Work* c : chain) {
+        detail::Guard cl(c->lock_);
+        if (c->running_ && c->runner_ == r) stuck = c;
+      }
+      if (stuck) break;
+      chain.clear();
+    }
+  }
+  if (!stuck) return;
+  DependencyCycle cycle;
+  cycle.chain.push_back("the rescuer waits for the runs of " + node_of(q).label + " (flush_workqueue or drain)");
+  if (!chain.empty()) {
+    cycle.chain.push_back(node_of(*chain[0]).label + " is one, on a pool thread");
+    for (size_t i = 1; i < chain.size(); ++i)
+      cycle.chain.push_back(node_of(*chain[i - 1]).label + " runs on a pool thread that waits for " +
+                            node_of(*chain[i]).label);
+  }
+  cycle.chain.push_back(node_of(*stuck).label +
+                        " runs on the rescuer itself, in a callback this wait is nested in: it resumes only after "
+                        "the wait returns");
+  refuse_rescuer_wait_locked(r, std::move(cycle), q.id(), 0);
+}
+
+template <class P>
+std::vector<BasicWork<P>*> BasicEngine<P>::queue_wait_chains_locked(Worker<P>* r, Workqueue& q, uint64_t target,
+                                                                   AwaitedQueues* awaited) {
+  std::vector<Work*> out;
+  for (auto& owned : pools_)
+    for (auto& t : owned->workers) {
+      Work* const x = t->current;
+      if (t.get() == r || !x || t->cur_wq != &q || t->current_epoch > target) continue;
+      for (Work* c : wait_chain_locked(r, *x, awaited))
+        if (c != x) out.push_back(c);
+    }
+  return out;
+}
+
+template <class P>
+std::vector<BasicWork<P>*> BasicEngine<P>::awaited_queue_chains_locked(Worker<P>* r, AwaitedQueues& awaited) {
+  std::vector<Work*> out;
+  for (size_t i = 0; i < awaited.size() && i < 16; ++i) {
+    const auto [q, epoch] = awaited[i];  // a copy: the call below may grow `awaited`
+    bool seen = false;
+    for (size_t j = 0; j < i; ++j) seen |= awaited[j].first == q && awaited[j].second >= epoch;
+    if (seen) continue;
+    for (Work* c : queue_wait_chains_locked(r, *q, epoch, &awaited)) out.push_back(c);
+  }
+  return out;
 }
 
 // The rescuer: runs pools' works while no worker can be had. When a pool's

@@ -59,6 +59,15 @@ struct Worker {
   detail::Var<P, bool> published = false;  // S: the creator has made the thread known
   bool is_rescuer = false;  // I (set before the thread starts): the shared pools' rescuer
   detail::Var<P, int> nested_runs = 0;  // S: the rescuer: runs nested in a callback's wait, in progress
+  // S: the rescuer: the runs its nested ones are nested in, outermost
+  // first (each run's work, queue and flush epoch): a flush of a queue
+  // counts them in its epochs (refuse_rescuer_queue_wait_locked).
+  struct OuterRun {
+    BasicWork<P>* work;
+    BasicWorkqueue<P>* wq;
+    uint64_t epoch;
+  };
+  std::vector<OuterRun> outer_runs;
   // S: every engine thread (a queue's worker too): the work an engine wait
   // of theirs waits for (flush_work, cancel_work_sync), so the rescuer can
   // follow a chain (wait_chain_locked).
@@ -185,7 +194,9 @@ class BasicWorkqueue {
   void expedite_timers_locked() LAZYWQ_REQUIRES(lock_);
   void finish_epoch_locked(uint64_t epoch) LAZYWQ_REQUIRES(lock_);
   uint64_t close_epoch_locked() LAZYWQ_REQUIRES(lock_);
-  bool wait_epoch_locked(uint64_t target) LAZYWQ_REQUIRES(lock_);
+  // On the rescuer, a wait that can never end is refused (Error(deadlock))
+  // where `refusable` (flush, drain), so the caller must undo its count.
+  bool wait_epoch_locked(uint64_t target, bool refusable) LAZYWQ_REQUIRES(lock_);
   void wake_core_locked() LAZYWQ_REQUIRES(lock_);
 
   // Shared queues (docs/SHARED.md); lock_ is the engine's S.
@@ -210,7 +221,7 @@ class BasicWorkqueue {
 
   void cpu_offline(int cpu) LAZYWQ_EXCLUDES(lock_);
   void cpu_online(int cpu) LAZYWQ_EXCLUDES(lock_);
-  void drain_locked() LAZYWQ_REQUIRES(lock_);
+  void drain_locked(bool refusable) LAZYWQ_REQUIRES(lock_);
   int64_t now() const;
 
   BasicEngine<P>& engine_;  // I

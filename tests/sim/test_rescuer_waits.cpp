@@ -1,0 +1,378 @@
+// Rescuer waits that hung, found by the rescue scenario (issue #14) once
+// one pool of one thread let it draw wait-for cycles while pool threads
+// exist and a work could flush another queue: a cancel's turn held by the
+// rescuer's own outer frame (cancel_work_sync takes turns: one canceller
+// at a time holds the work's PENDING) or by a canceller stuck behind its
+// stack; a queue flush counting a run on its stack; a queue flush whose
+// runs elsewhere wait for works only the rescuer can run. Each test hung
+// before its fix. Every stream here is also judged by the oracle, which
+// rebuilds each refusal's reason and each nested run's purpose from the
+// events (C16: a refusal where the wait could have returned is false; C7:
+// the rescuer runs nested only what its wait waits for).
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "lazywq/lazywq.hpp"
+#include "sim/oracle.hpp"
+#include "sim/platform_sim.hpp"
+#include "sim/scenario.hpp"
+#include "tests/sim/sim_test_world.hpp"
+
+using namespace lazywq;
+using namespace lazywq::sim;
+
+namespace {
+
+std::string oracle_verdict(const std::vector<Event>& events, int max_workers) {
+  check::OracleOptions o;
+  o.ncpus = 2;
+  o.max_workers_per_pool = max_workers;
+  std::string out;
+  for (const check::Violation& v : check::check_events(events, o)) out += v.rule + ": " + v.message + "\n";
+  return out;
+}
+
+}  // namespace
+
+// x runs on CPU 0's one pool thread (the cap) and flushes z, queued behind
+// a; only the rescuer can run them. It runs a: cancel_work_sync(x) takes
+// x's turn and waits for x's run, so it runs z nested (x waits for it); z
+// cancels x too, and waits for the turn its own outer frame holds. Before
+// the fix: a hang. Now refused (Error(deadlock)) as a cycle through the
+// rescuer's stack; z returns, x's flush returns, a's cancel returns. When
+// the rescuer takes z first, z's cancel takes the turn and is refused for
+// x's run instead (the chain x -> z ends on its stack).
+TEST(ClientHangs, RescuerNestedCancelOfAWorkItIsCancellingIsRefused) {
+  int nested_refusals = 0, runs = 0;
+  for (DependencyCheck check : {DependencyCheck::off, DependencyCheck::report}) {
+    for (uint64_t seed = 1; seed <= 40; ++seed) {
+      bool a_cancelling = false, z_refused_nested = false, requeued = false;
+      int x_runs = 0;
+      std::vector<Event> events;
+      RunResult r = run_world(seed, strategy_for(seed), [&] {
+        EngineConfig cfg;
+        cfg.ncpus = 2;
+        cfg.dependency_check = check;
+        cfg.max_workers_per_pool = 1;
+        cfg.stall_timeout = Duration::zero();
+        cfg.record_events = true;
+        SimEngine eng(cfg);
+        SimWorkqueue& q = eng.create_workqueue("s", WqKind::shared);
+        SimWork* xp = nullptr;
+        SimWork a(
+            [&](SimWork&) {
+              a_cancelling = true;
+              try {
+                eng.cancel_work_sync(*xp);
+              } catch (const Error& e) {
+                if (e.code() != Errc::deadlock) throw;
+              }
+              a_cancelling = false;
+            },
+            "a");
+        SimWork z(
+            [&](SimWork&) {
+              try {
+                eng.cancel_work_sync(*xp);
+              } catch (const Error& e) {
+                if (e.code() != Errc::deadlock) throw;
+                if (a_cancelling) z_refused_nested = true;
+              }
+            },
+            "z");
+        SimWork x(
+            [&](SimWork&) {
+              if (++x_runs > 1) return;
+              q.queue_work_on(0, a);
+              q.queue_work_on(0, z);
+              eng.flush_work(z);
+            },
+            "x");
+        xp = &x;
+        q.queue_work_on(0, x);
+        eng.flush_work(x);
+        q.flush();
+        requeued = q.queue_work_on(0, x);  // nothing was left taken: the turn, PENDING
+        eng.flush_work(x);
+        q.destroy();
+        events = eng.events();
+      });
+      const std::string where = "check " + std::to_string(static_cast<int>(check)) + ", seed " + std::to_string(seed);
+      ASSERT_EQ(r.status, RunStatus::ok) << where << ": " << r.message;
+      EXPECT_TRUE(requeued) << where;
+      EXPECT_EQ(oracle_verdict(events, 1), "") << where;
+      nested_refusals += z_refused_nested;
+      ++runs;
+    }
+  }
+  EXPECT_GT(nested_refusals, 0) << "no run of " << runs << " reached the rescuer's nested cancel of x";
+}
+
+// The turn is a client's: it cancels x while x runs on the pool's one
+// thread and waits for y, which only the rescuer runs. y cancels x: the
+// client's turn ends only when x's run does, which waits for y on the
+// rescuer's stack. Refused; before the fix, the rescuer waited for the
+// turn for ever.
+TEST(ClientHangs, RescuerWaitingForATurnWhoseHolderWaitsOnItsStackIsRefused) {
+  int refusals = 0, runs = 0;
+  for (uint64_t seed = 1; seed <= 60; ++seed) {
+    bool y_refused = false, x_started = false;
+    std::vector<Event> events;
+    RunResult r = run_world(seed, strategy_for(seed), [&] {
+      EngineConfig cfg;
+      cfg.ncpus = 2;
+      cfg.max_workers_per_pool = 1;
+      cfg.stall_timeout = Duration::zero();
+      cfg.record_events = true;
+      SimEngine eng(cfg);
+      SimWorkqueue& q = eng.create_workqueue("s", WqKind::shared);
+      SimWork* xp = nullptr;
+      SimWork y(
+          [&](SimWork&) {
+            try {
+              eng.cancel_work_sync(*xp);
+            } catch (const Error& e) {
+              if (e.code() != Errc::deadlock) throw;
+              y_refused = true;
+            }
+          },
+          "y");
+      SimWork x(
+          [&](SimWork&) {
+            x_started = true;
+            q.queue_work_on(0, y);
+            eng.flush_work(y);
+          },
+          "x");
+      xp = &x;
+      q.queue_work_on(0, x);
+      while (!x_started) eng.sleep_for(std::chrono::microseconds(5));
+      eng.cancel_work_sync(x);
+      q.flush();
+      q.destroy();
+      events = eng.events();
+    });
+    ASSERT_EQ(r.status, RunStatus::ok) << "seed " << seed << ": " << r.message;
+    EXPECT_EQ(oracle_verdict(events, 1), "") << "seed " << seed;
+    refusals += y_refused;
+    ++runs;
+  }
+  EXPECT_GT(refusals, 0) << "no run of " << runs << " refused y's cancel";
+}
+
+// All on the rescuer (creation fails for good): it runs a (queue s1),
+// whose flush_work(b) runs b (queue s2) nested; b flushes s1, which counts
+// a's run in progress: on the rescuer's own stack, it resumes only after
+// the flush returns. Refused; before the fix the rescuer waited for ever.
+TEST(ClientHangs, RescuerFlushOfAQueueWhoseRunIsOnItsStackIsRefused) {
+  for (DependencyCheck check : {DependencyCheck::off, DependencyCheck::report}) {
+    for (uint64_t seed = 1; seed <= 20; ++seed) {
+      bool b_refused = false, a_done = false;
+      std::vector<Event> events;
+      RunResult r = run_world(seed, strategy_for(seed), [&] {
+        EngineConfig cfg;
+        cfg.ncpus = 2;
+        cfg.dependency_check = check;
+        cfg.record_events = true;
+        SimEngine eng(cfg);
+        SimWorkqueue& s1 = eng.create_workqueue("s1", WqKind::shared);
+        SimWorkqueue& s2 = eng.create_workqueue("s2", WqKind::shared);
+        eng.set_spawn_faults({.fail_always = true});
+        SimWork b(
+            [&](SimWork&) {
+              try {
+                s1.flush();
+              } catch (const Error& e) {
+                if (e.code() != Errc::deadlock) throw;
+                b_refused = true;
+              }
+            },
+            "b");
+        SimWork a(
+            [&](SimWork&) {
+              s2.queue_work_on(1, b);
+              eng.flush_work(b);
+              a_done = true;
+            },
+            "a");
+        s1.queue_work_on(1, a);
+        eng.flush_work(a);
+        eng.set_spawn_faults({});
+        s1.destroy();
+        s2.destroy();
+        events = eng.events();
+      });
+      const std::string where = "check " + std::to_string(static_cast<int>(check)) + ", seed " + std::to_string(seed);
+      ASSERT_EQ(r.status, RunStatus::ok) << where << ": " << r.message;
+      EXPECT_TRUE(b_refused) << where;
+      EXPECT_TRUE(a_done) << where;
+      EXPECT_EQ(oracle_verdict(events, 64), "") << where;
+    }
+  }
+}
+
+// At the cap (CPU 0's one pool thread), x (queue q1) runs on that thread,
+// queues z then y on q2 and flushes y. The rescuer runs z, which flushes
+// q1: that flush waits for x's run, which waits for y, which only the
+// rescuer can run. It must run y nested (no cycle here). Before the fix
+// it ran only q1's works and waited for ever.
+TEST(ClientHangs, RescuerFlushOfAQueueRunsWhatItsRunsElsewhereWaitFor) {
+  int z_flushed_while_x_waited = 0;
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    bool x_waiting = false;
+    std::vector<Event> events;
+    RunResult r = run_world(seed, strategy_for(seed), [&] {
+      EngineConfig cfg;
+      cfg.ncpus = 2;
+      cfg.max_workers_per_pool = 1;
+      cfg.stall_timeout = Duration::zero();
+      cfg.record_events = true;
+      SimEngine eng(cfg);
+      SimWorkqueue& q1 = eng.create_workqueue("q1", WqKind::shared);
+      SimWorkqueue& q2 = eng.create_workqueue("q2", WqKind::shared);
+      SimWork y([](SimWork&) {}, "y");
+      SimWork z(
+          [&](SimWork&) {
+            z_flushed_while_x_waited += x_waiting;
+            q1.flush();
+          },
+          "z");
+      SimWork x(
+          [&](SimWork&) {
+            q2.queue_work_on(0, z);
+            q2.queue_work_on(0, y);
+            x_waiting = true;
+            eng.flush_work(y);
+            x_waiting = false;
+          },
+          "x");
+      q1.queue_work_on(0, x);
+      eng.flush_work(x);
+      q2.flush();
+      q1.destroy();
+      q2.destroy();
+      events = eng.events();
+    });
+    ASSERT_EQ(r.status, RunStatus::ok) << "seed " << seed << ": " << r.message;
+    EXPECT_EQ(oracle_verdict(events, 1), "") << "seed " << seed;
+  }
+  EXPECT_GT(z_flushed_while_x_waited, 0) << "z never flushed q1 while x waited for y";
+}
+
+// At the cap, x (queue q1) runs on CPU 0's one pool thread and flushes q2,
+// where z waits. The rescuer runs z, whose flush_work(c) runs c nested; c
+// cancels x: x's run waits in a flush of q2 that counts z, on the
+// rescuer's own stack. Refused (the chain ends in a queue flush); before
+// the fix the rescuer waited for ever.
+TEST(ClientHangs, RescuerWaitThroughAQueueFlushCountingItsOwnRunIsRefused) {
+  int refusals = 0;
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    bool c_refused = false;
+    std::vector<Event> events;
+    RunResult r = run_world(seed, strategy_for(seed), [&] {
+      EngineConfig cfg;
+      cfg.ncpus = 2;
+      cfg.max_workers_per_pool = 1;
+      cfg.stall_timeout = Duration::zero();
+      cfg.record_events = true;
+      SimEngine eng(cfg);
+      SimWorkqueue& q1 = eng.create_workqueue("q1", WqKind::shared);
+      SimWorkqueue& q2 = eng.create_workqueue("q2", WqKind::shared);
+      SimWork* xp = nullptr;
+      SimWork c(
+          [&](SimWork&) {
+            try {
+              eng.cancel_work_sync(*xp);
+            } catch (const Error& e) {
+              if (e.code() != Errc::deadlock) throw;
+              c_refused = true;
+            }
+          },
+          "c");
+      SimWork z(
+          [&](SimWork&) {
+            q1.queue_work_on(0, c);
+            eng.flush_work(c);
+          },
+          "z");
+      SimWork x(
+          [&](SimWork&) {
+            q2.queue_work_on(0, z);
+            q2.flush();
+          },
+          "x");
+      xp = &x;
+      q1.queue_work_on(0, x);
+      eng.flush_work(x);
+      q1.flush();
+      q2.flush();
+      q1.destroy();
+      q2.destroy();
+      events = eng.events();
+    });
+    ASSERT_EQ(r.status, RunStatus::ok) << "seed " << seed << ": " << r.message;
+    EXPECT_EQ(oracle_verdict(events, 1), "") << "seed " << seed;
+    refusals += c_refused;
+  }
+  EXPECT_GT(refusals, 0) << "c's cancel was never refused";
+}
+
+// Two pools at their cap (one thread each). p (q1) runs on CPU 1's thread
+// and flushes q2, whose a runs on CPU 0's thread; the rescuer runs c,
+// which flushes p. Then a flushes b, queued behind it on CPU 0: only the
+// rescuer can run b, and its wait for p waits for b through p's queue
+// flush and a's run. It must run b nested (no cycle here); before the fix
+// it followed the chain only up to p's queue flush and waited for ever.
+TEST(ClientHangs, RescuerWaitRunsWhatAFlushedQueuesRunsElsewhereWaitFor) {
+  int shaped = 0;
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    bool c_waiting = false, b_after_c = false;
+    std::vector<Event> events;
+    RunResult r = run_world(seed, strategy_for(seed), [&] {
+      EngineConfig cfg;
+      cfg.ncpus = 2;
+      cfg.max_workers_per_pool = 1;
+      cfg.stall_timeout = Duration::zero();
+      cfg.record_events = true;
+      SimEngine eng(cfg);
+      SimWorkqueue& q1 = eng.create_workqueue("q1", WqKind::shared);
+      SimWorkqueue& q2 = eng.create_workqueue("q2", WqKind::shared);
+      SimWork* pp = nullptr;
+      SimWork b([&](SimWork&) { b_after_c = c_waiting; }, "b");
+      SimWork c(
+          [&](SimWork&) {
+            c_waiting = true;
+            eng.flush_work(*pp);
+            c_waiting = false;
+          },
+          "c");
+      SimWork a(
+          [&](SimWork&) {
+            for (int i = 0; i < 200 && !c_waiting; ++i) ScenarioContext::sleep_ns(10'000);
+            q1.queue_work_on(0, b);
+            eng.flush_work(b);
+          },
+          "a");
+      SimWork p(
+          [&](SimWork&) {
+            q1.queue_work_on(1, c);
+            q2.flush();
+          },
+          "p");
+      pp = &p;
+      q2.queue_work_on(0, a);
+      q1.queue_work_on(1, p);
+      eng.flush_work(p);
+      eng.flush_work(a);
+      q1.flush();
+      q1.destroy();
+      q2.destroy();
+      events = eng.events();
+    });
+    ASSERT_EQ(r.status, RunStatus::ok) << "seed " << seed << ": " << r.message;
+    EXPECT_EQ(oracle_verdict(events, 1), "") << "seed " << seed;
+    shaped += b_after_c;
+  }
+  EXPECT_GT(shaped, 0) << "b never ran while c waited for p";
+}
