@@ -1156,10 +1156,12 @@ const std::vector<Scenario>& all_scenarios() {
       {"lifecycle", "queues of every kind created at once by several clients while a CPU goes offline and online "
        "and creation fails (once, sometimes, for good), then destroyed by two clients at once (C7, C10, C13, C14)",
        "ncpus=3 idle_us=20 cooldown_us=10 faults=1..4 (none, nth, p=0.4, always) creators=2..3 queues=1..2", lifecycle, ""},
-      {"rescue", "creation fails for good once shared queues exist: the rescuer runs works that flush, cancel and "
-       "requeue each other, nested in their waits; refusals only where a cycle can close (C7, C12, C16)",
-       "ncpus=2 idle_us=50 cooldown_us=10 check=0|1|2 cap=1..2 (1 or 64) queues=1..2 works=3..6 clients=1..2", rescue,
-       ""},
+      {"rescue", "creation fails for good once shared queues exist, or one pool has one thread: the rescuer runs "
+       "works that flush, cancel and requeue each other and flush the other queue, nested in their waits; refusals "
+       "only where a cycle can close, each judged by the oracle (C7, C12, C16)",
+       "ncpus=2 idle_us=50 cooldown_us=10 check=0|1|2 cap=1..2 (1 or 64) one_pool=1..2 queues=1..2 works=3..6 "
+       "clients=1..2",
+       rescue, ""},
       {"watchdog", "shared works block unseen (busy, or waiting for a later work's signal), wait in the engine, then "
        "block unseen again with works queued behind them: one running thread per pool, the stall watchdog only when "
        "no run ends (C19, C16)",
