@@ -575,15 +575,15 @@ bool BasicWorkqueue<P>::flush() {
 template <class P>
 void BasicWorkqueue<P>::drain_locked(bool refusable) {
   ++draining_;
-  for (;;) {
-    expedite_timers_locked();
-    try {
+  try {
+    for (;;) {
+      expedite_timers_locked();
       wait_epoch_locked(close_epoch_locked(), refusable);
-    } catch (...) {
-      --draining_;
-      throw;
+      if (total_inflight_ == 0 && timers_.empty()) break;
     }
-    if (total_inflight_ == 0 && timers_.empty()) break;
+  } catch (...) {  // refused (the rescuer, refusable only)
+    --draining_;
+    throw;
   }
   --draining_;
 }
@@ -1568,8 +1568,8 @@ bool BasicEngine<P>::cancel_work_sync(Work& w) {
       if (was_pending) resolve_after_grab(w);
       {
         detail::Guard wl(w.lock_);
-        w.canceling_ = false;
         w.canceller_ = nullptr;
+        w.canceling_ = false;
         w.cv_.notify_all();
       }
       blocked.reset();  // before PENDING goes: see below
@@ -1582,8 +1582,8 @@ bool BasicEngine<P>::cancel_work_sync(Work& w) {
     // PENDING is ours: no new run can start and a self-requeue fails (C12).
     while (w.running_) w.cv_.wait(w.lock_);
     w.resolved_seq_ = std::max<uint64_t>(w.resolved_seq_, w.queued_seq_.load(std::memory_order_relaxed));
-    w.canceling_ = false;
     w.canceller_ = nullptr;
+    w.canceling_ = false;
     w.cv_.notify_all();
   }
   // The thread stops naming `w` as awaited before PENDING goes: once it is
