@@ -71,6 +71,44 @@ void check_unknown_params(const Params& p) {
 
 }  // namespace
 
+// C4 for the engine's threads: each starts on the CPU it is named for
+// (wqN/cpuC and a pool's wq/poolC[H] on CPU C; an unbound pool's
+// wq/poolU[H] on the core CPU, where the engine starts threads of no CPU).
+// The oracle sees only the CPU the engine believes a thread has; the world
+// knows where it put it (mutation testing, issue #14: a CPU 0 pool thread
+// started on the core CPU, or named unbound, was caught by one unit test).
+void check_thread_placement(const World& world, int core_cpu, std::vector<check::Violation>& out) {
+  for (uint32_t id = 0; id < world.thread_count(); ++id) {
+    const std::string& name = world.thread_name(id);
+    int want = -1;
+    std::string what;
+    size_t digits = 0;
+    if (name.rfind("wq/pool", 0) == 0) {
+      const std::string rest = name.substr(7);
+      if (!rest.empty() && rest[0] == 'U') {
+        want = core_cpu;
+        what = "an unbound pool's thread, started where the engine starts threads of no CPU: the core CPU";
+      } else if (!rest.empty() && std::isdigit(static_cast<unsigned char>(rest[0]))) {
+        want = std::stoi(rest, &digits);
+        what = "the thread of CPU " + std::to_string(want) + "'s pool";
+      }
+    } else if (name.rfind("wq", 0) == 0) {
+      const size_t slash = name.find("/cpu");
+      if (slash != std::string::npos && slash + 4 < name.size() &&
+          std::isdigit(static_cast<unsigned char>(name[slash + 4]))) {
+        want = std::stoi(name.substr(slash + 4), &digits);
+        what = "the worker of CPU " + std::to_string(want);
+      }
+    }
+    if (want < 0 || world.spawn_cpu(id) == want) continue;
+    out.push_back({"C4",
+                   "thread '" + name + "' (" + what + ") was started on CPU " + std::to_string(world.spawn_cpu(id)) +
+                       ", not CPU " + std::to_string(want),
+                   {}});
+  }
+}
+
+
 Verdict judge(const RunResult& run, std::vector<check::Violation>& violations) {
   Verdict out;
   const bool hung = run.status == RunStatus::deadlock || run.status == RunStatus::step_limit;
@@ -189,6 +227,7 @@ Outcome run_scenario(const RunOptions& opt) {
   oo.quiescent_end = out.run.status == RunStatus::ok || out.run.status == RunStatus::deadlock;
   out.violations = check::check_events(out.events, oo);
   for (auto& [rule, msg] : ctx.failures) out.violations.push_back({rule, msg, {}});
+  check_thread_placement(world, ctx.core_cpu, out.violations);
 
   const bool cut = opt.prefix_steps != 0 && out.run.status == RunStatus::step_limit;
   const bool hung = out.run.status == RunStatus::deadlock || (out.run.status == RunStatus::step_limit && !cut);

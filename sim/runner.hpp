@@ -64,6 +64,11 @@ uint64_t hash_events(const std::vector<Event>& events, uint64_t h);
 // strategy or parameter (before anything runs).
 Outcome run_scenario(const RunOptions& opt);
 
+// C4 for the engine's threads, from the world after a run: each started on
+// the CPU its name says (wqN/cpuC, wq/poolC[H]: CPU C; wq/poolU[H]: the
+// core CPU). Appends a violation per thread that did not.
+void check_thread_placement(const World& world, int core_cpu, std::vector<check::Violation>& out);
+
 // The world's swarm faults that every simulated run draws from its seed,
 // each from a stream of its own (the other draws stay as they were):
 // spurious wake-ups in a third of the runs, a coarse clock in a quarter.

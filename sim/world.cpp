@@ -76,6 +76,7 @@ struct World::Thread {
   uint32_t id = 0;
   std::string name;
   int cpu = 0;
+  int spawn_cpu = 0;  // where it started (cpu may change: set_cpu)
   std::function<void()> body;
   void* fctx = nullptr;  // suspended context
   Stack stack;
@@ -228,11 +229,14 @@ void World::switch_to_hub() {
 #endif
 }
 
+int World::spawn_cpu(uint32_t id) const { return threads_.at(id)->spawn_cpu; }
+
 uint32_t World::spawn(int cpu, std::string name, std::function<void()> body) {
   auto t = std::make_unique<Thread>();
   t->id = static_cast<uint32_t>(threads_.size());
   t->name = std::move(name);
   t->cpu = cpu;
+  t->spawn_cpu = cpu;
   t->body = std::move(body);
   t->world = this;
   t->stack = stacks_->get();

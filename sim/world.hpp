@@ -133,6 +133,10 @@ class World {
   int cpu() const;
   void set_cpu(int cpu);
   const std::string& thread_name(uint32_t id) const;
+  // Every thread the run spawned (ids 0..thread_count()-1), with the CPU
+  // it was started on (it may move later: set_cpu).
+  uint32_t thread_count() const { return static_cast<uint32_t>(threads_.size()); }
+  int spawn_cpu(uint32_t id) const;
   // The simulated mutexes and condition variables report their misuse as a
   // crash of the run: destroyed while held or waited for, or used after
   // their destruction (the engine freed memory a thread still uses; the

@@ -24,6 +24,30 @@ using namespace lazywq::sim;
 
 namespace {
 
+// Two CPUs, the pools at their cap of one thread, no stall watchdog: the
+// rescuer runs what a blocked pool thread's pool needs.
+EngineConfig at_the_cap() {
+  EngineConfig cfg;
+  cfg.ncpus = 2;
+  cfg.max_workers_per_pool = 1;
+  cfg.stall_timeout = Duration::zero();
+  cfg.record_events = true;
+  return cfg;
+}
+
+// Runs `wait`; true if it was refused with Error(deadlock) (other errors
+// propagate).
+template <class F>
+bool refused(F&& wait) {
+  try {
+    wait();
+  } catch (const Error& e) {
+    if (e.code() != Errc::deadlock) throw;
+    return true;
+  }
+  return false;
+}
+
 std::string oracle_verdict(const std::vector<Event>& events, int max_workers) {
   check::OracleOptions o;
   o.ncpus = 2;
@@ -51,34 +75,22 @@ TEST(ClientHangs, RescuerNestedCancelOfAWorkItIsCancellingIsRefused) {
       int x_runs = 0;
       std::vector<Event> events;
       RunResult r = run_world(seed, strategy_for(seed), [&] {
-        EngineConfig cfg;
-        cfg.ncpus = 2;
+        EngineConfig cfg = at_the_cap();
         cfg.dependency_check = check;
-        cfg.max_workers_per_pool = 1;
-        cfg.stall_timeout = Duration::zero();
-        cfg.record_events = true;
         SimEngine eng(cfg);
         SimWorkqueue& q = eng.create_workqueue("s", WqKind::shared);
         SimWork* xp = nullptr;
         SimWork a(
             [&](SimWork&) {
               a_cancelling = true;
-              try {
-                eng.cancel_work_sync(*xp);
-              } catch (const Error& e) {
-                if (e.code() != Errc::deadlock) throw;
-              }
+              refused([&] { eng.cancel_work_sync(*xp); });
               a_cancelling = false;
             },
             "a");
         SimWork z(
             [&](SimWork&) {
-              try {
-                eng.cancel_work_sync(*xp);
-              } catch (const Error& e) {
-                if (e.code() != Errc::deadlock) throw;
-                if (a_cancelling) z_refused_nested = true;
-              }
+              const bool nested = a_cancelling;  // z runs nested in a's cancel
+              if (refused([&] { eng.cancel_work_sync(*xp); }) && nested) z_refused_nested = true;
             },
             "z");
         SimWork x(
@@ -120,22 +132,13 @@ TEST(ClientHangs, RescuerWaitingForATurnWhoseHolderWaitsOnItsStackIsRefused) {
     bool y_refused = false, x_started = false;
     std::vector<Event> events;
     RunResult r = run_world(seed, strategy_for(seed), [&] {
-      EngineConfig cfg;
-      cfg.ncpus = 2;
-      cfg.max_workers_per_pool = 1;
-      cfg.stall_timeout = Duration::zero();
-      cfg.record_events = true;
+      EngineConfig cfg = at_the_cap();
       SimEngine eng(cfg);
       SimWorkqueue& q = eng.create_workqueue("s", WqKind::shared);
       SimWork* xp = nullptr;
       SimWork y(
           [&](SimWork&) {
-            try {
-              eng.cancel_work_sync(*xp);
-            } catch (const Error& e) {
-              if (e.code() != Errc::deadlock) throw;
-              y_refused = true;
-            }
+            y_refused = refused([&] { eng.cancel_work_sync(*xp); });
           },
           "y");
       SimWork x(
@@ -181,12 +184,7 @@ TEST(ClientHangs, RescuerFlushOfAQueueWhoseRunIsOnItsStackIsRefused) {
         eng.set_spawn_faults({.fail_always = true});
         SimWork b(
             [&](SimWork&) {
-              try {
-                s1.flush();
-              } catch (const Error& e) {
-                if (e.code() != Errc::deadlock) throw;
-                b_refused = true;
-              }
+              b_refused = refused([&] { s1.flush(); });
             },
             "b");
         SimWork a(
@@ -223,11 +221,7 @@ TEST(ClientHangs, RescuerFlushOfAQueueRunsWhatItsRunsElsewhereWaitFor) {
     bool x_waiting = false;
     std::vector<Event> events;
     RunResult r = run_world(seed, strategy_for(seed), [&] {
-      EngineConfig cfg;
-      cfg.ncpus = 2;
-      cfg.max_workers_per_pool = 1;
-      cfg.stall_timeout = Duration::zero();
-      cfg.record_events = true;
+      EngineConfig cfg = at_the_cap();
       SimEngine eng(cfg);
       SimWorkqueue& q1 = eng.create_workqueue("q1", WqKind::shared);
       SimWorkqueue& q2 = eng.create_workqueue("q2", WqKind::shared);
@@ -271,23 +265,14 @@ TEST(ClientHangs, RescuerWaitThroughAQueueFlushCountingItsOwnRunIsRefused) {
     bool c_refused = false;
     std::vector<Event> events;
     RunResult r = run_world(seed, strategy_for(seed), [&] {
-      EngineConfig cfg;
-      cfg.ncpus = 2;
-      cfg.max_workers_per_pool = 1;
-      cfg.stall_timeout = Duration::zero();
-      cfg.record_events = true;
+      EngineConfig cfg = at_the_cap();
       SimEngine eng(cfg);
       SimWorkqueue& q1 = eng.create_workqueue("q1", WqKind::shared);
       SimWorkqueue& q2 = eng.create_workqueue("q2", WqKind::shared);
       SimWork* xp = nullptr;
       SimWork c(
           [&](SimWork&) {
-            try {
-              eng.cancel_work_sync(*xp);
-            } catch (const Error& e) {
-              if (e.code() != Errc::deadlock) throw;
-              c_refused = true;
-            }
+            c_refused = refused([&] { eng.cancel_work_sync(*xp); });
           },
           "c");
       SimWork z(
@@ -330,11 +315,7 @@ TEST(ClientHangs, RescuerWaitRunsWhatAFlushedQueuesRunsElsewhereWaitFor) {
     bool c_waiting = false, b_after_c = false;
     std::vector<Event> events;
     RunResult r = run_world(seed, strategy_for(seed), [&] {
-      EngineConfig cfg;
-      cfg.ncpus = 2;
-      cfg.max_workers_per_pool = 1;
-      cfg.stall_timeout = Duration::zero();
-      cfg.record_events = true;
+      EngineConfig cfg = at_the_cap();
       SimEngine eng(cfg);
       SimWorkqueue& q1 = eng.create_workqueue("q1", WqKind::shared);
       SimWorkqueue& q2 = eng.create_workqueue("q2", WqKind::shared);

@@ -12,6 +12,7 @@
 
 #include "sim/platform_sim.hpp"
 #include "sim/rng.hpp"
+#include "sim/runner.hpp"
 #include "sim/scenario.hpp"
 #include "sim/scenario_kit.hpp"
 #include "sim/world.hpp"
@@ -340,4 +341,26 @@ TEST(ThreadLifecycle, AnOfflineCpusPoolThreadsExitEvenWithNoIdleTimeout) {
     if (!problem.empty() && ++bad == 1) first = "seed " + std::to_string(seed) + ": " + problem;
   }
   EXPECT_EQ(bad, 0) << first;
+}
+
+// The placement check the runner applies to every run (C4 for threads):
+// a thread named for a CPU started elsewhere is reported, by name.
+TEST(ThreadPlacement, AThreadStartedOffTheCpuItIsNamedForIsReported) {
+  WorldConfig wc;
+  wc.seed = 1;
+  World world(wc);
+  RunResult r = world.run([] {
+    for (auto [cpu, name] : {std::pair{1, "wq/pool1"}, {0, "wq/pool1H"}, {2, "wq/poolU"}, {1, "wq3/cpu1"},
+                             {0, "wq3/core"}, {1, "client0"}}) {
+      SimPlatform::Thread t = *SimPlatform::spawn(cpu, name, [] {});
+      t.join();
+    }
+  });
+  ASSERT_EQ(r.status, RunStatus::ok) << r.message;
+  std::vector<check::Violation> out;
+  check_thread_placement(world, /*core_cpu=*/0, out);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].rule, "C4");
+  EXPECT_NE(out[0].message.find("'wq/pool1H'"), std::string::npos) << out[0].message;
+  EXPECT_NE(out[1].message.find("'wq/poolU'"), std::string::npos) << out[1].message;
 }
