@@ -172,6 +172,7 @@ TEST(ClientHangs, RescuerFlushOfAQueueWhoseRunIsOnItsStackIsRefused) {
   for (DependencyCheck check : {DependencyCheck::off, DependencyCheck::report}) {
     for (uint64_t seed = 1; seed <= 20; ++seed) {
       bool b_refused = false, a_done = false;
+      std::string report;
       std::vector<Event> events;
       RunResult r = run_world(seed, strategy_for(seed), [&] {
         EngineConfig cfg;
@@ -199,10 +200,15 @@ TEST(ClientHangs, RescuerFlushOfAQueueWhoseRunIsOnItsStackIsRefused) {
         eng.set_spawn_faults({});
         s1.destroy();
         s2.destroy();
+        if (!eng.dependency_cycles().empty()) report = eng.dependency_cycles().back().describe();
         events = eng.events();
       });
       const std::string where = "check " + std::to_string(static_cast<int>(check)) + ", seed " + std::to_string(seed);
       ASSERT_EQ(r.status, RunStatus::ok) << where << ": " << r.message;
+      // The report names the run on the rescuer's stack (swap_locked
+      // refuse_rescuer_queue_wait_locked@7c4220 refused before adding it).
+      EXPECT_NE(report.find("work 'a'"), std::string::npos) << where << ": " << report;
+      EXPECT_NE(report.find("runs on the rescuer itself"), std::string::npos) << where << ": " << report;
       EXPECT_TRUE(b_refused) << where;
       EXPECT_TRUE(a_done) << where;
       EXPECT_EQ(oracle_verdict(events, 64), "") << where;
