@@ -33,6 +33,7 @@
 #include <cstddef>
 #include <map>
 #include <set>
+#include <limits>
 #include <string>
 #include <tuple>
 #include <unordered_map>
@@ -1560,12 +1561,17 @@ class Oracle {
   // in progress is on its own stack, or waits through a chain for one
   // there. The refused flush's open record goes (it began in the current
   // callback; a destroy is refused before it begins).
+  // A flush_workqueue waits only for the runs queued before it began (C10:
+  // a later queueing is not waited for); a drain and a destroy wait for
+  // every run (a drain's own works may queue more while it waits).
   void judge_refused_queue_wait(const Event& e, ThreadState& t, const std::string& what) {
     QueueState& qs = queue(e.queue);
+    uint64_t counted_before = std::numeric_limits<uint64_t>::max();
     for (auto it = qs.flushes.rbegin(); it != qs.flushes.rend(); ++it) {
       if (it->thread != e.thread) continue;
       if (it->begin > t.cur_begin) {
         if (it->kind == static_cast<int>(FlushKind::drain) && qs.drains > 0) --qs.drains;
+        if (it->kind == static_cast<int>(FlushKind::workqueue)) counted_before = it->begin;
         qs.flushes.erase(std::next(it).base());
       }
       break;
@@ -1574,11 +1580,16 @@ class Oracle {
     for (const auto& [id, ws] : works_)
       for (const Run& r : ws.running) {
         if (r.queue != e.queue) continue;
+        if (r.has_q && r.q.accept >= counted_before) {
+          ends += (ends.empty() ? "" : "; ") + W(id) + "'s run on " + thr(r.thread) + ", queued at " +
+                  at(r.q.accept) + " after the flush began (not waited for)";
+          continue;
+        }
         if (r.thread == e.thread || chain_reaches(e.thread, id, chain)) return;
         ends += (ends.empty() ? "" : "; ") + chain;
       }
     report(16, 0, e.queue, -20,
-           what + ", but no run of " + wq(e.queue) + " in progress is on the rescuer's stack or waits for one there" +
+           what + ", but no run of " + wq(e.queue) + " the wait counts is on the rescuer's stack or waits for one there" +
                (ends.empty() ? std::string(" (none is in progress)") : ": " + ends),
            {e.seq});
   }
@@ -1676,7 +1687,7 @@ class Oracle {
   // queue's runs queued before the flush began; a run of it on the
   // rescuer closes the chain, and the chains of its runs elsewhere go on
   // (the queues they flush in turn, up to 16: the engine's
-  // awaited_queue_chains_locked). True if one reaches the rescuer.
+  // follow_awaited_queues_locked). True if one reaches the rescuer.
   bool expand_chain(uint32_t rescuer, Chain& c) {
     bool reached = false;
     for (size_t i = 0; i < c.qflushes.size() && i < 16; ++i) {

@@ -74,6 +74,7 @@ void rescue(ScenarioContext& ctx) {
     // satisfies a flush of that first run while its flusher has not yet
     // run again (ClientHangs.RescuerCancelOfAWorkWhoseFlushIsSatisfied...).
     bool second_run = false;
+    bool late = false;  // its client sleeps before queueing it
     int runs = 0;
     std::vector<std::unique_ptr<SimWork>> fillers;
   };
@@ -147,11 +148,33 @@ void rescue(ScenarioContext& ctx) {
     ws[static_cast<size_t>(i)].act = Act::flush_queue;
     ws[static_cast<size_t>(i)].second_run = false;
     ctx.note("flush_queue", i);
+    // Often a work of the flushed queue waits back for i, queued late: if
+    // its queueing came before the flush began, the flush counts its run
+    // and the cycle closes through the rescuer (refused); if after, the
+    // flush does not wait for it (C10) and must not be refused (the
+    // oracle judges each refusal). A late one on a pool thread while the
+    // flush still waits needs a second pool thread busy with an earlier
+    // run: rare here (ClientHangs.RescuerFlushIgnoresARunQueuedAfterIt).
+    if (ctx.rng.chance(0.5)) {
+      SimWorkqueue* other = ws[static_cast<size_t>(i)].q == qs[0] ? qs[1] : qs[0];
+      const int j = static_cast<int>(ctx.rng.below(static_cast<uint64_t>(n)));
+      W& late = ws[static_cast<size_t>(j)];
+      if (j != i) {
+        late.q = other;
+        late.act = ctx.rng.chance(0.5) ? Act::flush : Act::cancel_sync;
+        late.other = i;
+        late.second_run = false;
+        late.fillers.clear();
+        late.late = true;
+        ctx.note("late_waiter", j);
+      }
+    }
   }
   const int nclients = static_cast<int>(knob(ctx, "clients", 1, 2));
   ctx.clients(nclients, [&](int who) {
     for (int i = who; i < n; i += nclients) {
       W& w = ws[static_cast<size_t>(i)];
+      if (w.late) ScenarioContext::sleep_ns(ctx.rng.range(5'000, 60'000));
       w.q->queue_work_on(any_cpu(), *w.work);
       if (ctx.rng.chance(0.3)) ScenarioContext::sleep_ns(ctx.rng.range(0, 20000));
     }

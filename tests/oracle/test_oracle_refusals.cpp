@@ -202,6 +202,39 @@ TEST(Oracle_C16_refusals, DetectsARescuerQueueFlushRefusedWithNoRunOfItsOwn) {
   EXPECT_NE(vs[0].message.find("none is in progress"), std::string::npos) << vs[0].message;
 }
 
+// The rescuer runs work 2 (queue 2), which flushes queue 1; work 1 of
+// queue 1 runs on pool thread 12 and waits for work 2 (flush_work): the
+// flush can never end if it counts work 1's run, that is, if work 1 was
+// queued before the flush began (C10: a later queueing is not waited for).
+Stream rescuer_flushes_queue_1(bool queued_before_flush) {
+  Stream s;
+  s.add(ET::create, X1, -1, 2, 0, static_cast<int>(lazywq::WqKind::shared) | (0x7fff << 16));
+  s.add(ET::spawn_fail, 10, 1, 0, 0, 0);
+  s.add(ET::queue, X1, -1, 2, 2, 1);
+  if (queued_before_flush) s.queue(1);
+  s.add(ET::fallback, kRescuer, 1, 2, 2, 0).add(ET::exec_begin, kRescuer, 1, 2, 2, 1);
+  s.add(ET::flush_begin, kRescuer, 1, 1, 0, static_cast<int>(lazywq::FlushKind::workqueue));
+  if (!queued_before_flush) s.queue(1);
+  s.begin(1, T12).add(ET::flush_begin, T12, 1, 0, 2, 0).wait_begin(T12, 2);
+  return refused(s, kRescuer, 0, RefusalReason::rescuer_chain, 1);
+}
+
+TEST(Oracle_C16_refusals, ARescuerQueueFlushWhoseRunWaitsForItsStackIsRefused) {
+  const Stream s = rescuer_flushes_queue_1(/*queued_before_flush=*/true);
+  EXPECT_TRUE(c16(s).empty()) << describe(c16(s));
+}
+
+// The same with work 1 queued after the flush began: the flush does not
+// wait for that run, so it could have returned (the engine's
+// follow_awaited_queues_locked@398752: the scan of runs without its
+// epoch bound).
+TEST(Oracle_C16_refusals, DetectsARescuerQueueFlushRefusedForARunQueuedAfterIt) {
+  const Stream s = rescuer_flushes_queue_1(/*queued_before_flush=*/false);
+  const auto vs = c16(s);
+  ASSERT_EQ(vs.size(), 1u) << describe(vs);
+  EXPECT_NE(vs[0].message.find("after the flush began"), std::string::npos) << vs[0].message;
+}
+
 // C7: the rescuer runs nested only what its wait waits for. Work 1,
 // rescued, flushes work 2: the rescuer may run 2 nested, not 3.
 TEST(Oracle_C7_nested_rescue, TheAwaitedWorkIsRunNested) {

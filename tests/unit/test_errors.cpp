@@ -64,6 +64,9 @@ TEST(Errors, MalformedEngineConfig) {
   c.max_workers_per_pool = 0;
   EXPECT_LAZYWQ_ERROR(Engine{c}, Errc::invalid_argument);
   c = test_config(4);
+  c.dependency_check = static_cast<lazywq::DependencyCheck>(7);  // as a value cast from a config file
+  EXPECT_LAZYWQ_ERROR(Engine{c}, Errc::invalid_argument);
+  c = test_config(4);
   c.core_cpu = 4;  // outside [0, ncpus): either code describes it
   try {
     Engine e{c};

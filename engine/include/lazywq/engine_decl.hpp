@@ -222,23 +222,54 @@ class BasicEngine {
   // The rescuer waits in flush_work / cancel_work_sync on `w`, running
   // what that wait waits for, until: its runs up to queueing `target` are
   // over (flush_work), no run is in progress, or no other cancel is.
-  // The chain's runners that wait in a shared queue's flush or drain:
-  // (queue, last epoch waited for).
-  using AwaitedQueues = std::vector<std::pair<Workqueue*, uint64_t>>;
   enum class RescuerWait { runs_up_to, run_end, cancel_turn };
   bool rescuer_wait(Worker<P>* r, Work& w, RescuerWait until, uint64_t target = 0) LAZYWQ_EXCLUDES(pool_lock_);
+  // A flush or drain of a shared queue that a wait of the rescuer waits
+  // for: q's runs up to queueing `epoch`, waited for by the thread that
+  // runs `by` (a work of the wait's chain, or of a QueueRun's chain; null:
+  // the rescuer's own flush).
+  struct AwaitedQueue {
+    Workqueue* q;
+    uint64_t epoch;
+    Work* by;
+  };
+  using AwaitedQueues = std::vector<AwaitedQueue>;
+  // A run of an awaited queue in progress on another thread, and its wait
+  // chain (the run's work first, see wait_chain_locked).
+  struct QueueRun {
+    size_t queue;  // index in the scope's `awaited`
+    std::vector<Work*> chain;
+  };
+  // Everything one wait of the rescuer waits for: the chain of works from
+  // the awaited work (empty for a queue flush), the queue flushes their
+  // runners wait in, and those queues' runs elsewhere with their chains
+  // (whose runners' queue flushes join `awaited`, up to 16 queues).
+  struct RescuerWaitScope {
+    std::vector<Work*> chain;
+    AwaitedQueues awaited;
+    std::vector<QueueRun> runs;
+  };
+  // Fills s.runs for every queue of s.awaited (which grows).
+  void follow_awaited_queues_locked(Worker<P>* r, RescuerWaitScope& s) LAZYWQ_REQUIRES(pool_lock_);
+  // x is a work that wait waits for beyond its chain. REQUIRES S (it
+  // reads x's epoch, under Q: S for a shared queue's works, the only ones
+  // the rescuer runs; called from rescue_wanted_locked's picks).
+  static bool scope_wants(const RescuerWaitScope& s, Work& x);
+  // True if that wait waits for a run on the rescuer's own stack (its
+  // callback, or an outer frame: it resumes only after the wait returns):
+  // a work of a chain running on r, or a run of an awaited queue up to its
+  // epoch. Then `cycle` gets the path there, one line per link.
+  bool own_stack_run_locked(Worker<P>* r, const RescuerWaitScope& s, DependencyCycle& cycle)
+      LAZYWQ_REQUIRES(pool_lock_);
+  // The path from the wait to `by` (a work of s's chains), for a report.
+  void explain_path_locked(const RescuerWaitScope& s, const Work* by, DependencyCycle& cycle, int depth)
+      LAZYWQ_REQUIRES(pool_lock_);
   // The rescuer is about to wait in a flush or drain of shared queue q for
   // its runs up to epoch `target`: refused (Error(deadlock), C16) if one of
-  // them runs on its own stack, or on a thread whose wait chain ends there.
-  void refuse_rescuer_queue_wait_locked(Worker<P>* r, Workqueue& q, uint64_t target) LAZYWQ_REQUIRES(pool_lock_);
-  // What such a wait waits for beyond q's own works: the wait chains of
-  // q's runs in progress on other threads (their works; the queues their
-  // runners flush go to `awaited`).
-  std::vector<Work*> queue_wait_chains_locked(Worker<P>* r, Workqueue& q, uint64_t target, AwaitedQueues* awaited)
+  // them runs on its own stack, or on a thread whose wait chain ends there
+  // (through other queues' flushes too). Returns what the wait waits for.
+  RescuerWaitScope rescuer_queue_wait_locked(Worker<P>* r, Workqueue& q, uint64_t target, bool refusable)
       LAZYWQ_REQUIRES(pool_lock_);
-  // The same for every queue of `awaited`, and for the queues those chains
-  // add to it in turn (up to 16 queues).
-  std::vector<Work*> awaited_queue_chains_locked(Worker<P>* r, AwaitedQueues& awaited) LAZYWQ_REQUIRES(pool_lock_);
   // Reports the rescuer's refused wait (a cycle, its wait_refused event)
   // and throws Error(deadlock).
   [[noreturn]] void refuse_rescuer_wait_locked(Worker<P>* r, DependencyCycle cycle, uint32_t queue, uint64_t work)

@@ -443,7 +443,8 @@ bool BasicWorkqueue<P>::wait_epoch_locked(uint64_t target, bool refusable) {
       // The rescuer runs the works it waits for while only a rescue
       // could (see rescue_wanted_locked). lock_ is S here.
       engine_.assert_held_pool_lock();
-      if (refusable) engine_.refuse_rescuer_queue_wait_locked(self, *this, target);
+      const typename BasicEngine<P>::RescuerWaitScope scope =
+          engine_.rescuer_queue_wait_locked(self, *this, target, refusable);
       // Works of this queue the flush waits for, or, while one of those
       // waits for the one active slot of an ordered (max_active 1) queue,
       // the work that holds it (see rescuer_wait); and what this queue's
@@ -451,16 +452,9 @@ bool BasicWorkqueue<P>::wait_epoch_locked(uint64_t target, bool refusable) {
       // thread's run of ours waiting for a work only a rescue can run hung
       // the flush (found by the rescue scenario, issue #14).
       const bool slot_wait = max_active_ == 1 && !inactive_.empty() && inactive_.front()->epoch_ <= target;
-      typename BasicEngine<P>::AwaitedQueues awaited;
-      awaited.emplace_back(this, target);
-      const std::vector<BasicWork<P>*> chains = engine_.awaited_queue_chains_locked(self, awaited);
       if (engine_.rescue_wanted_locked(self, [&](Work& x) {
-            BasicWorkqueue<P>* const home = x.home_.load(std::memory_order_relaxed);
-            if (home == this && (x.epoch_ <= target || slot_wait)) return true;
-            if (std::find(chains.begin(), chains.end(), &x) != chains.end()) return true;
-            for (auto& [q, epoch] : awaited)
-              if (home == q && x.epoch_ <= epoch) return true;
-            return false;
+            if (slot_wait && x.home_.load(std::memory_order_relaxed) == this) return true;
+            return engine_.scope_wants(scope, x);
           }))
         continue;
       state_cv_.wait_until(lock_, detail::deadline_after(P::now_ns(), engine_.rescue_poll_ns()));
@@ -1081,7 +1075,7 @@ void BasicWorkqueue<P>::destroy() {
   // the drain still hangs it: not seen here).
   if (Worker<P>* self = is_shared() ? engine_.current_worker() : nullptr; self && self->is_rescuer) {
     engine_.assert_held_pool_lock();
-    engine_.refuse_rescuer_queue_wait_locked(self, *this, std::numeric_limits<uint64_t>::max());
+    engine_.rescuer_queue_wait_locked(self, *this, std::numeric_limits<uint64_t>::max(), /*refusable=*/true);
   }
   destroying_ = true;
   detail::WindowScope<P> window(RaceWindow::destroy_drain);
@@ -1129,6 +1123,9 @@ BasicEngine<P>::BasicEngine(EngineConfig cfg) : cfg_(cfg), start_ns_(P::now_ns()
       cfg_.stall_timeout < Duration::zero())
     throw Error(Errc::invalid_argument, "idle_timeout, spawn_cooldown and stall_timeout must not be negative");
   if (cfg_.max_workers_per_pool < 1) throw Error(Errc::invalid_argument, "max_workers_per_pool must be at least 1");
+  if (cfg_.dependency_check != DependencyCheck::off && cfg_.dependency_check != DependencyCheck::report &&
+      cfg_.dependency_check != DependencyCheck::error)
+    throw Error(Errc::invalid_argument, "dependency_check must be off, report or error");
   {
     detail::Guard g(lock_);
     online_.assign(static_cast<size_t>(cfg_.ncpus), 1);

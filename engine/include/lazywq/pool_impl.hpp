@@ -593,7 +593,7 @@ std::vector<BasicWork<P>*> BasicEngine<P>::wait_chain_locked(Worker<P>* r, Work&
       if (runner && runner != r) {
         next = runner->awaiting;
         upto = runner->awaiting_upto;
-        if (queues && runner->awaiting_queue) queues->emplace_back(runner->awaiting_queue, runner->awaiting_epoch);
+        if (queues && runner->awaiting_queue) queues->push_back({runner->awaiting_queue, runner->awaiting_epoch, cur});
       }
     }
     if (!next || std::find(chain.begin(), chain.end(), next) != chain.end()) break;
@@ -638,76 +638,41 @@ bool BasicEngine<P>::rescuer_wait(Worker<P>* r, Work& w, RescuerWait until, uint
     waited = true;
     {
       detail::Guard g(pool_lock_);
-      AwaitedQueues awaited;
-      std::vector<Work*> chain = wait_chain_locked(r, w, &awaited);
+      RescuerWaitScope scope;
+      scope.chain = wait_chain_locked(r, w, &scope.awaited);
       // And what the runs of the queues the chain's runners flush wait for
       // elsewhere (a pool thread's run there waiting for a work only a
       // rescue can run hung this wait: found by the rescue scenario).
-      const std::vector<Work*> beyond = awaited_queue_chains_locked(r, awaited);
-      // A run of the chain is on our own stack: nothing but this wait's
-      // return resumes it. A cancel's turn too: its holder waits for the
-      // run of `w` to end (the turn is taken after every refusal but the
-      // rescuer's own), and the turn may be the rescuer's own, taken by a
-      // cancel_work_sync of `w` this wait is nested in. Not refusing those
-      // hung the rescuer for ever (found by the rescue scenario once one
-      // pool of one thread let cycles be drawn with pool threads alive).
+      follow_awaited_queues_locked(r, scope);
+      const std::vector<Work*>& chain = scope.chain;
+      // A run the wait waits for is on our own stack: nothing but this
+      // wait's return resumes it. A cancel's turn too: its holder waits
+      // for the run of `w` to end (the turn is taken after every refusal
+      // but the rescuer's own), and the turn may be the rescuer's own,
+      // taken by a cancel_work_sync of `w` this wait is nested in. Not
+      // refusing those hung the rescuer for ever (found by the rescue
+      // scenario once one pool of one thread let cycles be drawn with pool
+      // threads alive).
       {
-        const Work* stuck = nullptr;
-        for (Work* c : chain) {
-          detail::Guard cl(c->lock_);
-          if (c->running_ && c->runner_ == r) stuck = c;
-        }
-        // A runner of the chain waits in a flush or drain of a shared
-        // queue that counts a run on our own stack (an outer frame, or the
-        // callback that waits here).
-        const Work* stuck_in_queue = nullptr;
-        Workqueue* flushed = nullptr;
-        for (auto& [q, epoch] : awaited) {
-          if (r->current && r->cur_wq == q && r->current_epoch <= epoch) stuck_in_queue = r->current, flushed = q;
-          for (const auto& o : r->outer_runs)
-            if (o.work && o.wq == q && o.epoch <= epoch) stuck_in_queue = o.work, flushed = q;
-        }
-        if (!stuck && stuck_in_queue) stuck = stuck_in_queue;
-        else flushed = nullptr;
-        Work* stuck_beyond = nullptr;
-        for (Work* c : beyond) {
-          detail::Guard cl(c->lock_);
-          if (c->running_ && c->runner_ == r) stuck_beyond = c;
-        }
-        if (!stuck && stuck_beyond) {
-          stuck = stuck_beyond;
-          chain.push_back(stuck_beyond);  // named in the report below
-        }
+        DependencyCycle cycle;
+        cycle.chain.push_back("the rescuer waits for " + node_of(w).label + " (" +
+                              (until == RescuerWait::runs_up_to  ? "flush"
+                               : until == RescuerWait::run_end ? "cancel_work_sync"
+                                                               : "its turn to cancel_work_sync it") +
+                              ")");
         bool own_turn = false;
         if (until == RescuerWait::cancel_turn) {
           detail::Guard wl(w.lock_);
           own_turn = w.canceling_ && w.canceller_ == r;
         }
-        if (stuck || own_turn) {
-          DependencyCycle cycle;
-          cycle.chain.push_back("the rescuer waits for " + node_of(w).label + " (" +
-                                (until == RescuerWait::runs_up_to  ? "flush"
-                                 : until == RescuerWait::run_end ? "cancel_work_sync"
-                                                                 : "its turn to cancel_work_sync it") +
-                                ")");
-          if (own_turn) {
-            cycle.chain.push_back("the turn is the rescuer's own, taken by a cancel_work_sync of " + node_of(w).label +
-                                  " this wait is nested in: it is released only after the wait returns");
-          } else {
-            if (until == RescuerWait::cancel_turn)
-              cycle.chain.push_back("the turn's holder waits for the run of " + node_of(w).label);
-            for (size_t i = 1; i < chain.size(); ++i)
-              cycle.chain.push_back(node_of(*chain[i - 1]).label + " runs on a pool thread that waits for " +
-                                    node_of(*chain[i]).label);
-            if (flushed)
-              cycle.chain.push_back(node_of(*chain.back()).label + " runs on a thread that waits in a flush of " +
-                                    node_of(*flushed).label + ", which waits for " + node_of(*stuck).label);
-            cycle.chain.push_back(node_of(*stuck).label +
-                                  " runs on the rescuer itself, in a callback this wait is nested in: it resumes only "
-                                  "after the wait returns");
-          }
+        if (own_turn) {
+          cycle.chain.push_back("the turn is the rescuer's own, taken by a cancel_work_sync of " + node_of(w).label +
+                                " this wait is nested in: it is released only after the wait returns");
           refuse_rescuer_wait_locked(r, std::move(cycle), 0, w.id());
         }
+        if (until == RescuerWait::cancel_turn)
+          cycle.chain.push_back("the turn's holder waits for the run of " + node_of(w).label);
+        if (own_stack_run_locked(r, scope, cycle)) refuse_rescuer_wait_locked(r, std::move(cycle), 0, w.id());
       }
       // Or, while a work of the chain waits on its queue's inactive list
       // (max_active reached), the works that hold that queue's slots: each
@@ -726,10 +691,7 @@ bool BasicEngine<P>::rescuer_wait(Worker<P>* r, Work& w, RescuerWait until, uint
       // thread waited for that queue, whose works only it could run).
       auto in_chain = [&](Work& x) {
         if (std::find(chain.begin(), chain.end(), &x) != chain.end()) return true;
-        if (std::find(beyond.begin(), beyond.end(), &x) != beyond.end()) return true;
-        for (auto& [q, epoch] : awaited)
-          if (x.home_.load(std::memory_order_relaxed) == q && x.epoch_ <= epoch) return true;
-        return false;
+        return scope_wants(scope, x);
       };
       auto holds_slot = [&](Work& x) {
         return std::find(slot_queues.begin(), slot_queues.end(), x.home_.load(std::memory_order_relaxed)) !=
@@ -758,75 +720,137 @@ void BasicEngine<P>::refuse_rescuer_wait_locked(Worker<P>* r, DependencyCycle cy
   throw Error(Errc::deadlock, text);
 }
 
+// What a wait of the rescuer waits for beyond its chain: for each queue
+// flush a runner of it waits in, that queue's runs in progress on other
+// threads up to the flush's epoch, and their chains (whose runners' queue
+// flushes join s.awaited in turn, up to 16 queues; one already followed up
+// to a later epoch is not followed again).
+template <class P>
+void BasicEngine<P>::follow_awaited_queues_locked(Worker<P>* r, RescuerWaitScope& s) {
+  for (size_t i = 0; i < s.awaited.size() && i < 16; ++i) {
+    const AwaitedQueue a = s.awaited[i];  // a copy: wait_chain_locked below may grow s.awaited
+    bool seen = false;
+    for (size_t j = 0; j < i; ++j) seen |= s.awaited[j].q == a.q && s.awaited[j].epoch >= a.epoch;
+    if (seen) continue;
+    for (auto& owned : pools_)
+      for (auto& t : owned->workers) {
+        Work* const x = t->current;
+        if (t.get() == r || !x || t->cur_wq != a.q || t->current_epoch > a.epoch) continue;
+        s.runs.push_back({i, wait_chain_locked(r, *x, &s.awaited)});
+      }
+  }
+}
+
+// The works a rescuer's wait waits for beyond its chain: a work of an
+// awaited queue queued up to that flush's epoch, or of the chain of one
+// of those queues' runs elsewhere (that run's own work is in progress
+// there: a later queueing of it is not waited for).
+template <class P>
+bool BasicEngine<P>::scope_wants(const RescuerWaitScope& s, Work& x) {
+  for (const QueueRun& run : s.runs)
+    if (std::find(run.chain.begin() + 1, run.chain.end(), &x) != run.chain.end()) return true;
+  for (const AwaitedQueue& a : s.awaited)
+    if (x.home_.load(std::memory_order_relaxed) == a.q && x.epoch_ <= a.epoch) return true;
+  return false;
+}
+
+template <class P>
+bool BasicEngine<P>::own_stack_run_locked(Worker<P>* r, const RescuerWaitScope& s, DependencyCycle& cycle) {
+  auto on_stack = [&](const Work* c) {
+    detail::Guard cl(c->lock_);
+    return c->running_ && c->runner_ == r;
+  };
+  auto stuck_line = [&](const Work& c) {
+    cycle.chain.push_back(node_of(c).label +
+                          " runs on the rescuer itself, in a callback this wait is nested in: it resumes only after "
+                          "the wait returns");
+  };
+  for (const Work* c : s.chain)
+    if (on_stack(c)) {
+      explain_path_locked(s, c, cycle, 0);
+      stuck_line(*c);
+      return true;
+    }
+  // A run of an awaited queue up to its epoch on our own stack: the
+  // callback that waits here, or an outer frame.
+  for (size_t i = 0; i < s.awaited.size(); ++i) {
+    const AwaitedQueue& a = s.awaited[i];
+    const Work* stuck = nullptr;
+    if (r->current && r->cur_wq == a.q && r->current_epoch <= a.epoch) stuck = r->current;
+    for (const auto& o : r->outer_runs)
+      if (o.work && o.wq == a.q && o.epoch <= a.epoch) stuck = o.work;
+    if (!stuck) continue;
+    if (a.by) {
+      explain_path_locked(s, a.by, cycle, 0);
+      cycle.chain.push_back(node_of(*a.by).label + " runs on a thread that waits in a flush of " + node_of(*a.q).label +
+                            ", which waits for " + node_of(*stuck).label);
+    }
+    stuck_line(*stuck);
+    return true;
+  }
+  for (const QueueRun& run : s.runs)
+    for (const Work* c : run.chain)
+      if (on_stack(c)) {
+        explain_path_locked(s, c, cycle, 0);
+        stuck_line(*c);
+        return true;
+      }
+  return false;
+}
+
+// One line per link from the wait to `by`: along the chain, or into a
+// queue flush (by its runner, found the same way) and along the chain of
+// one of that queue's runs elsewhere.
+template <class P>
+void BasicEngine<P>::explain_path_locked(const RescuerWaitScope& s, const Work* by, DependencyCycle& cycle, int depth) {
+  auto links = [&](const std::vector<Work*>& chain, size_t upto) {
+    for (size_t i = 1; i <= upto; ++i)
+      cycle.chain.push_back(node_of(*chain[i - 1]).label + " runs on another thread that waits for " +
+                            node_of(*chain[i]).label);
+  };
+  if (auto it = std::find(s.chain.begin(), s.chain.end(), by); it != s.chain.end()) {
+    links(s.chain, static_cast<size_t>(it - s.chain.begin()));
+    return;
+  }
+  for (const QueueRun& run : s.runs) {
+    auto it = std::find(run.chain.begin(), run.chain.end(), by);
+    if (it == run.chain.end()) continue;
+    const AwaitedQueue& a = s.awaited[run.queue];
+    if (!a.by) {
+      cycle.chain.push_back(node_of(*run.chain[0]).label + " is one, in progress on another thread");
+    } else {
+      if (depth < 16) explain_path_locked(s, a.by, cycle, depth + 1);
+      cycle.chain.push_back(node_of(*a.by).label + " runs on a thread that waits in a flush of " + node_of(*a.q).label +
+                            ", which waits for its run of " + node_of(*run.chain[0]).label + " on another thread");
+    }
+    links(run.chain, static_cast<size_t>(it - run.chain.begin()));
+    return;
+  }
+}
+
 // A flush or drain of a shared queue waits for every run of the queue up
 // to its epoch, runs in progress included. On the rescuer, one of those on
 // its own stack (an outer frame) resumes only after the wait returns, and
-// so does one on another thread whose wait chain ends there: the wait can
-// never end, and a hung rescuer stops every rescue (C7). Found by the
-// rescue scenario once a work could flush the other queue (issue #14):
-// the rescuer ran a, nested in a's flush_work(b) ran b, and b flushed a's
-// queue: a hang, with the dependency check off and in error mode alike
-// (through a pool thread the graph had not seen yet).
+// so does one on another thread whose wait chain ends there, through other
+// queues' flushes too: the wait can never end, and a hung rescuer stops
+// every rescue (C7). Found by the rescue scenario once a work could flush
+// the other queue (issue #14): the rescuer ran a, nested in a's
+// flush_work(b) ran b, and b flushed a's queue: a hang, with the
+// dependency check off and in error mode alike (through a pool thread the
+// graph had not seen yet). Through a flush: x (q1) on a pool thread
+// flushes q2, whose z the rescuer runs; z flushes q1 (found by review).
 template <class P>
-void BasicEngine<P>::refuse_rescuer_queue_wait_locked(Worker<P>* r, Workqueue& q, uint64_t target) {
-  const Work* stuck = nullptr;
-  std::vector<Work*> chain;
-  for (const auto& o : r->outer_runs)
-    if (o.wq == &q && o.work && o.epoch <= target) stuck = o.work;
-  for (auto& owned : pools_) {
-    if (stuck) break;
-    for (auto& t : owned->workers) {
-      Work* const x = t->current;
-      if (t.get() == r || !x || t->cur_wq != &q || t->current_epoch > target) continue;
-      chain = wait_chain_locked(r, *x);
-      for (Work* c : chain) {
-        detail::Guard cl(c->lock_);
-        if (c->running_ && c->runner_ == r) stuck = c;
-      }
-      if (stuck) break;
-      chain.clear();
-    }
+typename BasicEngine<P>::RescuerWaitScope BasicEngine<P>::rescuer_queue_wait_locked(Worker<P>* r, Workqueue& q,
+                                                                                    uint64_t target, bool refusable) {
+  RescuerWaitScope scope;
+  scope.awaited.push_back({&q, target, nullptr});
+  follow_awaited_queues_locked(r, scope);
+  if (refusable) {
+    DependencyCycle cycle;
+    cycle.chain.push_back("the rescuer waits for the runs of " + node_of(q).label + " (flush_workqueue or drain)");
+    if (own_stack_run_locked(r, scope, cycle)) refuse_rescuer_wait_locked(r, std::move(cycle), q.id(), 0);
   }
-  if (!stuck) return;
-  DependencyCycle cycle;
-  cycle.chain.push_back("the rescuer waits for the runs of " + node_of(q).label + " (flush_workqueue or drain)");
-  if (!chain.empty()) {
-    cycle.chain.push_back(node_of(*chain[0]).label + " is one, on a pool thread");
-    for (size_t i = 1; i < chain.size(); ++i)
-      cycle.chain.push_back(node_of(*chain[i - 1]).label + " runs on a pool thread that waits for " +
-                            node_of(*chain[i]).label);
-  }
-  cycle.chain.push_back(node_of(*stuck).label +
-                        " runs on the rescuer itself, in a callback this wait is nested in: it resumes only after "
-                        "the wait returns");
-  refuse_rescuer_wait_locked(r, std::move(cycle), q.id(), 0);
-}
-
-template <class P>
-std::vector<BasicWork<P>*> BasicEngine<P>::queue_wait_chains_locked(Worker<P>* r, Workqueue& q, uint64_t target,
-                                                                   AwaitedQueues* awaited) {
-  std::vector<Work*> out;
-  for (auto& owned : pools_)
-    for (auto& t : owned->workers) {
-      Work* const x = t->current;
-      if (t.get() == r || !x || t->cur_wq != &q || t->current_epoch > target) continue;
-      for (Work* c : wait_chain_locked(r, *x, awaited))
-        if (c != x) out.push_back(c);
-    }
-  return out;
-}
-
-template <class P>
-std::vector<BasicWork<P>*> BasicEngine<P>::awaited_queue_chains_locked(Worker<P>* r, AwaitedQueues& awaited) {
-  std::vector<Work*> out;
-  for (size_t i = 0; i < awaited.size() && i < 16; ++i) {
-    const auto [q, epoch] = awaited[i];  // a copy: the call below may grow `awaited`
-    bool seen = false;
-    for (size_t j = 0; j < i; ++j) seen |= awaited[j].first == q && awaited[j].second >= epoch;
-    if (seen) continue;
-    for (Work* c : queue_wait_chains_locked(r, *q, epoch, &awaited)) out.push_back(c);
-  }
-  return out;
+  return scope;
 }
 
 // The rescuer: runs pools' works while no worker can be had. When a pool's

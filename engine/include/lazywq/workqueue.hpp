@@ -61,7 +61,7 @@ struct Worker {
   detail::Var<P, int> nested_runs = 0;  // S: the rescuer: runs nested in a callback's wait, in progress
   // S: the rescuer: the runs its nested ones are nested in, outermost
   // first (each run's work, queue and flush epoch): a flush of a queue
-  // counts them in its epochs (refuse_rescuer_queue_wait_locked).
+  // counts them in its epochs (own_stack_run_locked).
   struct OuterRun {
     BasicWork<P>* work;
     BasicWorkqueue<P>* wq;
