@@ -223,7 +223,7 @@ class BasicEngine {
   // what that wait waits for, until: its runs up to queueing `target` are
   // over (flush_work), no run is in progress, or no other cancel is.
   enum class RescuerWait { runs_up_to, run_end, cancel_turn };
-  bool rescuer_wait(Worker<P>* r, Work& w, RescuerWait until, uint64_t target = 0) LAZYWQ_EXCLUDES(pool_lock_);
+  void rescuer_wait(Worker<P>* r, Work& w, RescuerWait until, uint64_t target = 0) LAZYWQ_EXCLUDES(pool_lock_);
   // A flush or drain of a shared queue that a wait of the rescuer waits
   // for: q's runs up to queueing `epoch`, waited for by the thread that
   // runs `by` (a work of the wait's chain, or of a QueueRun's chain; null:
@@ -270,6 +270,11 @@ class BasicEngine {
   // (through other queues' flushes too). Returns what the wait waits for.
   RescuerWaitScope rescuer_queue_wait_locked(Worker<P>* r, Workqueue& q, uint64_t target, bool refusable)
       LAZYWQ_REQUIRES(pool_lock_);
+  // Wakes the rescuer: its loop, and the engine wait it sleeps in nested
+  // in a callback, if any. Whatever may let it run something now: no
+  // thread can be had for a pool, or a thread of a chain it may follow
+  // starts waiting for a work or a queue.
+  void kick_rescuer_locked() LAZYWQ_REQUIRES(pool_lock_);
   // Reports the rescuer's refused wait (a cycle, its wait_refused event)
   // and throws Error(deadlock).
   [[noreturn]] void refuse_rescuer_wait_locked(Worker<P>* r, DependencyCycle cycle, uint32_t queue, uint64_t work)
@@ -357,6 +362,18 @@ class BasicEngine {
   // cap reached): created with the manager, so that the manager itself
   // never runs a callback that could block it.
   std::unique_ptr<Worker<P>> rescuer_ LAZYWQ_GUARDED_BY(pool_lock_);
+  // Where the rescuer sleeps in a callback's engine wait, so that what may
+  // give it something to run there wakes it (kick_nested_rescuer_locked)
+  // instead of its next look every rescue_poll_ns() (100 ms by default: a
+  // real client saw every such rescue that late). S: the work whose cv_ a
+  // rescuer_wait sleeps on (null: none), or the shared queue whose
+  // state_cv_ (under S) its flush or drain sleeps on.
+  detail::Var<P, Work*> rescuer_sleeps_on_ LAZYWQ_GUARDED_BY(pool_lock_) = nullptr;
+  detail::Var<P, Workqueue*> rescuer_sleeps_in_ LAZYWQ_GUARDED_BY(pool_lock_) = nullptr;
+  // Kicks so far: written under S and rescuer_sleeps_on_'s lock, read
+  // under either (the rescuer reads it under S, then sleeps only if it is
+  // unchanged under the work's lock: no kick between is lost).
+  detail::Var<P, uint64_t> rescuer_kicks_ = 0;
   detail::Var<P, bool> manager_stop_ LAZYWQ_GUARDED_BY(pool_lock_) = false;
   std::vector<std::unique_ptr<Worker<P>>> pool_zombies_ LAZYWQ_GUARDED_BY(pool_lock_);  // exited, not joined
   detail::Var<P, int> pool_threads_ LAZYWQ_GUARDED_BY(pool_lock_) = 0;  // created, not joined (manager too)

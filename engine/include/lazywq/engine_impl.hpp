@@ -437,6 +437,12 @@ bool BasicWorkqueue<P>::wait_epoch_locked(uint64_t target, bool refusable) {
       w->awaiting_epoch = epoch;
     }
   } await(self, this, target);
+  // A chain the rescuer follows may go on through this thread now (it
+  // stopped counting before it got here: a look in between ended there).
+  if (self && !self->is_rescuer && epoch_base_ <= target) {
+    engine_.assert_held_pool_lock();  // lock_ is S
+    engine_.kick_rescuer_locked();
+  }
   while (epoch_base_ <= target) {
     waited = true;
     if (self && self->is_rescuer) {
@@ -457,7 +463,9 @@ bool BasicWorkqueue<P>::wait_epoch_locked(uint64_t target, bool refusable) {
             return engine_.scope_wants(scope, x);
           }))
         continue;
+      engine_.rescuer_sleeps_in_ = this;  // kicked awake (under S, as this wait)
       state_cv_.wait_until(lock_, detail::deadline_after(P::now_ns(), engine_.rescue_poll_ns()));
+      engine_.rescuer_sleeps_in_ = nullptr;
       continue;
     }
     state_cv_.wait(lock_);
@@ -1479,14 +1487,16 @@ bool BasicEngine<P>::flush_work_as(Work& w, FlushKind kind) {
     if (will_wait) blocked.emplace(*this, &w, target);
     detail::WindowScope<P> window(RaceWindow::flush_wait);
     if (will_wait && self && self->is_rescuer) {
-      waited = rescuer_wait(self, w, RescuerWait::runs_up_to, target);
+      rescuer_wait(self, w, RescuerWait::runs_up_to, target);
     } else {
       detail::Guard wl(w.lock_);
-      while (!done()) {
-        waited = true;
-        w.cv_.wait(w.lock_);
-      }
+      while (!done()) w.cv_.wait(w.lock_);
     }
+    // C10: whether a run it waits for had not finished when it decided,
+    // as the kernel's flush_work: not whether this thread got to sleep (a
+    // rescuer kicked at once often ran the work before the wait's first
+    // look, and a flush of a pending work then said it had not waited).
+    waited = will_wait;
   }
   record(EventType::flush_end, -1, 0, w.id(), waited ? 1 : 0);
   return waited;

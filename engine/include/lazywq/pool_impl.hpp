@@ -244,6 +244,9 @@ typename BasicEngine<P>::AwaitedRun BasicEngine<P>::worker_sleeping(Worker<P>* w
   const AwaitedRun was{w->awaiting, w->awaiting_upto};
   w->awaiting = awaiting.work;
   w->awaiting_upto = awaiting.upto;
+  // A chain the rescuer follows may go on through this thread now (it
+  // stopped counting first: a look in between found the chain's end here).
+  if (awaiting.work && w != rescuer_.get()) kick_rescuer_locked();
   if (!w->pool) return was;  // the rescuer (or the manager): never counted
   if (LAZYWQ_PLANTED(cfg_, blocked_worker_counted_running)) return was;
   if (!w->counted) return was;  // the watchdog uncounted it already
@@ -442,7 +445,7 @@ bool BasicEngine<P>::manager_step_locked(Worker<P>* m, int64_t& deadline) {
       }
       // No thread can be had now: the rescuer runs the work (C7: a failed
       // creation loses nothing and never hangs).
-      if (rescuer_) rescuer_->cv.notify_one();
+      kick_rescuer_locked();
       // Try again when the cooldown ends. A fresh failure with the rescuer
       // free needs no deadline: the rescue clears it and wakes us.
       if (t < p.cooldown_until_ns) deadline = std::min<int64_t>(deadline, p.cooldown_until_ns);
@@ -620,7 +623,7 @@ std::vector<BasicWork<P>*> BasicEngine<P>::wait_chain_locked(Worker<P>* r, Work&
 // every DependencyCheck mode, since a hung rescuer would stop every
 // pool's rescues, not only this wait (C7: never a hang).
 template <class P>
-bool BasicEngine<P>::rescuer_wait(Worker<P>* r, Work& w, RescuerWait until, uint64_t target) {
+void BasicEngine<P>::rescuer_wait(Worker<P>* r, Work& w, RescuerWait until, uint64_t target) {
   auto done = [&]() LAZYWQ_REQUIRES(w.lock_) {
     switch (until) {
       case RescuerWait::runs_up_to: return flush_done_locked(w, target);
@@ -629,15 +632,24 @@ bool BasicEngine<P>::rescuer_wait(Worker<P>* r, Work& w, RescuerWait until, uint
     }
     return true;
   };
-  bool waited = false;
+  // On every way out (a return, a refusal's throw), with S dropped: a kick
+  // must not touch `w` once the wait is over (the caller may free it).
+  struct SleepMark {
+    BasicEngine& e;
+    ~SleepMark() {
+      detail::Guard g(e.pool_lock_);
+      e.rescuer_sleeps_on_ = nullptr;
+    }
+  } mark{*this};
+  uint64_t kicks = 0;
   for (;;) {
     {
       detail::Guard wl(w.lock_);
-      if (done()) return waited;
+      if (done()) return;
     }
-    waited = true;
     {
       detail::Guard g(pool_lock_);
+      rescuer_sleeps_on_ = nullptr;  // awake; a nested run's own wait marks its own
       RescuerWaitScope scope;
       scope.chain = wait_chain_locked(r, w, &scope.awaited);
       // And what the runs of the queues the chain's runners flush wait for
@@ -699,9 +711,24 @@ bool BasicEngine<P>::rescuer_wait(Worker<P>* r, Work& w, RescuerWait until, uint
       };
       if (rescue_wanted_locked(r, in_chain)) continue;
       if (!slot_queues.empty() && rescue_wanted_locked(r, holds_slot)) continue;
+      rescuer_sleeps_on_ = &w;
+      kicks = rescuer_kicks_;
     }
     detail::Guard wl(w.lock_);
-    if (!done()) w.cv_.wait_until(w.lock_, detail::deadline_after(P::now_ns(), rescue_poll_ns()));
+    if (!done() && rescuer_kicks_ == kicks)
+      w.cv_.wait_until(w.lock_, detail::deadline_after(P::now_ns(), rescue_poll_ns()));
+  }
+}
+
+template <class P>
+void BasicEngine<P>::kick_rescuer_locked() {
+  if (!rescuer_) return;
+  rescuer_->cv.notify_one();
+  if (Workqueue* q = rescuer_sleeps_in_) q->state_cv_.notify_all();  // waited on under S
+  if (Work* w = rescuer_sleeps_on_) {
+    detail::Guard wl(w->lock_);  // S, then a work's lock: as rescuer_wait takes them
+    rescuer_kicks_ = rescuer_kicks_ + 1;
+    w->cv_.notify_all();
   }
 }
 
