@@ -6,6 +6,7 @@
 // cancel gives back) were reached only by the hand-written shapes of
 // tests/sim/test_client_hangs.cpp (issue #14: their mutants were killed
 // by one unit test each). Here the shapes are drawn.
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -53,6 +54,9 @@ void rescue(ScenarioContext& ctx) {
   // every slot make a queue-level cycle that later-only waits do not rule
   // out (shared_deps and ClientHangs cover waits behind max_active).
   for (int i = 0; i < nq; ++i) qs.push_back(&kit::create_queue(ctx, eng, "s" + std::to_string(i), WqKind::shared));
+  // A single_thread queue for flush_single (below), made before creation
+  // fails: its core thread is made with it.
+  SimWorkqueue* single = ctx.rng.chance(0.4) ? &kit::create_queue(ctx, eng, "st", WqKind::single_thread) : nullptr;
   // Creation fails for good now, or after a few pool threads were made.
   const bool some_threads_first = ctx.rng.chance(0.5);
   if (some_threads_first) kit::set_faults(ctx, eng, {.fail_probability = 0.5, .seed = ctx.rng.next()});
@@ -64,7 +68,7 @@ void rescue(ScenarioContext& ctx) {
   const bool may_cycle = cfg.dependency_check == DependencyCheck::error || !some_threads_first || one_pool;
   ctx.note("may_cycle", may_cycle ? 1 : 0);
 
-  enum class Act { nothing, fill_and_flush, flush, cancel_sync, requeue, flush_queue };
+  enum class Act { nothing, fill_and_flush, flush, cancel_sync, requeue, flush_queue, flush_single };
   struct W {
     std::unique_ptr<SimWork> work;
     SimWorkqueue* q = nullptr;
@@ -75,6 +79,8 @@ void rescue(ScenarioContext& ctx) {
     // run again (ClientHangs.RescuerCancelOfAWorkWhoseFlushIsSatisfied...).
     bool second_run = false;
     bool late = false;  // its client sleeps before queueing it
+    std::unique_ptr<SimWork> leaf;  // flush_single: its work on the single_thread queue
+    bool drain_single = false;
     int runs = 0;
     std::vector<std::unique_ptr<SimWork>> fillers;
   };
@@ -117,6 +123,11 @@ void rescue(ScenarioContext& ctx) {
               case Act::cancel_sync: eng.cancel_work_sync(*ws[static_cast<size_t>(me.other)].work); break;
               case Act::requeue: me.q->queue_work_on(any_cpu(), self); break;
               case Act::flush_queue: (me.q == qs[0] ? qs[1] : qs[0])->flush(); break;
+              case Act::flush_single:
+                single->queue_work(*me.leaf);
+                if (me.drain_single) single->drain();
+                else single->flush();
+                break;
             }
           } catch (const Error& e) {
             if (e.code() != Errc::deadlock) throw;
@@ -169,6 +180,41 @@ void rescue(ScenarioContext& ctx) {
         ctx.note("late_waiter", j);
       }
     }
+  }
+  // Often a work flushes (or drains) a single_thread queue, whose work
+  // waits for a later shared work: the rescuer, running it or waiting for
+  // the pool thread that does, waits for a thread that is not a pool's
+  // and must run what that thread waits for (both hung: the rescuer's own
+  // flush of a queue that is not shared never looked for rescues, and a
+  // pool thread's ended its chains; issue #14). Later works only: that
+  // thread would close a cycle with a pool thread that the contract lets
+  // hang.
+  // No work may wait for it (a cycle through the single_thread queue's
+  // thread): it is one nobody waits for.
+  const int i_single = static_cast<int>(ctx.rng.below(static_cast<uint64_t>(std::max(1, n - 1))));
+  const bool awaited_by_some = std::any_of(ws.begin(), ws.end(), [&](const W& o) { return o.other == i_single; });
+  if (single && n >= 2 && !awaited_by_some) {
+    const int i = i_single;
+    W& w = ws[static_cast<size_t>(i)];
+    w.act = Act::flush_single;
+    w.other = static_cast<int>(ctx.rng.range(i + 1, n - 1));
+    w.second_run = false;
+    w.late = false;
+    w.fillers.clear();
+    w.drain_single = ctx.rng.chance(0.3);
+    SimWork* awaited = ws[static_cast<size_t>(w.other)].work.get();
+    w.leaf = std::make_unique<SimWork>(
+        [&, awaited](SimWork&) {
+          try {
+            eng.flush_work(*awaited);
+          } catch (const Error& e) {
+            if (e.code() != Errc::deadlock) throw;
+            ++refusals;  // DependencyCheck::error: the graph keeps every edge
+            if (!may_cycle) ++unexpected_refusals;
+          }
+        },
+        "leaf");
+    ctx.note("flush_single", i);
   }
   const int nclients = static_cast<int>(knob(ctx, "clients", 1, 2));
   ctx.clients(nclients, [&](int who) {
@@ -236,6 +282,7 @@ void rescue(ScenarioContext& ctx) {
   }
   kit::set_faults(ctx, eng, {});
   for (SimWorkqueue* q : qs) q->destroy();
+  if (single) single->destroy();
 }
 
 }  // namespace lazywq::sim

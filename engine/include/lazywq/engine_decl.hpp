@@ -275,6 +275,10 @@ class BasicEngine {
   // thread can be had for a pool, or a thread of a chain it may follow
   // starts waiting for a work or a queue.
   void kick_rescuer_locked() LAZYWQ_REQUIRES(pool_lock_);
+  void set_rescuer_sleeps_in(Workqueue* q) LAZYWQ_EXCLUDES(pool_lock_) {
+    detail::Guard g(pool_lock_);
+    rescuer_sleeps_in_ = q;
+  }
   // Reports the rescuer's refused wait (a cycle, its wait_refused event)
   // and throws Error(deadlock).
   [[noreturn]] void refuse_rescuer_wait_locked(Worker<P>* r, DependencyCycle cycle, uint32_t queue, uint64_t work)
@@ -368,6 +372,12 @@ class BasicEngine {
   // real client saw every such rescue that late). S: the work whose cv_ a
   // rescuer_wait sleeps on (null: none), or the shared queue whose
   // state_cv_ (under S) its flush or drain sleeps on.
+  // The workers of queues that are not shared blocked in an engine wait
+  // for a work (Worker::blocked_run): a flush of their queue the rescuer
+  // waits for, through a chain, waits for their runs (issue #14: a pool
+  // thread waiting in a single_thread queue's flush ended the rescuer's
+  // chains there, a hang). One entry per wait in progress.
+  std::vector<Worker<P>*> blocked_queue_workers_ LAZYWQ_GUARDED_BY(pool_lock_);
   detail::Var<P, Work*> rescuer_sleeps_on_ LAZYWQ_GUARDED_BY(pool_lock_) = nullptr;
   detail::Var<P, Workqueue*> rescuer_sleeps_in_ LAZYWQ_GUARDED_BY(pool_lock_) = nullptr;
   // Kicks so far: written under S and rescuer_sleeps_on_'s lock, read

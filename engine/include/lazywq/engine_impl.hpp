@@ -419,6 +419,35 @@ template <class P>
 bool BasicWorkqueue<P>::wait_epoch_locked(uint64_t target, bool refusable) {
   bool waited = false;
   Worker<P>* self = is_shared() ? engine_.current_worker() : nullptr;
+  Worker<P>* rescuer_here = nullptr;  // the rescuer, flushing a queue that is not shared
+  // Another engine thread waiting here publishes it under S (after Q),
+  // as AwaitScope below does for a shared queue, so that the rescuer
+  // follows its chains through this queue's runs (a pool thread's flush
+  // of a single_thread queue whose work waited for a work only a rescue
+  // could run hung the rescuer's wait for that thread: issue #14).
+  struct UnsharedAwaitScope {
+    BasicEngine<P>& e;
+    Worker<P>* w = nullptr;
+    BasicWorkqueue<P>* q = nullptr;
+    uint64_t epoch = 0;
+    void publish(Worker<P>* self, BasicWorkqueue<P>* queue, uint64_t target) LAZYWQ_NO_TSA {
+      w = self;
+      detail::Guard g(e.pool_lock_);
+      q = std::exchange(w->awaiting_queue, queue);
+      epoch = std::exchange(w->awaiting_epoch, target);
+      e.kick_rescuer_locked();
+    }
+    ~UnsharedAwaitScope() LAZYWQ_NO_TSA {
+      if (!w) return;
+      detail::Guard g(e.pool_lock_);
+      w->awaiting_queue = q;
+      w->awaiting_epoch = epoch;
+    }
+  } unshared_await{engine_};
+  if (!is_shared()) {
+    if (Worker<P>* caller = engine_.current_worker(); caller && caller->is_rescuer) rescuer_here = caller;
+    else if (caller && epoch_base_ <= target) unshared_await.publish(caller, this, target);
+  }
   // A pool thread that waits here publishes what for (lock_ is S): a
   // rescuer waiting for this thread's run then runs these works as well,
   // since it may be the only thread left to run them (C7, C16).
@@ -468,9 +497,61 @@ bool BasicWorkqueue<P>::wait_epoch_locked(uint64_t target, bool refusable) {
       engine_.rescuer_sleeps_in_ = nullptr;
       continue;
     }
+    if (rescuer_here && rescue_for_flush_locked(rescuer_here, target, refusable)) continue;
+    if (rescuer_here) {
+      // Kicked awake as in a shared queue's flush, but a kick holds S,
+      // not this lock_ (S after Q, never before): one that comes between
+      // the look above and this wait is lost, and the next look comes
+      // after rescue_poll_ns().
+      engine_.set_rescuer_sleeps_in(this);
+      state_cv_.wait_until(lock_, detail::deadline_after(P::now_ns(), engine_.rescue_poll_ns()));
+      engine_.set_rescuer_sleeps_in(nullptr);
+      continue;
+    }
     state_cv_.wait(lock_);
   }
   return waited;
+}
+
+// The rescuer flushes or drains a queue that is not shared (from a
+// rescued work's callback): it waits for the runs of this queue's own
+// threads, which may wait for works only a rescue can run (a shared work
+// queued behind a blocked pool thread, creation failing for good), or
+// for a run on the rescuer's own stack. Found by review (issue #14): a
+// rescued work flushing a single_thread queue whose work flushed a
+// shared work hung, every seed, as no wait of this queue polled for
+// rescues. A look: refused (Error(deadlock)) if a run it waits for is on
+// the rescuer's stack or waits for one there; else runs, nested, one work
+// those runs wait for. True if it ran one (look again). Drops lock_ while
+// the nested work runs (the callback may use this queue).
+template <class P>
+bool BasicWorkqueue<P>::rescue_for_flush_locked(Worker<P>* r, uint64_t target, bool refusable) {
+  typename BasicEngine<P>::RescuerWaitScope scope;
+  {
+    detail::Guard g(engine_.pool_lock_);  // S after Q (docs/SHARED.md)
+    scope.awaited.push_back({this, target, nullptr});
+    for (Cwq& c : cwqs_) {
+      Worker<P>* const t = c.worker.get();
+      Work* const x = t ? static_cast<Work*>(t->current) : nullptr;  // Q
+      if (!x || t->current_epoch > target) continue;
+      scope.runs.push_back({0, engine_.wait_chain_locked(r, *x, &scope.awaited)});
+    }
+    engine_.follow_awaited_queues_locked(r, scope);
+    if (refusable) {
+      DependencyCycle cycle;
+      cycle.chain.push_back("the rescuer waits for the runs of " + engine_.node_of(*this).label +
+                            " (flush_workqueue or drain)");
+      if (engine_.own_stack_run_locked(r, scope, cycle)) engine_.refuse_rescuer_wait_locked(r, std::move(cycle), id_, 0);
+    }
+  }
+  lock_.unlock();
+  bool ran;
+  {
+    detail::Guard g(engine_.pool_lock_);
+    ran = engine_.rescue_wanted_locked(r, [&](Work& x) { return BasicEngine<P>::scope_wants(scope, x); });
+  }
+  lock_.lock();
+  return ran;
 }
 
 // What flush_workqueue and drain wait for (C16): the queue (held by every

@@ -244,6 +244,11 @@ typename BasicEngine<P>::AwaitedRun BasicEngine<P>::worker_sleeping(Worker<P>* w
   const AwaitedRun was{w->awaiting, w->awaiting_upto};
   w->awaiting = awaiting.work;
   w->awaiting_upto = awaiting.upto;
+  if (awaiting.work && w->wq) {  // a queue's own worker: its run is Q's, copied here for S
+    w->blocked_run = w->current;  // our own thread's field
+    w->blocked_epoch = w->current_epoch;
+    blocked_queue_workers_.push_back(w);
+  }
   // A chain the rescuer follows may go on through this thread now (it
   // stopped counting first: a look in between found the chain's end here).
   if (awaiting.work && w != rescuer_.get()) kick_rescuer_locked();
@@ -259,6 +264,10 @@ template <class P>
 void BasicEngine<P>::worker_waking(Worker<P>* w, AwaitedRun was_awaiting) {
   detail::Guard g(pool_lock_);
   if (w->pool) record(EventType::wait_end, w->cpu, 0, 0);  // under S (C19)
+  if (w->awaiting && w->wq) {
+    auto it = std::find(blocked_queue_workers_.begin(), blocked_queue_workers_.end(), w);
+    if (it != blocked_queue_workers_.end()) blocked_queue_workers_.erase(it);
+  }
   w->awaiting = was_awaiting.work;
   w->awaiting_upto = was_awaiting.upto;
   if (!w->pool || !w->blocked) return;
@@ -759,6 +768,12 @@ void BasicEngine<P>::follow_awaited_queues_locked(Worker<P>* r, RescuerWaitScope
     bool seen = false;
     for (size_t j = 0; j < i; ++j) seen |= s.awaited[j].q == a.q && s.awaited[j].epoch >= a.epoch;
     if (seen) continue;
+    if (!a.q->is_shared()) {  // its own workers, those blocked in a wait
+      for (Worker<P>* t : blocked_queue_workers_)
+        if (t->wq == a.q && t->blocked_run && t->blocked_epoch <= a.epoch)
+          s.runs.push_back({i, wait_chain_locked(r, *t->blocked_run, &s.awaited)});
+      continue;
+    }
     for (auto& owned : pools_)
       for (auto& t : owned->workers) {
         Work* const x = t->current;

@@ -77,11 +77,17 @@ struct Worker {
   // A satisfied flush names its work until its thread runs again: the
   // rescuer must not follow it then (a false cycle, wait_chain_locked).
   detail::Var<P, uint64_t> awaiting_upto = 0;
-  // S: the shared queue whose flush or drain an engine thread (a queue's
-  // worker too) waits in, and the last epoch that wait is for
+  // S: the queue (shared, or for the rescuer's sake not) whose flush or
+  // drain an engine thread (a queue's worker too) waits in, and the last epoch that wait is for
   // (wait_epoch_locked), so the rescuer can run those works too.
   detail::Var<P, BasicWorkqueue<P>*> awaiting_queue = nullptr;
   detail::Var<P, uint64_t> awaiting_epoch = 0;
+  // S: a queue's own worker (not shared) blocked in an engine wait for a
+  // work: the run it waits in and that run's epoch, copied from `current`
+  // when it began waiting, so the rescuer can follow a flush of its queue
+  // through it (BasicEngine::blocked_queue_workers_).
+  detail::Var<P, BasicWork<P>*> blocked_run = nullptr;
+  detail::Var<P, uint64_t> blocked_epoch = 0;
 
   Worker(BasicEngine<P>* e, BasicWorkqueue<P>* q, Pool<P>* p, int c, uint32_t id, bool core)
       : eng(e), wq(q), pool(p), cpu(c), thread_id(id), is_core(core) {}
@@ -197,6 +203,7 @@ class BasicWorkqueue {
   // On the rescuer, a wait that can never end is refused (Error(deadlock))
   // where `refusable` (flush, drain), so the caller must undo its count.
   bool wait_epoch_locked(uint64_t target, bool refusable) LAZYWQ_REQUIRES(lock_);
+  bool rescue_for_flush_locked(Worker<P>* r, uint64_t target, bool refusable) LAZYWQ_REQUIRES(lock_);
   void wake_core_locked() LAZYWQ_REQUIRES(lock_);
 
   // Shared queues (docs/SHARED.md); lock_ is the engine's S.
