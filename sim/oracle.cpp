@@ -1722,7 +1722,8 @@ class Oracle {
   // that flush began, or of the chains of that queue's runs elsewhere; or, permissively, any pending work of a queue where
   // a chain work may wait inactive (more insertions in flight than
   // max_active: the slots' holders, which the stream does not tell apart)
-  // or of a max_active 1 queue the flush waits on.
+  // or of a max_active 1 queue the flush waits on, and what a holder of
+  // such a queue running elsewhere waits for, through its chain.
   // Another work run there may wait for a run on the rescuer's own stack:
   // refused or hung for nothing (rescuer_wait@bc2ce3, issue #14). Called
   // as the nested run starts (the waiting frame is t.outer.back()).
@@ -1754,12 +1755,21 @@ class Oracle {
       if (queue(q).max_active == 1 && pending_in(q, kNone)) return;  // the slot's holder
     }
     // A chain work may wait inactive only while its queue has more
-    // insertions in flight than max_active.
+    // insertions in flight than max_active: then the slots' holders, and
+    // what a holder running elsewhere waits for, through its chain (its
+    // end frees the slot too: pool_impl.hpp's holder_chains).
     for (uint64_t cw : c.works) {
       for (const Queueing& p : work(cw).pending) {
         const QueueState& pq = queue(p.queue);
-        if (pq.kind == kShared && static_cast<int>(pq.inflight.size()) > pq.max_active && pending_in(p.queue, kNone))
-          return;  // a slot's holder
+        if (pq.kind != kShared || static_cast<int>(pq.inflight.size()) <= pq.max_active) continue;
+        if (pending_in(p.queue, kNone)) return;  // a slot's holder
+        for (const auto& [id, ws] : works_)
+          for (const Run& r : ws.running) {
+            if (r.queue != p.queue || r.thread == e.thread) continue;
+            Chain held;
+            walk_chain(e.thread, id, held);
+            if (std::find(held.works.begin(), held.works.end(), x) != held.works.end()) return;
+          }
       }
     }
     report(7, x, e.thread, -21,

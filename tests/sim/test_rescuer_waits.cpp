@@ -775,3 +775,60 @@ TEST(ClientHangs, RescuerWaitThroughAPoolThreadFlushingASingleThreadQueueComplet
   }
   EXPECT_GT(shaped, 0) << "b never ran while c waited for x";
 }
+
+// Found by a real-thread client (issue #14). At the cap: x on CPU 0's one
+// pool thread flushes r, queued behind it, so the rescuer runs r. r
+// queues a on m (max_active 1) for CPU 1, whose pool thread runs a: a
+// queues d for CPU 0 (only the rescuer can run it) and flushes d. r then
+// queues b on m (inactive behind a) and flushes b. The rescuer followed
+// b's slot only to m's works on a pool list, not to what a's runner
+// waits for: d never ran, a hang (a flush of m completed: the queue
+// flush follows a's runner).
+TEST(ClientHangs, RescuerWaitForAnInactiveWorkFollowsARunningSlotHolder) {
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    int d_runs = 0;
+    std::vector<Event> events;
+    RunResult r = run_world(seed, strategy_for(seed), [&] {
+      EngineConfig cfg = at_the_cap();
+      SimEngine eng(cfg);
+      SimWorkqueue& q = eng.create_workqueue("q", WqKind::shared);
+      SimWorkqueue& q2 = eng.create_workqueue("q2", WqKind::shared);
+      WqOptions one;
+      one.max_active = 1;
+      SimWorkqueue& m = eng.create_workqueue("m", WqKind::shared, one);
+      bool a_waiting = false;
+      SimWork d([&](SimWork&) { ++d_runs; }, "d");
+      SimWork a(
+          [&](SimWork&) {
+            q2.queue_work_on(0, d);
+            a_waiting = true;
+            eng.flush_work(d);
+          },
+          "a");
+      SimWork b([](SimWork&) {}, "b");
+      SimWork rw(
+          [&](SimWork&) {
+            m.queue_work_on(1, a);
+            for (int i = 0; i < 200 && !a_waiting; ++i) ScenarioContext::sleep_ns(10'000);
+            m.queue_work_on(1, b);
+            eng.flush_work(b);
+          },
+          "r");
+      SimWork x(
+          [&](SimWork&) {
+            q.queue_work_on(0, rw);
+            eng.flush_work(rw);
+          },
+          "x");
+      q.queue_work_on(0, x);
+      eng.flush_work(x);
+      q.destroy();
+      q2.destroy();
+      m.destroy();
+      events = eng.events();
+    });
+    ASSERT_EQ(r.status, RunStatus::ok) << "seed " << seed << ": " << r.message;
+    EXPECT_EQ(d_runs, 1) << "seed " << seed;
+    EXPECT_EQ(oracle_verdict(events, 1), "") << "seed " << seed;
+  }
+}

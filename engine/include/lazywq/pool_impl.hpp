@@ -714,7 +714,26 @@ void BasicEngine<P>::rescuer_wait(Worker<P>* r, Work& w, RescuerWait until, uint
         if (std::find(chain.begin(), chain.end(), &x) != chain.end()) return true;
         return scope_wants(scope, x);
       };
+      // And what a holder running on a pool thread waits for, through its
+      // chain: its end frees the slot too (a holder waiting for a work only
+      // a rescue could run hung the wait: found by a real-thread client,
+      // issue #14). For what to run only, never for a refusal: with a
+      // larger max_active a run of the queue on our own stack need not
+      // hold the slot the wait needs.
+      std::vector<Work*> holder_chains;
+      for (auto& owned : pools_) {
+        if (slot_queues.empty()) break;
+        for (auto& t : owned->workers) {
+          Work* const x = t->current;
+          BasicWorkqueue<P>* const h = t->cur_wq;
+          if (t.get() == r || !x || std::find(slot_queues.begin(), slot_queues.end(), h) == slot_queues.end())
+            continue;
+          for (Work* c : wait_chain_locked(r, *x))
+            if (c != x) holder_chains.push_back(c);
+        }
+      }
       auto holds_slot = [&](Work& x) {
+        if (std::find(holder_chains.begin(), holder_chains.end(), &x) != holder_chains.end()) return true;
         return std::find(slot_queues.begin(), slot_queues.end(), x.home_.load(std::memory_order_relaxed)) !=
                slot_queues.end();
       };
