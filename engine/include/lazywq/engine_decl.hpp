@@ -224,8 +224,8 @@ class BasicEngine {
   // over (flush_work), no run is in progress, or no other cancel is.
   enum class RescuerWait { runs_up_to, run_end, cancel_turn };
   void rescuer_wait(Worker<P>* r, Work& w, RescuerWait until, uint64_t target = 0) LAZYWQ_EXCLUDES(pool_lock_);
-  // A flush or drain of a shared queue that a wait of the rescuer waits
-  // for: q's runs up to queueing `epoch`, waited for by the thread that
+  // A flush or drain of a queue (of any kind) that a wait of the rescuer
+  // waits for: q's runs up to queueing `epoch`, waited for by the thread that
   // runs `by` (a work of the wait's chain, or of a QueueRun's chain; null:
   // the rescuer's own flush).
   struct AwaitedQueue {
@@ -366,18 +366,18 @@ class BasicEngine {
   // cap reached): created with the manager, so that the manager itself
   // never runs a callback that could block it.
   std::unique_ptr<Worker<P>> rescuer_ LAZYWQ_GUARDED_BY(pool_lock_);
-  // Where the rescuer sleeps in a callback's engine wait, so that what may
-  // give it something to run there wakes it (kick_nested_rescuer_locked)
-  // instead of its next look every rescue_poll_ns() (100 ms by default: a
-  // real client saw every such rescue that late). S: the work whose cv_ a
-  // rescuer_wait sleeps on (null: none), or the shared queue whose
-  // state_cv_ (under S) its flush or drain sleeps on.
   // The workers of queues that are not shared blocked in an engine wait
   // for a work (Worker::blocked_run): a flush of their queue the rescuer
   // waits for, through a chain, waits for their runs (issue #14: a pool
   // thread waiting in a single_thread queue's flush ended the rescuer's
   // chains there, a hang). One entry per wait in progress.
   std::vector<Worker<P>*> blocked_queue_workers_ LAZYWQ_GUARDED_BY(pool_lock_);
+  // Where the rescuer sleeps in a callback's engine wait, so that what may
+  // give it something to run there wakes it (kick_rescuer_locked) instead
+  // of its next look every rescue_poll_ns() (100 ms by default: a real
+  // client saw every such rescue that late). S: the work whose cv_ a
+  // rescuer_wait sleeps on (null: none), or the queue whose state_cv_ its
+  // flush or drain sleeps on.
   detail::Var<P, Work*> rescuer_sleeps_on_ LAZYWQ_GUARDED_BY(pool_lock_) = nullptr;
   detail::Var<P, Workqueue*> rescuer_sleeps_in_ LAZYWQ_GUARDED_BY(pool_lock_) = nullptr;
   // Kicks so far: written under S and rescuer_sleeps_on_'s lock, read

@@ -722,7 +722,7 @@ void BasicEngine<P>::rescuer_wait(Worker<P>* r, Work& w, RescuerWait until, uint
       // hold the slot the wait needs.
       std::vector<Work*> holder_chains;
       for (auto& owned : pools_) {
-        if (slot_queues.empty()) break;
+        if (slot_queues.empty()) break;  // no work of the chain waits inactive
         for (auto& t : owned->workers) {
           Work* const x = t->current;
           BasicWorkqueue<P>* const h = t->cur_wq;
