@@ -889,13 +889,26 @@ void BasicWorkqueue<P>::invoke_locked(Worker<P>* w, Work* work, int target, int 
 template <class P>
 void BasicWorkqueue<P>::end_run_locked(Worker<P>* w, Work* work) {
   BasicWorkqueue<P>* waiter;
+  bool kick_rescuer;
   {
     detail::Guard wl(work->lock_);
     work->running_ = false;
     work->runner_ = nullptr;
     work->resolved_seq_ = std::max<uint64_t>(work->resolved_seq_, work->run_seq_);
+    kick_rescuer = std::exchange(work->kick_rescuer_at_end_, false);
     waiter = std::exchange(work->core_waiter_, nullptr);
     work->cv_.notify_all();
+  }
+  // Only the flag, never the work: once its lock is dropped it may be run
+  // and freed. A spurious kick costs the rescuer one look.
+  if (kick_rescuer) {
+    if (is_shared()) {
+      engine_.assert_held_pool_lock();  // lock_ is S
+      engine_.kick_rescuer_locked();
+    } else {
+      detail::Guard g(engine_.pool_lock_);  // Q, then S: the lock order
+      engine_.kick_rescuer_locked();
+    }
   }
   w->last_active_ns = now();
   if (waiter == this) {

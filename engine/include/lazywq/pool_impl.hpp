@@ -1038,6 +1038,7 @@ void BasicWorkqueue<P>::insert_shared_locked(Work& w, int cpu, bool new_queueing
     detail::Guard wl(w.lock_);
     Worker<P>* r = w.running_ ? static_cast<Worker<P>*>(w.runner_) : nullptr;
     if (r && r->pool && r->pool->online && !r->stop) pool = r->pool;
+    else if (r) w.kick_rescuer_at_end_ = true;
   }
   if (!pool) {
     Pool<P>& own = engine_.pool_of_locked(cpu, opts_.highpri);

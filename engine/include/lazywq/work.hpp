@@ -119,6 +119,12 @@ class BasicWork {
   // A core that skipped this work because it was running elsewhere (C3);
   // woken when that run ends.
   detail::Var<P, BasicWorkqueue<P>*> core_waiter_ LAZYWQ_GUARDED_BY(lock_) = nullptr;
+  // Queued on a shared queue while it ran on a thread outside that queue's
+  // pools (a lazy/single_thread queue's worker, the rescuer, an offline
+  // CPU's pool thread): the rescuer skips it while that run lasts (C3), so
+  // the run's end wakes it (issue #14: a real client saw it sleep up to
+  // rescue_poll_ns(), ~80 ms at the default cooldown).
+  detail::Var<P, bool> kick_rescuer_at_end_ LAZYWQ_GUARDED_BY(lock_) = false;
 };
 
 template <class P>

@@ -1,0 +1,218 @@
+// The rescuer's latency (issue #14): what gives the rescuer something to
+// run while it sleeps, in its loop or in a callback's engine wait, must
+// wake it then, not at its next look every rescue_poll_ns() (the
+// spawn_cooldown: 100 ms by default, up to 1 s). A real-thread client saw
+// each of these shapes that late. The bounds are in the simulator's
+// virtual time, never a wall clock.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "lazywq/lazywq.hpp"
+#include "sim/oracle.hpp"
+#include "sim/platform_sim.hpp"
+#include "sim/scenario.hpp"
+#include "tests/sim/rescuer_test_kit.hpp"
+#include "tests/sim/sim_test_world.hpp"
+
+using namespace lazywq;
+using namespace lazywq::sim;
+using namespace lazywq::sim::rescuer_kit;
+
+namespace {
+
+// The virtual time from the end of `id`'s run number `n` (from 0) to the
+// start of its next run; -1 if the stream has no such pair.
+int64_t gap_after_run(const std::vector<Event>& events, uint64_t id, size_t n) {
+  std::vector<int64_t> begins, ends;
+  for (const Event& e : events) {
+    if (e.work != id) continue;
+    if (e.type == EventType::exec_begin) begins.push_back(e.time_ns);
+    if (e.type == EventType::exec_end) ends.push_back(e.time_ns);
+  }
+  if (ends.size() <= n || begins.size() <= n + 1) return -1;
+  return begins[n + 1] - ends[n];
+}
+
+}  // namespace
+
+// The shape of RescuerWaitRunsWhatAFlushedQueuesRunsElsewhereWaitFor, for
+// latency: b becomes something only the rescuer can run while it sleeps in
+// c's flush_work(p). It must run b then, not at its next look, every
+// spawn_cooldown (100 ms here, the default): a real-thread client saw b
+// start 99 ms after its queueing in every run, 1 s with the largest
+// cooldown. Virtual time: the bound is the simulator's, not a wall clock.
+TEST(ClientHangs, TheRescuerIsWokenForAWorkItsNestedWaitNeeds) {
+  int64_t worst_ns = 0;
+  int shaped = 0;
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    bool c_waiting = false, b_after_c = false;
+    std::vector<Event> events;
+    uint64_t b_id = 0;
+    RunResult r = run_world(seed, strategy_for(seed), [&] {
+      EngineConfig cfg = at_the_cap();
+      cfg.spawn_cooldown = std::chrono::milliseconds(100);
+      SimEngine eng(cfg);
+      SimWorkqueue& q1 = eng.create_workqueue("q1", WqKind::shared);
+      SimWorkqueue& q2 = eng.create_workqueue("q2", WqKind::shared);
+      SimWork* pp = nullptr;
+      SimWork b([&](SimWork&) { b_after_c = c_waiting; }, "b");
+      SimWork c(
+          [&](SimWork&) {
+            c_waiting = true;
+            eng.flush_work(*pp);
+            c_waiting = false;
+          },
+          "c");
+      SimWork a(
+          [&](SimWork&) {
+            for (int i = 0; i < 200 && !c_waiting; ++i) ScenarioContext::sleep_ns(10'000);
+            q1.queue_work_on(0, b);
+            b_id = b.id();
+            eng.flush_work(b);
+          },
+          "a");
+      SimWork p(
+          [&](SimWork&) {
+            q1.queue_work_on(1, c);
+            q2.flush();
+          },
+          "p");
+      pp = &p;
+      q2.queue_work_on(0, a);
+      q1.queue_work_on(1, p);
+      eng.flush_work(p);
+      eng.flush_work(a);
+      q1.flush();
+      q1.destroy();
+      q2.destroy();
+      events = eng.events();
+    });
+    ASSERT_EQ(r.status, RunStatus::ok) << "seed " << seed << ": " << r.message;
+    if (!b_after_c) continue;
+    ++shaped;
+    int64_t queued = -1, started = -1;
+    for (const Event& e : events) {
+      if (e.work != b_id) continue;
+      if (e.type == EventType::queue && queued < 0) queued = e.time_ns;
+      if (e.type == EventType::exec_begin && started < 0) started = e.time_ns;
+    }
+    ASSERT_GE(queued, 0) << "seed " << seed;
+    ASSERT_GE(started, queued) << "seed " << seed;
+    worst_ns = std::max(worst_ns, started - queued);
+  }
+  ASSERT_GT(shaped, 0) << "b never ran while c waited for p";
+  // Far below the 100 ms poll: the kick comes when a's flush_work(b)
+  // leaves the pool with no thread to run b.
+  EXPECT_LT(worst_ns, 5'000'000) << "b waited " << worst_ns / 1000 << " us of virtual time for the rescuer";
+}
+
+// How the rescuer waits for w, in TheEndOfARunElsewhereWakesTheRescuer...:
+// in r's wait (three kinds), or in its own loop (x waits for w itself).
+enum class RescuedWait { flush_work, queue_flush, behind_slot, in_its_loop };
+
+// Found by a real-thread client (issue #14). At the cap: x on CPU 0's one
+// pool thread flushes r, queued behind it, so the rescuer runs r. r queues
+// w on a shared queue for CPU 0 while w still runs on a single_thread
+// queue's worker, then waits: for v (CPU 1), which flushes w; or in a
+// flush of q2, which holds w and v; or for b, inactive behind w in a
+// max_active 1 queue. Or x itself queues w and flushes it: the rescuer
+// waits in its loop, not nested. Only the rescuer can run w, and not before its run
+// on st's worker ends (C3): it skips w and sleeps in its wait. The end of
+// that run must wake it (the client saw it ~80 ms late at the default
+// cooldown, ~980 ms at the largest: the end woke only w's own waiters).
+TEST(ClientHangs, TheEndOfARunElsewhereWakesTheRescuerForTheWorkQueuedMeanwhile) {
+  for (RescuedWait how :
+       {RescuedWait::flush_work, RescuedWait::queue_flush, RescuedWait::behind_slot, RescuedWait::in_its_loop}) {
+    const int variant = static_cast<int>(how);
+    int64_t worst_ns = 0;
+    int shaped = 0;
+    for (uint64_t seed = 1; seed <= 40; ++seed) {
+      int w_runs = 0;
+      bool waiting = false, rescued_w = false;
+      std::vector<Event> events;
+      uint64_t w_id = 0;
+      RunResult r = run_world(seed, strategy_for(seed), [&] {
+        EngineConfig cfg = at_the_cap();
+        cfg.spawn_cooldown = std::chrono::milliseconds(100);
+        SimEngine eng(cfg);
+        SimWorkqueue& st = eng.create_workqueue("st", WqKind::single_thread);
+        SimWorkqueue& q1 = eng.create_workqueue("q1", WqKind::shared);
+        SimWorkqueue& q2 = eng.create_workqueue("q2", WqKind::shared);
+        WqOptions one;
+        one.max_active = 1;
+        SimWorkqueue& m = eng.create_workqueue("m", WqKind::shared, one);
+        SimWork w(
+            [&](SimWork&) {
+              if (++w_runs > 1) return;
+              // Still running when r queues it and the rescuer waits for it.
+              for (int i = 0; i < 1000 && !waiting; ++i) ScenarioContext::sleep_ns(10'000);
+              ScenarioContext::sleep_ns(100'000);
+            },
+            "w");
+        SimWork v(
+            [&](SimWork&) {
+              waiting = true;
+              eng.flush_work(w);
+            },
+            "v");
+        SimWork b([](SimWork&) {}, "b");
+        SimWork rw(
+            [&](SimWork&) {
+              if (how == RescuedWait::behind_slot) {
+                rescued_w = m.queue_work_on(0, w);
+                m.queue_work_on(0, b);
+                waiting = true;
+                eng.flush_work(b);
+                return;
+              }
+              rescued_w = q2.queue_work_on(0, w);
+              q2.queue_work_on(1, v);
+              if (how == RescuedWait::flush_work)
+                eng.flush_work(v);
+              else
+                q2.flush();
+            },
+            "r");
+        SimWork x(
+            [&](SimWork&) {
+              for (int i = 0; i < 1000 && w_runs == 0; ++i) ScenarioContext::sleep_ns(10'000);
+              if (how == RescuedWait::in_its_loop) {
+                rescued_w = q2.queue_work_on(0, w);
+                waiting = true;
+                eng.flush_work(w);
+                return;
+              }
+              q1.queue_work_on(0, rw);
+              eng.flush_work(rw);
+            },
+            "x");
+        st.queue_work(w);
+        w_id = w.id();  // given at the first queueing
+        q1.queue_work_on(0, x);
+        eng.flush_work(x);
+        st.flush();
+        q1.flush();
+        q2.flush();
+        m.flush();
+        st.destroy();
+        q1.destroy();
+        q2.destroy();
+        m.destroy();
+        events = eng.events();
+      });
+      ASSERT_EQ(r.status, RunStatus::ok) << "variant " << variant << ", seed " << seed << ": " << r.message;
+      EXPECT_EQ(oracle_verdict(events, 1), "") << "variant " << variant << ", seed " << seed;
+      if (!rescued_w) continue;
+      const int64_t gap = gap_after_run(events, w_id, 0);
+      ASSERT_GE(gap, 0) << "variant " << variant << ", seed " << seed << ": w did not run twice";
+      ++shaped;
+      worst_ns = std::max(worst_ns, gap);
+    }
+    ASSERT_GT(shaped, 0) << "variant " << variant << ": r never queued w while it ran on st";
+    EXPECT_LT(worst_ns, 5'000'000) << "variant " << variant << ": w waited " << worst_ns / 1000
+                                   << " us of virtual time after its run on st";
+  }
+}
