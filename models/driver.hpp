@@ -102,5 +102,6 @@ Outcome run_rescuer_turn(rl::test_params& p);
 Outcome run_rescuer_slots(rl::test_params& p);
 Outcome run_rescuer_behind(rl::test_params& p);
 Outcome run_rescuer_queue_flush(rl::test_params& p);
+Outcome run_rescuer_single_flush(rl::test_params& p);
 
 }  // namespace lazywq::models

@@ -139,6 +139,8 @@ const std::vector<ModelInfo>& models() {
        &run_rescuer_behind, 4000, 0},
       {"rescuer_queue_flush", "C7 C16 C11", "the rescuer waits for a run whose pool thread flushes a leaf queue: it runs the leaf's work",
        &run_rescuer_queue_flush, 4000, 0},
+      {"rescuer_single_flush", "C7 C11", "the rescuer flushes a single_thread queue whose work waits for a shared work: no lost wake-up in its sleep",
+       &run_rescuer_single_flush, 4000, 0},
   };
   return m;
 }

@@ -571,4 +571,61 @@ LAZYWQ_MODEL_RUNNER(rescuer_slots, RescuerSlots)
 LAZYWQ_MODEL_RUNNER(rescuer_behind, RescuerBehind)
 LAZYWQ_MODEL_RUNNER(rescuer_queue_flush, RescuerQueueFlush)
 
+// ---------------------------------------------------------------------------
+// C7, C11: the rescuer in a flush of a queue that is not shared. Creation
+// fails for good once the queues exist (the single_thread queue's thread
+// is made with it), so the rescuer runs U (queued for CPU 1 by thread 0).
+// U queues L on the single_thread queue and flushes that queue; L, on its
+// thread, queues B on the shared queue and flushes it: only the rescuer
+// can run B, nested in U's flush, once L's wait begins. The rescuer sleeps
+// there on its own cv under S (rescuer_sleep_locked: Q dropped only once S
+// is held), woken by the kick of L's wait or by the end of the queue's
+// epoch (finish_epoch_locked takes S). Its periodic look is dropped on
+// this platform (RelacyPlatform::safety_net): a wake-up lost in that
+// hand-off is a deadlock here (two were found by the simulator, issue
+// #14). Thread 1 flushes the single_thread queue from outside meanwhile.
+struct RescuerSingleFlush : ModelBase<RescuerSingleFlush, 2, 4> {
+  enum { U, L, B };
+  Workqueue* st = nullptr;
+  WqKind queue_kind() { return WqKind::shared; }
+  // A cooldown that never ends: the manager then has no deadline, and a
+  // Relacy timed wait may time out at any point, so a manager that looked
+  // again would kick the rescuer and hide a lost wake-up.
+  void configure(EngineConfig& cfg) { cfg.spawn_cooldown = Duration::max(); }
+  void setup() {
+    st = &eng->create_workqueue("st", WqKind::single_thread);
+    add_work([this](Work&) {  // U
+      MODEL_CHECK(st->queue_work_on(0, *works[L]), "C1: the first queueing of L returned false");
+      st->flush();
+      MODEL_CHECK(tracks[L].ends == 1 && tracks[B].ends == 1,
+                  "C11: U's flush_workqueue(st) returned before L (%d) and B (%d) ran", tracks[L].ends,
+                  tracks[B].ends);
+    });
+    add_work([this](Work&) {  // L
+      MODEL_CHECK(wq->queue_work_on(1, *works[B]), "C1: the first queueing of B returned false");
+      eng->flush_work(*works[B]);
+      MODEL_CHECK(tracks[B].ends == 1, "C10: L's flush_work(B) returned before B's run ended");
+    });
+    add_work();  // B
+    SpawnFaults f;
+    f.fail_always = true;
+    eng->set_spawn_faults(f);
+  }
+  void op(unsigned i) {
+    if (i == 0) {
+      MODEL_CHECK(wq->queue_work_on(1, *works[U]), "C1: the first queueing of U returned false");
+      eng->flush_work(*works[U]);
+      MODEL_CHECK(tracks[U].ends == 1, "C10: flush_work(U) returned before U's run ended");
+    } else {
+      st->flush();
+    }
+  }
+  void before_destroy() { st->destroy(); }
+  void check_end() {
+    MODEL_CHECK(tracks[U].starts == 1 && tracks[L].starts == 1 && tracks[B].starts == 1,
+                "C7: U ran %d times, L %d, B %d (each once)", tracks[U].starts, tracks[L].starts, tracks[B].starts);
+  }
+};
+LAZYWQ_MODEL_RUNNER(rescuer_single_flush, RescuerSingleFlush)
+
 }  // namespace lazywq::models

@@ -118,6 +118,12 @@ inline RelacyState& relacy_state() {
 struct RelacyPlatform {
   static constexpr const char* kName = "relacy";
 
+  // A safety-net deadline (RealPlatform::safety_net) is dropped: the wait
+  // is untimed, so a wake-up the engine misses is a deadlock Relacy
+  // reports, not a timeout that hides it (a timed wait may time out at any
+  // point here).
+  static constexpr int64_t safety_net(int64_t) { return kNever; }
+
   // Call at the start of every iteration (test_suite::before()).
   // `dynamic_slots` = the test's dynamic_thread_count; `ncpus` gives the
   // static threads a CPU each (thread i on CPU i mod ncpus).

@@ -21,6 +21,17 @@ namespace lazywq::sim {
 struct SimPlatform {
   static constexpr const char* kName = "sim";
 
+  // A wait whose timeout only covers a missed wake-up (RealPlatform::
+  // safety_net) waits untimed in a world without safety nets: a wake-up
+  // the engine forgets is then a hang the explorer reports (C15), not a
+  // stall of up to a second that no rule sees (issue #14).
+  static int64_t safety_net(int64_t deadline_ns) {
+    World* w = World::current();
+    if (!w || w->safety_nets()) return deadline_ns;
+    w->drop_safety_net();
+    return kNever;
+  }
+
   static void sched_point(const char* why) {
     if (World* w = World::current()) w->point(why);
   }
@@ -154,11 +165,12 @@ struct SimPlatform {
     void wait(Mutex& m) LAZYWQ_REQUIRES(m) {
       World* w = World::current();
       check_alive(w, "waited on");
+      const char* why = w->wait_why("condvar wait");
       m.release_for_wait();
       if (w->spurious_wakeup())
         w->point("spurious wake-up");  // returns unnotified: a caller that does not re-check its condition is caught
       else
-        w->block(waiters_, -1, "condvar wait");
+        w->block(waiters_, -1, why);
       m.relock_after_wait();
     }
     // kNever: an untimed wait (the clock must never jump to "never").

@@ -71,11 +71,12 @@ void check_thread_placement(const World& world, int core_cpu, std::vector<check:
 
 // The world's swarm faults that every simulated run draws from its seed,
 // each from a stream of its own (the other draws stay as they were):
-// spurious wake-ups in a third of the runs, a coarse clock in a quarter.
+// spurious wake-ups in a third of the runs, a coarse clock in a quarter,
+// the engine's safety nets off in three in four (WorldConfig::safety_nets).
 // Returns whether the clock is coarse. Used by run_scenario and
 // run_program, so the explorer and the properties search alike.
 bool draw_clock_and_wakeup_faults(WorldConfig& wc, uint64_t seed);
-// Their config lines ("clock=coarse ...", "spurious_wakeups=...").
+// Their config lines ("clock=coarse ...", "spurious_wakeups=...", "safety_nets=off ...").
 void note_clock_and_wakeup_faults(std::vector<std::string>& lines, const WorldConfig& wc, const World& world,
                                   bool coarse_clock);
 

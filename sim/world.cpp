@@ -11,6 +11,7 @@
 #include <exception>
 #include <mutex>
 #include <stdexcept>
+#include <utility>
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
@@ -85,6 +86,9 @@ struct World::Thread {
   int64_t deadline = -1;
   bool timed_out = false;
   const char* why = "";
+  // The deadline of its next wait was a safety net, dropped (WorldConfig::
+  // safety_nets off): that wait says so if the run hangs in it.
+  bool next_wait_safety_net = false;
   void* context = nullptr;
   uint32_t windows = 0;  // bit i: inside RaceWindow i
   // Every point, block and finish of this thread: with its id, it names a
@@ -439,6 +443,18 @@ bool World::block(WaitQueue& q, int64_t deadline_ns, const char* why) {
 void World::join(uint32_t id) {
   point("join");
   while (threads_[id]->state != Thread::State::finished) block(threads_[id]->joiners, -1, "join");
+}
+
+void World::drop_safety_net() {
+  ++safety_nets_dropped_;
+  if (current_ != kNoThread) threads_[current_]->next_wait_safety_net = true;
+}
+
+const char* World::wait_why(const char* plain) {
+  if (current_ == kNoThread || !std::exchange(threads_[current_]->next_wait_safety_net, false)) return plain;
+  return "condvar wait whose deadline is a safety net, dropped in this run (safety_nets=off): the wake-up the "
+         "engine owed this thread never came; on real threads it would have looked again after its poll "
+         "interval (up to the spawn_cooldown, 1 s at most), a stall no rule sees";
 }
 
 std::string World::describe_blocked() const {

@@ -67,6 +67,10 @@ struct WorldConfig {
   // Drawn from a stream of its own: the other draws of a run stay as they were.
   double spurious_wakeup_probability = 0.0;
   int64_t max_delay_ns = 0;
+  // Safety nets: the engine's waits whose timeout only covers a wake-up it
+  // may miss (SimPlatform::safety_net) keep their deadline. Off: they wait
+  // until woken, so a missed wake-up hangs the run.
+  bool safety_nets = true;
   // A busy wait: this many yields in a row by one thread, none blocking
   // in between, end the run (RunStatus::spin; 0: never). The engine's
   // yield loops wait for another thread's few steps (a binder storing an
@@ -161,6 +165,12 @@ class World {
     return true;
   }
   uint64_t spurious_wakeups() const { return spurious_wakeups_; }
+  bool safety_nets() const { return cfg_.safety_nets; }
+  // SimPlatform::safety_net dropped the deadline of the current thread's
+  // next wait; wait_why names such a wait for the hang report.
+  void drop_safety_net();
+  uint64_t safety_nets_dropped() const { return safety_nets_dropped_; }
+  const char* wait_why(const char* plain);
   // Random stream for faults and workloads, independent of the strategy's.
   Rng& rng() { return rng_; }
   uint64_t steps() const { return steps_; }
@@ -200,6 +210,7 @@ class World {
   AddressSet dead_sync_;  // destroyed mutexes and condition variables (sync_destroyed)
   Rng spurious_rng_;  // spurious_wakeup() only
   uint64_t spurious_wakeups_ = 0;
+  uint64_t safety_nets_dropped_ = 0;  // waits made untimed (drop_safety_net)
   uint32_t threads_in_windows_ = 0;  // threads with a non-empty window mask
   WindowHits window_hits_{};
   bool ran_ = false;

@@ -10,7 +10,9 @@
 namespace lazywq::sim {
 
 // Runs `body` as the main thread of a simulated world with `seed`; a
-// condition variable wait returns spuriously with `spurious_wakeups`.
+// condition variable wait returns spuriously with `spurious_wakeups`. The
+// engine's safety nets are off (WorldConfig::safety_nets): a wake-up it
+// misses hangs the test rather than delaying it by a poll interval.
 inline RunResult run_world(uint64_t seed, const std::string& strategy, const std::function<void()>& body,
                            double spurious_wakeups = 0.0) {
   WorldConfig wc;
@@ -18,6 +20,7 @@ inline RunResult run_world(uint64_t seed, const std::string& strategy, const std
   wc.strategy = strategy;
   wc.max_steps = 400'000;
   wc.spurious_wakeup_probability = spurious_wakeups;
+  wc.safety_nets = false;
   World world(wc);
   return world.run(body);
 }

@@ -275,10 +275,6 @@ class BasicEngine {
   // thread can be had for a pool, or a thread of a chain it may follow
   // starts waiting for a work or a queue.
   void kick_rescuer_locked() LAZYWQ_REQUIRES(pool_lock_);
-  void set_rescuer_sleeps_in(Workqueue* q) LAZYWQ_EXCLUDES(pool_lock_) {
-    detail::Guard g(pool_lock_);
-    rescuer_sleeps_in_ = q;
-  }
   // Reports the rescuer's refused wait (a cycle, its wait_refused event)
   // and throws Error(deadlock).
   [[noreturn]] void refuse_rescuer_wait_locked(Worker<P>* r, DependencyCycle cycle, uint32_t queue, uint64_t work)
@@ -297,6 +293,10 @@ class BasicEngine {
   int64_t rescue_poll_ns() const {
     return std::clamp<int64_t>(cfg_.spawn_cooldown.count(), 1'000'000, 1'000'000'000);
   }
+  // The deadline of the rescuer's next look from now: a safety net
+  // (P::safety_net) for a wake-up the engine misses, which it should not:
+  // the simulator drops it to see such misses as hangs.
+  int64_t rescue_look_deadline() const { return P::safety_net(detail::deadline_after(P::now_ns(), rescue_poll_ns())); }
   void pool_thread_main(Worker<P>* w) LAZYWQ_EXCLUDES(pool_lock_);
   void pool_worker_loop_locked(Worker<P>* w) LAZYWQ_REQUIRES(pool_lock_);
   void manager_loop_locked(Worker<P>* m) LAZYWQ_REQUIRES(pool_lock_);
@@ -376,13 +376,16 @@ class BasicEngine {
   // give it something to run there wakes it (kick_rescuer_locked) instead
   // of its next look every rescue_poll_ns() (100 ms by default: a real
   // client saw every such rescue that late). S: the work whose cv_ a
-  // rescuer_wait sleeps on (null: none), or the queue whose state_cv_ its
-  // flush or drain sleeps on.
+  // rescuer_wait sleeps on (null: none), or the shared queue whose
+  // state_cv_ (under S) its flush or drain sleeps on. In a flush of a
+  // queue that is not shared it sleeps on its own cv, which every kick
+  // notifies (BasicWorkqueue::rescuer_sleep_locked).
   detail::Var<P, Work*> rescuer_sleeps_on_ LAZYWQ_GUARDED_BY(pool_lock_) = nullptr;
   detail::Var<P, Workqueue*> rescuer_sleeps_in_ LAZYWQ_GUARDED_BY(pool_lock_) = nullptr;
-  // Kicks so far: written under S and rescuer_sleeps_on_'s lock, read
-  // under either (the rescuer reads it under S, then sleeps only if it is
-  // unchanged under the work's lock: no kick between is lost).
+  // Kicks so far: written under S (and rescuer_sleeps_on_'s lock while it
+  // is set), read under either. The rescuer reads it at its look, then
+  // sleeps only if it is unchanged under the lock of its sleep (the work's,
+  // or S): no kick in between is lost.
   detail::Var<P, uint64_t> rescuer_kicks_ = 0;
   detail::Var<P, bool> manager_stop_ LAZYWQ_GUARDED_BY(pool_lock_) = false;
   std::vector<std::unique_ptr<Worker<P>>> pool_zombies_ LAZYWQ_GUARDED_BY(pool_lock_);  // exited, not joined

@@ -398,7 +398,13 @@ void BasicWorkqueue<P>::finish_epoch_locked(uint64_t epoch) {
     ++epoch_base_;
     advanced = true;
   }
-  if (advanced || total_inflight_ == 0) state_cv_.notify_all();
+  if (advanced || total_inflight_ == 0) {
+    state_cv_.notify_all();
+    if (rescuer_flushing_) {  // never set on a shared queue, whose lock_ is S
+      detail::Guard g(engine_.pool_lock_);  // Q, then S: the lock order
+      engine_.kick_rescuer_locked();
+    }
+  }
 }
 
 // Ends the current epoch (later insertions count in the next one) and
@@ -493,19 +499,19 @@ bool BasicWorkqueue<P>::wait_epoch_locked(uint64_t target, bool refusable) {
           }))
         continue;
       engine_.rescuer_sleeps_in_ = this;  // kicked awake (under S, as this wait)
-      state_cv_.wait_until(lock_, detail::deadline_after(P::now_ns(), engine_.rescue_poll_ns()));
+      state_cv_.wait_until(lock_, engine_.rescue_look_deadline());
       engine_.rescuer_sleeps_in_ = nullptr;
       continue;
     }
-    if (rescuer_here && rescue_for_flush_locked(rescuer_here, target, refusable)) continue;
     if (rescuer_here) {
-      // Kicked awake as in a shared queue's flush, but a kick holds S,
-      // not this lock_ (S after Q, never before): one that comes between
-      // the look above and this wait is lost, and the next look comes
-      // after rescue_poll_ns().
-      engine_.set_rescuer_sleeps_in(this);
-      state_cv_.wait_until(lock_, detail::deadline_after(P::now_ns(), engine_.rescue_poll_ns()));
-      engine_.set_rescuer_sleeps_in(nullptr);
+      uint64_t kicks = 0;
+      if (rescue_for_flush_locked(rescuer_here, target, refusable, kicks)) continue;
+      // The look dropped lock_: the epoch may have ended meanwhile, its
+      // notify lost (found by the simulator without safety nets: the
+      // rescuer slept until its next look, rescue_poll_ns(), on every run
+      // where the flushed queue's last run ended during the look).
+      if (epoch_base_ > target) continue;
+      rescuer_sleep_locked(rescuer_here, kicks);
       continue;
     }
     state_cv_.wait(lock_);
@@ -525,10 +531,15 @@ bool BasicWorkqueue<P>::wait_epoch_locked(uint64_t target, bool refusable) {
 // those runs wait for. True if it ran one (look again). Drops lock_ while
 // the nested work runs (the callback may use this queue).
 template <class P>
-bool BasicWorkqueue<P>::rescue_for_flush_locked(Worker<P>* r, uint64_t target, bool refusable) {
+bool BasicWorkqueue<P>::rescue_for_flush_locked(Worker<P>* r, uint64_t target, bool refusable, uint64_t& kicks) {
   typename BasicEngine<P>::RescuerWaitScope scope;
   {
     detail::Guard g(engine_.pool_lock_);  // S after Q (docs/SHARED.md)
+    // Before the scope: a kick after it was built (a thread of a chain
+    // starting a wait) wakes the sleep that follows this look. Read with
+    // the rescue below, a kick between the two holds of S was lost (found
+    // by the simulator without safety nets).
+    kicks = engine_.rescuer_kicks_;
     scope.awaited.push_back({this, target, nullptr});
     for (Cwq& c : cwqs_) {
       Worker<P>* const t = c.worker.get();
@@ -552,6 +563,26 @@ bool BasicWorkqueue<P>::rescue_for_flush_locked(Worker<P>* r, uint64_t target, b
   }
   lock_.lock();
   return ran;
+}
+
+// The rescuer sleeps in a flush or drain of this queue (not shared) after
+// a look that found nothing to run. Not on state_cv_ under Q: a kick holds
+// S, never Q (S after Q only), so one between the look and the wait was
+// lost. It sleeps on its own cv under S instead, which every kick
+// notifies, unless a kick came since the look (`kicks`, read under S
+// there); the end of an epoch here takes S to wake it (finish_epoch_locked,
+// while rescuer_flushing_). Q is dropped only once S is held: an epoch
+// that ends after our last check of it must take S to wake us, which it
+// gets only once we wait.
+template <class P>
+void BasicWorkqueue<P>::rescuer_sleep_locked(Worker<P>* r, uint64_t kicks) LAZYWQ_NO_TSA {
+  rescuer_flushing_ = true;
+  engine_.pool_lock_.lock();
+  lock_.unlock();
+  if (engine_.rescuer_kicks_ == kicks) r->cv.wait_until(engine_.pool_lock_, engine_.rescue_look_deadline());
+  engine_.pool_lock_.unlock();
+  lock_.lock();
+  rescuer_flushing_ = false;
 }
 
 // What flush_workqueue and drain wait for (C16): the queue (held by every

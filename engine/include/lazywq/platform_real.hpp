@@ -46,6 +46,12 @@ namespace lazywq {
 struct RealPlatform {
   static constexpr const char* kName = "real";
 
+  // The deadline of a wait whose timeout only covers a wake-up the engine
+  // may miss (the rescuer's looks every rescue_poll_ns()): kept here. The
+  // simulator may drop it (WorldConfig::safety_nets), so that a missed
+  // wake-up is a hang it reports rather than a stall it never sees.
+  static constexpr int64_t safety_net(int64_t deadline_ns) { return deadline_ns; }
+
   template <class T>
   using Atomic = std::atomic<T>;
 

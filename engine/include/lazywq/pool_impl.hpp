@@ -744,7 +744,7 @@ void BasicEngine<P>::rescuer_wait(Worker<P>* r, Work& w, RescuerWait until, uint
     }
     detail::Guard wl(w.lock_);
     if (!done() && rescuer_kicks_ == kicks)
-      w.cv_.wait_until(w.lock_, detail::deadline_after(P::now_ns(), rescue_poll_ns()));
+      w.cv_.wait_until(w.lock_, rescue_look_deadline());
   }
 }
 
@@ -757,6 +757,8 @@ void BasicEngine<P>::kick_rescuer_locked() {
     detail::Guard wl(w->lock_);  // S, then a work's lock: as rescuer_wait takes them
     rescuer_kicks_ = rescuer_kicks_ + 1;
     w->cv_.notify_all();
+  } else {
+    rescuer_kicks_ = rescuer_kicks_ + 1;  // read under S (rescuer_sleep_locked)
   }
 }
 
@@ -924,7 +926,7 @@ void BasicEngine<P>::rescuer_loop_locked(Worker<P>* r) {
     bool pending = false;
     if (rescue_step_locked(r, pending)) continue;
     if (pending)
-      r->cv.wait_until(pool_lock_, detail::deadline_after(P::now_ns(), rescue_poll_ns()));
+      r->cv.wait_until(pool_lock_, rescue_look_deadline());
     else
       r->cv.wait(pool_lock_);
   }

@@ -203,7 +203,9 @@ class BasicWorkqueue {
   // On the rescuer, a wait that can never end is refused (Error(deadlock))
   // where `refusable` (flush, drain), so the caller must undo its count.
   bool wait_epoch_locked(uint64_t target, bool refusable) LAZYWQ_REQUIRES(lock_);
-  bool rescue_for_flush_locked(Worker<P>* r, uint64_t target, bool refusable) LAZYWQ_REQUIRES(lock_);
+  bool rescue_for_flush_locked(Worker<P>* r, uint64_t target, bool refusable, uint64_t& kicks)
+      LAZYWQ_REQUIRES(lock_);
+  void rescuer_sleep_locked(Worker<P>* r, uint64_t kicks) LAZYWQ_REQUIRES(lock_);
   void wake_core_locked() LAZYWQ_REQUIRES(lock_);
 
   // Shared queues (docs/SHARED.md); lock_ is the engine's S.
@@ -269,6 +271,10 @@ class BasicWorkqueue {
   detail::Var<P, uint64_t> total_inflight_ LAZYWQ_GUARDED_BY(lock_) = 0;
   // Notified when epoch_base_ advances or a worker creation resolves.
   typename P::CondVar state_cv_;
+  // Q (a queue that is not shared): the rescuer sleeps in a flush or drain
+  // of this queue, on its own cv under S (rescuer_sleep_locked), not on
+  // state_cv_: an epoch's end wakes it there (Q, then S).
+  detail::Var<P, bool> rescuer_flushing_ LAZYWQ_GUARDED_BY(lock_) = false;
 
   detail::Var<P, int> draining_ LAZYWQ_GUARDED_BY(lock_) = 0;     // nested drain() calls in progress
   detail::Var<P, int> flushers_ LAZYWQ_GUARDED_BY(lock_) = 0;     // flush() and drain() calls waiting (destroy lets them finish)
