@@ -264,11 +264,14 @@ class BasicEngine {
   // The path from the wait to `by` (a work of s's chains), for a report.
   void explain_path_locked(const RescuerWaitScope& s, const Work* by, DependencyCycle& cycle, int depth)
       LAZYWQ_REQUIRES(pool_lock_);
-  // The rescuer is about to wait in a flush or drain of shared queue q for
-  // its runs up to epoch `target`: refused (Error(deadlock), C16) if one of
+  // The rescuer is about to wait in a flush or drain of queue q for its
+  // runs up to epoch `target`: refused (Error(deadlock), C16) if one of
   // them runs on its own stack, or on a thread whose wait chain ends there
   // (through other queues' flushes too). Returns what the wait waits for.
-  RescuerWaitScope rescuer_queue_wait_locked(Worker<P>* r, Workqueue& q, uint64_t target, bool refusable)
+  // A shared queue's runs are found under S; a queue that is not shared
+  // passes its runs in progress up to `target` (read under its Q).
+  RescuerWaitScope rescuer_queue_wait_locked(Worker<P>* r, Workqueue& q, uint64_t target, bool refusable,
+                                             const std::vector<Work*>& runs_of_q = {})
       LAZYWQ_REQUIRES(pool_lock_);
   // Wakes the rescuer: its loop, and the engine wait it sleeps in nested
   // in a callback, if any. Whatever may let it run something now: no

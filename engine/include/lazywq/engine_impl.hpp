@@ -424,60 +424,42 @@ uint64_t BasicWorkqueue<P>::close_epoch_locked() {
 template <class P>
 bool BasicWorkqueue<P>::wait_epoch_locked(uint64_t target, bool refusable) {
   bool waited = false;
-  Worker<P>* self = is_shared() ? engine_.current_worker() : nullptr;
-  Worker<P>* rescuer_here = nullptr;  // the rescuer, flushing a queue that is not shared
-  // Another engine thread waiting here publishes it under S (after Q),
-  // as AwaitScope below does for a shared queue, so that the rescuer
-  // follows its chains through this queue's runs (a pool thread's flush
-  // of a single_thread queue whose work waited for a work only a rescue
-  // could run hung the rescuer's wait for that thread: issue #14).
-  struct UnsharedAwaitScope {
-    BasicEngine<P>& e;
+  Worker<P>* const caller = engine_.current_worker();
+  Worker<P>* const self = is_shared() ? caller : nullptr;
+  // The rescuer, flushing a queue that is not shared.
+  Worker<P>* const rescuer_here = !is_shared() && caller && caller->is_rescuer ? caller : nullptr;
+  // Another engine thread that waits here publishes what for, under S: a
+  // rescuer waiting for its run follows its chain through this queue's
+  // runs and runs what they wait for, since it may be the only thread left
+  // to run them (C7, C16; a pool thread's flush of a single_thread queue
+  // whose work waited for a work only a rescue could run hung the
+  // rescuer's wait for that thread: issue #14). A chain the rescuer
+  // follows may go on through this thread now (it stopped counting before
+  // it got here: a look in between ended there): the rescuer is kicked.
+  // For a shared queue lock_ is S; for another kind S is taken after Q.
+  struct AwaitScope {
+    BasicWorkqueue<P>& wq;
     Worker<P>* w = nullptr;
     BasicWorkqueue<P>* q = nullptr;
     uint64_t epoch = 0;
-    void publish(Worker<P>* self, BasicWorkqueue<P>* queue, uint64_t target) LAZYWQ_NO_TSA {
+    void publish(Worker<P>* self, uint64_t target) LAZYWQ_NO_TSA {
       w = self;
-      detail::Guard g(e.pool_lock_);
-      q = std::exchange(w->awaiting_queue, queue);
+      if (!wq.is_shared()) wq.engine_.pool_lock_.lock();
+      q = std::exchange(w->awaiting_queue, &wq);
       epoch = std::exchange(w->awaiting_epoch, target);
-      e.kick_rescuer_locked();
+      if (wq.epoch_base_ <= target) wq.engine_.kick_rescuer_locked();
+      if (!wq.is_shared()) wq.engine_.pool_lock_.unlock();
     }
-    ~UnsharedAwaitScope() LAZYWQ_NO_TSA {
+    ~AwaitScope() LAZYWQ_NO_TSA {
       if (!w) return;
-      detail::Guard g(e.pool_lock_);
+      if (!wq.is_shared()) wq.engine_.pool_lock_.lock();
       w->awaiting_queue = q;
       w->awaiting_epoch = epoch;
+      if (!wq.is_shared()) wq.engine_.pool_lock_.unlock();
     }
-  } unshared_await{engine_};
-  if (!is_shared()) {
-    if (Worker<P>* caller = engine_.current_worker(); caller && caller->is_rescuer) rescuer_here = caller;
-    else if (caller && epoch_base_ <= target) unshared_await.publish(caller, this, target);
-  }
-  // A pool thread that waits here publishes what for (lock_ is S): a
-  // rescuer waiting for this thread's run then runs these works as well,
-  // since it may be the only thread left to run them (C7, C16).
-  struct AwaitScope {
-    Worker<P>* w;
-    BasicWorkqueue<P>* q = nullptr;
-    uint64_t epoch = 0;
-    AwaitScope(Worker<P>* self, BasicWorkqueue<P>* queue, uint64_t target) : w(self && !self->is_rescuer ? self : nullptr) {
-      if (!w) return;
-      q = std::exchange(w->awaiting_queue, queue);
-      epoch = std::exchange(w->awaiting_epoch, target);
-    }
-    ~AwaitScope() {
-      if (!w) return;
-      w->awaiting_queue = q;
-      w->awaiting_epoch = epoch;
-    }
-  } await(self, this, target);
-  // A chain the rescuer follows may go on through this thread now (it
-  // stopped counting before it got here: a look in between ended there).
-  if (self && !self->is_rescuer && epoch_base_ <= target) {
-    engine_.assert_held_pool_lock();  // lock_ is S
-    engine_.kick_rescuer_locked();
-  }
+  } await{*this};
+  // A flush of a queue that is not shared is published only if it waits.
+  if (caller && !caller->is_rescuer && (is_shared() || epoch_base_ <= target)) await.publish(caller, target);
   while (epoch_base_ <= target) {
     waited = true;
     if (self && self->is_rescuer) {
@@ -540,20 +522,13 @@ bool BasicWorkqueue<P>::rescue_for_flush_locked(Worker<P>* r, uint64_t target, b
     // the rescue below, a kick between the two holds of S was lost (found
     // by the simulator without safety nets).
     kicks = engine_.rescuer_kicks_;
-    scope.awaited.push_back({this, target, nullptr});
+    std::vector<Work*> runs;  // this queue's runs in progress up to the flush's epoch
     for (Cwq& c : cwqs_) {
       Worker<P>* const t = c.worker.get();
       Work* const x = t ? static_cast<Work*>(t->current) : nullptr;  // Q
-      if (!x || t->current_epoch > target) continue;
-      scope.runs.push_back({0, engine_.wait_chain_locked(r, *x, &scope.awaited)});
+      if (x && t->current_epoch <= target) runs.push_back(x);
     }
-    engine_.follow_awaited_queues_locked(r, scope);
-    if (refusable) {
-      DependencyCycle cycle;
-      cycle.chain.push_back("the rescuer waits for the runs of " + engine_.node_of(*this).label +
-                            " (flush_workqueue or drain)");
-      if (engine_.own_stack_run_locked(r, scope, cycle)) engine_.refuse_rescuer_wait_locked(r, std::move(cycle), id_, 0);
-    }
+    scope = engine_.rescuer_queue_wait_locked(r, *this, target, refusable, runs);
   }
   lock_.unlock();
   bool ran;

@@ -903,10 +903,11 @@ void BasicEngine<P>::explain_path_locked(const RescuerWaitScope& s, const Work* 
 // graph had not seen yet). Through a flush: x (q1) on a pool thread
 // flushes q2, whose z the rescuer runs; z flushes q1 (found by review).
 template <class P>
-typename BasicEngine<P>::RescuerWaitScope BasicEngine<P>::rescuer_queue_wait_locked(Worker<P>* r, Workqueue& q,
-                                                                                    uint64_t target, bool refusable) {
+typename BasicEngine<P>::RescuerWaitScope BasicEngine<P>::rescuer_queue_wait_locked(
+    Worker<P>* r, Workqueue& q, uint64_t target, bool refusable, const std::vector<Work*>& runs_of_q) {
   RescuerWaitScope scope;
   scope.awaited.push_back({&q, target, nullptr});
+  for (Work* x : runs_of_q) scope.runs.push_back({0, wait_chain_locked(r, *x, &scope.awaited)});
   follow_awaited_queues_locked(r, scope);
   if (refusable) {
     DependencyCycle cycle;
