@@ -38,12 +38,18 @@ int64_t gap_after_run(const std::vector<Event>& events, uint64_t id, size_t n) {
 
 }  // namespace
 
-// The shape of RescuerWaitRunsWhatAFlushedQueuesRunsElsewhereWaitFor, for
-// latency: b becomes something only the rescuer can run while it sleeps in
-// c's flush_work(p). It must run b then, not at its next look, every
-// spawn_cooldown (100 ms here, the default): a real-thread client saw b
-// start 99 ms after its queueing in every run, 1 s with the largest
-// cooldown. Virtual time: the bound is the simulator's, not a wall clock.
+// Two pools at their cap (one thread each). p (q1) runs on CPU 1's thread
+// and flushes q2, whose a runs on CPU 0's thread; the rescuer runs c,
+// which flushes p. Then a flushes b, queued behind it on CPU 0: only the
+// rescuer can run b, and its wait for p waits for b through p's queue
+// flush and a's run. It must run b nested (no cycle here; before its fix
+// it followed the chain only up to p's queue flush and waited for ever),
+// and at once: b becomes something only the rescuer can run while it
+// sleeps in c's flush_work(p), and it must run b then, not at its next
+// look, every spawn_cooldown (100 ms here, the default): a real-thread
+// client saw b start 99 ms after its queueing in every run, 1 s with the
+// largest cooldown. Virtual time: the bound is the simulator's, not a
+// wall clock.
 TEST(ClientHangs, TheRescuerIsWokenForAWorkItsNestedWaitNeeds) {
   int64_t worst_ns = 0;
   int shaped = 0;
@@ -91,6 +97,7 @@ TEST(ClientHangs, TheRescuerIsWokenForAWorkItsNestedWaitNeeds) {
       events = eng.events();
     });
     ASSERT_EQ(r.status, RunStatus::ok) << "seed " << seed << ": " << r.message;
+    EXPECT_EQ(oracle_verdict(events, 1), "") << "seed " << seed;
     if (!b_after_c) continue;
     ++shaped;
     int64_t queued = -1, started = -1;
