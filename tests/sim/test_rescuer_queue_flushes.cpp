@@ -440,3 +440,75 @@ TEST(ClientHangs, RescuerWaitThroughAPoolThreadFlushingASingleThreadQueueComplet
   }
   EXPECT_GT(shaped, 0) << "b never ran while c waited for x";
 }
+
+// Found by mutation testing (issue #14: own_stack_run_locked@660444 lived).
+// Three pools at their cap. x (q1, CPU 1's thread) queues y on q2 for
+// CPU 2 and flushes q2. Only then z (q1, CPU 0's thread) queues r on q2
+// for CPU 0 and flushes it: the rescuer runs r at its top level (CPU 2's
+// thread is busy, so y waits). r queues s on q1 for CPU 0 and flushes it,
+// so the rescuer runs s nested, r below it on its stack; s flushes x. That
+// wait goes through x's queue flush, which waits for y, not for r (r was
+// queued after it began, C10). Not a cycle: the rescuer must run y nested
+// and return, never refuse because a run of q2 (r) is on its own stack.
+TEST(ClientHangs, RescuerWaitIgnoresItsOwnRunQueuedAfterAChainThreadsQueueFlush) {
+  int shaped = 0;
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    bool x_flushing = false, r_started = false, s_refused = false, y_nested = false;
+    std::vector<Event> events;
+    RunResult run = run_world(seed, strategy_for(seed), [&] {
+      EngineConfig cfg = at_the_cap();
+      cfg.ncpus = 3;
+      SimEngine eng(cfg);
+      SimWorkqueue& q1 = eng.create_workqueue("q1", WqKind::shared);
+      SimWorkqueue& q2 = eng.create_workqueue("q2", WqKind::shared);
+      SimWork* rp = nullptr;
+      SimWork y([&](SimWork&) { y_nested = r_started; }, "y");
+      SimWork x(
+          [&](SimWork&) {
+            q2.queue_work_on(2, y);
+            x_flushing = true;
+            q2.flush();
+            x_flushing = false;
+          },
+          "x");
+      SimWork s([&](SimWork&) { s_refused = refused([&] { eng.flush_work(x); }); }, "s");
+      SimWork r(
+          [&](SimWork&) {
+            r_started = true;
+            q1.queue_work_on(0, s);
+            eng.flush_work(s);
+          },
+          "r");
+      rp = &r;
+      SimWork z(
+          [&](SimWork&) {
+            for (int k = 0; k < 400 && !x_flushing; ++k) ScenarioContext::sleep_ns(10'000);
+            ScenarioContext::sleep_ns(20'000);  // x's flush has begun (mostly)
+            q2.queue_work_on(0, *rp);
+            eng.flush_work(*rp);
+          },
+          "z");
+      SimWork busy(
+          [&](SimWork&) {  // keeps CPU 2's one thread counted until r runs, then blocks on r
+            for (int k = 0; k < 400 && !r_started; ++k) ScenarioContext::sleep_ns(10'000);
+            eng.flush_work(*rp);
+          },
+          "busy");
+      q1.queue_work_on(2, busy);
+      q1.queue_work_on(1, x);
+      q1.queue_work_on(0, z);
+      eng.flush_work(z);
+      eng.flush_work(x);
+      eng.flush_work(busy);
+      q1.destroy();
+      q2.destroy();
+      events = eng.events();
+    });
+    ASSERT_EQ(run.status, RunStatus::ok) << "seed " << seed << ": " << run.message;
+    EXPECT_EQ(oracle_verdict(events, 1, 3), "") << "seed " << seed;
+    EXPECT_FALSE(s_refused) << "seed " << seed << ": s's flush_work(x) was refused, but x's queue flush does not wait "
+                                                  "for r, on the rescuer's stack below s: r was queued after it began";
+    shaped += y_nested;
+  }
+  EXPECT_GT(shaped, 0) << "y never ran after r started (the rescuer never ran it nested in r's wait)";
+}
