@@ -512,3 +512,89 @@ TEST(ClientHangs, RescuerWaitIgnoresItsOwnRunQueuedAfterAChainThreadsQueueFlush)
   }
   EXPECT_GT(shaped, 0) << "y never ran after r started (the rescuer never ran it nested in r's wait)";
 }
+
+// Found by mutation testing (issue #14: own_stack_run_locked@165c4e~1 and
+// explain_path_locked@ce392f lived: no test had two queue flushes in a
+// refused wait's path). Four pools at their cap, each thread busy with
+// one link: z (q3, CPU 3) flushes a; y (q2, CPU 2) flushes q3; x (q1,
+// CPU 1) flushes q2; w (q4, CPU 0) queues a behind itself and flushes it,
+// so the rescuer runs a, which flushes x: x waits in q2's flush for y,
+// which waits in q3's flush for z, which waits for a, on the rescuer's
+// stack. Refused; the report names every link, both flushes in order.
+TEST(ClientHangs, RescuerWaitThroughTwoQueueFlushesIsRefusedWithTheWholePath) {
+  int refusals = 0;
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    bool a_queued = false, z_started = false, y_flushing = false, x_flushing = false, a_refused = false;
+    std::string report;
+    std::vector<Event> events;
+    RunResult run = run_world(seed, strategy_for(seed), [&] {
+      EngineConfig cfg = at_the_cap();
+      cfg.ncpus = 4;
+      cfg.dependency_check = DependencyCheck::off;  // only the rescuer's refusal reports
+      SimEngine eng(cfg);
+      SimWorkqueue& q1 = eng.create_workqueue("q1", WqKind::shared);
+      SimWorkqueue& q2 = eng.create_workqueue("q2", WqKind::shared);
+      SimWorkqueue& q3 = eng.create_workqueue("q3", WqKind::shared);
+      SimWorkqueue& q4 = eng.create_workqueue("q4", WqKind::shared);
+      auto until = [](const bool& flag) {
+        for (int k = 0; k < 400 && !flag; ++k) ScenarioContext::sleep_ns(10'000);
+      };
+      SimWork* xp = nullptr;
+      SimWork a([&](SimWork&) { a_refused = refused([&] { eng.flush_work(*xp); }); }, "a");
+      SimWork z(
+          [&](SimWork&) {
+            z_started = true;
+            until(a_queued);
+            eng.flush_work(a);
+          },
+          "z");
+      SimWork y(
+          [&](SimWork&) {
+            until(z_started);
+            y_flushing = true;
+            q3.flush();
+          },
+          "y");
+      SimWork x(
+          [&](SimWork&) {
+            until(y_flushing);
+            x_flushing = true;
+            q2.flush();
+          },
+          "x");
+      xp = &x;
+      SimWork w(
+          [&](SimWork&) {
+            until(x_flushing);
+            q4.queue_work_on(0, a);
+            a_queued = true;
+            eng.flush_work(a);
+          },
+          "w");
+      q3.queue_work_on(3, z);
+      q2.queue_work_on(2, y);
+      q1.queue_work_on(1, x);
+      q4.queue_work_on(0, w);
+      for (SimWork* k : {&w, &x, &y, &z}) eng.flush_work(*k);
+      if (!eng.dependency_cycles().empty()) report = eng.dependency_cycles().back().describe();
+      for (SimWorkqueue* q : {&q1, &q2, &q3, &q4}) q->destroy();
+      events = eng.events();
+    });
+    ASSERT_EQ(run.status, RunStatus::ok) << "seed " << seed << ": " << run.message;
+    EXPECT_EQ(oracle_verdict(events, 1, 4), "") << "seed " << seed;
+    if (a_refused)
+      EXPECT_EQ(report,
+                "C16: wait-for cycle of 5 dependencies:\n"
+                "  the rescuer waits for work 'x' #3 (flush)\n"
+                "  work 'x' #3 runs on a thread that waits in a flush of workqueue 'q2' #2 (shared), which waits for "
+                "its run of work 'y' #2 on another thread\n"
+                "  work 'y' #2 runs on a thread that waits in a flush of workqueue 'q3' #3 (shared), which waits for "
+                "its run of work 'z' #1 on another thread\n"
+                "  work 'z' #1 runs on another thread that waits for work 'a' #5\n"
+                "  work 'a' #5 runs on the rescuer itself, in a callback this wait is nested in: it resumes only "
+                "after the wait returns")
+          << "seed " << seed;
+    refusals += a_refused;
+  }
+  EXPECT_GT(refusals, 0) << "a's flush_work(x) was never refused";
+}
