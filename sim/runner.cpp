@@ -109,8 +109,35 @@ void check_thread_placement(const World& world, int core_cpu, std::vector<check:
 }
 
 
+namespace {
+
+// A hang in which a thread sleeps in a wait whose safety net the world
+// dropped (WorldConfig::safety_nets off): the engine owed it a wake-up.
+// Returns that thread's line of the hang report ("" if none).
+std::string lost_wakeup_sleeper(const RunResult& run) {
+  if (run.status != RunStatus::deadlock) return "";
+  const size_t at = run.message.find(World::kSafetyNetWait);
+  if (at == std::string::npos) return "";
+  const size_t begin = run.message.rfind('\n', at);
+  const size_t name = run.message.find('\'', begin == std::string::npos ? 0 : begin);
+  const size_t name_end = name == std::string::npos ? name : run.message.find('\'', name + 1);
+  if (name_end == std::string::npos || name_end > at) return "";
+  return run.message.substr(name + 1, name_end - name - 1);
+}
+
+}  // namespace
+
 Verdict judge(const RunResult& run, std::vector<check::Violation>& violations) {
   Verdict out;
+  // Said first: the stranded works below are its consequence.
+  if (const std::string t = lost_wakeup_sleeper(run); !t.empty())
+    violations.insert(violations.begin(),
+                      {"C15",
+                       "a lost wake-up: thread '" + t +
+                           "' sleeps in a wait whose safety net (its periodic look) is dropped in this run, and "
+                           "nothing woke it; on real threads it would look again after its poll interval (up to "
+                           "spawn_cooldown, 1 s at most): a stall no other rule sees",
+                       {}});
   const bool hung = run.status == RunStatus::deadlock || run.status == RunStatus::step_limit;
   if (hung && !violations.empty() && violations.front().rule == "C1" &&
       violations.front().message.find("never ran") != std::string::npos) {

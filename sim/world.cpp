@@ -452,9 +452,7 @@ void World::drop_safety_net() {
 
 const char* World::wait_why(const char* plain) {
   if (current_ == kNoThread || !std::exchange(threads_[current_]->next_wait_safety_net, false)) return plain;
-  return "condvar wait whose deadline is a safety net, dropped in this run (safety_nets=off): the wake-up the "
-         "engine owed this thread never came; on real threads it would have looked again after its poll "
-         "interval (up to the spawn_cooldown, 1 s at most), a stall no rule sees";
+  return kSafetyNetWait;
 }
 
 std::string World::describe_blocked() const {

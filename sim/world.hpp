@@ -171,6 +171,10 @@ class World {
   void drop_safety_net();
   uint64_t safety_nets_dropped() const { return safety_nets_dropped_; }
   const char* wait_why(const char* plain);
+  // How a hang report names such a wait (sim/runner.cpp looks for it).
+  static constexpr const char* kSafetyNetWait =
+      "condvar wait whose deadline is a safety net, dropped in this run (safety_nets=off): the wake-up the engine "
+      "owed this thread never came";
   // Random stream for faults and workloads, independent of the strategy's.
   Rng& rng() { return rng_; }
   uint64_t steps() const { return steps_; }

@@ -373,6 +373,12 @@ TEST(World, DroppedSafetyNetsTurnAMissedWakeUpIntoANamedHang) {
       EXPECT_EQ(r.status, RunStatus::deadlock) << r.message;
       EXPECT_NE(r.message.find("a safety net, dropped in this run"), std::string::npos) << r.message;
       EXPECT_EQ(w.safety_nets_dropped(), 1u);
+      // The verdict says it first, naming the sleeper.
+      std::vector<check::Violation> none;
+      const Verdict v = judge(r, none);
+      EXPECT_EQ(v.rule, "C15");
+      EXPECT_EQ(v.headline.rfind("C15: a lost wake-up: thread 'main' sleeps in a wait whose safety net", 0), 0u)
+          << v.headline;
     }
   }
   int off = 0;
