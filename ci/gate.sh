@@ -5,12 +5,14 @@
 #
 #   bash ci/gate.sh                      # everything, ~2 min of search
 #   bash ci/gate.sh --stages explorer --shard 1/4 --budget 5m
-#   bash ci/gate.sh --planted migrate_reorders --stages explorer
+#   bash ci/gate.sh --planted migrate_reorders --stages explorer --stop-on C5
 #   bash ci/gate.sh --help
 #
 # Stages (each builds the preset it needs, incrementally, in build/<preset>):
-#   tsan      unit, oracle, simulator and property tests under ThreadSanitizer
-#   asan      the same under AddressSanitizer + UBSan
+#   tsan      what runs on real threads (unit, publication, torture smoke,
+#             oracle) under ThreadSanitizer; the simulator is one OS thread
+#   asan      unit, oracle, simulator, property and corpus tests under
+#             AddressSanitizer + UBSan
 #   models    Relacy models of the admitted races (planted build: each model
 #             must also catch its planted bugs)
 #   fuzz      libFuzzer targets: corpus regression, seeded smoke, and the

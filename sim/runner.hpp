@@ -10,6 +10,7 @@
 #include "lazywq/types.hpp"
 #include "sim/oracle.hpp"
 #include "sim/scenario.hpp"
+#include "sim/seed.hpp"  // parse_seed
 #include "sim/world.hpp"
 
 namespace lazywq::sim {
@@ -82,10 +83,6 @@ void note_clock_and_wakeup_faults(std::vector<std::string>& lines, const WorldCo
 
 // The exact command line that replays this execution.
 std::string replay_command(const RunOptions& opt);
-
-// Parses a seed: decimal, 0x-hex, or a 40-hex commit hash (folded to 64
-// bits), so CI can use its commit as the seed. Throws std::invalid_argument.
-uint64_t parse_seed(const std::string& text);
 
 // The report of a failed run for a person at 2 a.m.: broken rule, the
 // smallest trace that shows it, what each thread waited on, and the replay

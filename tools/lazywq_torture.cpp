@@ -62,7 +62,7 @@
 #include "probed_platform.hpp"
 #include "sim/oracle.hpp"
 #include "sim/rng.hpp"
-#include "sim/runner.hpp"  // parse_seed: the same seed syntax (and commit-hash folding) as wqcheck
+#include "sim/seed.hpp"  // the same seed syntax (and commit-hash folding) as wqcheck
 #include "tools/build_info.hpp"
 #include "tools/duration.hpp"
 
