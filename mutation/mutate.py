@@ -93,15 +93,23 @@ def log(msg: str) -> None:
 
 
 def sh(cmd, cwd=None, timeout=None, env=None) -> tuple[int, str, float]:
-    """Runs cmd; returns (exit code, combined output, seconds). A timeout is exit 124."""
+    """Runs cmd; returns (exit code, combined output, seconds). A timeout is
+    exit 124, with the output so far; the whole process group is killed
+    (a ctest's tests too, which would otherwise run on, orphaned, beside
+    the next mutant's checks)."""
     t0 = time.monotonic()
+    p = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         errors="replace", start_new_session=True)
     try:
-        p = subprocess.run(cmd, cwd=cwd, timeout=timeout, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           text=True, errors="replace", start_new_session=True)
-        return p.returncode, p.stdout, time.monotonic() - t0
-    except subprocess.TimeoutExpired as e:
-        out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
-        return 124, out, time.monotonic() - t0
+        out, _ = p.communicate(timeout=timeout)
+        return p.returncode, out, time.monotonic() - t0
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        out, _ = p.communicate()
+        return 124, out or "", time.monotonic() - t0
 
 
 # ---------------------------------------------------------------------------
@@ -379,6 +387,19 @@ class Checkers:
         failed = re.findall(r"^\s*\d+ - (\S+) \(", out, re.M)
         if rc == 0:
             return Verdict(name, "survived", seconds=secs)
+        if rc == 124:
+            # The tests' own TIMEOUTs (600 s for the simulator's, sized for
+            # sanitizer builds) outlast any budget: a run that does not end
+            # in `timeout` (the unmutated engine's takes ~15 s) hangs a
+            # test: a kill (rule "hang", as the properties' checker), naming
+            # the tests still running.
+            started = re.findall(r"^\s*Start\s+\d+: (\S+)", out, re.M)
+            ended = set(re.findall(r"Test\s+#\d+: (\S+) \.", out))
+            running = [t for t in started if t not in ended]
+            first = running[0] if running else "?"
+            return Verdict(name, "killed", rule="hang", seconds=secs, seconds_to_detection=secs,
+                           replay=f"ctest --test-dir build/release -R '^{first}$' --output-on-failure",
+                           detail=f"no end after {timeout:.0f} s; still running: {', '.join(running[:5]) or '?'}")
         if not failed:
             return Verdict(name, "error", seconds=secs, detail=f"ctest exit {rc}: {out[-400:]}")
         rules = sorted({rule_of_test(t) for t in failed})
@@ -387,7 +408,9 @@ class Checkers:
                        detail=f"{len(failed)} failed: {', '.join(failed[:5])}")
 
     def _unit(self, operator, tag) -> Verdict:
-        return self._ctest("unit", "unit|sim|oracle", tag, 900)
+        # 240 s: 15 times the unmutated run; a mutant that hangs one test
+        # cost up to 800 s before (finish_epoch_locked@9dbfeb: 814 s).
+        return self._ctest("unit", "unit|sim|oracle", tag, 240)
 
     def _properties(self, operator, tag) -> Verdict:
         exe = os.path.join(self.rel, "property", "lazywq_property_tests")
@@ -410,9 +433,17 @@ class Checkers:
 
     def _models(self, operator, tag) -> Verdict:
         exe = os.path.join(self.rel, "models", "lazywq_models")
-        rc, out, secs = sh([exe, "--model", "all"], timeout=900)
+        # 180 s: 4 times the slowest unmutated run (25-45 s). A mutant that
+        # makes an engine call never return (finish_epoch_locked@9dbfeb:
+        # every flush) holds Relacy in its first iteration of every model,
+        # with no report: 33 models x 900 s before.
+        rc, out, secs = sh([exe, "--model", "all"], timeout=180)
         if rc == 0:
             return Verdict("models", "survived", seconds=secs)
+        if rc == 124:
+            return Verdict("models", "killed", rule="hang", seconds=secs, seconds_to_detection=secs,
+                           replay="lazywq_models --model all",
+                           detail="no end after 180 s (unmutated: 25-45 s): a model's iteration never ends")
         kind = re.search(r"(user_assert_failed|deadlock|data_race|livelock|access to freed memory|unhandled exception"
                          r"|C\d+)", out)
         rep = re.search(r"(lazywq_models --model \S+[^\n]*)", out)
