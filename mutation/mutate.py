@@ -325,8 +325,12 @@ class Checkers:
             # A round with a share runs until that share of the budget is spent.
             left = max(budget * share - spent, 1.0) if share else max(budget - spent, 1.0)
             seeds = f"{first}+{count if count else 10**7}"
-            cmd = [wq, "explore", "--seeds", seeds, "--strategy", strategy, "--stop-after", "1", "--run-timeout",
-                   "10", "--stop-after-timeouts", "1", "--json", out_json, "--quiet"]
+            # --stop-on-first: one failure (or one timeout) settles it; with
+            # --stop-after 1 alone each scenario went on to its own first
+            # timeout (finish_epoch_locked@9dbfeb: 174 s, 10 s a scenario).
+            cmd = [wq, "explore", "--seeds", seeds, "--strategy", strategy, "--stop-after", "1", "--stop-on-first",
+                   "--run-timeout", "10", "--stop-after-timeouts", "1", "--shrink", "0s",
+                   "--json", out_json, "--quiet"]
             if count is None:
                 cmd += ["--budget", f"{left:.1f}s"]
             rc, out, secs = sh(cmd, timeout=left * 3 + 120)
