@@ -60,9 +60,16 @@ TEST(C7_CreationFailure, CreationRetriedAfterCooldown) {
   ASSERT_FALSE(fails.empty());
 
   // Creation works again; once the cooldown has passed, the next work for
-  // CPU 3 gets its own worker.
+  // CPU 3 gets its own worker. The cooldown starts at a clock read just
+  // after the spawn_fail event, and before the fallback that follows it
+  // (the same hold of the queue's lock or a later one): counted from the
+  // fallback, the wait is past it however long the engine thread was
+  // preempted between the two (5 ms under ASan on a loaded 2-core machine
+  // made the retry a cooldown fallback, when counted from spawn_fail).
   eng.set_spawn_faults(lazywq::SpawnFaults{});
-  ASSERT_TRUE(wait_engine_time(eng, fails.back().time_ns + ns(cfg.spawn_cooldown + 5ms)));
+  auto fallbacks = events_where(eng, EventType::fallback);
+  ASSERT_FALSE(fallbacks.empty());
+  ASSERT_TRUE(wait_engine_time(eng, fallbacks.back().time_ns + ns(cfg.spawn_cooldown + 5ms)));
   const uint64_t mark = eng.event_count();
   ASSERT_TRUE(wq.queue_work_on(3, w));
   wq.flush();
