@@ -64,6 +64,7 @@ std::string counterexample_to_json(const Counterexample& c) {
   j["params"] = params;
   j["planted"] = c.run.bug == PlantedBug::none ? "" : std::string(to_string(c.run.bug));
   j["max_steps"] = std::to_string(c.run.max_steps);
+  if (c.run.horizon_ns != RunOptions{}.horizon_ns) j["horizon_ns"] = std::to_string(c.run.horizon_ns);
   j["prefix_steps"] = std::to_string(c.run.prefix_steps);
   j["schedule"] = schedule_to_text(c.run.schedule);
   j["trace_hash"] = hex64(c.trace_hash);
@@ -116,6 +117,8 @@ Counterexample counterexample_from_json(const std::string& text, const std::stri
     if (!planted.empty()) c.run.bug = planted_bug_from_string(planted);
     const std::string max_steps = str("max_steps", false);
     if (!max_steps.empty()) c.run.max_steps = parse_seed(max_steps);
+    const std::string horizon = str("horizon_ns", false);
+    if (!horizon.empty()) c.run.horizon_ns = static_cast<int64_t>(parse_seed(horizon));
     const std::string prefix = str("prefix_steps", false);
     if (!prefix.empty()) c.run.prefix_steps = parse_seed(prefix);
     c.run.strategy = "schedule";

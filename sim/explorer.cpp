@@ -44,6 +44,7 @@ RunOptions run_options(const ExploreOptions& opt, const std::string& scenario, u
   ro.params = opt.params;
   ro.bug = opt.bug;
   ro.max_steps = opt.max_steps;
+  ro.horizon_ns = opt.horizon_ns;
   if (seed == opt.seed_first && !opt.seed_first_text.empty()) ro.seed_text = opt.seed_first_text;
   return ro;
 }
@@ -70,7 +71,12 @@ bool add_run(ScenarioSummary& sum, const ExploreOptions& opt, const RunOptions& 
     for (size_t b = 0; b < kRaceWindows; ++b) sum.window_hits[a][b] += out.run.window_hits[a][b];
   add_pairs(sum.activity_pairs, pairs);
   sum.knobs.insert(out.knobs.begin(), out.knobs.end());
-  if (!out.failed) return false;
+  if (!out.failed) {
+    sum.longest_pass_ns = std::max(sum.longest_pass_ns, out.run.virtual_ns);
+    sum.longest_pass_steps = std::max(sum.longest_pass_steps, out.run.steps);
+    sum.longest_pass_stuck_ns = std::max(sum.longest_pass_stuck_ns, out.run.longest_stuck_ns);
+    return false;
+  }
   ++sum.failures;
   ++sum.failures_by_rule[out.rule];
   const bool stop_here = stops_exploration(opt, out.rule);
@@ -136,6 +142,8 @@ enum Frame : uint8_t { kRun = 'R', kBatchDone = 'D', kBudgetCut = 'B' };
 void write_run(Writer& w, const Outcome& out, const ActivityPairs& pairs, bool keep) {
   w.u8(kRun);
   w.u64(out.run.steps);
+  w.u64(static_cast<uint64_t>(out.run.virtual_ns));
+  w.u64(static_cast<uint64_t>(out.run.longest_stuck_ns));
   w.str(out.run.strategy_report);
   uint32_t nz = 0;
   for (auto& row : out.run.window_hits)
@@ -167,7 +175,6 @@ void write_run(Writer& w, const Outcome& out, const ActivityPairs& pairs, bool k
   w.str(out.headline);
   w.u8(static_cast<uint8_t>(out.run.status));
   w.str(out.run.message);
-  w.u64(static_cast<uint64_t>(out.run.virtual_ns));
   w.u32(out.run.threads);
   w.u64(out.run.schedule_hash);
   w.u64(out.trace_hash);
@@ -196,6 +203,8 @@ void write_run(Writer& w, const Outcome& out, const ActivityPairs& pairs, bool k
 Outcome read_run(Reader& r, ActivityPairs& pairs) {
   Outcome out;
   out.run.steps = r.u64();
+  out.run.virtual_ns = static_cast<int64_t>(r.u64());
+  out.run.longest_stuck_ns = static_cast<int64_t>(r.u64());
   out.run.strategy_report = r.str();
   for (uint32_t n = r.u32(); n > 0; --n) {
     uint32_t i = r.u32();
@@ -216,7 +225,6 @@ Outcome read_run(Reader& r, ActivityPairs& pairs) {
   out.headline = r.str();
   out.run.status = static_cast<RunStatus>(r.u8());
   out.run.message = r.str();
-  out.run.virtual_ns = static_cast<int64_t>(r.u64());
   out.run.threads = r.u32();
   out.run.schedule_hash = r.u64();
   out.trace_hash = r.u64();
@@ -726,6 +734,10 @@ std::string report_json(const ExploreOptions& opt, const ExploreReport& r, const
                {"stopped_early", s.stopped_early},
                {"timeouts", s.timeouts},
                {"stopped_on_timeout", s.stopped_on_timeout},
+               {"longest_pass",
+                {{"virtual_ns", s.longest_pass_ns},
+                 {"steps", s.longest_pass_steps},
+                 {"workload_wait_ns", s.longest_pass_stuck_ns}}},
                {"failures_by_rule", s.failures_by_rule}};
     json fs = json::array();
     for (size_t i = 0; i < s.failed.size(); ++i) {

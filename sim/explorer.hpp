@@ -41,6 +41,7 @@ struct ExploreOptions {
   // the process's memory maps, and the hundredth failure adds nothing.
   uint64_t stop_after_failures = 100;
   uint64_t max_steps = 2'000'000;
+  int64_t horizon_ns = kDefaultHorizonNs;  // RunOptions::horizon_ns
   // Isolation (the harness survives a broken engine): run the seeds in
   // child processes, `batch` runs per child; each finished run is reported
   // to the parent over a pipe, so when a child dies (segfault, abort, a
@@ -76,6 +77,12 @@ struct ScenarioSummary {
   uint64_t failures = 0;
   std::map<std::string, uint64_t> failures_by_rule;
   uint64_t total_steps = 0;
+  // The longest run that passed, in virtual time and in steps: what a
+  // clean run of the scenario needs, against which the world's horizon
+  // (WorldConfig::max_virtual_ns) and step limit are set.
+  int64_t longest_pass_ns = 0;
+  uint64_t longest_pass_steps = 0;
+  int64_t longest_pass_stuck_ns = 0;  // RunResult::longest_stuck_ns: what the horizon must exceed
   double seconds = 0;
   bool budget_cut = false;  // stopped by the budget before the last seed
   bool stopped_early = false;  // stopped after stop_after_failures failures

@@ -1937,6 +1937,69 @@ class Oracle {
 
   // ------------------------------------------------------------ end state
 
+  // A hung run's waits that never returned although everything they wait
+  // for had ended: the wait's own wake-up was lost (a flush whose epoch
+  // never closes, a cancel never told its run ended), which no other
+  // report names: no work is stranded, every callback returned. A wait
+  // still waiting for a queueing or a run is left to the reports of that
+  // queueing or run.
+  void report_open_waits() {
+    std::vector<uint64_t> ws_ids;
+    for (const auto& [w, ws] : works_)
+      if (!ws.flushes.empty() || !ws.cancels.empty()) ws_ids.push_back(w);
+    std::sort(ws_ids.begin(), ws_ids.end());
+    const std::string tail = " and never returned, though everything it waits for had ended";
+    for (uint64_t w : ws_ids) {
+      const WorkState& ws = works_[w];
+      for (const OpenFlush& f : ws.flushes) {
+        const bool waits = std::any_of(ws.pending.begin(), ws.pending.end(),
+                                       [&](const Queueing& p) { return p.accept < f.begin; }) ||
+                           std::any_of(ws.running.begin(), ws.running.end(),
+                                       [&](const Run& r) { return !r.has_q || r.q.accept < f.begin; });
+        if (!waits)
+          report(10, w, f.thread, -20,
+                 "flush_work(" + W(w) + ") by " + thr(f.thread) + " began at " + at(f.begin) + tail +
+                     (ws.has_run ? " (its last run began at " + at(ws.last_run_begin) + ")" : " (it never ran)"),
+                 {f.begin});
+      }
+      for (const OpenCancel& c : ws.cancels) {
+        // Concurrent cancels take turns: one waiting for another's turn is
+        // that other's report.
+        if (!c.sync || !ws.running.empty() || ws.cancels.size() > 1) continue;
+        report(12, w, c.thread, -20, "cancel_work_sync(" + W(w) + ") by " + thr(c.thread) + " began at " + at(c.begin) +
+                                         tail + " (no run of it was in progress)",
+               {c.begin});
+      }
+    }
+    std::vector<uint32_t> q_ids;
+    for (const auto& [q, qs] : queues_)
+      if (!qs.flushes.empty() || (qs.destroying && !qs.destroyed)) q_ids.push_back(q);
+    std::sort(q_ids.begin(), q_ids.end());
+    for (uint32_t q : q_ids) {
+      const QueueState& qs = queues_[q];
+      bool flush_open = false;
+      for (const OpenQFlush& f : qs.flushes) {
+        flush_open = true;
+        const bool drain = f.kind == static_cast<int>(FlushKind::drain);
+        const bool waits = drain ? !qs.inflight.empty() || !qs.armed.empty()
+                                 : !qs.inflight.empty() && qs.inflight.begin()->first < f.begin;
+        if (waits) continue;
+        report(11, q, f.thread, -20,
+               std::string(drain ? "drain_workqueue" : "flush_workqueue") + " of " + wq(q) + " by " + thr(f.thread) +
+                   " began at " + at(f.begin) + tail,
+               {f.begin});
+      }
+      // A destroy drains (its drain is one of the flushes above), then joins
+      // the queue's threads: with nothing left to run it must end.
+      if (qs.destroying && !qs.destroyed && !flush_open && qs.inflight.empty() && qs.armed.empty() &&
+          qs.open_execs == 0)
+        report(14, q, 0, -20,
+               "destroy of " + wq(q) + " began at " + at(qs.destroy_seq) +
+                   " and never returned, though the queue was empty and none of its works was running",
+               {qs.destroy_seq});
+    }
+  }
+
   void finish() {
     if (!opt_.quiescent_end) return;
     std::vector<uint64_t> ids;
@@ -1964,6 +2027,7 @@ class Oracle {
       for (Queueing& p : works_[w].pending)
         if (p.accept == accept)
           report_lost(w, p, 1, "never ran and was never cancelled before the end of the run", kNone);
+    report_open_waits();
     for (uint64_t w : ids)
       for (const Run& r : works_[w].running)
         report_work(15, w,

@@ -228,6 +228,7 @@ struct SimPlatform {
       id_ = kNoThread;
     }
     bool joinable() const { return id_ != kNoThread; }
+    uint32_t id() const { return id_; }
 
    private:
     uint32_t id_ = kNoThread;

@@ -75,7 +75,7 @@ namespace {
 // dropped (WorldConfig::safety_nets off): the engine owed it a wake-up.
 // Returns that thread's line of the hang report ("" if none).
 std::string lost_wakeup_sleeper(const RunResult& run) {
-  if (run.status != RunStatus::deadlock) return "";
+  if (run.status != RunStatus::deadlock && run.status != RunStatus::horizon) return "";
   const size_t at = run.message.find(World::kSafetyNetWait);
   if (at == std::string::npos) return "";
   const size_t begin = run.message.rfind('\n', at);
@@ -98,7 +98,8 @@ Verdict judge(const RunResult& run, std::vector<check::Violation>& violations) {
                            "nothing woke it; on real threads it would look again after its poll interval (up to "
                            "spawn_cooldown, 1 s at most): a stall no other rule sees",
                        {}});
-  const bool hung = run.status == RunStatus::deadlock || run.status == RunStatus::step_limit;
+  const bool hung = run.status == RunStatus::deadlock || run.status == RunStatus::step_limit ||
+                    run.status == RunStatus::horizon;
   if (hung && !violations.empty() && violations.front().rule == "C1" &&
       violations.front().message.find("never ran") != std::string::npos) {
     // A work that never ran in a run that hung, with no more specific
@@ -124,7 +125,8 @@ Verdict judge(const RunResult& run, std::vector<check::Violation>& violations) {
     } else {
       out.rule = "C15";
       out.headline = std::string("C15: ") + (run.status == RunStatus::deadlock ? "deadlock" : "no progress") +
-                     ": pending work with nobody to run it";
+                     (run.status == RunStatus::horizon ? ": a wait never ended while only timers kept time going"
+                                                       : ": pending work with nobody to run it");
     }
   }
   return out;
@@ -177,6 +179,7 @@ Outcome run_scenario(const RunOptions& opt) {
   wc.record_schedule = opt.record_schedule;
   wc.record_choices = opt.record_choices;
   wc.max_steps = opt.prefix_steps ? std::min(opt.max_steps, opt.prefix_steps) : opt.max_steps;
+  wc.max_virtual_ns = opt.horizon_ns;
   // Swarm fault: in half the runs, scheduling points sometimes also cost a
   // random delay (a thread slowed down: preempted, a page fault, a slow
   // CPU), which moves timeouts relative to the other threads.
@@ -221,13 +224,17 @@ Outcome run_scenario(const RunOptions& opt) {
   // A run that ended normally destroyed its queue: every queueing must have
   // run or been cancelled. A hung run is judged the same way, so a work that
   // was stranded gets its precise rule rather than only "hang".
-  oo.quiescent_end = out.run.status == RunStatus::ok || out.run.status == RunStatus::deadlock;
+  // So is a run past the horizon: it went on for a virtual second, a
+  // hundred times a clean run's length, waking only on timers.
+  oo.quiescent_end = out.run.status == RunStatus::ok || out.run.status == RunStatus::deadlock ||
+                     out.run.status == RunStatus::horizon;
   out.violations = check::check_events(out.events, oo);
   for (auto& [rule, msg] : ctx.failures) out.violations.push_back({rule, msg, {}});
   check_thread_placement(world, ctx.core_cpu, out.violations);
 
   const bool cut = opt.prefix_steps != 0 && out.run.status == RunStatus::step_limit;
-  const bool hung = out.run.status == RunStatus::deadlock || (out.run.status == RunStatus::step_limit && !cut);
+  const bool hung = out.run.status == RunStatus::deadlock || out.run.status == RunStatus::horizon ||
+                    (out.run.status == RunStatus::step_limit && !cut);
   const std::string hang_rule = !ctx.hang_rule.empty() ? ctx.hang_rule : sc.hang_rule;
   if (hung && !hang_rule.empty()) {
     // C16 asks that a cycle be reported before the hang, and refused where
@@ -277,6 +284,7 @@ std::string replay_command(const RunOptions& opt) {
   }
   if (opt.bug != PlantedBug::none) cmd += " --planted " + std::string(to_string(opt.bug));
   if (opt.max_steps != RunOptions{}.max_steps) cmd += " --max-steps " + std::to_string(opt.max_steps);
+  if (opt.horizon_ns != RunOptions{}.horizon_ns) cmd += " --horizon " + std::to_string(opt.horizon_ns / 1'000'000) + "ms";
   if (opt.prefix_steps) cmd += " --prefix-steps " + std::to_string(opt.prefix_steps);
   return cmd;
 }
@@ -308,7 +316,8 @@ std::string failure_report(const RunOptions& opt, const Outcome& out) {
       r += "  (" + std::to_string(out.violations.size() - 1) + " more violation(s); replay prints them all)\n";
   }
   if (out.run.status == RunStatus::deadlock || (out.run.status == RunStatus::step_limit && !cut) ||
-      out.run.status == RunStatus::crashed || out.run.status == RunStatus::spin) {
+      out.run.status == RunStatus::crashed || out.run.status == RunStatus::spin ||
+      out.run.status == RunStatus::horizon) {
     r += "  threads at the end:\n";
     std::string m = out.run.message;
     size_t start = 0;

@@ -15,6 +15,8 @@
 
 namespace lazywq::sim {
 
+inline constexpr int64_t kDefaultHorizonNs = 100'000'000;
+
 struct RunOptions {
   std::string scenario;
   uint64_t seed = 1;
@@ -26,6 +28,13 @@ struct RunOptions {
   bool record_schedule = false;  // keep the run's decisions in Outcome::run.schedule
   bool record_choices = false;   // keep every choice point in Outcome::run.choices
   uint64_t max_steps = 2'000'000;
+  // The world's horizon (WorldConfig::max_virtual_ns): a run in which a
+  // thread of the workload has waited, untimed, for this much virtual time
+  // hangs (RunStatus::horizon). The longest such wait of a clean run is a
+  // few ms (measured: explore's JSON, longest_pass.workload_wait_ns);
+  // scenarios whose works block where only the stall watchdog helps
+  // extend it (World::extend_horizon).
+  int64_t horizon_ns = kDefaultHorizonNs;
   // A shrunk counterexample's cut (0: none): the run stops after this many
   // scheduling points, where its rule is already broken. A cut is the
   // harness's, never a hang: no hang rule, and a cut run that broke

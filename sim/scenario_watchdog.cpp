@@ -35,6 +35,7 @@ void watchdog(ScenarioContext& ctx) {
   const int64_t stall_ns = knob(ctx, "stall", 1, 2) == 1 ? 200'000 : 1'000'000;
   ctx.note("stall_ns", stall_ns);
   cfg.stall_timeout = std::chrono::nanoseconds(stall_ns);
+  ctx.world.extend_horizon(64 * stall_ns);  // a stall per blocked work of a chain (as shared_deps)
   cfg.max_workers_per_pool = 64;  // the watchdog can always have another thread
   ScopedEngine scoped(ctx, cfg);
   SimEngine& eng = *scoped;

@@ -141,8 +141,10 @@ void ScenarioContext::sleep_ns(int64_t ns) {
 void ScenarioContext::clients(int n, const std::function<void(int)>& fn) {
   std::vector<SimPlatform::Thread> ts;
   const int ncpus = engine ? engine->ncpus() : 1;
-  for (int i = 0; i < n; ++i)
+  for (int i = 0; i < n; ++i) {
     ts.push_back(*SimPlatform::spawn(i % ncpus, "client" + std::to_string(i), [&fn, i] { fn(i); }));
+    world.mark_driver(ts.back().id());  // the horizon watches the workload's threads
+  }
   for (auto& t : ts) t.join();
 }
 
@@ -911,6 +913,9 @@ void shared_deps(ScenarioContext& ctx) {
   // Virtual time also passes while threads run (each step costs some):
   // far beyond any run's length, so only a true stall trips the watchdog.
   cfg.stall_timeout = 5ms;
+  // A wait may last a watchdog stall per blocked work in its chain (clean
+  // runs: up to 16 ms): the horizon allows 64 of them.
+  ctx.world.extend_horizon(64 * std::chrono::duration_cast<std::chrono::nanoseconds>(cfg.stall_timeout).count());
   // cap 64: beyond any run's blocked threads, a rescue means a failed
   // creation. cap 1: a pool is at its cap as soon as its one worker
   // blocks; the rescuer runs the rest, following chains of waits through

@@ -36,6 +36,7 @@ const char* to_string(RunStatus s) {
     case RunStatus::step_limit: return "step_limit";
     case RunStatus::crashed: return "crashed";
     case RunStatus::spin: return "spin";
+    case RunStatus::horizon: return "horizon";
   }
   return "?";
 }
@@ -84,6 +85,9 @@ struct World::Thread {
   enum class State : uint8_t { runnable, blocked, finished } state = State::runnable;
   WaitQueue* waiting = nullptr;
   int64_t deadline = -1;
+  int64_t blocked_at = 0;  // the virtual time its current wait began
+  bool driver = false;     // drives the workload (World::mark_driver)
+  bool joining_driver = false;  // blocked joining a driver: not a wait the horizon watches
   bool timed_out = false;
   const char* why = "";
   // The deadline of its next wait was a safety net, dropped (WorldConfig::
@@ -256,8 +260,17 @@ uint32_t World::spawn(int cpu, std::string name, std::function<void()> body) {
   return id;
 }
 
+void World::mark_driver(uint32_t id) {
+  Thread& t = *threads_[id];
+  if (t.driver) return;
+  t.driver = true;
+  drivers_.push_back(id);
+}
+
 void World::make_runnable(uint32_t id) {
   Thread& t = *threads_[id];
+  if (t.driver && t.state == Thread::State::blocked && t.deadline < 0 && !t.joining_driver)
+    result_.longest_stuck_ns = std::max(result_.longest_stuck_ns, now_ - t.blocked_at);
   t.state = Thread::State::runnable;
   t.waiting = nullptr;
   t.deadline = -1;
@@ -293,6 +306,29 @@ void World::wake_expired() {
     }
   }
   min_deadline_ = next_min;
+}
+
+uint32_t World::stuck_driver() const {
+  if (cfg_.max_virtual_ns <= 0) return kNoThread;
+  for (uint32_t id : drivers_) {
+    const Thread& t = *threads_[id];
+    if (t.state == Thread::State::blocked && t.deadline < 0 && !t.joining_driver &&
+        now_ - t.blocked_at > cfg_.max_virtual_ns)
+      return id;
+  }
+  return kNoThread;
+}
+
+bool World::past_horizon() const { return stuck_driver() != kNoThread; }
+
+void World::fail_at_horizon() {
+  const Thread& t = *threads_[stuck_driver()];
+  fail(RunStatus::horizon, "thread " + std::to_string(t.id) + " '" + t.name + "' of the workload has waited (" + t.why +
+                               ", untimed) since t=" + std::to_string(t.blocked_at) + "ns: " +
+                               std::to_string((now_ - t.blocked_at) / 1'000'000) +
+                               " ms of virtual time, past the horizon of " +
+                               std::to_string(cfg_.max_virtual_ns / 1'000'000) +
+                               " ms, while the run went on: a wait that never ends\n" + describe_blocked());
 }
 
 void World::fail(RunStatus s, std::string msg) {
@@ -369,9 +405,12 @@ void World::point(const char* why) {
     now_ += unseen_ns_;
     unseen_ns_ = 0;
   }
-  if (steps_ > cfg_.max_steps) {
-    fail(RunStatus::step_limit, "no end after " + std::to_string(cfg_.max_steps) +
-                                    " scheduling points (livelock?)\n" + describe_blocked());
+  if (steps_ > cfg_.max_steps || past_horizon()) {
+    if (steps_ > cfg_.max_steps)
+      fail(RunStatus::step_limit, "no end after " + std::to_string(cfg_.max_steps) +
+                                      " scheduling points (livelock?)\n" + describe_blocked());
+    else
+      fail_at_horizon();
     next_ = kNoThread;
     switch_to_hub();  // never resumed: the run is over
     std::abort();
@@ -427,6 +466,7 @@ bool World::block(WaitQueue& q, int64_t deadline_ns, const char* why) {
   t.state = Thread::State::blocked;
   t.waiting = &q;
   t.deadline = deadline_ns;
+  t.blocked_at = now_;
   t.timed_out = false;
   t.why = why;
   t.yields_in_a_row = 0;
@@ -442,7 +482,10 @@ bool World::block(WaitQueue& q, int64_t deadline_ns, const char* why) {
 
 void World::join(uint32_t id) {
   point("join");
+  Thread& self = *threads_[current_];
+  self.joining_driver = threads_[id]->driver;
   while (threads_[id]->state != Thread::State::finished) block(threads_[id]->joiners, -1, "join");
+  self.joining_driver = false;
 }
 
 void World::drop_safety_net() {
@@ -464,7 +507,8 @@ std::string World::describe_blocked() const {
     if (t.state == Thread::State::runnable)
       out += "runnable";
     else
-      out += std::string("blocked in ") + t.why + (t.deadline >= 0 ? " until t=" + std::to_string(t.deadline) + "ns" : "");
+      out += std::string("blocked in ") + t.why + " since t=" + std::to_string(t.blocked_at) + "ns" +
+             (t.deadline >= 0 ? " until t=" + std::to_string(t.deadline) + "ns" : "");
     out += "\n";
   }
   return out;
@@ -498,7 +542,7 @@ RunResult World::run(std::function<void()> main) {
 #if defined(LAZYWQ_SIM_TSAN)
   hub_tsan_fiber_ = __tsan_get_current_fiber();
 #endif
-  spawn(0, "main", std::move(main));
+  mark_driver(spawn(0, "main", std::move(main)));
   for (;;) {
     if (failed_) break;
     uint32_t next = next_;
@@ -511,6 +555,10 @@ RunResult World::run(std::function<void()> main) {
         if (min_deadline_ >= 0) {
           now_ = std::max(now_, min_deadline_);  // every thread waits: time jumps
           unseen_ns_ = 0;
+          if (past_horizon()) {
+            fail_at_horizon();
+            break;
+          }
           wake_expired();
           continue;
         }

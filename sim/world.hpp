@@ -37,6 +37,7 @@ enum class RunStatus : uint8_t {
   step_limit,  // max_steps reached: livelock or a run far longer than expected
   crashed,     // an exception escaped a simulated thread
   spin,        // a thread yielded max_spin_yields times in a row without blocking: a busy wait
+  horizon,     // the virtual clock passed max_virtual_ns: a wait that never ends while timers keep time going
 };
 const char* to_string(RunStatus s);
 
@@ -53,6 +54,17 @@ struct WorldConfig {
   // bounded search may put a decision.
   bool record_choices = false;
   uint64_t max_steps = 2'000'000;
+  // The horizon (0: none): the run ends (RunStatus::horizon) once a
+  // driver thread (main and those marked with mark_driver: the workload,
+  // not the engine) has been blocked in one untimed wait for this much
+  // virtual time (a join of another driver does not count: main waits for
+  // its clients). A hang in which an engine thread still wakes on a timer
+  // (an idle timeout, the manager's or the rescuer's periodic look) or
+  // other clients keep queueing (the liveness scenarios) is no deadlock,
+  // and reached max_steps only after millions of points, seconds of wall
+  // clock, or a harness timeout first. A driver's sleep is a timed wait and
+  // does not count. (Clean runs: RunResult::longest_stuck_ns.)
+  int64_t max_virtual_ns = 0;
   int64_t step_ns = 1000;  // virtual time of one scheduling point
   // A coarse clock (0: off): the time of the points adds up unseen and the
   // clock moves by it only once it reaches this tick, so threads read the
@@ -101,6 +113,9 @@ struct RunResult {
   uint64_t choice_points = 0;
   uint64_t decisions = 0;
   uint64_t preemptions = 0;
+  // The longest untimed wait of a driver that ended within the run
+  // (WorldConfig::max_virtual_ns): what the horizon must exceed.
+  int64_t longest_stuck_ns = 0;
   Schedule schedule;  // the decisions themselves, with WorldConfig::record_schedule
   std::vector<ChoicePoint> choices;  // every choice point, with WorldConfig::record_choices
 };
@@ -128,6 +143,14 @@ class World {
   void wake_one(WaitQueue& q);
   void wake_all(WaitQueue& q);
   uint32_t spawn(int cpu, std::string name, std::function<void()> body);
+  // Thread `id` (just spawned, runnable) drives the workload: the horizon
+  // (WorldConfig::max_virtual_ns) watches the drivers. Main is one.
+  void mark_driver(uint32_t id);
+  // Raises the horizon to at least `ns` (an engine whose own timeouts
+  // are long may keep a driver waiting for that long).
+  void extend_horizon(int64_t ns) {
+    if (cfg_.max_virtual_ns > 0 && ns > cfg_.max_virtual_ns) cfg_.max_virtual_ns = ns;
+  }
   void join(uint32_t id);
   uint32_t self() const { return current_; }
   int64_t now() const { return now_; }
@@ -191,6 +214,10 @@ class World {
   void make_runnable(uint32_t id);
   void wake_expired();
   void fail(RunStatus s, std::string msg);
+  bool past_horizon() const;
+  void fail_at_horizon();
+  // The driver whose untimed wait passed the horizon, or kNoThread.
+  uint32_t stuck_driver() const;
   // Asks the strategy for the next thread and keeps the books on it
   // (schedule hash, choice points, decisions, preemptions).
   uint32_t choose(uint32_t current, bool current_runnable, bool yielding);
@@ -209,6 +236,7 @@ class World {
   int64_t now_ = 0;
   int64_t unseen_ns_ = 0;  // coarse clock: time spent since the clock last moved (WorldConfig::clock_tick_ns)
   int64_t min_deadline_ = -1;  // earliest deadline of a timed waiter, -1 if none
+  std::vector<uint32_t> drivers_;  // mark_driver's threads, the horizon's watch
   uint64_t hash_ = 0xcbf29ce484222325ull;
   bool failed_ = false;
   AddressSet dead_sync_;  // destroyed mutexes and condition variables (sync_destroyed)

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "sim/fuzz_input.hpp"
+#include "tools/duration.hpp"
 #include "sim/strategy.hpp"
 
 namespace lazywq::tools {
@@ -13,6 +14,20 @@ CLI::Option* add_max_steps_option(CLI::App* sub, uint64_t& max_steps) {
   return sub->add_option("--max-steps", max_steps, "Scheduling points before a run counts as livelocked")
       ->check(CLI::Range(uint64_t{1}, UINT64_MAX))
       ->capture_default_str();
+}
+
+CLI::Option* add_horizon_option(CLI::App* sub, std::string& horizon) {
+  return sub->add_option("--horizon", horizon,
+                         "Virtual time after which a run that has not ended hangs (C15, each thread's wait printed; "
+                         "default " + std::to_string(sim::kDefaultHorizonNs / 1'000'000) +
+                             "ms: clean runs last a few ms, explore --json shows each scenario's longest)");
+}
+
+int64_t horizon_ns(const std::string& horizon) {
+  if (horizon.empty()) return sim::kDefaultHorizonNs;
+  const int64_t ns = parse_duration(horizon, "--horizon").count();
+  if (ns <= 0) throw std::invalid_argument("--horizon must be above 0 (a duration, e.g. 1s)");
+  return ns;
 }
 
 PlantedBug parse_bug(const std::string& name) {
@@ -34,6 +49,7 @@ void RunSelection::add_to(CLI::App* sub, const std::string& verb) {
   sub->add_option("--param", params, "Scenario knob key=value (repeatable)");
   sub->add_option("--planted", bug, "Switch on a planted bug (planted build only)");
   add_max_steps_option(sub, ro.max_steps);
+  add_horizon_option(sub, horizon);
   sub->add_option("--prefix-steps", ro.prefix_steps,
                   "Cut the run after this many scheduling points (a shrunk counterexample's prefix, where its rule is "
                   "already broken; a cut is never a hang)")
@@ -49,9 +65,10 @@ RunOptions RunSelection::resolve(CLI::App* sub, std::string& source, Counterexam
   if (!fuzz_input.empty() && !file.empty()) throw std::invalid_argument("--fuzz-input and --file: give one");
   const std::string given = !fuzz_input.empty() ? "--fuzz-input" : !file.empty() ? "--file" : "";
   if (!given.empty()) {
-    for (const char* o : {"--scenario", "--seed", "--strategy", "--schedule", "--param", "--max-steps", "--prefix-steps"})
+    for (const char* o : {"--scenario", "--seed", "--strategy", "--schedule", "--param", "--max-steps", "--horizon",
+                          "--prefix-steps"})
       if (sub->count(o))
-        throw std::invalid_argument(given + " sets scenario, seed, knobs, schedule and step limit: drop " + o);
+        throw std::invalid_argument(given + " sets scenario, seed, knobs, schedule, step limit and horizon: drop " + o);
   }
   if (!fuzz_input.empty()) {
     r = decode_fuzz_input(read_fuzz_input_file(fuzz_input), parse_bug(bug));
@@ -80,6 +97,7 @@ RunOptions RunSelection::resolve(CLI::App* sub, std::string& source, Counterexam
     return c.run;
   }
   if (r.scenario.empty()) throw std::invalid_argument("give --scenario NAME (or --fuzz-input FILE, or --file FILE)");
+  r.horizon_ns = horizon_ns(horizon);
   (void)find_scenario(r.scenario);
   r.seed = parse_seed(seed);
   if (seed.size() == 40) r.seed_text = seed;

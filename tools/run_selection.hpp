@@ -21,11 +21,16 @@ PlantedBug parse_bug(const std::string& name);
 // `--max-steps N` (N >= 1, the default shown) on any subcommand that runs
 // the simulator: explore, replay, shrink, run-program.
 CLI::Option* add_max_steps_option(CLI::App* sub, uint64_t& max_steps);
+// `--horizon DURATION` on the same subcommands: the virtual time after
+// which a run that has not ended hangs (sim::RunOptions::horizon_ns).
+// Stored as text; horizon_ns reads it (std::invalid_argument if bad).
+CLI::Option* add_horizon_option(CLI::App* sub, std::string& horizon);
+int64_t horizon_ns(const std::string& horizon);
 
 struct RunSelection {
   sim::RunOptions ro;
   std::vector<std::string> params;
-  std::string seed = "1", bug = "none", schedule, fuzz_input, file;
+  std::string seed = "1", bug = "none", schedule, fuzz_input, file, horizon;
 
   // Adds the options to `sub` (`verb`: "replay" or "shrink", for the help).
   void add_to(CLI::App* sub, const std::string& verb);

@@ -273,6 +273,8 @@ int main(int argc, char** argv) {
   ex->add_option("--junit-traces", e_junit_opt.trace_prefix,
                  "Name PREFIX<scenario>.trace.json as the trace of each scenario's first failure (where the gate puts it)");
   add_max_steps_option(ex, eo.max_steps);
+  std::string e_horizon;
+  lazywq::tools::add_horizon_option(ex, e_horizon);
   ex->add_option("--stop-after", eo.stop_after_failures,
                  "Move on to the next scenario after this many failures (0: never; a failed run keeps its "
                  "fibers' stacks mapped)")
@@ -411,6 +413,7 @@ int main(int argc, char** argv) {
         eo.max_failures_per_scenario = 64;  // look past failures of other rules
       }
       if (!e_budget.empty()) eo.budget_seconds = parse_budget(e_budget);
+      eo.horizon_ns = lazywq::tools::horizon_ns(e_horizon);
       eo.isolate = !e_in_process;
       for (auto& p : e_params) eo.params.add(p);
       eo.bug = parse_bug(e_bug);

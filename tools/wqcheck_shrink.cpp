@@ -163,6 +163,7 @@ int cmd_export_test(const std::string& file, const std::string& out, const std::
   t += "  r.schedule = lazywq::sim::schedule_from_text(" + cpp_literal(schedule_to_text(r.schedule)) + ");\n";
   if (!params.empty()) t += "  r.params.add(" + cpp_literal(params) + ");\n";
   if (r.max_steps != RunOptions{}.max_steps) t += "  r.max_steps = " + std::to_string(r.max_steps) + ";\n";
+  if (r.horizon_ns != RunOptions{}.horizon_ns) t += "  r.horizon_ns = " + std::to_string(r.horizon_ns) + ";\n";
   if (r.prefix_steps) t += "  r.prefix_steps = " + std::to_string(r.prefix_steps) + ";  // cut where the rule is broken\n";
   t += "  return r;\n}\n\n}  // namespace\n\n";
   // The engine as shipped: the schedule breaks nothing (a fixed bug stays fixed).

@@ -704,6 +704,43 @@ TEST(Oracle_C10, DetectsReturnWhileRunning) {
   EXPECT_TRUE(Reports(s, "C10"));
 }
 
+// A hung run (quiescent end): a wait that never returned though what it
+// waits for had ended is the wait's own rule (its wake-up was lost), not
+// C15's "pending work"; one still waiting for a run or a queueing is left
+// to that run's or queueing's report. Found by mutation testing (issue
+// #14): dropped notifies of flush waiters were reported as generic hangs.
+TEST(Oracle_OpenWaits, AWaitWhoseTargetsEndedIsItsOwnRule) {
+  Stream flush;
+  flush.create(WqKind::lazy).queue(1, 0).add(ET::flush_begin, X1, -1, 0, 1, 0).run(1, CORE, 0, 0);
+  EXPECT_TRUE(Reports(flush, "C10"));
+  Stream qflush;
+  qflush.create(WqKind::lazy).queue(1, 0).add(ET::flush_begin, X1, -1, 1, 0, 1).run(1, CORE, 0, 0);
+  EXPECT_TRUE(Reports(qflush, "C11"));
+  Stream drain;
+  drain.create(WqKind::lazy).queue(1, 0).add(ET::flush_begin, X1, -1, 1, 0, 2).run(1, CORE, 0, 0);
+  EXPECT_TRUE(Reports(drain, "C11"));
+  Stream cancel;
+  cancel.create(WqKind::lazy).queue(1, 0).begin(1, CORE, 0, 0).add(ET::cancel_begin, X1, -1, 0, 1, 1).end(1, CORE, 0, 0);
+  EXPECT_TRUE(Reports(cancel, "C12"));
+  Stream destroy;
+  destroy.create(WqKind::lazy).queue(1, 0).run(1, CORE, 0, 0).add(ET::destroy, X1, -1, 1, 0);
+  EXPECT_TRUE(Reports(destroy, "C14"));
+}
+
+TEST(Oracle_OpenWaits, AWaitStillWaitingForARunIsThatRunsReport) {
+  Stream flush;  // the callback never returned: C15 names the run, not the flush
+  flush.create(WqKind::lazy).queue(1, 0).begin(1, CORE, 0, 0).add(ET::flush_begin, X1, -1, 0, 1, 0);
+  auto vs = check_events(flush.ev, opts());
+  ASSERT_FALSE(vs.empty());
+  for (const Violation& v : vs) EXPECT_EQ(v.rule, "C15") << v.message;
+  Stream later;  // a queueing after the flush began is not waited for: the flush is at fault
+  later.create(WqKind::lazy).add(ET::flush_begin, X1, -1, 0, 1, 0).queue(1, 0, X2).begin(1, CORE, 0, 0);
+  EXPECT_TRUE(Reports(later, "C10"));
+  Stream mid;  // a stream cut mid-run (not a hang) reports nothing open
+  mid.create(WqKind::lazy).queue(1, 0).add(ET::flush_begin, X1, -1, 0, 1, 0).run(1, CORE, 0, 0);
+  EXPECT_TRUE(Clean(mid, /*quiescent=*/false));
+}
+
 // -------------------------------------------------------------------- C11
 
 TEST(Oracle_C11, CleanFlushAndDrainWithChaining) {

@@ -234,6 +234,72 @@ TEST(World, ReportsDeadlockWithWhatEachThreadWaitsOn) {
   EXPECT_NE(r.message.find("condvar wait"), std::string::npos) << r.message;
 }
 
+// The horizon (WorldConfig::max_virtual_ns): a thread of the workload
+// waiting, untimed, for a notify that never comes while another thread
+// keeps the clock going on a timer (as the engine's idle timeouts and the
+// rescuer's looks do) is no deadlock; it used to run to the step limit.
+// It ends at the horizon, naming the waiter. A driver that only sleeps
+// long, or waits long for another driver (main joining its clients), or
+// a thread that is not a driver waiting untimed, is no hang.
+TEST(World, HorizonEndsAnUntimedWaitOfTheWorkloadThatNeverEnds) {
+  WorldConfig cfg;
+  cfg.max_virtual_ns = 10'000'000;  // 10 ms
+  World w(cfg);
+  bool stop = false;
+  auto r = w.run([&] {
+    SimPlatform::Thread ticker = *SimPlatform::spawn(1, "ticker", [&] {
+      while (!stop) ScenarioContext::sleep_ns(50'000);  // a timer every 50 us, for ever
+    });
+    SimPlatform::Thread client = *SimPlatform::spawn(0, "client", [&] {
+      SimPlatform::Mutex m;
+      SimPlatform::CondVar cv;
+      m.lock();
+      cv.wait(m);  // nobody will notify
+      m.unlock();
+    });
+    World::current()->mark_driver(client.id());
+    client.join();
+    stop = true;
+    ticker.join();
+  });
+  EXPECT_EQ(r.status, RunStatus::horizon) << r.message;
+  EXPECT_NE(r.message.find("'client' of the workload has waited (condvar wait, untimed)"), std::string::npos)
+      << r.message;
+  EXPECT_GE(r.virtual_ns, 10'000'000);
+  EXPECT_LT(r.virtual_ns, 11'000'000);  // ended at the horizon, not at the step limit
+  EXPECT_LT(r.steps, 5'000u) << "a few steps per tick";
+}
+
+TEST(World, HorizonLeavesLongSleepsJoinsOfDriversAndEngineThreadsAlone) {
+  WorldConfig cfg;
+  cfg.max_virtual_ns = 10'000'000;
+  World w(cfg);
+  bool go = false;
+  auto r = w.run([&] {
+    SimPlatform::Mutex m;
+    SimPlatform::CondVar cv;
+    // Not a driver: an engine thread may wait untimed as long as it likes.
+    SimPlatform::Thread worker = *SimPlatform::spawn(1, "worker", [&] {
+      m.lock();
+      while (!go) cv.wait(m);
+      m.unlock();
+    });
+    SimPlatform::Thread client = *SimPlatform::spawn(0, "client", [&] {
+      ScenarioContext::sleep_ns(50'000'000);  // 50 ms: timed, not a hang
+      m.lock();
+      go = true;
+      cv.notify_all();
+      m.unlock();
+    });
+    World::current()->mark_driver(client.id());
+    client.join();  // 50 ms joining a driver: not a hang either
+    worker.join();
+  });
+  EXPECT_EQ(r.status, RunStatus::ok) << r.message;
+  EXPECT_GE(r.virtual_ns, 50'000'000);
+  EXPECT_LT(r.longest_stuck_ns, 1'000'000) << "no long untimed wait of a driver but joins of drivers";
+}
+
 // A busy wait: a thread that yields while the one it waits for sleeps is
 // reported (RunStatus::spin), naming it; a short wait for a thread that
 // runs meanwhile is not, nor is one that blocks now and then.
