@@ -312,6 +312,7 @@ std::string stderr_tail(const std::string& text, size_t max_lines) {
 // which run was going, and runs the finished-but-unsent ones again.
 struct ChildProgress {
   std::atomic<uint64_t> started{0};
+  std::atomic<uint64_t> steps{0};  // the run's step count, now and then (World::publish_steps_to)
 };
 
 ChildProgress* child_progress() {
@@ -347,6 +348,7 @@ struct PendingVerdict {
                              FILE* err) {
   if (err) ::dup2(::fileno(err), 2);
   ChildProgress* prog = child_progress();
+  World::publish_steps_to(&prog->steps);
   uint64_t failures = sum.failures;  // counts so far: stop-after and kept failures as in-process
   size_t kept = sum.failed.size();
   Writer w;
@@ -428,15 +430,21 @@ void explore_isolated(const ExploreOptions& opt, ScenarioSummary& sum, const See
     std::string buf;
     size_t cursor = first;  // the first seed whose run was not received
     bool ended = false, timed_out = false, eof = false;
-    uint64_t seen_started = 0;
+    uint64_t seen_started = 0, seen_steps = 0;
     auto last_progress = clock_type::now();
+    auto last_step = last_progress;  // when the step count last moved (or a run started)
     while (!eof && !stop) {
       int wait_ms = -1;
       if (opt.run_timeout_seconds > 0) {
         const uint64_t st = prog->started.load(std::memory_order_acquire);
+        const uint64_t steps = prog->steps.load(std::memory_order_relaxed);
         if (st != seen_started) {
           seen_started = st;
-          last_progress = clock_type::now();
+          last_progress = last_step = clock_type::now();
+        }
+        if (steps != seen_steps) {
+          seen_steps = steps;
+          last_step = clock_type::now();
         }
         const double left =
             opt.run_timeout_seconds - std::chrono::duration<double>(clock_type::now() - last_progress).count();
@@ -530,11 +538,20 @@ void explore_isolated(const ExploreOptions& opt, ScenarioSummary& sum, const See
     if (timed_out) {
       ++sum.timeouts;
       out.rule = "timeout";
+      // The child stores its step count every 1024 points: still at the
+      // same count for a second (half the timeout, if shorter) means not
+      // one scheduling point: a run a thousand times slower than usual.
+      const double still = std::chrono::duration<double>(clock_type::now() - last_step).count();
+      const double still_enough = std::min(1.0, opt.run_timeout_seconds / 2);
+      const std::string steps_at = "about step " + std::to_string(seen_steps);
       out.headline = "timeout: the run did not finish within " + fmt_seconds(opt.run_timeout_seconds) +
                      " s of wall-clock time (--run-timeout " + fmt_seconds(opt.run_timeout_seconds) +
-                     "), so the explorer killed it. A harness verdict, not the simulator's step-limit livelock "
-                     "(C15, --max-steps): no scheduling point was reached in that time, so the engine spins in a "
-                     "loop with no atomic, lock or yield (or the run is extraordinarily slow)";
+                     "), so the explorer killed it. A harness verdict, not the simulator's: " +
+                     (still >= still_enough ? "no scheduling point for the last " + fmt_seconds(still) + " s (at " + steps_at +
+                                         "), so the engine spins in a loop with no atomic, lock or yield"
+                                   : "the run was still taking scheduling points (at " + steps_at +
+                                         "), only slowly: the step limit (--max-steps) or the horizon "
+                                         "(--horizon) would have ended it; give a larger --run-timeout");
       out.run.message = batch_note + ".\nthe child was killed with SIGKILL after " +
                         fmt_seconds(opt.run_timeout_seconds) + " s without finishing this run";
       if (opt.stop_after_timeouts != 0 && sum.timeouts >= opt.stop_after_timeouts) sum.stopped_on_timeout = true;

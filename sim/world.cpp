@@ -165,6 +165,12 @@ World::~World() {
 
 World* World::current() { return tls_world; }
 
+namespace {
+std::atomic<uint64_t>* step_sink = nullptr;  // World::publish_steps_to
+}  // namespace
+
+void World::publish_steps_to(std::atomic<uint64_t>* sink) { step_sink = sink; }
+
 void*& World::context_slot() { return threads_[current_]->context; }
 int World::cpu() const { return current_ == kNoThread ? 0 : threads_[current_]->cpu; }
 void World::set_cpu(int cpu) { threads_[current_]->cpu = cpu; }
@@ -395,6 +401,7 @@ void World::point(const char* why) {
             }
   }
   ++steps_;
+  if ((steps_ & 1023) == 0 && step_sink) step_sink->store(steps_, std::memory_order_relaxed);
   ++threads_[current_]->points_since_yield;
   ++threads_[current_]->steps_taken;
   int64_t spent = cfg_.step_ns;

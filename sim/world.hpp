@@ -11,6 +11,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -133,6 +134,11 @@ class World {
 
   // The world running on the calling OS thread, or null outside a run.
   static World* current();
+  // Every world of this process stores its step count into `sink` now and
+  // then (every 1024 points): the explorer's parent process reads it from
+  // shared memory to tell a run that spins with no scheduling point from
+  // one that is only slow. Null: off.
+  static void publish_steps_to(std::atomic<uint64_t>* sink);
 
   // --- used by the simulated platform, from inside a simulated thread ---
   void point(const char* why);

@@ -56,7 +56,7 @@ check "throw: terminate's last words" has "$tmp/throw.out" "terminate called aft
 explore_with "spin@idle_exit:5" spin --batch 50 --run-timeout 1
 check "spin: exit status 1" rc_is spin 1
 check "spin: FAIL timeout of 1 s" has "$tmp/spin.out" "FAIL timeout: the run did not finish within 1 s of wall-clock time (--run-timeout 1)"
-check "spin: not the step-limit livelock" has "$tmp/spin.out" "not the simulator's step-limit livelock"
+check "spin: no scheduling point, not the step-limit livelock" has "$tmp/spin.out" "A harness verdict, not the simulator's: no scheduling point for the last"
 check "spin: seed and replay" has "$tmp/spin.out" "replay: wqcheck replay --scenario idle_exit --seed 5 --strategy random"
 check "spin: JSON" jqt "$tmp/spin.json" '[.scenarios[] | "\(.runs)/\(.failures)/\(.timeouts) \([.failed[] | "\(.seed) \(.rule)"] | join(","))"] | join(" ")' \
   "200/0/0  200/1/1 5 timeout"
