@@ -223,3 +223,57 @@ TEST(ClientHangs, TheEndOfARunElsewhereWakesTheRescuerForTheWorkQueuedMeanwhile)
                                    << " us of virtual time after its run on st";
   }
 }
+
+// A nested rescue that clears a pool's fresh creation failure, with a
+// work behind the one it rescued: that work must still run (by the
+// rescuer while the pool cools down, or on a thread the manager creates).
+// The rescuer first takes CPU 0's b (that pool is at its cap, its one
+// thread asleep in a), and b's flush of x rescues x nested, clearing CPU
+// 1's fresh failure; main's flush of y must return. Written for the
+// survivor rescue_wanted_locked@12ed9d (the manager's wake after that
+// clear dropped, mutation/survivors.txt), which it does not kill: the
+// pool's cooldown lasts at least 1 ms, so the rescuer runs y as a cooldown
+// rescue. Swept over seeds; the test counts the runs that had the shape.
+TEST(RescuerKicks, ANestedRescueThatClearsAFreshFailureLeavesNoWorkBehindIt) {
+  int nested = 0;
+  for (uint64_t seed = 1; seed <= 120; ++seed) {
+    std::vector<Event> events;
+    bool y_ran = false;
+    uint64_t x_id = 0, b_id = 0;
+    RunResult r = run_world(seed, strategy_for(seed), [&] {
+      EngineConfig cfg = at_the_cap();
+      cfg.spawn_cooldown = Duration::zero();  // only the fresh failure holds creation back
+      SimEngine eng(cfg);
+      SimWorkqueue& q = eng.create_workqueue("q", WqKind::shared);
+      SimWork x([](SimWork&) {}, "x");
+      SimWork y([&](SimWork&) { y_ran = true; }, "y");
+      SimWork a([&](SimWork&) { eng.sleep_for(std::chrono::milliseconds(2)); }, "a");
+      SimWork b([&](SimWork&) { eng.flush_work(x); }, "b");
+      q.queue_work_on(0, a);
+      ScenarioContext::sleep_ns(200'000);  // a asleep on CPU 0's one thread: that pool is at its cap
+      eng.set_spawn_faults({.fail_nth = 1});  // the next creation: CPU 1's pool's first thread
+      q.queue_work_on(1, x);
+      q.queue_work_on(1, y);
+      q.queue_work_on(0, b);
+      x_id = x.id();  // given at the first queueing
+      b_id = b.id();
+      eng.flush_work(y);
+      q.flush();
+      q.destroy();
+      events = eng.events();
+    });
+    const std::string where = "seed " + std::to_string(seed);
+    ASSERT_EQ(r.status, RunStatus::ok) << where << ": " << r.message;
+    EXPECT_TRUE(y_ran) << where;
+    EXPECT_EQ(oracle_verdict(events, 1), "") << where;
+    // The shape: x began while b's run was open on the same thread.
+    uint32_t b_thread = 0;
+    bool b_open = false;
+    for (const Event& e : events) {
+      if (e.work == b_id && e.type == EventType::exec_begin) b_open = true, b_thread = e.thread;
+      if (e.work == b_id && e.type == EventType::exec_end) b_open = false;
+      if (e.work == x_id && e.type == EventType::exec_begin && b_open && e.thread == b_thread) ++nested;
+    }
+  }
+  EXPECT_GE(nested, 10) << "runs in which the rescuer ran x nested in b's flush";
+}
