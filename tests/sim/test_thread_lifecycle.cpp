@@ -364,3 +364,64 @@ TEST(ThreadPlacement, AThreadStartedOffTheCpuItIsNamedForIsReported) {
   EXPECT_NE(out[0].message.find("'wq/pool1H'"), std::string::npos) << out[0].message;
   EXPECT_NE(out[1].message.find("'wq/poolU'"), std::string::npos) << out[1].message;
 }
+
+// C4 for shared queues (docs/SHARED.md, queueing step 2): a work queued
+// while its run goes on goes to the pool of that run (C3: the kernel's
+// "last pool", whose thread serializes the two), unless the thread running
+// it is stopping (its CPU went offline, even if back online now): that
+// thread exits after the run, so the work goes to the pool of the CPU it
+// was queued for. Here w's first run waits on CPU 1's pool thread while
+// CPU 1 goes offline and online again; w, requeued for CPU 2, must run
+// there next. (Mutation testing, issue #14: without `!r->stop` in
+// insert_shared_locked it ran on CPU 1, a placement nothing checked.)
+TEST(ThreadLifecycle, ARequeueBehindARunOnAStoppingPoolThreadGoesToItsOwnCpu) {
+  for (uint64_t seed = 1; seed <= 30; ++seed) {
+    std::vector<Event> events;
+    uint64_t w_id = 0;
+    RunResult r = run_world(seed, strategy_for(seed), [&] {
+      EngineConfig cfg;
+      cfg.ncpus = 3;
+      cfg.stall_timeout = Duration::zero();  // w's wait below is unseen: no watchdog thread
+      cfg.record_events = true;
+      SimEngine eng(cfg);
+      SimWorkqueue& q = eng.create_workqueue("q", WqKind::shared);
+      SimPlatform::Mutex m;
+      SimPlatform::CondVar cv;
+      bool started = false, release = false;
+      int runs = 0;
+      SimWork w(
+          [&](SimWork&) {
+            if (runs++ > 0) return;
+            m.lock();
+            started = true;
+            cv.notify_all();
+            while (!release) cv.wait(m);
+            m.unlock();
+          },
+          "w");
+      q.queue_work_on(1, w);
+      w_id = w.id();
+      m.lock();
+      while (!started) cv.wait(m);
+      m.unlock();
+      eng.cpu_offline(1);  // w's runner is told to stop after its run
+      eng.cpu_online(1);
+      q.queue_work_on(2, w);
+      m.lock();
+      release = true;
+      cv.notify_all();
+      m.unlock();
+      eng.flush_work(w);
+      q.destroy();
+      events = eng.events();
+    });
+    const std::string where = "seed " + std::to_string(seed);
+    ASSERT_EQ(r.status, RunStatus::ok) << where << ": " << r.message;
+    std::vector<int> cpus;
+    for (const Event& e : events)
+      if (e.work == w_id && e.type == EventType::exec_begin) cpus.push_back(e.cpu);
+    ASSERT_EQ(cpus.size(), 2u) << where;
+    EXPECT_EQ(cpus[0], 1) << where;
+    EXPECT_EQ(cpus[1], 2) << where << ": the second run, queued for CPU 2 behind a run on a stopping thread";
+  }
+}
