@@ -160,7 +160,7 @@ TEST(ClientHangs, RescuerFlushOfAQueueWhoseRunFlushesBackIsRefused) {
       EXPECT_EQ(oracle_verdict(events, 1), "") << where;
       // The report, link by link in order (own_stack_run_locked@571e7b
       // and explain_path_locked's mutants lost or reordered links).
-      if (z_refused)
+      if (z_refused) {  // (braces: gtest's EXPECT is an if/else)
         EXPECT_EQ(report,
                   "C16: wait-for cycle of 4 dependencies:\n"
                   "  the rescuer waits for the runs of workqueue 'q1' #1 (shared) (flush_workqueue or drain)\n"
@@ -170,6 +170,7 @@ TEST(ClientHangs, RescuerFlushOfAQueueWhoseRunFlushesBackIsRefused) {
                   "  work 'z' #2 runs on the rescuer itself, in a callback this wait is nested in: it resumes only "
                   "after the wait returns")
             << where;
+      }
       refusals += z_refused;
     }
   }
@@ -602,7 +603,7 @@ TEST(ClientHangs, RescuerWaitThroughTwoQueueFlushesIsRefusedWithTheWholePath) {
     });
     ASSERT_EQ(run.status, RunStatus::ok) << "seed " << seed << ": " << run.message;
     EXPECT_EQ(oracle_verdict(events, 1, 4), "") << "seed " << seed;
-    if (a_refused)
+    if (a_refused) {  // (braces: gtest's EXPECT is an if/else)
       EXPECT_EQ(report,
                 "C16: wait-for cycle of 5 dependencies:\n"
                 "  the rescuer waits for work 'x' #3 (flush)\n"
@@ -614,6 +615,7 @@ TEST(ClientHangs, RescuerWaitThroughTwoQueueFlushesIsRefusedWithTheWholePath) {
                 "  work 'a' #5 runs on the rescuer itself, in a callback this wait is nested in: it resumes only "
                 "after the wait returns")
           << "seed " << seed;
+    }
     refusals += a_refused;
   }
   EXPECT_GT(refusals, 0) << "a's flush_work(x) was never refused";

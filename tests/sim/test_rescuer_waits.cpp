@@ -87,8 +87,9 @@ TEST(ClientHangs, RescuerNestedCancelOfAWorkItIsCancellingIsRefused) {
       EXPECT_TRUE(requeued) << where;
       // The report says whose turn it is (rescuer_wait@18d47e refused
       // before it said so).
-      if (z_refused_nested)
+      if (z_refused_nested) {  // (braces: gtest's EXPECT is an if/else)
         EXPECT_NE(reports.find("the turn is the rescuer's own"), std::string::npos) << where << ": " << reports;
+      }
       EXPECT_EQ(oracle_verdict(events, 1), "") << where;
       nested_refusals += z_refused_nested;
       ++runs;

@@ -120,7 +120,9 @@ TEST(Shrink, ASkippedOperationKeepsTheSeedsOtherDraws) {
     EXPECT_EQ(less.config_lines, whole.config_lines);
     // creation_failure's works requeue themselves on draws from the
     // clients' stream: a queueing left out moves the draws after it.
-    if (std::string(scenario) != "creation_failure") EXPECT_EQ(less.op_sites.size() + 1, whole.op_sites.size());
+    if (std::string(scenario) != "creation_failure") {
+      EXPECT_EQ(less.op_sites.size() + 1, whole.op_sites.size());
+    }
     EXPECT_EQ(std::count(less.op_sites.begin(), less.op_sites.end(), whole.op_sites.front()), 0);
     EXPECT_NE(less.trace_hash, whole.trace_hash);
   }
