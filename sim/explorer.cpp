@@ -74,7 +74,7 @@ bool add_run(ScenarioSummary& sum, const ExploreOptions& opt, const RunOptions& 
   if (!out.failed) {
     sum.longest_pass_ns = std::max(sum.longest_pass_ns, out.run.virtual_ns);
     sum.longest_pass_steps = std::max(sum.longest_pass_steps, out.run.steps);
-    sum.longest_pass_stuck_ns = std::max(sum.longest_pass_stuck_ns, out.run.longest_stuck_ns);
+    sum.longest_pass_wait_ns = std::max(sum.longest_pass_wait_ns, out.run.longest_workload_wait_ns);
     return false;
   }
   ++sum.failures;
@@ -143,7 +143,7 @@ void write_run(Writer& w, const Outcome& out, const ActivityPairs& pairs, bool k
   w.u8(kRun);
   w.u64(out.run.steps);
   w.u64(static_cast<uint64_t>(out.run.virtual_ns));
-  w.u64(static_cast<uint64_t>(out.run.longest_stuck_ns));
+  w.u64(static_cast<uint64_t>(out.run.longest_workload_wait_ns));
   w.str(out.run.strategy_report);
   uint32_t nz = 0;
   for (auto& row : out.run.window_hits)
@@ -204,7 +204,7 @@ Outcome read_run(Reader& r, ActivityPairs& pairs) {
   Outcome out;
   out.run.steps = r.u64();
   out.run.virtual_ns = static_cast<int64_t>(r.u64());
-  out.run.longest_stuck_ns = static_cast<int64_t>(r.u64());
+  out.run.longest_workload_wait_ns = static_cast<int64_t>(r.u64());
   out.run.strategy_report = r.str();
   for (uint32_t n = r.u32(); n > 0; --n) {
     uint32_t i = r.u32();
@@ -754,7 +754,7 @@ std::string report_json(const ExploreOptions& opt, const ExploreReport& r, const
                {"longest_pass",
                 {{"virtual_ns", s.longest_pass_ns},
                  {"steps", s.longest_pass_steps},
-                 {"workload_wait_ns", s.longest_pass_stuck_ns}}},
+                 {"workload_wait_ns", s.longest_pass_wait_ns}}},
                {"failures_by_rule", s.failures_by_rule}};
     json fs = json::array();
     for (size_t i = 0; i < s.failed.size(); ++i) {

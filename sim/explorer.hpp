@@ -82,7 +82,7 @@ struct ScenarioSummary {
   // (WorldConfig::max_virtual_ns) and step limit are set.
   int64_t longest_pass_ns = 0;
   uint64_t longest_pass_steps = 0;
-  int64_t longest_pass_stuck_ns = 0;  // RunResult::longest_stuck_ns: what the horizon must exceed
+  int64_t longest_pass_wait_ns = 0;  // RunResult::longest_workload_wait_ns: what the horizon must exceed
   double seconds = 0;
   bool budget_cut = false;  // stopped by the budget before the last seed
   bool stopped_early = false;  // stopped after stop_after_failures failures

@@ -276,7 +276,7 @@ void World::mark_driver(uint32_t id) {
 void World::make_runnable(uint32_t id) {
   Thread& t = *threads_[id];
   if (t.driver && t.state == Thread::State::blocked && t.deadline < 0 && !t.joining_driver)
-    result_.longest_stuck_ns = std::max(result_.longest_stuck_ns, now_ - t.blocked_at);
+    result_.longest_workload_wait_ns = std::max(result_.longest_workload_wait_ns, now_ - t.blocked_at);
   t.state = Thread::State::runnable;
   t.waiting = nullptr;
   t.deadline = -1;
@@ -412,7 +412,9 @@ void World::point(const char* why) {
     now_ += unseen_ns_;
     unseen_ns_ = 0;
   }
-  if (steps_ > cfg_.max_steps || past_horizon()) {
+  // The horizon is looked at every 1024 points (a few virtual ms at most
+  // late, deterministic), and at every time jump (World::run).
+  if (steps_ > cfg_.max_steps || ((steps_ & 1023) == 0 && past_horizon())) {
     if (steps_ > cfg_.max_steps)
       fail(RunStatus::step_limit, "no end after " + std::to_string(cfg_.max_steps) +
                                       " scheduling points (livelock?)\n" + describe_blocked());

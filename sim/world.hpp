@@ -64,7 +64,7 @@ struct WorldConfig {
   // other clients keep queueing (the liveness scenarios) is no deadlock,
   // and reached max_steps only after millions of points, seconds of wall
   // clock, or a harness timeout first. A driver's sleep is a timed wait and
-  // does not count. (Clean runs: RunResult::longest_stuck_ns.)
+  // does not count. (Clean runs: RunResult::longest_workload_wait_ns.)
   int64_t max_virtual_ns = 0;
   int64_t step_ns = 1000;  // virtual time of one scheduling point
   // A coarse clock (0: off): the time of the points adds up unseen and the
@@ -116,7 +116,7 @@ struct RunResult {
   uint64_t preemptions = 0;
   // The longest untimed wait of a driver that ended within the run
   // (WorldConfig::max_virtual_ns): what the horizon must exceed.
-  int64_t longest_stuck_ns = 0;
+  int64_t longest_workload_wait_ns = 0;
   Schedule schedule;  // the decisions themselves, with WorldConfig::record_schedule
   std::vector<ChoicePoint> choices;  // every choice point, with WorldConfig::record_choices
 };
