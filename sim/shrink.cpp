@@ -60,6 +60,12 @@ class Shrinker {
       throw std::invalid_argument("inconclusive: the step budget of " + std::to_string(failing.max_steps) +
                                   " scheduling points ran out while threads could still run (a limit of the harness, "
                                   "not a failure): nothing to shrink; rerun with a larger --max-steps");
+    // So is a horizon the user set below the default (a clean run may wait that long).
+    if (res_.before.run.status == RunStatus::horizon && failing.horizon_ns < kDefaultHorizonNs)
+      throw std::invalid_argument("inconclusive: the run reached the horizon of " + std::to_string(failing.horizon_ns) +
+                                  " ns you set, below the default " + std::to_string(kDefaultHorizonNs / 1'000'000) +
+                                  " ms (a limit of the harness, not a failure): nothing to shrink; rerun with a "
+                                  "larger --horizon, or without it");
     res_.rule = res_.before.rule;
     base_ = as_schedule_run(rec, res_.before);
     base_.schedule.clear();

@@ -18,9 +18,10 @@ CLI::Option* add_max_steps_option(CLI::App* sub, uint64_t& max_steps) {
 
 CLI::Option* add_horizon_option(CLI::App* sub, std::string& horizon) {
   return sub->add_option("--horizon", horizon,
-                         "Virtual time after which a run that has not ended hangs (C15, each thread's wait printed; "
-                         "default " + std::to_string(sim::kDefaultHorizonNs / 1'000'000) +
-                             "ms: clean runs last a few ms, explore --json shows each scenario's longest)");
+                         "A thread of the workload (main or a client, not the engine's) waiting this long, untimed, in "
+                         "virtual time ends the run as a hang; the report prints every thread's wait (default " +
+                             std::to_string(sim::kDefaultHorizonNs / 1'000'000) +
+                             "ms: clean runs wait a few ms, explore --json prints each scenario's longest_pass)");
 }
 
 int64_t horizon_ns(const std::string& horizon) {

@@ -248,7 +248,7 @@ int main(int argc, char** argv) {
       "  wqcheck replay --scenario migration --seed 42 --trace-out trace.json   (open in ui.perfetto.dev)\n"
       "  wqcheck shrink --scenario idle_exit --seed 7 --planted idle_exit_strands_work --out c8.json\n"
       "Exit codes: 0 no failure, 1 a failure was found (or, with --expect, not found), 2 bad usage or input, "
-      "3 a replay was not deterministic, 4 inconclusive (a --max-steps budget you set ran out: the harness's limit).");
+      "3 a replay was not deterministic, 4 inconclusive (a --max-steps budget you set ran out, or a --horizon shorter than the default was reached: the harness's limit).");
 
   auto* list = app.add_subcommand("list", "List scenarios, strategies and planted bugs");
 
@@ -623,6 +623,17 @@ int main(int argc, char** argv) {
       // replay must reproduce) ran out: the harness's limit.
       if (rp->count("--max-steps") && budget_ran_out(first)) {
         print_inconclusive(ro.max_steps);
+        return same ? kExitInconclusive : 3;
+      }
+      // Likewise a horizon the user made shorter than the default: a clean
+      // run's workload may wait that long (the default is measured to be
+      // far beyond any clean wait, a shorter one is not).
+      if (first.run.status == RunStatus::horizon && ro.horizon_ns < lazywq::sim::kDefaultHorizonNs) {
+        std::printf("\nINCONCLUSIVE: the run reached the horizon of %lld ns you set (--horizon), below the default "
+                    "%lld ms beyond which a wait counts as a hang.\nThis is a limit of the harness, not an engine "
+                    "failure by itself: rerun with a larger --horizon, or without it (exit %d).\n",
+                    static_cast<long long>(ro.horizon_ns),
+                    static_cast<long long>(lazywq::sim::kDefaultHorizonNs / 1'000'000), kExitInconclusive);
         return same ? kExitInconclusive : 3;
       }
       if (!r_sel.file.empty() && file.trace_hash != 0) {

@@ -68,6 +68,10 @@ expect 2 "must be a duration like 5s" "$torture" --hang-timeout 1e30h
 # A budget the user set that runs out is inconclusive (4), not C15.
 expect 4 "INCONCLUSIVE" "$wqcheck" run-program "$program" --max-steps 30 --no-trace
 expect 4 "INCONCLUSIVE" "$wqcheck" replay --scenario mixed --seed 3 --max-steps 40 --no-trace
+# So is a horizon the user set below the default (100ms) that the run reached.
+expect 4 "INCONCLUSIVE: the run reached the horizon" "$wqcheck" replay --scenario mixed --seed 3 --horizon 1ns --no-trace
+expect 4 "inconclusive: the run reached the horizon" "$wqcheck" shrink --scenario mixed --seed 3 --horizon 1ns --quiet --out "$tmp/h.json"
+expect 2 "must be a duration" "$wqcheck" replay --scenario mixed --seed 3 --horizon 0
 expect 2 "must be a number" "$demo" --seed -1
 expect 2 "must be a number" "$demo" --seed 99999999999999999999999
 expect 2 "cannot write there" "$torture" --duration 1s --json /nonexistent-dir/report.json
