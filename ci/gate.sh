@@ -95,7 +95,7 @@ while [ $# -gt 0 ]; do
     --catch-runs) [ $# -ge 2 ] || die_usage "--catch-runs needs a number"; catch_runs=$2; shift 2 ;;
     --mutants) [[ "${2:-}" =~ ^[1-9][0-9]*$ ]] || die_usage "--mutants needs a positive number"; mutants=$2; shift 2 ;;
     --out) [ $# -ge 2 ] || die_usage "--out needs a directory"; out=$2; shift 2 ;;
-    --stop-on) [[ "${2:-}" =~ ^C[0-9]+(,C[0-9]+)*$|^(crash|timeout)$ ]] || die_usage "--stop-on needs rules like C5,C9"
+    --stop-on) [[ "${2:-}" =~ ^C[0-9]+(,C[0-9]+)*$|^(race|crash|timeout)$ ]] || die_usage "--stop-on needs rules like C5,C9"
       stop_on=$2; shift 2 ;;
     --no-setup) setup=0; shift ;;
     -h|--help) usage; exit 0 ;;

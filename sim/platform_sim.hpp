@@ -12,9 +12,14 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <type_traits>
 
 #include "lazywq/annotations.hpp"
 #include "sim/world.hpp"
+
+// Var's operators: out of line, so that __builtin_return_address(0) is the
+// engine's access.
+#define LAZYWQ_SIM_ACCESS __attribute__((noinline))
 
 namespace lazywq::sim {
 
@@ -43,10 +48,76 @@ struct SimPlatform {
     if (World* wd = World::current()) wd->window_exit(w);
   }
 
-  // Lock-guarded plain fields: one simulated thread runs at a time, so a
-  // plain field is all it needs (Relacy checks these for data races).
+  // A lock-guarded plain field of the engine: reads and writes like the
+  // field itself, and tells the world of every access, which checks that
+  // each one is ordered after the last conflicting one
+  // (sim/happens_before.hpp): a field touched without its lock is a data
+  // race there, on whichever schedule brings the two accesses together,
+  // though memory here is sequentially consistent and the value right.
+  // The operators are never inlined: their return address names the
+  // engine's line in a report.
   template <class T>
-  using Var = T;
+  class Var {
+   public:
+    LAZYWQ_SIM_ACCESS Var(T v = T()) : v_(v) { wrote(__builtin_return_address(0)); }  // NOLINT: reads like the field
+    LAZYWQ_SIM_ACCESS Var(const Var& o) : v_(o.get(__builtin_return_address(0))) { wrote(__builtin_return_address(0)); }
+    LAZYWQ_SIM_ACCESS Var& operator=(const Var& o) {
+      set(o.get(__builtin_return_address(0)), __builtin_return_address(0));
+      return *this;
+    }
+    LAZYWQ_SIM_ACCESS Var& operator=(T v) {
+      set(v, __builtin_return_address(0));
+      return *this;
+    }
+    LAZYWQ_SIM_ACCESS operator T() const { return get(__builtin_return_address(0)); }  // NOLINT: reads like the field
+    LAZYWQ_SIM_ACCESS T operator->() const
+      requires std::is_pointer_v<T>
+    {
+      return get(__builtin_return_address(0));
+    }
+    LAZYWQ_SIM_ACCESS Var& operator++() {
+      set(static_cast<T>(get(__builtin_return_address(0)) + 1), __builtin_return_address(0));
+      return *this;
+    }
+    LAZYWQ_SIM_ACCESS Var& operator--() {
+      set(static_cast<T>(get(__builtin_return_address(0)) - 1), __builtin_return_address(0));
+      return *this;
+    }
+    LAZYWQ_SIM_ACCESS T operator++(int) {
+      T old = get(__builtin_return_address(0));
+      set(static_cast<T>(old + 1), __builtin_return_address(0));
+      return old;
+    }
+    LAZYWQ_SIM_ACCESS T operator--(int) {
+      T old = get(__builtin_return_address(0));
+      set(static_cast<T>(old - 1), __builtin_return_address(0));
+      return old;
+    }
+    LAZYWQ_SIM_ACCESS Var& operator+=(T d) {
+      set(static_cast<T>(get(__builtin_return_address(0)) + d), __builtin_return_address(0));
+      return *this;
+    }
+    LAZYWQ_SIM_ACCESS Var& operator-=(T d) {
+      set(static_cast<T>(get(__builtin_return_address(0)) - d), __builtin_return_address(0));
+      return *this;
+    }
+
+   private:
+    T get(const void* pc) const {
+      if (World* w = World::current(); w && w->checks_races()) w->hb_read(shadow_, pc, kWhat);
+      return v_;
+    }
+    void set(T v, const void* pc) {
+      wrote(pc);
+      v_ = v;
+    }
+    void wrote(const void* pc) {
+      if (World* w = World::current(); w && w->checks_races()) w->hb_write(shadow_, pc, kWhat);
+    }
+    static constexpr const char* kWhat = "a lock-guarded engine field (P::Var)";
+    T v_;
+    mutable AccessShadow shadow_;
+  };
 
   template <class T>
   class Atomic {
@@ -56,45 +127,84 @@ struct SimPlatform {
     Atomic(const Atomic&) = delete;
     Atomic& operator=(const Atomic&) = delete;
 
-    T load(std::memory_order = std::memory_order_seq_cst) const {
+    T load(std::memory_order mo = std::memory_order_seq_cst) const {
       sched_point("atomic load");
+      loaded(mo);
       return v_;
     }
-    void store(T v, std::memory_order = std::memory_order_seq_cst) {
+    void store(T v, std::memory_order mo = std::memory_order_seq_cst) {
       sched_point("atomic store");
+      stored(mo);
       v_ = v;
     }
-    T fetch_add(T d, std::memory_order = std::memory_order_seq_cst) {
+    T fetch_add(T d, std::memory_order mo = std::memory_order_seq_cst) {
       sched_point("atomic rmw");
+      modified(mo);
       T old = v_;
       v_ = static_cast<T>(v_ + d);
       return old;
     }
-    T fetch_or(T d, std::memory_order = std::memory_order_seq_cst) {
+    T fetch_or(T d, std::memory_order mo = std::memory_order_seq_cst) {
       sched_point("atomic rmw");
+      modified(mo);
       T old = v_;
       v_ = static_cast<T>(v_ | d);
       return old;
     }
-    T fetch_and(T d, std::memory_order = std::memory_order_seq_cst) {
+    T fetch_and(T d, std::memory_order mo = std::memory_order_seq_cst) {
       sched_point("atomic rmw");
+      modified(mo);
       T old = v_;
       v_ = static_cast<T>(v_ & d);
       return old;
     }
-    bool compare_exchange_strong(T& expected, T desired, std::memory_order = std::memory_order_seq_cst,
-                                 std::memory_order = std::memory_order_seq_cst) {
+    // One order: the failure order is the one std derives from it.
+    bool compare_exchange_strong(T& expected, T desired, std::memory_order mo = std::memory_order_seq_cst) {
+      const std::memory_order failure = mo == std::memory_order_acq_rel   ? std::memory_order_acquire
+                                        : mo == std::memory_order_release ? std::memory_order_relaxed
+                                                                          : mo;
+      return compare_exchange_strong(expected, desired, mo, failure);
+    }
+    bool compare_exchange_strong(T& expected, T desired, std::memory_order success, std::memory_order failure) {
       sched_point("atomic cas");
       if (v_ == expected) {
+        modified(success);
         v_ = desired;
         return true;
       }
+      loaded(failure);
       expected = v_;
       return false;
     }
 
    private:
+    static bool acquires(std::memory_order mo) {
+      return mo != std::memory_order_relaxed && mo != std::memory_order_release;
+    }
+    static bool releases(std::memory_order mo) {
+      return mo == std::memory_order_release || mo == std::memory_order_acq_rel || mo == std::memory_order_seq_cst;
+    }
+    // Happens-before (sim/happens_before.hpp): sync_ is what the release
+    // sequence this atomic's value belongs to carries.
+    void loaded(std::memory_order mo) const {
+      if (World* w = World::current(); w && w->checks_races() && acquires(mo)) w->hb_acquire(sync_);
+    }
+    void stored(std::memory_order mo) {
+      World* w = World::current();
+      if (!w || !w->checks_races()) return;
+      if (releases(mo))
+        w->hb_release(sync_);
+      else
+        sync_.clear();  // a relaxed store heads no release sequence and ends the one before
+    }
+    void modified(std::memory_order mo) {
+      World* w = World::current();
+      if (!w || !w->checks_races()) return;
+      if (acquires(mo)) w->hb_acquire(sync_);
+      if (releases(mo)) w->hb_release_more(sync_);  // a relaxed RMW carries the sequence on unchanged
+    }
     T v_;
+    VectorClock sync_;
   };
 
   // Misuse (destroyed while held or waited for, used after destruction) ends
@@ -102,15 +212,21 @@ struct SimPlatform {
   // record of this address before any member, which may be freed memory.
   class LAZYWQ_CAPABILITY("mutex") Mutex {
    public:
-    Mutex() {
-      if (World* w = World::current()) w->sync_created(this);
+    LAZYWQ_SIM_ACCESS Mutex() {
+      if (World* w = World::current()) {
+        w->sync_created(this);
+        if (w->checks_races()) w->hb_write(obj_, __builtin_return_address(0), kWhat);
+      }
     }
-    ~Mutex() {
-      if (World* w = World::current()) w->sync_destroyed(this, "mutex", owner_, waiters_);
+    LAZYWQ_SIM_ACCESS ~Mutex() {
+      if (World* w = World::current()) {
+        w->sync_destroyed(this, "mutex", owner_, waiters_);
+        if (w->checks_races()) w->hb_write(obj_, __builtin_return_address(0), kWhat);
+      }
     }
     Mutex(const Mutex&) = delete;
     Mutex& operator=(const Mutex&) = delete;
-    void lock() LAZYWQ_ACQUIRE() {
+    LAZYWQ_SIM_ACCESS void lock() LAZYWQ_ACQUIRE() {
       World* w = World::current();
       if (!w) return;
       check_alive(w, "locked");
@@ -121,6 +237,7 @@ struct SimPlatform {
         check_alive(w, "locked");
       }
       owner_ = w->self();
+      acquired(w, __builtin_return_address(0));
     }
     void unlock() LAZYWQ_RELEASE() {
       World* w = World::current();
@@ -132,9 +249,12 @@ struct SimPlatform {
     // Used by CondVar: release without a scheduling point in between.
     void release_for_wait() {
       owner_ = kNoThread;
-      if (World* w = World::current()) w->wake_one(waiters_);
+      if (World* w = World::current()) {
+        if (w->checks_races()) w->hb_release(sync_);
+        w->wake_one(waiters_);
+      }
     }
-    void relock_after_wait() {
+    LAZYWQ_SIM_ACCESS void relock_after_wait() {
       World* w = World::current();
       check_alive(w, "locked again after a wait");
       while (owner_ != kNoThread) {
@@ -142,9 +262,20 @@ struct SimPlatform {
         check_alive(w, "locked again after a wait");
       }
       owner_ = w->self();
+      acquired(w, __builtin_return_address(0));
     }
 
    private:
+    static constexpr const char* kWhat = "a mutex object (its construction, a lock or its destruction)";
+    // A lock reads the mutex object (its construction and destruction write
+    // it) and acquires what the last unlock released.
+    void acquired(World* w, const void* pc) {
+      if (!w->checks_races()) return;
+      w->hb_read(obj_, pc, kWhat);
+      w->hb_acquire(sync_);
+    }
+    VectorClock sync_;
+    mutable AccessShadow obj_;
     void check_alive(World* w, const char* what) const {
       if (w->sync_dead(this)) w->misuse(std::string("a mutex was ") + what + " after it was destroyed (use after free)");
     }
@@ -154,17 +285,24 @@ struct SimPlatform {
 
   class CondVar {
    public:
-    CondVar() {
-      if (World* w = World::current()) w->sync_created(this);
+    LAZYWQ_SIM_ACCESS CondVar() {
+      if (World* w = World::current()) {
+        w->sync_created(this);
+        if (w->checks_races()) w->hb_write(obj_, __builtin_return_address(0), kWhat);
+      }
     }
-    ~CondVar() {
-      if (World* w = World::current()) w->sync_destroyed(this, "condition variable", kNoThread, waiters_);
+    LAZYWQ_SIM_ACCESS ~CondVar() {
+      if (World* w = World::current()) {
+        w->sync_destroyed(this, "condition variable", kNoThread, waiters_);
+        if (w->checks_races()) w->hb_write(obj_, __builtin_return_address(0), kWhat);
+      }
     }
     CondVar(const CondVar&) = delete;
     CondVar& operator=(const CondVar&) = delete;
-    void wait(Mutex& m) LAZYWQ_REQUIRES(m) {
+    LAZYWQ_SIM_ACCESS void wait(Mutex& m) LAZYWQ_REQUIRES(m) {
       World* w = World::current();
       check_alive(w, "waited on");
+      used(w, __builtin_return_address(0));
       const char* why = w->wait_why("condvar wait");
       m.release_for_wait();
       if (w->spurious_wakeup())
@@ -174,13 +312,14 @@ struct SimPlatform {
       m.relock_after_wait();
     }
     // kNever: an untimed wait (the clock must never jump to "never").
-    bool wait_until(Mutex& m, int64_t deadline_ns) LAZYWQ_REQUIRES(m) {
+    LAZYWQ_SIM_ACCESS bool wait_until(Mutex& m, int64_t deadline_ns) LAZYWQ_REQUIRES(m) {
       if (deadline_ns == kNever) {
         wait(m);
         return true;
       }
       World* w = World::current();
       check_alive(w, "waited on");
+      used(w, __builtin_return_address(0));
       m.release_for_wait();
       bool notified = true;  // a spurious wake-up looks like a notify to the caller
       if (w->spurious_wakeup())
@@ -190,16 +329,18 @@ struct SimPlatform {
       m.relock_after_wait();
       return notified;
     }
-    void notify_one() {
+    LAZYWQ_SIM_ACCESS void notify_one() {
       if (World* w = World::current()) {
         check_alive(w, "notified");
+        used(w, __builtin_return_address(0));
         w->wake_one(waiters_);
         w->point("notify");
       }
     }
-    void notify_all() {
+    LAZYWQ_SIM_ACCESS void notify_all() {
       if (World* w = World::current()) {
         check_alive(w, "notified");
+        used(w, __builtin_return_address(0));
         w->wake_all(waiters_);
         w->point("notify");
       }
@@ -209,7 +350,14 @@ struct SimPlatform {
     void check_alive(World* w, const char* what) const {
       if (w->sync_dead(this)) w->misuse(std::string("a condition variable was ") + what + " after it was destroyed (use after free)");
     }
+    // A wait or notify reads the object; its construction and destruction
+    // write it. A notify orders nothing by itself: the mutex does.
+    void used(World* w, const void* pc) const {
+      if (w->checks_races()) w->hb_read(obj_, pc, kWhat);
+    }
+    static constexpr const char* kWhat = "a condition variable object (its construction, a wait or notify, or its destruction)";
     WaitQueue waiters_;
+    mutable AccessShadow obj_;
   };
 
   static int64_t now_ns() {

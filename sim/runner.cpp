@@ -116,7 +116,12 @@ Verdict judge(const RunResult& run, std::vector<check::Violation>& violations) {
     if (run.status != RunStatus::ok) out.headline += " (the run ended in " + std::string(to_string(run.status)) + ")";
   } else if (run.status != RunStatus::ok) {
     out.failed = true;
-    if (run.status == RunStatus::crashed) {
+    if (run.status == RunStatus::crashed && run.message.find(kDataRaceMessage) != std::string::npos) {
+      // Two accesses nothing orders (sim/happens_before.hpp): its own rule,
+      // so that --expect race and --stop-on race can ask for it.
+      out.rule = "race";
+      out.headline = "race: " + run.message;
+    } else if (run.status == RunStatus::crashed) {
       out.rule = "crash";
       out.headline = "crash: " + run.message;
     } else if (run.status == RunStatus::spin) {

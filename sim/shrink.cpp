@@ -204,7 +204,9 @@ class Shrinker {
 
   // The rules whose run cannot be cut: a hang (C15) is that nothing more
   // happens, a crash or a spin ends the process.
-  bool needs_whole_run() const { return res_.rule == "C15" || res_.rule == "crash" || res_.rule == "timeout"; }
+  bool needs_whole_run() const {
+    return res_.rule == "C15" || res_.rule == "crash" || res_.rule == "race" || res_.rule == "timeout";
+  }
 
   // The first step m <= hi such that schedule `s` cut after m steps breaks
   // the rule, or 0 if none does (a rule checked only at the run's end):

@@ -1,5 +1,6 @@
 #include <cstdio>
 #include "sim/world.hpp"
+#include "sim/symbolize.hpp"
 
 #include <sys/mman.h>
 #include <unistd.h>
@@ -110,6 +111,7 @@ struct World::Thread {
   // callback window again before leaving the outer one.
   std::array<uint8_t, 32> window_depth{};
   WaitQueue joiners;
+  VectorClock clock;  // happens-before (sim/happens_before.hpp): its own entry starts at 1
   World* world = nullptr;
   void* tsan_fiber = nullptr;
   void* asan_fake_stack = nullptr;
@@ -139,8 +141,15 @@ struct World::StackPool {
   }
 };
 
+namespace {
+std::atomic<uint64_t> next_world_id{1};
+}  // namespace
+
 World::World(WorldConfig cfg)
-    : cfg_(std::move(cfg)), rng_(Rng(cfg_.seed).fork(0x5eed)), spurious_rng_(Rng(cfg_.seed).fork(0x5b0c)) {
+    : cfg_(std::move(cfg)),
+      rng_(Rng(cfg_.seed).fork(0x5eed)),
+      spurious_rng_(Rng(cfg_.seed).fork(0x5b0c)),
+      id_(next_world_id.fetch_add(1, std::memory_order_relaxed)) {
   static thread_local StackPool pool;
   stacks_ = &pool;
   strategy_ = make_strategy(cfg_.strategy, Rng(cfg_.seed).fork(0x5c4ed).next(), cfg_.bytes, cfg_.schedule);
@@ -212,6 +221,7 @@ void World::thread_main(Thread* t, void* hub_fctx) {
 
 void World::resume(Thread& t) {
   current_ = t.id;
+  cur_clock_ = &t.clock;
 #if defined(LAZYWQ_SIM_TSAN)
   __tsan_switch_to_fiber(t.tsan_fiber, 0);
 #endif
@@ -253,6 +263,13 @@ uint32_t World::spawn(int cpu, std::string name, std::function<void()> body) {
   t->spawn_cpu = cpu;
   t->body = std::move(body);
   t->world = this;
+  // Spawning happens before everything the child does.
+  if (current_ != kNoThread) {
+    Thread& parent = *threads_[current_];
+    t->clock = parent.clock;
+    parent.clock.set(current_, parent.clock.get(current_) + 1);
+  }
+  t->clock.set(t->id, 1);
   t->stack = stacks_->get();
   t->fctx = bctx::make_fcontext(t->stack.top(), t->stack.usable_size(), fiber_entry);
 #if defined(LAZYWQ_SIM_TSAN)
@@ -495,6 +512,7 @@ void World::join(uint32_t id) {
   self.joining_driver = threads_[id]->driver;
   while (threads_[id]->state != Thread::State::finished) block(threads_[id]->joiners, -1, "join");
   self.joining_driver = false;
+  self.clock.join(threads_[id]->clock);  // everything the joined thread did happens before the join returns
 }
 
 void World::drop_safety_net() {
@@ -589,7 +607,9 @@ RunResult World::run(std::function<void()> main) {
     }
   }
   current_ = kNoThread;
+  cur_clock_ = nullptr;
   tls_world = outer;
+  if (!race_pcs_.empty()) symbolize_race_sites();
   result_.steps = steps_;
   result_.virtual_ns = now_;
   result_.threads = static_cast<uint32_t>(threads_.size());
@@ -598,6 +618,74 @@ RunResult World::run(std::function<void()> main) {
   uint32_t n = static_cast<uint32_t>(threads_.size());
   result_.strategy_report = strategy_->report(steps_, n);
   return result_;
+}
+
+// --- happens-before (sim/happens_before.hpp) ---
+
+// True when the access `a` by another thread does not happen before the
+// current thread's present step.
+bool World::unordered(const Access& a) const {
+  return a.tid != kNoAccess && a.tid != current_ && a.clock > threads_[current_]->clock.get(a.tid);
+}
+
+namespace {
+void reset_if_stale(AccessShadow& s, uint64_t world) {
+  if (s.world == world) return;
+  s.world = world;
+  s.write = Access{};
+  s.read = Access{};
+  s.reads.reset();
+}
+}  // namespace
+
+void World::hb_read_slow(AccessShadow& s, const void* pc, const char* what) {
+  reset_if_stale(s, id_);
+  if (unordered(s.write)) report_race(s.write, true, pc, false, what);
+  const Access a{current_, threads_[current_]->clock.get(current_), pc, steps_};
+  if (s.reads) {
+    if (s.reads->size() <= current_) s.reads->resize(current_ + 1);
+    (*s.reads)[current_] = a;
+  } else if (s.read.tid == kNoAccess || !unordered(s.read)) {
+    s.read = a;  // the earlier read happens before this one: this one is enough
+  } else {
+    s.reads = std::make_unique<std::vector<Access>>(std::max(current_, s.read.tid) + 1);
+    (*s.reads)[s.read.tid] = s.read;
+    (*s.reads)[current_] = a;
+    s.read = Access{};
+  }
+}
+
+void World::hb_write_slow(AccessShadow& s, const void* pc, const char* what) {
+  reset_if_stale(s, id_);
+  if (unordered(s.write)) report_race(s.write, true, pc, true, what);
+  if (s.reads) {
+    for (const Access& r : *s.reads)
+      if (unordered(r)) report_race(r, false, pc, true, what);
+  } else if (unordered(s.read)) {
+    report_race(s.read, false, pc, true, what);
+  }
+  s.write = Access{current_, threads_[current_]->clock.get(current_), pc, steps_};
+  s.read = Access{};
+  s.reads.reset();
+}
+
+void World::report_race(const Access& earlier, bool earlier_wrote, const void* pc, bool writes, const char* what) {
+  auto name = [&](uint32_t id) { return "thread " + std::to_string(id) + " '" + threads_[id]->name + "'"; };
+  race_pcs_ = {pc, earlier.pc};
+  misuse(kDataRaceMessage + std::string(what) + ": this thread " + (writes ? "writes" : "reads") +
+         " it{site0} at step " + std::to_string(steps_) + ", and " + name(earlier.tid) + " " +
+         (earlier_wrote ? "wrote" : "read") + " it{site1} at step " + std::to_string(earlier.step) +
+         ", and nothing orders the two accesses (no lock held across both, no release/acquire pair, spawn or "
+         "join between them): on real threads they can happen at the same time");
+}
+
+void World::symbolize_race_sites() {
+  std::vector<std::string> sites = describe_code_sites(race_pcs_);
+  for (size_t i = 0; i < sites.size(); ++i) {
+    const std::string key = "{site" + std::to_string(i) + "}";
+    const size_t at = result_.message.find(key);
+    if (at != std::string::npos) result_.message.replace(at, key.size(), sites[i]);
+  }
 }
 
 }  // namespace lazywq::sim

@@ -20,6 +20,7 @@
 
 #include "lazywq/types.hpp"
 #include "sim/address_set.hpp"
+#include "sim/happens_before.hpp"
 #include "sim/rng.hpp"
 #include "sim/strategy.hpp"
 
@@ -90,10 +91,19 @@ struct WorldConfig {
   // id, a queuer between its claim and its insertion); a wait for a
   // callback, a sleep or a lock held across one must sleep on a condition.
   uint64_t max_spin_yields = 100;
+  // Data races (sim/happens_before.hpp): two accesses to one engine field
+  // (P::Var), mutex or condition variable, one of them a write, with no
+  // happens-before edge between them, end the run as crashed, naming both
+  // accesses. Off only to measure what the check costs.
+  bool race_check = true;
   // The same limit for timed waits whose deadline has already passed when
   // they begin (they return at once): a thread that keeps waiting until a
   // time the clock has reached polls the clock, it does not sleep.
 };
+
+// How a data race's report begins (World::hb_read/hb_write): the runner
+// files such a crash under the rule "race".
+inline constexpr const char* kDataRaceMessage = "data race on ";
 
 // window_hits[a][b]: scheduling points at which one thread was inside race
 // window a while another thread was inside b (types.hpp, RaceWindow).
@@ -204,6 +214,41 @@ class World {
   static constexpr const char* kSafetyNetWait =
       "condvar wait whose deadline is a safety net, dropped in this run (safety_nets=off): the wake-up the engine "
       "owed this thread never came";
+  // --- happens-before (sim/happens_before.hpp), from inside a thread ---
+  // True inside a running thread of a world that checks races.
+  bool checks_races() const { return cfg_.race_check && current_ != kNoThread; }
+  // The current thread acquires what `from` released (lock, acquire load).
+  void hb_acquire(const VectorClock& from) { cur_clock_->join(from); }
+  // The current thread releases into `to` (unlock, release store): `to`
+  // becomes its clock, which then ticks. An RMW continues a release
+  // sequence: it joins into `to` instead (hb_release_more).
+  void hb_release(VectorClock& to) {
+    to = *cur_clock_;
+    tick();
+  }
+  void hb_release_more(VectorClock& to) {
+    to.join(*cur_clock_);
+    tick();
+  }
+  // An access to the location `s` shadows, from `pc` (a return address in
+  // the engine); `what` names the location's kind for the report. A
+  // conflicting access nothing orders ends the run (crashed). Inline, the
+  // common case: the last write and read happen before this access.
+  void hb_read(AccessShadow& s, const void* pc, const char* what) {
+    if (s.world == id_ && !s.reads && ordered(s.write) && ordered(s.read))
+      s.read = Access{current_, cur_clock_->get(current_), pc, steps_};
+    else
+      hb_read_slow(s, pc, what);
+  }
+  void hb_write(AccessShadow& s, const void* pc, const char* what) {
+    if (s.world == id_ && !s.reads && ordered(s.write) && ordered(s.read)) {
+      s.write = Access{current_, cur_clock_->get(current_), pc, steps_};
+      s.read = Access{};
+    } else {
+      hb_write_slow(s, pc, what);
+    }
+  }
+
   // Random stream for faults and workloads, independent of the strategy's.
   Rng& rng() { return rng_; }
   uint64_t steps() const { return steps_; }
@@ -228,6 +273,16 @@ class World {
   // (schedule hash, choice points, decisions, preemptions).
   uint32_t choose(uint32_t current, bool current_runnable, bool yielding);
   std::string describe_blocked() const;
+  bool unordered(const Access& a) const;
+  bool ordered(const Access& a) const {
+    return a.tid == kNoAccess || a.tid == current_ || a.clock <= cur_clock_->get(a.tid);
+  }
+  void tick() { cur_clock_->set(current_, cur_clock_->get(current_) + 1); }
+  void hb_read_slow(AccessShadow& s, const void* pc, const char* what);
+  void hb_write_slow(AccessShadow& s, const void* pc, const char* what);
+  [[noreturn]] void report_race(const Access& earlier, bool earlier_wrote, const void* pc, bool writes,
+                                const char* what);
+  void symbolize_race_sites();
 
   WorldConfig cfg_;
   std::unique_ptr<Strategy> strategy_;
@@ -236,6 +291,7 @@ class World {
   std::vector<std::unique_ptr<Thread>> threads_;
   std::vector<uint32_t> runnable_;  // sorted ids
   uint32_t current_ = kNoThread;
+  VectorClock* cur_clock_ = nullptr;  // the current thread's clock (happens-before), null between threads
   uint32_t next_ = kNoThread;
   bool yielding_ = false;
   uint64_t steps_ = 0;
@@ -252,6 +308,8 @@ class World {
   uint32_t threads_in_windows_ = 0;  // threads with a non-empty window mask
   WindowHits window_hits_{};
   bool ran_ = false;
+  const uint64_t id_;  // unique per world of the process: tells a stale AccessShadow
+  std::vector<const void*> race_pcs_;  // a race's two sites, symbolized when the run ends
   RunResult result_;
   void* hub_fctx_ = nullptr;   // the hub's suspended context while a thread runs
   // Sanitizer fiber bookkeeping (used only in ASan / TSan builds).

@@ -147,7 +147,8 @@ int cmd_list() {
   return 0;
 }
 
-// --expect and --stop-on take a rule the harness can report: C1..C19 (lazywq::kContractRules), "crash" or "timeout".
+// --expect and --stop-on take a rule the harness can report: C1..C19 (lazywq::kContractRules), "race" (a data
+// race the simulator saw), "crash" or "timeout".
 // An unsigned count: CLI11 would wrap "-1" to 2^64-1 silently.
 const CLI::Validator kCount(
     [](std::string& s) { return !s.empty() && s[0] == '-' ? "must be a count, 0 or more (got " + s + ")" : std::string(); },
@@ -165,8 +166,8 @@ void check_writable(const std::string& path, const char* option) {
 void check_rule_name(const std::string& rule, const std::string& option = "--expect") {
   for (int i = 1; i <= lazywq::kContractRules; ++i)
     if (rule == "C" + std::to_string(i)) return;
-  if (rule == "crash" || rule == "timeout") return;
-  throw std::invalid_argument(option + " " + rule + ": not a rule the harness reports (C1..C" + std::to_string(lazywq::kContractRules) + ", crash, timeout; docs/CONTRACT.md)");
+  if (rule == "race" || rule == "crash" || rule == "timeout") return;
+  throw std::invalid_argument(option + " " + rule + ": not a rule the harness reports (C1..C" + std::to_string(lazywq::kContractRules) + ", race, crash, timeout; docs/CONTRACT.md)");
 }
 
 // The run stopped at the step budget while threads could still run, and
