@@ -373,6 +373,7 @@ PLANTED_CASES=(
   "missing_wakeup C15"
   "blocked_worker_counted_running C16,C19"
   "collision_runs_concurrently C3"
+  "stats_without_lock race"
 )
 
 stage_planted() {

@@ -1,7 +1,8 @@
 // The simulated platform: the engine's seam (docs/SEAM.md) implemented on
 // the deterministic scheduler of sim/world.hpp. Every operation is a
 // scheduling point. Memory is sequentially consistent here: weak-memory
-// behaviour is Relacy's job (models/).
+// behaviour is Relacy's job (models/); what the memory orders do and do not
+// order is still checked, by the happens-before check (sim/happens_before.hpp).
 //
 // Outside a running World (e.g. a Work destroyed after the run) the
 // operations act directly, without scheduling.
