@@ -255,6 +255,12 @@ struct RelacyPlatform {
     mutable rl::var<Stored> v_;
   };
 
+  // The intrusive lists' links: plain here (the simulator's happens-before
+  // check covers them; as rl::vars they would cost every model time and
+  // the coverage report sites in detail.hpp).
+  template <class T>
+  using ListVar = T;
+
   class LAZYWQ_CAPABILITY("mutex") Mutex {
    public:
     void lock(rl::debug_info info = LAZYWQ_RL_HERE) LAZYWQ_ACQUIRE() { m_.lock(info); }

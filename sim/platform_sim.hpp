@@ -119,6 +119,9 @@ struct SimPlatform {
     T v_;
     mutable AccessShadow shadow_;
   };
+  // An intrusive list's links and ends: checked like any Var.
+  template <class T>
+  using ListVar = Var<T>;
 
   template <class T>
   class Atomic {

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "lazywq/detail.hpp"
 #include "sim/platform_sim.hpp"
 #include "sim/world.hpp"
 
@@ -267,4 +268,47 @@ TEST(Races, TheCheckCanBeSwitchedOff) {
       },
       /*race_check=*/false);
   EXPECT_EQ(r.status, RunStatus::ok) << r.message;
+}
+
+// The engine's intrusive lists (a pool's worklist, a queue's CPU lists, a
+// pool thread's scheduled list) are checked link by link: a push without
+// the list's lock is a race on the list's end, named in detail.hpp.
+template <class P>
+struct Node {
+  lazywq::detail::ListHook<Node> hook_;
+};
+
+TEST(Races, AnIntrusiveListPushedWithoutItsLockIsARace) {
+  for (bool locked : {true, false}) {
+    auto r = run_world(1, [&] {
+      P::Mutex m;
+      lazywq::detail::IntrusiveList<Node<P>> list;
+      Node<P> a, b;
+      P::Thread first = *P::spawn(0, "first", [&] {
+        m.lock();
+        list.push_back(&a);
+        m.unlock();
+      });
+      P::Thread second = *P::spawn(1, "second", [&] {
+        if (locked) {
+          m.lock();
+          list.push_back(&b);
+          m.unlock();
+        } else {
+          list.push_back(&b);  // forgot the lock
+        }
+      });
+      first.join();
+      second.join();
+      EXPECT_EQ(list.size(), 2u);
+    });
+    if (locked) {
+      EXPECT_EQ(r.status, RunStatus::ok) << r.message;
+    } else {
+      ASSERT_TRUE(is_race(r)) << to_string(r.status) << " " << r.message;
+      if (have_symbolizer()) {
+        EXPECT_NE(r.message.find("lazywq/detail.hpp:"), std::string::npos) << r.message;
+      }
+    }
+  }
 }

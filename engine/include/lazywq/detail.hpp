@@ -28,16 +28,31 @@ class LAZYWQ_SCOPED_CAPABILITY Guard {
   M& m_;
 };
 
+// The platform of an engine type (BasicWork<P> -> P), read off the type's
+// name: it works while the type is still incomplete (a work's own hook).
+template <class T>
+struct PlatformOf;
+template <template <class> class Tmpl, class P>
+struct PlatformOf<Tmpl<P>> {
+  using type = P;
+};
+// A field of a list or hook of T's: P::ListVar (the simulator checks every
+// access for a data race; elsewhere the type itself).
+template <class T, class V>
+using ListVar = typename PlatformOf<T>::type::template ListVar<V>;
+
 // Links of an element in an IntrusiveList. A work is on at most one list at
 // a time (it is pending on one queue at a time), so one hook suffices.
+// Guarded by the lock of the list the element is on.
 template <class T>
 struct ListHook {
-  T* prev = nullptr;
-  T* next = nullptr;
-  bool linked = false;
+  ListVar<T, T*> prev = nullptr;
+  ListVar<T, T*> next = nullptr;
+  ListVar<T, bool> linked = false;
 };
 
-// FIFO list threaded through T::hook_ (T must befriend IntrusiveList).
+// FIFO list threaded through T::hook_ (T must befriend IntrusiveList),
+// guarded by the lock of the structure that holds it.
 // O(1) push, pop and removal of any element (cancel needs the last).
 template <class T>
 class IntrusiveList {
@@ -75,9 +90,9 @@ class IntrusiveList {
   }
 
  private:
-  T* head_ = nullptr;
-  T* tail_ = nullptr;
-  size_t size_ = 0;
+  ListVar<T, T*> head_ = nullptr;
+  ListVar<T, T*> tail_ = nullptr;
+  ListVar<T, size_t> size_ = 0;
 };
 
 // `t` + `d` for a deadline: saturates at kNever ("never") instead of

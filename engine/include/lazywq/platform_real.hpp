@@ -62,6 +62,12 @@ struct RealPlatform {
   // race Relacy reports (models/platform_relacy.hpp).
   template <class T>
   using Var = T;
+  // The links of the engine's intrusive lists (detail::IntrusiveList):
+  // guarded by the lock of the structure holding the list, like a Var.
+  // The simulator checks them as Vars; here and under Relacy they are the
+  // type itself.
+  template <class T>
+  using ListVar = T;
 
   // A mutex the thread-safety analysis understands.
   class LAZYWQ_CAPABILITY("mutex") Mutex {
