@@ -903,12 +903,46 @@ void Exec::run_op(int c, size_t index, const Op& op, SimWorkqueue& wq) {
 
 }  // namespace
 
+int64_t program_horizon_ns(const Program& p) {
+  // Everything a caller may legitimately wait for, added up: each
+  // queueing's run (busy_us), a creation retried after its cooldown, every
+  // timer's delay, every caller's sleep, and the shared pools' watchdog
+  // (a work stuck behind a blocked pool thread waits for it; 64 stall
+  // timeouts, as the shared_deps scenario allows). A busy time, cooldown,
+  // stall timeout or sleep that may never end (kNeverFiresUs or more)
+  // leaves the program no horizon.
+  auto never = [](int64_t us) { return us >= kNeverFiresUs; };
+  if (never(p.busy_us) || never(p.cooldown_us) || never(p.stall_us)) return 0;
+  int64_t us = 0;
+  auto add = [&us](int64_t more) { us = more > INT64_MAX / 2 - us ? INT64_MAX / 2 : us + more; };
+  int64_t queueings = p.works;
+  for (const Op& op : p.ops) {
+    // A delay that never fires by itself is never waited for (only
+    // flush_delayed_work, drain and destroy fire it, at once:
+    // validate_program refuses a wait for it).
+    if (is_delayed_op(op.kind) && !never(op.value) && op.value > 0) add(op.value);
+    if (op.kind == OpKind::sleep) {
+      if (never(op.value)) return 0;
+      if (op.value > 0) add(op.value);
+    }
+    if (is_queue_op(op.kind)) ++queueings;
+  }
+  for (int64_t i = 0; i < queueings; ++i) add(p.busy_us + p.cooldown_us);
+  if (p.stall_us > 0) add(64 * p.stall_us);
+  if (us >= (INT64_MAX / 2 - kDefaultHorizonNs) / 1000) return 0;
+  return kDefaultHorizonNs + us * 1000;
+}
+
 ProgramOutcome run_program(const Program& p, const ProgramOptions& opt) {
   validate_program(p);
   WorldConfig wc;
   wc.seed = opt.override_seed ? opt.seed : p.seed;
   wc.strategy = opt.strategy.empty() ? p.strategy : opt.strategy;
   wc.max_steps = opt.max_steps;
+  // A caller that waits, untimed, longer than the program could ever make
+  // it wait ends the run (RunStatus::horizon, C15), rather than after the
+  // 2M-step limit, seconds of wall clock, while timers keep the clock going.
+  wc.max_virtual_ns = program_horizon_ns(p);
   const bool coarse_clock = draw_clock_and_wakeup_faults(wc, wc.seed);
   ProgramOutcome out;
   World world(wc);  // throws std::invalid_argument on a bad strategy
@@ -1167,7 +1201,8 @@ std::string program_failure_report(const Program& p, const ProgramOptions& opt, 
     }
   }
   if (out.run.status == RunStatus::deadlock || out.run.status == RunStatus::step_limit ||
-      out.run.status == RunStatus::crashed || out.run.status == RunStatus::spin) {
+      out.run.status == RunStatus::crashed || out.run.status == RunStatus::spin ||
+      out.run.status == RunStatus::horizon) {
     r += "  threads at the end:\n";
     indent_lines(r, out.run.message, "    ");
   }

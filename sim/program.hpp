@@ -271,6 +271,12 @@ struct ProgramOutcome : Outcome {
   size_t model_violations = 0;
 };
 
+// The horizon of a program's run (WorldConfig::max_virtual_ns): the
+// default plus everything a caller may legitimately wait for (busy time and
+// a cooldown per queueing, every delay and sleep, 64 stall timeouts); 0 (no
+// horizon) when one of those may never end.
+int64_t program_horizon_ns(const Program& p);
+
 // Runs the program once. Throws std::invalid_argument for a malformed
 // program or strategy (before anything runs).
 ProgramOutcome run_program(const Program& p, const ProgramOptions& opt = {});

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "sim/explorer.hpp"
+#include "sim/program.hpp"
 #include "sim/runner.hpp"
 #include "sim/scenario.hpp"
 #include "sim/strategy.hpp"
@@ -862,4 +863,27 @@ TEST(Scenarios, UnknownNamesAndParametersAreClearErrors) {
   EXPECT_THROW(run_scenario(p), std::invalid_argument);
   Params q;
   EXPECT_THROW(q.add("novalue"), std::invalid_argument);
+}
+
+// Operation programs get a horizon too (issue #14: a hang a timer keeps
+// alive ended only at the 2M-step limit): everything a caller may wait
+// for, added up, on top of the default, and none when a wait may never end.
+TEST(ProgramHorizon, AddsUpWhatACallerMayWaitForAndIsOffWhenAWaitMayNeverEnd) {
+  const std::string header = "kind lazy\nncpus 2\nworks 2\ncallers 1\nidle_us 20\ncooldown_us 10\nbusy_us 5\nstall_us 0\n";
+  // Two works and one queueing: 3 x (busy 5 + cooldown 10) us, a 300 us
+  // delay, a 1000 us sleep.
+  const Program p = parse_program(header +
+                                  "c0 queue_work_on 0 w0\nc0 queue_delayed_work_on 1 w1 300\nc0 sleep 1000\n"
+                                  "c0 flush_work w0\n");
+  // queue_work_on and queue_delayed_work_on both queue: 4 x 15 us.
+  EXPECT_EQ(program_horizon_ns(p), kDefaultHorizonNs + (4 * 15 + 300 + 1000) * 1000);
+  // A delay that never fires is never waited for: not counted.
+  const Program never_fires = parse_program(header + "c0 queue_delayed_work_on 1 w1 max\nc0 flush_delayed_work w1\n");
+  EXPECT_EQ(program_horizon_ns(never_fires), kDefaultHorizonNs + 3 * 15 * 1000);
+  // The stall watchdog: 64 stall timeouts.
+  const Program watched = parse_program("kind shared\nncpus 2\nworks 1\nbusy_us 0\ncooldown_us 0\nstall_us 1000\n");
+  EXPECT_EQ(program_horizon_ns(watched), kDefaultHorizonNs + 64 * 1000 * 1000);
+  // A cooldown that never ends: no horizon (the step limit still holds).
+  const Program no_retry = parse_program("kind lazy\nncpus 2\nworks 1\ncooldown_us max\n");
+  EXPECT_EQ(program_horizon_ns(no_retry), 0);
 }
