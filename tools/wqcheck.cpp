@@ -328,7 +328,7 @@ int main(int argc, char** argv) {
   RunSelection r_sel;
   r_sel.add_to(rp, "replay");
   rp->add_option("--expect", r_expect,
-                 "Exit 0 only if the run breaks this rule (C1..C19, crash), or breaks none with 'none'; else 1 "
+                 "Exit 0 only if the run breaks this rule (C1..C19, race, crash), or breaks none with 'none'; else 1 "
                  "(the regression corpus: tests/corpus)");
   rp->add_option("--trace-out", r_trace_out, "Write a Chrome trace-event JSON timeline (Perfetto UI) to this file");
   rp->add_option("--events-out", r_events_out, "Write the text event trace to this file");
