@@ -103,12 +103,16 @@ std::string describe_one(const void* pc, const std::string& tool) {
   if (!tool.empty()) frames = run_symbolizer(tool, module, {offset});
   if (frames.empty() || frames[0].empty()) return fallback;
   const std::vector<Frame>& chain = frames[0];
+  // The innermost frame in the engine's code, past its small helpers
+  // (detail.hpp: a Guard's lock names the function that took it).
   const Frame* pick = nullptr;
   for (const Frame& f : chain)
-    if (f.file.find("/engine/include/") != std::string::npos) {
+    if (f.file.find("/engine/include/") != std::string::npos && f.file.find("/detail.hpp") == std::string::npos) {
       pick = &f;
       break;
     }
+  for (const Frame& f : chain)
+    if (pick == nullptr && f.file.find("/engine/include/") != std::string::npos) pick = &f;
   if (pick == nullptr) pick = &chain.front();
   if (pick->file == "??" || pick->line == 0) return pick->function == "??" ? fallback : " in " + pick->function;
   return " at " + short_path(pick->file) + ":" + std::to_string(pick->line) + " (in " + pick->function + ")";
