@@ -23,18 +23,17 @@ std::string find_symbolizer() {
   return {};
 }
 
-// llvm-symbolizer's answer: per address, pairs of lines (function, then
-// file:line:column), innermost inlined frame first; a blank line ends it.
-std::vector<std::vector<Frame>> run_symbolizer(const std::string& tool, const std::string& module,
-                                               const std::vector<uintptr_t>& offsets) {
-  std::string cmd = tool + " --obj=" + module + " --inlining --functions=short --demangle";
-  for (uintptr_t o : offsets) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, " 0x%llx", static_cast<unsigned long long>(o));
-    cmd += buf;
-  }
-  cmd += " 2>/dev/null";
-  std::vector<std::vector<Frame>> out;
+// llvm-symbolizer's answer for one address: pairs of lines (function,
+// then file:line:column), innermost inlined frame first. The module's path
+// is quoted for the shell.
+std::vector<Frame> run_symbolizer(const std::string& tool, const std::string& module, uintptr_t offset) {
+  std::string quoted = "'";
+  for (char c : module) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  quoted += "'";
+  char addr[32];
+  std::snprintf(addr, sizeof addr, " 0x%llx", static_cast<unsigned long long>(offset));
+  const std::string cmd = tool + " --obj=" + quoted + " --inlining --functions=short --demangle" + addr + " 2>/dev/null";
+  std::vector<Frame> out;
   FILE* p = popen(cmd.c_str(), "r");
   if (p == nullptr) return out;
   std::string all;
@@ -44,14 +43,7 @@ std::vector<std::vector<Frame>> run_symbolizer(const std::string& tool, const st
   pclose(p);
   std::istringstream in(all);
   std::string fn, loc;
-  std::vector<Frame> cur;
-  while (std::getline(in, fn)) {
-    if (fn.empty()) {
-      if (!cur.empty()) out.push_back(std::move(cur));
-      cur.clear();
-      continue;
-    }
-    if (!std::getline(in, loc)) break;
+  while (std::getline(in, fn) && !fn.empty() && std::getline(in, loc)) {
     Frame f;
     f.function = fn;
     const size_t c2 = loc.rfind(':');
@@ -62,9 +54,8 @@ std::vector<std::vector<Frame>> run_symbolizer(const std::string& tool, const st
     } else {
       f.file = "??";
     }
-    cur.push_back(std::move(f));
+    out.push_back(std::move(f));
   }
-  if (!cur.empty()) out.push_back(std::move(cur));
   return out;
 }
 
@@ -99,10 +90,8 @@ std::string describe_one(const void* pc, const std::string& tool) {
     const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n > 0) module.assign(exe, static_cast<size_t>(n));
   }
-  std::vector<std::vector<Frame>> frames;
-  if (!tool.empty()) frames = run_symbolizer(tool, module, {offset});
-  if (frames.empty() || frames[0].empty()) return fallback;
-  const std::vector<Frame>& chain = frames[0];
+  const std::vector<Frame> chain = tool.empty() ? std::vector<Frame>{} : run_symbolizer(tool, module, offset);
+  if (chain.empty()) return fallback;
   // The innermost frame in the engine's code, past its small helpers
   // (detail.hpp: a Guard's lock names the function that took it).
   const Frame* pick = nullptr;

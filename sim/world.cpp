@@ -263,12 +263,9 @@ uint32_t World::spawn(int cpu, std::string name, std::function<void()> body) {
   t->spawn_cpu = cpu;
   t->body = std::move(body);
   t->world = this;
-  // Spawning happens before everything the child does.
-  if (current_ != kNoThread) {
-    Thread& parent = *threads_[current_];
-    t->clock = parent.clock;
-    parent.clock.set(current_, parent.clock.get(current_) + 1);
-  }
+  // Spawning happens before everything the child does: the parent
+  // releases into the child's clock.
+  if (current_ != kNoThread) hb_release(t->clock);
   t->clock.set(t->id, 1);
   t->stack = stacks_->get();
   t->fctx = bctx::make_fcontext(t->stack.top(), t->stack.usable_size(), fiber_entry);
@@ -512,7 +509,7 @@ void World::join(uint32_t id) {
   self.joining_driver = threads_[id]->driver;
   while (threads_[id]->state != Thread::State::finished) block(threads_[id]->joiners, -1, "join");
   self.joining_driver = false;
-  self.clock.join(threads_[id]->clock);  // everything the joined thread did happens before the join returns
+  hb_acquire(threads_[id]->clock);  // everything the joined thread did happens before the join returns
 }
 
 void World::drop_safety_net() {
@@ -622,12 +619,6 @@ RunResult World::run(std::function<void()> main) {
 
 // --- happens-before (sim/happens_before.hpp) ---
 
-// True when the access `a` by another thread does not happen before the
-// current thread's present step.
-bool World::unordered(const Access& a) const {
-  return a.tid != kNoAccess && a.tid != current_ && a.clock > threads_[current_]->clock.get(a.tid);
-}
-
 namespace {
 void reset_if_stale(AccessShadow& s, uint64_t world) {
   if (s.world == world) return;
@@ -640,12 +631,12 @@ void reset_if_stale(AccessShadow& s, uint64_t world) {
 
 void World::hb_read_slow(AccessShadow& s, const void* pc, const char* what) {
   reset_if_stale(s, id_);
-  if (unordered(s.write)) report_race(s.write, true, pc, false, what);
-  const Access a{current_, threads_[current_]->clock.get(current_), pc, steps_};
+  if (!ordered(s.write)) report_race(s.write, true, pc, false, what);
+  const Access a{current_, cur_clock_->get(current_), pc, steps_};
   if (s.reads) {
     if (s.reads->size() <= current_) s.reads->resize(current_ + 1);
     (*s.reads)[current_] = a;
-  } else if (s.read.tid == kNoAccess || !unordered(s.read)) {
+  } else if (ordered(s.read)) {
     s.read = a;  // the earlier read happens before this one: this one is enough
   } else {
     s.reads = std::make_unique<std::vector<Access>>(std::max(current_, s.read.tid) + 1);
@@ -657,14 +648,14 @@ void World::hb_read_slow(AccessShadow& s, const void* pc, const char* what) {
 
 void World::hb_write_slow(AccessShadow& s, const void* pc, const char* what) {
   reset_if_stale(s, id_);
-  if (unordered(s.write)) report_race(s.write, true, pc, true, what);
+  if (!ordered(s.write)) report_race(s.write, true, pc, true, what);
   if (s.reads) {
     for (const Access& r : *s.reads)
-      if (unordered(r)) report_race(r, false, pc, true, what);
-  } else if (unordered(s.read)) {
+      if (!ordered(r)) report_race(r, false, pc, true, what);
+  } else if (!ordered(s.read)) {
     report_race(s.read, false, pc, true, what);
   }
-  s.write = Access{current_, threads_[current_]->clock.get(current_), pc, steps_};
+  s.write = Access{current_, cur_clock_->get(current_), pc, steps_};
   s.read = Access{};
   s.reads.reset();
 }

@@ -91,14 +91,16 @@ struct WorldConfig {
   // id, a queuer between its claim and its insertion); a wait for a
   // callback, a sleep or a lock held across one must sleep on a condition.
   uint64_t max_spin_yields = 100;
-  // Data races (sim/happens_before.hpp): two accesses to one engine field
-  // (P::Var), mutex or condition variable, one of them a write, with no
-  // happens-before edge between them, end the run as crashed, naming both
-  // accesses. Off only to measure what the check costs.
-  bool race_check = true;
   // The same limit for timed waits whose deadline has already passed when
   // they begin (they return at once): a thread that keeps waiting until a
   // time the clock has reached polls the clock, it does not sleep.
+
+  // Data races (sim/happens_before.hpp): two accesses to one engine field
+  // (P::Var, P::ListVar), mutex or condition variable, one of them a write,
+  // with no happens-before edge between them, end the run as crashed (the
+  // runner's rule "race"), naming both accesses. Off only to measure what
+  // the check costs.
+  bool race_check = true;
 };
 
 // How a data race's report begins (World::hb_read/hb_write): the runner
@@ -273,7 +275,8 @@ class World {
   // (schedule hash, choice points, decisions, preemptions).
   uint32_t choose(uint32_t current, bool current_runnable, bool yielding);
   std::string describe_blocked() const;
-  bool unordered(const Access& a) const;
+  // True when the access `a` (none, this thread's, or another's that the
+  // current thread has acquired) happens before the current thread's step.
   bool ordered(const Access& a) const {
     return a.tid == kNoAccess || a.tid == current_ || a.clock <= cur_clock_->get(a.tid);
   }

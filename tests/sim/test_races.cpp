@@ -7,7 +7,7 @@
 
 #include <cstdlib>
 #include <memory>
-#include <optional>
+#include <functional>
 #include <string>
 
 #include "lazywq/detail.hpp"
