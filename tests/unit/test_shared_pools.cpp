@@ -364,6 +364,47 @@ TEST(Shared, ARescuerCancelRefusedForItsOwnStackResolvesThePendingQueueing) {
   EXPECT_FALSE(eng.cancel_work_sync(b)) << "nothing left to cancel";
 }
 
+// dependency_cycles() keeps the first kKeptCycles reports, whichever path
+// made them, and stats() counts them all: the refusal above 65 times on one
+// engine, with the dependency graph off so that only the rescuer's own
+// refusals report (mutation testing, issue #14: the rescuer's path kept a
+// 65th, off by one, and nothing looked past 64).
+TEST(Shared, TheRescuersRefusalsKeepOnlyTheFirstCyclesAndCountThemAll) {
+  EngineConfig cfg = shared_config();
+  cfg.max_workers_per_pool = 1;
+  cfg.dependency_check = lazywq::DependencyCheck::off;
+  cfg.record_events = false;
+  Engine eng(cfg);
+  auto& q = eng.create_workqueue("s", WqKind::shared);
+  constexpr size_t kRefusals = Engine::kKeptCycles + 1;
+  Watchdog dog(kDeadline, "65 refused rescuer cancels must not hang");
+  for (size_t i = 0; i < kRefusals; ++i) {
+    std::atomic<bool> refused{false};
+    std::atomic<int> b_runs{0};
+    Work* bp = nullptr;
+    Work y([&](Work&) {
+      EXPECT_TRUE(q.queue_work_on(3, *bp));
+      try {
+        eng.cancel_work_sync(*bp);
+      } catch (const Error& e) {
+        refused = e.code() == Errc::deadlock;
+      }
+    }, "y");
+    Work b([&](Work&) {
+      if (b_runs.fetch_add(1) > 0) return;
+      EXPECT_TRUE(q.queue_work_on(3, y));
+      eng.flush_work(y);
+    }, "b");
+    bp = &b;
+    ASSERT_TRUE(q.queue_work_on(3, b));
+    eng.flush_work(b);
+    eng.flush_work(b);
+    ASSERT_TRUE(refused.load()) << "refusal " << i + 1;
+  }
+  EXPECT_EQ(eng.stats().dependency_cycles, kRefusals);
+  EXPECT_EQ(eng.dependency_cycles().size(), Engine::kKeptCycles);
+}
+
 // At the cap (one worker per pool) the rescuer runs a pool's works while
 // its worker blocks. Here the rescuer itself runs y, which flushes z; z
 // runs on CPU 3's worker and flushes t, queued on CPU 3, whose pool is at

@@ -94,7 +94,9 @@ class BasicEngine {
   int64_t now_ns() const { return P::now_ns() - start_ns_; }
 
   Stats stats() const;
-  // C16: the wait-for cycles reported so far (the first 64), oldest first.
+  // C16: the wait-for cycles reported so far (the first kKeptCycles),
+  // oldest first; stats().dependency_cycles counts them all.
+  static constexpr size_t kKeptCycles = 64;
   std::vector<DependencyCycle> dependency_cycles() const;
   std::vector<Event> events() const;
   // Index of the first event of the next call to events() (for windows).
@@ -161,7 +163,8 @@ class BasicEngine {
   // awaited_queue / awaited_work: what the wait is for (the wait_refused event's, when it is refused).
   void note_wait(std::vector<DependencyNode> targets, const char* call, const WaitScope* registered = nullptr,
                  uint32_t awaited_queue = 0, uint64_t awaited_work = 0);
-  // Counts and keeps one cycle report (at most 64 kept).
+  // Counts, records and keeps one cycle report (at most kKeptCycles kept):
+  // the dependency graph's and the rescuer's refusals alike.
   void report_cycle(DependencyCycle c, int cpu, uint32_t queue, uint64_t work);
   // Whether a cycle through `t` is the first the registered wait `serial`
   // (0: none registered) reports through it; notes it. One stall, one report.

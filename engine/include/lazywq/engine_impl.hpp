@@ -2048,7 +2048,7 @@ void BasicEngine<P>::report_cycle(DependencyCycle c, int cpu, uint32_t queue, ui
   n_cycles_.fetch_add(1, std::memory_order_relaxed);
   record(EventType::dependency_cycle, cpu, queue, work, static_cast<int32_t>(c.chain.size()));
   detail::Guard g(cycle_lock_);
-  if (cycles_.size() < 64) cycles_.push_back(std::move(c));
+  if (cycles_.size() < kKeptCycles) cycles_.push_back(std::move(c));
 }
 
 template <class P>

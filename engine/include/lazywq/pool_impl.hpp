@@ -764,16 +764,10 @@ void BasicEngine<P>::kick_rescuer_locked() {
 
 template <class P>
 void BasicEngine<P>::refuse_rescuer_wait_locked(Worker<P>* r, DependencyCycle cycle, uint32_t queue, uint64_t work) {
-  n_cycles_.fetch_add(1, std::memory_order_relaxed);
   Work* const running = r->current;  // our own write (under S)
-  record(EventType::dependency_cycle, r->cpu, r->cur_wq ? r->cur_wq->id() : 0, running ? running->id() : 0,
-         static_cast<int32_t>(cycle.chain.size()));
-  record(EventType::wait_refused, r->cpu, queue, work, static_cast<int32_t>(RefusalReason::rescuer_chain));
   std::string text = cycle.describe();
-  {
-    detail::Guard cg(cycle_lock_);
-    if (cycles_.size() < 64) cycles_.push_back(std::move(cycle));
-  }
+  report_cycle(std::move(cycle), r->cpu, r->cur_wq ? r->cur_wq->id() : 0, running ? running->id() : 0);
+  record(EventType::wait_refused, r->cpu, queue, work, static_cast<int32_t>(RefusalReason::rescuer_chain));
   throw Error(Errc::deadlock, text);
 }
 
