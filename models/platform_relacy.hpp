@@ -260,6 +260,9 @@ struct RelacyPlatform {
   // the coverage report sites in detail.hpp).
   template <class T>
   using ListVar = T;
+  // Immutable fields: plain (the simulator's happens-before check covers them).
+  template <class T>
+  using Immutable = T;
 
   class LAZYWQ_CAPABILITY("mutex") Mutex {
    public:

@@ -123,6 +123,33 @@ struct SimPlatform {
   template <class T>
   using ListVar = Var<T>;
 
+  // An immutable field (the engine's "I:"): its constructor writes it, then
+  // it is only read, and every read is checked against that write. A
+  // thread that reaches the object through nothing that orders it after
+  // the construction (a pointer loaded relaxed, or read without its lock)
+  // reads a field the constructing thread may not have finished writing:
+  // a data race, here on whichever schedule makes both accesses. Read
+  // through the conversion (or the owner's accessor), out of line like
+  // Var's operators so that a report names the engine's line.
+  template <class T>
+  class Immutable {
+   public:
+    LAZYWQ_SIM_ACCESS explicit Immutable(T v) : v_(std::move(v)) {
+      if (World* w = World::current(); w && w->checks_races()) w->hb_write(shadow_, __builtin_return_address(0), kWhat);
+    }
+    Immutable(const Immutable&) = delete;
+    Immutable& operator=(const Immutable&) = delete;
+    LAZYWQ_SIM_ACCESS operator const T&() const {  // NOLINT: reads like the field
+      if (World* w = World::current(); w && w->checks_races()) w->hb_read(shadow_, __builtin_return_address(0), kWhat);
+      return v_;
+    }
+
+   private:
+    static constexpr const char* kWhat = "an immutable engine field (I, written by its constructor)";
+    const T v_;
+    mutable AccessShadow shadow_;
+  };
+
   template <class T>
   class Atomic {
    public:

@@ -8,6 +8,7 @@
 // ThreadSanitizer sees only in a window of a few instructions.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
 
 #include "sim/platform_sim.hpp"
@@ -85,3 +86,94 @@ TEST(PublicationRaces, AFlusherThatLearnsAQueueOnlyThroughItsWorkIsOrderedAfterT
   EXPECT_EQ(runs, 540);
 }
 
+
+// The rescuer's flush judges each work of its wait chain by the queue the
+// work's home_ names (is it shared, and the work waiting for a slot?). A
+// flush's own work needs no more: the flush read its queueing count with
+// acquire. A later work of the chain does: here the rescuer (running a, at
+// the cap of CPU 1's one-thread pool, whose thread blocks in b's flush of
+// c) flushes c, whose runner (a single_thread queue's core) waits in a
+// flush of d, running on another queue's core; meanwhile the creator, a
+// thread the rescuer never synchronized with, makes a queue of its own
+// (its core busy with m0, so no thread of it touches d) and queues d there
+// while d runs, after c's flush read d's count. The rescuer must read that
+// queue's kind ordered after its construction (d's home_ loaded with
+// acquire): the relaxed load of rescuer_wait/4@37fd01 reads kind_
+// unordered (mutation/survivors.txt). Events stay off: their lock would
+// order everything.
+TEST(PublicationRaces, TheRescuerJudgesAQueueItLearnsOnlyThroughAWorkOrderedAfterTheQueue) {
+  int bad = 0, reached = 0;
+  std::string first;
+  for (uint64_t seed = 1; seed <= 100; ++seed) {
+    bool rescued = false;
+    const RunResult r = run_world(seed, strategy_for(seed), [&] {
+      EngineConfig cfg;
+      cfg.ncpus = 2;
+      cfg.max_workers_per_pool = 1;
+      cfg.record_events = false;
+      SimEngine eng(cfg);
+      SimWorkqueue& s = eng.create_workqueue("s", WqKind::shared);
+      SimWorkqueue& runs_d = eng.create_workqueue("runs_d", WqKind::single_thread);
+      SimWorkqueue& runs_c = eng.create_workqueue("runs_c", WqKind::single_thread);
+      // Plain flags: no edge the simulator knows, as a client's own memory.
+      std::atomic<bool> d_started{false}, c_flushing{false}, d_requeued{false}, release_d{false};
+      std::atomic<bool> m0_started{false}, release_m0{false};
+      std::atomic<int> d_runs{0};
+      auto wait_for = [](const std::atomic<bool>& f) {
+        while (!f.load()) ScenarioContext::sleep_ns(1'000);
+      };
+      SimWork d([&](SimWork&) {
+        if (d_runs.fetch_add(1) > 0) return;
+        d_started = true;
+        wait_for(release_d);
+      }, "d");
+      SimWork c([&](SimWork&) {
+        c_flushing = true;
+        eng.flush_work(d);
+      }, "c");
+      SimWork m0([&](SimWork&) {
+        m0_started = true;
+        wait_for(release_m0);
+      }, "m0");
+      SimWork b([&](SimWork&) { eng.flush_work(c); }, "b");
+      SimWork a([&](SimWork&) {
+        rescued = World::current()->thread_name(World::current()->self()) == "wq/rescuer";
+        wait_for(d_requeued);
+        eng.flush_work(c);
+      }, "a");
+      SimWorkqueue* late = nullptr;
+      SimPlatform::Thread creator = *SimPlatform::spawn(0, "creator", [&] {
+        late = &eng.create_workqueue("late", WqKind::single_thread);
+        late->queue_work_on(0, m0);
+        wait_for(m0_started);
+        wait_for(c_flushing);
+        ScenarioContext::sleep_ns(20'000);  // after c's flush read d's count
+        EXPECT_TRUE(late->queue_work_on(0, d));  // d runs on runs_d's core: a second queueing
+        d_requeued = true;
+      });
+      runs_d.queue_work_on(0, d);
+      wait_for(d_started);
+      runs_c.queue_work_on(0, c);
+      s.queue_work_on(1, b);  // CPU 1's one pool thread blocks in b's flush of c
+      ScenarioContext::sleep_ns(50'000);
+      s.queue_work_on(1, a);  // at the cap: the rescuer runs a
+      wait_for(d_requeued);
+      ScenarioContext::sleep_ns(200'000);  // the rescuer looks at c's chain meanwhile
+      release_d = true;
+      release_m0 = true;
+      eng.flush_work(a);
+      eng.flush_work(b);
+      creator.join();
+      eng.flush_work(d);
+      late->destroy();
+      runs_c.destroy();
+      runs_d.destroy();
+      s.destroy();
+    });
+    if (r.status != RunStatus::ok && ++bad == 1)
+      first = "seed " + std::to_string(seed) + " (" + strategy_for(seed) + "): " + to_string(r.status) + ": " + r.message;
+    reached += rescued;
+  }
+  EXPECT_EQ(bad, 0) << first;
+  EXPECT_GT(reached, 0) << "the rescuer should run a: the test no longer reaches the shape";
+}

@@ -5,12 +5,14 @@
 // release sequence, spawn, join) is never reported.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <memory>
 #include <functional>
 #include <string>
 
 #include "lazywq/detail.hpp"
+#include "lazywq/engine.hpp"
 #include "sim/platform_sim.hpp"
 #include "sim/world.hpp"
 
@@ -308,6 +310,63 @@ TEST(Races, AnIntrusiveListPushedWithoutItsLockIsARace) {
       ASSERT_TRUE(is_race(r)) << to_string(r.status) << " " << r.message;
       if (have_symbolizer()) {
         EXPECT_NE(r.message.find("lazywq/detail.hpp:"), std::string::npos) << r.message;
+      }
+    }
+  }
+}
+
+// An immutable field ("I:", P::Immutable) is written by its constructor:
+// a thread that reaches the object through nothing the memory model orders
+// after the construction (here a pointer handed over through a plain
+// std::atomic the simulator does not see, as a relaxed load of the
+// engine's would be) reads it unordered: a race, naming the field's kind.
+// Handed over under a lock, the same read is ordered. (Mutation testing,
+// issue #14: the rescuer's relaxed load of a work's home_ read the queue's
+// kind_ unordered, and no check looked at a constant field.)
+TEST(Races, AQueueReachedThroughNothingOrderedAfterItsCreationIsARace) {
+  for (bool locked : {true, false}) {
+    auto r = run_world(1, [locked] {
+      EngineConfig cfg;
+      cfg.ncpus = 2;
+      BasicEngine<P> eng(cfg);
+      std::atomic<BasicWorkqueue<P>*> unseen{nullptr};  // std::atomic: no edge the simulator knows
+      P::Mutex m;
+      P::Var<BasicWorkqueue<P>*> handed = nullptr;
+      P::Thread creator = *P::spawn(0, "creator", [&] {
+        BasicWorkqueue<P>& q = eng.create_workqueue("late", WqKind::lazy);
+        if (locked) {
+          m.lock();
+          handed = &q;
+          m.unlock();
+        } else {
+          unseen.store(&q, std::memory_order_release);
+        }
+      });
+      P::Thread reader = *P::spawn(1, "reader", [&] {
+        BasicWorkqueue<P>* q = nullptr;
+        while (!q) {
+          if (locked) {
+            m.lock();
+            q = handed;
+            m.unlock();
+          } else {
+            q = unseen.load(std::memory_order_acquire);
+          }
+          if (!q) P::sched_point("reader spins");
+        }
+        EXPECT_EQ(q->kind(), WqKind::lazy);
+      });
+      creator.join();
+      reader.join();
+      (locked ? static_cast<BasicWorkqueue<P>*>(handed) : unseen.load())->destroy();  // after the joins: ordered
+    });
+    if (locked) {
+      EXPECT_EQ(r.status, RunStatus::ok) << r.message;
+    } else {
+      ASSERT_TRUE(is_race(r)) << to_string(r.status) << " " << r.message;
+      EXPECT_NE(r.message.find("an immutable engine field"), std::string::npos) << r.message;
+      if (have_symbolizer()) {
+        EXPECT_NE(r.message.find("lazywq/workqueue.hpp:"), std::string::npos) << r.message;
       }
     }
   }

@@ -15,6 +15,11 @@ namespace lazywq::detail {
 // under Relacy so that an access without its lock is a reported data race.
 template <class P, class T>
 using Var = typename P::template Var<T>;
+// An immutable field ("I:"): the type itself in the real world and under
+// Relacy; in the simulator every read is checked to be ordered after the
+// constructor's write (the object was published to the reader).
+template <class P, class T>
+using Immutable = typename P::template Immutable<T>;
 
 template <class M>
 class LAZYWQ_SCOPED_CAPABILITY Guard {

@@ -74,7 +74,7 @@ int64_t BasicWorkqueue<P>::now() const {
 template <class P>
 void BasicWorkqueue<P>::check_alive() const {
   if (dead_.load(std::memory_order_acquire))
-    throw Error(Errc::queue_destroyed, "workqueue '" + name_ + "' has been destroyed");
+    throw Error(Errc::queue_destroyed, "workqueue '" + name() + "' has been destroyed");
 }
 
 template <class P>
@@ -131,17 +131,17 @@ void BasicWorkqueue<P>::start() {
       detail::Guard g(lock_);
       // arg: kind | options << 8 | max_active (capped at 0x7fff) << 16, for the oracle.
       const int32_t flags = (opts_.highpri ? 1 : 0) | (opts_.unbound ? 2 : 0) | (opts_.ordered ? 4 : 0);
-      const int32_t active = std::min(max_active_, 0x7fff);
-      engine_.record(EventType::create, -1, id_, 0, static_cast<int32_t>(kind_) | (flags << 8) | (active << 16));
+      const int32_t active = std::min<int>(max_active_, 0x7fff);
+      engine_.record(EventType::create, -1, id_, 0, static_cast<int32_t>(kind()) | (flags << 8) | (active << 16));
     }
     if (!engine_.start_shared(*this)) {
       dead_.store(true, std::memory_order_release);
-      throw Error(Errc::spawn_failed, "could not create the shared pools' manager thread (workqueue '" + name_ + "')");
+      throw Error(Errc::spawn_failed, "could not create the shared pools' manager thread (workqueue '" + name() + "')");
     }
     return;
   }
   detail::Guard g(lock_);
-  engine_.record(EventType::create, -1, id_, 0, static_cast<int32_t>(kind_));
+  engine_.record(EventType::create, -1, id_, 0, static_cast<int32_t>(kind()));
   if (!spawn_worker_locked(core_cpu_)) {
     dead_.store(true, std::memory_order_release);
     // While the lock was dropped to create the core, cpu_online may have
@@ -156,7 +156,7 @@ void BasicWorkqueue<P>::start() {
       c.state = CwqState::none;
     }
     stop_and_join_locked(std::move(orphans), EventType::thread_exit);
-    throw Error(Errc::spawn_failed, "could not create the core thread of workqueue '" + name_ + "'");
+    throw Error(Errc::spawn_failed, "could not create the core thread of workqueue '" + name() + "'");
   }
   if (kind_ == WqKind::per_cpu)
     for (int c = 0; c < static_cast<int>(cwqs_.size()); ++c)
@@ -215,7 +215,7 @@ bool BasicWorkqueue<P>::queue_common(int cpu, Work& w, const DelayedWork* dw, Du
   detail::Guard g(lock_);
   if (dead_.load(std::memory_order_relaxed)) {
     reject_locked(w, cpu);  // PENDING released, and the stream says so
-    throw Error(Errc::queue_destroyed, "workqueue '" + name_ + "' has been destroyed");
+    throw Error(Errc::queue_destroyed, "workqueue '" + name() + "' has been destroyed");
   }
   if (!accepting_locked()) {
     reject_locked(w, cpu);
@@ -638,12 +638,12 @@ bool BasicWorkqueue<P>::flush() {
   check_alive();
   if (caller_in_this_queue()) {
     engine_.record(EventType::wait_refused, -1, id_, 0, static_cast<int32_t>(RefusalReason::own_queue));
-    throw Error(Errc::deadlock, "flush_workqueue('" + name_ + "') from one of its own works would wait for itself");
+    throw Error(Errc::deadlock, "flush_workqueue('" + name() + "') from one of its own works would wait for itself");
   }
   typename BasicEngine<P>::BlockedScope blocked(engine_);
   detail::Guard g(lock_);
   if (dead_.load(std::memory_order_relaxed))  // destroyed since check_alive()
-    throw Error(Errc::queue_destroyed, "workqueue '" + name_ + "' has been destroyed");
+    throw Error(Errc::queue_destroyed, "workqueue '" + name() + "' has been destroyed");
   // Under Q (the graph's and the events' locks are leaves): may refuse
   // with Error(deadlock) before anything changed.
   engine_.note_wait(flush_targets_locked(), "flush_workqueue", nullptr, id_);
@@ -682,12 +682,12 @@ void BasicWorkqueue<P>::drain() {
   check_alive();
   if (caller_in_this_queue()) {
     engine_.record(EventType::wait_refused, -1, id_, 0, static_cast<int32_t>(RefusalReason::own_queue));
-    throw Error(Errc::deadlock, "drain_workqueue('" + name_ + "') from one of its own works would wait for itself");
+    throw Error(Errc::deadlock, "drain_workqueue('" + name() + "') from one of its own works would wait for itself");
   }
   typename BasicEngine<P>::BlockedScope blocked(engine_);
   detail::Guard g(lock_);
   if (dead_.load(std::memory_order_relaxed) || destroying_)
-    throw Error(Errc::queue_destroyed, "workqueue '" + name_ + "' is destroyed or being destroyed");
+    throw Error(Errc::queue_destroyed, "workqueue '" + name() + "' is destroyed or being destroyed");
   // As in flush(); registered too: a drain waits for every queueing,
   // chained ones included, so a run elsewhere that holds one up later
   // holds the drain up (tie_waits).
@@ -1170,13 +1170,13 @@ template <class P>
 void BasicWorkqueue<P>::destroy() {
   if (caller_in_this_queue()) {
     engine_.record(EventType::wait_refused, -1, id_, 0, static_cast<int32_t>(RefusalReason::own_queue));
-    throw Error(Errc::deadlock, "destroy of workqueue '" + name_ + "' from one of its own works");
+    throw Error(Errc::deadlock, "destroy of workqueue '" + name() + "' from one of its own works");
   }
   // It drains and joins: on a pool thread that is an engine wait (C16).
   typename BasicEngine<P>::BlockedScope blocked(engine_);
   detail::Guard g(lock_);
   if (destroying_ || dead_.load(std::memory_order_relaxed))
-    throw Error(Errc::queue_destroyed, "workqueue '" + name_ + "' is already destroyed");
+    throw Error(Errc::queue_destroyed, "workqueue '" + name() + "' is already destroyed");
   // The rescuer refuses before anything changed (its drain below cannot
   // be undone half-way): a run of this queue in progress on its own stack,
   // or waiting through a chain for one there (a cycle that closes during

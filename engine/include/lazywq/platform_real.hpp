@@ -68,6 +68,12 @@ struct RealPlatform {
   // type itself.
   template <class T>
   using ListVar = T;
+  // An immutable field ("I:"), written by its constructor and then only
+  // read. The simulator checks that every read is ordered after the
+  // construction (an object reached through a pointer published without
+  // ordering); here and under Relacy it is the type itself.
+  template <class T>
+  using Immutable = T;
 
   // A mutex the thread-safety analysis understands.
   class LAZYWQ_CAPABILITY("mutex") Mutex {

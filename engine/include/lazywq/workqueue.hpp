@@ -234,12 +234,12 @@ class BasicWorkqueue {
   int64_t now() const;
 
   BasicEngine<P>& engine_;  // I
-  const uint32_t id_;       // I
-  const std::string name_;  // I
-  const WqKind kind_;       // I
-  const int core_cpu_;      // I
-  const WqOptions opts_;    // I
-  const int max_active_;    // I
+  const detail::Immutable<P, uint32_t> id_;       // I
+  const detail::Immutable<P, std::string> name_;  // I
+  const detail::Immutable<P, WqKind> kind_;       // I
+  const detail::Immutable<P, int> core_cpu_;      // I
+  const WqOptions opts_;                          // I
+  const detail::Immutable<P, int> max_active_;    // I
 
   // Q. A shared queue's lock is the engine's S (pool_lock_), so the pools'
   // threads, the queue and its works are under one lock; other kinds have
