@@ -37,7 +37,7 @@ BasicWork<P>::~BasicWork() {
   try {
     e->cancel_work_sync(*this);
   } catch (const Error& err) {
-    std::fprintf(stderr, "lazywq: work '%s' destroyed from its own callback: %s\n", name_.c_str(),
+    std::fprintf(stderr, "lazywq: work '%s' destroyed from its own callback: %s\n", name().c_str(),
                  err.what());
     std::abort();
   }
@@ -878,7 +878,7 @@ void BasicWorkqueue<P>::invoke_locked(Worker<P>* w, Work* work, int target, int 
   lock_.unlock();
   P::window_enter(RaceWindow::callback);
   try {
-    work->fn_(*work);
+    work->call();
   } catch (...) {
     engine_.n_threw_.fetch_add(1, std::memory_order_relaxed);
     engine_.record(EventType::callback_threw, w->cpu, id_, work->id());
@@ -984,7 +984,7 @@ bool BasicWorkqueue<P>::core_step_locked(Worker<P>* w) {
         engine_.record(EventType::exec_begin, w->cpu, id_, work->id(), c);
         lock_.unlock();
         try {
-          work->fn_(*work);
+          work->call();
         } catch (...) {
         }
         lock_.lock();

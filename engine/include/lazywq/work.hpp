@@ -67,9 +67,15 @@ class BasicWork {
 
   static constexpr uint32_t kPending = 1u;
 
-  const Fn fn_;             // I
-  const std::string name_;  // I
-  const bool is_delayed_ = false;  // I
+  // The callback, through the checked read of fn_ (see detail::Immutable).
+  void call() {
+    const Fn& fn = fn_;
+    fn(*this);
+  }
+
+  const detail::Immutable<P, Fn> fn_;             // I
+  const detail::Immutable<P, std::string> name_;  // I
+  const detail::Immutable<P, bool> is_delayed_{false};  // I
 
   // A: bound once, by CAS from null at the first queueing; never changes.
   typename P::template Atomic<BasicEngine<P>*> engine_{nullptr};
