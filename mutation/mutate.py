@@ -593,7 +593,18 @@ def cmd_run(args) -> int:
                     f.write(json.dumps(r) + "\n")
         log(f"running {len(again)} survivor(s) again")
     todo = [m for m in chosen if m.id not in done]
-    need_tsan = "torture" in checkers and any(m.operator in sites.TSAN_OPERATORS for m in todo)
+    # --second-technique: a mutant one checker killed, whose record lacks
+    # some of the chosen checkers (it ran before they existed, or with a
+    # subset), meets those too, until one more kills it (issue #14: two
+    # techniques per kill). Its record is updated, not replaced.
+    more = []
+    if args.second_technique:
+        second = read_list(os.path.join(HERE, "second_technique.txt"))
+        more = [m for m in chosen if m.id in done and done[m.id]["class"] == "killed" and m.id not in second and
+                sum(1 for v in done[m.id]["checkers"].values() if v["status"] == "killed") < 2 and
+                any(c not in done[m.id]["checkers"] for c in checkers)]
+        log(f"{len(more)} mutant(s) killed by one checker and not yet run by all of: {', '.join(checkers)}")
+    need_tsan = "torture" in checkers and any(m.operator in sites.TSAN_OPERATORS for m in todo + more)
     if args.tsan == "off" or (args.tsan == "auto" and args.in_place and
                               not os.path.exists(os.path.join(ws.bdir("tsan"), "build.ninja"))):
         # No ThreadSanitizer build to reuse (the gate's mutation job on a fresh
@@ -618,7 +629,7 @@ def cmd_run(args) -> int:
             return 3
         base_objects[p] = ws.objects(p)
     ck = Checkers(ws, args)
-    if todo and not args.skip_baseline:
+    if (todo or more) and not args.skip_baseline:
         for c in checkers:
             for op in ["negate_cond"] + (["relax_order"] if need_tsan and c == "torture" else []):
                 v = ck.run(c, op, "baseline")
@@ -638,7 +649,25 @@ def cmd_run(args) -> int:
             kills = [c for c, v in r["checkers"].items() if v["status"] == "killed"]
             log(f"[{n}/{len(todo)}] {m.id}: {r['class']}" + (f" by {', '.join(kills)}" if kills else "") +
                 f" ({r['seconds']:.0f}s)")
-    if ws.in_place and todo:
+    for n, m in enumerate(more, 1):
+        rec = done[m.id]
+        missing = [c for c in checkers if c not in rec["checkers"]]
+        saved, args.kills_enough = args.kills_enough, 1  # one more kill is the point
+        r = run_mutant(ws, ck, m, missing, presets, base_objects, args)
+        args.kills_enough = saved
+        rec["checkers"].update(r["checkers"])
+        rec["seconds"] = round(rec["seconds"] + r["seconds"], 1)
+        rec["build_seconds"] = round(rec.get("build_seconds", 0.0) + r["build_seconds"], 1)
+        # The whole file again: the record changed in place.
+        with open(results_path + ".tmp", "w") as f:
+            for x in done.values():
+                f.write(json.dumps(x) + "\n")
+        os.replace(results_path + ".tmp", results_path)
+        kills = [c for c in missing if rec["checkers"].get(c, {}).get("status") == "killed"]
+        log(f"[second technique {n}/{len(more)}] {m.id}: " +
+            (f"also killed by {', '.join(kills)}" if kills else f"no other checker of {', '.join(missing)} kills it") +
+            f" ({r['seconds']:.0f}s)")
+    if ws.in_place and (todo or more):
         # The checkout's build/<preset> holds the last mutant's objects:
         # rebuild the unmutated engine, so nobody runs a mutant by mistake.
         rebuilt = presets + ([NO_TSA] if NO_TSA in base_objects else [])
@@ -941,7 +970,9 @@ def cmd_report(args) -> int:
     if not os.path.exists(path):
         log(f"no results in {args.out} (run `mutate.py run --out {args.out}` first)")
         return 2
-    results = [json.loads(line) for line in open(path)]
+    # One record per mutant, the last written (a run appends; an update
+    # rewrites, but an interrupted one may leave both).
+    results = list({r["id"]: r for r in (json.loads(line) for line in open(path))}.values())
     checkers = [c for c in CHECKERS if any(c in r["checkers"] for r in results)] or CHECKERS
     rep = write_report(args.out, results, load_mutants(), checkers)
     print(rep["summary_line"])
@@ -1043,6 +1074,9 @@ def main(argv=None) -> int:
     p.add_argument("--rerun-survivors", action="store_true",
                    help="run again the survivors recorded in --out (after a new test, model or oracle check), and "
                         "the lock mutants -Wthread-safety rejected that were not yet checked without it")
+    p.add_argument("--second-technique", action="store_true",
+                   help="also run the mutants in --out that one checker killed through the chosen checkers their "
+                        "record lacks, until one more kills each (the record is updated)")
     p.add_argument("--without-tsa", choices=["auto", "on", "off"], default="auto",
                    help="build a lock mutant that -Wthread-safety rejects once more without the analysis and check it "
                         f"(build/{NO_TSA}; auto: on, except in place)")
@@ -1057,9 +1091,11 @@ def main(argv=None) -> int:
                 ap.error("--sample must be at least 1")
             if args.kills_enough is not None and args.kills_enough < 0:
                 ap.error("--kills-enough must be 0 (run every checker) or more")
-            if args.rerun_survivors and (args.fresh or not os.path.exists(os.path.join(args.out, "results.jsonl"))):
-                ap.error(f"--rerun-survivors: no earlier results in {args.out} (results.jsonl) to rerun "
-                         "the survivors of" + (" (--fresh forgets them)" if args.fresh else ""))
+            for flag, on, what in (("--rerun-survivors", args.rerun_survivors, "rerun the survivors of"),
+                                   ("--second-technique", args.second_technique, "find a second technique for")):
+                if on and (args.fresh or not os.path.exists(os.path.join(args.out, "results.jsonl"))):
+                    ap.error(f"{flag}: no earlier results in {args.out} (results.jsonl) to {what}" +
+                             (" (--fresh forgets them)" if args.fresh else ""))
             s = args.seed
             if re.fullmatch(r"[0-9a-f]{7,40}", s) and not s.isdigit():
                 args.seed_num = int(s, 16) % 2**63  # a commit hash, whole or abbreviated

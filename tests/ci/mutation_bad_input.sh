@@ -22,4 +22,5 @@ expect 0 "Operators:" -- /usr/bin/python3 $m --help
 expect 2 "bad --shard" -- /usr/bin/python3 $m run --sample 1 --shard 4/4 --out /tmp/mutation-bad-input
 rm -rf /tmp/mutation-no-results
 expect 2 "no earlier results" -- /usr/bin/python3 $m run --rerun-survivors --out /tmp/mutation-no-results
+expect 2 "no earlier results in .* to find a second technique" -- /usr/bin/python3 $m run --second-technique --out /tmp/mutation-no-results
 exit $((fails > 0))
