@@ -43,6 +43,7 @@
 #include <utility>
 
 #include "lazywq/annotations.hpp"
+#include "lazywq/guarded.hpp"
 #include "lazywq/types.hpp"
 #include "models/coverage.hpp"
 
@@ -263,6 +264,8 @@ struct RelacyPlatform {
   // Immutable fields: plain (the simulator's happens-before check covers them).
   template <class T>
   using Immutable = T;
+  template <class T>
+  using Guarded = detail::PlainGuarded<T>;
 
   class LAZYWQ_CAPABILITY("mutex") Mutex {
    public:

@@ -43,6 +43,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -263,9 +264,26 @@ class Workspace:
             paths = [os.path.join(d, fn) for d, _, fns in os.walk(b) for fn in fns if fn.endswith(".o")]
         for p in paths:
             if os.path.exists(p):
-                with open(p, "rb") as f:
-                    out[os.path.relpath(p, b)] = hashlib.sha256(f.read()).hexdigest()
+                out[os.path.relpath(p, b)] = code_hash(p)
         return out
+
+
+OBJCOPY = shutil.which("llvm-objcopy-14") or shutil.which("objcopy")
+
+
+def code_hash(obj: str) -> str:
+    """sha256 of an object file without its debug sections: the release
+    build has line tables (-gline-tables-only, for the race check's
+    reports), so two statements swapped into the same machine code still
+    changed every byte of .debug_line, and trivial compiler equivalence
+    never held for a swap (four independent swaps ran every checker as
+    survivors, session 25). Without objcopy, the whole file."""
+    if OBJCOPY:
+        with tempfile.NamedTemporaryFile(suffix=".o") as tmp:
+            if subprocess.run([OBJCOPY, "--strip-debug", obj, tmp.name], capture_output=True).returncode == 0:
+                return hashlib.sha256(open(tmp.name, "rb").read()).hexdigest()
+    with open(obj, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
 
 
 # ---------------------------------------------------------------------------

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 #include "lazywq/annotations.hpp"
 #include "sim/world.hpp"
@@ -122,6 +123,52 @@ struct SimPlatform {
   // An intrusive list's links and ends: checked like any Var.
   template <class T>
   using ListVar = Var<T>;
+
+  // A lock-guarded object the engine reaches through -> and * (a
+  // container of threads): every access is checked like a Var's, one
+  // through a non-const path as a write (conservative: two threads that
+  // only read it under its lock are ordered by the lock anyway, and a read
+  // without it, next to a writer, is the race). Out of line, so that a
+  // report names the engine's line.
+  template <class T>
+  class Guarded {
+   public:
+    template <class... A>
+    LAZYWQ_SIM_ACCESS explicit Guarded(A&&... a) : v_(std::forward<A>(a)...) {
+      access(true, __builtin_return_address(0));
+    }
+    Guarded(const Guarded&) = delete;
+    Guarded& operator=(const Guarded&) = delete;
+    LAZYWQ_SIM_ACCESS T* operator->() {
+      access(true, __builtin_return_address(0));
+      return &v_;
+    }
+    LAZYWQ_SIM_ACCESS const T* operator->() const {
+      access(false, __builtin_return_address(0));
+      return &v_;
+    }
+    LAZYWQ_SIM_ACCESS T& operator*() {
+      access(true, __builtin_return_address(0));
+      return v_;
+    }
+    LAZYWQ_SIM_ACCESS const T& operator*() const {
+      access(false, __builtin_return_address(0));
+      return v_;
+    }
+
+   private:
+    void access(bool write, const void* pc) const {
+      World* w = World::current();
+      if (!w || !w->checks_races()) return;
+      if (write)
+        w->hb_write(shadow_, pc, kWhat);
+      else
+        w->hb_read(shadow_, pc, kWhat);
+    }
+    static constexpr const char* kWhat = "a lock-guarded engine container (P::Guarded)";
+    T v_;
+    mutable AccessShadow shadow_;
+  };
 
   // An immutable field (the engine's "I:"): its constructor writes it, then
   // it is only read, and every read is checked against that write. A

@@ -10,6 +10,7 @@
 #include <memory>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "lazywq/detail.hpp"
 #include "lazywq/engine.hpp"
@@ -368,6 +369,45 @@ TEST(Races, AQueueReachedThroughNothingOrderedAfterItsCreationIsARace) {
       if (have_symbolizer()) {
         EXPECT_NE(r.message.find("lazywq/workqueue.hpp:"), std::string::npos) << r.message;
       }
+    }
+  }
+}
+
+// A container behind P::Guarded (a pool's workers and idle threads, the
+// zombies waiting to be joined): -Wthread-safety cannot see a pool's, and
+// a std::vector is no Var, so a push without the lock went unseen (the
+// unlock_early mutants of join_zombies_locked and join_pool_zombies_locked
+// survived every checker in a build without the analysis). Every access is
+// checked now, a non-const one as a write.
+TEST(Races, AGuardedContainerPushedWithoutItsLockIsARace) {
+  for (bool locked : {true, false}) {
+    auto r = run_world(1, [locked] {
+      P::Mutex m;
+      P::Guarded<std::vector<int>> v;
+      P::Thread first = *P::spawn(0, "first", [&] {
+        m.lock();
+        v->push_back(1);
+        m.unlock();
+      });
+      P::Thread second = *P::spawn(1, "second", [&] {
+        if (locked) {
+          m.lock();
+          v->push_back(2);
+          m.unlock();
+        } else {
+          v->push_back(2);  // forgot the lock
+        }
+      });
+      first.join();
+      second.join();
+      const auto& cv = v;
+      EXPECT_EQ(cv->size(), 2u);  // after the joins: ordered
+    });
+    if (locked) {
+      EXPECT_EQ(r.status, RunStatus::ok) << r.message;
+    } else {
+      ASSERT_TRUE(is_race(r)) << to_string(r.status) << " " << r.message;
+      EXPECT_NE(r.message.find("a lock-guarded engine container"), std::string::npos) << r.message;
     }
   }
 }

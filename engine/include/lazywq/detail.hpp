@@ -20,6 +20,11 @@ using Var = typename P::template Var<T>;
 // constructor's write (the object was published to the reader).
 template <class P, class T>
 using Immutable = typename P::template Immutable<T>;
+// A lock-guarded object reached through -> and * (a container): plain in
+// the real world and under Relacy (lazywq/guarded.hpp); in the simulator
+// every access is checked, a non-const one as a write.
+template <class P, class T>
+using Guarded = typename P::template Guarded<T>;
 
 template <class M>
 class LAZYWQ_SCOPED_CAPABILITY Guard {

@@ -394,7 +394,7 @@ class BasicEngine {
   // or S): no kick in between is lost.
   detail::Var<P, uint64_t> rescuer_kicks_ = 0;
   detail::Var<P, bool> manager_stop_ LAZYWQ_GUARDED_BY(pool_lock_) = false;
-  std::vector<std::unique_ptr<Worker<P>>> pool_zombies_ LAZYWQ_GUARDED_BY(pool_lock_);  // exited, not joined
+  detail::Guarded<P, std::vector<std::unique_ptr<Worker<P>>>> pool_zombies_ LAZYWQ_GUARDED_BY(pool_lock_);  // exited, not joined
   detail::Var<P, int> pool_threads_ LAZYWQ_GUARDED_BY(pool_lock_) = 0;  // created, not joined (manager too)
   // With S: a pool thread retired (stop_pools waits for all), or the
   // manager's creation resolved (a second shared queue waits for it).

@@ -591,7 +591,7 @@ std::vector<DependencyNode> BasicWorkqueue<P>::flush_targets_locked() {
     engine_.assert_held_pool_lock();
     for (auto& pool : engine_.pools_) {
       scan(pool->worklist);
-      for (auto& pw : pool->workers) scan(pw->scheduled);  // behind their own runs there (C3)
+      for (auto& pw : *pool->workers) scan(pw->scheduled);  // behind their own runs there (C3)
     }
     scan(inactive_);
   } else {
@@ -1029,7 +1029,7 @@ void BasicWorkqueue<P>::core_loop_locked(Worker<P>* w) {
     fire_due_timers_locked();
     if (!core.list.empty() && core_step_locked(w)) continue;
     if (core.list.empty() && w->stop) break;
-    if (!zombies_.empty()) continue;
+    if (!zombies_->empty()) continue;
     // A timer that never fires (kNever) is an untimed wait, not a spin.
     if (!timers_.empty())
       w->cv.wait_until(lock_, detail::deadline_after(engine_.start_ns_, timers_.begin()->first.first));
@@ -1075,7 +1075,7 @@ void BasicWorkqueue<P>::cpu_loop_locked(Worker<P>* w) {
     t.state = CwqState::none;
     engine_.n_idle_exit_.fetch_add(1, std::memory_order_relaxed);
     engine_.record(EventType::idle_exit, w->cpu, id_, 0);
-    zombies_.push_back(std::move(t.worker));
+    zombies_->push_back(std::move(t.worker));
     wake_core_locked();
     break;
   }
@@ -1085,9 +1085,9 @@ void BasicWorkqueue<P>::cpu_loop_locked(Worker<P>* w) {
 // joining: an exited worker needs no lock, but joining may block briefly).
 template <class P>
 void BasicWorkqueue<P>::join_zombies_locked() {
-  while (!zombies_.empty()) {
+  while (!zombies_->empty()) {
     std::vector<std::unique_ptr<Worker<P>>> batch;
-    batch.swap(zombies_);
+    batch.swap(*zombies_);
     lock_.unlock();
     for (auto& z : batch) z->thread.join();
     lock_.lock();
@@ -1791,8 +1791,8 @@ Stats BasicEngine<P>::stats() const {
     PoolStats ps;
     ps.cpu = p->cpu;
     ps.highpri = p->highpri;
-    ps.workers = static_cast<int>(p->workers.size());
-    ps.idle = static_cast<int>(p->idle.size());
+    ps.workers = static_cast<int>(p->workers->size());
+    ps.idle = static_cast<int>(p->idle->size());
     ps.running = p->nr_running;
     ps.pending = static_cast<int>(p->worklist.size());
     s.pools.push_back(ps);
@@ -1897,7 +1897,7 @@ std::vector<DependencyNode> BasicEngine<P>::wait_targets(Work& w, uint64_t pendi
         };
         for (auto& p : pools_) {
           running_holders(p->worklist);
-          for (auto& x : p->workers) running_holders(x->scheduled);
+          for (auto& x : *p->workers) running_holders(x->scheduled);
         }
       }
     } else {

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "lazywq/annotations.hpp"
+#include "lazywq/guarded.hpp"
 #include "lazywq/types.hpp"
 
 #if defined(__has_feature)
@@ -74,6 +75,10 @@ struct RealPlatform {
   // ordering); here and under Relacy it is the type itself.
   template <class T>
   using Immutable = T;
+  // A lock-guarded container reached through -> and *: the object itself
+  // (lazywq/guarded.hpp); the simulator checks each access.
+  template <class T>
+  using Guarded = detail::PlainGuarded<T>;
 
   // A mutex the thread-safety analysis understands.
   class LAZYWQ_CAPABILITY("mutex") Mutex {

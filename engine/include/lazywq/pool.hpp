@@ -23,8 +23,10 @@ struct Pool {
   const int cpu;        // I: -1 for the unbound pool
   const bool highpri;   // I
   detail::IntrusiveList<BasicWork<P>> worklist;    // S: activated works, oldest first
-  std::vector<std::unique_ptr<Worker<P>>> workers;  // S: live workers (owned; exited ones move to the zombies)
-  std::vector<Worker<P>*> idle;                     // S: idle workers, most recently idle last
+  // S: live workers (owned; exited ones move to the zombies). Guarded: the
+  // simulator checks each access, since -Wthread-safety cannot name S here.
+  detail::Guarded<P, std::vector<std::unique_ptr<Worker<P>>>> workers;
+  detail::Guarded<P, std::vector<Worker<P>*>> idle;  // S: idle workers, most recently idle last
   // S: workers running a callback and not blocked in an engine wait. A
   // worker takes the next work only when it would be the only running one;
   // when the count drops to 0 with works waiting, another worker is woken

@@ -119,8 +119,8 @@ template <class P>
 void BasicEngine<P>::kick_pool_locked(Pool<P>& p) {
   if (p.worklist.empty()) return;
   if (p.nr_running == 0) {
-    if (!p.idle.empty())
-      p.idle.back()->cv.notify_one();
+    if (!p.idle->empty())
+      p.idle->back()->cv.notify_one();
     else
       wake_manager_locked();
   } else if (p.stalled_since_ns < 0 && cfg_.stall_timeout > Duration::zero()) {
@@ -151,7 +151,7 @@ bool BasicEngine<P>::spawn_pool_thread_locked(Pool<P>* p, bool rescuer) {
   Worker<P>* raw = owned.get();
   if (p) {
     p->creating = true;
-    p->workers.push_back(std::move(owned));
+    p->workers->push_back(std::move(owned));
   } else if (rescuer) {
     rescuer_ = std::move(owned);
   } else {
@@ -178,8 +178,8 @@ bool BasicEngine<P>::spawn_pool_thread_locked(Pool<P>* p, bool rescuer) {
     record_as(self ? self->thread_id : (kExternalThread | P::thread_tag()), EventType::spawn_fail, cpu, 0, 0, what);
     if (p) {
       p->creating = false;
-      auto it = std::find_if(p->workers.begin(), p->workers.end(), [&](auto& x) { return x.get() == raw; });
-      p->workers.erase(it);
+      auto it = std::find_if(p->workers->begin(), p->workers->end(), [&](auto& x) { return x.get() == raw; });
+      p->workers->erase(it);
       // At least 1 ms apart: while the rescuer is busy the manager retries
       // on the cooldown alone, and a zero cooldown would spin.
       // A cooldown too large to add never ends: the pool is never retried
@@ -197,7 +197,7 @@ bool BasicEngine<P>::spawn_pool_thread_locked(Pool<P>* p, bool rescuer) {
   raw->published = true;
   if (p) {
     p->creating = false;
-    p->idle.push_back(raw);
+    p->idle->push_back(raw);
   }
   ++pool_threads_;
   n_created_.fetch_add(1, std::memory_order_relaxed);
@@ -284,11 +284,11 @@ template <class P>
 void BasicEngine<P>::retire_pool_thread_locked(Worker<P>* w, EventType why) {
   Pool<P>& p = *w->pool;
   if (w->counted) uncount_locked(w);
-  p.idle.erase(std::remove(p.idle.begin(), p.idle.end(), w), p.idle.end());
-  auto it = std::find_if(p.workers.begin(), p.workers.end(), [&](auto& x) { return x.get() == w; });
-  if (it != p.workers.end()) {  // hotplug and the destructor take their victims out themselves
-    pool_zombies_.push_back(std::move(*it));
-    p.workers.erase(it);
+  p.idle->erase(std::remove(p.idle->begin(), p.idle->end(), w), p.idle->end());
+  auto it = std::find_if(p.workers->begin(), p.workers->end(), [&](auto& x) { return x.get() == w; });
+  if (it != p.workers->end()) {  // hotplug and the destructor take their victims out themselves
+    pool_zombies_->push_back(std::move(*it));
+    p.workers->erase(it);
   }
   if (why == EventType::idle_exit) n_idle_exit_.fetch_add(1, std::memory_order_relaxed);
   record(why, w->cpu, 0, 0);
@@ -303,7 +303,7 @@ template <class P>
 void BasicEngine<P>::pool_worker_loop_locked(Worker<P>* w) {
   Pool<P>& p = *w->pool;
   auto become_running = [&]() LAZYWQ_REQUIRES(pool_lock_) {
-    p.idle.erase(std::remove(p.idle.begin(), p.idle.end(), w), p.idle.end());
+    p.idle->erase(std::remove(p.idle->begin(), p.idle->end(), w), p.idle->end());
     if (!w->counted) {
       w->counted = true;
       ++p.nr_running;
@@ -322,7 +322,7 @@ void BasicEngine<P>::pool_worker_loop_locked(Worker<P>* w) {
       continue;
     }
     if (w->counted) uncount_locked(w);
-    if (std::find(p.idle.begin(), p.idle.end(), w) == p.idle.end()) p.idle.push_back(w);
+    if (std::find(p.idle->begin(), p.idle->end(), w) == p.idle->end()) p.idle->push_back(w);
     // An idle timeout too large to add never ends (kNever): never exit.
     const int64_t deadline = detail::deadline_after(w->last_active_ns, cfg_.idle_timeout);
     if (now_ns() < deadline) {
@@ -410,9 +410,9 @@ bool BasicEngine<P>::pool_dispatch_locked(Worker<P>* w, Pool<P>* p, Work* work, 
 // Joins pool threads that exited (S dropped while joining).
 template <class P>
 void BasicEngine<P>::join_pool_zombies_locked() {
-  while (!pool_zombies_.empty()) {
+  while (!pool_zombies_->empty()) {
     std::vector<std::unique_ptr<Worker<P>>> batch;
-    batch.swap(pool_zombies_);
+    batch.swap(*pool_zombies_);
     pool_lock_.unlock();
     for (auto& z : batch) z->thread.join();
     pool_lock_.lock();
@@ -428,7 +428,7 @@ void BasicEngine<P>::join_pool_zombies_locked() {
 template <class P>
 bool BasicEngine<P>::manager_step_locked(Worker<P>* m, int64_t& deadline) {
   deadline = kNever;
-  if (!pool_zombies_.empty()) {
+  if (!pool_zombies_->empty()) {
     join_pool_zombies_locked();
     return true;
   }
@@ -445,9 +445,9 @@ bool BasicEngine<P>::manager_step_locked(Worker<P>* m, int64_t& deadline) {
   const bool rescuer_free = rescuer_ && rescuer_->current == nullptr && rescuer_->nested_runs == 0;
   for (auto& owned : pools_) {
     Pool<P>& p = *owned;
-    if (p.needs_worker() && p.idle.empty() && !p.creating) {
+    if (p.needs_worker() && p.idle->empty() && !p.creating) {
       const bool cooling = (p.fresh_failure && rescuer_free) || t < p.cooldown_until_ns;
-      const bool at_cap = static_cast<int>(p.workers.size()) >= cfg_.max_workers_per_pool;
+      const bool at_cap = static_cast<int>(p.workers->size()) >= cfg_.max_workers_per_pool;
       if (!cooling && !at_cap) {
         spawn_pool_thread_locked(&p);
         return true;
@@ -468,7 +468,7 @@ bool BasicEngine<P>::manager_step_locked(Worker<P>* m, int64_t& deadline) {
         start_stall_watch_locked(p);
       } else if (t - p.stalled_since_ns >= cfg_.stall_timeout.count()) {
         n_mayday_.fetch_add(1, std::memory_order_relaxed);
-        for (auto& x : p.workers)
+        for (auto& x : *p.workers)
           if (x->counted) {
             record_as(x->thread_id, EventType::mayday, x->cpu, 0, 0, 0);
             uncount_locked(x.get());
@@ -533,9 +533,9 @@ bool BasicEngine<P>::rescue_step_locked(Worker<P>* r, bool& pending) {
 // rescuer runs its works; `reason` is for their fallback events.
 template <class P>
 bool BasicEngine<P>::rescue_due_locked(const Pool<P>& p, int64_t t, FallbackReason& reason) {
-  if (!p.needs_worker() || !p.idle.empty() || p.creating) return false;
+  if (!p.needs_worker() || !p.idle->empty() || p.creating) return false;
   const bool cooling = p.fresh_failure || t < p.cooldown_until_ns;
-  const bool at_cap = static_cast<int>(p.workers.size()) >= cfg_.max_workers_per_pool;
+  const bool at_cap = static_cast<int>(p.workers->size()) >= cfg_.max_workers_per_pool;
   if (!cooling && !at_cap) return false;
   reason = p.fresh_failure || at_cap ? FallbackReason::spawn_failed : FallbackReason::spawn_cooldown;
   return true;
@@ -723,7 +723,7 @@ void BasicEngine<P>::rescuer_wait(Worker<P>* r, Work& w, RescuerWait until, uint
       std::vector<Work*> holder_chains;
       for (auto& owned : pools_) {
         if (slot_queues.empty()) break;  // no work of the chain waits inactive
-        for (auto& t : owned->workers) {
+        for (auto& t : *owned->workers) {
           Work* const x = t->current;
           BasicWorkqueue<P>* const h = t->cur_wq;
           if (t.get() == r || !x || std::find(slot_queues.begin(), slot_queues.end(), h) == slot_queues.end())
@@ -790,7 +790,7 @@ void BasicEngine<P>::follow_awaited_queues_locked(Worker<P>* r, RescuerWaitScope
       continue;
     }
     for (auto& owned : pools_)
-      for (auto& t : owned->workers) {
+      for (auto& t : *owned->workers) {
         Work* const x = t->current;
         if (t.get() == r || !x || t->cur_wq != a.q || t->current_epoch > a.epoch) continue;
         s.runs.push_back({i, wait_chain_locked(r, *x, &s.awaited)});
@@ -969,7 +969,7 @@ void BasicEngine<P>::pools_cpu_offline(int cpu) {
       }
     };
     move_all(p.worklist);
-    for (auto& x : p.workers) {
+    for (auto& x : *p.workers) {
       move_all(x->scheduled);
       x->stop = true;
       x->cv.notify_one();
@@ -987,7 +987,7 @@ void BasicEngine<P>::stop_pools() {
     detail::Guard g(pool_lock_);
     if (!manager_ && !rescuer_) return;
     for (auto& p : pools_)
-      for (auto& x : p->workers) {
+      for (auto& x : *p->workers) {
         x->stop = true;
         x->cv.notify_one();
       }
@@ -1004,7 +1004,7 @@ void BasicEngine<P>::stop_pools() {
   detail::Guard g(pool_lock_);
   for (;;) {
     bool live = false;
-    for (auto& p : pools_) live = live || !p->workers.empty();
+    for (auto& p : pools_) live = live || !p->workers->empty();
     if (!live) break;
     pool_state_cv_.wait(pool_lock_);  // a thread still finishing retires itself into the zombies
   }

@@ -248,7 +248,7 @@ class BasicWorkqueue {
   typename P::Mutex& lock_;
   std::vector<Cwq> cwqs_ LAZYWQ_GUARDED_BY(lock_);
   detail::Var<P, Worker<P>*> core_ LAZYWQ_GUARDED_BY(lock_) = nullptr;  // owned by cwqs_[core_cpu_].worker
-  std::vector<std::unique_ptr<Worker<P>>> zombies_ LAZYWQ_GUARDED_BY(lock_);  // exited, not joined
+  detail::Guarded<P, std::vector<std::unique_ptr<Worker<P>>>> zombies_ LAZYWQ_GUARDED_BY(lock_);  // exited, not joined
   std::vector<char> scan_blocked_ LAZYWQ_GUARDED_BY(lock_);  // core scan scratch: CPUs it must skip
   detail::Var<P, int> live_threads_ LAZYWQ_GUARDED_BY(lock_) = 0;
 
