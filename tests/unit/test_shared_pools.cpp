@@ -324,44 +324,55 @@ TEST(Shared, PermanentCreationFailureRunsWhatARescuedWorkWaitsFor) {
   EXPECT_EQ(order, (std::vector<uint64_t>{slot_holder.id(), behind_slot.id()}));
 }
 
+// At the cap (one worker per pool) CPU 3's worker runs b, which flushes y;
+// y is rescued, requeues b (running, so now pending too) and cancels it:
+// b's run waits for y, on the rescuer's own stack, so the cancel can never
+// end and is refused. run() queues b and flushes its first run.
+struct RefusedRescuerCancel {
+  Engine& eng;
+  Workqueue& q;
+  std::atomic<int> b_runs{0};
+  std::atomic<bool> requeued{false}, refused{false};
+  Work y{[this](Work&) {
+           requeued = q.queue_work_on(3, b);
+           try {
+             eng.cancel_work_sync(b);
+           } catch (const Error& e) {
+             refused = e.code() == Errc::deadlock;
+           }
+         },
+         "y"};
+  Work b{[this](Work&) {
+           if (b_runs.fetch_add(1) > 0) return;
+           EXPECT_TRUE(q.queue_work_on(3, y));
+           eng.flush_work(y);
+         },
+         "b"};
+  RefusedRescuerCancel(Engine& e, Workqueue& wq) : eng(e), q(wq) {}
+  void run() {
+    ASSERT_TRUE(q.queue_work_on(3, b));
+    eng.flush_work(b);  // the first queueing's run (b's requeue comes during it)
+  }
+};
+
 // A cancel_work_sync the rescuer must refuse still resolves the pending
 // queueing its grab took, as cancel_work would: that queueing never runs,
 // and a later flush_work of the work returns instead of waiting for it for
-// ever (C10). At the cap (one worker per pool) CPU 3's worker runs b, which
-// flushes y; y is rescued, requeues b (running, so now pending too) and
-// cancels it: b's run waits for y, on the rescuer's own stack, so the
-// cancel can never end and is refused.
+// ever (C10).
 TEST(Shared, ARescuerCancelRefusedForItsOwnStackResolvesThePendingQueueing) {
   EngineConfig cfg = shared_config();
   cfg.max_workers_per_pool = 1;
   Engine eng(cfg);
   auto& q = eng.create_workqueue("s", WqKind::shared);
-  std::atomic<int> b_runs{0};
-  std::atomic<bool> requeued{false}, refused{false};
-  Work* bp = nullptr;
-  Work y([&](Work&) {
-    requeued = q.queue_work_on(3, *bp);
-    try {
-      eng.cancel_work_sync(*bp);
-    } catch (const Error& e) {
-      refused = e.code() == Errc::deadlock;
-    }
-  }, "y");
-  Work b([&](Work&) {
-    if (b_runs.fetch_add(1) > 0) return;
-    EXPECT_TRUE(q.queue_work_on(3, y));
-    eng.flush_work(y);
-  }, "b");
-  bp = &b;
+  RefusedRescuerCancel c(eng, q);
   Watchdog dog(kDeadline, "a flush after a refused rescuer cancel must not wait for the queueing it took");
-  ASSERT_TRUE(q.queue_work_on(3, b));
-  eng.flush_work(b);  // the first queueing's run (b's requeue comes during it)
-  ASSERT_TRUE(requeued.load()) << "b was running, not pending: the requeue must be taken";
-  ASSERT_TRUE(refused.load()) << "the rescuer cannot wait for a run on its own stack" << dump_events(eng);
-  eng.flush_work(b);  // the requeue: taken off its list by the refused cancel's grab
-  EXPECT_EQ(b_runs.load(), 1) << "the grab took the requeue, as cancel_work would" << dump_events(eng);
-  EXPECT_FALSE(b.pending());
-  EXPECT_FALSE(eng.cancel_work_sync(b)) << "nothing left to cancel";
+  c.run();
+  ASSERT_TRUE(c.requeued.load()) << "b was running, not pending: the requeue must be taken";
+  ASSERT_TRUE(c.refused.load()) << "the rescuer cannot wait for a run on its own stack" << dump_events(eng);
+  eng.flush_work(c.b);  // the requeue: taken off its list by the refused cancel's grab
+  EXPECT_EQ(c.b_runs.load(), 1) << "the grab took the requeue, as cancel_work would" << dump_events(eng);
+  EXPECT_FALSE(c.b.pending());
+  EXPECT_FALSE(eng.cancel_work_sync(c.b)) << "nothing left to cancel";
 }
 
 // dependency_cycles() keeps the first kKeptCycles reports, whichever path
@@ -379,27 +390,10 @@ TEST(Shared, TheRescuersRefusalsKeepOnlyTheFirstCyclesAndCountThemAll) {
   constexpr size_t kRefusals = Engine::kKeptCycles + 1;
   Watchdog dog(kDeadline, "65 refused rescuer cancels must not hang");
   for (size_t i = 0; i < kRefusals; ++i) {
-    std::atomic<bool> refused{false};
-    std::atomic<int> b_runs{0};
-    Work* bp = nullptr;
-    Work y([&](Work&) {
-      EXPECT_TRUE(q.queue_work_on(3, *bp));
-      try {
-        eng.cancel_work_sync(*bp);
-      } catch (const Error& e) {
-        refused = e.code() == Errc::deadlock;
-      }
-    }, "y");
-    Work b([&](Work&) {
-      if (b_runs.fetch_add(1) > 0) return;
-      EXPECT_TRUE(q.queue_work_on(3, y));
-      eng.flush_work(y);
-    }, "b");
-    bp = &b;
-    ASSERT_TRUE(q.queue_work_on(3, b));
-    eng.flush_work(b);
-    eng.flush_work(b);
-    ASSERT_TRUE(refused.load()) << "refusal " << i + 1;
+    RefusedRescuerCancel c(eng, q);
+    c.run();
+    eng.flush_work(c.b);
+    ASSERT_TRUE(c.refused.load()) << "refusal " << i + 1;
   }
   EXPECT_EQ(eng.stats().dependency_cycles, kRefusals);
   EXPECT_EQ(eng.dependency_cycles().size(), Engine::kKeptCycles);
