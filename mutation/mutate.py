@@ -606,9 +606,7 @@ def cmd_run(args) -> int:
             del done[i]
         if again:
             # The kept records only; the reruns are appended again below.
-            with open(results_path, "w") as f:
-                for r in done.values():
-                    f.write(json.dumps(r) + "\n")
+            rewrite_results(results_path, done.values())
         log(f"running {len(again)} survivor(s) again")
     todo = [m for m in chosen if m.id not in done]
     # --second-technique: a mutant one checker killed, whose record lacks
@@ -676,11 +674,7 @@ def cmd_run(args) -> int:
         rec["checkers"].update(r["checkers"])
         rec["seconds"] = round(rec["seconds"] + r["seconds"], 1)
         rec["build_seconds"] = round(rec.get("build_seconds", 0.0) + r["build_seconds"], 1)
-        # The whole file again: the record changed in place.
-        with open(results_path + ".tmp", "w") as f:
-            for x in done.values():
-                f.write(json.dumps(x) + "\n")
-        os.replace(results_path + ".tmp", results_path)
+        rewrite_results(results_path, done.values())  # the record changed in place
         kills = [c for c in missing if rec["checkers"].get(c, {}).get("status") == "killed"]
         log(f"[second technique {n}/{len(more)}] {m.id}: " +
             (f"also killed by {', '.join(kills)}" if kills else f"no other checker of {', '.join(missing)} kills it") +
@@ -710,6 +704,16 @@ def cmd_run(args) -> int:
         log(f"REGRESSION: mutant(s) once killed now survive: {', '.join(bad)}")
         return 1
     return 0
+
+
+def rewrite_results(path, records) -> None:
+    """The ledger's results.jsonl written again whole (a rerun or an update
+    replaces records), through a temporary file, so an interrupted write
+    loses nothing."""
+    with open(path + ".tmp", "w") as f:
+        for r in records:
+            f.write(json.dumps(r) + "\n")
+    os.replace(path + ".tmp", path)
 
 
 def run_mutant(ws, ck, m, checkers, presets, base_objects, args) -> dict:

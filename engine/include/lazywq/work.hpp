@@ -56,10 +56,6 @@ class BasicWork {
   const std::string& name() const { return name_; }
   BasicEngine<P>* engine() const { return engine_.load(std::memory_order_acquire); }
 
- protected:
-  BasicWork(Fn fn, std::string name, bool delayed)
-      : fn_(std::move(fn)), name_(std::move(name)), is_delayed_(delayed) {}
-
  private:
   friend class BasicEngine<P>;
   friend class BasicWorkqueue<P>;
@@ -75,7 +71,6 @@ class BasicWork {
 
   const detail::Immutable<P, Fn> fn_;             // I
   const detail::Immutable<P, std::string> name_;  // I
-  const detail::Immutable<P, bool> is_delayed_{false};  // I
 
   // A: bound once, by CAS from null at the first queueing; never changes.
   typename P::template Atomic<BasicEngine<P>*> engine_{nullptr};
@@ -138,7 +133,7 @@ class BasicDelayedWork : public BasicWork<P> {
  public:
   using Fn = typename BasicWork<P>::Fn;
   explicit BasicDelayedWork(Fn fn, std::string name = {})
-      : BasicWork<P>(std::move(fn), std::move(name), true) {}
+      : BasicWork<P>(std::move(fn), std::move(name)) {}
 };
 
 }  // namespace lazywq
