@@ -190,6 +190,13 @@ struct SimPlatform {
       if (World* w = World::current(); w && w->checks_races()) w->hb_read(shadow_, __builtin_return_address(0), kWhat);
       return v_;
     }
+    // A pointer field reads like one: `w->eng->cfg_`.
+    LAZYWQ_SIM_ACCESS T operator->() const
+      requires std::is_pointer_v<T>
+    {
+      if (World* w = World::current(); w && w->checks_races()) w->hb_read(shadow_, __builtin_return_address(0), kWhat);
+      return v_;
+    }
 
    private:
     static constexpr const char* kWhat = "an immutable engine field (I, written by its constructor)";

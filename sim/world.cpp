@@ -1,5 +1,6 @@
 #include <cstdio>
 #include "sim/world.hpp"
+#include "sim/quarantine.hpp"
 #include "sim/symbolize.hpp"
 
 #include <sys/mman.h>
@@ -563,6 +564,11 @@ RunResult World::run(std::function<void()> main) {
   ran_ = true;
   World* outer = tls_world;
   tls_world = this;
+  // Frees held back until the run is over (sim/quarantine.hpp).
+  struct Quarantine {
+    QuarantineState outer = quarantine_begin();
+    ~Quarantine() { quarantine_end(outer); }
+  } quarantine;
 #if defined(LAZYWQ_SIM_TSAN)
   hub_tsan_fiber_ = __tsan_get_current_fiber();
 #endif
@@ -630,6 +636,7 @@ void reset_if_stale(AccessShadow& s, uint64_t world) {
 }  // namespace
 
 void World::hb_read_slow(AccessShadow& s, const void* pc, const char* what) {
+  if (s.world == kFreedShadowWorld) report_use_after_free(pc, false, what);
   reset_if_stale(s, id_);
   if (!ordered(s.write)) report_race(s.write, true, pc, false, what);
   const Access a{current_, cur_clock_->get(current_), pc, steps_};
@@ -647,6 +654,7 @@ void World::hb_read_slow(AccessShadow& s, const void* pc, const char* what) {
 }
 
 void World::hb_write_slow(AccessShadow& s, const void* pc, const char* what) {
+  if (s.world == kFreedShadowWorld) report_use_after_free(pc, true, what);
   reset_if_stale(s, id_);
   if (!ordered(s.write)) report_race(s.write, true, pc, true, what);
   if (s.reads) {
@@ -668,6 +676,13 @@ void World::report_race(const Access& earlier, bool earlier_wrote, const void* p
          (earlier_wrote ? "wrote" : "read") + " it{site1} at step " + std::to_string(earlier.step) +
          ", and nothing orders the two accesses (no lock held across both, no release/acquire pair, spawn or "
          "join between them): on real threads they can happen at the same time");
+}
+
+void World::report_use_after_free(const void* pc, bool writes, const char* what) {
+  race_pcs_ = {pc};
+  misuse(std::string("use after free: this thread ") + (writes ? "writes " : "reads ") + what + "{site0} at step " +
+         std::to_string(steps_) + ", in a block the engine freed earlier in this run (its shadow holds the "
+         "quarantine's fill, sim/quarantine.hpp)");
 }
 
 void World::symbolize_race_sites() {

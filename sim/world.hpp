@@ -285,6 +285,9 @@ class World {
   void hb_write_slow(AccessShadow& s, const void* pc, const char* what);
   [[noreturn]] void report_race(const Access& earlier, bool earlier_wrote, const void* pc, bool writes,
                                 const char* what);
+  // An access to a field whose block the engine freed in this run (its
+  // shadow reads kFreedShadowWorld): ends the run as crashed.
+  [[noreturn]] void report_use_after_free(const void* pc, bool writes, const char* what);
   void symbolize_race_sites();
 
   WorldConfig cfg_;

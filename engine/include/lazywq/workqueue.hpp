@@ -30,12 +30,15 @@ namespace lazywq {
 // shared pools' manager (wq and pool both null).
 template <class P>
 struct Worker {
-  BasicEngine<P>* const eng;    // I
-  BasicWorkqueue<P>* const wq;  // I: null for pool workers and the manager
-  Pool<P>* const pool;          // I: the pool of a pool worker, else null
-  const int cpu;                // I: -1 for the unbound pool's workers
-  const uint32_t thread_id;     // I: engine-wide id used in events
-  const bool is_core;           // I
+  // Immutable: the simulator checks each read against the constructor (a
+  // worker reached through nothing ordered after its creation is a race)
+  // and against the block's release (a worker used after it was freed).
+  const detail::Immutable<P, BasicEngine<P>*> eng;    // I
+  const detail::Immutable<P, BasicWorkqueue<P>*> wq;  // I: null for pool workers and the manager
+  const detail::Immutable<P, Pool<P>*> pool;          // I: the pool of a pool worker, else null
+  const detail::Immutable<P, int> cpu;                // I: -1 for the unbound pool's workers
+  const detail::Immutable<P, uint32_t> thread_id;     // I: engine-wide id used in events
+  const detail::Immutable<P, bool> is_core;           // I
   typename P::Thread thread;    // Q: set by the creator once the thread exists
   typename P::CondVar cv;       // wakes this worker; waited on with wq->lock_ (S for pool threads)
   detail::Var<P, bool> stop = false;  // Q: exit at the next look at the list (hotplug, destroy)
