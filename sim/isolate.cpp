@@ -77,6 +77,8 @@ std::string crash_summary_line(const std::string& text) {
 
 namespace {
 
+constexpr const char* kOneDecisionFault = "segv-one-decision";
+
 struct ArmedFault {
   std::string kind, where, seed;  // seed: decimal text or "*"
 };
@@ -95,9 +97,10 @@ const std::vector<ArmedFault>& armed_faults() {
       if (at == std::string::npos || colon == std::string::npos || colon < at)
         throw std::invalid_argument(std::string(kTestFaultEnv) + ": '" + item + "' must look like KIND@WHERE:SEED");
       ArmedFault f{item.substr(0, at), item.substr(at + 1, colon - at - 1), item.substr(colon + 1)};
-      if (f.kind != "segv" && f.kind != "abort" && f.kind != "throw" && f.kind != "spin" && f.kind != "uaf")
+      if (f.kind != "segv" && f.kind != "abort" && f.kind != "throw" && f.kind != "spin" && f.kind != "uaf" &&
+          f.kind != kOneDecisionFault)
         throw std::invalid_argument(std::string(kTestFaultEnv) + ": unknown fault '" + f.kind +
-                                    "' (segv, abort, throw, spin, uaf)");
+                                    "' (segv, abort, throw, spin, uaf, segv-one-decision)");
       out.push_back(f);
       if (comma == std::string::npos) break;
       start = comma + 1;
@@ -137,6 +140,7 @@ void test_fault(const std::string& where, uint64_t seed) {
   const auto& faults = armed_faults();
   if (faults.empty()) return;
   for (const auto& f : faults) {
+    if (f.kind == kOneDecisionFault) continue;  // test_fault_in_run's
     if (f.where != "*" && f.where != where) continue;
     if (f.seed != "*" && f.seed != std::to_string(seed)) continue;
     // Inside a simulated thread, where the engine's code runs.
@@ -144,6 +148,16 @@ void test_fault(const std::string& where, uint64_t seed) {
     const std::string kind = f.kind;
     (void)w.run([kind] { do_fault(kind); });
     return;
+  }
+}
+
+void test_fault_in_run(const std::string& scenario, uint64_t seed, size_t decisions) {
+  if (decisions != 1) return;
+  for (const auto& f : armed_faults()) {
+    if (f.kind != kOneDecisionFault) continue;
+    if (f.where != "*" && f.where != scenario) continue;
+    if (f.seed != "*" && f.seed != std::to_string(seed)) continue;
+    do_fault("segv");
   }
 }
 

@@ -30,7 +30,10 @@ std::string crash_summary_line(const std::string& stderr_text);
 //   LAZYWQ_TEST_FAULT=KIND@WHERE:SEED[,KIND@WHERE:SEED...]
 // KIND: segv (a null write), abort, throw (an exception escaping a noexcept
 // function: std::terminate), spin (a loop with no scheduling point), uaf (a
-// heap use after free, for ASan builds). WHERE: a scenario name, `program`
+// heap use after free, for ASan builds), segv-one-decision (a null write in
+// any run of the scenario given exactly one explicit decision, in whatever
+// process runs it: a shrinker's candidates and probes, never the explorer's
+// own runs; see test_fault_in_run). WHERE: a scenario name, `program`
 // (wqcheck run-program, the property executor) or `*`; SEED: a number or `*`.
 inline constexpr const char* kTestFaultEnv = "LAZYWQ_TEST_FAULT";
 
@@ -38,6 +41,11 @@ inline constexpr const char* kTestFaultEnv = "LAZYWQ_TEST_FAULT";
 // simulated thread of a throwaway World (it does not return for segv,
 // abort, throw, spin). Cheap when unarmed: the variable is read once.
 void test_fault(const std::string& where, uint64_t seed);
+// The hook's segv-one-decision kind, called by run_scenario: a null write
+// if armed for (scenario, seed) and the run is given exactly `decisions`
+// == 1 explicit decision. So a test can check that the shrinker replays in
+// its own process only the runs that did not kill a child.
+void test_fault_in_run(const std::string& scenario, uint64_t seed, size_t decisions);
 // The hook's setting if armed, else empty (reports say so: the crash may be the hook's).
 std::string test_fault_setting();
 

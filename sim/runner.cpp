@@ -1,6 +1,8 @@
 #include <algorithm>
 #include "sim/runner.hpp"
 
+#include "sim/isolate.hpp"
+
 #include <cctype>
 #include <stdexcept>
 
@@ -176,6 +178,7 @@ void note_clock_and_wakeup_faults(std::vector<std::string>& lines, const WorldCo
 
 Outcome run_scenario(const RunOptions& opt) {
   const Scenario& sc = find_scenario(opt.scenario);
+  test_fault_in_run(opt.scenario, opt.seed, opt.schedule.size());  // test hook: nothing unless armed
   WorldConfig wc;
   wc.seed = opt.seed;
   wc.strategy = opt.strategy;

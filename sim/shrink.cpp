@@ -45,7 +45,7 @@ class Shrinker {
       // spin) would take the shrinker down with it.
       const Candidate c = worker_.run(rec);
       ++res_.runs;
-      if (c.status == RunStatus::crashed && (c.rule == "crash" || c.rule == "timeout") && c.schedule.empty())
+      if (c.killed_process)
         throw std::invalid_argument("the run kills its process (" + c.rule + "): the shrinker replays the original in "
                                     "its own process; replay it under a debugger (" + replay_command(failing) + ")");
     }
@@ -154,7 +154,10 @@ class Shrinker {
   // the failure. (A rule broken before the limit is still that rule.)
   bool accepts(const Candidate& o, uint64_t max_preemptions = UINT64_MAX) const {
     const bool starved = o.status == RunStatus::step_limit && !hung_at_limit_ && o.rule == "C15";
-    return o.failed && o.rule == res_.rule && !starved && o.preemptions <= max_preemptions;
+    // A run that killed its child is another failure than one the
+    // simulator caught (the original did not kill its process: see the
+    // constructor), and the shrunk run is replayed in this process.
+    return o.failed && !o.killed_process && o.rule == res_.rule && !starved && o.preemptions <= max_preemptions;
   }
 
   // `o` (as recorded: decisions that met their default or no point drop
@@ -605,9 +608,7 @@ class Shrinker {
   // CHESS's iterative context bounding, from the run with no decision:
   // every schedule of one decision (each choice point of that run, each
   // other thread that could run there), then, where more than three are
-  // left, of two, while the budget lasts. A probe run that lists the
-  // choice points runs in this process only for a schedule that has
-  // already run in a child without a crash (the run is deterministic).
+  // left, of two, while the budget lasts.
   void one_decision() {
     if (current_.size() <= 1) return;
     phase_ = "one decision (bounded search)";
@@ -656,19 +657,17 @@ class Shrinker {
     }
   }
 
-  // The choice points of schedule `s` (already run in a child: see above).
+  // The choice points of schedule `s`, run like a candidate (in the child:
+  // a schedule the search has not tried may kill its process; a one-
+  // decision schedule whose candidate run did is probed here too, for
+  // the second decision). A run that dies offers no choice point.
   std::vector<ChoicePoint> probe(const Schedule& s, uint64_t prefix_steps = 0) {
     RunOptions r = base_;
     r.schedule = s;
     r.prefix_steps = prefix_steps;
     r.record_schedule = false;
     r.record_choices = true;
-    ++res_.runs;
-    try {
-      return run_scenario(r).run.choices;
-    } catch (const std::invalid_argument&) {
-      return {};
-    }
+    return run_candidate(r).choices;
   }
 
   // Each decision switches to the lowest thread id that still fails (the

@@ -74,7 +74,8 @@ nlohmann::json request_of(const RunOptions& r) {
           {"prefix_steps", std::to_string(r.prefix_steps)},
           {"params", r.params.all()},
           {"schedule", sched},
-          {"record_schedule", r.record_schedule}};
+          {"record_schedule", r.record_schedule},
+          {"record_choices", r.record_choices}};
 }
 
 RunOptions run_of(const nlohmann::json& j) {
@@ -89,6 +90,7 @@ RunOptions run_of(const nlohmann::json& j) {
   for (auto& [k, v] : j["params"].items()) r.params.add(k + "=" + v.get<std::string>());
   r.schedule = schedule_of(j["schedule"]);
   r.record_schedule = j["record_schedule"].get<bool>();
+  r.record_choices = j["record_choices"].get<bool>();
   return r;
 }
 
@@ -111,6 +113,11 @@ RunOptions run_of(const nlohmann::json& j) {
                {"op_sites", o.op_sites},
                {"steps", std::to_string(o.run.steps)},
                {"preemptions", std::to_string(o.run.preemptions)}};
+      if (r.record_choices) {
+        nlohmann::json choices = nlohmann::json::array();
+        for (const ChoicePoint& cp : o.run.choices) choices.push_back({cp.thread, std::to_string(cp.step), cp.def, cp.runnable});
+        reply["choices"] = std::move(choices);
+      }
       failed += o.run.status != RunStatus::ok;  // its blocked threads' stacks stay mapped
     } catch (const std::invalid_argument& e) {
       reply = {{"invalid", e.what()}};
@@ -126,7 +133,8 @@ RunOptions run_of(const nlohmann::json& j) {
 }  // namespace
 
 Candidate candidate_of(const Outcome& o) {
-  return {o.failed, o.rule, o.run.status, o.run.schedule, o.config_lines, o.op_sites, o.run.steps, o.run.preemptions};
+  return {o.failed,   o.rule,       o.run.status,      o.run.schedule, o.config_lines,
+          o.op_sites, o.run.steps,  o.run.preemptions, false,          o.run.choices};
 }
 
 CandidateWorker::~CandidateWorker() { stop(); }
@@ -177,6 +185,7 @@ Candidate CandidateWorker::run(const RunOptions& r) {
     c.failed = true;
     c.rule = WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM ? "timeout" : "crash";
     c.status = RunStatus::crashed;
+    c.killed_process = true;
     return c;
   }
   const nlohmann::json j = nlohmann::json::parse(reply);
@@ -191,6 +200,10 @@ Candidate CandidateWorker::run(const RunOptions& r) {
   c.op_sites = j["op_sites"].get<std::vector<std::string>>();
   c.steps = std::stoull(j["steps"].get<std::string>());
   c.preemptions = std::stoull(j["preemptions"].get<std::string>());
+  if (j.contains("choices"))
+    for (const auto& cp : j["choices"])
+      c.choices.push_back({cp[0].get<uint32_t>(), std::stoull(cp[1].get<std::string>()), cp[2].get<uint32_t>(),
+                           cp[3].get<std::vector<uint32_t>>()});
   return c;
 }
 

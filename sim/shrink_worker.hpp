@@ -29,6 +29,11 @@ struct Candidate {
   std::vector<std::string> op_sites;
   uint64_t steps = 0;        // the run's length (a cut run's: its prefix)
   uint64_t preemptions = 0;  // switches away from a runnable thread
+  // The child died on it (rule "crash" or "timeout"): the run cannot be
+  // replayed in the shrinker's process. A crash the simulator caught inside
+  // the run (a use after free, a data race) is no such death.
+  bool killed_process = false;
+  std::vector<ChoicePoint> choices;  // with RunOptions::record_choices
 };
 
 Candidate candidate_of(const Outcome& o);

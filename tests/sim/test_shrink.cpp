@@ -6,11 +6,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "sim/counterexample.hpp"
 #include "sim/explorer.hpp"
+#include "sim/isolate.hpp"
 #include "sim/runner.hpp"
 #include "sim/schedule.hpp"
 #include "sim/shrink.hpp"
@@ -227,8 +229,7 @@ RunOptions first_failure(const PlantedCase& c) {
 // Each planted bug's failure shrinks: the same rule, at most three
 // preemptions, and the shrunk schedule replays bit for bit (twice). A fixed run bound keeps the shrink
 // the same on every machine.
-TEST(ShrinkPlanted, EveryPlantedBugShrinksToTheSameRuleAndReplaysBitForBit) {
-  const PlantedCase cases[] = {{"spawn_fail_loses_work", "creation_failure", "C7"},
+const PlantedCase kPlantedCases[] = {{"spawn_fail_loses_work", "creation_failure", "C7"},
                                {"idle_exit_strands_work", "idle_exit", "C8"},
                                {"migrate_reorders", "migration", "C5"},
                                {"migrate_duplicates", "migration", "C1"},
@@ -236,7 +237,9 @@ TEST(ShrinkPlanted, EveryPlantedBugShrinksToTheSameRuleAndReplaysBitForBit) {
                                {"missing_wakeup", "mixed", "C15"},
                                {"blocked_worker_counted_running", "shared_deps", "C16"},
                                {"collision_runs_concurrently", "shared_deps", "C3"}};
-  for (const PlantedCase& c : cases) {
+
+TEST(ShrinkPlanted, EveryPlantedBugShrinksToTheSameRuleAndReplaysBitForBit) {
+  for (const PlantedCase& c : kPlantedCases) {
     const RunOptions failing = first_failure(c);
     if (failing.scenario.empty()) continue;
     ShrinkOptions so;
@@ -272,6 +275,32 @@ TEST(ShrinkPlanted, EveryPlantedBugShrinksToTheSameRuleAndReplaysBitForBit) {
       EXPECT_EQ(again.trace_hash, r.after.trace_hash);
       EXPECT_EQ(again.rule, r.rule);
     }
+  }
+}
+// A candidate that kills its child is another failure, and no schedule
+// runs in the shrinker's own process before a child has run it without
+// dying: an engine that crashes only on some schedules must not take the
+// shrinker down. Every run given exactly one decision segfaults here (the
+// test hook), in whatever process: before the fix the bounded search's
+// probes of one-decision schedules ran in the shrinker's process and
+// killed it (the mutant follow_awaited_queues_locked/2@a6c861, whose
+// negated guard dereferences a null work on some schedules, did so to
+// `wqcheck explore`).
+TEST(ShrinkPlanted, ACandidateThatKillsItsChildIsNeverRunInTheShrinkersProcess) {
+  // ctest runs each test in a process of its own: the hook is read here first.
+  ::setenv(kTestFaultEnv, "segv-one-decision@*:*", 1);
+  if (test_fault_setting().empty()) GTEST_SKIP() << "the hook was read before this test: run it alone";
+  for (const PlantedCase& c : kPlantedCases) {
+    const RunOptions failing = first_failure(c);
+    if (failing.scenario.empty()) continue;
+    ShrinkOptions so;
+    so.budget_seconds = 0;
+    so.max_runs = 4000;  // idle_exit's reaches the search for an earlier violation, which probes one-decision schedules
+    const ShrinkResult r = shrink_schedule(failing, so);
+    SCOPED_TRACE(std::string(c.bug) + ": " + replay_command(failing) + " -> " + replay_command(r.shrunk));
+    EXPECT_EQ(r.after.rule, r.before.rule);
+    EXPECT_TRUE(r.after.failed);
+    EXPECT_NE(r.shrunk.schedule.size(), 1u);  // each such run died: none is the result
   }
 }
 #endif
