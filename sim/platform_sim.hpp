@@ -204,54 +204,77 @@ struct SimPlatform {
     mutable AccessShadow shadow_;
   };
 
+  // Each operation is a scheduling point and then checks that the atomic
+  // still lives: the thread may have switched at the point, and another
+  // may have freed the object (a work released while the engine still
+  // holds it). A freed one holds the quarantine's fill (sim/quarantine.hpp),
+  // a destroyed one kDestroyed: either is a use after free, with its line
+  // (the operations are out of line, like Var's).
   template <class T>
   class Atomic {
    public:
     constexpr Atomic() noexcept : v_() {}
     constexpr Atomic(T v) noexcept : v_(v) {}  // NOLINT: mirrors std::atomic
+    ~Atomic() { live_ = kDestroyed; }
     Atomic(const Atomic&) = delete;
     Atomic& operator=(const Atomic&) = delete;
 
-    T load(std::memory_order mo = std::memory_order_seq_cst) const {
+    LAZYWQ_SIM_ACCESS T load(std::memory_order mo = std::memory_order_seq_cst) const {
       sched_point("atomic load");
+      check_live(__builtin_return_address(0), false);
       loaded(mo);
       return v_;
     }
-    void store(T v, std::memory_order mo = std::memory_order_seq_cst) {
+    LAZYWQ_SIM_ACCESS void store(T v, std::memory_order mo = std::memory_order_seq_cst) {
       sched_point("atomic store");
+      check_live(__builtin_return_address(0), true);
       stored(mo);
       v_ = v;
     }
-    T fetch_add(T d, std::memory_order mo = std::memory_order_seq_cst) {
+    LAZYWQ_SIM_ACCESS T fetch_add(T d, std::memory_order mo = std::memory_order_seq_cst) {
       sched_point("atomic rmw");
+      check_live(__builtin_return_address(0), true);
       modified(mo);
       T old = v_;
       v_ = static_cast<T>(v_ + d);
       return old;
     }
-    T fetch_or(T d, std::memory_order mo = std::memory_order_seq_cst) {
+    LAZYWQ_SIM_ACCESS T fetch_or(T d, std::memory_order mo = std::memory_order_seq_cst) {
       sched_point("atomic rmw");
+      check_live(__builtin_return_address(0), true);
       modified(mo);
       T old = v_;
       v_ = static_cast<T>(v_ | d);
       return old;
     }
-    T fetch_and(T d, std::memory_order mo = std::memory_order_seq_cst) {
+    LAZYWQ_SIM_ACCESS T fetch_and(T d, std::memory_order mo = std::memory_order_seq_cst) {
       sched_point("atomic rmw");
+      check_live(__builtin_return_address(0), true);
       modified(mo);
       T old = v_;
       v_ = static_cast<T>(v_ & d);
       return old;
     }
     // One order: the failure order is the one std derives from it.
-    bool compare_exchange_strong(T& expected, T desired, std::memory_order mo = std::memory_order_seq_cst) {
+    LAZYWQ_SIM_ACCESS bool compare_exchange_strong(T& expected, T desired,
+                                                   std::memory_order mo = std::memory_order_seq_cst) {
       const std::memory_order failure = mo == std::memory_order_acq_rel   ? std::memory_order_acquire
                                         : mo == std::memory_order_release ? std::memory_order_relaxed
                                                                           : mo;
-      return compare_exchange_strong(expected, desired, mo, failure);
+      return cas(expected, desired, mo, failure, __builtin_return_address(0));
     }
-    bool compare_exchange_strong(T& expected, T desired, std::memory_order success, std::memory_order failure) {
+    LAZYWQ_SIM_ACCESS bool compare_exchange_strong(T& expected, T desired, std::memory_order success,
+                                                   std::memory_order failure) {
+      return cas(expected, desired, success, failure, __builtin_return_address(0));
+    }
+
+   private:
+    static constexpr uint64_t kLive = 0x6c69766561746f6dull;       // "liveatom"
+    static constexpr uint64_t kDestroyed = 0x6465616461746f6dull;  // "deadatom"
+    static constexpr const char* kWhat = "an engine atomic (P::Atomic)";
+    bool cas(T& expected, T desired, std::memory_order success, std::memory_order failure, const void* pc) {
       sched_point("atomic cas");
+      check_live(pc, true);
       if (v_ == expected) {
         modified(success);
         v_ = desired;
@@ -261,8 +284,13 @@ struct SimPlatform {
       expected = v_;
       return false;
     }
-
-   private:
+    void check_live(const void* pc, bool writes) const {
+      if (live_ == kLive) return;
+      if (World* w = World::current())
+        w->report_use_after_free(pc, writes, kWhat,
+                                 live_ == kDestroyed ? "after its object was destroyed"
+                                                     : "in a block the engine freed earlier in this run");
+    }
     static bool acquires(std::memory_order mo) {
       return mo != std::memory_order_relaxed && mo != std::memory_order_release;
     }
@@ -288,6 +316,7 @@ struct SimPlatform {
       if (acquires(mo)) w->hb_acquire(sync_);
       if (releases(mo)) w->hb_release_more(sync_);  // a relaxed RMW carries the sequence on unchanged
     }
+    uint64_t live_ = kLive;
     T v_;
     VectorClock sync_;
   };

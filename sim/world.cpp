@@ -678,11 +678,10 @@ void World::report_race(const Access& earlier, bool earlier_wrote, const void* p
          "join between them): on real threads they can happen at the same time");
 }
 
-void World::report_use_after_free(const void* pc, bool writes, const char* what) {
+void World::report_use_after_free(const void* pc, bool writes, const char* what, const char* evidence) {
   race_pcs_ = {pc};
   misuse(std::string("use after free: this thread ") + (writes ? "writes " : "reads ") + what + "{site0} at step " +
-         std::to_string(steps_) + ", in a block the engine freed earlier in this run (its shadow holds the "
-         "quarantine's fill, sim/quarantine.hpp)");
+         std::to_string(steps_) + ", " + evidence + " (sim/quarantine.hpp)");
 }
 
 void World::symbolize_race_sites() {

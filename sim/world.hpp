@@ -251,6 +251,13 @@ class World {
     }
   }
 
+  // A use after free of `what` from `pc` (a return address in the engine):
+  // ends the run as crashed, naming the line. `evidence` says how it was
+  // seen. Called by the race check (a shadow that holds the quarantine's
+  // fill, sim/quarantine.hpp) and by P::Atomic (its liveness word).
+  [[noreturn]] void report_use_after_free(const void* pc, bool writes, const char* what,
+                                          const char* evidence = "in a block the engine freed earlier in this run");
+
   // Random stream for faults and workloads, independent of the strategy's.
   Rng& rng() { return rng_; }
   uint64_t steps() const { return steps_; }
@@ -285,9 +292,6 @@ class World {
   void hb_write_slow(AccessShadow& s, const void* pc, const char* what);
   [[noreturn]] void report_race(const Access& earlier, bool earlier_wrote, const void* pc, bool writes,
                                 const char* what);
-  // An access to a field whose block the engine freed in this run (its
-  // shadow reads kFreedShadowWorld): ends the run as crashed.
-  [[noreturn]] void report_use_after_free(const void* pc, bool writes, const char* what);
   void symbolize_race_sites();
 
   WorldConfig cfg_;

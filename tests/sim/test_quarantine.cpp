@@ -11,6 +11,7 @@
 
 #include <cstdlib>
 #include <functional>
+#include <new>
 #include <set>
 #include <string>
 #include <vector>
@@ -119,4 +120,47 @@ TEST(Quarantine, AnImmutableFieldReadAfterItsBlockWasFreedIsAUseAfterFree) {
   ASSERT_EQ(r.status, RunStatus::crashed) << r.message;
   EXPECT_NE(r.message.find("use after free: this thread reads an immutable engine field"), std::string::npos)
       << r.message;
+}
+
+// An atomic has no race shadow: it carries a liveness word instead, checked
+// after the operation's scheduling point (another thread may free the
+// object there). A work's PENDING flags and engine pointer are atomics.
+TEST(Quarantine, AnAtomicUsedAfterItsBlockWasFreedIsAUseAfterFree) {
+  if (!quarantine_available()) GTEST_SKIP() << "under a sanitizer its own report comes first";
+  struct Flags {
+    P::Atomic<uint32_t> bits{1};
+  };
+  for (bool freed : {false, true}) {
+    auto r = run_world([freed] {
+      Flags* f = new Flags;
+      P::Thread t = *P::spawn(0, "releaser", [&] {
+        if (freed) delete f;
+      });
+      t.join();
+      const uint32_t was = f->bits.fetch_or(2, std::memory_order_acq_rel);
+      EXPECT_EQ(was, 1u);
+      if (!freed) delete f;
+    });
+    if (!freed) {
+      EXPECT_EQ(r.status, RunStatus::ok) << r.message;
+      continue;
+    }
+    ASSERT_EQ(r.status, RunStatus::crashed) << r.message;
+    EXPECT_NE(r.message.find("use after free: this thread writes an engine atomic"), std::string::npos) << r.message;
+    if (have_symbolizer()) EXPECT_NE(r.message.find("test_quarantine.cpp:"), std::string::npos) << r.message;
+  }
+}
+
+// Destroyed but not freed (an object on a stack, or destroyed in place):
+// the liveness word says so, with or without the quarantine.
+TEST(Quarantine, AnAtomicUsedAfterItsDestructorIsAUseAfterFree) {
+  alignas(P::Atomic<int>) unsigned char storage[sizeof(P::Atomic<int>)];
+  auto r = run_world([&storage] {
+    auto* a = new (storage) P::Atomic<int>(5);
+    a->~Atomic();
+    (void)a->load(std::memory_order_acquire);
+  });
+  ASSERT_EQ(r.status, RunStatus::crashed) << r.message;
+  EXPECT_NE(r.message.find("reads an engine atomic"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("after its object was destroyed"), std::string::npos) << r.message;
 }
