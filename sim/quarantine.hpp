@@ -41,10 +41,20 @@ bool quarantine_available();
 // Starts holding this OS thread's frees back; returns the previous state,
 // to be given to quarantine_end (worlds nest: a test may run one inside
 // another's thread).
+//
+// `reuse_freed`: operator new hands back the most recently held block of
+// the size malloc would give it, as glibc's per-thread cache does. The
+// reuse then depends only on the run's own allocations, not on the heap's
+// history, and an engine that compares a stale pointer with a new object
+// (ABA: a destroyed queue's address given to the next one) can be caught;
+// a stale access to a reused block reaches the new object, as on real
+// threads. A swarm fault in a quarter of the runs (sim/runner.cpp).
 struct QuarantineState {
   void* list = nullptr;
 };
-QuarantineState quarantine_begin();
+QuarantineState quarantine_begin(bool reuse_freed = false);
+// Blocks handed back so far in the innermost open scope.
+size_t quarantine_reused();
 // Frees what was held since the matching quarantine_begin, and restores
 // `outer`. Returns how many blocks were held (for tests).
 size_t quarantine_end(QuarantineState outer);

@@ -42,6 +42,9 @@ struct RunOptions {
   uint64_t prefix_steps = 0;
   // Empty: "wqcheck" front end defaults. Used in the replay command line.
   std::string seed_text;
+  // Tests only: the heap's reuse (WorldConfig::reuse_freed_blocks) set
+  // rather than drawn from the seed (-1: drawn).
+  int heap_reuse = -1;
 };
 
 struct Outcome {

@@ -566,9 +566,13 @@ RunResult World::run(std::function<void()> main) {
   tls_world = this;
   // Frees held back until the run is over (sim/quarantine.hpp).
   struct Quarantine {
-    QuarantineState outer = quarantine_begin();
-    ~Quarantine() { quarantine_end(outer); }
-  } quarantine;
+    World& world;
+    QuarantineState outer = quarantine_begin(world.cfg_.reuse_freed_blocks);
+    ~Quarantine() {
+      world.blocks_reused_ = quarantine_reused();
+      quarantine_end(outer);
+    }
+  } quarantine{*this};
 #if defined(LAZYWQ_SIM_TSAN)
   hub_tsan_fiber_ = __tsan_get_current_fiber();
 #endif

@@ -85,6 +85,11 @@ struct WorldConfig {
   // may miss (SimPlatform::safety_net) keep their deadline. Off: they wait
   // until woken, so a missed wake-up hangs the run.
   bool safety_nets = true;
+  // The run's heap hands a freed block back to the next allocation of its
+  // size, as glibc's cache does, but decided by the run's own allocations
+  // alone (sim/quarantine.hpp): stale pointers may meet new objects (ABA).
+  // Off: no address is reused within the run.
+  bool reuse_freed_blocks = false;
   // A busy wait: this many yields in a row by one thread, none blocking
   // in between, end the run (RunStatus::spin; 0: never). The engine's
   // yield loops wait for another thread's few steps (a binder storing an
@@ -206,6 +211,8 @@ class World {
     return true;
   }
   uint64_t spurious_wakeups() const { return spurious_wakeups_; }
+  // Blocks the run's heap handed back (WorldConfig::reuse_freed_blocks).
+  uint64_t blocks_reused() const { return blocks_reused_; }
   bool safety_nets() const { return cfg_.safety_nets; }
   // SimPlatform::safety_net dropped the deadline of the current thread's
   // next wait; wait_why names such a wait for the hang report.
@@ -314,6 +321,7 @@ class World {
   AddressSet dead_sync_;  // destroyed mutexes and condition variables (sync_destroyed)
   Rng spurious_rng_;  // spurious_wakeup() only
   uint64_t spurious_wakeups_ = 0;
+  uint64_t blocks_reused_ = 0;
   uint64_t safety_nets_dropped_ = 0;  // waits made untimed (drop_safety_net)
   uint32_t threads_in_windows_ = 0;  // threads with a non-empty window mask
   WindowHits window_hits_{};

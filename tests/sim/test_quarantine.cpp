@@ -19,6 +19,7 @@
 #include "lazywq/detail.hpp"
 #include "sim/platform_sim.hpp"
 #include "sim/quarantine.hpp"
+#include "sim/runner.hpp"
 #include "sim/world.hpp"
 
 using namespace lazywq;
@@ -163,4 +164,59 @@ TEST(Quarantine, AnAtomicUsedAfterItsDestructorIsAUseAfterFree) {
   ASSERT_EQ(r.status, RunStatus::crashed) << r.message;
   EXPECT_NE(r.message.find("reads an engine atomic"), std::string::npos) << r.message;
   EXPECT_NE(r.message.find("after its object was destroyed"), std::string::npos) << r.message;
+}
+
+// With reuse on, the next allocation of a size gets the block of that size
+// freed last, as glibc's cache would, whatever the heap did before the run.
+TEST(Quarantine, AReusingRunHandsTheLastFreedBlockOfASizeToItsNextAllocation) {
+  if (!quarantine_available()) GTEST_SKIP() << "a sanitizer's allocator decides reuse itself";
+  for (bool reuse : {false, true}) {
+    uintptr_t first = 0, other = 0, again = 0;
+    WorldConfig cfg;
+    cfg.reuse_freed_blocks = reuse;
+    World w(cfg);
+    const RunResult r = w.run([&] {
+      int* volatile a = new int(1);
+      first = reinterpret_cast<uintptr_t>(a);
+      delete a;
+      char* volatile big = new char[200];  // another size: not that block
+      other = reinterpret_cast<uintptr_t>(big);
+      delete[] big;
+      int* volatile b = new int(2);
+      again = reinterpret_cast<uintptr_t>(b);
+      delete b;
+    });
+    ASSERT_EQ(r.status, RunStatus::ok) << r.message;
+    EXPECT_NE(other, first);
+    if (reuse) {
+      EXPECT_EQ(again, first);
+      EXPECT_EQ(w.blocks_reused(), 1u);
+    } else {
+      EXPECT_NE(again, first);
+      EXPECT_EQ(w.blocks_reused(), 0u);
+    }
+  }
+}
+
+// The engine orders nothing by address: a clean run's trace is the same
+// whether or not the heap reuses blocks. (A difference would make a seed's
+// run depend on an allocator, the reason the quarantine exists.)
+TEST(Quarantine, TheHeapsReuseChangesNoCleanRunsTrace) {
+  if (!quarantine_available()) GTEST_SKIP() << "a sanitizer's allocator decides reuse itself";
+  int reusing_runs = 0;
+  for (const char* scenario : {"migration", "hotplug", "shared_deps", "lifetime", "teardown", "rescue"})
+    for (uint64_t seed = 1; seed <= 25; ++seed) {
+      RunOptions r;
+      r.scenario = scenario;
+      r.seed = seed;
+      r.heap_reuse = 0;
+      const Outcome kept = run_scenario(r);
+      r.heap_reuse = 1;
+      const Outcome reused = run_scenario(r);
+      ASSERT_FALSE(kept.failed) << scenario << " seed " << seed << ": " << kept.headline;
+      EXPECT_EQ(kept.trace_hash, reused.trace_hash) << scenario << " seed " << seed;
+      EXPECT_EQ(reused.failed, false) << scenario << " seed " << seed << ": " << reused.headline;
+      for (const std::string& line : reused.config_lines) reusing_runs += line.rfind("heap=reuse", 0) == 0;
+    }
+  EXPECT_EQ(reusing_runs, 150);  // every run handed blocks back: the comparison means something
 }
