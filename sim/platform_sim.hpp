@@ -187,19 +187,21 @@ struct SimPlatform {
     Immutable(const Immutable&) = delete;
     Immutable& operator=(const Immutable&) = delete;
     LAZYWQ_SIM_ACCESS operator const T&() const {  // NOLINT: reads like the field
-      if (World* w = World::current(); w && w->checks_races()) w->hb_read(shadow_, __builtin_return_address(0), kWhat);
-      return v_;
+      return read(__builtin_return_address(0));
     }
     // A pointer field reads like one: `w->eng->cfg_`.
     LAZYWQ_SIM_ACCESS T operator->() const
       requires std::is_pointer_v<T>
     {
-      if (World* w = World::current(); w && w->checks_races()) w->hb_read(shadow_, __builtin_return_address(0), kWhat);
-      return v_;
+      return read(__builtin_return_address(0));
     }
 
    private:
     static constexpr const char* kWhat = "an immutable engine field (I, written by its constructor)";
+    const T& read(const void* pc) const {
+      if (World* w = World::current(); w && w->checks_races()) w->hb_read(shadow_, pc, kWhat);
+      return v_;
+    }
     const T v_;
     mutable AccessShadow shadow_;
   };
@@ -215,7 +217,9 @@ struct SimPlatform {
    public:
     constexpr Atomic() noexcept : v_() {}
     constexpr Atomic(T v) noexcept : v_(v) {}  // NOLINT: mirrors std::atomic
-    ~Atomic() { live_ = kDestroyed; }
+    // Volatile: a store just before the object's lifetime ends is dead to
+    // the optimizer, and a stack atomic used after its scope would go unseen.
+    ~Atomic() { *static_cast<volatile uint64_t*>(&live_) = kDestroyed; }
     Atomic(const Atomic&) = delete;
     Atomic& operator=(const Atomic&) = delete;
 

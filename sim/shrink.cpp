@@ -657,10 +657,11 @@ class Shrinker {
     }
   }
 
-  // The choice points of schedule `s`, run like a candidate (in the child:
-  // a schedule the search has not tried may kill its process; a one-
-  // decision schedule whose candidate run did is probed here too, for
-  // the second decision). A run that dies offers no choice point.
+  // The choice points of schedule `s`, run like a candidate (in the child
+  // when isolated): a schedule probed may never have run, or may have
+  // killed a child as a candidate already (the bounded search probes every
+  // one-decision schedule for a second decision). A run that dies offers
+  // no choice point.
   std::vector<ChoicePoint> probe(const Schedule& s, uint64_t prefix_steps = 0) {
     RunOptions r = base_;
     r.schedule = s;
