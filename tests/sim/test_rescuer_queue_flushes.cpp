@@ -620,3 +620,145 @@ TEST(ClientHangs, RescuerWaitThroughTwoQueueFlushesIsRefusedWithTheWholePath) {
   }
   EXPECT_GT(refusals, 0) << "a's flush_work(x) was never refused";
 }
+
+// A flush of a queue that is not shared waits for that queue's runs only:
+// the rescuer follows its own blocked workers, never another queue's. The
+// rescuer runs a (creation failing for good), which flushes st, whose s
+// waits for b (queued behind a: the rescuer runs it nested). Meanwhile z,
+// on another single_thread queue st2, waits for a. No cycle: a's flush
+// does not wait for z. Following z's chain too (mutant drop_conjunct
+// follow_awaited_queues_locked@9c64f5) finds a on the rescuer's own stack
+// and refuses a's flush with a false deadlock; it also runs nested works
+// the flush does not wait for.
+TEST(ClientHangs, RescuerFlushOfASingleThreadQueueIgnoresAnotherQueuesBlockedWorker) {
+  for (DependencyCheck check : {DependencyCheck::off, DependencyCheck::report}) {
+    for (uint64_t seed = 1; seed <= 20; ++seed) {
+      bool z_waiting = false, a_refused = false, s_done = false, z_done = false;
+      int b_runs = 0;
+      std::vector<Event> events;
+      RunResult r = run_world(seed, strategy_for(seed), [&] {
+        EngineConfig cfg;
+        cfg.ncpus = 2;
+        cfg.dependency_check = check;
+        cfg.record_events = true;
+        SimEngine eng(cfg);
+        SimWorkqueue& s1 = eng.create_workqueue("s1", WqKind::shared);
+        SimWorkqueue& st = eng.create_workqueue("st", WqKind::single_thread);
+        SimWorkqueue& st2 = eng.create_workqueue("st2", WqKind::single_thread);
+        eng.set_spawn_faults({.fail_always = true});
+        SimWork b([&](SimWork&) { ++b_runs; }, "b");
+        SimWork s(
+            [&](SimWork&) {
+              s1.queue_work_on(1, b);
+              eng.flush_work(b);
+              s_done = true;
+            },
+            "s");
+        SimWork* ap = nullptr;
+        SimWork z(
+            [&](SimWork&) {
+              z_waiting = true;
+              eng.flush_work(*ap);
+              z_done = true;
+            },
+            "z");
+        SimWork a(
+            [&](SimWork&) {
+              for (int k = 0; k < 400 && !z_waiting; ++k) ScenarioContext::sleep_ns(10'000);
+              ScenarioContext::sleep_ns(100'000);  // z is blocked in its flush by now
+              st.queue_work(s);
+              a_refused = refused([&] { st.flush(); });
+            },
+            "a");
+        ap = &a;
+        s1.queue_work_on(1, a);
+        st2.queue_work(z);
+        eng.flush_work(a);
+        st2.flush();
+        eng.set_spawn_faults({});
+        s1.destroy();
+        st.destroy();
+        st2.destroy();
+        events = eng.events();
+      });
+      const std::string where = "check " + std::to_string(static_cast<int>(check)) + ", seed " + std::to_string(seed);
+      ASSERT_EQ(r.status, RunStatus::ok) << where << ": " << r.message;
+      EXPECT_FALSE(a_refused) << where << ": a's flush of st refused for a wait it does not make";
+      EXPECT_TRUE(s_done) << where;
+      EXPECT_TRUE(z_done) << where;
+      EXPECT_EQ(b_runs, 1) << where;
+      EXPECT_EQ(oracle_verdict(events, 64), "") << where;
+    }
+  }
+}
+
+// The rescuer's run state comes back whole after a nested rescue, its
+// epoch too. At the cap, w (CPU 0's one pool thread) queues a behind
+// itself and flushes it: the rescuer runs a (s1, epoch 0). a's
+// flush_work(y) runs y (s2, at epoch 5 after five flushes) nested. Then
+// a flushes x, whose thread waits in a flush of s1, which counts a's run:
+// on the rescuer's stack, refused. With y's epoch left behind (mutant
+// drop_update rescue_wanted_locked@d2a0b0), a looked like a run queued
+// after that flush, and the rescuer waited for itself.
+TEST(ClientHangs, RescuerWaitForItsOwnRunAfterANestedRescueIsRefused) {
+  for (DependencyCheck check : {DependencyCheck::off, DependencyCheck::report}) {
+    for (uint64_t seed = 1; seed <= 20; ++seed) {
+      bool a_queued = false, x_flushing = false, a_refused = false, a_done = false;
+      int y_runs = 0;
+      std::vector<Event> events;
+      RunResult r = run_world(seed, strategy_for(seed), [&] {
+        EngineConfig cfg = at_the_cap();
+        cfg.dependency_check = check;
+        SimEngine eng(cfg);
+        SimWorkqueue& s1 = eng.create_workqueue("s1", WqKind::shared);
+        SimWorkqueue& s2 = eng.create_workqueue("s2", WqKind::shared);
+        SimWorkqueue& q1 = eng.create_workqueue("q1", WqKind::shared);
+        SimWorkqueue& q4 = eng.create_workqueue("q4", WqKind::shared);
+        auto until = [](const bool& flag) {
+          for (int k = 0; k < 400 && !flag; ++k) ScenarioContext::sleep_ns(10'000);
+        };
+        SimWork warm([](SimWork&) {}, "warm");
+        for (int k = 0; k < 5; ++k) {  // s2's epoch moves on; s1's stays at 0
+          s2.queue_work_on(1, warm);
+          s2.flush();
+        }
+        SimWork y([&](SimWork&) { ++y_runs; }, "y");
+        SimWork x(
+            [&](SimWork&) {
+              until(a_queued);
+              x_flushing = true;
+              s1.flush();
+            },
+            "x");
+        SimWork a(
+            [&](SimWork&) {
+              s2.queue_work_on(0, y);
+              eng.flush_work(y);
+              until(x_flushing);
+              ScenarioContext::sleep_ns(100'000);  // x waits in its flush by now
+              a_refused = refused([&] { eng.flush_work(x); });
+              a_done = true;
+            },
+            "a");
+        SimWork w(
+            [&](SimWork&) {
+              s1.queue_work_on(0, a);
+              a_queued = true;
+              eng.flush_work(a);
+            },
+            "w");
+        q1.queue_work_on(1, x);
+        q4.queue_work_on(0, w);
+        for (SimWork* k : {&w, &x}) eng.flush_work(*k);
+        for (SimWorkqueue* q : {&s1, &s2, &q1, &q4}) q->destroy();
+        events = eng.events();
+      });
+      const std::string where = "check " + std::to_string(static_cast<int>(check)) + ", seed " + std::to_string(seed);
+      ASSERT_EQ(r.status, RunStatus::ok) << where << ": " << r.message;
+      EXPECT_TRUE(a_refused) << where << ": a's flush_work(x) waits, through s1's flush, for a itself";
+      EXPECT_TRUE(a_done) << where;
+      EXPECT_EQ(y_runs, 1) << where;
+      EXPECT_EQ(oracle_verdict(events, 1), "") << where;
+    }
+  }
+}
