@@ -17,7 +17,7 @@ using namespace lazywq::sim;
 namespace {
 bool same(const Event& a, const Event& b) {
   return a.seq == b.seq && a.time_ns == b.time_ns && a.thread == b.thread && a.cpu == b.cpu && a.queue == b.queue &&
-         a.work == b.work && a.type == b.type && a.arg == b.arg;
+         a.work == b.work && a.type == b.type && a.arg == b.arg && a.upto == b.upto;
 }
 }  // namespace
 

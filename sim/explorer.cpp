@@ -195,6 +195,7 @@ void write_run(Writer& w, const Outcome& out, const ActivityPairs& pairs, bool k
     w.u64(e.work);
     w.u32(static_cast<uint32_t>(e.type));
     w.u32(static_cast<uint32_t>(e.arg));
+    w.u64(e.upto);
   }
   w.u32(static_cast<uint32_t>(out.config_lines.size()));
   for (auto& c : out.config_lines) w.str(c);
@@ -247,6 +248,7 @@ Outcome read_run(Reader& r, ActivityPairs& pairs) {
     e.work = r.u64();
     e.type = static_cast<EventType>(r.u32());
     e.arg = static_cast<int32_t>(r.u32());
+    e.upto = r.u64();
     out.events.push_back(e);
   }
   for (uint32_t n = r.u32(); n > 0; --n) out.config_lines.push_back(r.str());

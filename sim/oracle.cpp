@@ -86,6 +86,7 @@ struct Deferred {
 
 struct Queueing {
   uint64_t accept = 0;      // queue / timer_arm
+  uint64_t nth = 0;         // the work's n-th accepted queueing (its queued_seq_ once counted)
   uint64_t order = 0;       // queue / timer_fire (insertion); 0 while armed
   uint64_t migrate = 0;     // last migrate of it, 0 = none
   int32_t migrate_to = -1;  // CPU of that migrate
@@ -130,6 +131,7 @@ struct OpenFlush {
 
 struct WorkState {
   std::vector<Queueing> pending;  // normally at most one
+  uint64_t accepted = 0;          // queueings accepted so far (queue, timer_arm): the engine's queued_seq_
   std::vector<Run> running;       // normally at most one
   bool has_run = false;
   uint64_t last_run_begin = 0;
@@ -171,6 +173,10 @@ struct ThreadState {
   // first event after its flush_begin (wait_begin on a pool thread), when
   // the engine had read what it waits for; kNone until then.
   uint64_t open_flush_read_by = kNone;
+  // The thread's latest flush_work: its work, flush_begin and the work's
+  // queueings accepted before it (the flush counts them all). Kept past
+  // the flush (a refusal judges it after pre_thread closed it).
+  uint64_t last_flush_work = 0, last_flush_begin = 0, last_flush_floor = 0;
   // The rescuer runs works nested in its own waits (C7 under permanent
   // creation failure): the callbacks (and their open calls) it returns to.
   struct Frame {
@@ -677,6 +683,7 @@ class Oracle {
     }
     Queueing p;
     p.accept = e.seq;
+    p.nth = ++ws.accepted;
     p.queue = e.queue;
     p.target = e.arg;
     p.armed = armed;
@@ -1354,6 +1361,9 @@ class Oracle {
       if (t.outer.empty())
         v.erase(std::remove_if(v.begin(), v.end(), [&](const OpenFlush& f) { return f.thread == e.thread; }), v.end());
       v.push_back(OpenFlush{e.thread, e.seq});
+      t.last_flush_work = e.work;
+      t.last_flush_begin = e.seq;
+      t.last_flush_floor = ws.accepted;
       t.open_flush_work = e.work;
       t.open_flush_read_by = kNone;
       return;
@@ -1521,17 +1531,7 @@ class Oracle {
           report(16, 0, e.queue, -20,
                  what + ", but the callback it comes from (" + W(t.cur_work) + ") is of " + wq(t.cur_queue), {e.seq});
         break;
-      case RefusalReason::behind_caller: {
-        const WorkState& ws = work(e.work);
-        const bool queued_here = std::any_of(ws.pending.begin(), ws.pending.end(),
-                                             [&](const Queueing& p) { return p.queue == t.cur_queue; });
-        if (!queued_here)
-          report(16, e.work, e.queue, -20,
-                 what + ", but " + W(e.work) + " has no pending queueing in the caller's " + wq(t.cur_queue) +
-                     ": nothing of it waits behind the caller",
-                 {e.seq});
-        break;
-      }
+      case RefusalReason::behind_caller: judge_behind_caller(e, t, what); break;
       case RefusalReason::rescuer_chain: {
         std::string chain;
         if (!t.rescuer)
@@ -1547,6 +1547,47 @@ class Oracle {
       }
       case RefusalReason::cycle: break;
     }
+  }
+
+  // flush_work refused for a queueing of the work that only the caller's
+  // thread (or its slot) would run, after it returns: one the flush counts
+  // (the n-th accepted, n <= e.upto, the count the flush read) must be
+  // pending in the caller's queue. A queueing made after that read is not
+  // waited for (C10), so it never makes the flush a deadlock (mutant
+  // drop_conjunct flush_work_as@b19fb1 refused for it: a false deadlock
+  // only the count tells from a true one). The count itself lies between
+  // the queueings accepted before the flush began and those before the
+  // refusal.
+  void judge_behind_caller(const Event& e, const ThreadState& t, const std::string& what) {
+    const WorkState& ws = work(e.work);
+    const bool began = t.last_flush_work == e.work;
+    const uint64_t floor = began ? t.last_flush_floor : 0;
+    if (e.upto < floor || e.upto > ws.accepted) {
+      report(16, e.work, e.queue, -20,
+             what + ", counting " + std::to_string(e.upto) + " queueing(s) of " + W(e.work) + ", but " +
+                 std::to_string(floor) + " had been accepted when the flush began and " +
+                 std::to_string(ws.accepted) + " by its refusal: the flush's count is not one it could have read",
+             began ? std::vector<uint64_t>{t.last_flush_begin, e.seq} : std::vector<uint64_t>{e.seq});
+      return;
+    }
+    const Queueing* here = nullptr;
+    const Queueing* later = nullptr;
+    for (const Queueing& p : ws.pending) {
+      if (p.queue != t.cur_queue) continue;
+      (p.nth <= e.upto ? here : later) = &p;
+    }
+    if (here) return;
+    if (later)
+      report(16, e.work, e.queue, -20,
+             what + ", but the queueing of " + W(e.work) + " pending in the caller's " + wq(t.cur_queue) + " (at " +
+                 at(later->accept) + ") came after the flush read its count (" + std::to_string(e.upto) +
+                 "): the flush does not wait for it (C10), so nothing it waits for is behind the caller",
+             {later->accept, e.seq});
+    else
+      report(16, e.work, e.queue, -20,
+             what + ", but " + W(e.work) + " has no pending queueing in the caller's " + wq(t.cur_queue) +
+                 ": nothing of it waits behind the caller",
+             {e.seq});
   }
 
   // A cancel_work_sync of `w` in a callback the rescuer's current one is

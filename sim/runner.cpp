@@ -19,6 +19,7 @@ uint64_t hash_events(const std::vector<Event>& ev, uint64_t h) {
     mix(e.work);
     mix(static_cast<uint64_t>(e.type));
     mix(static_cast<uint64_t>(static_cast<int64_t>(e.arg)));
+    if (e.upto) mix(e.upto);  // (only where set: every other run's hash stays what it was)
   }
   return h;
 }

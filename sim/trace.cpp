@@ -31,6 +31,7 @@ std::string chrome_trace_json(const std::vector<Event>& events, const std::strin
   for (const Event& e : events) {
     const double ts = static_cast<double>(e.time_ns) / 1000.0;
     json args = {{"seq", e.seq}, {"cpu", e.cpu}, {"queue", e.queue}, {"work", e.work}, {"arg", e.arg}};
+    if (e.upto) args["upto"] = e.upto;
     json ev = {{"pid", 1}, {"tid", e.thread}, {"ts", ts}, {"args", args}, {"cat", "lazywq"}};
     if (e.type == EventType::exec_begin) {
       ev["ph"] = "B";

@@ -140,7 +140,13 @@ Event parse_line(const std::string& text, size_t line_no) {
   e.arg = p.number<int32_t>(p.field(tok, "arg"), "arg");
   if (!p.at_end()) {
     tok = p.token();
-    p.fail_token("unexpected " + quote(tok) + " after arg=");
+    if (tok.compare(0, 5, "upto=") != 0) p.fail_token("unexpected " + quote(tok) + " after arg=");
+    e.upto = p.number<uint64_t>(tok.substr(5), "upto");
+    if (e.upto == 0) p.fail_token("upto=0 is written by omitting upto=");
+  }
+  if (!p.at_end()) {
+    tok = p.token();
+    p.fail_token("unexpected " + quote(tok) + " after upto=");
   }
   return e;
 }

@@ -6,11 +6,11 @@
 // "# N events: ..." is checked against the number of events when present);
 // one event per line exactly as lazywq::format_event prints it:
 //
-//   #SEQ t=TIMEns thr=wID|extTAG cpu=CPU TYPE [wq=QUEUE] [work=WORK] arg=ARG
+//   #SEQ t=TIMEns thr=wID|extTAG cpu=CPU TYPE [wq=QUEUE] [work=WORK] arg=ARG [upto=UPTO]
 //
 // Numbers are canonical decimal (no sign but '-' where negatives are
-// allowed, no leading zeros), within the field's type; wq and work are
-// written only when non-zero. So format_trace(read_trace(t)) == t for every
+// allowed, no leading zeros), within the field's type; wq, work and upto
+// are written only when non-zero. So format_trace(read_trace(t)) == t for every
 // trace it accepts that format_trace wrote.
 #pragma once
 

@@ -128,6 +128,7 @@ std::string format_event(const Event& e) {
   if (e.queue) s += " wq=" + std::to_string(e.queue);
   if (e.work) s += " work=" + std::to_string(e.work);
   s += " arg=" + std::to_string(e.arg);
+  if (e.upto) s += " upto=" + std::to_string(e.upto);
   return s;
 }
 

@@ -44,8 +44,10 @@ std::string describe(const std::vector<Violation>& vs) {
   return os.str();
 }
 
-Stream& refused(Stream& s, uint32_t by, uint64_t work, RefusalReason why, uint32_t queue = 0) {
-  return s.add(ET::wait_refused, by, 1, queue, work, static_cast<int>(why));
+Stream& refused(Stream& s, uint32_t by, uint64_t work, RefusalReason why, uint32_t queue = 0, uint64_t upto = 0) {
+  s.add(ET::wait_refused, by, 1, queue, work, static_cast<int>(why));
+  s.ev.back().upto = upto;
+  return s;
 }
 // The rescuer starts work w (creation failed first, so it may).
 Stream& rescue(Stream& s, uint64_t w) {
@@ -163,13 +165,36 @@ TEST(Oracle_C16_refusals, OwnQueueMeansTheCallbacksQueue) {
 
 TEST(Oracle_C16_refusals, BehindTheCallerNeedsAQueueingInTheCallersQueue) {
   Stream s;
-  s.queue(1).begin(1, T12).queue(2);
-  refused(s, T12, 2, RefusalReason::behind_caller, 1);
+  s.queue(1).begin(1, T12).queue(2).add(ET::flush_begin, T12, 1, 0, 2, 0);
+  refused(s, T12, 2, RefusalReason::behind_caller, 1, /*upto=*/1);
   EXPECT_TRUE(c16(s).empty()) << describe(c16(s));
   Stream none;
-  none.queue(1).begin(1, T12);
+  none.queue(1).begin(1, T12).add(ET::flush_begin, T12, 1, 0, 2, 0);
   refused(none, T12, 2, RefusalReason::behind_caller, 1);
   EXPECT_EQ(c16(none).size(), 1u) << "work 2 is not pending anywhere";
+}
+
+// ... and one the flush counts (upto: the count it read after its
+// flush_begin). A queueing accepted after flush_begin may be counted or
+// not; one it did not count is not waited for (C10): refusing for it is a
+// false deadlock (mutant drop_conjunct flush_work_as@b19fb1).
+TEST(Oracle_C16_refusals, BehindTheCallerNeedsAQueueingTheFlushCounts) {
+  auto stream = [](bool queued_before_flush, uint64_t upto) {
+    Stream s;
+    s.queue(1).begin(1, T12);
+    if (queued_before_flush) s.queue(2);
+    s.add(ET::flush_begin, T12, 1, 0, 2, 0);
+    if (!queued_before_flush) s.queue(2);
+    return refused(s, T12, 2, RefusalReason::behind_caller, 1, upto);
+  };
+  EXPECT_TRUE(c16(stream(false, 1)).empty()) << "counted before the flush read, accepted after its flush_begin";
+  const std::vector<Violation> later = c16(stream(false, 0));
+  ASSERT_EQ(later.size(), 1u) << describe(later);
+  EXPECT_NE(later[0].message.find("came after the flush read its count"), std::string::npos) << later[0].message;
+  const std::vector<Violation> impossible = c16(stream(true, 0));
+  ASSERT_EQ(impossible.size(), 1u) << "accepted before flush_begin, so counted";
+  EXPECT_NE(impossible[0].message.find("not one it could have read"), std::string::npos) << impossible[0].message;
+  EXPECT_EQ(c16(stream(true, 2)).size(), 1u) << "more than were ever accepted";
 }
 
 // The rescuer's flush of a queue (work 0, queue q): refused only while a

@@ -119,7 +119,7 @@ class BasicEngine {
   // if there is one (see engine_impl.hpp).
   GrabResult grab_pending(Work& w, bool canceller);
   void resolve_after_grab(Work& w);
-  void record(EventType t, int cpu, uint32_t queue, uint64_t work, int32_t arg = 0);
+  void record(EventType t, int cpu, uint32_t queue, uint64_t work, int32_t arg = 0, uint64_t upto = 0);
   // C16: a wait from inside a work, in progress: what its worker holds and
   // which queueing it waits for, so that a C3 wait of the engine's own
   // that holds that queueing up later can tie it to the run it waits for
@@ -197,7 +197,8 @@ class BasicEngine {
   static DependencyNode node_of(const Work& w);
   static DependencyNode node_of(const Workqueue& q);
   static DependencyNode executor_node(const Workqueue& q, int cpu, bool core);
-  void record_as(uint32_t thread, EventType t, int cpu, uint32_t queue, uint64_t work, int32_t arg);
+  void record_as(uint32_t thread, EventType t, int cpu, uint32_t queue, uint64_t work, int32_t arg,
+                 uint64_t upto = 0);
 
   // Shared pools (pool_impl.hpp, docs/SHARED.md). S = pool_lock_.
   class BlockedScope;  // an engine wait on a pool thread: not counted as running meanwhile

@@ -1560,7 +1560,7 @@ bool BasicEngine<P>::flush_work_as(Work& w, FlushKind kind) {
         }
       }
       if (behind_caller) {
-        record(EventType::wait_refused, -1, h->id(), w.id(), static_cast<int32_t>(RefusalReason::behind_caller));
+        record(EventType::wait_refused, -1, h->id(), w.id(), static_cast<int32_t>(RefusalReason::behind_caller), target);
         throw Error(Errc::deadlock, "flush_work('" + w.name() + "') waits for a work that can only run after the caller returns");
       }
     }
@@ -1720,15 +1720,16 @@ bool BasicEngine<P>::cancel_work(Work& w) {
 }
 
 template <class P>
-void BasicEngine<P>::record(EventType t, int cpu, uint32_t queue, uint64_t work, int32_t arg) {
+void BasicEngine<P>::record(EventType t, int cpu, uint32_t queue, uint64_t work, int32_t arg, uint64_t upto) {
   if (!cfg_.record_events) return;
   Worker<P>* self = current_worker();
   if (cpu < 0 && self) cpu = self->cpu;
-  record_as(self ? self->thread_id : (kExternalThread | P::thread_tag()), t, cpu, queue, work, arg);
+  record_as(self ? self->thread_id : (kExternalThread | P::thread_tag()), t, cpu, queue, work, arg, upto);
 }
 
 template <class P>
-void BasicEngine<P>::record_as(uint32_t thread, EventType t, int cpu, uint32_t queue, uint64_t work, int32_t arg) {
+void BasicEngine<P>::record_as(uint32_t thread, EventType t, int cpu, uint32_t queue, uint64_t work, int32_t arg,
+                               uint64_t upto) {
   if (!cfg_.record_events) return;
   detail::Guard g(event_lock_);
   Event e;
@@ -1740,6 +1741,7 @@ void BasicEngine<P>::record_as(uint32_t thread, EventType t, int cpu, uint32_t q
   e.work = work;
   e.type = t;
   e.arg = arg;
+  e.upto = upto;
   events_.push_back(e);
 }
 

@@ -225,6 +225,11 @@ struct Event {
   uint64_t work = 0;     // work id (1-based; 0 = none)
   EventType type = EventType::queue;
   int32_t arg = 0;       // type-specific, see EventType
+  // A wait_refused (behind_caller) of flush_work: the queueings of `work`
+  // the flush counted (the n-th accepted, n <= upto: its queued_seq_
+  // read at the call), so that the oracle judges the refusal by the
+  // queueing it was for, not by any pending one. 0 elsewhere.
+  uint64_t upto = 0;
 };
 std::string format_event(const Event& e);
 
