@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -276,4 +277,45 @@ TEST(RescuerKicks, ANestedRescueThatClearsAFreshFailureLeavesNoWorkBehindIt) {
     }
   }
   EXPECT_GE(nested, 10) << "runs in which the rescuer ran x nested in b's flush";
+}
+
+// A kick reaches the rescuer through the work its wait sleeps on, and only
+// while it sleeps there: once the wait returns, the caller may free that
+// work. The rescuer runs a (creation failing for good), whose flush_work(w)
+// sleeps on w (running on CPU 0's thread); w ends, a returns, w is freed;
+// then b's failed creation kicks the rescuer. A mark left on w after the
+// wait (mutant drop_update rescuer_wait@984771) locks and notifies the
+// freed w: the simulator's quarantine reports the use after free.
+TEST(RescuerKicks, AKickAfterTheRescuersWaitNeverTouchesTheWorkItWaitedOn) {
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    int b_runs = 0;
+    RunResult r = run_world(seed, strategy_for(seed), [&] {
+      EngineConfig cfg;
+      cfg.ncpus = 2;
+      cfg.stall_timeout = Duration::zero();
+      SimEngine eng(cfg);
+      SimWorkqueue& q = eng.create_workqueue("q", WqKind::shared);
+      bool w_started = false;
+      auto w = std::make_unique<SimWork>(
+          [&](SimWork&) {
+            w_started = true;
+            ScenarioContext::sleep_ns(1'000'000);  // the rescuer sleeps on w meanwhile
+          },
+          "w");
+      q.queue_work_on(0, *w);  // CPU 0's pool gets its thread
+      for (int k = 0; k < 400 && !w_started; ++k) ScenarioContext::sleep_ns(10'000);
+      eng.set_spawn_faults({.fail_always = true});
+      SimWork a([&](SimWork&) { eng.flush_work(*w); }, "a");
+      q.queue_work_on(1, a);  // no thread for CPU 1: the rescuer runs a
+      eng.flush_work(a);
+      w.reset();  // the wait is over: w is the client's to free
+      SimWork b([&](SimWork&) { ++b_runs; }, "b");
+      q.queue_work_on(1, b);  // another failed creation: the rescuer is kicked
+      eng.flush_work(b);
+      eng.set_spawn_faults({});
+      q.destroy();
+    });
+    ASSERT_EQ(r.status, RunStatus::ok) << "seed " << seed << ": " << r.message;
+    EXPECT_EQ(b_runs, 1) << "seed " << seed;
+  }
 }
