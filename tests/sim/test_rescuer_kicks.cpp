@@ -319,3 +319,57 @@ TEST(RescuerKicks, AKickAfterTheRescuersWaitNeverTouchesTheWorkItWaitedOn) {
     EXPECT_EQ(b_runs, 1) << "seed " << seed;
   }
 }
+
+// A nested rescue answers the failure it rescues for: the rescuer runs a
+// (creation failing for good); a queues b on the same CPU and sleeps, so
+// the manager tries CPU 1's pool again once the cooldown is over, fails,
+// and marks the failure fresh (the rescuer is busy: it cannot be handed
+// the work). a's flush_work(b) then rescues b nested, which consumes that
+// failure. Creation works again; once the cooldown is over, c on CPU 1
+// gets a new thread. A failure left fresh (mutant drop_update
+// rescue_wanted_locked@73c0b6) hands c to the idle rescuer instead, as a
+// fallback for a creation that failed long before (C7: creation is
+// retried after spawn_cooldown).
+TEST(RescuerKicks, ANestedRescueConsumesTheFailureItAnswers) {
+  int bad = 0;
+  std::string first;
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    std::vector<Event> events;
+    uint64_t c_id = 0;
+    RunResult r = run_world(seed, strategy_for(seed), [&] {
+      EngineConfig cfg;
+      cfg.ncpus = 2;
+      cfg.spawn_cooldown = 1ms;
+      cfg.stall_timeout = Duration::zero();
+      cfg.record_events = true;
+      SimEngine eng(cfg);
+      SimWorkqueue& q = eng.create_workqueue("q", WqKind::shared);
+      eng.set_spawn_faults({.fail_always = true});
+      SimWork b([](SimWork&) {}, "b");
+      SimWork a(
+          [&](SimWork&) {
+            q.queue_work_on(1, b);
+            ScenarioContext::sleep_ns(5'000'000);  // the manager fails again meanwhile
+            eng.flush_work(b);                     // b rescued nested
+          },
+          "a");
+      q.queue_work_on(1, a);
+      eng.flush_work(a);
+      eng.set_spawn_faults({});
+      ScenarioContext::sleep_ns(3'000'000);  // past the cooldown
+      SimWork c([](SimWork&) {}, "c");
+      q.queue_work_on(1, c);
+      c_id = c.id();  // (bound to the engine, and given its id, by its first queueing)
+      eng.flush_work(c);
+      q.destroy();
+      events = eng.events();
+    });
+    std::string problem;
+    if (r.status != RunStatus::ok) problem = std::string(to_string(r.status)) + ": " + r.message;
+    for (const Event& e : events)
+      if (e.type == EventType::fallback && e.work == c_id)
+        problem = "c was rescued (fallback at #" + std::to_string(e.seq) + ") although creation works again";
+    if (!problem.empty() && ++bad == 1) first = "seed " + std::to_string(seed) + ": " + problem;
+  }
+  EXPECT_EQ(bad, 0) << first;
+}
