@@ -177,3 +177,81 @@ TEST(PublicationRaces, TheRescuerJudgesAQueueItLearnsOnlyThroughAWorkOrderedAfte
   EXPECT_EQ(bad, 0) << first;
   EXPECT_GT(reached, 0) << "the rescuer should run a: the test no longer reaches the shape";
 }
+
+// A cancel_work_sync the rescuer is refused hands PENDING back with
+// release, after the grab unlinked the pending queueing under the old
+// queue's lock (where_ and the lists): whoever takes PENDING next and
+// queues the work elsewhere, under another lock, is ordered after that
+// unlink only through this release (the grab's own acq_rel RMW heads a
+// release sequence that orders only what came before it). Here the
+// rescuer runs a (creation failing for good), whose cancel_work_sync(w)
+// grabs w's queueing pending behind w's own run on st, whose callback
+// waits for a: refused. A client that never synchronized with the rescuer
+// then queues w on st2. With the release relaxed (mutant relax_order
+// cancel_work_sync@801f72) the simulator's race check sees st2's insert
+// write where_ unordered after the unlink. Events stay off: their lock
+// would order everything.
+TEST(PublicationRaces, AQueueingAfterTheRescuersRefusedCancelIsOrderedAfterItsGrab) {
+  int bad = 0, refusals = 0;
+  std::string first;
+  for (uint64_t seed = 1; seed <= 100; ++seed) {
+    bool refused = false;
+    const RunResult r = run_world(seed, strategy_for(seed), [&] {
+      EngineConfig cfg;
+      cfg.ncpus = 2;
+      cfg.record_events = false;
+      SimEngine eng(cfg);
+      SimWorkqueue& s = eng.create_workqueue("s", WqKind::shared);
+      SimWorkqueue& st = eng.create_workqueue("st", WqKind::single_thread);
+      SimWorkqueue& st2 = eng.create_workqueue("st2", WqKind::single_thread);
+      eng.set_spawn_faults({.fail_always = true});
+      // Plain flags: no edge the simulator knows, as a client's own memory.
+      std::atomic<bool> a_running{false}, w_waiting{false}, cancel_done{false};
+      std::atomic<int> w_runs{0};
+      auto wait_for = [](const std::atomic<bool>& f) {
+        for (int k = 0; k < 2000 && !f.load(); ++k) ScenarioContext::sleep_ns(1'000);
+      };
+      SimWork* ap = nullptr;
+      SimWork w([&](SimWork&) {
+        if (w_runs.fetch_add(1) > 0) return;
+        wait_for(a_running);
+        w_waiting = true;
+        eng.flush_work(*ap);  // a runs on the rescuer: this run ends after a's
+      }, "w");
+      SimWork a([&](SimWork&) {
+        a_running = true;
+        wait_for(w_waiting);
+        ScenarioContext::sleep_ns(20'000);  // w waits in its flush of a by now
+        try {
+          eng.cancel_work_sync(w);
+        } catch (const Error& e) {
+          if (e.code() != Errc::deadlock) throw;
+          refused = true;
+        }
+        cancel_done = true;
+      }, "a");
+      ap = &a;
+      SimPlatform::Thread client = *SimPlatform::spawn(0, "client", [&] {
+        st.queue_work(w);  // its run waits for a
+        while (w_runs.load() == 0) ScenarioContext::sleep_ns(1'000);
+        st.queue_work(w);  // pending behind that run: the cancel grabs it
+        wait_for(cancel_done);
+        st2.queue_work(w);  // PENDING handed back by the refused cancel
+      });
+      while (w_runs.load() == 0) ScenarioContext::sleep_ns(1'000);
+      ScenarioContext::sleep_ns(5'000);
+      s.queue_work_on(1, a);  // no thread can be had: the rescuer runs a
+      client.join();
+      eng.flush_work(a);
+      st.flush();
+      st2.flush();
+      eng.set_spawn_faults({});
+      for (SimWorkqueue* q : {&s, &st, &st2}) q->destroy();
+    });
+    if (r.status != RunStatus::ok && ++bad == 1)
+      first = "seed " + std::to_string(seed) + " (" + strategy_for(seed) + "): " + to_string(r.status) + ": " + r.message;
+    refusals += refused;
+  }
+  EXPECT_EQ(bad, 0) << first;
+  EXPECT_GT(refusals, 0) << "the rescuer's cancel should be refused: the test no longer reaches the shape";
+}
