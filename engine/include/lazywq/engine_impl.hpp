@@ -61,7 +61,8 @@ BasicWorkqueue<P>::BasicWorkqueue(BasicEngine<P>& engine, uint32_t id, std::stri
       core_cpu_(engine.cfg_.core_cpu),
       opts_(opts),
       max_active_(opts.ordered ? 1 : (opts.max_active > 0 ? opts.max_active : kDefaultMaxActive)),
-      lock_(kind == WqKind::shared ? engine.pool_lock_ : own_lock_) {
+      lock_(kind == WqKind::shared ? engine.pool_lock_ : own_lock_),
+      lock_addr_(&lock_) {
   detail::Guard g(lock_);
   cwqs_.resize(static_cast<size_t>(engine.cfg_.ncpus));
 }
@@ -1484,7 +1485,7 @@ GrabResult BasicEngine<P>::grab_pending(Work& w, bool canceller) {
     if (!(w.flags_.fetch_or(Work::kPending, std::memory_order_acq_rel) & Work::kPending)) return GrabResult::was_idle;
     BasicWorkqueue<P>* h = w.home_.load(std::memory_order_acquire);
     if (h) {
-      detail::Guard g(h->lock_);
+      detail::Guard g(h->home_lock());
       if (w.home_.load(std::memory_order_relaxed) == h) {
         const bool was_timer = w.where_ == WorkLocation::timer;
         h->unlink_locked(w);
@@ -1618,7 +1619,7 @@ template <class P>
 void BasicEngine<P>::expedite_timer(Work& w) {
   BasicWorkqueue<P>* h = w.home_.load(std::memory_order_acquire);
   if (!h) return;
-  detail::Guard g(h->lock_);
+  detail::Guard g(h->home_lock());
   if (w.home_.load(std::memory_order_relaxed) == h && w.where_ == WorkLocation::timer) {
     h->timers_.erase(w.timer_key());
     w.where_ = WorkLocation::none;
@@ -1869,7 +1870,7 @@ std::vector<DependencyNode> BasicEngine<P>::wait_targets(Work& w, uint64_t pendi
   if (cfg_.dependency_check == DependencyCheck::off || !current_worker()) return out;
   BasicWorkqueue<P>* h = w.home_.load(std::memory_order_acquire);
   if (h) {
-    detail::Guard g(h->lock_);
+    detail::Guard g(h->home_lock());
     const bool waited_for =
         w.home_.load(std::memory_order_relaxed) == h && w.queued_seq_.load(std::memory_order_relaxed) <= pending_upto;
     if (!waited_for) {

@@ -211,6 +211,12 @@ class BasicWorkqueue {
   void rescuer_sleep_locked(Worker<P>* r, uint64_t kicks) LAZYWQ_REQUIRES(lock_);
   void wake_core_locked() LAZYWQ_REQUIRES(lock_);
 
+  // The queue's lock, for a thread that learnt the queue through a work's
+  // home_ (grab_pending, expedite_timer, wait_targets): the simulator
+  // checks that read against the constructor (lock_addr_).
+  typename P::Mutex& home_lock() const LAZYWQ_RETURN_CAPABILITY(lock_) {
+    return *static_cast<typename P::Mutex* const&>(lock_addr_);
+  }
   // Shared queues (docs/SHARED.md); lock_ is the engine's S.
   void insert_shared_locked(Work& w, int cpu, bool new_queueing) LAZYWQ_REQUIRES(lock_);
   void activate_locked(Work& w) LAZYWQ_REQUIRES(lock_);
@@ -249,6 +255,14 @@ class BasicWorkqueue {
   // their own.
   mutable typename P::Mutex own_lock_;
   typename P::Mutex& lock_;
+  // I: &lock_, read through a checked field by home_lock(): a thread that
+  // learnt this queue only through a work's home_ reads the queue's memory
+  // to find its lock, so it must be ordered after the construction (the
+  // acquire load of home_ pairs with the queueing's release store). For a
+  // shared queue lock_ is S, made with the engine: locking it proves
+  // nothing about this queue (relax_order insert_shared_locked@b9aaa2, the
+  // publishing store made relaxed, survived every checker).
+  const detail::Immutable<P, typename P::Mutex*> lock_addr_;
   std::vector<Cwq> cwqs_ LAZYWQ_GUARDED_BY(lock_);
   detail::Var<P, Worker<P>*> core_ LAZYWQ_GUARDED_BY(lock_) = nullptr;  // owned by cwqs_[core_cpu_].worker
   detail::Guarded<P, std::vector<std::unique_ptr<Worker<P>>>> zombies_ LAZYWQ_GUARDED_BY(lock_);  // exited, not joined
