@@ -7,6 +7,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
+#include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -372,4 +375,114 @@ TEST(RescuerKicks, ANestedRescueConsumesTheFailureItAnswers) {
     if (!problem.empty() && ++bad == 1) first = "seed " + std::to_string(seed) + ": " + problem;
   }
   EXPECT_EQ(bad, 0) << first;
+}
+
+namespace {
+
+// A world whose points sometimes cost up to 3 ms (WorldConfig's delay
+// fault at 5% of the points): a thread woken may look only after another
+// thread's timer, the manager's cooldown, has run out.
+RunResult run_slow_world(uint64_t seed, const std::function<void()>& body) {
+  WorldConfig wc;
+  wc.seed = seed;
+  wc.strategy = strategy_for(seed);
+  wc.max_steps = 400'000;
+  wc.safety_nets = false;
+  wc.delay_probability = 0.05;
+  wc.max_delay_ns = 3'000'000;
+  World world(wc);
+  return world.run(body);
+}
+
+// C7's hand-off, on the stream: after a pool thread's creation failed,
+// the manager tries that pool again only once the rescuer has run one of
+// its works (a fallback), unless the rescuer was running a callback
+// meanwhile (then only the cooldown holds creation back). "" if it holds.
+std::string fresh_failures_wait_for_the_rescuer(const std::vector<Event>& events) {
+  uint32_t rescuer = 0;
+  for (const Event& e : events)
+    if (e.type == EventType::spawn && e.queue == 0 && e.arg == 2) rescuer = e.thread;
+  std::map<std::pair<int32_t, int32_t>, uint64_t> failed;  // pool (cpu, kind) -> its last spawn_fail
+  std::set<std::pair<int32_t, int32_t>> answered;          // ... a fallback or a busy rescuer since
+  int open = 0;                                            // the rescuer's callbacks in progress
+  for (const Event& e : events) {
+    if (e.thread == rescuer && e.type == EventType::exec_begin) ++open;
+    if (e.thread == rescuer && e.type == EventType::exec_end) --open;
+    if (open > 0 || (e.type == EventType::fallback && e.thread == rescuer))
+      for (auto& [pool, seq] : failed) answered.insert(pool);
+    if ((e.type != EventType::spawn && e.type != EventType::spawn_fail) || e.queue != 0 || (e.arg != 0 && e.arg != 3))
+      continue;
+    const std::pair<int32_t, int32_t> pool{e.cpu, e.arg};
+    if (auto it = failed.find(pool); it != failed.end() && !answered.count(pool))
+      return "the pool of cpu " + std::to_string(e.cpu) + " was tried again at #" + std::to_string(e.seq) +
+             " after its creation failed at #" + std::to_string(it->second) +
+             ", with the rescuer idle and no rescue of its work in between";
+    failed.erase(pool);
+    answered.erase(pool);
+    if (e.type == EventType::spawn_fail) failed[pool] = e.seq;
+  }
+  return "";
+}
+
+}  // namespace
+
+// After a failed creation, the idle rescuer takes the pool's work at once
+// and the manager waits for that rescue before it tries again (the
+// hand-off of manager_step_locked: "a fresh failure with the rescuer free
+// needs no deadline"), however late the rescuer looks. Before, the
+// rescuer ran a nested rescue (b, from a's flush) and an outer one (a):
+// state that must be back to idle after them. Mutants that leave the
+// rescuer looking busy for good (drop_update rescue_wanted_locked@87db27
+// and @e9441d: nested_runs unbalanced; run_pool_work_locked@5dd9da:
+// current never cleared) let the manager retry on the cooldown alone
+// once the rescuer is slow to look.
+TEST(RescuerKicks, AFreshFailureWaitsForTheIdleRescuer) {
+  int bad = 0, late = 0;
+  std::string first;
+  for (uint64_t seed = 1; seed <= 200; ++seed) {
+    std::vector<Event> events;
+    int c_runs = 0;
+    RunResult r = run_slow_world(seed, [&] {
+      EngineConfig cfg;
+      cfg.ncpus = 2;
+      cfg.spawn_cooldown = 1ms;
+      cfg.stall_timeout = Duration::zero();
+      cfg.record_events = true;
+      SimEngine eng(cfg);
+      SimWorkqueue& q = eng.create_workqueue("q", WqKind::shared);
+      eng.set_spawn_faults({.fail_always = true});
+      SimWork b([](SimWork&) {}, "b");
+      SimWork a(
+          [&](SimWork&) {
+            q.queue_work_on(1, b);
+            eng.flush_work(b);  // rescued nested
+          },
+          "a");
+      q.queue_work_on(1, a);
+      eng.flush_work(a);
+      ScenarioContext::sleep_ns(2'000'000);  // the cooldown is over: the next need tries again
+      SimWork c([&](SimWork&) { ++c_runs; }, "c");
+      q.queue_work_on(1, c);
+      eng.flush_work(c);
+      eng.set_spawn_faults({});
+      q.destroy();
+      events = eng.events();
+    });
+    std::string problem;
+    if (r.status != RunStatus::ok)
+      problem = std::string(to_string(r.status)) + ": " + r.message;
+    else if (c_runs != 1)
+      problem = "c ran " + std::to_string(c_runs) + " times";
+    else
+      problem = fresh_failures_wait_for_the_rescuer(events);
+    if (!problem.empty() && ++bad == 1) first = "seed " + std::to_string(seed) + ": " + problem;
+    // Shape: the manager's rounds saw the cooldown end before the rescue.
+    for (size_t i = 1; i < events.size(); ++i)
+      if (events[i].type == EventType::fallback && events[i].time_ns - events[i - 1].time_ns >= 1'000'000) {
+        ++late;
+        break;
+      }
+  }
+  EXPECT_EQ(bad, 0) << first;
+  EXPECT_GT(late, 0) << "no rescue came a cooldown late: the test no longer reaches the shape";
 }
