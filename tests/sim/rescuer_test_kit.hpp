@@ -22,6 +22,27 @@ inline EngineConfig at_the_cap() {
   return cfg;
 }
 
+// Two CPUs, events on, DependencyCheck `check`: the rescuer's flushes,
+// creation made to fail for good once the queues exist.
+inline EngineConfig two_cpus(DependencyCheck check) {
+  EngineConfig cfg;
+  cfg.ncpus = 2;
+  cfg.dependency_check = check;
+  cfg.record_events = true;
+  return cfg;
+}
+
+// Two CPUs, events on, creation retried after the pools' floor of 1 ms,
+// no stall watchdog: the rescuer's answers to failures that come and go.
+inline EngineConfig retrying_every_ms() {
+  EngineConfig cfg;
+  cfg.ncpus = 2;
+  cfg.spawn_cooldown = std::chrono::milliseconds(1);
+  cfg.stall_timeout = Duration::zero();
+  cfg.record_events = true;
+  return cfg;
+}
+
 // Runs `wait`; true if it was refused with Error(deadlock) (other errors
 // propagate).
 template <class F>

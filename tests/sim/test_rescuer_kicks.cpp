@@ -340,12 +340,7 @@ TEST(RescuerKicks, ANestedRescueConsumesTheFailureItAnswers) {
     std::vector<Event> events;
     uint64_t c_id = 0;
     RunResult r = run_world(seed, strategy_for(seed), [&] {
-      EngineConfig cfg;
-      cfg.ncpus = 2;
-      cfg.spawn_cooldown = 1ms;
-      cfg.stall_timeout = Duration::zero();
-      cfg.record_events = true;
-      SimEngine eng(cfg);
+      SimEngine eng(retrying_every_ms());
       SimWorkqueue& q = eng.create_workqueue("q", WqKind::shared);
       eng.set_spawn_faults({.fail_always = true});
       SimWork b([](SimWork&) {}, "b");
@@ -443,12 +438,7 @@ TEST(RescuerKicks, AFreshFailureWaitsForTheIdleRescuer) {
     std::vector<Event> events;
     int c_runs = 0;
     RunResult r = run_slow_world(seed, [&] {
-      EngineConfig cfg;
-      cfg.ncpus = 2;
-      cfg.spawn_cooldown = 1ms;
-      cfg.stall_timeout = Duration::zero();
-      cfg.record_events = true;
-      SimEngine eng(cfg);
+      SimEngine eng(retrying_every_ms());
       SimWorkqueue& q = eng.create_workqueue("q", WqKind::shared);
       eng.set_spawn_faults({.fail_always = true});
       SimWork b([](SimWork&) {}, "b");

@@ -33,11 +33,7 @@ TEST(ClientHangs, RescuerFlushOfAQueueWhoseRunIsOnItsStackIsRefused) {
       std::string report;
       std::vector<Event> events;
       RunResult r = run_world(seed, strategy_for(seed), [&] {
-        EngineConfig cfg;
-        cfg.ncpus = 2;
-        cfg.dependency_check = check;
-        cfg.record_events = true;
-        SimEngine eng(cfg);
+        SimEngine eng(two_cpus(check));
         SimWorkqueue& s1 = eng.create_workqueue("s1", WqKind::shared);
         SimWorkqueue& s2 = eng.create_workqueue("s2", WqKind::shared);
         eng.set_spawn_faults({.fail_always = true});
@@ -301,11 +297,7 @@ TEST(ClientHangs, RescuerFlushOfASingleThreadQueueRunsWhatItsWorkWaitsFor) {
     for (uint64_t seed = 1; seed <= 20; ++seed) {
       int b_runs = 0;
       RunResult r = run_world(seed, strategy_for(seed), [&] {
-        EngineConfig cfg;
-        cfg.ncpus = 2;
-        cfg.dependency_check = check;
-        cfg.record_events = true;
-        SimEngine eng(cfg);
+        SimEngine eng(two_cpus(check));
         SimWorkqueue& s1 = eng.create_workqueue("s1", WqKind::shared);
         SimWorkqueue& s2 = eng.create_workqueue("s2", WqKind::shared);
         SimWorkqueue& st = eng.create_workqueue("st", WqKind::single_thread);
@@ -356,11 +348,7 @@ TEST(ClientHangs, RescuerFlushOfASingleThreadQueueWaitingForItsStackIsRefused) {
       std::string report;
       std::vector<Event> events;
       RunResult r = run_world(seed, strategy_for(seed), [&] {
-        EngineConfig cfg;
-        cfg.ncpus = 2;
-        cfg.dependency_check = check;
-        cfg.record_events = true;
-        SimEngine eng(cfg);
+        SimEngine eng(two_cpus(check));
         SimWorkqueue& s1 = eng.create_workqueue("s1", WqKind::shared);
         SimWorkqueue& st = eng.create_workqueue("st", WqKind::single_thread);
         eng.set_spawn_faults({.fail_always = true});
@@ -637,11 +625,7 @@ TEST(ClientHangs, RescuerFlushOfASingleThreadQueueIgnoresAnotherQueuesBlockedWor
       int b_runs = 0;
       std::vector<Event> events;
       RunResult r = run_world(seed, strategy_for(seed), [&] {
-        EngineConfig cfg;
-        cfg.ncpus = 2;
-        cfg.dependency_check = check;
-        cfg.record_events = true;
-        SimEngine eng(cfg);
+        SimEngine eng(two_cpus(check));
         SimWorkqueue& s1 = eng.create_workqueue("s1", WqKind::shared);
         SimWorkqueue& st = eng.create_workqueue("st", WqKind::single_thread);
         SimWorkqueue& st2 = eng.create_workqueue("st2", WqKind::single_thread);
