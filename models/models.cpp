@@ -119,6 +119,8 @@ const std::vector<ModelInfo>& models() {
        &run_flush_own_pending, 4000, 3000},
       {"flush_racing_queue", "C10 C16", "W flushes X while another thread queues X behind W: refused or returned, never a hang",
        &run_flush_racing_queue, 4000, 3000},
+      {"flush_rehomed", "C10 C16", "W flushes X, idle on W's queue, while another thread queues X on a second queue: never refused",
+       &run_flush_rehomed, 4000, 3000},
       {"pending_handoff", "C1 C2 C3", "W moves between two queues; PENDING alone orders its owners: no data race, no lost run",
        &run_pending_handoff, 4000, 3000},
       {"cycle_shared", "C16", "shared queue, DependencyCheck::error: A flushes B, B flushes A: one wait refused, never a hang",

@@ -296,6 +296,75 @@ struct FlushOwnPending : ModelBase<FlushOwnPending, 2, 6> {
 };
 
 // ---------------------------------------------------------------------------
+// C10, C16: W, running on the lazy queue's CPU 1 worker, flushes X, pending
+// on the core's list for CPU 0, while the core takes X to run it and
+// thread 1 queues X on a second lazy queue Q2 for CPU 1 as soon as X's
+// PENDING is clear. X is never behind W (the core or Q2 runs it), so W's
+// flush is never refused. The flush read X's home_ before it took that
+// queue's lock: it judges where X waits (where_, target_cpu_) only if
+// home_ still names that queue once the lock is held. Without the
+// re-check (flush_work_as@7884b0, which no simulator run reached: the
+// window is the few instructions between Q2's writes of where_ and its
+// count of the queueing) the flush reads where_ while Q2 writes it under
+// another lock (a data race on an rl::var) and, reading X on a list for
+// CPU 1, refuses a wait that would end (a false Error(deadlock)).
+struct FlushRehomed : ModelBase<FlushRehomed, 2, 6> {
+  enum { X, W, B };  // tracks[] indices
+  Workqueue* q2 = nullptr;
+  P::Mutex gate_lock;
+  P::CondVar gate_cv;
+  bool x_queued = false;   // thread 0's queueing of X on the first queue was accepted
+  bool w_started = false;  // W runs: B may let the core go on to X
+  int refused = 0;
+  void open(bool& flag) {
+    gate_lock.lock();
+    flag = true;
+    gate_cv.notify_all();
+    gate_lock.unlock();
+  }
+  void wait_for(const bool& flag) {
+    gate_lock.lock();
+    while (!flag) gate_cv.wait(gate_lock);
+    gate_lock.unlock();
+  }
+  void setup() {
+    q2 = &eng->create_workqueue("q2", WqKind::lazy);
+    add_work();  // X
+    add_work([this](Work&) {
+      open(w_started);
+      if (refused_as_deadlock("flush_work(X) from W while X moves to Q2", [&] { eng->flush_work(*works[X]); }))
+        ++refused;
+    });
+    // B holds the core until W runs, so W's flush starts while X is
+    // pending on the core's list; the core takes X from then on.
+    add_work([this](Work&) { wait_for(w_started); });
+  }
+  void op(unsigned i) {
+    if (i == 0) {
+      // The core's list, in order: W (handed to CPU 1's new worker), B, X.
+      MODEL_CHECK(wq->queue_work_on(1, *works[W]), "C1: first queueing of W returned false");
+      MODEL_CHECK(wq->queue_work_on(0, *works[B]), "C1: first queueing of B returned false");
+      MODEL_CHECK(wq->queue_work_on(0, *works[X]), "C1: first queueing of X returned false");
+      open(x_queued);
+      eng->flush_work(*works[W]);
+      MODEL_CHECK(tracks[W].ends == 1, "C10: flush_work returned before W's run ended");
+    } else {
+      wait_for(x_queued);
+      // Refused while X is pending on the first queue; accepted once the
+      // core has taken X to run it.
+      while (!q2->queue_work_on(1, *works[X])) P::yield();
+      eng->flush_work(*works[X]);
+      MODEL_CHECK(tracks[X].ends == 2, "C10: flush_work returned before X's run on Q2 ended");
+    }
+  }
+  void check_end() {
+    MODEL_CHECK(refused == 0, "C16: W's flush of X was refused as a deadlock, but X (core, then Q2) is never behind W");
+    MODEL_CHECK(tracks[X].starts == 2 && tracks[W].starts == 1 && tracks[B].starts == 1,
+                "C1: X ran %d times (not 2), W %d, B %d (not 1)", tracks[X].starts, tracks[W].starts, tracks[B].starts);
+  }
+};
+
+// ---------------------------------------------------------------------------
 // Misuses that are errors, not crashes (docs/CONTRACT.md, "Errors").
 // Set up first: a lazy queue whose core thread cannot be created, and a
 // first shared queue whose manager cannot be, are Error(spawn_failed) and
@@ -376,6 +445,7 @@ LAZYWQ_MODEL_RUNNER(flush_behind, FlushBehind)
 LAZYWQ_MODEL_RUNNER(cycle_per_cpu, CyclePerCpu)
 LAZYWQ_MODEL_RUNNER(flush_own_pending, FlushOwnPending)
 LAZYWQ_MODEL_RUNNER(flush_racing_queue, FlushRacingQueue)
+LAZYWQ_MODEL_RUNNER(flush_rehomed, FlushRehomed)
 LAZYWQ_MODEL_RUNNER(pending_handoff, PendingHandoff)
 LAZYWQ_MODEL_RUNNER(cycle_shared, CycleShared)
 LAZYWQ_MODEL_RUNNER(misuse, Misuse)
