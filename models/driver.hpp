@@ -76,6 +76,7 @@ Outcome run_pending(rl::test_params& p);
 Outcome run_cancel(rl::test_params& p);
 Outcome run_flush_migration(rl::test_params& p);
 Outcome run_stats(rl::test_params& p);
+Outcome run_published_getters(rl::test_params& p);
 Outcome run_delayed(rl::test_params& p);
 Outcome run_flush_drain(rl::test_params& p);
 Outcome run_hotplug(rl::test_params& p);

@@ -82,6 +82,8 @@ const std::vector<ModelInfo>& models() {
        &run_flush_migration, 30000, 30000},
       {"stats", "plain fields", "stats read racing worker creation: every lock-guarded field is an rl::var",
        &run_stats, 20000, 20000},
+      {"published_getters", "C14", "a thread that knows only a work's engine() or a queue's destroyed() sees what came before them",
+       &run_published_getters, 4000, 3000},
       // Random scheduler only: Debian's Relacy (2019) context_bound_scheduler
       // resumes a static thread that already finished when three dynamic
       // threads (the manager and two pool workers) are live, running its

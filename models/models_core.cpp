@@ -237,6 +237,45 @@ struct Stats : ModelBase<Stats, 2, 3> {
   }
 };
 // ---------------------------------------------------------------------------
+// What the public atomic getters publish (the ThreadSanitizer tests of
+// tests/publication check the same on real threads). Thread 1 has no
+// happens-before edge with thread 0 or the queues' threads but the getters
+// themselves: once Y.engine() is non-null it reads what thread 0 wrote
+// before binding Y (its first queueing), and once Q2.destroyed() is true
+// it reads what Q2's work wrote (destroy drained it before it set dead_).
+// Each plain value is an rl::var: a relaxed side of either pair (bind's
+// CAS, engine()'s load, destroy's store of dead_, destroyed()'s load) is a
+// data race Relacy reports, the second technique, after TSan, on those
+// four memory-order mutants.
+struct PublishedGetters : ModelBase<PublishedGetters, 2, 4> {
+  enum { Y, X };  // works[]: Y bound by thread 0, X run by Q2
+  Workqueue* q2 = nullptr;
+  rl::var<int> before_bind;  // thread 0, before Y's first queueing
+  rl::var<int> x_wrote;      // X's callback, on Q2's thread
+  void setup() {
+    before_bind(RL_INFO) = 0;
+    x_wrote(RL_INFO) = 0;
+    q2 = &eng->create_workqueue("q2", WqKind::lazy);
+    add_work();  // Y
+    add_work([this](Work&) { x_wrote(RL_INFO) = 1; });
+  }
+  void op(unsigned i) {
+    if (i == 0) {
+      before_bind(RL_INFO) = 1;
+      MODEL_CHECK(wq->queue_work_on(0, *works[Y]), "C1: first queueing of Y returned false");
+      MODEL_CHECK(q2->queue_work_on(1, *works[X]), "C1: first queueing of X returned false");
+      q2->destroy();
+      eng->flush_work(*works[Y]);
+      return;
+    }
+    while (works[Y]->engine() == nullptr) P::yield();
+    MODEL_CHECK(before_bind(RL_INFO).load() == 1, "C14: Y.engine() is set but what its binder wrote before is not seen");
+    while (!q2->destroyed()) P::yield();
+    MODEL_CHECK(x_wrote(RL_INFO).load() == 1, "C14: Q2.destroyed() is true but what its work wrote is not seen");
+  }
+};
+
+// ---------------------------------------------------------------------------
 // Delayed works (C1, C12, C10): timers armed, fired by the core (a Relacy
 // timeout moves the clock to the deadline), re-armed by mod_delayed_work,
 // taken away by cancel_delayed_work and fired early by flush_delayed_work,
@@ -482,6 +521,7 @@ struct DrainTimer : ModelBase<DrainTimer, 2, 3> {
 LAZYWQ_MODEL_RUNNER(creation_failure, CreationFailure)
 LAZYWQ_MODEL_RUNNER(creation_retry, CreationRetry)
 LAZYWQ_MODEL_RUNNER(idle_exit, IdleExit)
+LAZYWQ_MODEL_RUNNER(published_getters, PublishedGetters)
 LAZYWQ_MODEL_RUNNER(migration, Migration)
 LAZYWQ_MODEL_RUNNER(pending, Pending)
 LAZYWQ_MODEL_RUNNER(cancel, Cancel)
