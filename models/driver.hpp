@@ -77,6 +77,7 @@ Outcome run_cancel(rl::test_params& p);
 Outcome run_flush_migration(rl::test_params& p);
 Outcome run_stats(rl::test_params& p);
 Outcome run_published_getters(rl::test_params& p);
+Outcome run_late_queue(rl::test_params& p);
 Outcome run_delayed(rl::test_params& p);
 Outcome run_flush_drain(rl::test_params& p);
 Outcome run_hotplug(rl::test_params& p);

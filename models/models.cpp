@@ -84,6 +84,8 @@ const std::vector<ModelInfo>& models() {
        &run_stats, 20000, 20000},
       {"published_getters", "C14", "a thread that knows only a work's engine() or a queue's destroyed() sees what came before them",
        &run_published_getters, 4000, 3000},
+      {"late_queue", "C16", "a callback flushes X while a thread it never synchronized with creates a queue and queues X there",
+       &run_late_queue, 4000, 3000},
       // Random scheduler only: Debian's Relacy (2019) context_bound_scheduler
       // resumes a static thread that already finished when three dynamic
       // threads (the manager and two pool workers) are live, running its

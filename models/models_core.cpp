@@ -276,6 +276,69 @@ struct PublishedGetters : ModelBase<PublishedGetters, 2, 4> {
 };
 
 // ---------------------------------------------------------------------------
+// A flusher that learns a queue only through its work's home_ (the
+// simulator's PublicationRaces tests, here under Relacy's memory model).
+// X is bound and has run on the model's queue; then W, on that queue's
+// CPU 1 worker, flushes X again and again (a flush from a callback reads
+// home_ and takes that queue's lock to judge the wait, C16), while thread
+// 0, which W never synchronized with, creates Q2 and queues X on it. W
+// must read Q2's lock (an Immutable field, checked here) ordered after
+// Q2's construction: home_ is stored with release and loaded with acquire.
+// Each iteration takes one of the four ways home_ is stored, by its
+// number: Q2 per_cpu (X straight onto CPU 1's list), lazy (onto the core's
+// list), lazy with X armed on a timer (W then flushes with
+// flush_delayed_work, which fires it), shared (Q2's lock is the engine's
+// S: W reads Q2's pointer to it). Events stay off: the event log's lock
+// would order every thread.
+struct LateQueue : ModelBase<LateQueue, 2, 6> {
+  enum { X, W };  // tracks[] indices
+  enum class Path { cpu_list, core_list, timer, shared };
+  Path path = Path::cpu_list;
+  P::Mutex gate_lock;
+  P::CondVar gate_cv;
+  bool x_homed = false;  // X ran once on the model's queue
+  void configure(EngineConfig& cfg) { cfg.record_events = false; }
+  void setup() {
+    path = static_cast<Path>(run_config().iterations_started % 4);
+    add_delayed_work([](Work&) {});  // X
+    add_work([this](Work&) {
+      for (int i = 0; i < 3; ++i) {
+        if (path == Path::timer)
+          eng->flush_delayed_work(*dworks[0]);
+        else
+          eng->flush_work(*dworks[0]);
+        P::yield();
+      }
+    });
+  }
+  void op(unsigned i) {
+    DelayedWork& x = *dworks[0];
+    if (i == 1) {
+      MODEL_CHECK(wq->queue_work_on(0, x), "C1: first queueing of X returned false");
+      eng->flush_work(x);
+      gate_lock.lock();
+      x_homed = true;
+      gate_cv.notify_all();
+      gate_lock.unlock();
+      MODEL_CHECK(wq->queue_work_on(1, *works[0]), "C1: first queueing of W returned false");
+      eng->flush_work(*works[0]);
+      return;
+    }
+    gate_lock.lock();
+    while (!x_homed) gate_cv.wait(gate_lock);
+    gate_lock.unlock();
+    const WqKind kind = path == Path::cpu_list ? WqKind::per_cpu : path == Path::shared ? WqKind::shared : WqKind::lazy;
+    Workqueue& q2 = eng->create_workqueue("q2", kind);
+    if (path == Path::timer)
+      MODEL_CHECK(q2.queue_delayed_work_on(1, x, std::chrono::milliseconds(1)), "C1: X, idle, could not be armed on Q2");
+    else
+      MODEL_CHECK(q2.queue_work_on(1, x), "C1: X, idle, could not be queued on Q2");
+    eng->flush_delayed_work(x);
+    MODEL_CHECK(tracks[X].ends == 2, "C10: flush returned before X's run on Q2 ended");
+  }
+};
+
+// ---------------------------------------------------------------------------
 // Delayed works (C1, C12, C10): timers armed, fired by the core (a Relacy
 // timeout moves the clock to the deadline), re-armed by mod_delayed_work,
 // taken away by cancel_delayed_work and fired early by flush_delayed_work,
@@ -522,6 +585,7 @@ LAZYWQ_MODEL_RUNNER(creation_failure, CreationFailure)
 LAZYWQ_MODEL_RUNNER(creation_retry, CreationRetry)
 LAZYWQ_MODEL_RUNNER(idle_exit, IdleExit)
 LAZYWQ_MODEL_RUNNER(published_getters, PublishedGetters)
+LAZYWQ_MODEL_RUNNER(late_queue, LateQueue)
 LAZYWQ_MODEL_RUNNER(migration, Migration)
 LAZYWQ_MODEL_RUNNER(pending, Pending)
 LAZYWQ_MODEL_RUNNER(cancel, Cancel)

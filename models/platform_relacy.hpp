@@ -261,9 +261,37 @@ struct RelacyPlatform {
   // the coverage report sites in detail.hpp).
   template <class T>
   using ListVar = T;
-  // Immutable fields: plain (the simulator's happens-before check covers them).
+  // Immutable fields (written by the constructor only): the value is plain
+  // and a one-word rl::var, written by the constructor, stands for it; every
+  // read reads it too. A thread that reaches the object through nothing
+  // that orders it after the construction (a pointer published relaxed)
+  // is a data race Relacy reports, as the simulator's happens-before check
+  // does (the insert_locked@b9aaa2 family of memory-order mutants, model
+  // late_queue). A var's load and store are no scheduling points: the
+  // schedules, and every model's iterations, stay what they were. Not a
+  // coverage site (models/coverage.hpp counts Var and atomics).
   template <class T>
-  using Immutable = T;
+  class Immutable {
+   public:
+    explicit Immutable(T v) : v_(std::move(v)) { stamp_(LAZYWQ_RL_HERE) = 1; }
+    Immutable(const Immutable&) = delete;
+    Immutable& operator=(const Immutable&) = delete;
+    operator const T&() const {  // NOLINT: reads like the field
+      (void)stamp_(LAZYWQ_RL_HERE).load();
+      return v_;
+    }
+    // A pointer field reads like one: `w->eng->cfg_`.
+    T operator->() const
+      requires std::is_pointer_v<T>
+    {
+      (void)stamp_(LAZYWQ_RL_HERE).load();
+      return v_;
+    }
+
+   private:
+    const T v_;
+    mutable rl::var<int> stamp_;
+  };
   template <class T>
   using Guarded = detail::PlainGuarded<T>;
 
