@@ -92,6 +92,7 @@ Outcome run_flush_own_pending(rl::test_params& p);
 Outcome run_flush_racing_queue(rl::test_params& p);
 Outcome run_flush_rehomed(rl::test_params& p);
 Outcome run_pending_handoff(rl::test_params& p);
+Outcome run_cancel_handoff(rl::test_params& p);
 Outcome run_cycle_shared(rl::test_params& p);
 Outcome run_misuse(rl::test_params& p);
 // models_shared.cpp

@@ -127,6 +127,8 @@ const std::vector<ModelInfo>& models() {
        &run_flush_rehomed, 4000, 3000},
       {"pending_handoff", "C1 C2 C3", "W moves between two queues; PENDING alone orders its owners: no data race, no lost run",
        &run_pending_handoff, 4000, 3000},
+      {"cancel_handoff", "C1 C12", "a cancel takes W off one queue while another thread queues it on a second: PENDING orders them",
+       &run_cancel_handoff, 4000, 3000},
       {"cycle_shared", "C16", "shared queue, DependencyCheck::error: A flushes B, B flushes A: one wait refused, never a hang",
        &run_cycle_shared, 4000, 0},
       {"misuse", "C10 C12 C14", "creation errors, self-flush/cancel, a throwing callback, works outliving the engine",

@@ -218,6 +218,58 @@ struct PendingHandoff : ModelBase<PendingHandoff, 2, 6> {
 };
 
 // ---------------------------------------------------------------------------
+// C1 and C12: a cancel's release of PENDING orders the next owner, on
+// another queue, after the cancel's grab. W waits on Q2 behind B (which
+// holds Q2's CPU 1 worker until thread 0 opens the gate), so thread 0's
+// cancel (cancel_work in even iterations, cancel_work_sync in odd ones)
+// always takes it off Q2's list, under Q2's lock; thread 1 queues W on
+// the model's queue the moment PENDING is clear, writing W's Q fields
+// under the other lock. Only the cancel's release and the queueing's
+// acquire order the two: relaxed, a data race on where_. pending_handoff
+// has this shape only when its interleaving puts a grab right before the
+// other thread's queueing (cancel_work@801f72 survived it; ~1 needed
+// 26,680 iterations).
+struct CancelHandoff : ModelBase<CancelHandoff, 2, 6> {
+  enum { W, B };  // tracks[] indices
+  Workqueue* q2 = nullptr;
+  bool sync_cancel = false;
+  bool cancelled = false;
+  P::Mutex gate_lock;
+  P::CondVar gate_cv;
+  bool gate_open = false;
+  void setup() {
+    sync_cancel = run_config().iterations_started % 2 == 1;
+    q2 = &eng->create_workqueue("q2", WqKind::single_thread);
+    add_work();  // W
+    add_work([this](Work&) {
+      gate_lock.lock();
+      while (!gate_open) gate_cv.wait(gate_lock);
+      gate_lock.unlock();
+    });
+    MODEL_CHECK(q2->queue_work_on(1, *works[B]), "C1: first queueing of B returned false");
+    MODEL_CHECK(q2->queue_work_on(1, *works[W]), "C1: first queueing of W returned false");
+  }
+  void op(unsigned i) {
+    if (i == 0) {
+      cancelled = sync_cancel ? eng->cancel_work_sync(*works[W]) : eng->cancel_work(*works[W]);
+      gate_lock.lock();
+      gate_open = true;
+      gate_cv.notify_all();
+      gate_lock.unlock();
+      eng->flush_work(*works[B]);
+      return;
+    }
+    while (!wq->queue_work_on(0, *works[W])) P::yield();
+    eng->flush_work(*works[W]);
+  }
+  void check_end() {
+    MODEL_CHECK(cancelled, "C12: the cancel of W, pending behind B, returned false");
+    MODEL_CHECK(tracks[W].starts == 1 && tracks[B].starts == 1, "C1/C12: W ran %d times (not once: the queueing after the cancel), B %d",
+                tracks[W].starts, tracks[B].starts);
+  }
+};
+
+// ---------------------------------------------------------------------------
 // C10 and C16 across threads, DependencyCheck::error: W (queued for CPU 1
 // by thread 0) runs on CPU 1 and flushes X, which thread 1 queues for
 // CPU 1 at any moment. A queueing of X that the flush counts (its
@@ -447,6 +499,7 @@ LAZYWQ_MODEL_RUNNER(flush_own_pending, FlushOwnPending)
 LAZYWQ_MODEL_RUNNER(flush_racing_queue, FlushRacingQueue)
 LAZYWQ_MODEL_RUNNER(flush_rehomed, FlushRehomed)
 LAZYWQ_MODEL_RUNNER(pending_handoff, PendingHandoff)
+LAZYWQ_MODEL_RUNNER(cancel_handoff, CancelHandoff)
 LAZYWQ_MODEL_RUNNER(cycle_shared, CycleShared)
 LAZYWQ_MODEL_RUNNER(misuse, Misuse)
 
