@@ -592,16 +592,20 @@ def cmd_run(args) -> int:
             done[r["id"]] = r
     if args.rerun_survivors:
         # Also a lock mutant rejected by -Wthread-safety and not yet checked
-        # without it (a run from before that existed, or with it off).
+        # without it (a run from before that existed, or with it off), or
+        # checked and survived there.
         # A survivor judged equivalent stays as it is.
         equivalent_ids = read_list(os.path.join(HERE, "equivalent.txt"))
         # Only the chosen ones (--ids, --sample, --operator, --shard): the
         # other survivors' records stay (they were dropped, and lost, before).
         chosen_ids = {m.id for m in chosen}
+        # A lock mutant whose check without -Wthread-safety survived is a
+        # survivor there: rerun too (unlock_early@e663e2's record was older
+        # than the sim test that kills it).
         again = [i for i, r in done.items()
                  if i in chosen_ids and ((r["class"] == "survived" and i not in equivalent_ids) or
                                          (args.without_tsa and r.get("rejected_by") == "thread-safety analysis" and
-                                          "without_tsa" not in r))]
+                                          r.get("without_tsa", {}).get("class", "survived") == "survived"))]
         for i in again:
             del done[i]
         if again:
@@ -1102,7 +1106,7 @@ def main(argv=None) -> int:
                         "techniques per kill; a checker not run is blank in the matrix). 0: run them all (default)")
     p.add_argument("--rerun-survivors", action="store_true",
                    help="run again the survivors recorded in --out (after a new test, model or oracle check), and "
-                        "the lock mutants -Wthread-safety rejected that were not yet checked without it")
+                        "the lock mutants -Wthread-safety rejected that were not yet checked without it, or survived there")
     p.add_argument("--second-technique", action="store_true",
                    help="also run the mutants in --out that one checker killed through the chosen checkers their "
                         "record lacks, until one more kills each (the record is updated)")
