@@ -1096,6 +1096,20 @@ class Oracle {
                     W(e.work) + " fell back to the core at " + at(e.seq) + " because " + cpu_s(p.target) +
                         " was offline, but that CPU never went offline",
                     {p.accept, e.seq});
+      // Queued while the CPU was online (its cpu_online call, if any, had
+      // returned: every queue had it back) and no cpu_offline since: the
+      // queue's own view of the CPU is stale (cpu_online@5b60ae, the
+      // queue never marked the CPU online again, was seen only by a unit
+      // test: its works ran on the core for good, each a "fallback").
+      else if (cs && !p.target_offline && !cs->offline && cs->offline_seq < p.accept)
+        report_work(13, e.work,
+                    W(e.work) + " fell back to the core at " + at(e.seq) + " because " + cpu_s(p.target) +
+                        " was offline, but it was online when the work was queued at " + at(p.accept) +
+                        (cs->online_done_seq != kNone ? " (its cpu_online call had returned by " +
+                                                            at(cs->online_done_seq) + ")"
+                                                      : std::string()) +
+                        " and has not gone offline since",
+                    {p.accept, e.seq});
     }
   }
 

@@ -910,6 +910,33 @@ TEST(Oracle_C13, DetectsRunAfterWorkerRetired) {
   EXPECT_TRUE(Reports(s, "C13"));
 }
 
+// A fallback because the CPU is offline needs the CPU offline, or coming
+// back online, when the work was queued, or a cpu_offline since. A queue
+// that never marked the CPU online again (mutation testing:
+// cpu_online@5b60ae, seen by a unit test only) runs its works on the core
+// for good, each a "fallback".
+Stream lazy_cpu2_back_online() {
+  Stream s;
+  s.create(WqKind::lazy).add(ET::cpu_offline, X1, 2, 0, 0).add(ET::cpu_online, X1, 2, 0, 0);
+  return s;
+}
+
+TEST(Oracle_C13, AnOfflineFallbackOfAWorkQueuedWhileTheCpuCameOnlineIsClean) {
+  Stream s = lazy_cpu2_back_online();
+  s.queue(1, 2, kExternalThread | 2)  // X1's cpu_online call has not returned
+      .add(ET::fallback, CORE, 0, 1, 1, 2)
+      .run(1, CORE, 0, 2);
+  EXPECT_TRUE(Clean(s));
+}
+
+TEST(Oracle_C13, DetectsAnOfflineFallbackForACpuBackOnline) {
+  Stream s = lazy_cpu2_back_online();
+  s.queue(1, 2)  // X1's next event: its cpu_online call returned
+      .add(ET::fallback, CORE, 0, 1, 1, 2)
+      .run(1, CORE, 0, 2);
+  EXPECT_TRUE(Reports(s, "C13"));
+}
+
 // -------------------------------------------------------------------- C14
 
 Stream destroyed_lazy() {
