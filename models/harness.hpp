@@ -73,6 +73,27 @@ struct Track {
   int cpus[8] = {};
 };
 
+// A flag the model's threads wait on, under the platform's mutex and
+// condition variable: Relacy sees the wait, and the edge it makes is the
+// model's own (a gate opened by thread A orders A's past before the
+// waiter's future, and nothing else).
+struct Gate {
+  P::Mutex lock;
+  P::CondVar cv;
+  bool is_open = false;
+  void open() {
+    lock.lock();
+    is_open = true;
+    cv.notify_all();
+    lock.unlock();
+  }
+  void wait() {
+    lock.lock();
+    while (!is_open) cv.wait(lock);
+    lock.unlock();
+  }
+};
+
 // Base of every model. Derived provides:
 //   static constexpr const char* kName;
 //   void configure(EngineConfig&)   (optional)

@@ -294,9 +294,7 @@ struct LateQueue : ModelBase<LateQueue, 2, 6> {
   enum { X, W };  // tracks[] indices
   enum class Path { cpu_list, core_list, timer, shared };
   Path path = Path::cpu_list;
-  P::Mutex gate_lock;
-  P::CondVar gate_cv;
-  bool x_homed = false;  // X ran once on the model's queue
+  Gate x_homed;  // X ran once on the model's queue
   void configure(EngineConfig& cfg) { cfg.record_events = false; }
   void setup() {
     path = static_cast<Path>(run_config().iterations_started % 4);
@@ -316,17 +314,12 @@ struct LateQueue : ModelBase<LateQueue, 2, 6> {
     if (i == 1) {
       MODEL_CHECK(wq->queue_work_on(0, x), "C1: first queueing of X returned false");
       eng->flush_work(x);
-      gate_lock.lock();
-      x_homed = true;
-      gate_cv.notify_all();
-      gate_lock.unlock();
+      x_homed.open();
       MODEL_CHECK(wq->queue_work_on(1, *works[0]), "C1: first queueing of W returned false");
       eng->flush_work(*works[0]);
       return;
     }
-    gate_lock.lock();
-    while (!x_homed) gate_cv.wait(gate_lock);
-    gate_lock.unlock();
+    x_homed.wait();
     const WqKind kind = path == Path::cpu_list ? WqKind::per_cpu : path == Path::shared ? WqKind::shared : WqKind::lazy;
     Workqueue& q2 = eng->create_workqueue("q2", kind);
     if (path == Path::timer)

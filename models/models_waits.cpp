@@ -234,28 +234,19 @@ struct CancelHandoff : ModelBase<CancelHandoff, 2, 6> {
   Workqueue* q2 = nullptr;
   bool sync_cancel = false;
   bool cancelled = false;
-  P::Mutex gate_lock;
-  P::CondVar gate_cv;
-  bool gate_open = false;
+  Gate gate;  // thread 0 has cancelled: B lets Q2 go on
   void setup() {
     sync_cancel = run_config().iterations_started % 2 == 1;
     q2 = &eng->create_workqueue("q2", WqKind::single_thread);
     add_work();  // W
-    add_work([this](Work&) {
-      gate_lock.lock();
-      while (!gate_open) gate_cv.wait(gate_lock);
-      gate_lock.unlock();
-    });
+    add_work([this](Work&) { gate.wait(); });
     MODEL_CHECK(q2->queue_work_on(1, *works[B]), "C1: first queueing of B returned false");
     MODEL_CHECK(q2->queue_work_on(1, *works[W]), "C1: first queueing of W returned false");
   }
   void op(unsigned i) {
     if (i == 0) {
       cancelled = sync_cancel ? eng->cancel_work_sync(*works[W]) : eng->cancel_work(*works[W]);
-      gate_lock.lock();
-      gate_open = true;
-      gate_cv.notify_all();
-      gate_lock.unlock();
+      gate.open();
       eng->flush_work(*works[B]);
       return;
     }
@@ -363,33 +354,20 @@ struct FlushOwnPending : ModelBase<FlushOwnPending, 2, 6> {
 struct FlushRehomed : ModelBase<FlushRehomed, 2, 6> {
   enum { X, W, B };  // tracks[] indices
   Workqueue* q2 = nullptr;
-  P::Mutex gate_lock;
-  P::CondVar gate_cv;
-  bool x_queued = false;   // thread 0's queueing of X on the first queue was accepted
-  bool w_started = false;  // W runs: B may let the core go on to X
+  Gate x_queued;   // thread 0's queueing of X on the first queue was accepted
+  Gate w_started;  // W runs: B may let the core go on to X
   int refused = 0;
-  void open(bool& flag) {
-    gate_lock.lock();
-    flag = true;
-    gate_cv.notify_all();
-    gate_lock.unlock();
-  }
-  void wait_for(const bool& flag) {
-    gate_lock.lock();
-    while (!flag) gate_cv.wait(gate_lock);
-    gate_lock.unlock();
-  }
   void setup() {
     q2 = &eng->create_workqueue("q2", WqKind::lazy);
     add_work();  // X
     add_work([this](Work&) {
-      open(w_started);
+      w_started.open();
       if (refused_as_deadlock("flush_work(X) from W while X moves to Q2", [&] { eng->flush_work(*works[X]); }))
         ++refused;
     });
     // B holds the core until W runs, so W's flush starts while X is
     // pending on the core's list; the core takes X from then on.
-    add_work([this](Work&) { wait_for(w_started); });
+    add_work([this](Work&) { w_started.wait(); });
   }
   void op(unsigned i) {
     if (i == 0) {
@@ -397,11 +375,11 @@ struct FlushRehomed : ModelBase<FlushRehomed, 2, 6> {
       MODEL_CHECK(wq->queue_work_on(1, *works[W]), "C1: first queueing of W returned false");
       MODEL_CHECK(wq->queue_work_on(0, *works[B]), "C1: first queueing of B returned false");
       MODEL_CHECK(wq->queue_work_on(0, *works[X]), "C1: first queueing of X returned false");
-      open(x_queued);
+      x_queued.open();
       eng->flush_work(*works[W]);
       MODEL_CHECK(tracks[W].ends == 1, "C10: flush_work returned before W's run ended");
     } else {
-      wait_for(x_queued);
+      x_queued.wait();
       // Refused while X is pending on the first queue; accepted once the
       // core has taken X to run it.
       while (!q2->queue_work_on(1, *works[X])) P::yield();
